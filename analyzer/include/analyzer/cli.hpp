@@ -1,0 +1,13 @@
+// The `day2` command line: a table of subcommands, each with generated --help. run_cli is the one
+// place that turns errors into text and exit codes (0 ok, 1 error the user can fix, 2 usage, 3 bug).
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace analyzer {
+
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+}  // namespace analyzer

@@ -1,0 +1,37 @@
+// `day2 collect`: gathers every signal of a window into the artifact (day2.json), the contract
+// between collection and analysis. Steps are isolated: a failed step holds {"error": "..."} and
+// every other step completes.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "analyzer/config.hpp"
+#include "analyzer/dagster_client.hpp"
+#include "analyzer/rules.hpp"
+#include "recorder/json.hpp"
+#include "recorder/time.hpp"
+
+namespace analyzer {
+
+enum class Progress { quiet, lines };
+
+struct CollectRequest {
+  Config config;
+  recorder::Window window;
+  std::string timezone = "America/New_York";
+  const RuleSet* rules = nullptr;  // defaults when null
+  Progress progress = Progress::quiet;
+};
+
+// The artifact's step keys, in order.
+const std::vector<std::string>& step_keys();
+
+// Runs every step against `client` (independent steps concurrently, bounded by
+// config.concurrency) and returns the artifact. Never throws on bad responses: they become step errors.
+rapidjson::Document collect(const DagsterClient& client, const CollectRequest& request);
+
+// The step keys of `artifact` that hold an error, in order.
+std::vector<std::string> error_steps(const rapidjson::Value& artifact);
+
+}  // namespace analyzer

@@ -1,0 +1,58 @@
+// Deployment settings for every analyzer command: where Dagster (and later Google Cloud) is, what
+// the deployment looks like, and the thresholds the rules use. Read from a JSON-with-comments file;
+// command-line flags override it. Secrets never live here: they come from environment variables.
+#pragma once
+
+#include <string>
+
+#include "recorder/result.hpp"
+
+namespace analyzer {
+
+enum class Flavor { oss, plus };
+
+struct DagsterSettings {
+  std::string url = "http://127.0.0.1:3000/graphql";  // OSS GraphQL endpoint; derived for Dagster+
+  Flavor flavor = Flavor::oss;
+  std::string organization;   // Dagster+ organization ("<org>.dagster.cloud")
+  std::string deployment = "prod";
+  std::string token_env = "DAGSTER_CLOUD_API_TOKEN";  // name of the variable holding the API token
+};
+
+struct GcpSettings {
+  std::string project;
+  std::string cluster;
+  std::string location;       // region or zone of the cluster
+  std::string agent_pod_prefix = "user-cloud-dagster-cloud-agent";
+};
+
+struct Thresholds {
+  double stuck_queue_minutes = 60;      // a QUEUED run older than this is stuck
+  double start_timeout_seconds = 180;   // run monitoring start timeout (Dagster default)
+  double cancel_timeout_seconds = 180;  // run monitoring cancel timeout (Dagster default)
+  int tick_unavailable_burst = 5;       // > this many gRPC UNAVAILABLE ticks per location
+};
+
+struct Config {
+  DagsterSettings dagster;
+  GcpSettings gcp;
+  Thresholds thresholds;
+  std::string timezone = "America/New_York";
+  int agent_replicas = 1;
+  double agent_max_surge_percent = 200;
+  int concurrency = 4;             // independent steps and per-run queries in flight
+  double timeout_seconds = 30;     // per HTTP request
+  int retries = 3;                 // retries after the first attempt
+  int page_size = 200;             // runs per page (<= 1000)
+  std::string source = "defaults"; // where the settings came from, for messages
+};
+
+// Reads `path` (JSON with // comments and trailing commas) over the defaults. Never throws: an
+// unreadable file, bad JSON, an unknown key or a value of the wrong type or range is an Error
+// "<path>:<line>: <what>".
+recorder::Result<Config> load_config(const std::string& path);
+recorder::Result<Config> parse_config(std::string_view text, std::string_view source);
+
+std::string_view to_string(Flavor flavor);
+
+}  // namespace analyzer

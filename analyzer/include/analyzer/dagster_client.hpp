@@ -1,0 +1,50 @@
+// The Dagster GraphQL client: sends the embedded, validated query documents (analyzer/queries/)
+// over a Transport and turns every error layer (HTTP, document `errors`, union error members)
+// into an Error naming the operation. Used by `collect` and the investigation commands.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "analyzer/config.hpp"
+#include "recorder/json.hpp"
+#include "recorder/transport.hpp"
+
+namespace analyzer {
+
+// The text of the embedded GraphQL document `operation`; empty when there is none.
+std::string_view query_text(std::string_view operation);
+
+class DagsterClient {
+ public:
+  // `token` is the Dagster+ API token ("" for open-source); it is sent only as a header.
+  DagsterClient(std::shared_ptr<recorder::Transport> transport, DagsterSettings settings, std::string token,
+                std::chrono::milliseconds timeout);
+
+  // Sends `operation` with `variables` (a JSON object) and returns the response's `data` object.
+  // Errors name the operation: HTTP failures and non-200 statuses, bodies that are not JSON,
+  // a non-empty `errors` array (even with partial data: partial data is not trusted), a missing
+  // `data`. Blocks; safe to call from several threads.
+  recorder::Result<rapidjson::Document> query(std::string_view operation, const rapidjson::Value& variables) const;
+  recorder::Result<rapidjson::Document> query(std::string_view operation) const;
+
+  const std::string& endpoint() const { return m_endpoint; }
+
+ private:
+  std::shared_ptr<recorder::Transport> m_transport;
+  DagsterSettings m_settings;
+  std::string m_token;
+  std::string m_endpoint;
+  std::chrono::milliseconds m_timeout;
+};
+
+// For a union result `value` (an object with __typename): an Error naming `operation` and the
+// member's message when it is an error member (PythonError, RunNotFoundError, ...), else success.
+recorder::Result<void> check_union(const rapidjson::Value& value, std::string_view operation,
+                                   std::string_view expected_typename);
+
+// "Class: message" of a PythonError object, first line of the message only when `first_line`.
+std::string python_error_text(const rapidjson::Value& error);
+
+}  // namespace analyzer

@@ -1,0 +1,310 @@
+#include "analyzer/cli.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <cstdlib>
+#include <functional>
+
+#include "analyzer/collect.hpp"
+#include "analyzer/config.hpp"
+#include "analyzer/rules.hpp"
+#include "analyzer/summarize.hpp"
+#include "recorder/log.hpp"
+#include "recorder/time.hpp"
+#include "recorder/transport.hpp"
+
+namespace analyzer {
+
+namespace po = boost::program_options;
+
+namespace {
+
+// A usage problem: exit 2 with "day2 <command>: error: <message>".
+struct UsageError {
+  std::string message;
+};
+
+struct Command {
+  std::string name;
+  std::string summary;
+  std::function<int(const std::vector<std::string>&, std::ostream&, std::ostream&)> run;
+};
+
+const std::vector<Command>& commands();
+
+constexpr const char* k_exit_codes =
+    "Exit codes: 0 ok, 1 error (see stderr), 2 bad usage or input file, 3 internal error.\n";
+
+po::variables_map parse(const std::vector<std::string>& args, const po::options_description& options,
+                        const po::positional_options_description& positional) {
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
+  po::notify(vm);
+  return vm;
+}
+
+// ---- collect ---------------------------------------------------------------------------------
+
+po::options_description collect_options() {
+  po::options_description options("Options");
+  options.add_options()
+      ("help,h", "show this help")
+      ("config", po::value<std::string>(), "deployment settings (JSON with comments); flags override it")
+      ("dagster-url", po::value<std::string>(), "Dagster GraphQL endpoint (default http://127.0.0.1:3000/graphql)")
+      ("flavor", po::value<std::string>(), "oss or plus (default oss)")
+      ("organization", po::value<std::string>(), "Dagster+ organization")
+      ("deployment", po::value<std::string>(), "Dagster+ deployment (default prod)")
+      ("hours", po::value<double>(), "window: the N hours before now")
+      ("since", po::value<std::string>(), "window: from 17:00 (report zone) on YYYY-MM-DD to now")
+      ("now", po::value<std::string>(), "freeze the clock at this RFC 3339 instant")
+      ("tz", po::value<std::string>(), "report zone, any IANA name (default America/New_York)")
+      ("out", po::value<std::string>()->default_value("day2.json"), "artifact path (written atomically)")
+      ("rules", po::value<std::string>(), "classification rules file (default: the built-in rules)")
+      ("concurrency", po::value<int>(), "requests in flight at once (default 4)")
+      ("timeout", po::value<double>(), "seconds per HTTP request (default 30)")
+      ("retries", po::value<int>(), "retries per request on 429, 5xx and connection errors (default 3)")
+      ("quiet,q", "no progress lines on stderr")
+      ("verbose,v", "log every request on stderr");
+  return options;
+}
+
+void collect_help(std::ostream& out) {
+  out << "usage: day2 collect [options]\n\n"
+         "Collects every Dagster signal of a window into one JSON artifact and classifies each failed run.\n"
+         "Default window: from 17:00 in the report zone on the previous business day to now\n"
+         "(a Monday run starts Friday 17:00). Secrets come only from the environment:\n"
+         "DAGSTER_CLOUD_API_TOKEN (or the variable named by dagster.token_env) for Dagster+.\n\n"
+      << collect_options() << "\nExample:\n  day2 collect --dagster-url http://127.0.0.1:3000/graphql --hours 12 --out day2.json\n\n"
+      << "Exit codes: 0 artifact written with no step errors, 1 written but some steps hold errors\n"
+         "(or it could not be written), 2 bad usage or input file, 3 internal error.\n";
+}
+
+Config build_config(const po::variables_map& vm) {
+  Config config;
+  if (vm.count("config")) {
+    auto loaded = load_config(vm["config"].as<std::string>());
+    if (!loaded) throw UsageError{"--config: " + loaded.error().message};
+    config = *loaded;
+  }
+  if (vm.count("dagster-url")) {
+    auto url = recorder::parse_url(vm["dagster-url"].as<std::string>());
+    if (!url) throw UsageError{"--dagster-url: " + url.error().message};
+    config.dagster.url = vm["dagster-url"].as<std::string>();
+  }
+  if (vm.count("flavor")) {
+    auto flavor = vm["flavor"].as<std::string>();
+    if (flavor != "oss" && flavor != "plus") throw UsageError{fmt::format("--flavor: \"{}\" is not oss or plus", flavor)};
+    config.dagster.flavor = flavor == "plus" ? Flavor::plus : Flavor::oss;
+  }
+  if (vm.count("organization")) config.dagster.organization = vm["organization"].as<std::string>();
+  if (vm.count("deployment")) config.dagster.deployment = vm["deployment"].as<std::string>();
+  if (vm.count("tz")) config.timezone = vm["tz"].as<std::string>();
+  if (vm.count("concurrency")) {
+    int n = vm["concurrency"].as<int>();
+    if (n < 1 || n > 64) throw UsageError{fmt::format("--concurrency: {} is not in 1-64", n)};
+    config.concurrency = n;
+  }
+  if (vm.count("timeout")) {
+    double t = vm["timeout"].as<double>();
+    if (!(t > 0 && t <= 3600)) throw UsageError{fmt::format("--timeout: {} is not in (0, 3600] seconds", t)};
+    config.timeout_seconds = t;
+  }
+  if (vm.count("retries")) {
+    int n = vm["retries"].as<int>();
+    if (n < 0 || n > 20) throw UsageError{fmt::format("--retries: {} is not in 0-20", n)};
+    config.retries = n;
+  }
+  if (config.dagster.flavor == Flavor::plus && config.dagster.organization.empty()) {
+    throw UsageError{"--flavor plus needs --organization (or dagster.organization in --config)"};
+  }
+  return config;
+}
+
+recorder::Window build_window(const po::variables_map& vm, const recorder::Zone& zone, recorder::Instant now) {
+  if (vm.count("hours") && vm.count("since")) throw UsageError{"--hours and --since cannot be combined"};
+  if (vm.count("hours")) {
+    double hours = vm["hours"].as<double>();
+    if (!(hours > 0 && hours <= 24 * 366)) throw UsageError{fmt::format("--hours: {} is not in (0, 8784]", hours)};
+    return recorder::window_hours(hours, now);
+  }
+  if (vm.count("since")) {
+    auto date = recorder::parse_civil_date(vm["since"].as<std::string>());
+    if (!date) throw UsageError{"--since: " + date.error().message};
+    auto window = recorder::window_since(*date, now, zone);
+    if (window.start >= window.end) {
+      throw UsageError{fmt::format("--since: {} 17:00 {} is not before now ({})", vm["since"].as<std::string>(),
+                                   zone.name(), recorder::format_rfc3339_utc(now))};
+    }
+    return window;
+  }
+  return recorder::default_window(now, zone);
+}
+
+int run_collect(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  auto options = collect_options();
+  auto vm = parse(args, options, {});
+  if (vm.count("help")) {
+    collect_help(out);
+    return 0;
+  }
+  Config config = build_config(vm);
+  auto zone = recorder::Zone::find(config.timezone);
+  if (!zone) throw UsageError{(vm.count("tz") ? "--tz: " : config.source + ": report.timezone: ") + zone.error().message};
+  recorder::Instant now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+  if (vm.count("now")) {
+    auto frozen = recorder::parse_rfc3339(vm["now"].as<std::string>());
+    if (!frozen) throw UsageError{"--now: " + frozen.error().message};
+    now = *frozen;
+  }
+  auto window = build_window(vm, *zone, now);
+
+  std::optional<RuleSet> custom_rules;
+  if (vm.count("rules")) {
+    auto loaded = load_rules(vm["rules"].as<std::string>());
+    if (!loaded) throw UsageError{"--rules: " + loaded.error().message};
+    custom_rules = std::move(*loaded);
+  }
+
+  std::string token;
+  if (config.dagster.flavor == Flavor::plus) {
+    const char* value = std::getenv(config.dagster.token_env.c_str());
+    if (!value || !*value) {
+      err << fmt::format("day2 collect: error: {} is not set; Dagster+ needs an API token in the environment\n",
+                         config.dagster.token_env);
+      return 1;
+    }
+    token = value;
+  }
+
+  bool quiet = vm.count("quiet") || !::isatty(STDERR_FILENO);
+  recorder::log::set_level(vm.count("verbose") ? recorder::log::Level::debug
+                                               : quiet ? recorder::log::Level::quiet : recorder::log::Level::info);
+  recorder::RetryPolicy policy;
+  policy.max_attempts = config.retries + 1;
+  auto transport = std::make_shared<recorder::RetryingTransport>(recorder::make_http_transport(), policy);
+  auto timeout = std::chrono::milliseconds(static_cast<long long>(config.timeout_seconds * 1000));
+  DagsterClient client(transport, config.dagster, token, timeout);
+
+  CollectRequest request{config, window, zone->name(), custom_rules ? &*custom_rules : nullptr,
+                         quiet && !vm.count("verbose") ? Progress::quiet : Progress::lines};
+  auto artifact = collect(client, request);
+  auto path = vm["out"].as<std::string>();
+  if (auto written = recorder::write_file_atomic(path, recorder::write_json(artifact, recorder::Pretty::yes)); !written) {
+    err << "day2 collect: error: " << written.error().message << '\n';
+    return 1;
+  }
+  out << path << '\n';
+  auto errors = error_steps(artifact);
+  if (!errors.empty()) {
+    err << fmt::format("day2 collect: {} step(s) hold errors (their signals are missing): {}\n", errors.size(),
+                       fmt::join(errors, ", "));
+    return 1;
+  }
+  return 0;
+}
+
+// ---- summarize -------------------------------------------------------------------------------
+
+int run_summarize(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  po::options_description options("Options");
+  options.add_options()
+      ("help,h", "show this help")
+      ("details", "add the failure / retry / asset-check / degraded-asset dump")
+      ("file", po::value<std::string>()->default_value("day2.json"), "the artifact (positional)");
+  po::positional_options_description positional;
+  positional.add("file", 1);
+  auto vm = parse(args, options, positional);
+  if (vm.count("help")) {
+    out << "usage: day2 summarize [--details] [FILE]\n\n"
+           "Per-step counts and the error gate of an artifact written by `day2 collect`.\n\n"
+        << options << "\nExample:\n  day2 summarize --details day2.json\n\n"
+        << "Exit codes: 0 no step holds an error, 1 some step holds an error,\n"
+           "2 the file is missing, truncated or not an artifact.\n";
+    return 0;
+  }
+  return summarize(vm["file"].as<std::string>(), vm.count("details") ? Details::yes : Details::no, out, err);
+}
+
+// ---- rules -----------------------------------------------------------------------------------
+
+int run_rules(const std::vector<std::string>& args, std::ostream& out, std::ostream&) {
+  po::options_description options("Options");
+  options.add_options()
+      ("help,h", "show this help")
+      ("rules", po::value<std::string>(), "rules file to check and list (default: the built-in rules)")
+      ("print-default", "print the built-in rules file");
+  auto vm = parse(args, options, {});
+  if (vm.count("help")) {
+    out << "usage: day2 rules [--rules FILE] [--print-default]\n\n"
+           "Checks a classification rules file and lists its rules in order (first match wins).\n\n"
+        << options << "\nExample:\n  day2 rules --rules my.rules.json\n\n" << k_exit_codes;
+    return 0;
+  }
+  if (vm.count("print-default")) {
+    out << default_rules_text();
+    return 0;
+  }
+  std::optional<RuleSet> loaded;
+  if (vm.count("rules")) {
+    auto result = load_rules(vm["rules"].as<std::string>());
+    if (!result) throw UsageError{"--rules: " + result.error().message};
+    loaded = std::move(*result);
+  }
+  const RuleSet& rules = loaded ? *loaded : default_rules();
+  out << fmt::format("{}: {} rules, first match wins\n", rules.source, rules.rules.size());
+  for (const auto& rule : rules.rules) out << fmt::format("  {:<36} {}\n", rule.id, to_string(rule.category));
+  return 0;
+}
+
+// ---- table -----------------------------------------------------------------------------------
+
+void help(std::ostream& out) {
+  out << "usage: day2 <command> [options]\n\n"
+         "day2 tells the people who run Dagster what went wrong overnight and why.\n\ncommands:\n";
+  for (const auto& command : commands()) out << fmt::format("  {:<11} {}\n", command.name, command.summary);
+  out << "\n`day2 <command> --help` describes each command. `day2 --version` prints the version.\n" << k_exit_codes;
+}
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      {"collect", "collect every signal of a window into day2.json and classify failed runs", run_collect},
+      {"summarize", "per-step counts and the error gate of an artifact", run_summarize},
+      {"rules", "check and list classification rules", run_rules},
+  };
+  return table;
+}
+
+}  // namespace
+
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    help(args.empty() ? err : out);
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version") {
+    out << "day2 " << DAY2_VERSION << '\n';
+    return 0;
+  }
+  for (const auto& command : commands()) {
+    if (command.name != args[0]) continue;
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    try {
+      return command.run(rest, out, err);
+    } catch (const UsageError& e) {
+      err << "day2 " << command.name << ": error: " << e.message << '\n';
+      return 2;
+    } catch (const po::error& e) {
+      err << "day2 " << command.name << ": error: " << e.what() << " (see day2 " << command.name << " --help)\n";
+      return 2;
+    } catch (const std::exception& e) {
+      err << "day2 " << command.name << ": internal error: " << e.what() << '\n';
+      return 3;
+    }
+  }
+  err << fmt::format("day2: error: unknown command \"{}\" (see day2 --help)\n", args[0]);
+  return 2;
+}
+
+}  // namespace analyzer

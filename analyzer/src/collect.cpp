@@ -1,0 +1,170 @@
+#include "analyzer/collect.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <semaphore>
+
+#include "recorder/log.hpp"
+#include "steps.hpp"
+
+namespace analyzer {
+
+namespace {
+
+using StepFn = std::function<StepResult(StepContext&)>;
+
+struct StepSpec {
+  std::string key;
+  StepFn run;  // empty: a Google Cloud step, not collected yet
+};
+
+const std::vector<StepSpec>& step_specs() {
+  static const std::vector<StepSpec> specs = {
+      {"step_01_failed_runs", step_failed_runs},
+      {"step_02_retries", step_retries},
+      {"step_03_sensor_ticks", step_sensor_ticks},
+      {"step_04_freshness", step_freshness},
+      {"step_05_load_failures", step_load_failures},
+      {"step_06_schedule_ticks", step_schedule_ticks},
+      {"step_07_agents", step_agents},
+      {"step_08_agent_pod_churn", {}},
+      {"step_09_daemons", step_daemons},
+      {"step_10_gke_events", {}},
+      {"step_11_alerts", {}},
+      {"step_12_error_groups", {}},
+      {"step_13_oom_metrics", {}},
+      {"step_14_queued_runs", step_queued_runs},
+      {"step_15_backfills", step_backfills},
+      {"step_16_asset_checks", step_asset_checks},
+      {"step_17_degraded_assets", step_degraded_assets},
+  };
+  return specs;
+}
+
+rapidjson::Document skipped(const std::string& reason) {
+  rapidjson::Document out(rapidjson::kObjectType);
+  out.AddMember("skipped", true, out.GetAllocator());
+  out.AddMember("reason", recorder::json_string(reason, out.GetAllocator()), out.GetAllocator());
+  return out;
+}
+
+rapidjson::Document errored(const std::string& message) {
+  rapidjson::Document out(rapidjson::kObjectType);
+  out.AddMember("error", recorder::json_string(message, out.GetAllocator()), out.GetAllocator());
+  return out;
+}
+
+// Why a step is not collected for this deployment, or "" when it is.
+std::string skip_reason(const StepSpec& spec, const Config& config) {
+  if (!spec.run) {
+    return "Google Cloud signals are not collected by this version of day2";
+  }
+  if (spec.key == "step_07_agents" && config.dagster.flavor == Flavor::oss) {
+    return "open-source Dagster has no agents (Dagster+ only); set dagster.flavor to \"plus\" for Dagster+";
+  }
+  return "";
+}
+
+rapidjson::Value window_json(const CollectRequest& request, Allocator& a) {
+  rapidjson::Value window(rapidjson::kObjectType);
+  window.AddMember("epoch", recorder::to_epoch_seconds(request.window.start), a);
+  window.AddMember("utc_start", recorder::json_string(recorder::format_rfc3339_utc(request.window.start), a), a);
+  window.AddMember("utc_end", recorder::json_string(recorder::format_rfc3339_utc(request.window.end), a), a);
+  window.AddMember("timezone", recorder::json_string(request.timezone, a), a);
+  return window;
+}
+
+}  // namespace
+
+const std::vector<std::string>& step_keys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> out;
+    for (const auto& spec : step_specs()) out.push_back(spec.key);
+    return out;
+  }();
+  return keys;
+}
+
+rapidjson::Document collect(const DagsterClient& client, const CollectRequest& request) {
+  const RuleSet& rules = request.rules ? *request.rules : default_rules();
+  StepContext context{client, request.config, rules, request.window,
+                      recorder::to_epoch_seconds(request.window.start),
+                      recorder::to_epoch_seconds(request.window.end), nullptr, nullptr, nullptr};
+  context.runs = std::make_unique<Shared<std::vector<RunRow>>>([&context] { return fetch_runs_in_window(context); });
+  context.asset_nodes = std::make_unique<Shared<std::vector<AssetNode>>>([&context] { return fetch_asset_nodes(context); });
+  context.workspace = std::make_unique<Shared<rapidjson::Document>>([&context]() -> recorder::Result<rapidjson::Document> {
+    rapidjson::Document vars(rapidjson::kObjectType);
+    vars.AddMember("after", context.start, vars.GetAllocator());
+    vars.AddMember("before", context.end, vars.GetAllocator());
+    vars.AddMember("limit", 1000, vars.GetAllocator());
+    return context.client.query("AllInstigatorTicks", vars);
+  });
+
+  const auto& specs = step_specs();
+  std::vector<rapidjson::Document> payloads(specs.size());
+  std::counting_semaphore<64> slots(std::clamp(request.config.concurrency, 1, 64));
+  std::mutex progress_mutex;
+  std::size_t done = 0;
+  std::vector<std::future<void>> pending;
+  std::size_t pending_count = 0;
+  for (const auto& spec : specs) pending_count += skip_reason(spec, request.config).empty() ? 1 : 0;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    auto reason = skip_reason(specs[i], request.config);
+    if (!reason.empty()) {
+      payloads[i] = skipped(reason);
+      continue;
+    }
+    pending.push_back(std::async(std::launch::async, [&, i] {
+      slots.acquire();
+      auto begin = std::chrono::steady_clock::now();
+      StepResult result = [&]() -> StepResult {
+        try {
+          return specs[i].run(context);
+        } catch (const std::exception& e) {
+          // A bug, not bad input: still isolate it to this step, and say so.
+          return recorder::make_error(fmt::format("internal error: {}", e.what()));
+        }
+      }();
+      slots.release();
+      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+      payloads[i] = result ? std::move(*result) : errored(result.error().message);
+      if (request.progress == Progress::lines) {
+        std::lock_guard lock(progress_mutex);
+        ++done;
+        recorder::log::info("day2: [{:2}/{}] {} {} ({:.2f} s){}", done, pending_count, specs[i].key, result ? "ok" : "ERROR", seconds,
+                            result ? "" : ": " + result.error().message);
+      }
+    }));
+  }
+  for (auto& future : pending) future.get();
+
+  rapidjson::Document artifact(rapidjson::kObjectType);
+  auto& a = artifact.GetAllocator();
+  artifact.AddMember("window", window_json(request, a), a);
+  rapidjson::Value meta(rapidjson::kObjectType);
+  meta.AddMember("day2Version", rapidjson::StringRef(DAY2_VERSION), a);
+  meta.AddMember("dagsterUrl", recorder::json_string(client.endpoint(), a), a);
+  meta.AddMember("dagsterFlavor", recorder::json_string(to_string(request.config.dagster.flavor), a), a);
+  meta.AddMember("rules", recorder::json_string(rules.source, a), a);
+  artifact.AddMember("meta", meta, a);
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    rapidjson::Value value;
+    value.CopyFrom(payloads[i], a);
+    artifact.AddMember(recorder::json_string(specs[i].key, a), value, a);
+  }
+  return artifact;
+}
+
+std::vector<std::string> error_steps(const rapidjson::Value& artifact) {
+  std::vector<std::string> out;
+  for (const auto& key : step_keys()) {
+    const auto* step = recorder::get_object(artifact, key.c_str());
+    if (step && step->HasMember("error")) out.push_back(key);
+  }
+  return out;
+}
+
+}  // namespace analyzer

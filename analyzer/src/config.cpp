@@ -1,0 +1,143 @@
+#include "analyzer/config.hpp"
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <map>
+
+#include "recorder/json.hpp"
+
+namespace analyzer {
+
+using recorder::make_error;
+using recorder::Result;
+
+std::string_view to_string(Flavor flavor) { return flavor == Flavor::plus ? "plus" : "oss"; }
+
+namespace {
+
+// One settable key: how to apply a JSON value to the Config, or why it is wrong.
+using Setter = std::function<std::string(const rapidjson::Value&, Config&)>;
+
+
+template <class Get>
+Setter text(Get get) {
+  return [get](const rapidjson::Value& v, Config& c) -> std::string {
+    if (!v.IsString()) return "must be a string";
+    get(c) = std::string(v.GetString(), v.GetStringLength());
+    return "";
+  };
+}
+
+template <class Get>
+Setter number(Get get, double min, double max) {
+  return [get, min, max](const rapidjson::Value& v, Config& c) -> std::string {
+    if (!v.IsNumber()) return "must be a number";
+    double d = v.GetDouble();
+    if (d < min || d > max) return fmt::format("{} is out of range ({} to {})", d, min, max);
+    get(c) = static_cast<std::remove_reference_t<decltype(get(c))>>(d);
+    return "";
+  };
+}
+
+const std::map<std::string, Setter>& setters() {
+  static const std::map<std::string, Setter> table = {
+      {"/dagster/url", text([](Config& c) -> std::string& { return c.dagster.url; })},
+      {"/dagster/flavor",
+       [](const rapidjson::Value& v, Config& c) -> std::string {
+         std::string s = v.IsString() ? v.GetString() : "";
+         if (s == "oss") c.dagster.flavor = Flavor::oss;
+         else if (s == "plus") c.dagster.flavor = Flavor::plus;
+         else return "must be \"oss\" or \"plus\"";
+         return "";
+       }},
+      {"/dagster/organization", text([](Config& c) -> std::string& { return c.dagster.organization; })},
+      {"/dagster/deployment", text([](Config& c) -> std::string& { return c.dagster.deployment; })},
+      {"/dagster/token_env", text([](Config& c) -> std::string& { return c.dagster.token_env; })},
+      {"/gcp/project", text([](Config& c) -> std::string& { return c.gcp.project; })},
+      {"/gcp/cluster", text([](Config& c) -> std::string& { return c.gcp.cluster; })},
+      {"/gcp/location", text([](Config& c) -> std::string& { return c.gcp.location; })},
+      {"/gcp/agent_pod_prefix", text([](Config& c) -> std::string& { return c.gcp.agent_pod_prefix; })},
+      {"/report/timezone", text([](Config& c) -> std::string& { return c.timezone; })},
+      {"/agents/replicas", number([](Config& c) -> int& { return c.agent_replicas; }, 0, 1000)},
+      {"/agents/max_surge_percent",
+       number([](Config& c) -> double& { return c.agent_max_surge_percent; }, 0, 1000)},
+      {"/thresholds/stuck_queue_minutes",
+       number([](Config& c) -> double& { return c.thresholds.stuck_queue_minutes; }, 0, 1e6)},
+      {"/thresholds/start_timeout_seconds",
+       number([](Config& c) -> double& { return c.thresholds.start_timeout_seconds; }, 0, 1e7)},
+      {"/thresholds/cancel_timeout_seconds",
+       number([](Config& c) -> double& { return c.thresholds.cancel_timeout_seconds; }, 0, 1e7)},
+      {"/thresholds/tick_unavailable_burst",
+       number([](Config& c) -> int& { return c.thresholds.tick_unavailable_burst; }, 0, 1e6)},
+      {"/collect/concurrency", number([](Config& c) -> int& { return c.concurrency; }, 1, 64)},
+      {"/collect/timeout_seconds", number([](Config& c) -> double& { return c.timeout_seconds; }, 0.1, 3600)},
+      {"/collect/retries", number([](Config& c) -> int& { return c.retries; }, 0, 20)},
+      {"/collect/page_size", number([](Config& c) -> int& { return c.page_size; }, 1, 1000)},
+  };
+  return table;
+}
+
+bool is_section(const std::string& pointer) {
+  for (const auto& [key, setter] : setters()) {
+    if (key.rfind(pointer + "/", 0) == 0) return true;
+  }
+  return false;
+}
+
+// Applies every member of `object` (at JSON pointer `prefix`); the first problem wins.
+std::string apply(const rapidjson::Value& object, const std::string& prefix, Config& config,
+                  std::string& failed_pointer) {
+  for (const auto& member : object.GetObject()) {
+    std::string pointer = prefix + "/" + member.name.GetString();
+    auto setter = setters().find(pointer);
+    if (setter != setters().end()) {
+      std::string problem = setter->second(member.value, config);
+      if (!problem.empty()) {
+        failed_pointer = pointer;
+        return fmt::format("\"{}\" {}", pointer.substr(1), problem);
+      }
+    } else if (is_section(pointer)) {
+      if (!member.value.IsObject()) {
+        failed_pointer = pointer;
+        return fmt::format("\"{}\" must be an object", pointer.substr(1));
+      }
+      auto problem = apply(member.value, pointer, config, failed_pointer);
+      if (!problem.empty()) return problem;
+    } else {
+      failed_pointer = pointer;
+      return fmt::format("unknown setting \"{}\"", pointer.substr(1));
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+Result<Config> parse_config(std::string_view text, std::string_view source) {
+  auto document = recorder::parse_json(text, source, recorder::Comments::allowed);
+  if (!document) return document.error();
+  if (!document->IsObject()) return make_error(fmt::format("{}:1: the configuration must be a JSON object", source));
+  Config config;
+  config.source = std::string(source);
+  std::string pointer;
+  std::string problem = apply(*document, "", config, pointer);
+  if (!problem.empty()) {
+    auto lines = recorder::json_value_lines(text);
+    auto found = lines.find(pointer);
+    std::size_t line = found == lines.end() ? 1 : found->second;
+    return make_error(fmt::format("{}:{}: {}", source, line, problem));
+  }
+  if (config.dagster.flavor == Flavor::plus && config.dagster.organization.empty()) {
+    return make_error(fmt::format("{}: \"dagster/flavor\" is \"plus\" but \"dagster/organization\" is not set", source));
+  }
+  return config;
+}
+
+Result<Config> load_config(const std::string& path) {
+  auto text = recorder::read_file(path);
+  if (!text) return text.error();
+  return parse_config(*text, path);
+}
+
+}  // namespace analyzer

@@ -1,0 +1,187 @@
+// Steps 03 (sensor tick failures), 05 (code location load failures), 06 (schedule tick failures).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <deque>
+
+#include "steps.hpp"
+
+namespace analyzer {
+
+using recorder::make_error;
+using recorder::Result;
+
+namespace {
+
+constexpr int k_tick_page = 1000;  // servers cap tick queries at 1000
+
+rapidjson::Value tick_json(const rapidjson::Value& tick, Allocator& a) {
+  rapidjson::Value out(rapidjson::kObjectType);
+  out.AddMember("tickId", string_value(recorder::get_string(tick, "tickId").value_or(""), a), a);
+  out.AddMember("timestamp", number_or(tick, "timestamp", 0), a);
+  out.AddMember("endTimestamp", nullable_number(tick, "endTimestamp"), a);
+  const auto* error = recorder::get_object(tick, "error");
+  out.AddMember("error", string_value(error ? python_error_text(*error) : "", a), a);
+  out.AddMember("errorClass", string_value(error ? recorder::get_string(*error, "className").value_or("") : "", a), a);
+  out.AddMember("errorChainTop", string_value(error ? error_chain_top(*error) : "", a), a);
+  return out;
+}
+
+// Every failed tick of one instigator in the window: the page from the workspace query, continued
+// with InstigatorTicks while pages come back full.
+Result<std::vector<const rapidjson::Value*>> all_ticks(StepContext& context, const rapidjson::Value& state,
+                                                      const std::string& location, const std::string& repository,
+                                                      const std::string& name, std::deque<rapidjson::Document>& keep) {
+  std::vector<const rapidjson::Value*> ticks;
+  const auto* page = recorder::get_array(state, "ticks");
+  while (page) {
+    double oldest = context.end;
+    for (const auto& tick : page->GetArray()) {
+      ticks.push_back(&tick);
+      oldest = std::min(oldest, number_or(tick, "timestamp", context.end));
+    }
+    if (static_cast<int>(page->Size()) < k_tick_page) break;
+    rapidjson::Document vars(rapidjson::kObjectType);
+    auto& a = vars.GetAllocator();
+    rapidjson::Value selector(rapidjson::kObjectType);
+    selector.AddMember("repositoryLocationName", string_value(location, a), a);
+    selector.AddMember("repositoryName", string_value(repository, a), a);
+    selector.AddMember("name", string_value(name, a), a);
+    vars.AddMember("selector", selector, a);
+    vars.AddMember("after", context.start, a);
+    vars.AddMember("before", oldest, a);
+    vars.AddMember("limit", k_tick_page, a);
+    auto data = context.client.query("InstigatorTicks", vars);
+    if (!data) return data.error();
+    keep.push_back(std::move(*data));
+    const auto* result = recorder::get_object(keep.back(), "instigationStateOrError");
+    if (!result) return make_error("InstigatorTicks: instigationStateOrError is missing");
+    if (auto ok = check_union(*result, "InstigatorTicks", "InstigationState"); !ok) return ok.error();
+    page = recorder::get_array(*result, "ticks");
+  }
+  return ticks;
+}
+
+struct Instigator {
+  std::string location;
+  std::string repository;
+  std::string name;
+  const rapidjson::Value* state;
+};
+
+// Sensors (kind "sensor") or schedules ("schedule") of every loaded location.
+Result<std::vector<Instigator>> instigators(StepContext& context, bool sensors) {
+  const auto& data = context.workspace->get();
+  if (!data) return data.error();
+  const auto* workspace = recorder::get_object(*data, "workspaceOrError");
+  if (!workspace) return make_error("AllInstigatorTicks: workspaceOrError is missing");
+  if (auto ok = check_union(*workspace, "AllInstigatorTicks", "Workspace"); !ok) return ok.error();
+  std::vector<Instigator> out;
+  const auto* entries = recorder::get_array(*workspace, "locationEntries");
+  if (!entries) return out;
+  for (const auto& entry : entries->GetArray()) {
+    const auto* location = recorder::get_object(entry, "locationOrLoadError");
+    if (!location || recorder::get_string(*location, "__typename") != "RepositoryLocation") continue;
+    auto location_name = recorder::get_string(entry, "name").value_or("");
+    const auto* repositories = recorder::get_array(*location, "repositories");
+    if (!repositories) continue;
+    for (const auto& repository : repositories->GetArray()) {
+      auto repository_name = recorder::get_string(repository, "name").value_or("");
+      const auto* list = recorder::get_array(repository, sensors ? "sensors" : "schedules");
+      if (!list) continue;
+      for (const auto& item : list->GetArray()) {
+        const auto* state = recorder::get_object(item, sensors ? "sensorState" : "scheduleState");
+        if (!state) continue;
+        out.push_back({location_name, repository_name, recorder::get_string(item, "name").value_or(""), state});
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const Instigator& x, const Instigator& y) {
+    return std::tie(x.location, x.name, x.repository) < std::tie(y.location, y.name, y.repository);
+  });
+  return out;
+}
+
+void sort_ticks(std::vector<const rapidjson::Value*>& ticks) {
+  std::sort(ticks.begin(), ticks.end(), [](const rapidjson::Value* x, const rapidjson::Value* y) {
+    return number_or(*x, "timestamp", 0) < number_or(*y, "timestamp", 0);
+  });
+}
+
+}  // namespace
+
+StepResult step_sensor_ticks(StepContext& context) {
+  auto list = instigators(context, true);
+  if (!list) return list.error();
+  rapidjson::Document out(rapidjson::kObjectType);
+  auto& a = out.GetAllocator();
+  std::deque<rapidjson::Document> keep;
+  for (const auto& sensor : *list) {
+    auto ticks = all_ticks(context, *sensor.state, sensor.location, sensor.repository, sensor.name, keep);
+    if (!ticks) return ticks.error();
+    if (ticks->empty()) continue;
+    sort_ticks(*ticks);
+    if (!out.HasMember(sensor.location.c_str())) {
+      out.AddMember(string_value(sensor.location, a), rapidjson::Value(rapidjson::kObjectType), a);
+    }
+    rapidjson::Value entry(rapidjson::kObjectType);
+    rapidjson::Value items(rapidjson::kArrayType);
+    for (const auto* tick : *ticks) items.PushBack(tick_json(*tick, a), a);
+    entry.AddMember("failureCount", static_cast<int>(ticks->size()), a);
+    entry.AddMember("ticks", items, a);
+    out[sensor.location.c_str()].AddMember(string_value(sensor.name, a), entry, a);
+  }
+  return out;
+}
+
+StepResult step_schedule_ticks(StepContext& context) {
+  auto list = instigators(context, false);
+  if (!list) return list.error();
+  rapidjson::Document out(rapidjson::kObjectType);
+  auto& a = out.GetAllocator();
+  rapidjson::Value failures(rapidjson::kObjectType);
+  std::deque<rapidjson::Document> keep;
+  for (const auto& schedule : *list) {
+    auto ticks = all_ticks(context, *schedule.state, schedule.location, schedule.repository, schedule.name, keep);
+    if (!ticks) return ticks.error();
+    if (ticks->empty()) continue;
+    sort_ticks(*ticks);
+    rapidjson::Value items(rapidjson::kArrayType);
+    for (const auto* tick : *ticks) items.PushBack(tick_json(*tick, a), a);
+    failures.AddMember(string_value(schedule.location + "/" + schedule.name, a), items, a);
+  }
+  out.AddMember("scheduleTickFailures", failures, a);
+  return out;
+}
+
+StepResult step_load_failures(StepContext& context) {
+  auto data = context.client.query("CodeLocations");
+  if (!data) return data.error();
+  const auto* workspace = recorder::get_object(*data, "workspaceOrError");
+  if (!workspace) return make_error("CodeLocations: workspaceOrError is missing");
+  if (auto ok = check_union(*workspace, "CodeLocations", "Workspace"); !ok) return ok.error();
+  rapidjson::Document out(rapidjson::kObjectType);
+  auto& a = out.GetAllocator();
+  rapidjson::Value failures(rapidjson::kArrayType);
+  int total = 0;
+  if (const auto* entries = recorder::get_array(*workspace, "locationEntries")) {
+    for (const auto& entry : entries->GetArray()) {
+      ++total;
+      const auto* location = recorder::get_object(entry, "locationOrLoadError");
+      if (!location || recorder::get_string(*location, "__typename") != "PythonError") continue;
+      rapidjson::Value failure(rapidjson::kObjectType);
+      failure.AddMember("location", string_value(recorder::get_string(entry, "name").value_or(""), a), a);
+      failure.AddMember("loadStatus", string_value(recorder::get_string(entry, "loadStatus").value_or(""), a), a);
+      failure.AddMember("updatedTimestamp", nullable_number(entry, "updatedTimestamp"), a);
+      failure.AddMember("errorClass", string_value(recorder::get_string(*location, "className").value_or(""), a), a);
+      failure.AddMember("error", string_value(python_error_text(*location), a), a);
+      failure.AddMember("errorChainTop", string_value(error_chain_top(*location), a), a);
+      failures.PushBack(failure, a);
+    }
+  }
+  out.AddMember("locationCount", total, a);
+  out.AddMember("loadFailures", failures, a);
+  return out;
+}
+
+}  // namespace analyzer

@@ -1,0 +1,289 @@
+// Steps 01 (failed runs, each with the evidence a classifier needs) and 02 (retries).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <future>
+#include <semaphore>
+#include <set>
+
+#include "steps.hpp"
+
+namespace analyzer {
+
+using recorder::make_error;
+using recorder::Result;
+
+namespace {
+
+RunRow read_run_row(const rapidjson::Value& run) {
+  RunRow row;
+  row.run_id = recorder::get_string(run, "runId").value_or("");
+  row.job_name = recorder::get_string(run, "jobName").value_or("");
+  row.status = recorder::get_string(run, "status").value_or("");
+  row.start_time = number_or(run, "startTime", 0);
+  row.end_time = number_or(run, "endTime", 0);
+  row.update_time = number_or(run, "updateTime", 0);
+  row.parent_run_id = recorder::get_string(run, "parentRunId").value_or("");
+  row.root_run_id = recorder::get_string(run, "rootRunId").value_or("");
+  if (const auto* origin = recorder::get_object(run, "repositoryOrigin")) {
+    row.location = recorder::get_string(*origin, "repositoryLocationName").value_or("");
+    row.repository = recorder::get_string(*origin, "repositoryName").value_or("");
+  }
+  row.tags = read_tags(run);
+  return row;
+}
+
+std::vector<ErrorLink> read_chain(const rapidjson::Value& error) {
+  std::vector<ErrorLink> chain;
+  const auto* links = recorder::get_array(error, "errorChain");
+  if (!links) return chain;
+  for (const auto& link : links->GetArray()) {
+    const auto* inner = recorder::get_object(link, "error");
+    if (!inner) continue;
+    chain.push_back(ErrorLink{recorder::get_string(*inner, "className").value_or(""), python_error_text(*inner),
+                              recorder::get_bool(link, "isExplicitLink").value_or(false)});
+  }
+  return chain;
+}
+
+void add_unique(std::vector<std::string>& list, std::string value) {
+  if (value.empty() || std::find(list.begin(), list.end(), value) != list.end()) return;
+  list.push_back(std::move(value));
+}
+
+// Folds one event of RunEvents into the record; `started`/`finished` track step lifecycles.
+void read_event(const rapidjson::Value& event, FailureRecord& record, std::set<std::string>& started,
+                std::set<std::string>& finished) {
+  auto type = recorder::get_string(event, "__typename").value_or("");
+  auto message = recorder::get_string(event, "message").value_or("");
+  auto step_key = recorder::get_string(event, "stepKey").value_or("");
+  auto event_type = recorder::get_string(event, "eventType").value_or("");
+  const auto* error = recorder::get_object(event, "error");
+
+  if (event_type == "STEP_START") started.insert(step_key);
+  if (event_type == "STEP_SUCCESS" || event_type == "STEP_FAILURE" || event_type == "STEP_SKIPPED") {
+    finished.insert(step_key);
+  }
+
+  if (type == "RunFailureEvent") {
+    record.run_failure_message = message;
+    if (error) {
+      record.run_failure_error_class = recorder::get_string(*error, "className").value_or("");
+      record.run_failure_error_message = python_error_text(*error);
+    }
+  } else if (type == "ExecutionStepFailureEvent" || type == "ExecutionStepUpForRetryEvent" ||
+             type == "ResourceInitFailureEvent" || type == "HookErroredEvent") {
+    StepError step_error;
+    step_error.step_key = step_key;
+    step_error.event_type = type;
+    step_error.message = message;
+    step_error.error_source = recorder::get_string(event, "errorSource").value_or("");
+    if (error) {
+      step_error.error_class = recorder::get_string(*error, "className").value_or("");
+      step_error.error_message = python_error_text(*error);
+      step_error.cause_chain = read_chain(*error);
+    }
+    record.step_errors.push_back(std::move(step_error));
+  } else if (type == "EngineEvent") {
+    std::string text = message;
+    if (error) text += "\n" + python_error_text(*error);
+    record.engine_events.push_back(std::move(text));
+  } else if (type == "LogsCapturedEvent") {
+    if (const auto* keys = recorder::get_array(event, "stepKeys")) {
+      for (const auto& key : keys->GetArray()) {
+        if (key.IsString()) add_unique(record.logs_captured_steps, key.GetString());
+      }
+    }
+  } else if (type == "AssetMaterializationPlannedEvent") {
+    add_unique(record.planned_materializations, join_path(recorder::get_object(event, "assetKey")));
+  } else if (type == "MaterializationEvent") {
+    add_unique(record.materializations, join_path(recorder::get_object(event, "assetKey")));
+  }
+}
+
+FailureRecord record_from_row(const RunRow& row) {
+  FailureRecord record;
+  record.run_id = row.run_id;
+  record.job_name = row.job_name;
+  record.location = row.location;
+  record.repository = row.repository;
+  record.status = row.status;
+  record.start_time = row.start_time;
+  record.end_time = row.end_time;
+  record.update_time = row.update_time;
+  record.tags = row.tags;
+  record.parent_run_id = row.parent_run_id;
+  record.root_run_id = row.root_run_id;
+  return record;
+}
+
+}  // namespace
+
+Result<std::vector<RunRow>> fetch_runs_in_window(const StepContext& context) {
+  std::vector<RunRow> rows;
+  std::string cursor;
+  for (int page = 0;; ++page) {
+    rapidjson::Document vars(rapidjson::kObjectType);
+    auto& a = vars.GetAllocator();
+    rapidjson::Value filter(rapidjson::kObjectType);
+    rapidjson::Value statuses(rapidjson::kArrayType);
+    for (const char* status : {"FAILURE", "SUCCESS", "CANCELED"}) statuses.PushBack(rapidjson::StringRef(status), a);
+    filter.AddMember("statuses", statuses, a);
+    // A run that ended in the window was last updated at or after its end; end-time is filtered
+    // client-side (tags added after a failure bump updateTime, so no updatedBefore).
+    filter.AddMember("updatedAfter", context.start, a);
+    filter.AddMember("createdBefore", context.end, a);
+    vars.AddMember("filter", filter, a);
+    vars.AddMember("limit", context.config.page_size, a);
+    if (cursor.empty()) vars.AddMember("cursor", rapidjson::Value(), a);
+    else vars.AddMember("cursor", recorder::json_string(cursor, a), a);
+
+    auto data = context.client.query("RunsInWindow", vars);
+    if (!data) return data.error();
+    const auto* runs = recorder::get_object(*data, "runsOrError");
+    if (!runs) return make_error("RunsInWindow: runsOrError is missing");
+    if (auto ok = check_union(*runs, "RunsInWindow", "Runs"); !ok) return ok.error();
+    const auto* results = recorder::get_array(*runs, "results");
+    if (!results) return make_error("RunsInWindow: results is missing");
+    for (const auto& run : results->GetArray()) {
+      RunRow row = read_run_row(run);
+      if (row.end_time >= context.start && row.end_time <= context.end) rows.push_back(std::move(row));
+      cursor = recorder::get_string(run, "runId").value_or("");
+    }
+    if (static_cast<int>(results->Size()) < context.config.page_size || cursor.empty()) break;
+  }
+  std::sort(rows.begin(), rows.end(), [](const RunRow& x, const RunRow& y) {
+    return std::tie(x.end_time, x.run_id) < std::tie(y.end_time, y.run_id);
+  });
+  rows.erase(std::unique(rows.begin(), rows.end(),
+                         [](const RunRow& x, const RunRow& y) { return x.run_id == y.run_id; }),
+             rows.end());
+  return rows;
+}
+
+Result<void> read_run_events(const DagsterClient& client, int page_size, FailureRecord& record) {
+  std::string cursor;
+  std::set<std::string> started;
+  std::set<std::string> finished;
+  for (;;) {
+    rapidjson::Document vars(rapidjson::kObjectType);
+    auto& a = vars.GetAllocator();
+    vars.AddMember("runId", recorder::json_string(record.run_id, a), a);
+    if (cursor.empty()) vars.AddMember("afterCursor", rapidjson::Value(), a);
+    else vars.AddMember("afterCursor", recorder::json_string(cursor, a), a);
+    vars.AddMember("limit", page_size, a);
+
+    auto data = client.query("RunEvents", vars);
+    if (!data) return make_error(fmt::format("run {}: {}", record.run_id, data.error().message));
+    const auto* logs = recorder::get_object(*data, "logsForRun");
+    if (!logs) return make_error(fmt::format("RunEvents: run {}: logsForRun is missing", record.run_id));
+    if (auto ok = check_union(*logs, "RunEvents", "EventConnection"); !ok) {
+      return make_error(fmt::format("run {}: {}", record.run_id, ok.error().message));
+    }
+    if (const auto* events = recorder::get_array(*logs, "events")) {
+      for (const auto& event : events->GetArray()) read_event(event, record, started, finished);
+    }
+    auto next = recorder::get_string(*logs, "cursor").value_or("");
+    bool more = recorder::get_bool(*logs, "hasMore").value_or(false);
+    if (!more) break;
+    if (next.empty() || next == cursor) {
+      return make_error(fmt::format("RunEvents: run {}: hasMore without a new cursor", record.run_id));
+    }
+    cursor = next;
+  }
+  for (const auto& step : started) {
+    if (!finished.contains(step)) record.in_progress_steps.push_back(step);
+  }
+  std::sort(record.logs_captured_steps.begin(), record.logs_captured_steps.end());
+  std::sort(record.planned_materializations.begin(), record.planned_materializations.end());
+  std::sort(record.materializations.begin(), record.materializations.end());
+  return {};
+}
+
+StepResult step_failed_runs(StepContext& context) {
+  const auto& rows = context.runs->get();
+  if (!rows) return rows.error();
+
+  std::vector<FailureRecord> records;
+  int success = 0;
+  int canceled = 0;
+  std::vector<std::string> success_ids;
+  for (const auto& row : *rows) {
+    if (row.status == "FAILURE") records.push_back(record_from_row(row));
+    else if (row.status == "SUCCESS") ++success, success_ids.push_back(row.run_id);
+    else if (row.status == "CANCELED") ++canceled;
+  }
+
+  // Event logs of failed runs are independent: read them concurrently, bounded.
+  std::counting_semaphore<64> slots(std::clamp(context.config.concurrency, 1, 64));
+  std::vector<std::future<Result<void>>> pending;
+  for (auto& record : records) {
+    pending.push_back(std::async(std::launch::async, [&context, &slots, &record]() -> Result<void> {
+      slots.acquire();
+      auto result = read_run_events(context.client, context.config.page_size, record);
+      slots.release();
+      return result;
+    }));
+  }
+  std::vector<std::string> problems;
+  for (auto& future : pending) {
+    auto result = future.get();
+    if (!result) problems.push_back(result.error().message);
+  }
+  if (!problems.empty()) {
+    std::sort(problems.begin(), problems.end());
+    return make_error(fmt::format("event logs of {} failed run(s) could not be read: {}", problems.size(),
+                                  problems.front()));
+  }
+
+  rapidjson::Document out(rapidjson::kObjectType);
+  auto& a = out.GetAllocator();
+  rapidjson::Value failures(rapidjson::kArrayType);
+  for (const auto& record : records) {
+    auto json = failure_to_json(record, a);
+    auto verdict = classify(context.rules, record);
+    json.AddMember("category", string_value(to_string(verdict.category), a), a);
+    json.AddMember("ruleId", verdict.rule_id.empty() ? rapidjson::Value() : string_value(verdict.rule_id, a), a);
+    failures.PushBack(json, a);
+  }
+  rapidjson::Value ids(rapidjson::kArrayType);
+  std::sort(success_ids.begin(), success_ids.end());
+  for (const auto& id : success_ids) ids.PushBack(string_value(id, a), a);
+  out.AddMember("failureCount", static_cast<int>(records.size()), a);
+  out.AddMember("failures", failures, a);
+  out.AddMember("successCount", success, a);
+  out.AddMember("canceledCount", canceled, a);
+  out.AddMember("successRunIds", ids, a);
+  return out;
+}
+
+StepResult step_retries(StepContext& context) {
+  const auto& rows = context.runs->get();
+  if (!rows) return rows.error();
+  rapidjson::Document out(rapidjson::kObjectType);
+  auto& a = out.GetAllocator();
+  rapidjson::Value retries(rapidjson::kArrayType);
+  std::vector<const RunRow*> children;
+  for (const auto& row : *rows) {
+    if (!row.parent_run_id.empty()) children.push_back(&row);
+  }
+  std::sort(children.begin(), children.end(), [](const RunRow* x, const RunRow* y) {
+    return std::tie(x->parent_run_id, x->run_id) < std::tie(y->parent_run_id, y->run_id);
+  });
+  for (const auto* row : children) {
+    rapidjson::Value retry(rapidjson::kObjectType);
+    retry.AddMember("parentRunId", string_value(row->parent_run_id, a), a);
+    retry.AddMember("retryRunId", string_value(row->run_id, a), a);
+    retry.AddMember("retryStatus", string_value(row->status, a), a);
+    retry.AddMember("rootRunId", string_value(row->root_run_id, a), a);
+    retry.AddMember("jobName", string_value(row->job_name, a), a);
+    auto number = row->tags.find("dagster/retry_number");
+    retry.AddMember("automatic", number != row->tags.end(), a);
+    retry.AddMember("retryNumber", number != row->tags.end() ? string_value(number->second, a) : rapidjson::Value(), a);
+    retries.PushBack(retry, a);
+  }
+  out.AddMember("retries", retries, a);
+  return out;
+}
+
+}  // namespace analyzer

@@ -1,0 +1,117 @@
+// Private to the analyzer: the context every collection step gets, and the steps themselves.
+// Each step builds its payload in its own Document (rapidjson allocators are not thread-safe);
+// collect() copies the payloads into the artifact on one thread.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analyzer/config.hpp"
+#include "analyzer/dagster_client.hpp"
+#include "analyzer/failure.hpp"
+#include "analyzer/rules.hpp"
+#include "recorder/json.hpp"
+#include "recorder/time.hpp"
+
+namespace analyzer {
+
+using Allocator = rapidjson::Document::AllocatorType;
+
+// Lazily fetched data that two steps share, fetched once.
+template <class T>
+class Shared {
+ public:
+  using Fetch = std::function<recorder::Result<T>()>;
+  explicit Shared(Fetch fetch) : m_fetch(std::move(fetch)) {}
+  const recorder::Result<T>& get() {
+    std::lock_guard lock(m_mutex);
+    if (!m_value) m_value.emplace(m_fetch());
+    return *m_value;
+  }
+
+ private:
+  Fetch m_fetch;
+  std::mutex m_mutex;
+  std::optional<recorder::Result<T>> m_value;
+};
+
+// A terminal run row of RunsInWindow.
+struct RunRow {
+  std::string run_id;
+  std::string job_name;
+  std::string status;
+  std::string location;
+  std::string repository;
+  double start_time = 0;
+  double end_time = 0;
+  double update_time = 0;
+  std::string parent_run_id;
+  std::string root_run_id;
+  std::map<std::string, std::string> tags;
+};
+
+struct AssetNode {
+  std::string key;                    // path joined with "/"
+  std::vector<std::string> path;
+  bool has_checks = false;
+};
+
+struct StepContext {
+  const DagsterClient& client;
+  const Config& config;
+  const RuleSet& rules;
+  recorder::Window window;
+  double start = 0;  // window bounds as float epoch seconds
+  double end = 0;
+  std::unique_ptr<Shared<std::vector<RunRow>>> runs;          // terminal runs that ended in the window
+  std::unique_ptr<Shared<std::vector<AssetNode>>> asset_nodes;  // the asset graph
+  std::unique_ptr<Shared<rapidjson::Document>> workspace;      // AllInstigatorTicks data
+};
+
+using StepResult = recorder::Result<rapidjson::Document>;
+
+// Fetchers behind the Shared values.
+recorder::Result<std::vector<RunRow>> fetch_runs_in_window(const StepContext& context);
+recorder::Result<std::vector<AssetNode>> fetch_asset_nodes(const StepContext& context);
+
+// The Dagster steps. Each returns its payload or an Error naming the query and the cause.
+StepResult step_failed_runs(StepContext& context);    // step_01_failed_runs
+StepResult step_retries(StepContext& context);        // step_02_retries
+StepResult step_sensor_ticks(StepContext& context);   // step_03_sensor_ticks
+StepResult step_freshness(StepContext& context);      // step_04_freshness
+StepResult step_load_failures(StepContext& context);  // step_05_load_failures
+StepResult step_schedule_ticks(StepContext& context); // step_06_schedule_ticks
+StepResult step_agents(StepContext& context);         // step_07_agents
+StepResult step_daemons(StepContext& context);        // step_09_daemons
+StepResult step_queued_runs(StepContext& context);    // step_14_queued_runs
+StepResult step_backfills(StepContext& context);      // step_15_backfills
+StepResult step_asset_checks(StepContext& context);   // step_16_asset_checks
+StepResult step_degraded_assets(StepContext& context);  // step_17_degraded_assets
+
+// Reads one failed run's whole event log (paged to the end) into `record`.
+recorder::Result<void> read_run_events(const DagsterClient& client, int page_size, FailureRecord& record);
+
+// The FailureRecord as written in step 01 (without category / rule id).
+rapidjson::Value failure_to_json(const FailureRecord& record, Allocator& allocator);
+
+// Helpers shared by the step files.
+std::string join_path(const rapidjson::Value* path_array);  // ["a","b"] -> "a/b"
+std::map<std::string, std::string> read_tags(const rapidjson::Value& run);
+double number_or(const rapidjson::Value& object, const char* key, double fallback);
+rapidjson::Value string_value(std::string_view text, Allocator& allocator);
+rapidjson::Value nullable_number(const rapidjson::Value& object, const char* key);
+// The first error of a PythonError's cause chain as "Class: message" (first line), "" when none.
+std::string error_chain_top(const rapidjson::Value& python_error);
+
+}  // namespace analyzer
+
+namespace analyzer {
+// Runs fn(0..count-1) on up to `concurrency` threads and returns the first error by index, if any.
+recorder::Result<void> parallel_for(std::size_t count, int concurrency,
+                                    const std::function<recorder::Result<void>(std::size_t)>& fn);
+}  // namespace analyzer

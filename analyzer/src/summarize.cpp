@@ -1,0 +1,203 @@
+#include "analyzer/summarize.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <vector>
+
+#include "recorder/json.hpp"
+#include "recorder/result.hpp"
+#include "recorder/time.hpp"
+#include "summarize_steps.hpp"
+
+namespace analyzer {
+
+namespace {
+
+using summary::Json;
+using summary::Step;
+using summary::StepState;
+
+constexpr std::string_view k_tool = "day2";
+// Real artifacts nest about ten levels. The limit keeps rapidjson's recursive parser, and our
+// recursive writer, far from the end of the stack on hostile input such as a megabyte of "[".
+constexpr std::size_t k_max_depth = 256;
+
+// Error naming `source:line:column` of the first bracket nested deeper than k_max_depth.
+recorder::Result<void> check_nesting(std::string_view text, std::string_view source) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      in_string = escaped || c != '"';
+      escaped = !escaped && c == '\\';
+    } else if (c == '"') {
+      in_string = true;
+    } else if ((c == '[' || c == '{') && ++depth > k_max_depth) {
+      auto at = recorder::position_of(text, i);
+      return recorder::make_error(
+          fmt::format("{}:{}:{}: nested deeper than {} levels", source, at.line, at.column, k_max_depth));
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return {};
+}
+
+// The parsed file; the Error names the file and, for JSON errors, line:column.
+recorder::Result<rapidjson::Document> read_artifact(const std::string& path) {
+  auto text = recorder::read_file(path);
+  if (!text) { return text.error(); }
+  if (auto nesting = check_nesting(*text, path); !nesting) { return nesting.error(); }
+  return recorder::parse_json(*text, path);
+}
+
+// "step_" two digits "_" and a name, as the collector writes them: step_01_failed_runs.
+bool is_step_key(std::string_view key) {
+  auto digit = [&](std::size_t i) { return std::isdigit(static_cast<unsigned char>(key[i])) != 0; };
+  return key.size() > 8 && key.substr(0, 5) == "step_" && digit(5) && digit(6) && key[7] == '_';
+}
+
+// Checks the artifact's outer shape; the error text follows "<file>: ".
+recorder::Result<void> check_artifact(const Json& artifact) {
+  if (!artifact.IsObject()) {
+    return recorder::make_error(fmt::format(
+        "not a day2 artifact: the top-level value is {}, expected an object with \"window\" and "
+        "step_NN_* keys",
+        summary::type_name(artifact)));
+  }
+  const Json* window = summary::member(artifact, "window");
+  if (window == nullptr) { return recorder::make_error("not a day2 artifact: no \"window\" key"); }
+  if (!window->IsObject()) {
+    return recorder::make_error(fmt::format("not a day2 artifact: \"window\" is {}, expected an object",
+                                            summary::type_name(*window)));
+  }
+  return {};
+}
+
+Step classify(std::string key, const Json& value) {
+  Step step{std::move(key), &value, StepState::ok, {}};
+  if (!value.IsObject()) {
+    step.state = StepState::malformed;
+    step.note = fmt::format("{}, expected an object", summary::type_name(value));
+  } else if (const Json* error = summary::member(value, "error")) {
+    step.state = StepState::error;
+    step.note = error->IsString() ? summary::clean({error->GetString(), error->GetStringLength()})
+                                  : summary::json_text(*error);
+  } else if (const Json* skipped = summary::member(value, "skipped"); skipped && skipped->IsTrue()) {
+    step.state = StepState::skipped;
+    step.note = summary::text_of(value, "reason");
+  }
+  return step;
+}
+
+// The step_NN_* members of `artifact`, sorted by key; a key repeated in the file keeps its last value.
+std::vector<Step> find_steps(const Json& artifact) {
+  std::map<std::string, const Json*> by_key;
+  for (const auto& entry : artifact.GetObject()) {
+    std::string key(entry.name.GetString(), entry.name.GetStringLength());
+    if (is_step_key(key)) { by_key.insert_or_assign(std::move(key), &entry.value); }
+  }
+  std::vector<Step> steps;
+  for (const auto& [key, value] : by_key) { steps.push_back(classify(key, *value)); }
+  return steps;
+}
+
+std::string_view state_name(StepState state) {
+  switch (state) {
+    case StepState::ok: return "ok";
+    case StepState::error: return "ERROR";
+    case StepState::skipped: return "skipped";
+    case StepState::malformed: return "malformed";
+  }
+  return "?";
+}
+
+std::string step_line(const Step& step, std::size_t key_width) {
+  std::string detail;
+  switch (step.state) {
+    case StepState::ok: detail = summary::headline(step.key, *step.value); break;
+    case StepState::error: detail = "(see error gate)"; break;
+    case StepState::skipped: detail = step.note == "-" ? "" : "reason: " + step.note; break;
+    case StepState::malformed: detail = step.note; break;
+  }
+  std::string line = fmt::format("  {:<{}}  {:<9}  {}", summary::clean(step.key), key_width,
+                                 state_name(step.state), detail);
+  line.erase(line.find_last_not_of(' ') + 1);
+  return line;
+}
+
+void print_steps(const Json& artifact, const std::vector<Step>& steps, std::ostream& out) {
+  const Json& window = *summary::member(artifact, "window");
+  out << "day2 summary: window " << summary::text_of(window, "utc_start") << " → "
+      << summary::text_of(window, "utc_end") << "\n\n";
+  if (steps.empty()) {
+    out << "  (no step_NN_* keys in the artifact)\n";
+    return;
+  }
+  std::size_t key_width = 0;
+  for (const auto& step : steps) { key_width = std::max(key_width, summary::clean(step.key).size()); }
+  for (const auto& step : steps) { out << step_line(step, key_width) << '\n'; }
+}
+
+// Prints the gate and returns the exit status: 0 pass, 1 when any step holds an error.
+int print_gate(const std::vector<Step>& steps, std::ostream& out) {
+  std::vector<const Step*> errors;
+  std::vector<const Step*> malformed;
+  for (const auto& step : steps) {
+    if (step.state == StepState::error) { errors.push_back(&step); }
+    if (step.state == StepState::malformed) { malformed.push_back(&step); }
+  }
+  if (errors.empty()) {
+    out << "Error gate: PASS (no step errors)\n";
+  } else {
+    out << "Error gate: FAIL — " << errors.size() << " step(s) hold errors:\n";
+    for (const Step* step : errors) { out << "  " << summary::clean(step->key) << ": " << step->note << '\n'; }
+    out << "These signals are missing from the timeline: re-run `day2 collect` before drawing "
+           "conclusions that depend on them.\n";
+  }
+  for (const Step* step : malformed) {
+    out << "Warning: " << summary::clean(step->key) << " is malformed (" << step->note
+        << "); its signals are unreadable.\n";
+  }
+  return errors.empty() ? 0 : 1;
+}
+
+std::optional<double> window_start(const Json& artifact) {
+  auto start = recorder::get_string(*summary::member(artifact, "window"), "utc_start");
+  if (!start) { return std::nullopt; }
+  auto instant = recorder::parse_rfc3339(*start);
+  if (!instant) { return std::nullopt; }
+  return recorder::to_epoch_seconds(*instant);
+}
+
+}  // namespace
+
+int summarize(const std::string& path, Details details, std::ostream& out, std::ostream& err) {
+  auto document = read_artifact(path);
+  if (!document) {
+    err << k_tool << ": error: " << document.error().message << '\n';
+    return 2;
+  }
+  const Json& artifact = *document;
+  if (auto shape = check_artifact(artifact); !shape) {
+    err << k_tool << ": error: " << path << ": " << shape.error().message << '\n';
+    return 2;
+  }
+  auto steps = find_steps(artifact);
+  print_steps(artifact, steps, out);
+  if (details == Details::yes) {
+    out << '\n';
+    summary::print_details(steps, window_start(artifact), out);
+  }
+  out << '\n';
+  return print_gate(steps, out);
+}
+
+}  // namespace analyzer

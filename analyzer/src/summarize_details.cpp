@@ -1,0 +1,276 @@
+// The --details dump: failures, retries, pod events, error groups, asset checks and degraded-asset
+// clusters. Rows are sorted (time, then ids) so that the same artifact always prints the same text.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <ostream>
+#include <sstream>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include "summarize_steps.hpp"
+
+namespace analyzer::summary {
+
+namespace {
+
+// `items` sorted, joined with ", "; "-" when there are none.
+std::string join(std::vector<std::string> items) {
+  std::sort(items.begin(), items.end());
+  std::string text;
+  for (const auto& item : items) { text += (text.empty() ? "" : ", ") + item; }
+  return text.empty() ? "-" : text;
+}
+
+struct Row {
+  std::string sort_key;
+  std::string text;  // one or more lines, each ending in '\n'
+};
+
+std::string_view why_unusable(StepState state) {
+  switch (state) {
+    case StepState::ok: return "ok";
+    case StepState::error: return "holds an error";
+    case StepState::skipped: return "was skipped";
+    case StepState::malformed: return "is malformed";
+  }
+  return "?";
+}
+
+// The payload of step `key` when it is usable; otherwise says why section `title` is unavailable.
+const Json* step_payload(const std::vector<Step>& steps, std::string_view key, std::string_view title,
+                         std::ostream& out) {
+  auto it = std::find_if(steps.begin(), steps.end(), [&](const Step& step) { return step.key == key; });
+  if (it == steps.end()) {
+    out << title << ": unavailable (" << key << " is absent)\n";
+    return nullptr;
+  }
+  if (it->state != StepState::ok) {
+    out << title << ": unavailable (" << key << ' ' << why_unusable(it->state) << ")\n";
+    return nullptr;
+  }
+  return it->value;
+}
+
+// The array `payload[key]`; otherwise says why section `title` cannot be listed.
+const Json* list_of(const Json& payload, const char* key, std::string_view title, std::ostream& out) {
+  const Json* list = member(payload, key);
+  if (list == nullptr) {
+    out << title << ": ? (no \"" << key << "\")\n";
+  } else if (!list->IsArray()) {
+    out << title << ": ? (\"" << key << "\" is " << type_name(*list) << ", expected an array)\n";
+    list = nullptr;
+  }
+  return list;
+}
+
+// Renders every entry of `list` with `render` (entries that are not objects get a "?" row).
+template <class Render>
+std::vector<Row> rows_of(const Json& list, Render render) {
+  std::vector<Row> rows;
+  for (const auto& entry : list.GetArray()) {
+    if (entry.IsObject()) {
+      rows.push_back(render(entry));
+    } else {
+      rows.push_back({"~", fmt::format("  ? (entry is {}, expected an object)\n", type_name(entry))});
+    }
+  }
+  return rows;
+}
+
+void print_rows(std::string_view title, std::vector<Row> rows, std::ostream& out) {
+  if (rows.empty()) {
+    out << title << ": none\n";
+    return;
+  }
+  std::sort(rows.begin(), rows.end(),
+            [](const Row& a, const Row& b) { return std::tie(a.sort_key, a.text) < std::tie(b.sort_key, b.text); });
+  out << title << " (" << rows.size() << "):\n";
+  for (const auto& row : rows) { out << row.text; }
+}
+
+std::string first_step_error(const Json& failure) {
+  const Json* errors = member(failure, "stepErrors");
+  if (errors == nullptr || (errors->IsArray() && errors->Empty())) { return "-"; }
+  if (!errors->IsArray() || !errors->Begin()->IsObject()) { return "?"; }
+  const Json& error = *errors->Begin();
+  std::string message = text_of(error, "errorMessage");
+  if (message == "-") { message = text_of(error, "message"); }
+  std::string error_class = text_of(error, "errorClass");
+  if (error_class == "-") { return fmt::format("{}: {}", text_of(error, "stepKey"), message); }
+  return fmt::format("{}: {}: {}", text_of(error, "stepKey"), error_class, message);
+}
+
+Row failure_row(const Json& f) {
+  std::string run_id = text_of(f, "runId");
+  std::string start = time_of(f, "startTime");
+  std::string text = fmt::format("  {}  job {}  location {}\n", run_id, text_of(f, "jobName"), text_of(f, "location"));
+  text += fmt::format("    category: {}  rule: {}\n", text_of(f, "category"), text_of(f, "ruleId"));
+  text += fmt::format("    start: {}  end: {}\n", start, time_of(f, "endTime"));
+  text += fmt::format("    runFailureMessage: {}\n", text_of(f, "runFailureMessage"));
+  text += fmt::format("    first step error: {}\n", first_step_error(f));
+  return {start + ' ' + run_id, std::move(text)};
+}
+
+void print_failures(const std::vector<Step>& steps, std::ostream& out) {
+  constexpr std::string_view title = "Failures";
+  const Json* payload = step_payload(steps, "step_01_failed_runs", title, out);
+  const Json* list = payload != nullptr ? list_of(*payload, "failures", title, out) : nullptr;
+  if (list != nullptr) { print_rows(title, rows_of(*list, failure_row), out); }
+}
+
+Row retry_row(const Json& r) {
+  std::string parent = text_of(r, "parentRunId");
+  std::string retry = text_of(r, "retryRunId");
+  return {parent + ' ' + retry, fmt::format("  {} → {}  {}\n", parent, retry, text_of(r, "retryStatus"))};
+}
+
+void print_retries(const std::vector<Step>& steps, std::ostream& out) {
+  constexpr std::string_view title = "Retries";
+  const Json* payload = step_payload(steps, "step_02_retries", title, out);
+  const Json* list = payload != nullptr ? list_of(*payload, "retries", title, out) : nullptr;
+  if (list != nullptr) { print_rows(title, rows_of(*list, retry_row), out); }
+}
+
+Row pod_event_row(const Json& e) {
+  std::string time = time_of(e, "timestamp");
+  std::string pod = text_of(e, "podName");
+  return {time + ' ' + pod, fmt::format("  {}  {}  {}  run {}  {}\n", time, pod, text_of(e, "reason"),
+                                        text_of(e, "runId"), text_of(e, "runStatus"))};
+}
+
+// Pod events appear only when step 10 carries them: they are optional (Google Cloud access).
+void print_pod_events(const std::vector<Step>& steps, std::ostream& out) {
+  auto it = std::find_if(steps.begin(), steps.end(), [](const Step& s) { return s.key == "step_10_gke_events"; });
+  if (it == steps.end() || it->state != StepState::ok || member(*it->value, "podEvents") == nullptr) { return; }
+  if (const Json* list = list_of(*it->value, "podEvents", "Pod events", out)) {
+    print_rows("Pod events", rows_of(*list, pod_event_row), out);
+  }
+}
+
+std::string services_text(const Json& group) {
+  const Json* services = member(group, "affectedServices");
+  if (services == nullptr || services->IsNull()) { return "-"; }
+  if (!services->IsArray()) { return "?"; }
+  std::vector<std::string> names;
+  for (const auto& service : services->GetArray()) {
+    std::string version = text_of(service, "version");
+    names.push_back(text_of(service, "service") + (version == "-" ? "" : "@" + version));
+  }
+  return join(std::move(names));
+}
+
+std::string correlated_text(const Json& group) {
+  const Json* event = member(group, "correlatedPodEvent");
+  if (event == nullptr || event->IsNull()) { return "none"; }
+  if (!event->IsObject()) { return "?"; }
+  return fmt::format("{} at {} on {}", text_of(*event, "reason"), time_of(*event, "timestamp"),
+                     text_of(*event, "podName"));
+}
+
+Row error_group_row(const Json& g) {
+  std::string id = text_of(g, "groupId");
+  std::string text = fmt::format("  {}  {}  {}\n", id, text_of(g, "category"), text_of(g, "exception"));
+  text += fmt::format("    services: {}\n", services_text(g));
+  text += fmt::format("    exceptionLine: {}\n", text_of(g, "exceptionLine"));
+  text += fmt::format("    correlated pod event: {}\n", correlated_text(g));
+  return {id, std::move(text)};
+}
+
+// A bucket lists group ids, or groups: either way print the ids, sorted.
+std::string bucket_text(const Json* buckets, const char* key) {
+  const Json* bucket = buckets != nullptr ? member(*buckets, key) : nullptr;
+  if (bucket == nullptr || !bucket->IsArray()) { return "?"; }
+  std::vector<std::string> ids;
+  for (const auto& entry : bucket->GetArray()) {
+    ids.push_back(entry.IsString() ? first_line({entry.GetString(), entry.GetStringLength()})
+                                   : text_of(entry, "groupId"));
+  }
+  return ids.empty() ? "none" : join(std::move(ids));
+}
+
+void print_error_groups(const std::vector<Step>& steps, std::ostream& out) {
+  constexpr std::string_view title = "Error groups";
+  const Json* payload = step_payload(steps, "step_12_error_groups", title, out);
+  if (payload == nullptr) { return; }
+  if (const Json* list = list_of(*payload, "groups", title, out)) {
+    print_rows(title, rows_of(*list, error_group_row), out);
+  }
+  const Json* buckets = member(*payload, "buckets");
+  out << "  in window: " << bucket_text(buckets, "inWindow") << '\n';
+  out << "  stale-open: " << bucket_text(buckets, "staleOpen") << '\n';
+}
+
+Row asset_check_row(const Json& c) {
+  std::string asset = asset_text(member(c, "asset"));
+  std::string check = text_of(c, "check");
+  std::string run_id = text_of(c, "runId");
+  return {asset + ' ' + check + ' ' + run_id,
+          fmt::format("  {}  {}  {}  {}  run {}  {}\n", asset, check, text_of(c, "severity"), text_of(c, "status"),
+                      run_id, text_of(c, "description"))};
+}
+
+void print_asset_checks(const std::vector<Step>& steps, std::ostream& out) {
+  const Json* payload = step_payload(steps, "step_16_asset_checks", "Asset checks", out);
+  if (payload == nullptr) { return; }
+  for (const char* bucket : {"inWindow_error", "inWindow_warn", "stale_error", "stale_warn"}) {
+    std::string title = fmt::format("Asset checks {}", bucket);
+    if (const Json* list = list_of(*payload, bucket, title, out)) {
+      print_rows(title, rows_of(*list, asset_check_row), out);
+    }
+  }
+}
+
+std::string assets_text(const Json& cluster) {
+  const Json* assets = member(cluster, "assets");
+  if (assets == nullptr || !assets->IsArray()) { return "?"; }
+  std::vector<std::string> names;
+  for (const auto& asset : assets->GetArray()) { names.push_back(asset_text(&asset)); }
+  return join(std::move(names));
+}
+
+// The seed: clusters whose run ended before the window are stale candidates, not impact.
+Row cluster_row(const Json& r, std::optional<double> window_start) {
+  std::string end = time_of(r, "endTime");
+  std::string run_id = text_of(r, "runId");
+  const Json* end_time = member(r, "endTime");
+  bool stale = window_start && end_time != nullptr && end_time->IsNumber() && end_time->GetDouble() < *window_start;
+  return {end + ' ' + run_id,
+          fmt::format("  run {}  ended {}{}  {}: {}\n", run_id, end, stale ? " (before the window: stale)" : "",
+                      counted(count_text(r, "count", "assets"), "asset", "assets"), assets_text(r))};
+}
+
+void print_degraded(const std::vector<Step>& steps, std::optional<double> window_start, std::ostream& out) {
+  constexpr std::string_view title = "Degraded assets by run";
+  const Json* payload = step_payload(steps, "step_17_degraded_assets", title, out);
+  const Json* list = payload != nullptr ? list_of(*payload, "byRun", title, out) : nullptr;
+  if (list != nullptr) {
+    print_rows(title, rows_of(*list, [&](const Json& r) { return cluster_row(r, window_start); }), out);
+  }
+}
+
+}  // namespace
+
+void print_details(const std::vector<Step>& steps, std::optional<double> window_start, std::ostream& out) {
+  const std::function<void(std::ostream&)> sections[] = {
+      [&](std::ostream& o) { print_failures(steps, o); },
+      [&](std::ostream& o) { print_retries(steps, o); },
+      [&](std::ostream& o) { print_pod_events(steps, o); },
+      [&](std::ostream& o) { print_error_groups(steps, o); },
+      [&](std::ostream& o) { print_asset_checks(steps, o); },
+      [&](std::ostream& o) { print_degraded(steps, window_start, o); },
+  };
+  bool first = true;
+  for (const auto& section : sections) {
+    std::ostringstream text;
+    section(text);
+    if (text.view().empty()) { continue; }
+    out << (first ? "" : "\n") << text.view();
+    first = false;
+  }
+}
+
+}  // namespace analyzer::summary

@@ -1,0 +1,61 @@
+// JSON for every tool: parsing with errors that name `source:line:column`, and writing with sorted
+// keys so that artifacts and bundles are deterministic and diff well. JSON is the project's data
+// model, so this header exposes rapidjson's document type on purpose.
+#pragma once
+
+#include <rapidjson/document.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "recorder/result.hpp"
+
+namespace recorder {
+
+enum class Comments { forbidden, allowed };
+enum class Pretty { no, yes };
+
+// Parses `text`; `source` names it in errors ("config.json:12:5: Missing a comma ..."). Never throws.
+// Comments::allowed accepts // and /* */ comments and trailing commas (configuration files).
+Result<rapidjson::Document> parse_json(std::string_view text, std::string_view source,
+                                       Comments comments = Comments::forbidden);
+
+// Reads the file at `path` and parses it; a missing or unreadable file is an Error naming it.
+Result<rapidjson::Document> read_json_file(const std::string& path, Comments comments = Comments::forbidden);
+
+// 1-based line and column of byte `offset` in `text`.
+struct TextPosition {
+  std::size_t line = 1;
+  std::size_t column = 1;
+};
+TextPosition position_of(std::string_view text, std::size_t offset);
+
+// The 1-based line of every value in a JSON text, keyed by JSON pointer ("/rules/3/when/errorClass";
+// "" is the root). For error messages that must name `file:line` of a semantically bad value. Text
+// that does not parse gives the locations found before the error.
+std::map<std::string, std::size_t> json_value_lines(std::string_view text, Comments comments = Comments::allowed);
+
+// Serialises `value` with object keys sorted (recursively). Pretty::yes indents by two spaces and
+// ends with a newline. Doubles are written in the shortest form that round-trips.
+std::string write_json(const rapidjson::Value& value, Pretty pretty = Pretty::no);
+
+// Writes `content` to `path` atomically: a temporary file in the same directory, fsync, rename.
+// A reader sees the old file or the new one, never a partial one.
+Result<void> write_file_atomic(const std::string& path, std::string_view content);
+
+// Reads a whole file; an Error names the path and the cause.
+Result<std::string> read_file(const std::string& path);
+
+// Small typed accessors that never throw: nullopt when absent or of another type.
+std::optional<std::string> get_string(const rapidjson::Value& object, const char* key);
+std::optional<double> get_number(const rapidjson::Value& object, const char* key);
+std::optional<bool> get_bool(const rapidjson::Value& object, const char* key);
+const rapidjson::Value* get_object(const rapidjson::Value& object, const char* key);
+const rapidjson::Value* get_array(const rapidjson::Value& object, const char* key);
+
+// Builds a rapidjson string value copying `text`.
+rapidjson::Value json_string(std::string_view text, rapidjson::Document::AllocatorType& allocator);
+
+}  // namespace recorder

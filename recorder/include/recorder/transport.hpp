@@ -1,0 +1,59 @@
+// Transport: the one seam under every API client. The real one speaks HTTP(S); tests use a fake;
+// the recorder tees exchanges into a bundle; replay answers from a bundle without a network.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <random>
+#include <mutex>
+
+#include "recorder/http.hpp"
+#include "recorder/result.hpp"
+
+namespace recorder {
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Sends `request` and returns the response, whatever its status. An Error means no HTTP
+  // response arrived (connection refused or reset, timeout, TLS failure); it names the method and URL.
+  virtual Result<HttpResponse> send(const HttpRequest& request) = 0;
+};
+
+// The real transport: cpp-httplib with OpenSSL, one client per origin, keep-alive, thread-safe.
+std::unique_ptr<Transport> make_http_transport();
+
+struct RetryPolicy {
+  int max_attempts = 4;                                   // first try included
+  std::chrono::milliseconds initial_backoff{500};
+  std::chrono::milliseconds max_backoff{8000};
+  std::chrono::milliseconds max_retry_after{30000};       // a longer Retry-After is capped
+};
+
+// Whether a response with this status is worth retrying (429 and 5xx).
+bool is_retryable_status(int status);
+
+// Decorator: retries `inner` on connection errors, 429 and 5xx with exponential backoff and full
+// jitter, honouring Retry-After (seconds or HTTP date). `sleep` is injectable for tests.
+class RetryingTransport : public Transport {
+ public:
+  using Sleep = std::function<void(std::chrono::milliseconds)>;
+  RetryingTransport(std::shared_ptr<Transport> inner, RetryPolicy policy, unsigned seed = 0x5eed,
+                    Sleep sleep = {});
+  Result<HttpResponse> send(const HttpRequest& request) override;
+
+ private:
+  std::chrono::milliseconds backoff(int attempt);
+  std::shared_ptr<Transport> m_inner;
+  RetryPolicy m_policy;
+  Sleep m_sleep;
+  std::mutex m_mutex;
+  std::mt19937 m_rng;
+};
+
+// Parses a Retry-After header value (delta seconds or an IMF-fixdate); nullopt when invalid.
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
+                                                           std::chrono::system_clock::time_point now);
+
+}  // namespace recorder

@@ -1,0 +1,106 @@
+#include "recorder/http.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include "recorder/result.hpp"
+
+namespace recorder {
+
+std::string_view to_string(Service service) {
+  switch (service) {
+    case Service::dagster: return "dagster";
+    case Service::logging: return "logging";
+    case Service::monitoring: return "monitoring";
+    case Service::error_reporting: return "error_reporting";
+    case Service::container: return "container";
+    case Service::oauth: return "oauth";
+    case Service::metadata: return "metadata";
+    case Service::other: return "other";
+  }
+  return "other";
+}
+
+namespace {
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+}  // namespace
+
+std::optional<std::string> find_header(const Headers& headers, std::string_view name) {
+  for (const auto& [key, value] : headers) {
+    if (iequals(key, name)) return value;
+  }
+  return std::nullopt;
+}
+
+std::string Url::origin() const { return fmt::format("{}://{}:{}", scheme, host, port); }
+
+Result<Url> parse_url(std::string_view text) {
+  Url url;
+  auto scheme_end = text.find("://");
+  if (scheme_end == std::string_view::npos) {
+    return make_error(fmt::format("\"{}\" is not a URL (expected http://host[:port]/path)", text));
+  }
+  url.scheme = std::string(text.substr(0, scheme_end));
+  std::transform(url.scheme.begin(), url.scheme.end(), url.scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (url.scheme != "http" && url.scheme != "https") {
+    return make_error(fmt::format("\"{}\": scheme \"{}\" is not http or https", text, url.scheme));
+  }
+  auto rest = text.substr(scheme_end + 3);
+  auto path_start = rest.find_first_of("/?");
+  auto authority = rest.substr(0, path_start);
+  if (authority.find('@') != std::string_view::npos) {
+    return make_error(fmt::format("\"{}\": credentials in URLs are not accepted; use the environment", text));
+  }
+  url.port = url.scheme == "https" ? 443 : 80;
+  std::string_view host = authority;
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) return make_error(fmt::format("\"{}\": unterminated IPv6 host", text));
+    host = authority.substr(1, close - 1);
+    authority = authority.substr(close + 1);
+    if (!authority.empty() && authority.front() != ':') return make_error(fmt::format("\"{}\": bad host", text));
+  } else {
+    auto colon = authority.rfind(':');
+    host = authority.substr(0, colon);
+    authority = colon == std::string_view::npos ? std::string_view{} : authority.substr(colon);
+  }
+  if (!authority.empty()) {
+    auto port_text = authority.substr(1);
+    int port = 0;
+    auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc{} || ptr != port_text.data() + port_text.size() || port < 1 || port > 65535) {
+      return make_error(fmt::format("\"{}\": \"{}\" is not a port (1-65535)", text, port_text));
+    }
+    url.port = port;
+  }
+  if (host.empty()) return make_error(fmt::format("\"{}\": empty host", text));
+  url.host = std::string(host);
+  std::string_view path_and_query = path_start == std::string_view::npos ? "/" : rest.substr(path_start);
+  auto question = path_and_query.find('?');
+  url.path.assign(path_and_query.substr(0, question));
+  if (url.path.empty()) url.path.push_back('/');
+  if (question != std::string_view::npos) url.query = std::string(path_and_query.substr(question + 1));
+  return url;
+}
+
+std::string url_encode(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+}  // namespace recorder

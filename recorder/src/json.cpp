@@ -1,0 +1,304 @@
+#include "recorder/json.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <fmt/format.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace recorder {
+
+TextPosition position_of(std::string_view text, std::size_t offset) {
+  TextPosition position;
+  offset = std::min(offset, text.size());
+  for (std::size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++position.line;
+      position.column = 1;
+    } else {
+      ++position.column;
+    }
+  }
+  return position;
+}
+
+Result<rapidjson::Document> parse_json(std::string_view text, std::string_view source, Comments comments) {
+  rapidjson::Document document;
+  if (comments == Comments::allowed) {
+    constexpr unsigned flags = rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag |
+                               rapidjson::kParseFullPrecisionFlag;
+    document.Parse<flags>(text.data(), text.size());
+  } else {
+    document.Parse<rapidjson::kParseFullPrecisionFlag>(text.data(), text.size());
+  }
+  if (document.HasParseError()) {
+    auto position = position_of(text, document.GetErrorOffset());
+    return make_error(fmt::format("{}:{}:{}: {}", source, position.line, position.column,
+                                  rapidjson::GetParseError_En(document.GetParseError())));
+  }
+  return document;
+}
+
+Result<std::string> read_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return make_error(fmt::format("{}: is a directory", path));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) return make_error(fmt::format("{}: read failed", path));
+  return buffer.str();
+}
+
+Result<rapidjson::Document> read_json_file(const std::string& path, Comments comments) {
+  auto text = read_file(path);
+  if (!text) return text.error();
+  return parse_json(*text, path, comments);
+}
+
+namespace {
+
+template <class Writer>
+void write_sorted(const rapidjson::Value& value, Writer& writer) {
+  if (value.IsObject()) {
+    std::vector<const rapidjson::Value::Member*> members;
+    for (const auto& member : value.GetObject()) members.push_back(&member);
+    std::stable_sort(members.begin(), members.end(), [](const auto* a, const auto* b) {
+      return std::string_view(a->name.GetString(), a->name.GetStringLength()) <
+             std::string_view(b->name.GetString(), b->name.GetStringLength());
+    });
+    writer.StartObject();
+    for (const auto* member : members) {
+      writer.Key(member->name.GetString(), member->name.GetStringLength());
+      write_sorted(member->value, writer);
+    }
+    writer.EndObject();
+  } else if (value.IsArray()) {
+    writer.StartArray();
+    for (const auto& element : value.GetArray()) write_sorted(element, writer);
+    writer.EndArray();
+  } else {
+    value.Accept(writer);
+  }
+}
+
+}  // namespace
+
+std::string write_json(const rapidjson::Value& value, Pretty pretty) {
+  rapidjson::StringBuffer buffer;
+  if (pretty == Pretty::yes) {
+    rapidjson::PrettyWriter<rapidjson::StringBuffer> writer(buffer);
+    writer.SetIndent(' ', 2);
+    write_sorted(value, writer);
+    return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
+  }
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  write_sorted(value, writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+Result<void> write_file_atomic(const std::string& path, std::string_view content) {
+  namespace fs = std::filesystem;
+  fs::path target(path);
+  fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::string pattern = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  std::vector<char> name(pattern.begin(), pattern.end());
+  name.push_back('\0');
+  int fd = ::mkstemp(name.data());
+  if (fd < 0) return make_error(fmt::format("{}: cannot create a temporary file: {}", path, std::strerror(errno)));
+  std::size_t written = 0;
+  while (written < content.size()) {
+    ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int saved = errno;
+      ::close(fd);
+      ::unlink(name.data());
+      return make_error(fmt::format("{}: write failed: {}", path, std::strerror(saved)));
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  ::fchmod(fd, 0644);
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int saved = errno;
+    ::unlink(name.data());
+    return make_error(fmt::format("{}: fsync failed: {}", path, std::strerror(saved)));
+  }
+  if (::rename(name.data(), path.c_str()) != 0) {
+    int saved = errno;
+    ::unlink(name.data());
+    return make_error(fmt::format("{}: rename failed: {}", path, std::strerror(saved)));
+  }
+  // Persist the rename itself.
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return {};
+}
+
+std::optional<std::string> get_string(const rapidjson::Value& object, const char* key) {
+  if (!object.IsObject()) return std::nullopt;
+  auto it = object.FindMember(key);
+  if (it == object.MemberEnd() || !it->value.IsString()) return std::nullopt;
+  return std::string(it->value.GetString(), it->value.GetStringLength());
+}
+
+std::optional<double> get_number(const rapidjson::Value& object, const char* key) {
+  if (!object.IsObject()) return std::nullopt;
+  auto it = object.FindMember(key);
+  if (it == object.MemberEnd() || !it->value.IsNumber()) return std::nullopt;
+  return it->value.GetDouble();
+}
+
+std::optional<bool> get_bool(const rapidjson::Value& object, const char* key) {
+  if (!object.IsObject()) return std::nullopt;
+  auto it = object.FindMember(key);
+  if (it == object.MemberEnd() || !it->value.IsBool()) return std::nullopt;
+  return it->value.GetBool();
+}
+
+const rapidjson::Value* get_object(const rapidjson::Value& object, const char* key) {
+  if (!object.IsObject()) return nullptr;
+  auto it = object.FindMember(key);
+  if (it == object.MemberEnd() || !it->value.IsObject()) return nullptr;
+  return &it->value;
+}
+
+const rapidjson::Value* get_array(const rapidjson::Value& object, const char* key) {
+  if (!object.IsObject()) return nullptr;
+  auto it = object.FindMember(key);
+  if (it == object.MemberEnd() || !it->value.IsArray()) return nullptr;
+  return &it->value;
+}
+
+rapidjson::Value json_string(std::string_view text, rapidjson::Document::AllocatorType& allocator) {
+  rapidjson::Value value;
+  value.SetString(text.data(), static_cast<rapidjson::SizeType>(text.size()), allocator);
+  return value;
+}
+
+}  // namespace recorder
+
+namespace recorder {
+namespace {
+
+// SAX handler that records the line where each value starts, keyed by JSON pointer.
+class LineRecorder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, LineRecorder> {
+ public:
+  LineRecorder(std::string_view text, const std::size_t* offset) : m_text(text), m_offset(offset) {}
+
+  bool Default() { return value(); }
+  bool StartObject() {
+    value();
+    m_stack.push_back(Frame{true, 0, ""});
+    return true;
+  }
+  bool Key(const char* str, rapidjson::SizeType length, bool) {
+    m_stack.back().key = std::string(str, length);
+    m_key_line = line_here();
+    return true;
+  }
+  bool EndObject(rapidjson::SizeType) { return pop(); }
+  bool StartArray() {
+    value();
+    m_stack.push_back(Frame{false, 0, ""});
+    return true;
+  }
+  bool EndArray(rapidjson::SizeType) { return pop(); }
+
+  std::map<std::string, std::size_t> lines;
+
+ private:
+  struct Frame {
+    bool object;
+    std::size_t index;
+    std::string key;
+  };
+
+  static std::string escape(const std::string& token) {
+    std::string out;
+    for (char c : token) {
+      if (c == '~') out += "~0";
+      else if (c == '/') out += "~1";
+      else out.push_back(c);
+    }
+    return out;
+  }
+
+  std::string pointer() const {
+    std::string path;
+    for (const auto& frame : m_stack) {
+      path += "/";
+      path += frame.object ? escape(frame.key) : std::to_string(frame.index);
+    }
+    return path;
+  }
+
+  std::size_t line_here() const { return position_of(m_text, *m_offset).line; }
+
+  bool value() {
+    // A value inside an object is reported at its key's line (where a reader looks).
+    std::size_t line = (!m_stack.empty() && m_stack.back().object) ? m_key_line : line_here();
+    lines.emplace(pointer(), line);
+    return true;
+  }
+
+  bool pop() {
+    m_stack.pop_back();
+    if (!m_stack.empty() && !m_stack.back().object) ++m_stack.back().index;
+    return true;
+  }
+
+  std::string_view m_text;
+  const std::size_t* m_offset;
+  std::vector<Frame> m_stack;
+  std::size_t m_key_line = 1;
+};
+
+// A stream that exposes its read position to the handler.
+class TrackedStream {
+ public:
+  using Ch = char;
+  TrackedStream(std::string_view text, std::size_t* offset) : m_text(text), m_offset(offset) {}
+  Ch Peek() const { return *m_offset < m_text.size() ? m_text[*m_offset] : '\0'; }
+  Ch Take() { return *m_offset < m_text.size() ? m_text[(*m_offset)++] : '\0'; }
+  std::size_t Tell() const { return *m_offset; }
+  Ch* PutBegin() { return nullptr; }
+  void Put(Ch) {}
+  void Flush() {}
+  std::size_t PutEnd(Ch*) { return 0; }
+
+ private:
+  std::string_view m_text;
+  std::size_t* m_offset;
+};
+
+}  // namespace
+
+std::map<std::string, std::size_t> json_value_lines(std::string_view text, Comments comments) {
+  std::size_t offset = 0;
+  TrackedStream stream(text, &offset);
+  LineRecorder handler(text, &offset);
+  rapidjson::Reader reader;
+  if (comments == Comments::allowed) {
+    reader.Parse<rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag>(stream, handler);
+  } else {
+    reader.Parse(stream, handler);
+  }
+  return std::move(handler.lines);
+}
+
+}  // namespace recorder

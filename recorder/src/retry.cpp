@@ -1,0 +1,79 @@
+#include <date/date.h>
+#include <fmt/format.h>
+
+#include <charconv>
+#include <sstream>
+#include <thread>
+
+#include "recorder/log.hpp"
+#include "recorder/transport.hpp"
+
+namespace recorder {
+
+bool is_retryable_status(int status) { return status == 429 || (status >= 500 && status <= 599); }
+
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
+                                                           std::chrono::system_clock::time_point now) {
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  if (value.empty()) return std::nullopt;
+  long long seconds = 0;
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec == std::errc{} && ptr == value.data() + value.size()) {
+    if (seconds < 0) return std::nullopt;
+    return std::chrono::milliseconds(seconds * 1000);
+  }
+  // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
+  std::istringstream in{std::string(value)};
+  date::sys_seconds when;
+  in >> date::parse("%a, %d %b %Y %H:%M:%S GMT", when);
+  if (in.fail()) return std::nullopt;
+  auto delta = std::chrono::duration_cast<std::chrono::milliseconds>(when - now);
+  return delta.count() > 0 ? delta : std::chrono::milliseconds(0);
+}
+
+RetryingTransport::RetryingTransport(std::shared_ptr<Transport> inner, RetryPolicy policy, unsigned seed,
+                                     Sleep sleep)
+    : m_inner(std::move(inner)), m_policy(policy), m_sleep(std::move(sleep)), m_rng(seed) {
+  if (!m_sleep) m_sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+}
+
+std::chrono::milliseconds RetryingTransport::backoff(int attempt) {
+  // Full jitter: uniform in [0, min(max, initial * 2^attempt)].
+  auto cap = m_policy.initial_backoff * (1LL << std::min(attempt, 20));
+  cap = std::min<std::chrono::milliseconds>(cap, m_policy.max_backoff);
+  std::lock_guard lock(m_mutex);
+  std::uniform_int_distribution<long long> pick(cap.count() / 2, std::max<long long>(cap.count(), 1));
+  return std::chrono::milliseconds(pick(m_rng));
+}
+
+Result<HttpResponse> RetryingTransport::send(const HttpRequest& request) {
+  int attempts = std::max(1, m_policy.max_attempts);
+  for (int attempt = 1;; ++attempt) {
+    auto result = m_inner->send(request);
+    bool last = attempt >= attempts;
+    std::chrono::milliseconds wait{0};
+    if (!result) {
+      if (last) {
+        return make_error(fmt::format("{} (after {} attempt{})", result.error().message, attempt,
+                                      attempt == 1 ? "" : "s"));
+      }
+      wait = backoff(attempt - 1);
+      log::debug("{}; retrying in {} ms", result.error().message, wait.count());
+    } else if (is_retryable_status(result->status) && !last) {
+      wait = backoff(attempt - 1);
+      if (auto header = find_header(result->headers, "Retry-After")) {
+        if (auto after = parse_retry_after(*header, std::chrono::system_clock::now())) {
+          wait = std::min(std::max(wait, *after), m_policy.max_retry_after);
+        }
+      }
+      log::debug("{} {} -> {}; retrying in {} ms", request.method, request.url.substr(0, request.url.find('?')),
+                 result->status, wait.count());
+    } else {
+      return result;
+    }
+    m_sleep(wait);
+  }
+}
+
+}  // namespace recorder

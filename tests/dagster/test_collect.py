@@ -1,0 +1,467 @@
+"""`day2 collect` against a real Dagster (the fixture started by fixture.py), checked against the
+fixture's oracle <state>/expected.json. Run: pytest tests/dagster/test_collect.py --day2 PATH.
+
+1. Against the healthy fixture: every step present, no step errors, every failed run found and
+   classified as expected, counts, retries, ticks, load failures, queue, backfills, checks, degraded.
+2. The webserver dies mid-collection (a second webserver behind a proxy that SIGKILLs it after a
+   few requests): the artifact is still written, with per-step errors, and summarize exits 1.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+STEP_KEYS = [
+    "step_01_failed_runs",
+    "step_02_retries",
+    "step_03_sensor_ticks",
+    "step_04_freshness",
+    "step_05_load_failures",
+    "step_06_schedule_ticks",
+    "step_07_agents",
+    "step_08_agent_pod_churn",
+    "step_09_daemons",
+    "step_10_gke_events",
+    "step_11_alerts",
+    "step_12_error_groups",
+    "step_13_oom_metrics",
+    "step_14_queued_runs",
+    "step_15_backfills",
+    "step_16_asset_checks",
+    "step_17_degraded_assets",
+]
+# Steps that need sources day2 does not query in these tests (GCP/GKE): always skipped here.
+ALWAYS_SKIPPED = {"step_08_agent_pod_churn", "step_10_gke_events", "step_11_alerts",
+                  "step_12_error_groups", "step_13_oom_metrics"}
+# The normal payload keys of each step (the seed's artifact spec). step_03 is a map location -> ...
+SHAPES = {
+    "step_01_failed_runs": ["failureCount", "failures", "successCount", "canceledCount", "successRunIds"],
+    "step_02_retries": ["retries"],
+    "step_03_sensor_ticks": [],
+    "step_04_freshness": ["flaggedAssets", "policyCount"],
+    "step_05_load_failures": ["loadFailures"],
+    "step_06_schedule_ticks": ["scheduleTickFailures"],
+    "step_07_agents": ["agents", "agentCount"],
+    "step_09_daemons": ["daemons", "allHealthy"],
+    "step_14_queued_runs": ["runs", "stuckCount"],
+    "step_15_backfills": ["requested", "failed"],
+    "step_16_asset_checks": ["totalChecks", "failedCount", "inWindow_error", "inWindow_warn",
+                             "stale_error", "stale_warn"],
+    "step_17_degraded_assets": ["totalAssets", "degradedCount", "degraded", "byRun"],
+}
+FAILURE_FIELDS = ["runId", "jobName", "location", "status", "startTime", "endTime", "tags",
+                  "runFailureMessage", "stepErrors", "engineEvents", "logsCapturedSteps",
+                  "plannedMaterializations", "materializations", "category", "ruleId"]
+
+COLLECT_TIMEOUT = 300  # seconds, per day2 collect
+WINDOW_MARGIN = 300  # seconds before the fixture's start covered by --hours
+PROXY_KILL_AFTER = int(os.environ.get("DAY2_PROXY_KILL_AFTER", "3"))
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def window_hours(expected: dict) -> str:
+    return f"{(time.time() - expected['started_at'] + WINDOW_MARGIN) / 3600:.4f}"
+
+
+def run_day2(args: list[str], timeout: float = COLLECT_TIMEOUT) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(args, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"{' '.join(args)} did not finish within {timeout}s\nstderr:\n{e.stderr}")
+
+
+def describe(proc: subprocess.CompletedProcess) -> str:
+    return f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout[-4000:]}\n--- stderr ---\n{proc.stderr[-4000:]}"
+
+
+def is_skipped(value) -> bool:
+    return isinstance(value, dict) and value.get("skipped") is True and bool(value.get("reason"))
+
+
+def check_normal_shape(key: str, value) -> None:
+    assert isinstance(value, dict), f"{key} is not an object: {value!r:.300}"
+    assert "error" not in value, f"{key} holds an error: {value['error']!r:.500}"
+    if key in ALWAYS_SKIPPED:
+        assert is_skipped(value), f"{key} should be {{skipped: true, reason}}: {value!r:.300}"
+        return
+    if key == "step_07_agents" and is_skipped(value):  # OSS has no agents
+        return
+    missing = [k for k in SHAPES[key] if k not in value]
+    assert not missing, f"{key} lacks {missing}: {json.dumps(value)[:500]}"
+    if key == "step_03_sensor_ticks":
+        for loc, sensors in value.items():
+            assert isinstance(sensors, dict), f"step_03[{loc}] is not an object"
+
+
+def by_run_id(failures: list[dict]) -> dict[str, dict]:
+    return {f.get("runId"): f for f in failures}
+
+
+# --- test 1: healthy fixture ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def artifact(day2_bin, expected, tmp_path_factory) -> tuple[dict, Path]:
+    out = tmp_path_factory.mktemp("collect") / "day2.json"
+    proc = run_day2([day2_bin, "collect", "--dagster-url", expected["url"], "--hours", window_hours(expected),
+                     "--out", str(out), "--quiet"])
+    assert proc.returncode == 0, f"day2 collect failed: {describe(proc)}"
+    assert out.exists(), f"day2 collect exited 0 but wrote no {out}"
+    return json.loads(out.read_text()), out
+
+
+def test_collect_all_steps_present_without_errors(artifact):
+    doc, _ = artifact
+    assert set(["window"] + STEP_KEYS) <= set(doc), f"missing keys: {set(['window'] + STEP_KEYS) - set(doc)}"
+    for k in ("epoch", "utc_start", "utc_end"):
+        assert k in doc["window"], f"window lacks {k}"
+    for key in STEP_KEYS:
+        check_normal_shape(key, doc[key])
+    assert is_skipped(doc["step_07_agents"]), "step_07_agents must be skipped with a reason on OSS"
+
+
+def test_failed_runs_classified(artifact, expected):
+    step = artifact[0]["step_01_failed_runs"]
+    failures = by_run_id(step["failures"])
+    for run in expected["runs"]:
+        if run["status"] != "FAILURE":
+            assert run["runId"] not in failures, f"{run['job']} {run['runId']} ({run['status']}) listed as failed"
+            continue
+        got = failures.get(run["runId"])
+        assert got is not None, f"failed run {run['runId']} ({run['job']}, {run['purpose']}) missing from step_01"
+        missing = [k for k in FAILURE_FIELDS if k not in got]
+        assert not missing, f"failure {run['runId']} lacks {missing}"
+        assert got["category"] == run["expected_category"], (
+            f"{run['job']} ({run['purpose']}): category {got['category']!r}, expected "
+            f"{run['expected_category']!r}; ruleId {got.get('ruleId')!r}; "
+            f"runFailureMessage {str(got.get('runFailureMessage'))[:300]!r}")
+        if run["expected_rule_id"] is not None:
+            assert got["ruleId"] == run["expected_rule_id"], f"{run['job']}: ruleId {got['ruleId']!r}"
+        else:
+            assert isinstance(got["ruleId"], str) and got["ruleId"], f"{run['job']}: empty ruleId"
+        assert got["jobName"] == run["job"]
+        assert got["location"] == expected["locations"]["ok"]
+
+
+def test_run_counts(artifact, expected):
+    step = artifact[0]["step_01_failed_runs"]
+    counts = expected["counts"]
+    assert step["failureCount"] == counts["failure"], f"failureCount {step['failureCount']}, expected {counts}"
+    assert step["successCount"] == counts["success"], f"successCount {step['successCount']}, expected {counts}"
+    assert step["canceledCount"] == counts["canceled"], f"canceledCount {step['canceledCount']}, expected {counts}"
+    assert len(step["failures"]) == counts["failure"]
+    success_ids = {r["runId"] for r in expected["runs"] if r["status"] == "SUCCESS"}
+    assert set(step["successRunIds"]) == success_ids
+
+
+def test_retries(artifact, expected):
+    retries = artifact[0]["step_02_retries"]["retries"]
+    for want in expected["retries"]:
+        match = [r for r in retries if r.get("parentRunId") == want["parentRunId"]
+                 and r.get("retryRunId") == want["retryRunId"]]
+        assert match, f"retry pair {want} not in step_02: {retries}"
+        assert match[0].get("retryStatus") == "SUCCESS"
+
+
+def test_sensor_ticks(artifact, expected):
+    step = artifact[0]["step_03_sensor_ticks"]
+    for full in expected["failed_sensors"]:
+        loc, name = full.split("/", 1)
+        assert loc in step, f"location {loc} missing from step_03: {list(step)}"
+        entry = step[loc].get(name)
+        assert entry, f"sensor {name} missing from step_03[{loc}]: {list(step[loc])}"
+        assert entry["failureCount"] >= 1 and entry["ticks"], entry
+        tick = entry["ticks"][0]
+        assert isinstance(tick["tickId"], str) and tick["tickId"]
+        assert isinstance(tick["timestamp"], (int, float))
+        assert tick["error"], f"tick without error text: {tick}"
+        assert "errorChainTop" in tick
+
+
+def test_load_failures(artifact, expected):
+    failures = artifact[0]["step_05_load_failures"]["loadFailures"]
+    locations = {f.get("location") for f in failures}
+    for loc in expected["failed_locations"]:
+        assert loc in locations, f"{loc} not in step_05 loadFailures: {failures}"
+    assert expected["locations"]["ok"] not in locations
+
+
+def test_schedule_ticks(artifact, expected):
+    step = artifact[0]["step_06_schedule_ticks"]["scheduleTickFailures"]
+    for full in expected["failed_schedules"]:
+        assert step.get(full), f"{full} not in step_06 scheduleTickFailures: {list(step)}"
+
+
+def test_queued_runs(artifact, expected):
+    runs = artifact[0]["step_14_queued_runs"]["runs"]
+    ids = {r.get("runId") for r in runs}
+    for rid in expected["queued_run_ids"]:
+        assert rid in ids, f"held run {rid} not in step_14: {sorted(ids)}"
+
+
+def test_backfills(artifact, expected):
+    failed = artifact[0]["step_15_backfills"]["failed"]
+    ids = {b.get("id") for b in failed}
+    for bid in expected["failed_backfill_ids"]:
+        assert bid in ids, f"failed backfill {bid} ({expected.get('backfill_status')}) not in step_15: {failed}"
+
+
+def test_asset_checks(artifact, expected):
+    step = artifact[0]["step_16_asset_checks"]
+
+    def find(bucket: str, asset: str, check: str) -> dict:
+        hits = [e for e in step[bucket] if e.get("asset") == asset and e.get("check") == check]
+        assert hits, f"{asset}:{check} not in step_16.{bucket}: {json.dumps(step[bucket])[:800]}"
+        return hits[0]
+
+    for want in expected["asset_checks"]["inWindow_error"]:
+        got = find("inWindow_error", want["asset"], want["check"])
+        assert got["status"] == want["status"], got
+        if want["status"] == "FAILED":
+            assert got["severity"] == "ERROR", got
+    for want in expected["asset_checks"]["inWindow_warn"]:
+        got = find("inWindow_warn", want["asset"], want["check"])
+        assert got["status"] == want["status"] and got["severity"] == "WARN", got
+        meta = got.get("metadata")
+        if isinstance(meta, dict):
+            assert meta.get("extras") == want["metadata"]["extras"], f"metadata {meta}"
+        else:
+            assert want["metadata"]["extras"] in json.dumps(meta), f"metadata {meta!r} lacks the extras"
+    assert step["failedCount"] >= len(expected["asset_checks"]["inWindow_error"]) + len(
+        expected["asset_checks"]["inWindow_warn"])
+
+
+def test_degraded_assets(artifact, expected):
+    step = artifact[0]["step_17_degraded_assets"]
+    assets = {d.get("asset"): d for d in step["degraded"]}
+    code_error_run = next(r["runId"] for r in expected["runs"] if r["purpose"] == "code_error")
+    for asset in expected["degraded_assets"]:
+        assert asset in assets, f"{asset} not degraded in step_17: {sorted(assets)}"
+        assert assets[asset].get("latestRunId") == code_error_run
+        assert "latestRunEndTime" in assets[asset]
+    assert any(code_error_run == b.get("runId") for b in step["byRun"]), step["byRun"]
+    assert step["degradedCount"] == len(step["degraded"])
+
+
+def test_summarize_ok(artifact, day2_bin):
+    _, path = artifact
+    proc = run_day2([day2_bin, "summarize", str(path)], timeout=60)
+    assert proc.returncode == 0, f"day2 summarize on a clean artifact: {describe(proc)}"
+
+
+# --- test 2: webserver killed mid-collection -----------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop_process_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the process group we started (pgid == proc.pid), bounded wait, then SIGKILL."""
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    try:  # stragglers of the group (code server children)
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+class KillingProxy:
+    """HTTP/1.1 proxy on 127.0.0.1 that forwards the first `kill_after` requests to the upstream
+    webserver, then SIGKILLs the upstream's process group and stops accepting: later requests see
+    connection refused (new connections) or a closed connection (kept-alive ones)."""
+
+    def __init__(self, upstream_port: int, upstream_pgid: int, kill_after: int):
+        self.upstream_port = upstream_port
+        self.upstream_pgid = upstream_pgid
+        self.kill_after = kill_after
+        self.count = 0
+        self.lock = threading.Lock()
+        self.killed = threading.Event()
+        self.stopped = threading.Event()
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.threads: list[threading.Thread] = []
+        self.acceptor = threading.Thread(target=self._accept_loop, name="proxy-accept", daemon=True)
+
+    def __enter__(self):
+        self.acceptor.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopped.set()
+        self.acceptor.join(timeout=5)
+        for t in self.threads:
+            t.join(timeout=5)
+
+    def kill_upstream(self) -> None:
+        if self.killed.is_set():
+            return
+        self.killed.set()
+        try:
+            os.killpg(self.upstream_pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def _accept_loop(self) -> None:
+        try:
+            while not self.stopped.is_set() and not self.killed.is_set():
+                try:
+                    conn, _ = self.listener.accept()
+                except socket.timeout:
+                    continue
+                except OSError:
+                    break
+                t = threading.Thread(target=self._handle, args=(conn,), daemon=True)
+                self.threads.append(t)
+                t.start()
+        finally:
+            self.listener.close()  # stop accepting: new connections are refused
+
+    def _handle(self, conn: socket.socket) -> None:
+        conn.settimeout(10)
+        reader = conn.makefile("rb")
+        try:
+            while not self.stopped.is_set():
+                line = reader.readline(65537)
+                if not line:
+                    return
+                if line in (b"\r\n", b"\n"):
+                    continue
+                method, target, _version = line.decode("latin-1").split(None, 2)
+                headers: list[tuple[str, str]] = []
+                while True:
+                    h = reader.readline(65537)
+                    if h in (b"\r\n", b"\n", b""):
+                        break
+                    k, v = h.decode("latin-1").split(":", 1)
+                    headers.append((k.strip(), v.strip()))
+                hmap = {k.lower(): v for k, v in headers}
+                body = reader.read(int(hmap.get("content-length", "0") or 0))
+                with self.lock:
+                    self.count += 1
+                    n = self.count
+                if n > self.kill_after or self.killed.is_set():
+                    return  # drop the connection without an answer
+                up = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=60)
+                try:
+                    fwd = {k: v for k, v in headers
+                           if k.lower() not in ("connection", "keep-alive", "proxy-connection", "content-length")}
+                    up.request(method, target, body=body, headers=fwd)
+                    resp = up.getresponse()
+                    data = resp.read()
+                    status, reason, rheaders = resp.status, resp.reason, resp.getheaders()
+                finally:
+                    up.close()
+                head = [f"HTTP/1.1 {status} {reason}"]
+                head += [f"{k}: {v}" for k, v in rheaders
+                         if k.lower() not in ("transfer-encoding", "content-length", "connection", "keep-alive")]
+                head += [f"Content-Length: {len(data)}", "Connection: keep-alive", "", ""]
+                conn.sendall("\r\n".join(head).encode("latin-1") + data)
+                if n >= self.kill_after:
+                    self.kill_upstream()
+                    return
+                if hmap.get("connection", "").lower() == "close":
+                    return
+        except (OSError, ValueError, http.client.HTTPException):
+            return
+        finally:
+            try:
+                reader.close()
+                conn.close()
+            except OSError:
+                pass
+
+
+def start_second_webserver(expected: dict, log_path: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = dict(os.environ, DAGSTER_HOME=expected["dagster_home"], PYTHONUNBUFFERED="1")
+    exe = Path(sys.executable).parent / "dagster-webserver"
+    with open(log_path, "ab") as logf:
+        proc = subprocess.Popen(
+            [str(exe), "-h", "127.0.0.1", "-p", str(port), "-w", expected["workspace"]],
+            stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, env=env,
+            cwd=str(Path(expected["workspace"]).parent), start_new_session=True)
+    return proc, port
+
+
+def wait_webserver(port: int, proc: subprocess.Popen, log_path: Path, timeout: float = 90) -> None:
+    query = ('{ workspaceOrError { ... on Workspace { locationEntries { name '
+             'locationOrLoadError { __typename } } } } }')
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"second webserver exited:\n{log_path.read_text()[-3000:]}")
+        try:
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql",
+                                         data=json.dumps({"query": query}).encode(),
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                entries = json.loads(resp.read())["data"]["workspaceOrError"]["locationEntries"]
+            if entries and all(e["locationOrLoadError"] for e in entries):
+                return
+        except Exception:  # noqa: BLE001 - not up yet
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"second webserver not ready after {timeout}s:\n{log_path.read_text()[-3000:]}")
+
+
+def test_webserver_killed_mid_collection(day2_bin, expected, tmp_path):
+    log_path = tmp_path / "webserver2.log"
+    webserver, port = start_second_webserver(expected, log_path)
+    try:
+        wait_webserver(port, webserver, log_path)
+        out = tmp_path / "day2.json"
+        with KillingProxy(port, webserver.pid, PROXY_KILL_AFTER) as proxy:
+            proc = run_day2([day2_bin, "collect", "--dagster-url", f"http://127.0.0.1:{proxy.port}/graphql",
+                             "--hours", window_hours(expected), "--retries", "1", "--timeout", "5",
+                             "--out", str(out), "--quiet"])
+            assert proxy.killed.is_set(), f"day2 sent only {proxy.count} requests; the proxy never killed"
+    finally:
+        stop_process_group(webserver)
+
+    assert out.exists(), f"no artifact after the webserver died: {describe(proc)}"
+    doc = json.loads(out.read_text())
+    assert proc.returncode == 1, f"collect with step errors should exit 1: {describe(proc)}"
+    missing = [k for k in ["window"] + STEP_KEYS if k not in doc]
+    assert not missing, f"missing keys {missing}"
+    errored = []
+    for key in STEP_KEYS:
+        value = doc[key]
+        if isinstance(value, dict) and "error" in value:
+            assert isinstance(value["error"], str) and value["error"].strip(), f"{key}: empty error"
+            errored.append(key)
+        else:
+            check_normal_shape(key, value)
+    assert errored, "the webserver died during collection but no step holds an error"
+
+    summ = run_day2([day2_bin, "summarize", str(out)], timeout=60)
+    assert summ.returncode == 1, f"summarize must flag step errors ({errored}): {describe(summ)}"

@@ -1,0 +1,265 @@
+#include "analyzer/summarize.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+namespace analyzer {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::EndsWith;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+const std::string k_window =
+    R"("window": {"epoch": 1774818000, "utc_start": "2026-03-29T21:00:00Z", "utc_end": "2026-03-30T13:00:00Z"})";
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+struct Outcome {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+class Summarize : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "day2-summarize-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    m_dir = pattern;
+  }
+  void TearDown() override {
+    if (HasFailure()) {
+      std::cerr << "summarize test files left in " << m_dir << '\n';
+    } else {
+      fs::remove_all(m_dir);
+    }
+  }
+
+  // Writes `content` to `name` in the test's directory and returns its path.
+  std::string write(const std::string& name, const std::string& content) {
+    fs::path path = m_dir / name;
+    std::ofstream(path, std::ios::binary) << content;
+    return path.string();
+  }
+
+  static Outcome run(const std::string& path, Details details = Details::no) {
+    std::ostringstream out;
+    std::ostringstream err;
+    int code = summarize(path, details, out, err);
+    return {code, out.str(), err.str()};
+  }
+
+  Outcome run_artifact(const std::string& steps, Details details = Details::no) {
+    return run(write("day2.json", "{" + k_window + (steps.empty() ? "" : ", " + steps) + "}"), details);
+  }
+
+  fs::path m_dir;
+};
+
+fs::path fixture(const std::string& name) { return fs::path(DAY2_TEST_DATA) / "artifacts" / name; }
+
+TEST_F(Summarize, CleanArtifactPassesTheGate) {
+  auto result = run_artifact(R"("step_05_load_failures": {"loadFailures": []})");
+  EXPECT_EQ(result.code, 0);
+  EXPECT_THAT(result.out, StartsWith("day2 summary: window 2026-03-29T21:00:00Z → 2026-03-30T13:00:00Z\n"));
+  EXPECT_THAT(result.out, EndsWith("\nError gate: PASS (no step errors)\n"));
+  EXPECT_EQ(result.err, "");
+}
+
+TEST_F(Summarize, StepErrorFailsTheGateWithKeyAndMessage) {
+  auto result = run_artifact(
+      R"("step_01_failed_runs": {"failureCount": 0, "failures": [], "successCount": 3, "canceledCount": 0},)"
+      R"("step_10_gke_events": {"error": "HTTP 403: caller lacks logging.logEntries.list"})");
+  EXPECT_EQ(result.code, 1);
+  EXPECT_THAT(result.out, HasSubstr("  step_10_gke_events   ERROR      (see error gate)\n"));
+  EXPECT_THAT(result.out, HasSubstr("Error gate: FAIL — 1 step(s) hold errors:\n"
+                                    "  step_10_gke_events: HTTP 403: caller lacks logging.logEntries.list\n"
+                                    "These signals are missing from the timeline"));
+  EXPECT_EQ(result.err, "");
+}
+
+TEST_F(Summarize, EveryErroredStepIsListedInKeyOrder) {
+  auto result = run_artifact(R"("step_12_error_groups": {"error": "b"}, "step_03_sensor_ticks": {"error": "a"})");
+  EXPECT_EQ(result.code, 1);
+  EXPECT_THAT(result.out, HasSubstr("Error gate: FAIL — 2 step(s) hold errors:\n"
+                                    "  step_03_sensor_ticks: a\n"
+                                    "  step_12_error_groups: b\n"));
+}
+
+TEST_F(Summarize, NonStringErrorStillFailsTheGate) {
+  auto result = run_artifact(R"("step_07_agents": {"error": {"status": 503}})");
+  EXPECT_EQ(result.code, 1);
+  EXPECT_THAT(result.out, HasSubstr("  step_07_agents: {\"status\":503}\n"));
+}
+
+TEST_F(Summarize, ErrorMessageControlCharactersAreEscaped) {
+  auto result = run_artifact(R"("step_11_alerts": {"error": "line one\nline two \u001b[31m"})");
+  EXPECT_EQ(result.code, 1);
+  EXPECT_THAT(result.out, HasSubstr("  step_11_alerts: line one\\nline two \\x1b[31m\n"));
+}
+
+TEST_F(Summarize, MissingFileIsExit2NamingTheFile) {
+  std::string path = (m_dir / "absent.json").string();
+  auto result = run(path);
+  EXPECT_EQ(result.code, 2);
+  EXPECT_THAT(result.err, StartsWith("day2: error: " + path + ": "));
+  EXPECT_THAT(result.err, HasSubstr("No such file or directory"));
+  EXPECT_EQ(result.out, "");
+}
+
+TEST_F(Summarize, TruncatedJsonIsExit2WithLineAndColumn) {
+  std::string path = write("day2.json", "{\"window\": {\"utc_start\": \"2026-03-29T21:00:00Z\",\n");
+  auto result = run(path);
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2: error: " + path + ":2:1: Missing a name for object member.\n");
+  EXPECT_EQ(result.out, "");
+}
+
+TEST_F(Summarize, EmptyFileIsExit2) {
+  std::string path = write("day2.json", "");
+  auto result = run(path);
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2: error: " + path + ":1:1: The document is empty.\n");
+}
+
+TEST_F(Summarize, JsonArrayIsNotAnArtifact) {
+  std::string path = write("day2.json", "[1, 2]");
+  auto result = run(path);
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2: error: " + path +
+                            ": not a day2 artifact: the top-level value is an array, expected an object with "
+                            "\"window\" and step_NN_* keys\n");
+  EXPECT_EQ(result.out, "");
+}
+
+TEST_F(Summarize, ObjectWithoutWindowIsNotAnArtifact) {
+  std::string path = write("day2.json", R"({"step_01_failed_runs": {"failureCount": 0}})");
+  auto result = run(path);
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2: error: " + path + ": not a day2 artifact: no \"window\" key\n");
+}
+
+TEST_F(Summarize, WindowOfTheWrongTypeIsNotAnArtifact) {
+  std::string path = write("day2.json", R"({"window": "yesterday"})");
+  auto result = run(path);
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2: error: " + path + ": not a day2 artifact: \"window\" is a string, expected an object\n");
+}
+
+TEST_F(Summarize, HostileNestingIsExit2NotAStackOverflow) {
+  std::string path = write("day2.json", std::string(100000, '['));
+  auto result = run(path);
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2: error: " + path + ":1:257: nested deeper than 256 levels\n");
+}
+
+TEST_F(Summarize, AbsentStepsAndUnknownKeysAreTolerated) {
+  auto result = run_artifact(R"("collectorVersion": "0.1.0", "step_18_future_step": {"things": [1]})");
+  EXPECT_EQ(result.code, 0);
+  EXPECT_THAT(result.out, HasSubstr("  step_18_future_step  ok\n"));
+  EXPECT_THAT(result.out, Not(HasSubstr("collectorVersion")));
+}
+
+TEST_F(Summarize, ArtifactWithoutStepsSaysSo) {
+  auto result = run_artifact("");
+  EXPECT_EQ(result.code, 0);
+  EXPECT_THAT(result.out, HasSubstr("  (no step_NN_* keys in the artifact)\n"));
+}
+
+TEST_F(Summarize, SkippedStepShowsItsReason) {
+  auto result = run_artifact(R"("step_13_oom_metrics": {"skipped": true, "reason": "no Cloud Monitoring access"})");
+  EXPECT_EQ(result.code, 0);
+  EXPECT_THAT(result.out, HasSubstr("  step_13_oom_metrics  skipped    reason: no Cloud Monitoring access\n"));
+}
+
+TEST_F(Summarize, StepsPrintInKeyOrder) {
+  auto result = run_artifact(R"("step_11_alerts": {"alerts": [1, 2]}, "step_02_retries": {"retries": []})");
+  EXPECT_THAT(result.out, HasSubstr("  step_02_retries  ok         0 retries, 0 SUCCESS\n"
+                                    "  step_11_alerts   ok         2 alerts\n"));
+}
+
+TEST_F(Summarize, StepOfTheWrongTypeIsReportedMalformed) {
+  auto result = run_artifact(R"("step_02_retries": [{"parentRunId": "a"}], "step_05_load_failures": "none")");
+  EXPECT_EQ(result.code, 0);
+  EXPECT_THAT(result.out, HasSubstr("  step_02_retries        malformed  an array, expected an object\n"));
+  EXPECT_THAT(result.out, HasSubstr("  step_05_load_failures  malformed  a string, expected an object\n"));
+  EXPECT_THAT(result.out, HasSubstr("Warning: step_02_retries is malformed (an array, expected an object)"));
+}
+
+TEST_F(Summarize, FieldsOfTheWrongTypePrintQuestionMarks) {
+  auto result = run_artifact(
+      R"("step_01_failed_runs": {"failureCount": "3", "failures": {}, "successCount": -1, "canceledCount": 1.5},)"
+      R"("step_09_daemons": {"daemons": 4, "allHealthy": "yes"},)"
+      R"("step_03_sensor_ticks": {"kipptaf": {"s": {"failureCount": null}}})",
+      Details::yes);
+  EXPECT_EQ(result.code, 0);
+  EXPECT_THAT(result.out, HasSubstr("  step_01_failed_runs   ok         ? failed, ? succeeded, ? canceled\n"));
+  EXPECT_THAT(result.out, HasSubstr("  step_03_sensor_ticks  ok         ? sensors with failed ticks\n"));
+  EXPECT_THAT(result.out, HasSubstr("  step_09_daemons       ok         ? daemons, allHealthy=?\n"));
+  EXPECT_THAT(result.out, HasSubstr("Failures: ? (\"failures\" is an object, expected an array)\n"));
+}
+
+TEST_F(Summarize, DetailEntriesOfTheWrongTypeDoNotCrash) {
+  auto result = run_artifact(
+      R"("step_01_failed_runs": {"failures": [7, {"runId": 5, "startTime": 1e300, "stepErrors": [null]}]},)"
+      R"("step_17_degraded_assets": {"byRun": [{"runId": "r", "endTime": -1, "count": "2", "assets": [[], {"path": ["a", "b"]}]}]})",
+      Details::yes);
+  EXPECT_EQ(result.code, 0);
+  EXPECT_THAT(result.out, HasSubstr("  ? (entry is a number, expected an object)\n"));
+  EXPECT_THAT(result.out, HasSubstr("    start: 1e300  end: -\n"));
+  EXPECT_THAT(result.out, HasSubstr("    first step error: ?\n"));
+  EXPECT_THAT(result.out, HasSubstr("  run r  ended -1 (before the window: stale)  ? assets: ?, a/b\n"));
+}
+
+TEST_F(Summarize, DetailsPrintCategoryRuleIdAndByRunGrouping) {
+  auto result = run(fixture("overnight.json").string(), Details::yes);
+  EXPECT_EQ(result.code, 0);
+  EXPECT_THAT(result.out, HasSubstr("  5c1e2d3a-7f80-4b6e-a1d2-c3b4a5968778  job kipptaf__dbt_asset_job  location kipptaf\n"
+                                    "    category: Node OOM/eviction  rule: oom-killed\n"
+                                    "    start: 2026-03-30T04:00:00Z  end: 2026-03-30T04:12:30Z\n"));
+  EXPECT_THAT(result.out, HasSubstr("Degraded assets by run (2):\n"
+                                    "  run 0d0e0f10-1112-4131-8415-161718191a1b  ended 2026-03-26T10:00:00Z (before the "
+                                    "window: stale)  1 asset: kippmiami/stale/thing\n"
+                                    "  run 5c1e2d3a-7f80-4b6e-a1d2-c3b4a5968778  ended 2026-03-30T04:12:30Z  2 assets: "
+                                    "kipptaf/dbt/int_students, kipptaf/dbt/rpt_attendance\n"));
+}
+
+TEST_F(Summarize, DetailsSayWhichSectionsAreUnavailable) {
+  auto result = run_artifact(R"("step_01_failed_runs": {"error": "GraphQL timeout"}, "step_16_asset_checks": {"skipped": true})",
+                             Details::yes);
+  EXPECT_EQ(result.code, 1);
+  EXPECT_THAT(result.out, HasSubstr("Failures: unavailable (step_01_failed_runs holds an error)\n"));
+  EXPECT_THAT(result.out, HasSubstr("Retries: unavailable (step_02_retries is absent)\n"));
+  EXPECT_THAT(result.out, HasSubstr("Asset checks: unavailable (step_16_asset_checks was skipped)\n"));
+  EXPECT_THAT(result.out, Not(HasSubstr("Pod events")));
+}
+
+TEST_F(Summarize, OvernightSummaryMatchesGolden) {
+  auto result = run(fixture("overnight.json").string());
+  EXPECT_EQ(result.code, 0);
+  EXPECT_EQ(result.out, read_text(fixture("overnight.summary.txt")));
+}
+
+TEST_F(Summarize, OvernightDetailsMatchGolden) {
+  auto result = run(fixture("overnight.json").string(), Details::yes);
+  EXPECT_EQ(result.code, 0);
+  EXPECT_EQ(result.out, read_text(fixture("overnight.details.txt")));
+}
+
+}  // namespace
+}  // namespace analyzer
