@@ -11,6 +11,10 @@
 #include "analyzer/config.hpp"
 #include "analyzer/rules.hpp"
 #include "analyzer/summarize.hpp"
+#include "recorder/bundle.hpp"
+#include "recorder/command.hpp"
+#include "recorder/matcher.hpp"
+#include "recorder/record.hpp"
 #include "recorder/log.hpp"
 #include "recorder/time.hpp"
 #include "recorder/transport.hpp"
@@ -21,18 +25,7 @@ namespace po = boost::program_options;
 
 namespace {
 
-// A usage problem: exit 2 with "day2 <command>: error: <message>".
-struct UsageError {
-  std::string message;
-};
-
-struct Command {
-  std::string name;
-  std::string summary;
-  std::function<int(const std::vector<std::string>&, std::ostream&, std::ostream&)> run;
-};
-
-const std::vector<Command>& commands();
+using recorder::UsageError;
 
 constexpr const char* k_exit_codes =
     "Exit codes: 0 ok, 1 error (see stderr), 2 bad usage or input file, 3 internal error.\n";
@@ -65,6 +58,8 @@ po::options_description collect_options() {
       ("concurrency", po::value<int>(), "requests in flight at once (default 4)")
       ("timeout", po::value<double>(), "seconds per HTTP request (default 30)")
       ("retries", po::value<int>(), "retries per request on 429, 5xx and connection errors (default 3)")
+      ("record", po::value<std::string>(), "also write every exchange (redacted) as a scenario bundle to DIR")
+      ("replay", po::value<std::string>(), "answer from the bundle in DIR instead of the network (its now, window and zone)")
       ("quiet,q", "no progress lines on stderr")
       ("verbose,v", "log every request on stderr");
   return options;
@@ -117,7 +112,7 @@ Config build_config(const po::variables_map& vm) {
     config.retries = n;
   }
   if (config.dagster.flavor == Flavor::plus && config.dagster.organization.empty()) {
-    throw UsageError{"--flavor plus needs --organization (or dagster.organization in --config)"};
+    throw UsageError{"--flavor plus needs --organization (or \"dagster/organization\" in --config)"};
   }
   return config;
 }
@@ -142,6 +137,31 @@ recorder::Window build_window(const po::variables_map& vm, const recorder::Zone&
   return recorder::default_window(now, zone);
 }
 
+// Replaying a bundle: its clock, window, zone and Dagster endpoint, unless flags say otherwise.
+void adopt_bundle(const recorder::Bundle& bundle, const po::variables_map& vm, Config& config) {
+  if (!vm.count("tz")) config.timezone = bundle.manifest.timezone;
+  if (vm.count("dagster-url")) return;
+  // The matcher ignores hosts but not paths: ask where the recording asked.
+  for (const auto& exchange : bundle.exchanges) {
+    if (exchange.service != recorder::Service::dagster) continue;
+    for (const auto& endpoint : bundle.manifest.endpoints) {
+      if (endpoint.service == recorder::Service::dagster) config.dagster.url = endpoint.origin + exchange.path;
+    }
+    return;
+  }
+}
+
+// Prints the replay report; false when a request found no recorded answer (the artifact is suspect).
+bool report_replay(const recorder::ReplayReport& report, std::ostream& err) {
+  for (const auto& warning : report.warnings) err << "day2 collect: replay warning: " << warning << '\n';
+  for (const auto& miss : report.misses) err << "day2 collect: replay miss: " << miss << '\n';
+  if (!report.unused.empty()) {
+    err << fmt::format("day2 collect: replay: {} recorded exchange(s) never used: {}\n", report.unused.size(),
+                       fmt::join(report.unused, ", "));
+  }
+  return report.misses.empty();
+}
+
 int run_collect(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   auto options = collect_options();
   auto vm = parse(args, options, {});
@@ -150,15 +170,26 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
     return 0;
   }
   Config config = build_config(vm);
+  if (vm.count("record") && vm.count("replay")) throw UsageError{"--record and --replay cannot be combined"};
+  std::shared_ptr<recorder::Matcher> replay;
+  if (vm.count("replay")) {
+    auto bundle = recorder::read_bundle(vm["replay"].as<std::string>());
+    if (!bundle) throw UsageError{"--replay: " + bundle.error().message};
+    replay = std::make_shared<recorder::Matcher>(std::move(*bundle));
+    adopt_bundle(replay->bundle(), vm, config);
+  }
   auto zone = recorder::Zone::find(config.timezone);
   if (!zone) throw UsageError{(vm.count("tz") ? "--tz: " : config.source + ": report.timezone: ") + zone.error().message};
   recorder::Instant now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+  if (replay) now = replay->bundle().manifest.now;
   if (vm.count("now")) {
     auto frozen = recorder::parse_rfc3339(vm["now"].as<std::string>());
     if (!frozen) throw UsageError{"--now: " + frozen.error().message};
     now = *frozen;
   }
-  auto window = build_window(vm, *zone, now);
+  bool window_flags = vm.count("hours") || vm.count("since");
+  auto window = replay && !window_flags && !vm.count("now") ? replay->bundle().manifest.window
+                                                            : build_window(vm, *zone, now);
 
   std::optional<RuleSet> custom_rules;
   if (vm.count("rules")) {
@@ -183,7 +214,20 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
                                                : quiet ? recorder::log::Level::quiet : recorder::log::Level::info);
   recorder::RetryPolicy policy;
   policy.max_attempts = config.retries + 1;
-  auto transport = std::make_shared<recorder::RetryingTransport>(recorder::make_http_transport(), policy);
+  std::shared_ptr<recorder::Transport> base;
+  std::shared_ptr<recorder::RecordingTransport> recording;
+  recorder::RetryingTransport::Sleep sleep;
+  if (replay) {
+    base = std::make_shared<recorder::ReplayTransport>(replay);
+    sleep = [](std::chrono::milliseconds) {};  // the clock is frozen: retries replay at once
+  } else if (vm.count("record")) {
+    recording = std::make_shared<recorder::RecordingTransport>(recorder::make_http_transport(), recorder::Redactor());
+    base = recording;
+  } else {
+    base = recorder::make_http_transport();
+  }
+  // Retries sit above the recorder, so a bundle holds every attempt and replays them in order.
+  auto transport = std::make_shared<recorder::RetryingTransport>(base, policy, 0x5eed, sleep);
   auto timeout = std::chrono::milliseconds(static_cast<long long>(config.timeout_seconds * 1000));
   DagsterClient client(transport, config.dagster, token, timeout);
 
@@ -196,6 +240,21 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
     return 1;
   }
   out << path << '\n';
+  if (recording) {
+    recorder::Manifest manifest;
+    manifest.now = now;
+    manifest.window = window;
+    manifest.timezone = zone->name();
+    manifest.source = recorder::BundleSource::live;
+    manifest.day2_version = DAY2_VERSION;
+    auto dir = vm["record"].as<std::string>();
+    if (auto written = recorder::write_bundle(dir, recording->bundle(manifest)); !written) {
+      err << "day2 collect: error: --record: " << written.error().message << '\n';
+      return 1;
+    }
+    out << dir << '\n';
+  }
+  if (replay && !report_replay(replay->report(), err)) return 1;
   auto errors = error_steps(artifact);
   if (!errors.empty()) {
     err << fmt::format("day2 collect: {} step(s) hold errors (their signals are missing): {}\n", errors.size(),
@@ -258,53 +317,18 @@ int run_rules(const std::vector<std::string>& args, std::ostream& out, std::ostr
   return 0;
 }
 
-// ---- table -----------------------------------------------------------------------------------
+}  // namespace
 
-void help(std::ostream& out) {
-  out << "usage: day2 <command> [options]\n\n"
-         "day2 tells the people who run Dagster what went wrong overnight and why.\n\ncommands:\n";
-  for (const auto& command : commands()) out << fmt::format("  {:<11} {}\n", command.name, command.summary);
-  out << "\n`day2 <command> --help` describes each command. `day2 --version` prints the version.\n" << k_exit_codes;
-}
-
-const std::vector<Command>& commands() {
-  static const std::vector<Command> table = {
+std::vector<recorder::Command> commands() {
+  return {
       {"collect", "collect every signal of a window into day2.json and classify failed runs", run_collect},
       {"summarize", "per-step counts and the error gate of an artifact", run_summarize},
       {"rules", "check and list classification rules", run_rules},
   };
-  return table;
 }
 
-}  // namespace
-
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    help(args.empty() ? err : out);
-    return args.empty() ? 2 : 0;
-  }
-  if (args[0] == "--version") {
-    out << "day2 " << DAY2_VERSION << '\n';
-    return 0;
-  }
-  for (const auto& command : commands()) {
-    if (command.name != args[0]) continue;
-    std::vector<std::string> rest(args.begin() + 1, args.end());
-    try {
-      return command.run(rest, out, err);
-    } catch (const UsageError& e) {
-      err << "day2 " << command.name << ": error: " << e.message << '\n';
-      return 2;
-    } catch (const po::error& e) {
-      err << "day2 " << command.name << ": error: " << e.what() << " (see day2 " << command.name << " --help)\n";
-      return 2;
-    } catch (const std::exception& e) {
-      err << "day2 " << command.name << ": internal error: " << e.what() << '\n';
-      return 3;
-    }
-  }
-  err << fmt::format("day2: error: unknown command \"{}\" (see day2 --help)\n", args[0]);
-  return 2;
+  return recorder::run_commands(commands(), args, out, err);
 }
 
 }  // namespace analyzer

@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <functional>
 #include <map>
+#include <type_traits>
 
 #include "recorder/json.hpp"
 
@@ -34,8 +36,10 @@ Setter number(Get get, double min, double max) {
   return [get, min, max](const rapidjson::Value& v, Config& c) -> std::string {
     if (!v.IsNumber()) return "must be a number";
     double d = v.GetDouble();
+    using Target = std::remove_reference_t<decltype(get(c))>;
+    if (std::is_integral_v<Target> && d != std::trunc(d)) return fmt::format("must be an integer, got {}", d);
     if (d < min || d > max) return fmt::format("{} is out of range ({} to {})", d, min, max);
-    get(c) = static_cast<std::remove_reference_t<decltype(get(c))>>(d);
+    get(c) = static_cast<Target>(d);
     return "";
   };
 }
@@ -85,11 +89,23 @@ bool is_section(const std::string& pointer) {
   return false;
 }
 
+// A key as a JSON pointer token ('~' -> "~0", '/' -> "~1"), so that a key containing '/' neither
+// names a nested setting nor misses its line in json_value_lines.
+std::string pointer_token(const rapidjson::Value& name) {
+  std::string token;
+  for (char ch : std::string_view(name.GetString(), name.GetStringLength())) {
+    if (ch == '~') token += "~0";
+    else if (ch == '/') token += "~1";
+    else token.push_back(ch);
+  }
+  return token;
+}
+
 // Applies every member of `object` (at JSON pointer `prefix`); the first problem wins.
 std::string apply(const rapidjson::Value& object, const std::string& prefix, Config& config,
                   std::string& failed_pointer) {
   for (const auto& member : object.GetObject()) {
-    std::string pointer = prefix + "/" + member.name.GetString();
+    std::string pointer = prefix + "/" + pointer_token(member.name);
     auto setter = setters().find(pointer);
     if (setter != setters().end()) {
       std::string problem = setter->second(member.value, config);
@@ -128,9 +144,7 @@ Result<Config> parse_config(std::string_view text, std::string_view source) {
     std::size_t line = found == lines.end() ? 1 : found->second;
     return make_error(fmt::format("{}:{}: {}", source, line, problem));
   }
-  if (config.dagster.flavor == Flavor::plus && config.dagster.organization.empty()) {
-    return make_error(fmt::format("{}: \"dagster/flavor\" is \"plus\" but \"dagster/organization\" is not set", source));
-  }
+  // "plus" without an organization is checked by the command, after flags (--organization) apply.
   return config;
 }
 

@@ -28,12 +28,54 @@ std::string endpoint_for(const DagsterSettings& settings) {
   return settings.url;
 }
 
-std::string snippet(std::string_view body) {
-  std::string text(body.substr(0, 200));
-  for (char& c : text) {
-    if (c == '\n' || c == '\r') c = ' ';
+// The length of the well-formed UTF-8 character at the start of `text`; 0 when it is not one.
+std::size_t utf8_length(std::string_view text) {
+  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  std::size_t n = byte(0) < 0x80   ? 1
+                  : byte(0) < 0xC2 ? 0  // continuation bytes and overlong 2-byte leads
+                  : byte(0) < 0xE0 ? 2
+                  : byte(0) < 0xF0 ? 3
+                  : byte(0) < 0xF5 ? 4
+                                   : 0;
+  if (n == 0 || n > text.size()) return 0;
+  for (std::size_t i = 1; i < n; ++i) {
+    if ((byte(i) & 0xC0) != 0x80) return 0;
   }
-  return body.size() > 200 ? text + "..." : text;
+  // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8 either.
+  if ((byte(0) == 0xE0 && byte(1) < 0xA0) || (byte(0) == 0xED && byte(1) >= 0xA0) ||
+      (byte(0) == 0xF0 && byte(1) < 0x90) || (byte(0) == 0xF4 && byte(1) >= 0x90)) {
+    return 0;
+  }
+  return n;
+}
+
+// About the first 200 bytes of `body` on one line. The message ends up in the artifact, which must
+// stay valid UTF-8: a character is never cut in two, and bytes that are not UTF-8 become '?'.
+std::string snippet(std::string_view body) {
+  std::string text;
+  std::size_t i = 0;
+  while (i < body.size() && text.size() < 200) {
+    std::size_t n = utf8_length(body.substr(i));
+    if (n == 0) {
+      text += '?';
+      n = 1;
+    } else if (body[i] == '\n' || body[i] == '\r') {
+      text += ' ';
+    } else {
+      text += body.substr(i, n);
+    }
+    i += n;
+  }
+  return i < body.size() ? text + "..." : text;
+}
+
+std::string join_messages(const rapidjson::Value& errors) {
+  std::string messages;
+  for (const auto& error : errors.GetArray()) {
+    auto message = recorder::get_string(error, "message").value_or("(no message)");
+    messages += messages.empty() ? message : "; " + message;
+  }
+  return messages;
 }
 
 }  // namespace
@@ -80,6 +122,13 @@ Result<rapidjson::Document> DagsterClient::query(std::string_view operation,
   auto response = m_transport->send(request);
   if (!response) return make_error(fmt::format("{}: {}", operation, response.error().message));
   if (response->status != 200) {
+    // Dagster answers document errors (an unknown field, a bad variable) with 400 and a JSON body.
+    if (auto rejected = recorder::parse_json(response->body, "response"); rejected && rejected->IsObject()) {
+      if (const auto* errors = recorder::get_array(*rejected, "errors"); errors && !errors->Empty()) {
+        return make_error(fmt::format("{}: GraphQL error (HTTP {}): {}", operation, response->status,
+                                      join_messages(*errors)));
+      }
+    }
     return make_error(fmt::format("{}: HTTP {} from {}: {}", operation, response->status, m_endpoint,
                                   snippet(response->body)));
   }
@@ -87,12 +136,7 @@ Result<rapidjson::Document> DagsterClient::query(std::string_view operation,
   if (!document) return make_error(fmt::format("{}: invalid JSON: {}", operation, document.error().message));
   if (!document->IsObject()) return make_error(fmt::format("{}: response is not a JSON object", operation));
   if (const auto* errors = recorder::get_array(*document, "errors"); errors && !errors->Empty()) {
-    std::string messages;
-    for (const auto& error : errors->GetArray()) {
-      auto message = recorder::get_string(error, "message").value_or("(no message)");
-      messages += messages.empty() ? message : "; " + message;
-    }
-    return make_error(fmt::format("{}: GraphQL error: {}", operation, messages));
+    return make_error(fmt::format("{}: GraphQL error: {}", operation, join_messages(*errors)));
   }
   auto data = document->FindMember("data");
   if (data == document->MemberEnd() || !data->value.IsObject()) {

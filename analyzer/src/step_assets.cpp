@@ -91,12 +91,18 @@ Result<void> fetch_check_history(const StepContext& context, const CheckRef& che
     const auto* executions = recorder::get_array(out.pages.back(), "assetCheckExecutions");
     if (!executions) return make_error("AssetCheckHistory: assetCheckExecutions is missing");
     bool older = false;
+    const std::string sent = cursor;
     for (const auto& execution : executions->GetArray()) {
       out.executions.push_back(&execution);
       cursor = recorder::get_string(execution, "id").value_or("");
       if (number_or(execution, "timestamp", 0) < context.start) older = true;
     }
     if (older || static_cast<int>(executions->Size()) < k_page || cursor.empty()) break;
+    // A server that ignores the cursor would send the same full page forever.
+    if (cursor == sent) {
+      return make_error(fmt::format("{} on {}: AssetCheckHistory: paging does not advance past execution {}",
+                                    check.name, check.asset->key, cursor));
+    }
   }
   return {};
 }

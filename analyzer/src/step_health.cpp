@@ -250,6 +250,7 @@ StepResult step_queued_runs(StepContext& context) {
     }
     const auto* results = recorder::get_array(*result, "results");
     if (!results) return make_error("InFlightRuns: results is missing");
+    const std::string sent = cursor;
     for (const auto& run : results->GetArray()) {
       cursor = recorder::get_string(run, "runId").value_or("");
       auto tags = read_tags(run);
@@ -271,6 +272,8 @@ StepResult step_queued_runs(StepContext& context) {
       runs.PushBack(item, a);
     }
     if (static_cast<int>(results->Size()) < context.config.page_size || cursor.empty()) break;
+    // A server that ignores the cursor would send the same full page forever.
+    if (cursor == sent) return make_error(fmt::format("InFlightRuns: paging does not advance past run {}", cursor));
   }
   std::sort(runs.Begin(), runs.End(), [](const rapidjson::Value& x, const rapidjson::Value& y) {
     return std::string_view(x["runId"].GetString()) < std::string_view(y["runId"].GetString());
@@ -344,6 +347,7 @@ StepResult step_backfills(StepContext& context) {
     if (auto ok = check_union(*result, "Backfills", "PartitionBackfills"); !ok) return ok.error();
     const auto* results = recorder::get_array(*result, "results");
     if (!results) return make_error("Backfills: results is missing");
+    const std::string sent = cursor;
     for (const auto& backfill : results->GetArray()) {
       cursor = recorder::get_string(backfill, "id").value_or("");
       double requested_at = number_or(backfill, "timestamp", 0);
@@ -360,6 +364,7 @@ StepResult step_backfills(StepContext& context) {
       if (is_failed) failed.PushBack(backfill_json(backfill, failures, a), a);
     }
     if (static_cast<int>(results->Size()) < k_page || cursor.empty()) break;
+    if (cursor == sent) return make_error(fmt::format("Backfills: paging does not advance past backfill {}", cursor));
   }
   for (auto* list : {&requested, &failed}) {
     std::sort(list->Begin(), list->End(), [](const rapidjson::Value& x, const rapidjson::Value& y) {

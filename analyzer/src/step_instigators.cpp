@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <optional>
 
 #include "steps.hpp"
 
@@ -34,6 +35,7 @@ Result<std::vector<const rapidjson::Value*>> all_ticks(StepContext& context, con
                                                       const std::string& name, std::deque<rapidjson::Document>& keep) {
   std::vector<const rapidjson::Value*> ticks;
   const auto* page = recorder::get_array(state, "ticks");
+  std::optional<double> before;  // of the last InstigatorTicks request
   while (page) {
     double oldest = context.end;
     for (const auto& tick : page->GetArray()) {
@@ -41,6 +43,11 @@ Result<std::vector<const rapidjson::Value*>> all_ticks(StepContext& context, con
       oldest = std::min(oldest, number_or(tick, "timestamp", context.end));
     }
     if (static_cast<int>(page->Size()) < k_tick_page) break;
+    // A server that ignores `before` would send the same full page forever.
+    if (before && oldest >= *before) {
+      return make_error(fmt::format("InstigatorTicks: {}: paging does not advance past tick time {}", name, *before));
+    }
+    before = oldest;
     rapidjson::Document vars(rapidjson::kObjectType);
     auto& a = vars.GetAllocator();
     rapidjson::Value selector(rapidjson::kObjectType);

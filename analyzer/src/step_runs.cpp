@@ -145,12 +145,15 @@ Result<std::vector<RunRow>> fetch_runs_in_window(const StepContext& context) {
     if (auto ok = check_union(*runs, "RunsInWindow", "Runs"); !ok) return ok.error();
     const auto* results = recorder::get_array(*runs, "results");
     if (!results) return make_error("RunsInWindow: results is missing");
+    const std::string sent = cursor;
     for (const auto& run : results->GetArray()) {
       RunRow row = read_run_row(run);
       if (row.end_time >= context.start && row.end_time <= context.end) rows.push_back(std::move(row));
       cursor = recorder::get_string(run, "runId").value_or("");
     }
     if (static_cast<int>(results->Size()) < context.config.page_size || cursor.empty()) break;
+    // A server that ignores the cursor would send the same full page forever.
+    if (cursor == sent) return make_error(fmt::format("RunsInWindow: paging does not advance past run {}", cursor));
   }
   std::sort(rows.begin(), rows.end(), [](const RunRow& x, const RunRow& y) {
     return std::tie(x.end_time, x.run_id) < std::tie(y.end_time, y.run_id);

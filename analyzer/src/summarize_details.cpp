@@ -97,6 +97,17 @@ std::string first_step_error(const Json& failure) {
   if (errors == nullptr || (errors->IsArray() && errors->Empty())) { return "-"; }
   if (!errors->IsArray() || !errors->Begin()->IsObject()) { return "?"; }
   const Json& error = *errors->Begin();
+  // Dagster wraps the user's exception (DagsterExecutionStepExecutionError): show the cause.
+  const Json* chain = member(error, "causeChain");
+  if (chain != nullptr && chain->IsArray() && !chain->Empty() && chain->Begin()->IsObject() &&
+      text_of(*chain->Begin(), "message") != "-") {
+    const Json& cause = *chain->Begin();
+    std::string cause_class = text_of(cause, "className");
+    std::string cause_message = text_of(cause, "message");
+    // PythonError messages usually start with their class already ("ValueError: ...").
+    if (cause_message.find(cause_class + ":") == std::string::npos) cause_message = cause_class + ": " + cause_message;
+    return fmt::format("{}: {} (under {})", text_of(error, "stepKey"), cause_message, text_of(error, "errorClass"));
+  }
   std::string message = text_of(error, "errorMessage");
   if (message == "-") { message = text_of(error, "message"); }
   std::string error_class = text_of(error, "errorClass");

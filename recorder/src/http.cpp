@@ -39,7 +39,11 @@ std::optional<std::string> find_header(const Headers& headers, std::string_view 
   return std::nullopt;
 }
 
-std::string Url::origin() const { return fmt::format("{}://{}:{}", scheme, host, port); }
+std::string Url::origin() const {
+  // An IPv6 literal keeps its brackets, or its colons would read as a port separator.
+  bool ipv6 = host.find(':') != std::string::npos;
+  return fmt::format("{}://{}{}{}:{}", scheme, ipv6 ? "[" : "", host, ipv6 ? "]" : "", port);
+}
 
 Result<Url> parse_url(std::string_view text) {
   Url url;

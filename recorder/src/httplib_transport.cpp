@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -27,11 +28,14 @@ class HttplibTransport : public Transport {
     for (const auto& [name, value] : request.headers) req.headers.emplace(name, value);
     req.body = request.body;
 
+    auto started = std::chrono::steady_clock::now();
     auto result = client->send(req);
     if (!result) {
       // The connection is in an unknown state: drop this client rather than pool it.
+      bool timed_out = timed_out_error(result.error(), std::chrono::steady_clock::now() - started, request.timeout);
       return make_error(fmt::format("{} {} failed: {}", request.method, strip_query(request.url),
-                                    describe(result.error())));
+                                    timed_out ? fmt::format("timed out after {} ms", request.timeout.count())
+                                              : describe(result.error())));
     }
     HttpResponse response;
     response.status = result->status;
@@ -44,6 +48,16 @@ class HttplibTransport : public Transport {
 
  private:
   static std::string strip_query(const std::string& url) { return url.substr(0, url.find('?')); }
+
+  // cpp-httplib 0.11 reports a read or write timeout as Error::Read / Error::Write, the same as a
+  // closed connection; only the time spent tells them apart.
+  static bool timed_out_error(httplib::Error error, std::chrono::steady_clock::duration elapsed,
+                              std::chrono::milliseconds timeout) {
+    if (error == httplib::Error::ConnectionTimeout) return true;
+    bool may_be_timeout = error == httplib::Error::Read || error == httplib::Error::Write ||
+                          error == httplib::Error::Connection;
+    return may_be_timeout && elapsed >= timeout;
+  }
 
   static std::string describe(httplib::Error error) {
     switch (error) {

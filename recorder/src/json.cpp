@@ -36,11 +36,12 @@ TextPosition position_of(std::string_view text, std::size_t offset) {
 Result<rapidjson::Document> parse_json(std::string_view text, std::string_view source, Comments comments) {
   rapidjson::Document document;
   if (comments == Comments::allowed) {
+    // Iterative: deeply nested input must give an error, not overflow the stack.
     constexpr unsigned flags = rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag |
-                               rapidjson::kParseFullPrecisionFlag;
+                               rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag;
     document.Parse<flags>(text.data(), text.size());
   } else {
-    document.Parse<rapidjson::kParseFullPrecisionFlag>(text.data(), text.size());
+    document.Parse<rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag>(text.data(), text.size());
   }
   if (document.HasParseError()) {
     auto position = position_of(text, document.GetErrorOffset());
@@ -130,8 +131,11 @@ Result<void> write_file_atomic(const std::string& path, std::string_view content
     written += static_cast<std::size_t>(n);
   }
   ::fchmod(fd, 0644);
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int saved = errno;
+  // Close even when fsync fails, or the descriptor leaks.
+  int synced = ::fsync(fd);
+  int saved_sync = errno;
+  if (::close(fd) != 0 || synced != 0) {
+    int saved = synced != 0 ? saved_sync : errno;
     ::unlink(name.data());
     return make_error(fmt::format("{}: fsync failed: {}", path, std::strerror(saved)));
   }
@@ -200,7 +204,10 @@ class LineRecorder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Line
  public:
   LineRecorder(std::string_view text, const std::size_t* offset) : m_text(text), m_offset(offset) {}
 
-  bool Default() { return value(); }
+  bool Default() {
+    value();
+    return next();
+  }
   bool StartObject() {
     value();
     m_stack.push_back(Frame{true, 0, ""});
@@ -258,6 +265,11 @@ class LineRecorder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Line
 
   bool pop() {
     m_stack.pop_back();
+    return next();
+  }
+
+  // A complete value moves an enclosing array to its next index (scalars as well as containers).
+  bool next() {
     if (!m_stack.empty() && !m_stack.back().object) ++m_stack.back().index;
     return true;
   }
@@ -294,9 +306,10 @@ std::map<std::string, std::size_t> json_value_lines(std::string_view text, Comme
   LineRecorder handler(text, &offset);
   rapidjson::Reader reader;
   if (comments == Comments::allowed) {
-    reader.Parse<rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag>(stream, handler);
+    reader.Parse<rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag | rapidjson::kParseIterativeFlag>(
+        stream, handler);
   } else {
-    reader.Parse(stream, handler);
+    reader.Parse<rapidjson::kParseIterativeFlag>(stream, handler);
   }
   return std::move(handler.lines);
 }

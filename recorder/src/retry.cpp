@@ -21,6 +21,8 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
   auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
   if (ec == std::errc{} && ptr == value.data() + value.size()) {
     if (seconds < 0) return std::nullopt;
+    // A huge value must not overflow the multiplication; the caller caps it anyway.
+    if (seconds > std::chrono::milliseconds::max().count() / 1000) return std::chrono::milliseconds::max();
     return std::chrono::milliseconds(seconds * 1000);
   }
   // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
@@ -39,7 +41,8 @@ RetryingTransport::RetryingTransport(std::shared_ptr<Transport> inner, RetryPoli
 }
 
 std::chrono::milliseconds RetryingTransport::backoff(int attempt) {
-  // Full jitter: uniform in [0, min(max, initial * 2^attempt)].
+  // Equal jitter: uniform in [cap / 2, cap], cap = min(max, initial * 2^attempt), so that waits
+  // grow from one attempt to the next and stay within max_backoff.
   auto cap = m_policy.initial_backoff * (1LL << std::min(attempt, 20));
   cap = std::min<std::chrono::milliseconds>(cap, m_policy.max_backoff);
   std::lock_guard lock(m_mutex);

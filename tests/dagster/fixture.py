@@ -41,12 +41,12 @@ STOP_GRACE = 15
 # Expected classification per failure purpose. The rule ids are being written elsewhere
 # (analyzer/rules/default.rules.json); fill them in here once they exist. null = "any non-empty".
 EXPECTED = {
-    "code_error": {"category": "Code error", "rule_id": None},
-    "connection_refused": {"category": "Connection failure", "rule_id": None},
-    "max_runtime": {"category": "Infra timeout", "rule_id": None},
-    "retried_first_attempt": {"category": "Code error", "rule_id": None},
-    "crashing_check": {"category": "Code error", "rule_id": None},
-    "backfill_partition": {"category": "Code error", "rule_id": None},
+    "code_error": {"category": "Code error", "rule_id": "user-code-error"},
+    "connection_refused": {"category": "Connection failure", "rule_id": "connection-error-class"},
+    "max_runtime": {"category": "Infra timeout", "rule_id": "max-runtime-exceeded"},
+    "retried_first_attempt": {"category": "Code error", "rule_id": "user-code-error"},
+    "crashing_check": {"category": "Code error", "rule_id": "user-code-error"},
+    "backfill_partition": {"category": "Code error", "rule_id": "user-code-error"},
 }
 
 # What the scenario launches: (purpose, job, extra tags). Backfill runs are added by the daemon.

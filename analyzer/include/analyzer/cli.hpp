@@ -6,8 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "recorder/command.hpp"
+
 namespace analyzer {
 
+// The analyzer's subcommands (collect, summarize, rules).
+std::vector<recorder::Command> commands();
+
+// Runs the analyzer's commands alone (tests); the day2 executable adds the other tools'.
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace analyzer

@@ -119,51 +119,51 @@ TEST(DefaultRules, TextIsTheEmbeddedFile) {
 
 // ---- Classification, one behaviour per category ------------------------------------------------
 
-TEST(Classify, EmptyRecordIsUnclassified) {
+TEST(RulesClassify, EmptyRecordIsUnclassified) {
   auto result = classify(default_rules(), failed_run());
   EXPECT_EQ(result.category, Category::unclassified);
   EXPECT_EQ(result.rule_id, "");
 }
 
-TEST(Classify, MaxRuntimeWithDuplicateStartIsStepPreemptHang) {
+TEST(RulesClassify, MaxRuntimeWithDuplicateStartIsStepPreemptHang) {
   auto record = failed_run(k_max_runtime);
   record.engine_events = {"Step worker started for \"load_op\".", k_duplicate_start};
   EXPECT_EQ(verdict(record), "Step preempt-hang / preempt-hang-max-runtime");
 }
 
-TEST(Classify, MaxRuntimeAloneIsInfraTimeout) {
+TEST(RulesClassify, MaxRuntimeAloneIsInfraTimeout) {
   auto record = failed_run(k_max_runtime);
   record.engine_events = {"Canceling due to exceeding maximum runtime of 3600 seconds.",
                           "Executor received termination signal, forwarding to steps"};
   EXPECT_EQ(verdict(record), "Infra timeout / max-runtime-exceeded");
 }
 
-TEST(Classify, DuplicateStartWithoutMaxRuntimeIsNotPreemptHang) {
+TEST(RulesClassify, DuplicateStartWithoutMaxRuntimeIsNotPreemptHang) {
   auto record = failed_run(k_steps_failed);
   record.engine_events = {k_duplicate_start};
   EXPECT_EQ(verdict(record), "Unclassified / ");
 }
 
-TEST(Classify, StartTimeoutIsInfraTimeout) {
+TEST(RulesClassify, StartTimeoutIsInfraTimeout) {
   auto record = failed_run("Run timed out due to taking longer than 480 seconds to start.\nDebug info: ...");
   EXPECT_EQ(verdict(record), "Infra timeout / start-timeout");
 }
 
-TEST(Classify, CodeServerDeadlineIsInfraTimeoutNotConnectionFailure) {
+TEST(RulesClassify, CodeServerDeadlineIsInfraTimeoutNotConnectionFailure) {
   auto record = failed_run("Execution of run for \"nightly_job\" failed. An exception was thrown during execution.");
   record.run_failure_error_class = "DagsterUserCodeUnreachableError";
   record.run_failure_error_message = "Could not reach user code server. gRPC Error code: DEADLINE_EXCEEDED";
   EXPECT_EQ(verdict(record), "Infra timeout / code-server-timeout");
 }
 
-TEST(Classify, K8sJobWaitTimeoutIsInfraTimeout) {
+TEST(RulesClassify, K8sJobWaitTimeoutIsInfraTimeout) {
   auto record = failed_run(k_steps_failed);
   record.step_errors.push_back(step_error("FRAMEWORK_ERROR", "DagsterK8sError",
                                           "Timed out while waiting for job dagster-step-1a2b to have pods"));
   EXPECT_EQ(verdict(record), "Infra timeout / k8s-wait-timeout");
 }
 
-TEST(Classify, OomKilledBeatsK8sJobFailed) {
+TEST(RulesClassify, OomKilledBeatsK8sJobFailed) {
   auto record = failed_run();
   record.engine_events = {
       "Detected run worker status FAILED: 'K8s job failed: Container \"dagster\" failed with message: "
@@ -171,7 +171,7 @@ TEST(Classify, OomKilledBeatsK8sJobFailed) {
   EXPECT_EQ(verdict(record), "Node OOM/eviction / oom-killed");
 }
 
-TEST(Classify, EvictionBeatsInterrupt) {
+TEST(RulesClassify, EvictionBeatsInterrupt) {
   auto record = failed_run("Execution of run for \"nightly_job\" failed. Execution was interrupted unexpectedly. "
                            "No user initiated termination request was found, treating as failure.");
   record.engine_events = {"Pod \"dagster-run-6f1c2d3e-abcde\" was unexpectedly killed: Failed: Reason=\"Evicted\" "
@@ -179,14 +179,14 @@ TEST(Classify, EvictionBeatsInterrupt) {
   EXPECT_EQ(verdict(record), "Node OOM/eviction / pod-evicted");
 }
 
-TEST(Classify, RunPodsMissingIsSchedulingFailure) {
+TEST(RulesClassify, RunPodsMissingIsSchedulingFailure) {
   auto record = failed_run();
   record.engine_events = {"Detected run worker status FAILED: 'Run has not completed but K8s job has no active "
                           "pods'. Marking run 6f1c2d3e as failed."};
   EXPECT_EQ(verdict(record), "Scheduling failure / run-pod-missing");
 }
 
-TEST(Classify, ImagePullBackOffIsSchedulingFailure) {
+TEST(RulesClassify, ImagePullBackOffIsSchedulingFailure) {
   auto record = failed_run(k_steps_failed);
   record.step_errors.push_back(step_error("", "", ""));
   record.step_errors.back().message =
@@ -195,7 +195,7 @@ TEST(Classify, ImagePullBackOffIsSchedulingFailure) {
   EXPECT_EQ(verdict(record), "Scheduling failure / image-pull-failure");
 }
 
-TEST(Classify, K8sApiErrorClassBeatsCodeError) {
+TEST(RulesClassify, K8sApiErrorClassBeatsCodeError) {
   auto record = failed_run(k_steps_failed);
   record.tags["dagster/failure_reason"] = "STEP_FAILURE";
   record.step_errors.push_back(step_error("FRAMEWORK_ERROR", "DagsterK8sUnrecoverableAPIError",
@@ -203,34 +203,34 @@ TEST(Classify, K8sApiErrorClassBeatsCodeError) {
   EXPECT_EQ(verdict(record), "K8s API failure / k8s-api-error");
 }
 
-TEST(Classify, InterruptedStepIsPreemption) {
+TEST(RulesClassify, InterruptedStepIsPreemption) {
   auto record = failed_run(k_steps_failed);
   record.tags["dagster/failure_reason"] = "STEP_FAILURE";
   record.step_errors.push_back(step_error("INTERRUPT", "DagsterExecutionInterruptedError", ""));
   EXPECT_EQ(verdict(record), "Preemption/Interrupt / interrupted-error");
 }
 
-TEST(Classify, UnexpectedTerminationIsPreemption) {
+TEST(RulesClassify, UnexpectedTerminationIsPreemption) {
   auto record = failed_run("Execution of run for \"nightly_job\" failed. Execution was interrupted unexpectedly. "
                            "No user initiated termination request was found, treating as failure.");
   EXPECT_EQ(verdict(record), "Preemption/Interrupt / run-interrupted");
 }
 
-TEST(Classify, InterruptSignatureBeatsK8sJobFailed) {
+TEST(RulesClassify, InterruptSignatureBeatsK8sJobFailed) {
   auto record = failed_run();
   record.engine_events = {"Run execution terminated by interrupt",
                           "Detected run worker status FAILED: 'K8s job failed'. Marking run 6f1c2d3e as failed."};
   EXPECT_EQ(verdict(record), "Preemption/Interrupt / terminated-by-interrupt");
 }
 
-TEST(Classify, LostStepProcessIsPreemption) {
+TEST(RulesClassify, LostStepProcessIsPreemption) {
   auto record = failed_run();
   record.engine_events = {"Execution exited with steps ['load_op'] in an unknown state to this process. "
                           "This was likely caused by losing communication with the process performing step execution."};
   EXPECT_EQ(verdict(record), "Preemption/Interrupt / step-process-lost");
 }
 
-TEST(Classify, ResumedInterruptIsNotTheCauseOfALaterCodeError) {
+TEST(RulesClassify, ResumedInterruptIsNotTheCauseOfALaterCodeError) {
   auto record = failed_run(k_steps_failed);
   record.engine_events = {"Execution was interrupted unexpectedly. No user initiated termination request was found, "
                           "not treating as failure because run will be resumed.",
@@ -241,13 +241,13 @@ TEST(Classify, ResumedInterruptIsNotTheCauseOfALaterCodeError) {
   EXPECT_EQ(verdict(record), "Code error / user-code-error");
 }
 
-TEST(Classify, RunWorkerRestartReasonIsPreemption) {
+TEST(RulesClassify, RunWorkerRestartReasonIsPreemption) {
   auto record = failed_run();
   record.tags["dagster/failure_reason"] = "RUN_WORKER_RESTART";
   EXPECT_EQ(verdict(record), "Preemption/Interrupt / run-worker-lost");
 }
 
-TEST(Classify, FailedStepJobIsBackoffLimit) {
+TEST(RulesClassify, FailedStepJobIsBackoffLimit) {
   auto record = failed_run(k_steps_failed);
   record.step_errors.push_back(step_error("", "", ""));
   record.step_errors.back().message =
@@ -255,7 +255,7 @@ TEST(Classify, FailedStepJobIsBackoffLimit) {
   EXPECT_EQ(verdict(record), "Backoff limit / step-job-failed");
 }
 
-TEST(Classify, FailedRunJobIsBackoffLimit) {
+TEST(RulesClassify, FailedRunJobIsBackoffLimit) {
   auto record = failed_run();
   record.engine_events = {"Detected run worker status FAILED: 'K8s job failed'. Marking run 6f1c2d3e as failed, "
                           "because it has surpassed the configured maximum attempts to resume the run: 1."};
@@ -263,7 +263,7 @@ TEST(Classify, FailedRunJobIsBackoffLimit) {
   EXPECT_EQ(verdict(record), "Backoff limit / run-job-failed");
 }
 
-TEST(Classify, ParamikoErrorIsNetworkSsh) {
+TEST(RulesClassify, ParamikoErrorIsNetworkSsh) {
   auto record = failed_run(k_steps_failed);
   record.step_errors.push_back(step_error("USER_CODE_ERROR", "DagsterExecutionStepExecutionError",
                                           "Error occurred while executing op \"sftp_op\":",
@@ -272,7 +272,7 @@ TEST(Classify, ParamikoErrorIsNetworkSsh) {
   EXPECT_EQ(verdict(record), "Network/SSH / ssh-error");
 }
 
-TEST(Classify, SshTunnelMessageWrappingConnectionRefusedIsNetworkSsh) {
+TEST(RulesClassify, SshTunnelMessageWrappingConnectionRefusedIsNetworkSsh) {
   auto record = failed_run(k_steps_failed);
   record.step_errors.push_back(step_error("USER_CODE_ERROR", "DagsterExecutionStepExecutionError",
                                           "Error occurred while executing op \"sftp_op\":",
@@ -281,7 +281,7 @@ TEST(Classify, SshTunnelMessageWrappingConnectionRefusedIsNetworkSsh) {
   EXPECT_EQ(verdict(record), "Network/SSH / ssh-message");
 }
 
-TEST(Classify, ConnectionRefusedInUserCodeIsConnectionFailureNotCodeError) {
+TEST(RulesClassify, ConnectionRefusedInUserCodeIsConnectionFailureNotCodeError) {
   auto record = failed_run(k_steps_failed);
   record.tags["dagster/failure_reason"] = "STEP_FAILURE";
   record.step_errors.push_back(step_error("USER_CODE_ERROR", "DagsterExecutionStepExecutionError",
@@ -290,21 +290,21 @@ TEST(Classify, ConnectionRefusedInUserCodeIsConnectionFailureNotCodeError) {
   EXPECT_EQ(verdict(record), "Connection failure / connection-error-class");
 }
 
-TEST(Classify, UnreachableCodeServerIsConnectionFailure) {
+TEST(RulesClassify, UnreachableCodeServerIsConnectionFailure) {
   auto record = failed_run();
   record.engine_events = {"Run dequeue failed to reach the user code server after 3 attempts, failing run\n"
                           "Could not reach user code server. gRPC Error code: UNAVAILABLE"};
   EXPECT_EQ(verdict(record), "Connection failure / dequeue-unreachable");
 }
 
-TEST(Classify, UnreachableCodeServerErrorClassIsConnectionFailure) {
+TEST(RulesClassify, UnreachableCodeServerErrorClassIsConnectionFailure) {
   auto record = failed_run("Execution of run for \"nightly_job\" failed. An exception was thrown during execution.");
   record.run_failure_error_class = "DagsterUserCodeUnreachableError";
   record.run_failure_error_message = "Could not reach user code server. gRPC Error code: UNAVAILABLE";
   EXPECT_EQ(verdict(record), "Connection failure / code-server-unreachable");
 }
 
-TEST(Classify, UserCodeErrorIsCodeError) {
+TEST(RulesClassify, UserCodeErrorIsCodeError) {
   auto record = failed_run(k_steps_failed);
   record.tags["dagster/failure_reason"] = "STEP_FAILURE";
   record.step_errors.push_back(step_error("USER_CODE_ERROR", "DagsterExecutionStepExecutionError",
@@ -313,14 +313,14 @@ TEST(Classify, UserCodeErrorIsCodeError) {
   EXPECT_EQ(verdict(record), "Code error / user-code-error");
 }
 
-TEST(Classify, StepFailureWithFrameworkErrorIsNotCodeError) {
+TEST(RulesClassify, StepFailureWithFrameworkErrorIsNotCodeError) {
   auto record = failed_run(k_steps_failed);
   record.tags["dagster/failure_reason"] = "STEP_FAILURE";
   record.step_errors.push_back(step_error("FRAMEWORK_ERROR", "DagsterInvariantViolationError", "something internal"));
   EXPECT_EQ(verdict(record), "Unclassified / ");
 }
 
-TEST(Classify, StepFailureWithAnErrorClassIsCodeError) {
+TEST(RulesClassify, StepFailureWithAnErrorClassIsCodeError) {
   auto record = failed_run(k_steps_failed);
   record.tags["dagster/failure_reason"] = "STEP_FAILURE";
   record.step_errors.push_back(step_error("", "Failure", "dbt build returned 1"));
@@ -329,7 +329,7 @@ TEST(Classify, StepFailureWithAnErrorClassIsCodeError) {
 
 // ---- Custom rules ------------------------------------------------------------------------------
 
-TEST(ParseRules, AcceptsCommentsTrailingCommasAndUnless) {
+TEST(RulesParse, AcceptsCommentsTrailingCommasAndUnless) {
   auto rules = parse_rules(R"({
   // a comment
   "version": 1,
@@ -353,7 +353,7 @@ TEST(ParseRules, AcceptsCommentsTrailingCommasAndUnless) {
   EXPECT_EQ(classify(*rules, record).category, Category::unclassified);
 }
 
-TEST(ParseRules, FirstMatchingRuleWins) {
+TEST(RulesParse, FirstMatchingRuleWins) {
   auto rules = parse_rules(R"({"version": 1, "rules": [
     {"id": "first", "category": "Infra timeout", "when": {"anyMessage": "x"}},
     {"id": "second", "category": "Code error", "when": {"anyMessage": "x"}}]})",
@@ -362,7 +362,7 @@ TEST(ParseRules, FirstMatchingRuleWins) {
   EXPECT_EQ(classify(*rules, failed_run("x")).rule_id, "first");
 }
 
-TEST(ParseRules, AllWhenConditionsMustHold) {
+TEST(RulesParse, AllWhenConditionsMustHold) {
   auto rules = parse_rules(R"({"version": 1, "rules": [
     {"id": "both", "category": "Infra timeout", "when": {"runFailureMessage": "a", "jobName": "^other$"}}]})",
                            "r.json");
@@ -377,7 +377,7 @@ std::string error_of(std::string_view text) {
   return rules.ok() ? "(accepted)" : rules.error().message;
 }
 
-TEST(ParseRules, RejectsUnknownCategoryWithHint) {
+TEST(RulesParse, RejectsUnknownCategoryWithHint) {
   EXPECT_EQ(error_of(R"({
   "version": 1,
   "rules": [
@@ -393,14 +393,14 @@ TEST(ParseRules, RejectsUnknownCategoryWithHint) {
             "Code error, Infra timeout, Unclassified; did you mean \"Code error\"?");
 }
 
-TEST(ParseRules, RejectsUnknownCategoryWithoutHintWhenNothingIsClose) {
+TEST(RulesParse, RejectsUnknownCategoryWithoutHintWhenNothingIsClose) {
   EXPECT_EQ(error_of("{\"version\": 1, \"rules\": [\n{\"id\": \"a\",\n \"category\": \"Foo\", \"when\": {}}]}"),
             "rules.json:3: unknown category \"Foo\"; expected one of: Preemption/Interrupt, Node OOM/eviction, "
             "Scheduling failure, K8s API failure, Backoff limit, Step preempt-hang, Network/SSH, Connection failure, "
             "Code error, Infra timeout, Unclassified");
 }
 
-TEST(ParseRules, RejectsUnknownField) {
+TEST(RulesParse, RejectsUnknownField) {
   EXPECT_EQ(error_of(R"({
   "version": 1,
   "rules": [
@@ -417,7 +417,7 @@ TEST(ParseRules, RejectsUnknownField) {
             "tags; did you mean \"runFailureMessage\"?");
 }
 
-TEST(ParseRules, RejectsInvalidPatternWithRe2Error) {
+TEST(RulesParse, RejectsInvalidPatternWithRe2Error) {
   EXPECT_EQ(error_of(R"({
   "version": 1,
   "rules": [
@@ -432,7 +432,7 @@ TEST(ParseRules, RejectsInvalidPatternWithRe2Error) {
             "rules.json:7: invalid pattern \"Connection (refused\" for \"errorMessage\": missing ): Connection (refused");
 }
 
-TEST(ParseRules, RejectsDuplicateId) {
+TEST(RulesParse, RejectsDuplicateId) {
   EXPECT_EQ(error_of(R"({
   "version": 1,
   "rules": [
@@ -445,7 +445,7 @@ TEST(ParseRules, RejectsDuplicateId) {
             "rules.json:6: duplicate rule id \"timeout\" (first at line 4)");
 }
 
-TEST(ParseRules, RejectsBadJsonWithLineAndColumn) {
+TEST(RulesParse, RejectsBadJsonWithLineAndColumn) {
   EXPECT_EQ(error_of(R"({
   "version": 1,
   "rules": [
@@ -456,11 +456,11 @@ TEST(ParseRules, RejectsBadJsonWithLineAndColumn) {
             "rules.json:5:7: Missing a comma or '}' after an object member.");
 }
 
-TEST(ParseRules, RejectsEmptyText) {
+TEST(RulesParse, RejectsEmptyText) {
   EXPECT_EQ(error_of(""), "rules.json:1:1: The document is empty.");
 }
 
-TEST(ParseRules, RejectsEmptyWhen) {
+TEST(RulesParse, RejectsEmptyWhen) {
   EXPECT_EQ(error_of(R"({
   "version": 1,
   "rules": [
@@ -471,17 +471,17 @@ TEST(ParseRules, RejectsEmptyWhen) {
             "rules.json:5: \"when\" is empty; a rule needs at least one condition");
 }
 
-TEST(ParseRules, RejectsMissingWhen) {
+TEST(RulesParse, RejectsMissingWhen) {
   EXPECT_EQ(error_of("{\"version\": 1, \"rules\": [\n\n  {\"id\": \"a\", \"category\": \"Code error\"}]}"),
             "rules.json:3: rule \"a\" has no \"when\"");
 }
 
-TEST(ParseRules, RejectsMissingId) {
+TEST(RulesParse, RejectsMissingId) {
   EXPECT_EQ(error_of("{\"version\": 1, \"rules\": [\n  {\"category\": \"Code error\",\n \"when\": {\"jobName\": \"x\"}}]}"),
             "rules.json:2: rule has no \"id\"");
 }
 
-TEST(ParseRules, RejectsNonStringPattern) {
+TEST(RulesParse, RejectsNonStringPattern) {
   EXPECT_EQ(error_of(R"({
   "version": 1,
   "rules": [
@@ -492,7 +492,7 @@ TEST(ParseRules, RejectsNonStringPattern) {
             "rules.json:5: pattern for \"errorClass\" must be a string, got an array");
 }
 
-TEST(ParseRules, RejectsUnknownRuleKeyWithHint) {
+TEST(RulesParse, RejectsUnknownRuleKeyWithHint) {
   EXPECT_EQ(error_of(R"({
   "version": 1,
   "rules": [
@@ -504,12 +504,12 @@ TEST(ParseRules, RejectsUnknownRuleKeyWithHint) {
             "did you mean \"when\"?");
 }
 
-TEST(ParseRules, RejectsUnknownTopLevelKey) {
+TEST(RulesParse, RejectsUnknownTopLevelKey) {
   EXPECT_EQ(error_of("{\n  \"version\": 1,\n  \"rules\": [],\n  \"defaults\": {}\n}"),
             "rules.json:4: unknown key \"defaults\"; expected one of: version, rules");
 }
 
-TEST(ParseRules, RejectsOtherVersions) {
+TEST(RulesParse, RejectsOtherVersions) {
   EXPECT_EQ(error_of("{\n  \"rules\": [],\n  \"version\": 2\n}"),
             "rules.json:3: unsupported version 2 (this day2 reads version 1)");
   EXPECT_EQ(error_of("{\"version\": \"1\", \"rules\": []}"),
@@ -517,22 +517,22 @@ TEST(ParseRules, RejectsOtherVersions) {
   EXPECT_EQ(error_of("{\"rules\": []}"), "rules.json:1: missing \"version\" (this day2 reads version 1)");
 }
 
-TEST(ParseRules, RejectsDuplicateKey) {
+TEST(RulesParse, RejectsDuplicateKey) {
   EXPECT_EQ(error_of("{\"version\": 1, \"rules\": [\n {\"id\": \"a\", \"category\": \"Code error\",\n"
                      "  \"when\": {\"jobName\": \"x\"},\n  \"when\": {\"jobName\": \"y\"}}]}"),
             "rules.json:4: duplicate key \"when\" (first at line 3)");
 }
 
-TEST(ParseRules, RejectsNonObjectTopLevel) {
+TEST(RulesParse, RejectsNonObjectTopLevel) {
   EXPECT_EQ(error_of("[1, 2]"), "rules.json:1: expected an object with \"version\" and \"rules\", got an array");
 }
 
-TEST(ParseRules, RejectsDeepNesting) {
+TEST(RulesParse, RejectsDeepNesting) {
   std::string text = "{\"version\": 1, \"rules\": " + std::string(100, '[') + std::string(100, ']') + "}";
   EXPECT_EQ(error_of(text), "rules.json:1:56: values are nested deeper than 32 levels");
 }
 
-TEST(ParseRules, RejectsInvalidUtf8) {
+TEST(RulesParse, RejectsInvalidUtf8) {
   EXPECT_EQ(error_of("{\"version\": 1, \"rules\": [{\"id\": \"\xff\"}]}"),
             "rules.json:1:34: Invalid encoding in string.");
 }
@@ -559,7 +559,7 @@ class TempFile {
   std::filesystem::path m_path;
 };
 
-TEST(LoadRules, ReadsAFileAndNamesItInSources) {
+TEST(RulesLoad, ReadsAFileAndNamesItInSources) {
   TempFile file("{\"version\": 1, \"rules\": [\n  {\"id\": \"nightly\", \"category\": \"Infra timeout\",\n"
                 "   \"when\": {\"jobName\": \"^nightly_\"}}]}\n");
   auto rules = load_rules(file.path());
@@ -570,7 +570,7 @@ TEST(LoadRules, ReadsAFileAndNamesItInSources) {
   EXPECT_EQ(classify(*rules, failed_run()).rule_id, "nightly");
 }
 
-TEST(LoadRules, NamesTheFileInErrors) {
+TEST(RulesLoad, NamesTheFileInErrors) {
   TempFile file("{\"version\": 1, \"rules\": [\n  {\"id\": \"a\", \"category\": \"Timeout\", \"when\": {}}]}\n");
   auto rules = load_rules(file.path());
   ASSERT_FALSE(rules.ok());
@@ -578,7 +578,7 @@ TEST(LoadRules, NamesTheFileInErrors) {
       << rules.error().message;
 }
 
-TEST(LoadRules, MissingFileIsAnError) {
+TEST(RulesLoad, MissingFileIsAnError) {
   auto rules = load_rules("/nonexistent/day2/rules.json");
   ASSERT_FALSE(rules.ok());
   EXPECT_EQ(rules.error().message, "/nonexistent/day2/rules.json: cannot open: No such file or directory");

@@ -217,7 +217,8 @@ TEST_F(Summarize, FieldsOfTheWrongTypePrintQuestionMarks) {
 TEST_F(Summarize, DetailEntriesOfTheWrongTypeDoNotCrash) {
   auto result = run_artifact(
       R"("step_01_failed_runs": {"failures": [7, {"runId": 5, "startTime": 1e300, "stepErrors": [null]}]},)"
-      R"("step_17_degraded_assets": {"byRun": [{"runId": "r", "endTime": -1, "count": "2", "assets": [[], {"path": ["a", "b"]}]}]})",
+      R"("step_17_degraded_assets": {"byRun": [)"
+      R"({"runId": "r", "endTime": -1, "count": "2", "assets": [[], {"path": ["a", "b"]}]}]})",
       Details::yes);
   EXPECT_EQ(result.code, 0);
   EXPECT_THAT(result.out, HasSubstr("  ? (entry is a number, expected an object)\n"));
@@ -229,19 +230,21 @@ TEST_F(Summarize, DetailEntriesOfTheWrongTypeDoNotCrash) {
 TEST_F(Summarize, DetailsPrintCategoryRuleIdAndByRunGrouping) {
   auto result = run(fixture("overnight.json").string(), Details::yes);
   EXPECT_EQ(result.code, 0);
-  EXPECT_THAT(result.out, HasSubstr("  5c1e2d3a-7f80-4b6e-a1d2-c3b4a5968778  job kipptaf__dbt_asset_job  location kipptaf\n"
+  EXPECT_THAT(result.out, HasSubstr("  5c1e2d3a-7f80-4b6e-a1d2-c3b4a5968778  job kipptaf__dbt_asset_job  "
+                                    "location kipptaf\n"
                                     "    category: Node OOM/eviction  rule: oom-killed\n"
                                     "    start: 2026-03-30T04:00:00Z  end: 2026-03-30T04:12:30Z\n"));
   EXPECT_THAT(result.out, HasSubstr("Degraded assets by run (2):\n"
-                                    "  run 0d0e0f10-1112-4131-8415-161718191a1b  ended 2026-03-26T10:00:00Z (before the "
-                                    "window: stale)  1 asset: kippmiami/stale/thing\n"
+                                    "  run 0d0e0f10-1112-4131-8415-161718191a1b  ended 2026-03-26T10:00:00Z "
+                                    "(before the window: stale)  1 asset: kippmiami/stale/thing\n"
                                     "  run 5c1e2d3a-7f80-4b6e-a1d2-c3b4a5968778  ended 2026-03-30T04:12:30Z  2 assets: "
                                     "kipptaf/dbt/int_students, kipptaf/dbt/rpt_attendance\n"));
 }
 
 TEST_F(Summarize, DetailsSayWhichSectionsAreUnavailable) {
-  auto result = run_artifact(R"("step_01_failed_runs": {"error": "GraphQL timeout"}, "step_16_asset_checks": {"skipped": true})",
-                             Details::yes);
+  auto result = run_artifact(
+      R"("step_01_failed_runs": {"error": "GraphQL timeout"}, "step_16_asset_checks": {"skipped": true})",
+      Details::yes);
   EXPECT_EQ(result.code, 1);
   EXPECT_THAT(result.out, HasSubstr("Failures: unavailable (step_01_failed_runs holds an error)\n"));
   EXPECT_THAT(result.out, HasSubstr("Retries: unavailable (step_02_retries is absent)\n"));

@@ -1,0 +1,367 @@
+#include "recorder/matcher.hpp"
+
+#include <fmt/format.h>
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+
+#include "recorder/redact.hpp"
+
+namespace recorder {
+
+namespace {
+
+constexpr std::string_view k_placeholder_open = "<redacted:";
+
+std::string upper(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Escapes only what would make a key ambiguous, so keys stay readable (and placeholders intact).
+std::string key_escape(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f || c == '%' || c == '&' || c == '=' || c == '+' || c == '#' || c == ' ') {
+      out += fmt::format("%{:02X}", c);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
+std::string key_query(std::string_view query) {
+  auto params = parse_query(query);
+  std::stable_sort(params.begin(), params.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string out;
+  for (const auto& [name, value] : params) {
+    if (is_secret_query_param(name)) continue;
+    if (!out.empty()) out.push_back('&');
+    out += key_escape(name) + "=" + key_escape(value);
+  }
+  return out;
+}
+
+bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// GraphQL text without insignificant whitespace, commas and comments, for the drift warning.
+std::string normalize_graphql(std::string_view text) {
+  std::string out;
+  bool gap = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (std::isspace(static_cast<unsigned char>(c)) || c == ',') {
+      gap = true;
+    } else if (c == '#') {
+      while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+      gap = true;
+    } else if (c == '"') {
+      bool block = text.substr(i, 3) == "\"\"\"";
+      auto end = block ? text.find("\"\"\"", i + 3) : std::string_view::npos;
+      if (!block) {
+        end = i + 1;
+        while (end < text.size() && text[end] != '"') end += text[end] == '\\' ? 2 : 1;
+      }
+      end = std::min(text.size(), end == std::string_view::npos ? text.size() : end + (block ? 3 : 1));
+      out += text.substr(i, end - i);
+      i = end - 1;
+      gap = false;
+    } else {
+      if (gap && !out.empty() && is_name_char(out.back()) && is_name_char(c)) out.push_back(' ');
+      out.push_back(c);
+      gap = false;
+    }
+  }
+  return out;
+}
+
+// The part of a key that names the operation or endpoint: "POST /graphql graphql:RunEvents" or
+// "GET /v2/entries:list".
+std::string key_group(std::string_view key) {
+  auto graphql = key.find(" graphql:");
+  if (graphql != std::string_view::npos) return std::string(key.substr(0, key.find(' ', graphql + 1)));
+  auto path_start = key.find(' ');
+  if (path_start == std::string_view::npos) return std::string(key);
+  return std::string(key.substr(0, key.find_first_of("? ", path_start + 1)));
+}
+
+// Edit distance of the first 256 bytes: enough to rank candidates, cheap for long bodies.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  a = a.substr(0, 256);
+  b = b.substr(0, 256);
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string json_body(const rapidjson::Document& doc) { return write_json(doc); }
+
+HttpResponse graphql_error(std::string_view message) {
+  rapidjson::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  rapidjson::Value error(rapidjson::kObjectType);
+  error.AddMember("message", json_string(message, a), a);
+  rapidjson::Value errors(rapidjson::kArrayType);
+  errors.PushBack(error, a);
+  doc.AddMember("data", rapidjson::Value(rapidjson::kNullType), a);
+  doc.AddMember("errors", errors, a);
+  return HttpResponse{200, {{"Content-Type", "application/json"}}, json_body(doc)};
+}
+
+HttpResponse google_not_found(std::string_view message) {
+  rapidjson::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  rapidjson::Value error(rapidjson::kObjectType);
+  error.AddMember("code", 404, a);
+  error.AddMember("message", json_string(message, a), a);
+  error.AddMember("status", "NOT_FOUND", a);
+  doc.AddMember("error", error, a);
+  return HttpResponse{404, {{"Content-Type", "application/json; charset=UTF-8"}}, json_body(doc)};
+}
+
+// `url` as path and query: an absolute URL, or "/path?query" as a server sees it.
+std::pair<std::string, std::string> path_and_query(std::string_view url) {
+  if (url.empty() || url.front() != '/') {
+    if (auto parsed = parse_url(url)) return {parsed->path, parsed->query};
+    return {std::string(url), ""};
+  }
+  auto question = url.find('?');
+  if (question == std::string_view::npos) return {std::string(url), ""};
+  return {std::string(url.substr(0, question)), std::string(url.substr(question + 1))};
+}
+
+}  // namespace
+
+std::string match_key(Service service, std::string_view method, std::string_view path, std::string_view query,
+                      std::string_view body) {
+  auto verb = upper(method);
+  if (auto graphql = parse_graphql_request(service, verb, path, body)) {
+    return fmt::format("POST {} graphql:{} {}", path, graphql->operation_name, graphql->variables);
+  }
+  auto key = verb + " " + std::string(path);
+  if (auto q = key_query(query); !q.empty()) key += "?" + q;
+  if (body.empty() || is_token_endpoint(service, path)) return key;
+  if (auto json = parse_body_json(body)) return key + " " + write_json(*json);
+  return key + " " + std::string(body);
+}
+
+// A recorded key holding placeholders, as a pattern: each placeholder matches any text.
+struct Wildcard {
+  std::string key;
+  std::unique_ptr<RE2> re;
+  std::vector<std::string> placeholders;  // in order of their groups
+};
+
+struct Matcher::Impl {
+  mutable std::mutex mutex;
+  std::vector<std::string> keys;                       // per exchange
+  std::map<std::string, std::vector<std::size_t>> queues;  // key -> exchange indexes, in order
+  std::map<std::string, std::size_t> next;             // key -> served so far
+  std::vector<Wildcard> wildcards;
+  std::map<std::string, std::string> bindings;         // placeholder -> value seen in its place
+  std::map<std::string, std::string> bound_values;     // value -> placeholder
+  std::vector<bool> used;
+  std::set<std::string> warned;
+  ReplayReport report;
+
+  static std::optional<Wildcard> wildcard(const std::string& key) {
+    Wildcard w{key, nullptr, {}};
+    std::string pattern;
+    std::string_view rest = key;
+    while (true) {
+      auto open = rest.find(k_placeholder_open);
+      auto close = open == std::string_view::npos ? open : rest.find('>', open);
+      if (close == std::string_view::npos) break;
+      pattern += RE2::QuoteMeta(re2::StringPiece(rest.data(), open)) + "(.+?)";
+      w.placeholders.emplace_back(rest.substr(open, close + 1 - open));
+      rest = rest.substr(close + 1);
+    }
+    if (w.placeholders.empty()) return std::nullopt;
+    pattern += RE2::QuoteMeta(re2::StringPiece(rest.data(), rest.size()));
+    RE2::Options options;
+    options.set_log_errors(false);
+    options.set_dot_nl(true);
+    options.set_encoding(RE2::Options::EncodingLatin1);  // keys are bytes; '.' must match any of them
+    options.set_max_mem(8 << 20);
+    w.re = std::make_unique<RE2>(pattern, options);
+    if (!w.re->ok()) return std::nullopt;
+    return w;
+  }
+
+  bool has_more(const std::string& key) const { return next.at(key) < queues.at(key).size(); }
+
+  // The placeholders `key` would newly bind if it matched `w`, each standing for one value
+  // throughout the replay; nullopt when it does not match.
+  std::optional<std::map<std::string, std::string>> try_bind(const Wildcard& w, const std::string& key) const {
+    std::vector<std::string> values(w.placeholders.size());
+    std::vector<RE2::Arg> args(values.size());
+    std::vector<const RE2::Arg*> arg_pointers(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      args[i] = RE2::Arg(&values[i]);
+      arg_pointers[i] = &args[i];
+    }
+    if (!RE2::FullMatchN(key, *w.re, arg_pointers.data(), static_cast<int>(arg_pointers.size()))) return std::nullopt;
+    std::map<std::string, std::string> fresh;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const auto& p = w.placeholders[i];
+      if (values[i] == p) continue;  // the client sent the placeholder itself
+      auto bound = bindings.find(p);
+      auto known = bound_values.find(values[i]);
+      auto pending = fresh.find(p);
+      if ((bound != bindings.end() && bound->second != values[i]) || (known != bound_values.end() && known->second != p) ||
+          (pending != fresh.end() && pending->second != values[i])) {
+        return std::nullopt;
+      }
+      fresh[p] = values[i];
+    }
+    return fresh;
+  }
+
+  // The exchange to serve for `key`, if any.
+  std::optional<std::size_t> take(const std::string& key) {
+    auto queue = queues.find(key);
+    const std::string* chosen = queue != queues.end() && has_more(key) ? &queue->first : nullptr;
+    if (chosen == nullptr) {
+      // The earliest recorded wildcard that matches and has responses left.
+      std::optional<std::size_t> best;
+      std::map<std::string, std::string> best_bindings;
+      for (const auto& w : wildcards) {
+        if (!has_more(w.key)) continue;
+        auto index = queues.at(w.key)[next.at(w.key)];
+        if (best && index > *best) continue;
+        if (auto fresh = try_bind(w, key)) {
+          best = index;
+          chosen = &w.key;
+          best_bindings = std::move(*fresh);
+        }
+      }
+      for (const auto& [p, value] : best_bindings) {
+        bindings[p] = value;
+        bound_values[value] = p;
+      }
+    }
+    if (chosen == nullptr) return std::nullopt;
+    return queues.at(*chosen)[next.at(*chosen)++];
+  }
+
+  // "<key> (seq N)" of the recorded request nearest to `key`: among those of the same operation or
+  // endpoint if any, else among all, the smallest edit distance; ties go to the earliest recorded.
+  std::string nearest(const std::string& key) const {
+    auto group = key_group(key);
+    bool same_group = std::any_of(keys.begin(), keys.end(), [&](const auto& k) { return key_group(k) == group; });
+    std::optional<std::size_t> best;
+    std::size_t best_distance = 0;
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (!seen.insert(keys[i]).second || (same_group && key_group(keys[i]) != group)) continue;
+      auto distance = edit_distance(key, keys[i]);
+      if (!best || distance < best_distance) {
+        best = i;
+        best_distance = distance;
+      }
+    }
+    if (!best) return "none (the bundle holds no exchanges)";
+    return fmt::format("{} (seq {})", keys[*best], *best + 1);
+  }
+};
+
+Matcher::Matcher(Bundle bundle) : m_bundle(std::move(bundle)), m_impl(std::make_unique<Impl>()) {
+  auto& impl = *m_impl;
+  for (std::size_t i = 0; i < m_bundle.exchanges.size(); ++i) {
+    const auto& x = m_bundle.exchanges[i];
+    auto key = match_key(x.service, x.method, x.path, x.query, x.request_body);
+    auto& queue = impl.queues[key];
+    if (queue.empty()) {
+      impl.next[key] = 0;
+      if (auto w = Impl::wildcard(key)) impl.wildcards.push_back(std::move(*w));
+    }
+    queue.push_back(i);
+    impl.keys.push_back(std::move(key));
+  }
+  impl.used.assign(m_bundle.exchanges.size(), false);
+}
+
+Matcher::~Matcher() = default;
+
+HttpResponse Matcher::answer(const HttpRequest& request) {
+  auto [path, query] = path_and_query(request.url);
+  auto key = match_key(request.service, request.method, path, query, request.body);
+  auto graphql = parse_graphql_request(request.service, request.method, path, request.body);
+  auto& impl = *m_impl;
+  std::lock_guard lock(impl.mutex);
+  if (auto index = impl.take(key)) {
+    const auto& x = m_bundle.exchanges[*index];
+    impl.used[*index] = true;
+    ++impl.report.served;
+    auto recorded = parse_graphql_request(x.service, x.method, x.path, x.request_body);
+    if (graphql && recorded && normalize_graphql(graphql->query) != normalize_graphql(recorded->query)) {
+      auto warning = fmt::format("graphql:{}: the query text differs from the recorded one (seq {}); replayed anyway",
+                                 graphql->operation_name, x.seq);
+      if (impl.warned.insert(warning).second) impl.report.warnings.push_back(warning);
+    }
+    return HttpResponse{x.status, x.response_headers, x.response_body};
+  }
+  std::string miss;
+  if (auto queue = impl.queues.find(key); queue != impl.queues.end()) {
+    miss = fmt::format("{}: recorded {} time(s) and every recorded response was already served", key,
+                       queue->second.size());
+  } else {
+    miss = fmt::format("{}: not recorded; nearest recorded request: {}", key, impl.nearest(key));
+  }
+  impl.report.misses.push_back(miss);
+  auto message = "day2 replay: no recorded response for " + miss;
+  bool dagster = graphql || request.service == Service::dagster;
+  return dagster ? graphql_error(message) : google_not_found(message);
+}
+
+ReplayReport Matcher::report() const {
+  std::lock_guard lock(m_impl->mutex);
+  auto report = m_impl->report;
+  for (std::size_t i = 0; i < m_impl->used.size(); ++i) {
+    if (!m_impl->used[i]) report.unused.push_back(static_cast<int>(i) + 1);
+  }
+  return report;
+}
+
+std::string format_replay_report(const ReplayReport& report, const Bundle& bundle) {
+  auto plural = [](std::size_t n, std::string_view one, std::string_view many) {
+    return fmt::format("{} {}", n, n == 1 ? one : many);
+  };
+  std::string out = fmt::format("replay: {} served, {}, {}, {}\n", report.served,
+                                plural(report.misses.size(), "miss", "misses"),
+                                plural(report.unused.size(), "unused", "unused"),
+                                plural(report.warnings.size(), "warning", "warnings"));
+  for (const auto& miss : report.misses) out += "  miss: " + miss + "\n";
+  for (const auto& warning : report.warnings) out += "  warning: " + warning + "\n";
+  for (int seq : report.unused) {
+    std::string key = "?";
+    if (seq >= 1 && static_cast<std::size_t>(seq) <= bundle.exchanges.size()) {
+      const auto& x = bundle.exchanges[static_cast<std::size_t>(seq) - 1];
+      key = match_key(x.service, x.method, x.path, x.query, x.request_body);
+    }
+    out += fmt::format("  unused: seq {}: {}\n", seq, key);
+  }
+  return out;
+}
+
+ReplayTransport::ReplayTransport(std::shared_ptr<Matcher> matcher) : m_matcher(std::move(matcher)) {}
+
+Result<HttpResponse> ReplayTransport::send(const HttpRequest& request) { return m_matcher->answer(request); }
+
+}  // namespace recorder

@@ -1,0 +1,43 @@
+// The replay server: serves a bundle as the Dagster GraphQL endpoint (open-source /graphql and the
+// Dagster+ forms), Cloud Logging, Monitoring, Error Reporting, GKE, the OAuth token endpoint and the
+// metadata server, with the real APIs' JSON conventions and error shapes. Loopback by default; an
+// admin endpoint returns the replay report. Used by `day2 replay serve` and by tests.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "recorder/command.hpp"
+#include "recorder/matcher.hpp"
+
+namespace replay {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0: any free port
+};
+
+class Server {
+ public:
+  Server(std::shared_ptr<recorder::Matcher> matcher, ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts serving on a background thread; returns the bound port, or an Error naming
+  // host:port and the cause.
+  recorder::Result<int> start();
+  void stop();  // idempotent; joins the thread
+  int port() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> m_impl;
+};
+
+// `day2 replay serve DIR [--host H] [--port N]`.
+std::vector<recorder::Command> commands();
+
+}  // namespace replay

@@ -1,0 +1,194 @@
+// `day2 replay serve DIR`: the replay server as a command, serving until SIGINT or SIGTERM.
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <atomic>
+// GCC 12 at -O2 reports a false "potential null pointer dereference" inside Boost's
+// typed_value<std::string>::notify (a std::string assignment); the location is the Boost header.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#include <boost/program_options.hpp>
+#pragma GCC diagnostic pop
+#include <charconv>
+#include <chrono>
+#include <thread>
+
+#include "recorder/bundle.hpp"
+#include "recorder/log.hpp"
+#include "replay/server.hpp"
+
+namespace replay {
+
+namespace {
+
+namespace po = boost::program_options;
+using recorder::UsageError;
+
+constexpr const char* k_usage = "usage: day2 replay serve DIR [--host 127.0.0.1] [--port N] [--allow-remote] [-v]";
+
+// Set by the signal handler, read by the serving loop: a lock-free atomic is async-signal-safe.
+std::atomic<bool> g_stop_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+void request_stop(int) { g_stop_requested.store(true); }
+
+// Installs the SIGINT/SIGTERM handler for its lifetime and restores the previous ones.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop_requested = false;
+    struct sigaction action {};
+    action.sa_handler = request_stop;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, &m_old_int);
+    ::sigaction(SIGTERM, &action, &m_old_term);
+  }
+  ~StopSignals() {
+    ::sigaction(SIGINT, &m_old_int, nullptr);
+    ::sigaction(SIGTERM, &m_old_term, nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  struct sigaction m_old_int {};
+  struct sigaction m_old_term {};
+};
+
+po::options_description serve_options() {
+  po::options_description options("Options");
+  options.add_options()
+      ("help,h", "show this help")
+      ("host", po::value<std::string>()->default_value("127.0.0.1")->value_name("HOST"),
+       "address to listen on (loopback unless --allow-remote)")
+      ("port", po::value<std::string>()->default_value("0")->value_name("N"),
+       "port to listen on; 0 picks a free one (printed on stdout)")
+      ("allow-remote", "allow a --host that is not a loopback address")
+      ("verbose,v", "log every request on stderr")
+      ("bundle", po::value<std::string>()->value_name("DIR"), "the scenario bundle directory (positional DIR)");
+  return options;
+}
+
+void serve_help(std::ostream& out) {
+  out << k_usage
+      << "\n\nServes the scenario bundle in DIR as the Dagster GraphQL API (/graphql and the Dagster+ form\n"
+         "/<deployment>/graphql) and the Google Cloud APIs (Logging, Monitoring, Error Reporting, GKE, the\n"
+         "OAuth token endpoint, the metadata server), answering each request with its recorded response.\n"
+         "Nothing is forwarded anywhere: a request the bundle does not hold gets the API's own error shape\n"
+         "naming the closest recorded request. GET /__day2/report returns the replay report as JSON and\n"
+         "GET /__day2/health returns {\"ok\":true}. Serves until Ctrl-C or SIGTERM, then prints the report\n"
+         "(misses, unused exchanges) on stderr.\n\n"
+      << serve_options()
+      << "\nExample:\n  day2 replay serve scenarios/overnight/bundle --port 8765\n"
+         "  day2 collect --dagster-url http://127.0.0.1:8765/graphql\n\n"
+         "Exit codes: 0 served without a miss, 1 some request missed (or the port could not be bound),\n"
+         "2 bad usage or unreadable bundle, 3 internal error.\n";
+}
+
+void replay_help(std::ostream& out) {
+  out << "usage: day2 replay serve DIR [options]\n\n"
+         "commands:\n  serve    serve a scenario bundle as the Dagster and Google Cloud APIs\n\n"
+         "`day2 replay serve --help` describes the options.\n";
+}
+
+int parse_port(const std::string& text) {
+  int port = -1;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (ec != std::errc{} || end != text.data() + text.size() || port < 0 || port > 65535) {
+    throw UsageError{fmt::format("--port: {} is not a port (1-65535)", text)};
+  }
+  return port;
+}
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+std::string url_host(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+struct ServeArgs {
+  std::string dir;
+  ServerOptions server;
+  bool verbose = false;
+  bool help = false;
+};
+
+ServeArgs parse_serve(const std::vector<std::string>& args) {
+  po::positional_options_description positional;
+  positional.add("bundle", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(serve_options()).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError{fmt::format("{} (see day2 replay serve --help)", e.what())};
+  }
+  ServeArgs parsed;
+  if (vm.count("help")) {
+    parsed.help = true;
+    return parsed;
+  }
+  if (!vm.count("bundle")) throw UsageError{"serve needs the bundle directory DIR; " + std::string(k_usage)};
+  parsed.dir = vm["bundle"].as<std::string>();
+  parsed.server.host = vm["host"].as<std::string>();
+  parsed.server.port = parse_port(vm["port"].as<std::string>());
+  parsed.verbose = vm.count("verbose") > 0;
+  if (!is_loopback(parsed.server.host) && !vm.count("allow-remote")) {
+    throw UsageError{fmt::format(
+        "--host: {} is not a loopback address; replay serves recorded data without authentication, so pass "
+        "--allow-remote to serve it beyond this machine",
+        parsed.server.host)};
+  }
+  return parsed;
+}
+
+int serve(const ServeArgs& args, std::ostream& out, std::ostream& err) {
+  auto bundle = recorder::read_bundle(args.dir);
+  if (!bundle) throw UsageError{bundle.error().message};
+  if (args.verbose) recorder::log::set_level(recorder::log::Level::debug);
+  auto exchanges = bundle->exchanges.size();
+  auto matcher = std::make_shared<recorder::Matcher>(std::move(*bundle));
+  StopSignals signals;
+  Server server(matcher, args.server);
+  auto port = server.start();
+  if (!port) {
+    err << "day2 replay: error: " << port.error().message << '\n';
+    return 1;
+  }
+  out << fmt::format("replay: serving {} on http://{}:{} ({} exchanges)\n", args.dir, url_host(args.server.host),
+                     *port, exchanges)
+      << std::flush;
+  while (!g_stop_requested.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  server.stop();
+  auto report = matcher->report();
+  err << recorder::format_replay_report(report, matcher->bundle());
+  return report.misses.empty() ? 0 : 1;
+}
+
+int run_replay(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.empty()) throw UsageError{"missing subcommand; " + std::string(k_usage)};
+  if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    replay_help(out);
+    return 0;
+  }
+  if (args[0] != "serve") {
+    throw UsageError{fmt::format("unknown subcommand \"{}\"; the one there is: serve; {}", args[0], k_usage)};
+  }
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  auto parsed = parse_serve(rest);
+  if (parsed.help) {
+    serve_help(out);
+    return 0;
+  }
+  return serve(parsed, out, err);
+}
+
+}  // namespace
+
+std::vector<recorder::Command> commands() {
+  return {{"replay", "serve a scenario bundle as the Dagster and Google Cloud APIs", run_replay}};
+}
+
+}  // namespace replay

@@ -1,0 +1,185 @@
+#include "routes.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+#include "recorder/json.hpp"
+
+namespace replay::detail {
+
+namespace {
+
+using recorder::Service;
+
+bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
+bool ends_with(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+bool is_graphql_path(std::string_view path) { return path == "/graphql" || ends_with(path, "/graphql"); }
+
+bool is_google_api(Service service) {
+  return service == Service::logging || service == Service::monitoring || service == Service::error_reporting ||
+         service == Service::container;
+}
+
+std::string_view status_name(int status) {
+  switch (status) {
+    case 400: return "INVALID_ARGUMENT";
+    case 401: return "UNAUTHENTICATED";
+    case 403: return "PERMISSION_DENIED";
+    case 404: return "NOT_FOUND";
+    case 409: return "ABORTED";
+    case 429: return "RESOURCE_EXHAUSTED";
+    case 499: return "CANCELLED";
+    case 500: return "INTERNAL";
+    case 501: return "UNIMPLEMENTED";
+    case 503: return "UNAVAILABLE";
+    case 504: return "DEADLINE_EXCEEDED";
+    default: return status >= 500 ? "UNKNOWN" : "FAILED_PRECONDITION";
+  }
+}
+
+std::string graphql_error_body(std::string_view message) {
+  rapidjson::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  rapidjson::Value error(rapidjson::kObjectType);
+  error.AddMember("message", recorder::json_string(message, a), a);
+  rapidjson::Value errors(rapidjson::kArrayType);
+  errors.PushBack(error, a);
+  doc.AddMember("errors", errors, a);
+  return recorder::write_json(doc);
+}
+
+std::string google_error_body(int status, std::string_view message) {
+  rapidjson::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  rapidjson::Value error(rapidjson::kObjectType);
+  error.AddMember("code", status, a);
+  error.AddMember("message", recorder::json_string(message, a), a);
+  error.AddMember("status", recorder::json_string(status_name(status), a), a);
+  doc.AddMember("error", error, a);
+  return recorder::write_json(doc);
+}
+
+std::string oauth_error_body(std::string_view message) {
+  rapidjson::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  doc.AddMember("error", "invalid_request", a);
+  doc.AddMember("error_description", recorder::json_string(message, a), a);
+  return recorder::write_json(doc);
+}
+
+std::optional<recorder::HttpResponse> check_graphql(std::string_view method, std::string_view body) {
+  if (method != "POST") return std::nullopt;
+  auto parsed = recorder::parse_json(body, "request body");
+  if (!parsed) {
+    return error_response(Service::dagster, 400, "POST body sent invalid JSON: " + parsed.error().message);
+  }
+  if (!parsed->IsObject()) {
+    return error_response(Service::dagster, 400, "POST body must be a JSON object with a \"query\" string");
+  }
+  if (!recorder::get_string(*parsed, "query")) {
+    return error_response(Service::dagster, 400, "Must provide query string.");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Service detect_service(std::string_view path, const recorder::Headers& headers) {
+  if (path == "/computeMetadata" || starts_with(path, "/computeMetadata/")) return Service::metadata;
+  if (path == "/" && recorder::find_header(headers, "Metadata-Flavor")) return Service::metadata;
+  if (is_graphql_path(path)) return Service::dagster;
+  if (path == "/token" || (starts_with(path, "/oauth2/") && ends_with(path, "/token"))) return Service::oauth;
+  if (starts_with(path, "/v2/")) return Service::logging;
+  if (starts_with(path, "/v3/")) return Service::monitoring;
+  if (starts_with(path, "/v1beta1/")) return Service::error_reporting;
+  if (starts_with(path, "/v1/") && path.find("/clusters") != std::string_view::npos) return Service::container;
+  return Service::other;
+}
+
+DagsterPaths::DagsterPaths(const recorder::Bundle& bundle) {
+  std::map<std::string, int> uses;
+  for (const auto& exchange : bundle.exchanges) {
+    if (exchange.service != Service::dagster) continue;
+    if (uses[exchange.path]++ == 0) m_paths.push_back(exchange.path);
+  }
+  // Most used first; among equals, the first recorded.
+  std::stable_sort(m_paths.begin(), m_paths.end(),
+                   [&](const std::string& a, const std::string& b) { return uses[a] > uses[b]; });
+}
+
+std::string DagsterPaths::normalise(std::string_view path, const recorder::Headers& headers) const {
+  if (m_paths.empty() || std::find(m_paths.begin(), m_paths.end(), path) != m_paths.end()) return std::string(path);
+  auto deployment = recorder::find_header(headers, "Dagster-Cloud-Deployment");
+  if (deployment && !deployment->empty()) {
+    auto candidate = "/" + *deployment + "/graphql";
+    if (std::find(m_paths.begin(), m_paths.end(), candidate) != m_paths.end()) return candidate;
+  }
+  return m_paths.front();
+}
+
+std::optional<recorder::HttpResponse> check_request(Service service, std::string_view method, std::string_view path,
+                                                    const recorder::Headers& headers, std::string_view body) {
+  if (service == Service::metadata) {
+    auto flavor = recorder::find_header(headers, "Metadata-Flavor");
+    if (flavor && *flavor == "Google") return std::nullopt;
+    return error_response(Service::metadata, 403,
+                          fmt::format("Your client does not have permission to get URL {} from this server. "
+                                      "Missing Metadata-Flavor:Google header.",
+                                      path));
+  }
+  if (service == Service::dagster) return check_graphql(method, body);
+  if (is_google_api(service) && method == "POST" && !body.empty()) {
+    if (auto parsed = recorder::parse_json(body, "request body"); !parsed) {
+      return error_response(service, 400, "Invalid JSON payload received. " + parsed.error().message);
+    }
+  }
+  return std::nullopt;
+}
+
+recorder::HttpResponse error_response(Service service, int status, std::string_view message) {
+  recorder::HttpResponse response;
+  response.status = status;
+  switch (service) {
+    case Service::dagster:
+      response.headers = {{"Content-Type", "application/json"}};
+      response.body = graphql_error_body(message);
+      break;
+    case Service::oauth:
+      response.headers = {{"Content-Type", "application/json; charset=utf-8"}};
+      response.body = oauth_error_body(message);
+      break;
+    case Service::metadata:
+      response.headers = {{"Content-Type", "text/plain; charset=utf-8"}, {"Metadata-Flavor", "Google"}};
+      response.body = std::string(message) + "\n";
+      break;
+    default:
+      response.headers = {{"Content-Type", "application/json; charset=UTF-8"}};
+      response.body = google_error_body(status, message);
+      break;
+  }
+  return response;
+}
+
+std::string report_json(const recorder::ReplayReport& report) {
+  rapidjson::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  auto strings = [&](const std::vector<std::string>& items) {
+    rapidjson::Value array(rapidjson::kArrayType);
+    for (const auto& item : items) array.PushBack(recorder::json_string(item, a), a);
+    return array;
+  };
+  rapidjson::Value unused(rapidjson::kArrayType);
+  for (int seq : report.unused) unused.PushBack(seq, a);
+  doc.AddMember("served", report.served, a);
+  doc.AddMember("misses", strings(report.misses), a);
+  doc.AddMember("warnings", strings(report.warnings), a);
+  doc.AddMember("unused", unused, a);
+  return recorder::write_json(doc, recorder::Pretty::yes);
+}
+
+}  // namespace replay::detail

@@ -1,0 +1,258 @@
+#include "replay/server.hpp"
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <system_error>
+#include <sys/socket.h>
+#include <thread>
+
+#include "recorder/log.hpp"
+#include "routes.hpp"
+
+namespace replay {
+
+namespace {
+
+using recorder::Service;
+
+// Each open keep-alive connection holds a worker, so the pool is sized for many concurrent clients.
+constexpr std::size_t k_worker_threads = 32;
+constexpr std::size_t k_keep_alive_max_requests = 1000;
+constexpr time_t k_keep_alive_timeout_seconds = 5;
+constexpr std::size_t k_max_request_bytes = 64u << 20;
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Pseudo-headers cpp-httplib adds to a request; not sent by the client.
+bool is_library_header(std::string_view name) {
+  return name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" || name == "LOCAL_PORT";
+}
+
+// Response headers the server computes itself (the recorded body is already decoded).
+bool is_framing_header(std::string_view name) {
+  for (std::string_view framing : {"Content-Type", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive",
+                                   "Content-Encoding"}) {
+    if (iequals(name, framing)) return true;
+  }
+  return false;
+}
+
+std::string url_host(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+// Path and raw query of a request target, undecoded, as a client put them in its URL. An absolute-form
+// target (http://host/path) keeps only its path and query.
+std::pair<std::string, std::string> split_target(const httplib::Request& req) {
+  std::string_view target = req.target.empty() ? std::string_view(req.path) : std::string_view(req.target);
+  if (!target.empty() && target.front() != '/') {
+    if (auto url = recorder::parse_url(target)) return {url->path, url->query};
+  }
+  auto question = target.find('?');
+  if (question == std::string_view::npos) return {std::string(target), {}};
+  return {std::string(target.substr(0, question)), std::string(target.substr(question + 1))};
+}
+
+recorder::Headers to_headers(const httplib::Headers& headers) {
+  recorder::Headers result;
+  for (const auto& [name, value] : headers) {
+    if (!is_library_header(name)) result.emplace_back(name, value);
+  }
+  return result;
+}
+
+void write_response(const recorder::HttpResponse& response, httplib::Response& res) {
+  res.status = response.status;
+  for (const auto& [name, value] : response.headers) {
+    if (!is_framing_header(name)) res.set_header(name, value);
+  }
+  auto type = recorder::find_header(response.headers, "Content-Type");
+  res.set_content(response.body, type ? *type : "application/json");
+}
+
+Service service_of_path(const std::string& target) {
+  auto question = target.find('?');
+  return detail::detect_service(target.substr(0, question), {});
+}
+
+// cpp-httplib listens with a backlog of 5, so a burst of clients connecting at once overflows the
+// accept queue and some connections stall or fail; the listening socket is reachable here to raise it.
+class HttpServer : public httplib::Server {
+ public:
+  void raise_backlog() const { ::listen(svr_sock_, SOMAXCONN); }
+};
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(std::shared_ptr<recorder::Matcher> matcher_, ServerOptions options_)
+      : matcher(std::move(matcher_)), options(std::move(options_)), dagster_paths(matcher->bundle()) {}
+
+  void install_routes();
+  void handle(const httplib::Request& req, httplib::Response& res);
+  recorder::HttpResponse answer(const httplib::Request& req, const std::string& path, const std::string& query,
+                                const recorder::Headers& headers, Service service);
+
+  std::shared_ptr<recorder::Matcher> matcher;
+  ServerOptions options;
+  detail::DagsterPaths dagster_paths;
+  HttpServer http;
+  std::thread thread;
+  std::atomic<bool> listen_returned{false};
+  std::atomic<int> port{0};
+  std::mutex mutex;  // start() and stop()
+  bool started = false;
+  bool stopped = false;
+};
+
+void Server::Impl::install_routes() {
+  http.new_task_queue = [] { return new httplib::ThreadPool(k_worker_threads); };
+  http.set_keep_alive_max_count(k_keep_alive_max_requests);
+  http.set_keep_alive_timeout(k_keep_alive_timeout_seconds);
+  http.set_payload_max_length(k_max_request_bytes);
+  http.set_tcp_nodelay(true);  // headers and body go out in two writes: no Nagle/delayed-ACK stalls
+  // cpp-httplib's default adds SO_REUSEPORT, which would let a second replay server share a busy port
+  // and split the requests between two bundles; SO_REUSEADDR alone makes a busy port an error.
+  http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+
+  http.Get("/__day2/report", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(detail::report_json(matcher->report()), "application/json");
+  });
+  http.Get("/__day2/health", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("{\"ok\":true}", "application/json");
+  });
+  auto handler = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
+  http.Get(".*", handler);
+  http.Post(".*", handler);
+  http.Put(".*", handler);
+  http.Patch(".*", handler);
+  http.Delete(".*", handler);
+  http.Options(".*", handler);
+
+  // A throwing handler is a bug in replay or the matcher, not bad input: 500 in the API's shape.
+  http.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr thrown) {
+    std::string what = "an exception that is not a std::exception";
+    try {
+      if (thrown) std::rethrow_exception(thrown);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {  // reported below as a 500, not swallowed
+    }
+    recorder::log::info("replay: internal error on {} {}: {}", req.method, req.path, what);
+    write_response(detail::error_response(service_of_path(req.target), 500, "replay: internal error: " + what), res);
+  });
+  // Errors cpp-httplib answers itself (malformed HTTP, payload too large) get a JSON body too. A routed
+  // request (`matches` set) keeps its answer as is: a recorded error may have an empty body.
+  http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty() || !req.matches.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    auto message = fmt::format("replay: HTTP {}: the request could not be handled ({} {}): an unsupported method, "
+                               "malformed HTTP or a body over {} bytes",
+                               res.status, req.method, req.target, k_max_request_bytes);
+    auto response = detail::error_response(service_of_path(req.target), res.status, message);
+    write_response(response, res);
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+}
+
+void Server::Impl::handle(const httplib::Request& req, httplib::Response& res) {
+  auto [path, query] = split_target(req);
+  auto headers = to_headers(req.headers);
+  auto service = detail::detect_service(path, headers);
+  auto response = answer(req, path, query, headers, service);
+  if (service == Service::metadata && !recorder::find_header(response.headers, "Metadata-Flavor")) {
+    response.headers.emplace_back("Metadata-Flavor", "Google");
+  }
+  if (response.status < 100 || response.status > 599) {
+    auto message = fmt::format("replay: the recorded status {} is not an HTTP status", response.status);
+    response = detail::error_response(service, 500, message);
+  }
+  write_response(response, res);
+  recorder::log::debug("replay: {} {} -> {}", req.method, path, response.status);
+}
+
+recorder::HttpResponse Server::Impl::answer(const httplib::Request& req, const std::string& path,
+                                            const std::string& query, const recorder::Headers& headers,
+                                            Service service) {
+  if (path.rfind("/__day2/", 0) == 0) {
+    return detail::error_response(Service::other, 404,
+                                  fmt::format("replay: unknown admin endpoint {} {}; there are GET /__day2/report "
+                                              "and GET /__day2/health",
+                                              req.method, path));
+  }
+  if (auto refused = detail::check_request(service, req.method, path, headers, req.body)) return *refused;
+  recorder::HttpRequest request;
+  request.service = service;
+  request.method = req.method;
+  auto matched_path = service == Service::dagster ? dagster_paths.normalise(path, headers) : path;
+  request.url = fmt::format("http://{}:{}{}{}{}", url_host(options.host), port.load(), matched_path,
+                            query.empty() ? "" : "?", query);
+  request.headers = headers;
+  request.body = req.body;
+  return matcher->answer(request);
+}
+
+Server::Server(std::shared_ptr<recorder::Matcher> matcher, ServerOptions options)
+    : m_impl(std::make_unique<Impl>(std::move(matcher), std::move(options))) {}
+
+Server::~Server() { stop(); }
+
+recorder::Result<int> Server::start() {
+  std::lock_guard lock(m_impl->mutex);
+  auto& impl = *m_impl;
+  if (impl.stopped) return recorder::make_error("replay: the server was stopped; a Server serves only once");
+  if (impl.started) return impl.port.load();
+  const auto& host = impl.options.host;
+  if (impl.options.port < 0 || impl.options.port > 65535) {
+    return recorder::make_error(fmt::format("{}: {} is not a port (0-65535)", host, impl.options.port));
+  }
+  impl.install_routes();
+  errno = 0;
+  int port = impl.options.port == 0 ? impl.http.bind_to_any_port(host)
+                                    : (impl.http.bind_to_port(host, impl.options.port) ? impl.options.port : -1);
+  if (port <= 0) {
+    int code = errno;
+    return recorder::make_error(fmt::format("cannot listen on {}:{}: {}", url_host(host), impl.options.port,
+                                            code ? std::error_code(code, std::generic_category()).message()
+                                                 : "bind failed"));
+  }
+  impl.http.raise_backlog();
+  impl.port = port;
+  impl.thread = std::thread([&impl] {
+    impl.http.listen_after_bind();
+    impl.listen_returned = true;
+  });
+  // listen_after_bind sets is_running() first thing, or returns false at once.
+  while (!impl.http.is_running() && !impl.listen_returned) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (!impl.http.is_running()) {
+    impl.thread.join();
+    impl.stopped = true;
+    return recorder::make_error(fmt::format("cannot serve on {}:{}: the listener did not start", url_host(host), port));
+  }
+  impl.started = true;
+  return port;
+}
+
+void Server::stop() {
+  if (!m_impl) return;
+  std::lock_guard lock(m_impl->mutex);
+  if (m_impl->thread.joinable()) {
+    m_impl->http.stop();
+    m_impl->thread.join();
+  }
+  m_impl->stopped = m_impl->started || m_impl->stopped;
+}
+
+int Server::port() const { return m_impl->port.load(); }
+
+}  // namespace replay

@@ -1,0 +1,445 @@
+#include "analyzer/cli.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "analyzer/collect.hpp"
+#include "analyzer/rules.hpp"
+#include "recorder/json.hpp"
+#include "recorder/log.hpp"
+#include "support/temp_dir.hpp"
+
+namespace analyzer {
+namespace {
+
+using day2_test::TempDir;
+
+struct Outcome {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+Outcome run(const std::vector<std::string>& args) {
+  std::ostringstream out;
+  std::ostringstream err;
+  int code = run_cli(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+// `collect` with `extra` arguments that fail before any request is sent.
+Outcome collect(std::vector<std::string> extra) {
+  std::vector<std::string> args{"collect", "--dagster-url", "http://127.0.0.1:9/graphql", "--quiet"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return run(args);
+}
+
+// Sets (or unsets, for nullopt) an environment variable for one test and restores it after.
+class ScopedEnv {
+ public:
+  ScopedEnv(std::string name, std::optional<std::string> value) : m_name(std::move(name)) {
+    if (const char* old = std::getenv(m_name.c_str())) m_old = old;
+    if (value) ::setenv(m_name.c_str(), value->c_str(), 1);
+    else ::unsetenv(m_name.c_str());
+  }
+  ~ScopedEnv() {
+    if (m_old) ::setenv(m_name.c_str(), m_old->c_str(), 1);
+    else ::unsetenv(m_name.c_str());
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string m_name;
+  std::optional<std::string> m_old;
+};
+
+// A port on 127.0.0.1 that nothing listens on: bound by us, then closed.
+int closed_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  EXPECT_GE(fd, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  socklen_t length = sizeof address;
+  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+// ---- top level -------------------------------------------------------------------------------
+
+TEST(Cli, HelpListsTheCommands) {
+  auto result = run({"--help"});
+  EXPECT_EQ(result.code, 0);
+  EXPECT_EQ(result.out.rfind("usage: day2 <command> [options]\n", 0), 0u) << result.out;
+  EXPECT_NE(result.out.find("\n  collect "), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("\n  summarize "), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("\n  rules "), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("Exit codes: 0 ok, 1 error"), std::string::npos) << result.out;
+  EXPECT_EQ(result.err, "");
+}
+
+TEST(Cli, ShortHelpAndHelpCommandMatchLongHelp) {
+  auto help = run({"--help"});
+  EXPECT_EQ(run({"-h"}).out, help.out);
+  EXPECT_EQ(run({"help"}).out, help.out);
+}
+
+TEST(Cli, NoArgumentsPrintsUsageOnStderrAndExits2) {
+  auto result = run({});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err, run({"--help"}).out);
+}
+
+TEST(Cli, UnknownCommandExits2) {
+  auto result = run({"frobnicate"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err, "day2: error: unknown command \"frobnicate\" (see day2 --help)\n");
+}
+
+TEST(Cli, Version) {
+  auto result = run({"--version"});
+  EXPECT_EQ(result.code, 0);
+  EXPECT_EQ(result.out, std::string("day2 ") + DAY2_VERSION + "\n");
+  EXPECT_EQ(result.err, "");
+}
+
+// ---- collect: usage errors -------------------------------------------------------------------
+
+TEST(CliCollect, HelpDescribesOptionsAndExitCodes) {
+  auto result = run({"collect", "--help"});
+  EXPECT_EQ(result.code, 0);
+  EXPECT_EQ(result.out.rfind("usage: day2 collect [options]\n", 0), 0u) << result.out;
+  for (const char* option : {"--config", "--dagster-url", "--hours", "--since", "--tz", "--out", "--rules",
+                             "--retries", "--timeout", "--concurrency"}) {
+    EXPECT_NE(result.out.find(option), std::string::npos) << option;
+  }
+  EXPECT_NE(result.out.find("Exit codes:"), std::string::npos);
+}
+
+TEST(CliCollect, NegativeHours) {
+  auto result = collect({"--hours", "-1"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2 collect: error: --hours: -1 is not in (0, 8784]\n");
+}
+
+TEST(CliCollect, NotANumberHours) {
+  auto result = collect({"--hours", "nan"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2 collect: error: --hours: nan is not in (0, 8784]\n");
+}
+
+TEST(CliCollect, HoursAndSinceCannotBeCombined) {
+  auto result = collect({"--hours", "3", "--since", "2026-01-01"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2 collect: error: --hours and --since cannot be combined\n");
+}
+
+TEST(CliCollect, UnknownTimeZone) {
+  auto result = collect({"--tz", "Mars/Base"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2 collect: error: --tz: unknown time zone \"Mars/Base\"\n");
+}
+
+TEST(CliCollect, NowMustBeRfc3339) {
+  auto result = collect({"--now", "yesterday"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2 collect: error: --now: not an RFC 3339 timestamp: \"yesterday\"\n");
+}
+
+TEST(CliCollect, SinceImpossibleDate) {
+  auto result = collect({"--since", "2026-02-30"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2 collect: error: --since: no such date: \"2026-02-30\"\n");
+}
+
+TEST(CliCollect, SinceInTheFuture) {
+  auto result = collect({"--now", "2026-03-02T12:00:00Z", "--tz", "UTC", "--since", "2026-03-02"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2 collect: error: --since: 2026-03-02 17:00 UTC is not before now (2026-03-02T12:00:00Z)\n");
+}
+
+TEST(CliCollect, UnknownFlavor) {
+  auto result = collect({"--flavor", "cloud"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2 collect: error: --flavor: \"cloud\" is not oss or plus\n");
+}
+
+TEST(CliCollect, FlavorPlusNeedsOrganization) {
+  auto result = collect({"--flavor", "plus"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err,
+            "day2 collect: error: --flavor plus needs --organization (or \"dagster/organization\" in --config)\n");
+}
+
+TEST(CliCollect, ConcurrencyZero) {
+  auto result = collect({"--concurrency", "0"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2 collect: error: --concurrency: 0 is not in 1-64\n");
+}
+
+TEST(CliCollect, ConcurrencyNotANumber) {
+  auto result = collect({"--concurrency", "many"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err,
+            "day2 collect: error: the argument ('many') for option '--concurrency' is invalid "
+            "(see day2 collect --help)\n");
+}
+
+TEST(CliCollect, TimeoutZero) {
+  auto result = collect({"--timeout", "0"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2 collect: error: --timeout: 0 is not in (0, 3600] seconds\n");
+}
+
+TEST(CliCollect, RetriesOutOfRange) {
+  auto result = collect({"--retries", "21"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2 collect: error: --retries: 21 is not in 0-20\n");
+}
+
+TEST(CliCollect, DagsterUrlWithFtpScheme) {
+  auto result = run({"collect", "--dagster-url", "ftp://x"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2 collect: error: --dagster-url: \"ftp://x\": scheme \"ftp\" is not http or https\n");
+}
+
+TEST(CliCollect, MissingConfigFile) {
+  TempDir dir("day2-cli");
+  auto path = dir.file("missing.json");
+  auto result = collect({"--config", path});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2 collect: error: --config: " + path + ": cannot open: No such file or directory\n");
+}
+
+TEST(CliCollect, BadConfigFileNamesFileAndLine) {
+  TempDir dir("day2-cli");
+  auto path = dir.write("day2.json", "{\n  \"dagster\": {\n    \"urll\": \"http://x/\"\n  }\n}\n");
+  auto result = collect({"--config", path});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2 collect: error: --config: " + path + ":3: unknown setting \"dagster/urll\"\n");
+}
+
+TEST(CliCollect, BadTimeZoneInConfigNamesTheFile) {
+  TempDir dir("day2-cli");
+  auto path = dir.write("day2.json", "{\"report\": {\"timezone\": \"Mars/Base\"}}");
+  auto result = collect({"--config", path});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2 collect: error: " + path + ": report.timezone: unknown time zone \"Mars/Base\"\n");
+}
+
+TEST(CliCollect, UnknownOption) {
+  auto result = collect({"--bogus"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2 collect: error: unrecognised option '--bogus' (see day2 collect --help)\n");
+}
+
+TEST(CliCollect, OptionMissingItsValue) {
+  auto result = collect({"--hours"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err,
+            "day2 collect: error: the required argument for option '--hours' is missing (see day2 collect --help)\n");
+}
+
+TEST(CliCollect, RulesWithUnknownCategoryNamesFileAndLine) {
+  TempDir dir("day2-cli");
+  auto path = dir.write("my.rules.json",
+                        "{\"version\": 1, \"rules\": [\n"
+                        "  {\"id\": \"x\",\n"
+                        "   \"category\": \"Code eror\",\n"
+                        "   \"when\": {\"errorClass\": \"Foo\"}}\n"
+                        "]}\n");
+  auto result = collect({"--rules", path});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err.rfind("day2 collect: error: --rules: " + path + ":3: unknown category \"Code eror\"", 0), 0u)
+      << result.err;
+}
+
+TEST(CliCollect, RulesWithInvalidPatternNamesFileAndLine) {
+  TempDir dir("day2-cli");
+  auto path = dir.write("my.rules.json",
+                        "{\"version\": 1, \"rules\": [\n"
+                        "  {\"id\": \"x\", \"category\": \"Code error\",\n"
+                        "   \"when\": {\n"
+                        "     \"errorClass\": \"(Foo\"}}\n"
+                        "]}\n");
+  auto result = collect({"--rules", path});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err.rfind("day2 collect: error: --rules: " + path + ":4: invalid pattern \"(Foo\" for \"errorClass\"", 0),
+            0u)
+      << result.err;
+}
+
+TEST(CliCollect, FlavorPlusWithoutTokenExits1NamingTheVariable) {
+  ScopedEnv token("DAGSTER_CLOUD_API_TOKEN", std::nullopt);
+  auto result = collect({"--flavor", "plus", "--organization", "o"});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err,
+            "day2 collect: error: DAGSTER_CLOUD_API_TOKEN is not set; Dagster+ needs an API token in the environment\n");
+}
+
+TEST(CliCollect, FlavorPlusWithEmptyTokenExits1) {
+  ScopedEnv token("DAGSTER_CLOUD_API_TOKEN", "");
+  auto result = collect({"--flavor", "plus", "--organization", "o"});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_NE(result.err.find("DAGSTER_CLOUD_API_TOKEN is not set"), std::string::npos) << result.err;
+}
+
+TEST(CliCollect, TokenVariableNamedInConfigIsTheOneChecked) {
+  TempDir dir("day2-cli");
+  ScopedEnv token("DAY2_TEST_TOKEN_UNSET", std::nullopt);
+  auto path = dir.write("day2.json", R"({"dagster": {"flavor": "plus", "organization": "o", "token_env": "DAY2_TEST_TOKEN_UNSET"}})");
+  auto result = collect({"--config", path});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_EQ(result.err,
+            "day2 collect: error: DAY2_TEST_TOKEN_UNSET is not set; Dagster+ needs an API token in the environment\n");
+}
+
+TEST(CliCollect, OrganizationFlagCompletesAPlusConfig) {
+  TempDir dir("day2-cli");
+  ScopedEnv token("DAY2_TEST_TOKEN_UNSET", std::nullopt);
+  auto path = dir.write("day2.json", R"({"dagster": {"flavor": "plus", "token_env": "DAY2_TEST_TOKEN_UNSET"}})");
+  auto result = collect({"--config", path, "--organization", "acme"});
+  // Past the organization check: it stops at the missing token (exit 1), not at usage (exit 2).
+  EXPECT_EQ(result.code, 1);
+  EXPECT_EQ(result.err,
+            "day2 collect: error: DAY2_TEST_TOKEN_UNSET is not set; Dagster+ needs an API token in the environment\n");
+}
+
+// ---- collect: a run against nothing ---------------------------------------------------------
+
+TEST(CliCollect, ClosedPortGivesAnArtifactWhoseDagsterStepsAllHoldErrors) {
+  TempDir dir("day2-cli");
+  auto out_path = dir.file("day2.json");
+  auto url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/graphql";
+  auto level = recorder::log::level();
+  auto started = std::chrono::steady_clock::now();
+  auto result = run({"collect", "--dagster-url", url, "--retries", "0", "--timeout", "1", "--quiet", "--hours", "2",
+                     "--out", out_path});
+  auto elapsed = std::chrono::steady_clock::now() - started;
+  recorder::log::set_level(level);
+
+  EXPECT_EQ(result.code, 1) << result.err;
+  EXPECT_EQ(result.out, out_path + "\n");
+  EXPECT_LT(elapsed, std::chrono::seconds(30));
+  auto artifact = recorder::read_json_file(out_path);
+  ASSERT_TRUE(artifact) << artifact.error().message;
+
+  std::vector<std::string> expected_errors;
+  for (const auto& key : step_keys()) {
+    const auto* step = recorder::get_object(*artifact, key.c_str());
+    ASSERT_NE(step, nullptr) << key;
+    if (recorder::get_bool(*step, "skipped") == true) continue;  // Dagster+ and Google Cloud steps
+    auto error = recorder::get_string(*step, "error");
+    ASSERT_TRUE(error.has_value()) << key << " holds no error";
+    EXPECT_NE(error->find(url + " failed: connection refused"), std::string::npos) << key << ": " << *error;
+    EXPECT_NE(error->find("(after 1 attempt)"), std::string::npos) << key << ": " << *error;
+    expected_errors.push_back(key);
+  }
+  EXPECT_GE(expected_errors.size(), 10u);
+  EXPECT_EQ(error_steps(*artifact), expected_errors);
+  EXPECT_NE(result.err.find(std::to_string(expected_errors.size()) + " step(s) hold errors"), std::string::npos)
+      << result.err;
+}
+
+TEST(CliCollect, UnwritableOutExits1NamingThePath) {
+  TempDir dir("day2-cli");
+  auto out_path = dir.file("no/such/dir/day2.json");
+  auto url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/graphql";
+  auto level = recorder::log::level();
+  auto result = run({"collect", "--dagster-url", url, "--retries", "0", "--timeout", "1", "--quiet", "--out", out_path});
+  recorder::log::set_level(level);
+  EXPECT_EQ(result.code, 1);
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err, "day2 collect: error: " + out_path + ": cannot create a temporary file: No such file or directory\n");
+}
+
+// ---- rules -----------------------------------------------------------------------------------
+
+TEST(CliRules, ListsTheDefaultRules) {
+  auto result = run({"rules"});
+  EXPECT_EQ(result.code, 0);
+  const auto& rules = default_rules();
+  EXPECT_EQ(result.out.rfind(rules.source + ": " + std::to_string(rules.rules.size()) + " rules, first match wins\n", 0), 0u)
+      << result.out;
+  for (const auto& rule : rules.rules) {
+    EXPECT_NE(result.out.find("  " + rule.id + " "), std::string::npos) << rule.id;
+  }
+  EXPECT_NE(result.out.find("preempt-hang-max-runtime"), std::string::npos);
+  EXPECT_NE(result.out.find("Step preempt-hang"), std::string::npos);
+  EXPECT_EQ(result.err, "");
+}
+
+TEST(CliRules, ListsARulesFile) {
+  TempDir dir("day2-cli");
+  auto path = dir.write("my.rules.json",
+                        R"({"version": 1, "rules": [{"id": "x", "category": "Code error", "when": {"errorClass": "Foo"}}]})");
+  auto result = run({"rules", "--rules", path});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out.rfind(path + ": 1 rules, first match wins\n", 0), 0u) << result.out;
+  EXPECT_NE(result.out.find("  x "), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("Code error"), std::string::npos) << result.out;
+}
+
+TEST(CliRules, MissingRulesFileExits2) {
+  TempDir dir("day2-cli");
+  auto path = dir.file("bad");
+  auto result = run({"rules", "--rules", path});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2 rules: error: --rules: " + path + ": cannot open: No such file or directory\n");
+}
+
+TEST(CliRules, MalformedRulesFileExits2NamingFileAndLine) {
+  TempDir dir("day2-cli");
+  auto path = dir.write("bad.rules.json", "{\"version\": 1,\n \"rules\": [\n  {\"id\": \"x\"}\n]}\n");
+  auto result = run({"rules", "--rules", path});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err.rfind("day2 rules: error: --rules: " + path + ":3: ", 0), 0u) << result.err;
+}
+
+TEST(CliRules, PrintDefaultPrintsTheEmbeddedFile) {
+  auto result = run({"rules", "--print-default"});
+  EXPECT_EQ(result.code, 0);
+  EXPECT_EQ(result.out, std::string(default_rules_text()));
+}
+
+// ---- summarize -------------------------------------------------------------------------------
+
+TEST(CliSummarize, MissingFileExits2) {
+  TempDir dir("day2-cli");
+  auto path = dir.file("day2.json");
+  auto result = run({"summarize", path});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err, "day2: error: " + path + ": cannot open: No such file or directory\n");
+}
+
+TEST(CliSummarize, Help) {
+  auto result = run({"summarize", "--help"});
+  EXPECT_EQ(result.code, 0);
+  EXPECT_EQ(result.out.rfind("usage: day2 summarize [--details] [FILE]\n", 0), 0u) << result.out;
+}
+
+TEST(CliSummarize, UnknownOptionExits2) {
+  auto result = run({"summarize", "--bogus"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2 summarize: error: unrecognised option '--bogus' (see day2 summarize --help)\n");
+}
+
+}  // namespace
+}  // namespace analyzer

@@ -1,0 +1,234 @@
+#include "analyzer/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "support/temp_dir.hpp"
+
+namespace analyzer {
+namespace {
+
+using day2_test::TempDir;
+
+std::string config_error(std::string_view text) {
+  auto config = parse_config(text, "day2.json");
+  EXPECT_FALSE(config) << text;
+  return config ? "" : config.error().message;
+}
+
+TEST(Config, Defaults) {
+  Config config;
+  EXPECT_EQ(config.dagster.url, "http://127.0.0.1:3000/graphql");
+  EXPECT_EQ(config.dagster.flavor, Flavor::oss);
+  EXPECT_EQ(config.dagster.organization, "");
+  EXPECT_EQ(config.dagster.deployment, "prod");
+  EXPECT_EQ(config.dagster.token_env, "DAGSTER_CLOUD_API_TOKEN");
+  EXPECT_EQ(config.gcp.agent_pod_prefix, "user-cloud-dagster-cloud-agent");
+  EXPECT_EQ(config.timezone, "America/New_York");
+  EXPECT_EQ(config.agent_replicas, 1);
+  EXPECT_EQ(config.agent_max_surge_percent, 200);
+  EXPECT_EQ(config.thresholds.stuck_queue_minutes, 60);
+  EXPECT_EQ(config.thresholds.start_timeout_seconds, 180);
+  EXPECT_EQ(config.thresholds.cancel_timeout_seconds, 180);
+  EXPECT_EQ(config.thresholds.tick_unavailable_burst, 5);
+  EXPECT_EQ(config.concurrency, 4);
+  EXPECT_EQ(config.timeout_seconds, 30);
+  EXPECT_EQ(config.retries, 3);
+  EXPECT_EQ(config.page_size, 200);
+  EXPECT_EQ(config.source, "defaults");
+}
+
+TEST(Config, EmptyObjectGivesDefaults) {
+  auto config = parse_config("{}", "day2.json");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->dagster.url, "http://127.0.0.1:3000/graphql");
+  EXPECT_EQ(config->concurrency, 4);
+  EXPECT_EQ(config->source, "day2.json");
+}
+
+TEST(Config, FullConfigWithCommentsParses) {
+  auto config = parse_config(R"(// day2 settings for the nightly check
+{
+  "dagster": {
+    "url": "https://acme.dagster.cloud/prod/graphql",  // Dagster+
+    "flavor": "plus",
+    "organization": "acme",
+    "deployment": "staging",
+    "token_env": "ACME_TOKEN",
+  },
+  /* Google Cloud */
+  "gcp": {"project": "p", "cluster": "c", "location": "us-east1", "agent_pod_prefix": "agent"},
+  "report": {"timezone": "Europe/Paris"},
+  "agents": {"replicas": 2, "max_surge_percent": 50},
+  "thresholds": {
+    "stuck_queue_minutes": 30.5,
+    "start_timeout_seconds": 600,
+    "cancel_timeout_seconds": 120,
+    "tick_unavailable_burst": 7,
+  },
+  "collect": {"concurrency": 8, "timeout_seconds": 12.5, "retries": 0, "page_size": 1000},
+}
+)",
+                             "acme.json");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->dagster.url, "https://acme.dagster.cloud/prod/graphql");
+  EXPECT_EQ(config->dagster.flavor, Flavor::plus);
+  EXPECT_EQ(config->dagster.organization, "acme");
+  EXPECT_EQ(config->dagster.deployment, "staging");
+  EXPECT_EQ(config->dagster.token_env, "ACME_TOKEN");
+  EXPECT_EQ(config->gcp.project, "p");
+  EXPECT_EQ(config->gcp.cluster, "c");
+  EXPECT_EQ(config->gcp.location, "us-east1");
+  EXPECT_EQ(config->gcp.agent_pod_prefix, "agent");
+  EXPECT_EQ(config->timezone, "Europe/Paris");
+  EXPECT_EQ(config->agent_replicas, 2);
+  EXPECT_EQ(config->agent_max_surge_percent, 50);
+  EXPECT_EQ(config->thresholds.stuck_queue_minutes, 30.5);
+  EXPECT_EQ(config->thresholds.start_timeout_seconds, 600);
+  EXPECT_EQ(config->thresholds.cancel_timeout_seconds, 120);
+  EXPECT_EQ(config->thresholds.tick_unavailable_burst, 7);
+  EXPECT_EQ(config->concurrency, 8);
+  EXPECT_EQ(config->timeout_seconds, 12.5);
+  EXPECT_EQ(config->retries, 0);
+  EXPECT_EQ(config->page_size, 1000);
+  EXPECT_EQ(config->source, "acme.json");
+}
+
+TEST(Config, UnknownKeyNamesItAndItsLine) {
+  EXPECT_EQ(config_error("{\n  \"dagster\": {\n    \"url\": \"http://x/\",\n    \"urll\": \"http://y/\"\n  }\n}"),
+            "day2.json:4: unknown setting \"dagster/urll\"");
+}
+
+TEST(Config, UnknownSectionNamesItAndItsLine) {
+  EXPECT_EQ(config_error("{\n  // comment\n  \"dagstr\": {}\n}"), "day2.json:3: unknown setting \"dagstr\"");
+}
+
+TEST(Config, UnknownKeyAfterCommentsAndBlankLines) {
+  EXPECT_EQ(config_error("/* a\n b */\n{\n\n  \"collect\": {\n    // c\n    \"retires\": 2,\n  },\n}"),
+            "day2.json:7: unknown setting \"collect/retires\"");
+}
+
+TEST(Config, KeyContainingSlashIsUnknown) {
+  // "dagster/url" at the top level is not the "url" key of the "dagster" section.
+  EXPECT_EQ(config_error("{\n  \"dagster/url\": \"http://x/\"\n}"), "day2.json:2: unknown setting \"dagster~1url\"");
+}
+
+TEST(Config, StringOfWrongTypeNamesKeyAndLine) {
+  EXPECT_EQ(config_error("{\"dagster\": {\n  \"url\": 3000\n}}"), "day2.json:2: \"dagster/url\" must be a string");
+}
+
+TEST(Config, NumberOfWrongTypeNamesKeyAndLine) {
+  EXPECT_EQ(config_error("{\n\"collect\": {\n  \"concurrency\": \"8\"\n}}"),
+            "day2.json:3: \"collect/concurrency\" must be a number");
+}
+
+TEST(Config, FractionForAnIntegerSettingIsRejected) {
+  EXPECT_EQ(config_error("{\n\"collect\": {\n  \"concurrency\": 2.5\n}}"),
+            "day2.json:3: \"collect/concurrency\" must be an integer, got 2.5");
+}
+
+TEST(Config, WholeNumberWrittenAsFractionIsAccepted) {
+  auto config = parse_config(R"({"collect": {"retries": 2.0}})", "day2.json");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->retries, 2);
+}
+
+TEST(Config, OutOfRangeBelowNamesKeyLineAndRange) {
+  EXPECT_EQ(config_error("{\"collect\": {\n\n  \"concurrency\": 0}}"),
+            "day2.json:3: \"collect/concurrency\" 0 is out of range (1 to 64)");
+}
+
+TEST(Config, OutOfRangeAboveNamesKeyLineAndRange) {
+  EXPECT_EQ(config_error("{\"collect\": {\"page_size\": 5000}}"),
+            "day2.json:1: \"collect/page_size\" 5000 is out of range (1 to 1000)");
+}
+
+TEST(Config, NegativeRetriesAreOutOfRange) {
+  EXPECT_EQ(config_error("{\"collect\": {\"retries\": -1}}"),
+            "day2.json:1: \"collect/retries\" -1 is out of range (0 to 20)");
+}
+
+TEST(Config, TimeoutOutOfRange) {
+  EXPECT_EQ(config_error("{\"collect\": {\"timeout_seconds\": 0}}"),
+            "day2.json:1: \"collect/timeout_seconds\" 0 is out of range (0.1 to 3600)");
+}
+
+TEST(Config, HugeNumberForAnIntegerSettingIsOutOfRange) {
+  EXPECT_EQ(config_error("{\"agents\": {\"replicas\": 1e300}}"),
+            "day2.json:1: \"agents/replicas\" 1e+300 is out of range (0 to 1000)");
+}
+
+TEST(Config, UnknownFlavorNamesKeyAndLine) {
+  EXPECT_EQ(config_error("{\"dagster\": {\n\"flavor\": \"cloud\"}}"),
+            "day2.json:2: \"dagster/flavor\" must be \"oss\" or \"plus\"");
+}
+
+TEST(Config, FlavorOfWrongTypeNamesKeyAndLine) {
+  EXPECT_EQ(config_error("{\"dagster\": {\n\"flavor\": 1}}"),
+            "day2.json:2: \"dagster/flavor\" must be \"oss\" or \"plus\"");
+}
+
+TEST(Config, SectionMustBeAnObject) {
+  EXPECT_EQ(config_error("{\n\"thresholds\": [1]\n}"), "day2.json:2: \"thresholds\" must be an object");
+}
+
+TEST(Config, ObjectForAStringSettingIsRejected) {
+  EXPECT_EQ(config_error("{\"dagster\": {\"url\": {\"x\": 1}}}"), "day2.json:1: \"dagster/url\" must be a string");
+}
+
+TEST(Config, RootMustBeAnObject) {
+  EXPECT_EQ(config_error("[]"), "day2.json:1: the configuration must be a JSON object");
+}
+
+TEST(Config, SyntaxErrorNamesLineAndColumn) {
+  EXPECT_EQ(config_error("{\n  \"dagster\": {\"url\" \"x\"}\n}"),
+            "day2.json:2:21: Missing a colon after a name of object member.");
+}
+
+TEST(Config, FlavorPlusWithoutOrganizationIsLeftToTheCommand) {
+  // --organization on the command line may supply it; the command checks after flags apply.
+  auto config = parse_config(R"({"dagster": {"flavor": "plus"}})", "day2.json");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->dagster.flavor, Flavor::plus);
+  EXPECT_EQ(config->dagster.organization, "");
+}
+
+TEST(Config, FlavorOssNeedsNoOrganization) {
+  auto config = parse_config(R"({"dagster": {"flavor": "oss"}})", "day2.json");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->dagster.flavor, Flavor::oss);
+}
+
+TEST(Config, FlavorNames) {
+  EXPECT_EQ(to_string(Flavor::oss), "oss");
+  EXPECT_EQ(to_string(Flavor::plus), "plus");
+}
+
+TEST(Config, LoadConfigReadsAFile) {
+  TempDir dir("day2-config");
+  auto path = dir.write("day2.json", "{\n  // local\n  \"collect\": {\"retries\": 5},\n}\n");
+  auto config = load_config(path);
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->retries, 5);
+  EXPECT_EQ(config->source, path);
+}
+
+TEST(Config, LoadConfigNamesTheFileInErrors) {
+  TempDir dir("day2-config");
+  auto path = dir.write("day2.json", "{\n  \"collect\": {\n    \"retries\": true\n  }\n}\n");
+  auto config = load_config(path);
+  ASSERT_FALSE(config);
+  EXPECT_EQ(config.error().message, path + ":3: \"collect/retries\" must be a number");
+}
+
+TEST(Config, LoadConfigOfAMissingFileNamesIt) {
+  TempDir dir("day2-config");
+  auto path = dir.file("missing.json");
+  auto config = load_config(path);
+  ASSERT_FALSE(config);
+  EXPECT_EQ(config.error().message, path + ": cannot open: No such file or directory");
+}
+
+}  // namespace
+}  // namespace analyzer

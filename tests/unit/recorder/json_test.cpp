@@ -1,0 +1,338 @@
+#include "recorder/json.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "support/temp_dir.hpp"
+
+namespace recorder {
+namespace {
+
+namespace fs = std::filesystem;
+using day2_test::TempDir;
+
+rapidjson::Document parsed(std::string_view text) {
+  auto document = parse_json(text, "test.json");
+  EXPECT_TRUE(document) << document.error().message;
+  return document ? std::move(document).value() : rapidjson::Document{};
+}
+
+std::vector<std::string> files_in(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// ---- parse_json ------------------------------------------------------------------------------
+
+TEST(JsonParse, ParsesAnObject) {
+  auto document = parse_json(R"({"a": [1, 2.5, "x", true, null]})", "test.json");
+  ASSERT_TRUE(document) << document.error().message;
+  ASSERT_TRUE(document->IsObject());
+  EXPECT_EQ((*document)["a"].Size(), 5u);
+}
+
+TEST(JsonParse, ErrorNamesSourceLineAndColumn) {
+  auto document = parse_json("{\n  \"a\": 1\n  \"b\": 2\n}", "config.json");
+  ASSERT_FALSE(document);
+  EXPECT_EQ(document.error().message, "config.json:3:3: Missing a comma or '}' after an object member.");
+}
+
+TEST(JsonParse, EmptyTextIsAnErrorAtLineOne) {
+  auto document = parse_json("", "empty.json");
+  ASSERT_FALSE(document);
+  EXPECT_EQ(document.error().message, "empty.json:1:1: The document is empty.");
+}
+
+TEST(JsonParse, TrailingGarbageIsAnError) {
+  auto document = parse_json("{} x", "t.json");
+  ASSERT_FALSE(document);
+  EXPECT_EQ(document.error().message, "t.json:1:4: The document root must not be followed by other values.");
+}
+
+TEST(JsonParse, CommentsAllowedAcceptsCommentsAndTrailingCommas) {
+  auto document = parse_json("// leading\n{\n  \"a\": 1, /* inline */\n  \"b\": [1, 2,],\n}\n", "c.json",
+                             Comments::allowed);
+  ASSERT_TRUE(document) << document.error().message;
+  EXPECT_EQ((*document)["a"].GetInt(), 1);
+  EXPECT_EQ((*document)["b"].Size(), 2u);
+}
+
+TEST(JsonParse, CommentsForbiddenRejectsLineComment) {
+  auto document = parse_json("{\n// no\n\"a\": 1}", "c.json", Comments::forbidden);
+  ASSERT_FALSE(document);
+  EXPECT_EQ(document.error().message, "c.json:2:1: Missing a name for object member.");
+}
+
+TEST(JsonParse, CommentsForbiddenRejectsBlockComment) {
+  auto document = parse_json("{\"a\": /* no */ 1}", "c.json");
+  ASSERT_FALSE(document);
+  EXPECT_EQ(document.error().message, "c.json:1:7: Invalid value.");
+}
+
+TEST(JsonParse, CommentsForbiddenRejectsTrailingComma) {
+  auto document = parse_json("[1, 2,]", "c.json");
+  ASSERT_FALSE(document);
+  EXPECT_EQ(document.error().message, "c.json:1:7: Invalid value.");
+}
+
+TEST(JsonParse, TextIsNotReadPastItsLength) {
+  std::string text = "[1]garbage";
+  auto document = parse_json(std::string_view(text).substr(0, 3), "t.json");
+  ASSERT_TRUE(document) << document.error().message;
+  EXPECT_EQ(document->Size(), 1u);
+}
+
+TEST(JsonParse, PositionOfCountsLinesAndColumns) {
+  auto at = position_of("ab\ncd\nef", 7);
+  EXPECT_EQ(at.line, 3u);
+  EXPECT_EQ(at.column, 2u);
+  EXPECT_EQ(position_of("ab", 100).column, 3u);
+}
+
+// ---- write_json ------------------------------------------------------------------------------
+
+TEST(JsonWrite, SortsKeysRecursively) {
+  auto document = parsed(R"({"b": {"z": 1, "a": [{"y": 1, "x": 2}]}, "a": 0})");
+  EXPECT_EQ(write_json(document), R"({"a":0,"b":{"a":[{"x":2,"y":1}],"z":1}})");
+}
+
+TEST(JsonWrite, IsDeterministicWhateverTheInsertionOrder) {
+  auto first = parsed(R"({"b": 1, "c": [true, null], "a": "x"})");
+  auto second = parsed(R"({"a": "x", "c": [true, null], "b": 1})");
+  EXPECT_EQ(write_json(first), write_json(second));
+  EXPECT_EQ(write_json(first), write_json(first));
+}
+
+TEST(JsonWrite, SortsKeysByBytes) {
+  auto document = parsed(R"({"b": 1, "B": 2, "a": 3, "_": 4})");
+  EXPECT_EQ(write_json(document), R"({"B":2,"_":4,"a":3,"b":1})");
+}
+
+TEST(JsonWrite, DoublesRoundTrip) {
+  for (double value : {1795323728.72277, 0.1, 0.1 + 0.2, 1e-7, 123456789.123456789, -2.5e300, 5e-324}) {
+    rapidjson::Document document;
+    document.SetDouble(value);
+    std::string text = write_json(document);
+    auto back = parse_json(text, "double");
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->GetDouble(), value) << text;
+  }
+}
+
+TEST(JsonWrite, DoubleUsesShortestForm) {
+  rapidjson::Document document;
+  document.SetDouble(1795323728.72277);
+  EXPECT_EQ(write_json(document), "1795323728.72277");
+}
+
+TEST(JsonWrite, ParsedDoublesKeepFullPrecision) {
+  auto document = parsed("[1795323728.72277, 0.30000000000000004]");
+  EXPECT_EQ(document[0].GetDouble(), 1795323728.72277);
+  EXPECT_EQ(document[1].GetDouble(), 0.1 + 0.2);
+  EXPECT_EQ(write_json(document[0]), "1795323728.72277");
+}
+
+TEST(JsonWrite, PrettyIndentsByTwoAndEndsWithNewline) {
+  auto document = parsed(R"({"b": [1], "a": {}})");
+  EXPECT_EQ(write_json(document, Pretty::yes), "{\n  \"a\": {},\n  \"b\": [\n    1\n  ]\n}\n");
+}
+
+TEST(JsonWrite, CompactHasNoNewline) {
+  auto document = parsed(R"({"a": [1, 2]})");
+  EXPECT_EQ(write_json(document, Pretty::no), R"({"a":[1,2]})");
+}
+
+TEST(JsonWrite, EscapesStrings) {
+  auto document = parsed(R"({"k\"ey": "line\nbreak \u0001"})");
+  EXPECT_EQ(write_json(document), R"({"k\"ey":"line\nbreak \u0001"})");
+}
+
+// ---- json_value_lines ------------------------------------------------------------------------
+
+TEST(JsonValueLines, MapsNestedObjectsToTheirKeyLines) {
+  auto lines = json_value_lines("{\n  \"a\": {\n    \"b\": 1,\n    \"c\": \"x\"\n  },\n  \"d\": true\n}");
+  EXPECT_EQ(lines[""], 1u);
+  EXPECT_EQ(lines["/a"], 2u);
+  EXPECT_EQ(lines["/a/b"], 3u);
+  EXPECT_EQ(lines["/a/c"], 4u);
+  EXPECT_EQ(lines["/d"], 6u);
+  EXPECT_EQ(lines.size(), 5u);
+}
+
+TEST(JsonValueLines, IndexesArraysOfObjects) {
+  auto lines = json_value_lines("{\"rules\": [\n  {\"id\": \"a\"},\n  {\"id\": \"b\",\n   \"when\": {}}\n]}");
+  EXPECT_EQ(lines["/rules"], 1u);
+  EXPECT_EQ(lines["/rules/0"], 2u);
+  EXPECT_EQ(lines["/rules/0/id"], 2u);
+  EXPECT_EQ(lines["/rules/1"], 3u);
+  EXPECT_EQ(lines["/rules/1/when"], 4u);
+}
+
+TEST(JsonValueLines, IndexesArraysOfScalars) {
+  auto lines = json_value_lines("[\n  1,\n  \"two\",\n  null,\n  [3]\n]");
+  EXPECT_EQ(lines["/0"], 2u);
+  EXPECT_EQ(lines["/1"], 3u);
+  EXPECT_EQ(lines["/2"], 4u);
+  EXPECT_EQ(lines["/3"], 5u);
+  EXPECT_EQ(lines["/3/0"], 5u);
+  EXPECT_EQ(lines.size(), 6u);
+}
+
+TEST(JsonValueLines, IndexesMixedArrays) {
+  auto lines = json_value_lines("[1,\n{\"a\": 2},\n3]");
+  EXPECT_EQ(lines["/0"], 1u);
+  EXPECT_EQ(lines["/1"], 2u);
+  EXPECT_EQ(lines["/1/a"], 2u);
+  EXPECT_EQ(lines["/2"], 3u);
+}
+
+TEST(JsonValueLines, EscapesSlashAndTildeInKeys) {
+  auto lines = json_value_lines("{\n\"a/b\": 1,\n\"c~d\": 2\n}");
+  EXPECT_EQ(lines.count("/a/b"), 0u);
+  EXPECT_EQ(lines["/a~1b"], 2u);
+  EXPECT_EQ(lines["/c~0d"], 3u);
+}
+
+TEST(JsonValueLines, AcceptsCommentsByDefault) {
+  auto lines = json_value_lines("{\n  // note\n  \"a\": 1, /* x */\n  \"b\": 2,\n}");
+  EXPECT_EQ(lines["/a"], 3u);
+  EXPECT_EQ(lines["/b"], 4u);
+}
+
+TEST(JsonValueLines, ReportsWhatWasFoundBeforeAParseError) {
+  auto lines = json_value_lines("{\n\"a\": 1,\n\"b\": ]");
+  EXPECT_EQ(lines["/a"], 2u);
+  EXPECT_EQ(lines.count("/b"), 0u);
+}
+
+// ---- write_file_atomic / read_file -----------------------------------------------------------
+
+TEST(JsonFiles, WriteFileAtomicCreatesTheFile) {
+  TempDir dir("day2-json");
+  auto path = dir.file("out.json");
+  auto written = write_file_atomic(path, "{}\n");
+  ASSERT_TRUE(written) << written.error().message;
+  auto text = read_file(path);
+  ASSERT_TRUE(text) << text.error().message;
+  EXPECT_EQ(*text, "{}\n");
+}
+
+TEST(JsonFiles, WriteFileAtomicReplacesAndLeavesNoTemporaryFiles) {
+  TempDir dir("day2-json");
+  auto path = dir.write("out.json", "old content that is longer than the new one");
+  auto written = write_file_atomic(path, "new");
+  ASSERT_TRUE(written) << written.error().message;
+  EXPECT_EQ(*read_file(path), "new");
+  EXPECT_EQ(files_in(dir.path()), std::vector<std::string>{"out.json"});
+}
+
+TEST(JsonFiles, WriteFileAtomicReplacesByRename) {
+  // A reader holding the old file keeps seeing the old content: the new file is a new inode.
+  TempDir dir("day2-json");
+  auto path = dir.write("out.json", "old");
+  std::ifstream reader(path);
+  ASSERT_TRUE(write_file_atomic(path, "new"));
+  std::string seen;
+  reader >> seen;
+  EXPECT_EQ(seen, "old");
+  EXPECT_EQ(*read_file(path), "new");
+}
+
+TEST(JsonFiles, WriteFileAtomicMakesAReadableFile) {
+  TempDir dir("day2-json");
+  auto path = dir.file("out.json");
+  ASSERT_TRUE(write_file_atomic(path, "x"));
+  struct stat info {};
+  ASSERT_EQ(::stat(path.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0644u);
+}
+
+TEST(JsonFiles, WriteFileAtomicWritesEmptyContent) {
+  TempDir dir("day2-json");
+  auto path = dir.write("out.json", "old");
+  ASSERT_TRUE(write_file_atomic(path, ""));
+  EXPECT_EQ(*read_file(path), "");
+}
+
+TEST(JsonFiles, WriteFileAtomicNamesThePathWhenTheDirectoryIsMissing) {
+  TempDir dir("day2-json");
+  auto path = dir.file("missing/out.json");
+  auto written = write_file_atomic(path, "x");
+  ASSERT_FALSE(written);
+  EXPECT_EQ(written.error().message, path + ": cannot create a temporary file: No such file or directory");
+  EXPECT_TRUE(files_in(dir.path()).empty());
+}
+
+TEST(JsonFiles, WriteFileAtomicOntoADirectoryFailsAndCleansUp) {
+  TempDir dir("day2-json");
+  fs::create_directory(dir.path() / "sub");
+  auto path = dir.file("sub");
+  auto written = write_file_atomic(path, "x");
+  ASSERT_FALSE(written);
+  EXPECT_EQ(written.error().message, path + ": rename failed: Is a directory");
+  EXPECT_EQ(files_in(dir.path()), std::vector<std::string>{"sub"});
+}
+
+TEST(JsonFiles, ReadFileOfAMissingPathNamesIt) {
+  TempDir dir("day2-json");
+  auto path = dir.file("nope.json");
+  auto text = read_file(path);
+  ASSERT_FALSE(text);
+  EXPECT_EQ(text.error().message, path + ": cannot open: No such file or directory");
+}
+
+TEST(JsonFiles, ReadFileOfADirectorySaysSo) {
+  TempDir dir("day2-json");
+  auto text = read_file(dir.path().string());
+  ASSERT_FALSE(text);
+  EXPECT_EQ(text.error().message, dir.path().string() + ": is a directory");
+}
+
+TEST(JsonFiles, ReadJsonFileNamesTheFileInParseErrors) {
+  TempDir dir("day2-json");
+  auto path = dir.write("bad.json", "{\n  \"a\": nope\n}");
+  auto document = read_json_file(path);
+  ASSERT_FALSE(document);
+  // rapidjson points just past the first character of a bad literal.
+  EXPECT_EQ(document.error().message, path + ":2:9: Invalid value.");
+}
+
+TEST(JsonFiles, ReadJsonFileHonoursComments) {
+  TempDir dir("day2-json");
+  auto path = dir.write("c.json", "{\"a\": 1, // c\n}");
+  EXPECT_FALSE(read_json_file(path));
+  auto document = read_json_file(path, Comments::allowed);
+  ASSERT_TRUE(document) << document.error().message;
+  EXPECT_EQ((*document)["a"].GetInt(), 1);
+}
+
+// ---- accessors -------------------------------------------------------------------------------
+
+TEST(JsonAccessors, ReturnNulloptForAbsentOrMistypedMembers) {
+  auto document = parsed(R"({"s": "x", "n": 2.5, "b": true, "o": {}, "a": []})");
+  EXPECT_EQ(get_string(document, "s"), "x");
+  EXPECT_EQ(get_string(document, "n"), std::nullopt);
+  EXPECT_EQ(get_number(document, "n"), 2.5);
+  EXPECT_EQ(get_number(document, "missing"), std::nullopt);
+  EXPECT_EQ(get_bool(document, "b"), true);
+  EXPECT_EQ(get_bool(document, "s"), std::nullopt);
+  EXPECT_NE(get_object(document, "o"), nullptr);
+  EXPECT_EQ(get_object(document, "a"), nullptr);
+  EXPECT_NE(get_array(document, "a"), nullptr);
+  EXPECT_EQ(get_array(document["s"], "a"), nullptr);
+}
+
+TEST(JsonAccessors, JsonStringCopiesEmbeddedNul) {
+  rapidjson::Document document;
+  auto value = json_string(std::string_view("a\0b", 3), document.GetAllocator());
+  EXPECT_EQ(std::string(value.GetString(), value.GetStringLength()), std::string("a\0b", 3));
+}
+
+}  // namespace
+}  // namespace recorder

@@ -1,0 +1,239 @@
+#include "recorder/redact.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "support/temp_dir.hpp"
+
+namespace recorder {
+namespace {
+
+namespace fs = std::filesystem;
+using day2_test::TempDir;
+
+const std::string k_canary = "c4n4ry5ecret9f2";
+const char* const k_email_pattern = R"([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})";
+
+Redactor email_redactor(std::vector<std::string> json_paths = {}) {
+  auto redactor = Redactor::make({{{"email", k_email_pattern}}, std::move(json_paths)});
+  EXPECT_TRUE(redactor.ok()) << redactor.error().message;
+  return redactor.ok() ? *redactor : Redactor();
+}
+
+Exchange exchange(Service service, std::string method, std::string path, std::string query = "") {
+  Exchange x;
+  x.service = service;
+  x.method = std::move(method);
+  x.path = std::move(path);
+  x.query = std::move(query);
+  x.status = 200;
+  return x;
+}
+
+// Every place a secret can hide in an exchange, each holding the canary.
+std::vector<Exchange> secret_bearing_exchanges() {
+  std::vector<Exchange> exchanges;
+  auto graphql = exchange(Service::dagster, "POST", "/graphql");
+  graphql.request_headers = {{"Authorization", "Bearer " + k_canary},
+                             {"Dagster-Cloud-Api-Token", "user:" + k_canary},
+                             {"Cookie", "session=" + k_canary},
+                             {"Content-Type", "application/json"}};
+  graphql.request_body = R"({"operationName":"Runs","query":"query Runs { runs }","variables":{}})";
+  graphql.response_headers = {{"Set-Cookie", "id=" + k_canary + "; HttpOnly"}};
+  graphql.response_body = R"({"data":{"runs":[{"tags":{"user":")" + k_canary + R"(@example.com"}}]}})";
+  exchanges.push_back(graphql);
+
+  exchanges.push_back(exchange(Service::logging, "GET", "/v2/entries", "pageSize=10&access_token=" + k_canary));
+
+  auto token = exchange(Service::oauth, "POST", "/token");
+  token.request_body = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=eyJ" + k_canary;
+  token.response_body = R"({"access_token":"ya29.)" + k_canary + R"(","expires_in":3599,"token_type":"Bearer"})";
+  exchanges.push_back(token);
+
+  auto metadata = exchange(Service::metadata, "GET", "/computeMetadata/v1/instance/service-accounts/default/token");
+  metadata.response_body = R"({"access_token":"ya29.m)" + k_canary + R"(","expires_in":3599,"token_type":"Bearer"})";
+  exchanges.push_back(metadata);
+
+  auto key = exchange(Service::other, "POST", "/v1/keys");
+  key.request_body = R"({"name":"sa","keyData":"-----BEGIN PRIVATE KEY-----\nMIIE)" + k_canary +
+                     R"(\n-----END PRIVATE KEY-----\n"})";
+  exchanges.push_back(key);
+  return exchanges;
+}
+
+std::size_t occurrences(const std::string& text, const std::string& needle) {
+  std::size_t count = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++count;
+  return count;
+}
+
+TEST(Redactor, CanaryNeverReachesTheWrittenBundle) {
+  auto redactor = email_redactor();
+  Bundle bundle;
+  bundle.manifest.redactions = redactor.names();
+  for (auto x : secret_bearing_exchanges()) {
+    redactor.redact(x);
+    bundle.exchanges.push_back(std::move(x));
+  }
+  TempDir dir;
+  auto path = dir.path() / "bundle";
+  auto written = write_bundle(path, bundle);
+  ASSERT_TRUE(written.ok()) << written.error().message;
+
+  std::size_t files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(path)) {
+    if (!entry.is_regular_file()) continue;
+    ++files;
+    auto text = *read_file(entry.path().string());
+    EXPECT_EQ(occurrences(text, k_canary), 0u) << entry.path() << ":\n" << text;
+  }
+  EXPECT_EQ(files, 6u);
+  EXPECT_TRUE(read_bundle(path).ok());
+}
+
+TEST(Redactor, DropsSecretHeadersAndKeepsOthers) {
+  auto x = secret_bearing_exchanges()[0];
+  Redactor().redact(x);
+  EXPECT_EQ(x.request_headers, (Headers{{"Content-Type", "application/json"}}));
+  EXPECT_TRUE(x.response_headers.empty());
+}
+
+TEST(Redactor, DropsTokenQueryParametersButKeepsPageToken) {
+  auto x = exchange(Service::logging, "GET", "/v2/entries", "key=AIza123&pageToken=next42&pageSize=10");
+  Redactor().redact(x);
+  EXPECT_EQ(x.query, "pageToken=next42&pageSize=10");
+}
+
+TEST(Redactor, ReplacesTokenEndpointValuesKeepingTheShape) {
+  auto x = secret_bearing_exchanges()[2];
+  Redactor().redact(x);
+  EXPECT_EQ(x.request_body,
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=<redacted:token:1>");
+  EXPECT_EQ(x.response_body, R"({"access_token":"<redacted:token:2>","expires_in":3599,"token_type":"Bearer"})");
+}
+
+TEST(Redactor, ReplacesPrivateKeysInsideJson) {
+  auto x = secret_bearing_exchanges()[4];
+  Redactor().redact(x);
+  EXPECT_EQ(x.request_body, R"({"keyData":"<redacted:private key:1>\n","name":"sa"})");
+}
+
+TEST(Redactor, SameEmailGivesSamePlaceholder) {
+  auto redactor = email_redactor();
+  EXPECT_EQ(redactor.redact_text("from ann@example.com to ann@example.com"),
+            "from <redacted:email:1> to <redacted:email:1>");
+}
+
+TEST(Redactor, TwoEmailsGiveTwoNumbers) {
+  auto redactor = email_redactor();
+  EXPECT_EQ(redactor.redact_text("ann@example.com, bob@example.org"), "<redacted:email:1>, <redacted:email:2>");
+  EXPECT_EQ(redactor.redact_text("bob@example.org"), "<redacted:email:2>");
+}
+
+TEST(Redactor, CopiesShareOneNumbering) {
+  auto redactor = email_redactor();
+  auto copy = redactor;
+  EXPECT_EQ(redactor.redact_text("ann@example.com"), "<redacted:email:1>");
+  EXPECT_EQ(copy.redact_text("bob@example.com ann@example.com"), "<redacted:email:2> <redacted:email:1>");
+}
+
+TEST(Redactor, AppliesPatternsToPathsQueryValuesHeadersAndJsonStrings) {
+  auto redactor = email_redactor();
+  auto x = exchange(Service::other, "GET", "/users/ann@example.com", "owner=ann@example.com");
+  x.response_headers = {{"Link", "<mailto:ann@example.com>"}};
+  x.response_body = R"({"ann@example.com":{"email":"ann@example.com"}})";
+  redactor.redact(x);
+  EXPECT_EQ(x.path, "/users/<redacted:email:1>");
+  EXPECT_EQ(x.query, "owner=%3Credacted%3Aemail%3A1%3E");
+  EXPECT_EQ(x.response_headers, (Headers{{"Link", "<mailto:<redacted:email:1>>"}}));
+  EXPECT_EQ(x.response_body, R"({"<redacted:email:1>":{"email":"<redacted:email:1>"}})");
+}
+
+TEST(Redactor, ReplacesJsonPathsWholesaleWithWildcards) {
+  auto redactor = email_redactor({"/data/agents/*/metadata"});
+  auto x = exchange(Service::dagster, "POST", "/graphql");
+  x.response_body = R"({"data":{"agents":[{"id":"a","metadata":{"host":"h1"}},{"id":"b","metadata":{"host":"h1"}}]}})";
+  redactor.redact(x);
+  EXPECT_EQ(x.response_body,
+            R"({"data":{"agents":[{"id":"a","metadata":"<redacted:json:1>"},{"id":"b","metadata":"<redacted:json:1>"}]}})");
+}
+
+TEST(Redactor, ReplacesALearntSecretWhereverItIsEchoed) {
+  Redactor redactor;
+  auto token = secret_bearing_exchanges()[2];
+  redactor.redact(token);
+  auto echo = exchange(Service::other, "GET", "/debug");
+  echo.response_body = "token was ya29." + k_canary;
+  redactor.redact(echo);
+  EXPECT_EQ(echo.response_body, "token was <redacted:token:2>");
+}
+
+TEST(Redactor, RedactsBearerTokensInText) {
+  EXPECT_EQ(Redactor().redact_text("Authorization: Bearer abcdefgh12345"), "Authorization: Bearer <redacted:token:1>");
+}
+
+TEST(Redactor, IsIdempotent) {
+  auto redactor = email_redactor();
+  for (auto x : secret_bearing_exchanges()) {
+    redactor.redact(x);
+    auto again = x;
+    redactor.redact(again);
+    EXPECT_EQ(again.request_body, x.request_body);
+    EXPECT_EQ(again.response_body, x.response_body);
+    EXPECT_EQ(again.query, x.query);
+    EXPECT_EQ(again.path, x.path);
+  }
+}
+
+TEST(Redactor, NeverRedactsAPlaceholderAgain) {
+  auto redactor = Redactor::make({{{"word", "red[a-z]+"}}, {}});
+  ASSERT_TRUE(redactor.ok()) << redactor.error().message;
+  EXPECT_EQ(redactor->redact_text("<redacted:email:3> reddish"), "<redacted:email:3> <redacted:word:1>");
+}
+
+TEST(Redactor, NamesWhatItRedactsForTheManifest) {
+  auto names = email_redactor({"/a/b"}).names();
+  EXPECT_EQ(names.front(), "Authorization header");
+  EXPECT_EQ(names[names.size() - 2], "pattern email");
+  EXPECT_EQ(names.back(), "json path /a/b");
+}
+
+TEST(Redactor, RejectsPatternThatDoesNotCompile) {
+  auto redactor = Redactor::make({{{"bad", "(ab"}}, {}});
+  ASSERT_FALSE(redactor.ok());
+  EXPECT_EQ(redactor.error().message, "redaction rule \"bad\": bad pattern \"(ab\": missing ): (ab");
+}
+
+TEST(Redactor, RejectsPatternMatchingEmptyString) {
+  auto redactor = Redactor::make({{{"any", "x*"}}, {}});
+  ASSERT_FALSE(redactor.ok());
+  EXPECT_EQ(redactor.error().message, "redaction rule \"any\": pattern \"x*\" matches the empty string");
+}
+
+TEST(Redactor, RejectsRuleNameThatWouldBreakPlaceholders) {
+  auto redactor = Redactor::make({{{"a:b", "x"}}, {}});
+  ASSERT_FALSE(redactor.ok());
+  EXPECT_EQ(redactor.error().message,
+            "redaction rule \"a:b\": a name may only hold letters, digits, space, '_', '.' and '-'");
+}
+
+TEST(Redactor, RejectsJsonPathThatIsNotAPointer) {
+  auto redactor = Redactor::make({{}, {"data/x"}});
+  ASSERT_FALSE(redactor.ok());
+  EXPECT_EQ(redactor.error().message, "redaction json path \"data/x\": must start with '/' (a JSON pointer)");
+}
+
+TEST(TokenEndpoint, RecognisesOAuthMetadataAndIamPaths) {
+  EXPECT_TRUE(is_token_endpoint(Service::other, "/token"));
+  EXPECT_TRUE(is_token_endpoint(Service::metadata, "/computeMetadata/v1/instance/service-accounts/default/token"));
+  EXPECT_TRUE(is_token_endpoint(Service::metadata, "/computeMetadata/v1/instance/service-accounts/default/identity"));
+  EXPECT_TRUE(is_token_endpoint(Service::other, "/v1/projects/-/serviceAccounts/sa:generateAccessToken"));
+  EXPECT_FALSE(is_token_endpoint(Service::dagster, "/graphql"));
+  EXPECT_FALSE(is_token_endpoint(Service::metadata, "/computeMetadata/v1/project/project-id"));
+}
+
+}  // namespace
+}  // namespace recorder
