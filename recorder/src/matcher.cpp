@@ -179,6 +179,7 @@ struct Matcher::Impl {
   std::vector<bool> used;
   std::set<std::string> warned;
   ReplayReport report;
+  Repeat repeat = Repeat::no;
 
   static std::optional<Wildcard> wildcard(const std::string& key) {
     Wildcard w{key, nullptr, {}};
@@ -256,7 +257,10 @@ struct Matcher::Impl {
         bound_values[value] = p;
       }
     }
-    if (chosen == nullptr) return std::nullopt;
+    if (chosen == nullptr) {
+      if (repeat == Repeat::last && queue != queues.end()) return queue->second.back();
+      return std::nullopt;
+    }
     return queues.at(*chosen)[next.at(*chosen)++];
   }
 
@@ -281,8 +285,9 @@ struct Matcher::Impl {
   }
 };
 
-Matcher::Matcher(Bundle bundle) : m_bundle(std::move(bundle)), m_impl(std::make_unique<Impl>()) {
+Matcher::Matcher(Bundle bundle, Repeat repeat) : m_bundle(std::move(bundle)), m_impl(std::make_unique<Impl>()) {
   auto& impl = *m_impl;
+  impl.repeat = repeat;
   for (std::size_t i = 0; i < m_bundle.exchanges.size(); ++i) {
     const auto& x = m_bundle.exchanges[i];
     auto key = match_key(x.service, x.method, x.path, x.query, x.request_body);

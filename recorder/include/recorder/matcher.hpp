@@ -37,9 +37,14 @@ struct ReplayReport {
 // 1 miss, 2 unused") then one indented line per miss, warning and unused exchange (with its key).
 std::string format_replay_report(const ReplayReport& report, const Bundle& bundle);
 
+// What a request beyond the number of times it was recorded gets: a miss (the default: replay is
+// loud), or the last recorded response again (`replay serve --repeat`: for clients that poll, such as
+// the Dagster UI, and for load tests). Repeats count as served.
+enum class Repeat { no, last };
+
 class Matcher {
  public:
-  explicit Matcher(Bundle bundle);
+  explicit Matcher(Bundle bundle, Repeat repeat = Repeat::no);
   ~Matcher();
   Matcher(const Matcher&) = delete;
   Matcher& operator=(const Matcher&) = delete;

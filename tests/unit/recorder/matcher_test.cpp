@@ -143,6 +143,25 @@ TEST(Matcher, ServesRepeatedRequestsInRecordedOrderThenMisses) {
   EXPECT_EQ(matcher.report().misses.size(), 1u);
 }
 
+TEST(Matcher, RepeatLastServesTheLastRecordedResponseAgainWithoutAMiss) {
+  auto body = graphql_body(R"({"runId":"abc"})");
+  Matcher matcher(bundle_of({recorded(Service::dagster, "POST", "/graphql", "", body, R"({"data":"first"})"),
+                             recorded(Service::dagster, "POST", "/graphql", "", body, R"({"data":"second"})")}),
+                  Repeat::last);
+  EXPECT_EQ(matcher.answer(graphql(R"({"runId":"abc"})")).body, R"({"data":"first"})");
+  EXPECT_EQ(matcher.answer(graphql(R"({"runId":"abc"})")).body, R"({"data":"second"})");
+  EXPECT_EQ(matcher.answer(graphql(R"({"runId":"abc"})")).body, R"({"data":"second"})");
+  EXPECT_TRUE(matcher.report().misses.empty());
+  EXPECT_EQ(matcher.report().served, 3);
+}
+
+TEST(Matcher, RepeatLastStillMissesRequestsNeverRecorded) {
+  Matcher matcher(dagster_bundle(), Repeat::last);
+  auto answer = matcher.answer(graphql(R"({"runId":"zzz","after":null})"));
+  EXPECT_NE(answer.body.find("not recorded"), std::string::npos) << answer.body;
+  EXPECT_EQ(matcher.report().misses.size(), 1u);
+}
+
 TEST(Matcher, AnswersGraphqlMissInGraphqlShapeNamingNearest) {
   Matcher matcher(dagster_bundle());
   auto response = matcher.answer(graphql(R"({"runId":"abd","after":null})"));
