@@ -3,7 +3,12 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+// GCC 12 at -O2 reports a false "potential null pointer dereference" inside Boost's
+// typed_value<std::vector<std::string>>::notify (--fault); the location is the Boost header.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/program_options.hpp>
+#pragma GCC diagnostic pop
 #include <cstdlib>
 #include <functional>
 
@@ -13,7 +18,9 @@
 #include "analyzer/summarize.hpp"
 #include "recorder/bundle.hpp"
 #include "recorder/command.hpp"
+#include "recorder/fault.hpp"
 #include "recorder/matcher.hpp"
+#include "recorder/shift.hpp"
 #include "recorder/record.hpp"
 #include "recorder/log.hpp"
 #include "recorder/time.hpp"
@@ -55,11 +62,15 @@ po::options_description collect_options() {
       ("tz", po::value<std::string>(), "report zone, any IANA name (default America/New_York)")
       ("out", po::value<std::string>()->default_value("day2.json"), "artifact path (written atomically)")
       ("rules", po::value<std::string>(), "classification rules file (default: the built-in rules)")
-      ("concurrency", po::value<int>(), "requests in flight at once (default 4)")
+      ("concurrency", po::value<int>(), "requests in flight at once (default 16)")
       ("timeout", po::value<double>(), "seconds per HTTP request (default 30)")
       ("retries", po::value<int>(), "retries per request on 429, 5xx and connection errors (default 3)")
       ("record", po::value<std::string>(), "also write every exchange (redacted) as a scenario bundle to DIR")
       ("replay", po::value<std::string>(), "answer from the bundle in DIR instead of the network (its now, window and zone)")
+      ("shift", po::value<std::string>(), "with --replay: move every timestamp of the bundle by DURATION (24h, -3d, 1d12h)")
+      ("faults", po::value<std::string>(), "with --replay: inject the faults of this fault file (docs/bundle.md, \"Faults\")")
+      ("fault", po::value<std::vector<std::string>>()->composing(),
+       "with --replay: inject a fault, e.g. 'dagster:RunsInWindow=status:503,p=0.5' (repeatable)")
       ("quiet,q", "no progress lines on stderr")
       ("verbose,v", "log every request on stderr");
   return options;
@@ -171,12 +182,29 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
   }
   Config config = build_config(vm);
   if (vm.count("record") && vm.count("replay")) throw UsageError{"--record and --replay cannot be combined"};
+  if (vm.count("shift") && !vm.count("replay")) throw UsageError{"--shift: only with --replay (it moves a bundle in time)"};
   std::shared_ptr<recorder::Matcher> replay;
   if (vm.count("replay")) {
     auto bundle = recorder::read_bundle(vm["replay"].as<std::string>());
     if (!bundle) throw UsageError{"--replay: " + bundle.error().message};
+    if (vm.count("shift")) {
+      auto by = recorder::parse_duration(vm["shift"].as<std::string>());
+      if (!by) throw UsageError{"--shift: " + by.error().message};
+      *bundle = recorder::shift_bundle(std::move(*bundle), *by);
+    }
     replay = std::make_shared<recorder::Matcher>(std::move(*bundle));
     adopt_bundle(replay->bundle(), vm, config);
+  }
+  std::shared_ptr<recorder::FaultInjector> faults;
+  if (vm.count("faults") || vm.count("fault")) {
+    if (!replay) {
+      throw UsageError{fmt::format("--{}: faults are injected only with --replay", vm.count("faults") ? "faults" : "fault")};
+    }
+    auto loaded = recorder::load_faults(
+        vm.count("faults") ? std::optional(vm["faults"].as<std::string>()) : std::nullopt,
+        vm.count("fault") ? vm["fault"].as<std::vector<std::string>>() : std::vector<std::string>{});
+    if (!loaded) throw UsageError{loaded.error().message};
+    faults = std::make_shared<recorder::FaultInjector>(std::move(*loaded));
   }
   auto zone = recorder::Zone::find(config.timezone);
   if (!zone) throw UsageError{(vm.count("tz") ? "--tz: " : config.source + ": report.timezone: ") + zone.error().message};
@@ -220,12 +248,15 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
   if (replay) {
     base = std::make_shared<recorder::ReplayTransport>(replay);
     sleep = [](std::chrono::milliseconds) {};  // the clock is frozen: retries replay at once
+    if (faults) base = std::make_shared<recorder::FaultTransport>(base, faults);  // latency really waits
   } else if (vm.count("record")) {
     recording = std::make_shared<recorder::RecordingTransport>(recorder::make_http_transport(), recorder::Redactor());
     base = recording;
   } else {
     base = recorder::make_http_transport();
   }
+  // The limit sits under the retries, so a request waiting out a backoff holds no slot.
+  base = std::make_shared<recorder::LimitingTransport>(base, config.concurrency);
   // Retries sit above the recorder, so a bundle holds every attempt and replays them in order.
   auto transport = std::make_shared<recorder::RetryingTransport>(base, policy, 0x5eed, sleep);
   auto timeout = std::chrono::milliseconds(static_cast<long long>(config.timeout_seconds * 1000));
@@ -254,6 +285,7 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
     }
     out << dir << '\n';
   }
+  if (faults) err << "day2 collect: " << faults->summary() << '\n';
   if (replay && !report_replay(replay->report(), err)) return 1;
   auto errors = error_steps(artifact);
   if (!errors.empty()) {

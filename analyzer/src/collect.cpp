@@ -105,7 +105,8 @@ rapidjson::Document collect(const DagsterClient& client, const CollectRequest& r
 
   const auto& specs = step_specs();
   std::vector<rapidjson::Document> payloads(specs.size());
-  std::counting_semaphore<64> slots(std::clamp(request.config.concurrency, 1, 64));
+  // Every step starts at once: the transport's limit (--concurrency) bounds the requests in flight,
+  // so a step waiting on a response never holds back another step's request.
   std::mutex progress_mutex;
   std::size_t done = 0;
   std::vector<std::future<void>> pending;
@@ -118,7 +119,6 @@ rapidjson::Document collect(const DagsterClient& client, const CollectRequest& r
       continue;
     }
     pending.push_back(std::async(std::launch::async, [&, i] {
-      slots.acquire();
       auto begin = std::chrono::steady_clock::now();
       StepResult result = [&]() -> StepResult {
         try {
@@ -128,7 +128,6 @@ rapidjson::Document collect(const DagsterClient& client, const CollectRequest& r
           return recorder::make_error(fmt::format("internal error: {}", e.what()));
         }
       }();
-      slots.release();
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
       payloads[i] = result ? std::move(*result) : errored(result.error().message);
       if (request.progress == Progress::lines) {

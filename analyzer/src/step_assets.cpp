@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <future>
 #include <map>
 
 #include "steps.hpp"
@@ -152,9 +153,13 @@ void sort_entries(rapidjson::Value& list) {
 }  // namespace
 
 StepResult step_asset_checks(StepContext& context) {
+  // The checks query does not depend on the shared asset list: send it while that list is read.
+  auto latest_pending = std::async(std::launch::async, [&context] {
+    return context.client.query("AssetChecksLatest", rapidjson::Value(rapidjson::kObjectType));
+  });
   const auto& nodes = context.asset_nodes->get();
+  auto data = latest_pending.get();
   if (!nodes) return nodes.error();
-  auto data = context.client.query("AssetChecksLatest", rapidjson::Value(rapidjson::kObjectType));
   if (!data) return data.error();
   std::map<std::string, const AssetNode*> by_key;
   for (const auto& node : *nodes) by_key[node.key] = &node;

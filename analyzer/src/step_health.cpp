@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <future>
 #include <set>
 
 #include "steps.hpp"
@@ -55,7 +56,10 @@ StepResult step_freshness(StepContext& context) {
   rapidjson::Value flagged(rapidjson::kArrayType);
   int policies = 0;
 
-  auto legacy = context.client.query("FreshnessLegacy");
+  // The legacy query and the probe for new-style policies are independent: send both at once.
+  auto legacy_pending = std::async(std::launch::async, [&context] { return context.client.query("FreshnessLegacy"); });
+  auto fields = type_fields(context.client, "AssetNode");
+  auto legacy = legacy_pending.get();
   if (!legacy) return legacy.error();
   if (const auto* nodes = recorder::get_array(*legacy, "assetNodes")) {
     for (const auto& node : nodes->GetArray()) {
@@ -78,7 +82,6 @@ StepResult step_freshness(StepContext& context) {
   }
 
   // New-style freshness policies exist only on newer servers: probe before asking.
-  auto fields = type_fields(context.client, "AssetNode");
   if (!fields) return fields.error();
   bool new_style = fields->contains("internalFreshnessPolicy") && fields->contains("freshnessStatusInfo");
   if (new_style) {

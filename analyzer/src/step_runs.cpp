@@ -2,8 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <future>
-#include <semaphore>
+#include <mutex>
 #include <set>
 
 #include "steps.hpp"
@@ -217,22 +216,17 @@ StepResult step_failed_runs(StepContext& context) {
     else if (row.status == "CANCELED") ++canceled;
   }
 
-  // Event logs of failed runs are independent: read them concurrently, bounded.
-  std::counting_semaphore<64> slots(std::clamp(context.config.concurrency, 1, 64));
-  std::vector<std::future<Result<void>>> pending;
-  for (auto& record : records) {
-    pending.push_back(std::async(std::launch::async, [&context, &slots, &record]() -> Result<void> {
-      slots.acquire();
-      auto result = read_run_events(context.client, context.config.page_size, record);
-      slots.release();
-      return result;
-    }));
-  }
+  // Event logs of failed runs are independent: read them concurrently, at most `concurrency` threads.
   std::vector<std::string> problems;
-  for (auto& future : pending) {
-    auto result = future.get();
-    if (!result) problems.push_back(result.error().message);
-  }
+  std::mutex problems_mutex;
+  (void)parallel_for(records.size(), context.config.concurrency, [&](std::size_t i) -> Result<void> {
+    auto result = read_run_events(context.client, context.config.page_size, records[i]);
+    if (!result) {
+      std::lock_guard lock(problems_mutex);
+      problems.push_back(result.error().message);
+    }
+    return {};
+  });
   if (!problems.empty()) {
     std::sort(problems.begin(), problems.end());
     return make_error(fmt::format("event logs of {} failed run(s) could not be read: {}", problems.size(),

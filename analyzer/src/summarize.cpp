@@ -22,7 +22,7 @@ using summary::Json;
 using summary::Step;
 using summary::StepState;
 
-constexpr std::string_view k_tool = "day2";
+constexpr std::string_view k_tool = "day2 summarize";
 // Real artifacts nest about ten levels. The limit keeps rapidjson's recursive parser, and our
 // recursive writer, far from the end of the stack on hostile input such as a megabyte of "[".
 constexpr std::size_t k_max_depth = 256;

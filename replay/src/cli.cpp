@@ -15,6 +15,8 @@
 
 #include "recorder/bundle.hpp"
 #include "recorder/log.hpp"
+#include "recorder/matcher.hpp"
+#include "recorder/shift.hpp"
 #include "replay/server.hpp"
 
 namespace replay {
@@ -24,7 +26,8 @@ namespace {
 namespace po = boost::program_options;
 using recorder::UsageError;
 
-constexpr const char* k_usage = "usage: day2 replay serve DIR [--host 127.0.0.1] [--port N] [--allow-remote] [-v]";
+constexpr const char* k_usage =
+    "usage: day2 replay serve DIR [--host 127.0.0.1] [--port N] [--allow-remote] [--faults FILE] [--fault SPEC]... [--shift DURATION] [--repeat] [-v]";
 
 // Set by the signal handler, read by the serving loop: a lock-free atomic is async-signal-safe.
 std::atomic<bool> g_stop_requested{false};
@@ -64,6 +67,14 @@ po::options_description serve_options() {
       ("port", po::value<std::string>()->default_value("0")->value_name("N"),
        "port to listen on; 0 picks a free one (printed on stdout)")
       ("allow-remote", "allow a --host that is not a loopback address")
+      ("faults", po::value<std::string>()->value_name("FILE"),
+       "inject the faults of this fault file (JSON; see docs/bundle.md, \"Faults\")")
+      ("fault", po::value<std::vector<std::string>>()->composing()->value_name("SPEC"),
+       "inject a fault, e.g. 'dagster:RunEvents=reset,p=0.1' (repeatable)")
+      ("shift", po::value<std::string>()->value_name("DURATION"),
+       "move every timestamp of the bundle by DURATION (24h, -3d, 1d12h) before serving it")
+      ("repeat", "answer a request asked more often than recorded with its last recorded response again "
+                 "(for clients that poll, such as the Dagster UI, and load tests) instead of a miss")
       ("verbose,v", "log every request on stderr")
       ("bundle", po::value<std::string>()->value_name("DIR"), "the scenario bundle directory (positional DIR)");
   return options;
@@ -80,6 +91,7 @@ void serve_help(std::ostream& out) {
          "(misses, unused exchanges) on stderr.\n\n"
       << serve_options()
       << "\nExample:\n  day2 replay serve scenarios/overnight/bundle --port 8765\n"
+         "  day2 replay serve scenarios/overnight/bundle --fault 'dagster:RunEvents=reset,p=0.2,seed=1'\n"
          "  day2 collect --dagster-url http://127.0.0.1:8765/graphql\n\n"
          "Exit codes: 0 served without a miss, 1 some request missed (or the port could not be bound),\n"
          "2 bad usage or unreadable bundle, 3 internal error.\n";
@@ -113,6 +125,8 @@ struct ServeArgs {
   ServerOptions server;
   bool verbose = false;
   bool help = false;
+  bool repeat = false;
+  std::chrono::seconds shift{0};
 };
 
 ServeArgs parse_serve(const std::vector<std::string>& args) {
@@ -135,6 +149,19 @@ ServeArgs parse_serve(const std::vector<std::string>& args) {
   parsed.server.host = vm["host"].as<std::string>();
   parsed.server.port = parse_port(vm["port"].as<std::string>());
   parsed.verbose = vm.count("verbose") > 0;
+  parsed.repeat = vm.count("repeat") > 0;
+  if (vm.count("shift")) {
+    auto by = recorder::parse_duration(vm["shift"].as<std::string>());
+    if (!by) throw UsageError{"--shift: " + by.error().message};
+    parsed.shift = *by;
+  }
+  if (vm.count("faults") || vm.count("fault")) {
+    auto faults = recorder::load_faults(
+        vm.count("faults") ? std::optional(vm["faults"].as<std::string>()) : std::nullopt,
+        vm.count("fault") ? vm["fault"].as<std::vector<std::string>>() : std::vector<std::string>{});
+    if (!faults) throw UsageError{faults.error().message};
+    parsed.server.faults = std::make_shared<recorder::FaultInjector>(std::move(*faults));
+  }
   if (!is_loopback(parsed.server.host) && !vm.count("allow-remote")) {
     throw UsageError{fmt::format(
         "--host: {} is not a loopback address; replay serves recorded data without authentication, so pass "
@@ -149,7 +176,9 @@ int serve(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   if (!bundle) throw UsageError{bundle.error().message};
   if (args.verbose) recorder::log::set_level(recorder::log::Level::debug);
   auto exchanges = bundle->exchanges.size();
-  auto matcher = std::make_shared<recorder::Matcher>(std::move(*bundle));
+  if (args.shift.count() != 0) *bundle = recorder::shift_bundle(std::move(*bundle), args.shift);
+  auto matcher = std::make_shared<recorder::Matcher>(std::move(*bundle),
+                                                     args.repeat ? recorder::Repeat::last : recorder::Repeat::no);
   StopSignals signals;
   Server server(matcher, args.server);
   auto port = server.start();
@@ -164,6 +193,7 @@ int serve(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   server.stop();
   auto report = matcher->report();
   err << recorder::format_replay_report(report, matcher->bundle());
+  if (args.server.faults) err << args.server.faults->summary() << '\n';
   return report.misses.empty() ? 0 : 1;
 }
 

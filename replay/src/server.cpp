@@ -5,7 +5,10 @@
 
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
+#include <filesystem>
+#include <netinet/in.h>
 #include <system_error>
 #include <sys/socket.h>
 #include <thread>
@@ -20,7 +23,7 @@ namespace {
 using recorder::Service;
 
 // Each open keep-alive connection holds a worker, so the pool is sized for many concurrent clients.
-constexpr std::size_t k_worker_threads = 32;
+constexpr std::size_t k_worker_threads = 128;  // one per keep-alive connection: the 64-connection benchmark and then some
 constexpr std::size_t k_keep_alive_max_requests = 1000;
 constexpr time_t k_keep_alive_timeout_seconds = 5;
 constexpr std::size_t k_max_request_bytes = 64u << 20;
@@ -83,6 +86,47 @@ Service service_of_path(const std::string& target) {
   return detail::detect_service(target.substr(0, question), {});
 }
 
+int port_of(const sockaddr_storage& address) {
+  if (address.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(address).sin_port);
+  if (address.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(address).sin6_port);
+  return -1;
+}
+
+// The socket `req` arrived on: the open socket whose own port is the request's local port and whose
+// peer's is its remote port (cpp-httplib does not hand the socket to handlers). -1 when not found.
+int connection_socket(const httplib::Request& req) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end; it.increment(ec)) {
+    auto name = it->path().filename().string();
+    int fd = -1;
+    if (std::from_chars(name.data(), name.data() + name.size(), fd).ec != std::errc{}) continue;
+    sockaddr_storage local{};
+    sockaddr_storage peer{};
+    socklen_t local_size = sizeof local;
+    socklen_t peer_size = sizeof peer;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_size) != 0) continue;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0) continue;
+    if (port_of(local) == req.local_port && port_of(peer) == req.remote_port) return fd;
+  }
+  return -1;
+}
+
+// A connection reset: the client gets no response. Lingering 0 makes the close an RST; shutting both
+// directions down now sends the client EOF at once, and makes cpp-httplib see a dead socket, so it
+// writes nothing (no SIGPIPE) and closes the connection. Without the socket, the response is cut off
+// after its headers instead (a content provider that fails).
+void abort_connection(const httplib::Request& req, httplib::Response& res) {
+  res.status = 500;  // never sent
+  int fd = connection_socket(req);
+  if (fd < 0) {
+    res.set_content_provider(1, "application/json", [](std::size_t, std::size_t, httplib::DataSink&) { return false; });
+    return;
+  }
+  linger abort_on_close{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
+  ::shutdown(fd, SHUT_RDWR);
+}
+
 // cpp-httplib listens with a backlog of 5, so a burst of clients connecting at once overflows the
 // accept queue and some connections stall or fail; the listening socket is reachable here to raise it.
 class HttpServer : public httplib::Server {
@@ -98,8 +142,11 @@ struct Server::Impl {
 
   void install_routes();
   void handle(const httplib::Request& req, httplib::Response& res);
-  recorder::HttpResponse answer(const httplib::Request& req, const std::string& path, const std::string& query,
-                                const recorder::Headers& headers, Service service);
+  std::optional<recorder::HttpResponse> refuse(const httplib::Request& req, const std::string& path,
+                                               const recorder::Headers& headers, Service service) const;
+  recorder::HttpRequest to_request(const httplib::Request& req, const std::string& path, const std::string& query,
+                                   const recorder::Headers& headers, Service service) const;
+  recorder::Result<recorder::HttpResponse> answer(const recorder::HttpRequest& request);
 
   std::shared_ptr<recorder::Matcher> matcher;
   ServerOptions options;
@@ -169,7 +216,15 @@ void Server::Impl::handle(const httplib::Request& req, httplib::Response& res) {
   auto [path, query] = split_target(req);
   auto headers = to_headers(req.headers);
   auto service = detail::detect_service(path, headers);
-  auto response = answer(req, path, query, headers, service);
+  auto refused = refuse(req, path, headers, service);
+  auto answered = refused ? recorder::Result<recorder::HttpResponse>(*refused)
+                          : answer(to_request(req, path, query, headers, service));
+  if (!answered) {
+    recorder::log::debug("replay: {} {} -> connection reset (fault)", req.method, path);
+    abort_connection(req, res);
+    return;
+  }
+  auto& response = *answered;
   if (service == Service::metadata && !recorder::find_header(response.headers, "Metadata-Flavor")) {
     response.headers.emplace_back("Metadata-Flavor", "Google");
   }
@@ -181,16 +236,20 @@ void Server::Impl::handle(const httplib::Request& req, httplib::Response& res) {
   recorder::log::debug("replay: {} {} -> {}", req.method, path, response.status);
 }
 
-recorder::HttpResponse Server::Impl::answer(const httplib::Request& req, const std::string& path,
-                                            const std::string& query, const recorder::Headers& headers,
-                                            Service service) {
+std::optional<recorder::HttpResponse> Server::Impl::refuse(const httplib::Request& req, const std::string& path,
+                                                           const recorder::Headers& headers, Service service) const {
   if (path.rfind("/__day2/", 0) == 0) {
     return detail::error_response(Service::other, 404,
                                   fmt::format("replay: unknown admin endpoint {} {}; there are GET /__day2/report "
                                               "and GET /__day2/health",
                                               req.method, path));
   }
-  if (auto refused = detail::check_request(service, req.method, path, headers, req.body)) return *refused;
+  return detail::check_request(service, req.method, path, headers, req.body);
+}
+
+recorder::HttpRequest Server::Impl::to_request(const httplib::Request& req, const std::string& path,
+                                               const std::string& query, const recorder::Headers& headers,
+                                               Service service) const {
   recorder::HttpRequest request;
   request.service = service;
   request.method = req.method;
@@ -199,7 +258,19 @@ recorder::HttpResponse Server::Impl::answer(const httplib::Request& req, const s
                             query.empty() ? "" : "?", query);
   request.headers = headers;
   request.body = req.body;
-  return matcher->answer(request);
+  return request;
+}
+
+// The recorded answer, through the faults when there are any; an Error is a connection reset.
+recorder::Result<recorder::HttpResponse> Server::Impl::answer(const recorder::HttpRequest& request) {
+  if (!options.faults) return matcher->answer(request);
+  auto plan = options.faults->plan(request);
+  if (plan.delay.count() > 0) {
+    if (options.sleep) options.sleep(plan.delay);
+    else std::this_thread::sleep_for(plan.delay);
+  }
+  return options.faults->apply(plan, request,
+                               [&]() -> recorder::Result<recorder::HttpResponse> { return matcher->answer(request); });
 }
 
 Server::Server(std::shared_ptr<recorder::Matcher> matcher, ServerOptions options)

@@ -273,7 +273,7 @@ def write_json(path: Path, obj) -> None:
 def healthy(state: dict | None) -> bool:
     if not state:
         return False
-    if not all(is_ours(state[k], state) for k in ("webserver_pid", "daemon_pid")):
+    if not all(state.get(k) and is_ours(state[k], state) for k in ("webserver_pid", "daemon_pid")):
         return False
     if not (STATE_DIR / "expected.json").exists():
         return False
@@ -567,19 +567,24 @@ def cmd_start() -> int:
     url = f"http://127.0.0.1:{port}/graphql"
     logs = {"webserver": STATE_DIR / "webserver.log", "daemon": STATE_DIR / "daemon.log"}
     started_at = time.time()
+    # The webserver first, alone: on a fresh DAGSTER_HOME the first process creates the SQLite
+    # storages, and two processes doing it at once race ("table alembic_version already exists").
     web_pid = start_webserver(home, workspace, port, logs["webserver"])
-    daemon_pid = spawn(
-        [str(BIN_DIR / "dagster-daemon"), "run", "-w", str(workspace)], logs["daemon"], fixture_env(home), STATE_DIR
-    )
     state = {
-        "url": url, "port": port, "webserver_pid": web_pid, "daemon_pid": daemon_pid,
+        "url": url, "port": port, "webserver_pid": web_pid, "daemon_pid": None,
         "dagster_home": str(home), "workspace": str(workspace), "started_at": started_at,
     }
     write_json(STATE_DIR / "fixture.json", state)
-    log(f"webserver pid {web_pid} on {url}, daemon pid {daemon_pid}; logs in {STATE_DIR}")
+    log(f"webserver pid {web_pid} on {url}; logs in {STATE_DIR}")
     try:
-        wait_ready(url, {"webserver": web_pid, "daemon": daemon_pid}, logs, READY_TIMEOUT)
+        wait_ready(url, {"webserver": web_pid}, logs, READY_TIMEOUT)
         log(f"webserver ready ({time.time() - t0:.0f}s)")
+        daemon_pid = spawn(
+            [str(BIN_DIR / "dagster-daemon"), "run", "-w", str(workspace)], logs["daemon"], fixture_env(home), STATE_DIR
+        )
+        state["daemon_pid"] = daemon_pid
+        write_json(STATE_DIR / "fixture.json", state)
+        log(f"daemon pid {daemon_pid}")
         wait_daemon(url, READY_TIMEOUT)
         log(f"daemons healthy ({time.time() - t0:.0f}s)")
 
@@ -599,7 +604,8 @@ def cmd_start() -> int:
         for name, path in logs.items():
             print(f"--- tail of {path} ---\n{tail(path)}", file=sys.stderr)
         kill_group(web_pid, "webserver")  # spawned by this process: ours even if already dead
-        kill_group(daemon_pid, "daemon")
+        if state.get("daemon_pid"):
+            kill_group(state["daemon_pid"], "daemon")
         (STATE_DIR / "fixture.json").unlink(missing_ok=True)
         log(f"stopped; logs kept in {STATE_DIR}")
         return 1

@@ -81,7 +81,7 @@ void check_streams(const Outcome& result) {
   RC_ASSERT(result.code <= 2);
   if (result.code == 2) {
     RC_ASSERT(result.out.empty());
-    RC_ASSERT(result.err.rfind("day2: error: ", 0) == 0);
+    RC_ASSERT(result.err.rfind("day2 summarize: error: ", 0) == 0);
   } else {
     RC_ASSERT(result.err.empty());
     RC_ASSERT(result.out.find("Error gate: ") != std::string::npos);

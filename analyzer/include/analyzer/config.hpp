@@ -40,7 +40,7 @@ struct Config {
   std::string timezone = "America/New_York";
   int agent_replicas = 1;
   double agent_max_surge_percent = 200;
-  int concurrency = 4;             // independent steps and per-run queries in flight
+  int concurrency = 16;            // requests in flight at once (LimitingTransport)
   double timeout_seconds = 30;     // per HTTP request
   int retries = 3;                 // retries after the first attempt
   int page_size = 200;             // runs per page (<= 1000)

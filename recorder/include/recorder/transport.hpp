@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <random>
@@ -50,6 +51,24 @@ class RetryingTransport : public Transport {
   Sleep m_sleep;
   std::mutex m_mutex;
   std::mt19937 m_rng;
+};
+
+// Decorator: at most `limit` requests of `inner` in flight at once; further senders wait their
+// turn (first come, first served is not guaranteed). Put it under RetryingTransport so that a
+// request waiting out a backoff does not hold a slot. `limit` below 1 counts as 1.
+class LimitingTransport : public Transport {
+ public:
+  LimitingTransport(std::shared_ptr<Transport> inner, int limit);
+  Result<HttpResponse> send(const HttpRequest& request) override;
+  int peak() const;  // the most requests ever in flight at once (tests, benchmarks)
+
+ private:
+  std::shared_ptr<Transport> m_inner;
+  int m_limit;
+  int m_in_flight = 0;
+  int m_peak = 0;
+  mutable std::mutex m_mutex;
+  std::condition_variable m_free;
 };
 
 // Parses a Retry-After header value (delta seconds or an IMF-fixdate); nullopt when invalid.

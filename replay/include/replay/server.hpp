@@ -4,11 +4,14 @@
 // admin endpoint returns the replay report. Used by `day2 replay serve` and by tests.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "recorder/command.hpp"
+#include "recorder/fault.hpp"
 #include "recorder/matcher.hpp"
 
 namespace replay {
@@ -16,6 +19,10 @@ namespace replay {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0: any free port
+  // Faults injected into the API requests (not /__day2/); null: none. A reset closes the connection
+  // without a response; truncate and invalid_json send a complete response with a spoiled body.
+  std::shared_ptr<recorder::FaultInjector> faults = nullptr;
+  std::function<void(std::chrono::milliseconds)> sleep = nullptr;  // latency faults; empty: really sleeps
 };
 
 class Server {
@@ -37,7 +44,7 @@ class Server {
   std::unique_ptr<Impl> m_impl;
 };
 
-// `day2 replay serve DIR [--host H] [--port N]`.
+// `day2 replay serve DIR [--host H] [--port N] [--faults FILE] [--fault SPEC]...`.
 std::vector<recorder::Command> commands();
 
 }  // namespace replay

@@ -426,7 +426,7 @@ TEST(CliSummarize, MissingFileExits2) {
   auto result = run({"summarize", path});
   EXPECT_EQ(result.code, 2);
   EXPECT_EQ(result.out, "");
-  EXPECT_EQ(result.err, "day2: error: " + path + ": cannot open: No such file or directory\n");
+  EXPECT_EQ(result.err, "day2 summarize: error: " + path + ": cannot open: No such file or directory\n");
 }
 
 TEST(CliSummarize, Help) {

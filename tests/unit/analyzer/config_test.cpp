@@ -32,7 +32,7 @@ TEST(Config, Defaults) {
   EXPECT_EQ(config.thresholds.start_timeout_seconds, 180);
   EXPECT_EQ(config.thresholds.cancel_timeout_seconds, 180);
   EXPECT_EQ(config.thresholds.tick_unavailable_burst, 5);
-  EXPECT_EQ(config.concurrency, 4);
+  EXPECT_EQ(config.concurrency, 16);
   EXPECT_EQ(config.timeout_seconds, 30);
   EXPECT_EQ(config.retries, 3);
   EXPECT_EQ(config.page_size, 200);
@@ -43,7 +43,7 @@ TEST(Config, EmptyObjectGivesDefaults) {
   auto config = parse_config("{}", "day2.json");
   ASSERT_TRUE(config) << config.error().message;
   EXPECT_EQ(config->dagster.url, "http://127.0.0.1:3000/graphql");
-  EXPECT_EQ(config->concurrency, 4);
+  EXPECT_EQ(config->concurrency, 16);
   EXPECT_EQ(config->source, "day2.json");
 }
 

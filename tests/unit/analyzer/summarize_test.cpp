@@ -117,7 +117,7 @@ TEST_F(Summarize, MissingFileIsExit2NamingTheFile) {
   std::string path = (m_dir / "absent.json").string();
   auto result = run(path);
   EXPECT_EQ(result.code, 2);
-  EXPECT_THAT(result.err, StartsWith("day2: error: " + path + ": "));
+  EXPECT_THAT(result.err, StartsWith("day2 summarize: error: " + path + ": "));
   EXPECT_THAT(result.err, HasSubstr("No such file or directory"));
   EXPECT_EQ(result.out, "");
 }
@@ -126,7 +126,7 @@ TEST_F(Summarize, TruncatedJsonIsExit2WithLineAndColumn) {
   std::string path = write("day2.json", "{\"window\": {\"utc_start\": \"2026-03-29T21:00:00Z\",\n");
   auto result = run(path);
   EXPECT_EQ(result.code, 2);
-  EXPECT_EQ(result.err, "day2: error: " + path + ":2:1: Missing a name for object member.\n");
+  EXPECT_EQ(result.err, "day2 summarize: error: " + path + ":2:1: Missing a name for object member.\n");
   EXPECT_EQ(result.out, "");
 }
 
@@ -134,14 +134,14 @@ TEST_F(Summarize, EmptyFileIsExit2) {
   std::string path = write("day2.json", "");
   auto result = run(path);
   EXPECT_EQ(result.code, 2);
-  EXPECT_EQ(result.err, "day2: error: " + path + ":1:1: The document is empty.\n");
+  EXPECT_EQ(result.err, "day2 summarize: error: " + path + ":1:1: The document is empty.\n");
 }
 
 TEST_F(Summarize, JsonArrayIsNotAnArtifact) {
   std::string path = write("day2.json", "[1, 2]");
   auto result = run(path);
   EXPECT_EQ(result.code, 2);
-  EXPECT_EQ(result.err, "day2: error: " + path +
+  EXPECT_EQ(result.err, "day2 summarize: error: " + path +
                             ": not a day2 artifact: the top-level value is an array, expected an object with "
                             "\"window\" and step_NN_* keys\n");
   EXPECT_EQ(result.out, "");
@@ -151,21 +151,21 @@ TEST_F(Summarize, ObjectWithoutWindowIsNotAnArtifact) {
   std::string path = write("day2.json", R"({"step_01_failed_runs": {"failureCount": 0}})");
   auto result = run(path);
   EXPECT_EQ(result.code, 2);
-  EXPECT_EQ(result.err, "day2: error: " + path + ": not a day2 artifact: no \"window\" key\n");
+  EXPECT_EQ(result.err, "day2 summarize: error: " + path + ": not a day2 artifact: no \"window\" key\n");
 }
 
 TEST_F(Summarize, WindowOfTheWrongTypeIsNotAnArtifact) {
   std::string path = write("day2.json", R"({"window": "yesterday"})");
   auto result = run(path);
   EXPECT_EQ(result.code, 2);
-  EXPECT_EQ(result.err, "day2: error: " + path + ": not a day2 artifact: \"window\" is a string, expected an object\n");
+  EXPECT_EQ(result.err, "day2 summarize: error: " + path + ": not a day2 artifact: \"window\" is a string, expected an object\n");
 }
 
 TEST_F(Summarize, HostileNestingIsExit2NotAStackOverflow) {
   std::string path = write("day2.json", std::string(100000, '['));
   auto result = run(path);
   EXPECT_EQ(result.code, 2);
-  EXPECT_EQ(result.err, "day2: error: " + path + ":1:257: nested deeper than 256 levels\n");
+  EXPECT_EQ(result.err, "day2 summarize: error: " + path + ":1:257: nested deeper than 256 levels\n");
 }
 
 TEST_F(Summarize, AbsentStepsAndUnknownKeysAreTolerated) {

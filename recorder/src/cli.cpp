@@ -1,0 +1,367 @@
+// `day2 record`: the recording reverse proxy as a command. Records until SIGINT or SIGTERM (or
+// --max-exchanges / --duration), then writes the bundle atomically and exits 0.
+#include "recorder/cli.hpp"
+
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <atomic>
+// GCC 12 at -O2 reports a false "potential null pointer dereference" inside Boost's
+// typed_value<std::string>::notify (a std::string assignment); the location is the Boost header.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#include <boost/program_options.hpp>
+#pragma GCC diagnostic pop
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <optional>
+#include <thread>
+
+#include "recorder/bundle.hpp"
+#include "recorder/json.hpp"
+#include "recorder/log.hpp"
+#include "recorder/proxy.hpp"
+#include "recorder/redact.hpp"
+#include "recorder/time.hpp"
+
+namespace recorder {
+
+namespace {
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+constexpr const char* k_usage =
+    "usage: day2 record --upstream [NAME=]URL --out DIR [--listen 127.0.0.1:PORT] [options]";
+
+// Set by the signal handler, read by the waiting loop: a lock-free atomic is async-signal-safe.
+std::atomic<bool> g_stop_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+void request_stop(int) { g_stop_requested.store(true); }
+
+// Installs the SIGINT/SIGTERM handler for its lifetime and restores the previous ones.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop_requested = false;
+    struct sigaction action {};
+    action.sa_handler = request_stop;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, &m_old_int);
+    ::sigaction(SIGTERM, &action, &m_old_term);
+  }
+  ~StopSignals() {
+    ::sigaction(SIGINT, &m_old_int, nullptr);
+    ::sigaction(SIGTERM, &m_old_term, nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  struct sigaction m_old_int {};
+  struct sigaction m_old_term {};
+};
+
+po::options_description record_options() {
+  po::options_description options("Options");
+  options.add_options()
+      ("help,h", "show this help")
+      ("listen", po::value<std::string>()->default_value("127.0.0.1:0")->value_name("HOST:PORT"),
+       "address to listen on (loopback unless --allow-remote); port 0 picks a free one (printed on stdout)")
+      ("upstream", po::value<std::vector<std::string>>()->value_name("[NAME=]URL"),
+       "where requests go; repeat for several APIs: the first takes every path, another NAME takes the paths "
+       "under /NAME/ (prefix removed). NAME: dagster, logging, monitoring, error_reporting, container, oauth, "
+       "metadata, other (-2, -3 for more origins of one); without NAME it is guessed from the host")
+      ("out", po::value<std::string>()->value_name("DIR"), "the bundle directory to write (must not exist)")
+      ("overwrite", "replace the bundle already in DIR")
+      ("redact", po::value<std::string>()->value_name("FILE"),
+       "redaction settings: JSON {\"patterns\": [{\"name\", \"pattern\"}], \"json_paths\": [...]} "
+       "(see docs/bundle.md); the built-in secret handling always applies")
+      ("max-exchanges", po::value<std::string>()->value_name("N"),
+       "stop after recording N exchanges (later requests get a 503)")
+      ("duration", po::value<std::string>()->value_name("S"), "stop after S seconds")
+      ("timeout", po::value<std::string>()->default_value("120")->value_name("S"),
+       "seconds to wait for each upstream response")
+      ("now", po::value<std::string>()->value_name("TIME"),
+       "the recorded \"now\", RFC 3339 (default: when recording started)")
+      ("tz", po::value<std::string>()->default_value("America/New_York")->value_name("ZONE"),
+       "report zone of the manifest (its window is the default report window ending at now)")
+      ("allow-remote", "allow a --listen address that is not a loopback address")
+      ("verbose,v", "log every forwarded request on stderr");
+  return options;
+}
+
+void record_help(std::ostream& out) {
+  out << k_usage
+      << "\n\nA recording reverse proxy: forwards every request to its upstream API and returns the response\n"
+         "unchanged, so that any client (the Dagster UI, scripts, Google's client libraries) can be recorded.\n"
+         "Each exchange is redacted as `day2 collect --record` redacts it: credentials (Authorization,\n"
+         "Dagster-Cloud-Api-Token, ...) are forwarded but never recorded. A request that gets no upstream\n"
+         "response is answered 502 and not recorded. On Ctrl-C or SIGTERM (or --max-exchanges, --duration)\n"
+         "the proxy stops and writes the bundle to DIR atomically.\n\n"
+      << record_options()
+      << "\nExamples:\n"
+         "  day2 record --upstream http://127.0.0.1:3000 --out scenarios/ui/bundle --listen 127.0.0.1:3333\n"
+         "  day2 record --upstream dagster=https://acme.dagster.cloud/prod \\\n"
+         "              --upstream logging=https://logging.googleapis.com --out bundle\n"
+         "    (clients use http://127.0.0.1:PORT/graphql and http://127.0.0.1:PORT/logging/v2/...)\n\n"
+         "Exit codes: 0 bundle written, 1 the port could not be bound or the bundle not written,\n"
+         "2 bad usage or redaction file, 3 internal error.\n";
+}
+
+int parse_port(const std::string& text) {
+  int port = -1;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (ec != std::errc{} || end != text.data() + text.size() || port < 0 || port > 65535) return -1;
+  return port;
+}
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+// "HOST:PORT" or "[IPv6]:PORT".
+void parse_listen(const std::string& text, ProxyOptions& options) {
+  auto bad = [&] { return UsageError{fmt::format("--listen: \"{}\" is not HOST:PORT (e.g. 127.0.0.1:3333)", text)}; };
+  std::string host;
+  std::string port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find("]:");
+    if (close == std::string::npos) throw bad();
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) throw bad();
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (host.empty()) throw bad();
+  options.host = host;
+  options.port = parse_port(port);
+  if (options.port < 0) throw UsageError{fmt::format("--listen: {} is not a port (0-65535)", port)};
+}
+
+double parse_seconds(const std::string& option, const std::string& text) {
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(value) || value <= 0 || value > 1e7) {
+    throw UsageError{fmt::format("--{}: {} is not a number of seconds > 0", option, text)};
+  }
+  return value;
+}
+
+// Reads the redaction settings file: {"patterns": [{"name", "pattern"}...], "json_paths": [...]}.
+// An Error names the file, and the line of a mistyped value.
+Result<RedactionSettings> read_redaction_settings(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) return text.error();
+  auto doc = parse_json(*text, path, Comments::allowed);
+  if (!doc) return doc.error();
+  auto lines = json_value_lines(*text);
+  auto at = [&](const std::string& pointer) {
+    auto line = lines.find(pointer);
+    return line == lines.end() ? path : fmt::format("{}:{}", path, line->second);
+  };
+  if (!doc->IsObject()) {
+    return make_error(fmt::format("{}: must be a JSON object with \"patterns\" and \"json_paths\"", at("")));
+  }
+  RedactionSettings settings;
+  if (doc->HasMember("patterns")) {
+    const auto& patterns = (*doc)["patterns"];
+    if (!patterns.IsArray()) return make_error(fmt::format("{}: \"patterns\" must be an array", at("/patterns")));
+    for (rapidjson::SizeType i = 0; i < patterns.Size(); ++i) {
+      auto pointer = fmt::format("/patterns/{}", i);
+      auto name = patterns[i].IsObject() ? get_string(patterns[i], "name") : std::nullopt;
+      auto pattern = patterns[i].IsObject() ? get_string(patterns[i], "pattern") : std::nullopt;
+      if (!name || !pattern) {
+        return make_error(fmt::format("{}: each pattern is {{\"name\": string, \"pattern\": string}}", at(pointer)));
+      }
+      settings.patterns.push_back({*name, *pattern});
+    }
+  }
+  if (doc->HasMember("json_paths")) {
+    const auto& paths = (*doc)["json_paths"];
+    if (!paths.IsArray()) return make_error(fmt::format("{}: \"json_paths\" must be an array", at("/json_paths")));
+    for (rapidjson::SizeType i = 0; i < paths.Size(); ++i) {
+      if (!paths[i].IsString()) {
+        return make_error(fmt::format("{}: a JSON path is a string (\"/data/agents/*/metadata\")",
+                                      at(fmt::format("/json_paths/{}", i))));
+      }
+      settings.json_paths.emplace_back(paths[i].GetString(), paths[i].GetStringLength());
+    }
+  }
+  return settings;
+}
+
+struct RecordArgs {
+  ProxyOptions proxy;
+  std::string out_dir;
+  Overwrite overwrite = Overwrite::no;
+  Redactor redactor;
+  std::optional<Instant> now;
+  std::string tz;
+  std::optional<double> duration;
+  bool verbose = false;
+  bool help = false;
+};
+
+void check_out_dir(const std::string& dir, Overwrite overwrite) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return;
+  if (overwrite == Overwrite::no) {
+    throw UsageError{fmt::format("--out: {} already exists; pass --overwrite to replace the bundle in it", dir)};
+  }
+  bool replaceable =
+      fs::is_directory(dir, ec) && (fs::is_empty(dir, ec) || fs::exists(fs::path(dir) / "manifest.json", ec));
+  if (!replaceable) {
+    throw UsageError{fmt::format("--out: {} is not a bundle directory; --overwrite replaces only a bundle", dir)};
+  }
+}
+
+void parse_upstreams(const std::vector<std::string>& values, ProxyOptions& options) {
+  for (const auto& value : values) {
+    auto upstream = parse_upstream(value);
+    if (!upstream) throw UsageError{"--upstream: " + upstream.error().message};
+    for (const auto& other : options.upstreams) {
+      if (other.alias == upstream->alias) {
+        throw UsageError{fmt::format("--upstream: two upstreams named {}; name the second {}-2=URL", other.alias,
+                                     other.alias)};
+      }
+    }
+    options.upstreams.push_back(std::move(*upstream));
+  }
+}
+
+RecordArgs parse_record(const std::vector<std::string>& args) {
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(record_options()).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError{fmt::format("{} (see day2 record --help)", e.what())};
+  }
+  RecordArgs parsed;
+  if (vm.count("help")) {
+    parsed.help = true;
+    return parsed;
+  }
+  if (!vm.count("upstream")) throw UsageError{"--upstream is required; " + std::string(k_usage)};
+  if (!vm.count("out")) throw UsageError{"--out is required; " + std::string(k_usage)};
+  parse_upstreams(vm["upstream"].as<std::vector<std::string>>(), parsed.proxy);
+  parse_listen(vm["listen"].as<std::string>(), parsed.proxy);
+  if (!is_loopback(parsed.proxy.host) && !vm.count("allow-remote")) {
+    throw UsageError{fmt::format(
+        "--listen: {} is not a loopback address; the proxy would open its upstreams to anyone who can reach "
+        "this machine, so pass --allow-remote to listen beyond it",
+        parsed.proxy.host)};
+  }
+  parsed.out_dir = vm["out"].as<std::string>();
+  parsed.overwrite = vm.count("overwrite") ? Overwrite::yes : Overwrite::no;
+  check_out_dir(parsed.out_dir, parsed.overwrite);
+  if (vm.count("redact")) {
+    auto settings = read_redaction_settings(vm["redact"].as<std::string>());
+    if (!settings) throw UsageError{"--redact: " + settings.error().message};
+    auto redactor = Redactor::make(std::move(*settings));
+    if (!redactor) {
+      throw UsageError{fmt::format("--redact: {}: {}", vm["redact"].as<std::string>(), redactor.error().message)};
+    }
+    parsed.redactor = std::move(*redactor);
+  }
+  if (vm.count("max-exchanges")) {
+    const auto& text = vm["max-exchanges"].as<std::string>();
+    int n = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc{} || end != text.data() + text.size() || n < 1) {
+      throw UsageError{fmt::format("--max-exchanges: {} is not a positive integer", text)};
+    }
+    parsed.proxy.max_exchanges = n;
+  }
+  if (vm.count("duration")) parsed.duration = parse_seconds("duration", vm["duration"].as<std::string>());
+  auto timeout = parse_seconds("timeout", vm["timeout"].as<std::string>());
+  parsed.proxy.timeout = std::chrono::milliseconds(static_cast<long long>(std::ceil(timeout * 1000)));
+  if (vm.count("now")) {
+    auto now = parse_rfc3339(vm["now"].as<std::string>());
+    if (!now) throw UsageError{"--now: " + now.error().message};
+    parsed.now = *now;
+  }
+  parsed.tz = vm["tz"].as<std::string>();
+  parsed.verbose = vm.count("verbose") > 0;
+  return parsed;
+}
+
+std::string url_host(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+// Waits for a reason to stop and names it.
+std::string wait_for_stop(const Proxy& proxy, std::optional<double> duration) {
+  auto started = std::chrono::steady_clock::now();
+  while (true) {
+    if (g_stop_requested.load()) return "a signal";
+    if (proxy.done()) return "--max-exchanges";
+    if (duration && std::chrono::steady_clock::now() - started >= std::chrono::duration<double>(*duration)) {
+      return "--duration";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+int record(RecordArgs args, std::ostream& out, std::ostream& err) {
+  auto zone = Zone::find(args.tz);
+  if (!zone) throw UsageError{"--tz: " + zone.error().message};
+  log::set_level(args.verbose ? log::Level::debug : log::Level::info);
+  Manifest manifest;
+  manifest.now = args.now ? *args.now
+                          : std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+  manifest.window = default_window(manifest.now, *zone);
+  manifest.timezone = zone->name();
+  manifest.source = BundleSource::live;
+  manifest.day2_version = DAY2_VERSION;
+
+  StopSignals signals;
+  auto upstreams = args.proxy.upstreams;
+  auto host = args.proxy.host;
+  Proxy proxy(make_http_transport(), args.redactor, std::move(args.proxy));
+  auto port = proxy.start();
+  if (!port) {
+    err << "day2 record: error: " << port.error().message << '\n';
+    return 1;
+  }
+  std::string routes;
+  for (std::size_t i = 0; i < upstreams.size(); ++i) {
+    routes += fmt::format("{}{} {} on {}", i ? ", " : "", upstreams[i].alias,
+                          upstreams[i].url.origin() + upstreams[i].url.path, i ? "/" + upstreams[i].alias + "/" : "/");
+  }
+  out << fmt::format("record: listening on http://{}:{} ({})\n", url_host(host), *port, routes) << std::flush;
+  auto reason = wait_for_stop(proxy, args.duration);
+  proxy.stop();
+  auto bundle = proxy.bundle(std::move(manifest));
+  if (auto written = write_bundle(args.out_dir, bundle, args.overwrite); !written) {
+    err << "day2 record: error: --out: " << written.error().message << '\n';
+    return 1;
+  }
+  err << fmt::format("record: stopped by {}; {} exchange(s) written\n", reason, bundle.exchanges.size());
+  out << args.out_dir << '\n' << std::flush;
+  return 0;
+}
+
+int run_record(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  auto parsed = parse_record(args);
+  if (parsed.help) {
+    record_help(out);
+    return 0;
+  }
+  return record(std::move(parsed), out, err);
+}
+
+}  // namespace
+
+std::vector<Command> commands() {
+  return {{"record", "record what any client says to its APIs, through a proxy, as a scenario bundle", run_record}};
+}
+
+}  // namespace recorder

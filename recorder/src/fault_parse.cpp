@@ -1,0 +1,353 @@
+// The two forms of faults, `--fault` specs and fault files (both described in recorder/fault.hpp).
+#include <fmt/format.h>
+
+#include <charconv>
+
+#include "recorder/bundle.hpp"
+#include "recorder/fault.hpp"
+#include "recorder/json.hpp"
+
+namespace recorder {
+
+namespace {
+
+constexpr std::string_view k_type_names = "latency, status, reset, truncate, invalid_json, graphql_errors";
+constexpr std::string_view k_service_names =
+    "dagster, logging, monitoring, error_reporting, container, oauth, metadata, other, *";
+
+std::optional<FaultType> fault_type_from_string(std::string_view name) {
+  for (auto type : {FaultType::latency, FaultType::status, FaultType::reset, FaultType::truncate,
+                    FaultType::invalid_json, FaultType::graphql_errors}) {
+    if (to_string(type) == name) return type;
+  }
+  return std::nullopt;
+}
+
+// The options a fault of `type` takes besides p and seed (flag names; the file uses the same).
+std::vector<std::string_view> type_options(FaultType type) {
+  switch (type) {
+    case FaultType::latency: return {"sigma"};
+    case FaultType::status: return {"retry_after"};
+    case FaultType::truncate: return {"keep"};
+    case FaultType::graphql_errors: return {"message"};
+    default: return {};
+  }
+}
+
+bool takes_option(FaultType type, std::string_view name) {
+  if (name == "p" || name == "seed") return true;
+  for (auto option : type_options(type)) {
+    if (option == name) return true;
+  }
+  return false;
+}
+
+std::string known_options(FaultType type) {
+  std::string out = "p, seed";
+  for (auto option : type_options(type)) out += fmt::format(", {}", option);
+  return out;
+}
+
+template <class T>
+std::optional<T> parse_number(std::string_view text) {
+  T value{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+// Range checks shared by both forms; "" when the fault is valid.
+std::string check_fault(const Fault& fault) {
+  if (!(fault.probability >= 0 && fault.probability <= 1)) {
+    return fmt::format("p must be in [0, 1], got {}", fault.probability);
+  }
+  if (fault.type == FaultType::latency) {
+    if (fault.latency < std::chrono::milliseconds(0) || fault.latency > k_max_fault_latency) {
+      return fmt::format("latency must be 0-{} ms, got {}", k_max_fault_latency.count(), fault.latency.count());
+    }
+    if (!(fault.sigma >= 0 && fault.sigma <= 10)) return fmt::format("sigma must be in [0, 10], got {}", fault.sigma);
+  }
+  if (fault.type == FaultType::status && (fault.status < 400 || fault.status > 599)) {
+    return fmt::format("status must be an HTTP error status (400-599), got {}", fault.status);
+  }
+  if (fault.retry_after && (*fault.retry_after < 0 || *fault.retry_after > 86400)) {
+    return fmt::format("retry_after must be 0-86400 seconds, got {}", *fault.retry_after);
+  }
+  return "";
+}
+
+// ---- the flag form -------------------------------------------------------------------------------
+
+std::vector<std::string_view> split(std::string_view text, char separator) {
+  std::vector<std::string_view> parts;
+  for (;;) {
+    auto at = text.find(separator);
+    parts.push_back(text.substr(0, at));
+    if (at == std::string_view::npos) return parts;
+    text.remove_prefix(at + 1);
+  }
+}
+
+// Sets the option `name` of a flag-form fault from `value`; "" or what is wrong.
+std::string set_flag_option(Fault& fault, std::string_view name, std::string_view value) {
+  if (!takes_option(fault.type, name)) {
+    return fmt::format("a {} fault takes no option \"{}\" (it takes: {})", to_string(fault.type), name,
+                       known_options(fault.type));
+  }
+  auto bad = [&](std::string_view what) { return fmt::format("{}={}: {} expected", name, value, what); };
+  if (name == "p") {
+    auto p = parse_number<double>(value);
+    if (!p) return bad("a probability in [0, 1]");
+    fault.probability = *p;
+  } else if (name == "seed") {
+    auto seed = parse_number<std::uint64_t>(value);
+    if (!seed) return bad("an integer >= 0");
+    fault.seed = *seed;
+  } else if (name == "sigma") {
+    auto sigma = parse_number<double>(value);
+    if (!sigma) return bad("a number >= 0");
+    fault.sigma = *sigma;
+  } else if (name == "retry_after") {
+    auto seconds = parse_number<int>(value);
+    if (!seconds) return bad("whole seconds");
+    fault.retry_after = *seconds;
+  } else if (name == "keep") {
+    auto bytes = parse_number<std::size_t>(value);
+    if (!bytes) return bad("a byte count");
+    fault.keep = *bytes;
+  } else if (name == "message") {
+    fault.message = std::string(value);
+  }
+  return "";
+}
+
+// Parses "TYPE[:ARG]"; "" or what is wrong.
+std::string set_flag_type(Fault& fault, std::string_view item) {
+  auto colon = item.find(':');
+  auto name = item.substr(0, colon);
+  auto type = fault_type_from_string(name);
+  if (!type) return fmt::format("unknown fault type \"{}\" (known: {})", name, k_type_names);
+  fault.type = *type;
+  bool has_arg = colon != std::string_view::npos;
+  auto arg = has_arg ? item.substr(colon + 1) : std::string_view{};
+  if (fault.type == FaultType::latency) {
+    auto ms = has_arg ? parse_number<long long>(arg) : std::nullopt;
+    if (!ms) return fmt::format("latency needs its median in milliseconds, e.g. latency:200, got \"{}\"", item);
+    fault.latency = std::chrono::milliseconds(*ms);
+  } else if (fault.type == FaultType::status) {
+    auto code = has_arg ? parse_number<int>(arg) : std::nullopt;
+    if (!code) return fmt::format("status needs an HTTP status, e.g. status:503, got \"{}\"", item);
+    fault.status = *code;
+    if (fault.status == 429) fault.retry_after = 1;
+  } else if (has_arg) {
+    return fmt::format("a {} fault takes no \":{}\"", name, arg);
+  }
+  return "";
+}
+
+// Parses "SERVICE[:OPERATION]"; "" or what is wrong.
+std::string set_target(Fault& fault, std::string_view target) {
+  auto colon = target.find(':');
+  auto service = target.substr(0, colon);
+  if (colon != std::string_view::npos) fault.operation = std::string(target.substr(colon + 1));
+  if (service.empty() || service == "*") return "";
+  auto known = service_from_string(service);
+  if (!known) return fmt::format("unknown service \"{}\" (known: {})", service, k_service_names);
+  fault.service = *known;
+  return "";
+}
+
+// ---- the file form -------------------------------------------------------------------------------
+
+class FileReader {
+ public:
+  FileReader(std::string_view text, std::string_view source)
+      : m_source(source), m_lines(json_value_lines(text, Comments::allowed)) {}
+
+  std::string where(const std::string& pointer) const {
+    auto found = m_lines.find(pointer);
+    return found == m_lines.end() ? m_source : fmt::format("{}:{}", m_source, found->second);
+  }
+  Error error(const std::string& pointer, std::string_view what) const {
+    return make_error(fmt::format("{}: {}", where(pointer), what));
+  }
+
+  Result<Fault> fault(const rapidjson::Value& value, const std::string& pointer, std::uint64_t seed) const;
+
+ private:
+  Result<void> member(Fault& fault, std::string_view name, const rapidjson::Value& value,
+                      const std::string& pointer) const;
+
+  std::string m_source;
+  std::map<std::string, std::size_t> m_lines;
+};
+
+std::string pointer_escape(std::string_view name) {
+  std::string out;
+  for (char c : name) out += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
+  return out;
+}
+
+std::string json_type_name(const rapidjson::Value& value) {
+  if (value.IsString()) return fmt::format("\"{}\"", value.GetString());
+  if (value.IsNumber()) return write_json(value);
+  if (value.IsBool()) return value.GetBool() ? "true" : "false";
+  if (value.IsNull()) return "null";
+  return value.IsArray() ? "an array" : "an object";
+}
+
+Result<Fault> FileReader::fault(const rapidjson::Value& value, const std::string& pointer, std::uint64_t seed) const {
+  if (!value.IsObject()) return error(pointer, fmt::format("a fault must be an object, got {}", json_type_name(value)));
+  auto type_name = get_string(value, "type");
+  if (!type_name) return error(pointer, fmt::format("a fault needs a \"type\" string ({})", k_type_names));
+  auto type = fault_type_from_string(*type_name);
+  if (!type) {
+    return error(pointer + "/type", fmt::format("unknown fault type \"{}\" (known: {})", *type_name, k_type_names));
+  }
+  Fault fault;
+  fault.type = *type;
+  fault.seed = seed;
+  fault.source = where(pointer);
+  if (fault.type == FaultType::status) fault.status = 0;  // required below
+  for (const auto& entry : value.GetObject()) {
+    std::string_view name(entry.name.GetString(), entry.name.GetStringLength());
+    if (auto ok = member(fault, name, entry.value, pointer + "/" + pointer_escape(name)); !ok) return ok.error();
+  }
+  if (fault.type == FaultType::latency && !value.HasMember("ms")) return error(pointer, "a latency fault needs \"ms\"");
+  if (fault.type == FaultType::status && !value.HasMember("status")) {
+    return error(pointer, "a status fault needs \"status\" (400-599)");
+  }
+  if (fault.type == FaultType::status && fault.status == 429 && !value.HasMember("retry_after")) fault.retry_after = 1;
+  if (auto problem = check_fault(fault); !problem.empty()) return error(pointer, problem);
+  return fault;
+}
+
+Result<void> FileReader::member(Fault& fault, std::string_view name, const rapidjson::Value& value,
+                                const std::string& pointer) const {
+  auto wrong = [&](std::string_view expected) {
+    return error(pointer, fmt::format("\"{}\" must be {}, got {}", name, expected, json_type_name(value)));
+  };
+  if (name == "type") return {};
+  if (name == "service") {
+    if (!value.IsString()) return wrong("a service name");
+    std::string_view text(value.GetString(), value.GetStringLength());
+    if (text == "*") return {};
+    auto service = service_from_string(text);
+    if (!service) return error(pointer, fmt::format("unknown service \"{}\" (known: {})", text, k_service_names));
+    fault.service = *service;
+    return {};
+  }
+  if (name == "operation") {
+    if (!value.IsString()) return wrong("a string");
+    fault.operation = value.GetString();
+    return {};
+  }
+  bool own = name == "ms"       ? fault.type == FaultType::latency
+             : name == "status" ? fault.type == FaultType::status
+                                : takes_option(fault.type, name);
+  if (!own) {
+    bool known = name == "ms" || name == "status" || name == "sigma" || name == "retry_after" || name == "keep" ||
+                 name == "message";
+    if (!known) {
+      return error(pointer, fmt::format("unknown member \"{}\" (known: service, operation, type, p, seed, ms, sigma, "
+                                        "status, retry_after, keep, message)",
+                                        name));
+    }
+    return error(pointer, fmt::format("a {} fault takes no \"{}\"", to_string(fault.type), name));
+  }
+  if (name == "p" || name == "sigma") {
+    if (!value.IsNumber()) return wrong("a number");
+    (name == "p" ? fault.probability : fault.sigma) = value.GetDouble();
+  } else if (name == "seed") {
+    if (!value.IsUint64()) return wrong("an integer >= 0");
+    fault.seed = value.GetUint64();
+  } else if (name == "ms") {
+    if (!value.IsInt64()) return wrong("whole milliseconds");
+    fault.latency = std::chrono::milliseconds(value.GetInt64());
+  } else if (name == "status" || name == "retry_after") {
+    if (!value.IsInt()) return wrong("an integer");
+    if (name == "status") fault.status = value.GetInt();
+    else fault.retry_after = value.GetInt();
+  } else if (name == "keep") {
+    if (!value.IsUint64()) return wrong("a byte count");
+    fault.keep = static_cast<std::size_t>(value.GetUint64());
+  } else if (name == "message") {
+    if (!value.IsString()) return wrong("a string");
+    fault.message = value.GetString();
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<Fault> parse_fault_spec(std::string_view spec) {
+  auto fail = [&](std::string_view what) { return make_error(fmt::format("'{}': {}", spec, what)); };
+  auto equals = spec.find('=');
+  if (equals == std::string_view::npos) {
+    return fail("expected SERVICE[:OPERATION]=TYPE[:ARG][,NAME=VALUE...], e.g. dagster:RunsInWindow=status:503,p=0.5");
+  }
+  Fault fault;
+  fault.source = fmt::format("--fault '{}'", spec);
+  if (auto problem = set_target(fault, spec.substr(0, equals)); !problem.empty()) return fail(problem);
+  auto items = split(spec.substr(equals + 1), ',');
+  if (auto problem = set_flag_type(fault, items.front()); !problem.empty()) return fail(problem);
+  for (std::size_t i = 1; i < items.size(); ++i) {
+    auto at = items[i].find('=');
+    if (at == std::string_view::npos) return fail(fmt::format("\"{}\" is not NAME=VALUE", items[i]));
+    if (auto problem = set_flag_option(fault, items[i].substr(0, at), items[i].substr(at + 1)); !problem.empty()) {
+      return fail(problem);
+    }
+  }
+  if (auto problem = check_fault(fault); !problem.empty()) return fail(problem);
+  return fault;
+}
+
+Result<std::vector<Fault>> parse_fault_file(std::string_view text, std::string_view source) {
+  auto doc = parse_json(text, source, Comments::allowed);
+  if (!doc) return doc.error();
+  FileReader reader(text, source);
+  if (!doc->IsObject()) return reader.error("", "a fault file is a JSON object: {\"faults\": [...]}");
+  std::uint64_t seed = 0;
+  for (const auto& entry : doc->GetObject()) {
+    std::string_view name(entry.name.GetString(), entry.name.GetStringLength());
+    if (name != "seed" && name != "faults") {
+      return reader.error("/" + pointer_escape(name), fmt::format("unknown member \"{}\" (known: seed, faults)", name));
+    }
+  }
+  if (doc->HasMember("seed")) {
+    if (!(*doc)["seed"].IsUint64()) return reader.error("/seed", "\"seed\" must be an integer >= 0");
+    seed = (*doc)["seed"].GetUint64();
+  }
+  const auto* list = get_array(*doc, "faults");
+  if (!list) return reader.error(doc->HasMember("faults") ? "/faults" : "", "\"faults\" must be an array of faults");
+  std::vector<Fault> faults;
+  for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+    auto fault = reader.fault((*list)[i], fmt::format("/faults/{}", i), seed);
+    if (!fault) return fault.error();
+    faults.push_back(std::move(*fault));
+  }
+  return faults;
+}
+
+Result<std::vector<Fault>> read_fault_file(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) return text.error();
+  return parse_fault_file(*text, path);
+}
+
+Result<std::vector<Fault>> load_faults(const std::optional<std::string>& file, const std::vector<std::string>& specs) {
+  std::vector<Fault> faults;
+  if (file) {
+    auto loaded = read_fault_file(*file);
+    if (!loaded) return make_error("--faults: " + loaded.error().message);
+    faults = std::move(*loaded);
+  }
+  for (const auto& spec : specs) {
+    auto fault = parse_fault_spec(spec);
+    if (!fault) return make_error("--fault: " + fault.error().message);
+    faults.push_back(std::move(*fault));
+  }
+  return faults;
+}
+
+}  // namespace recorder
