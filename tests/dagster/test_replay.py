@@ -210,3 +210,38 @@ def test_google_cloud_logging_client_sees_a_miss_as_an_api_error(day2_bin, tmp_p
         report = server.report()
     assert "entries:list" in str(raised.value), str(raised.value)  # names the nearest recorded request
     assert len(report["misses"]) == 1, report
+
+
+# --- 3. dagster-graphql: recorded through `day2 record`, replayed by `day2 replay serve` ----------
+
+
+def test_dagster_graphql_client_reads_run_status_from_replay(day2_bin, expected, tmp_path):
+    from dagster import DagsterRunStatus
+    from dagster_graphql import DagsterGraphQLClient
+
+    failed = next(r for r in expected["runs"] if r["status"] == "FAILURE")
+    succeeded = next(r for r in expected["runs"] if r["status"] == "SUCCESS")
+    upstream = expected["url"].rsplit("/graphql", 1)[0]
+    bundle = tmp_path / "bundle"
+    port = free_port()
+    recorder = subprocess.Popen([day2_bin, "record", "--listen", f"127.0.0.1:{port}", "--upstream", upstream,
+                                 "--out", str(bundle)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    try:
+        wait_port(port, recorder, "day2 record")
+        live = DagsterGraphQLClient("127.0.0.1", port_number=port)
+        live_statuses = [live.get_run_status(failed["runId"]), live.get_run_status(succeeded["runId"])]
+    finally:
+        recorder.send_signal(signal.SIGTERM)
+        _, record_err = recorder.communicate(timeout=30)
+    assert recorder.returncode == 0, record_err
+    assert live_statuses == [DagsterRunStatus.FAILURE, DagsterRunStatus.SUCCESS]
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["exchange_count"] == 2, manifest
+
+    with Serve(day2_bin, bundle) as server:
+        replayed = DagsterGraphQLClient("127.0.0.1", port_number=server.port)
+        replayed_statuses = [replayed.get_run_status(failed["runId"]), replayed.get_run_status(succeeded["runId"])]
+        report = server.report()
+    assert replayed_statuses == live_statuses
+    assert report["misses"] == [] and report["unused"] == [] and report["served"] == 2, report
