@@ -14,15 +14,16 @@
 
 #include "analyzer/collect.hpp"
 #include "analyzer/config.hpp"
+#include "analyzer/gcp_auth.hpp"
 #include "analyzer/rules.hpp"
 #include "analyzer/summarize.hpp"
 #include "recorder/bundle.hpp"
 #include "recorder/command.hpp"
 #include "recorder/fault.hpp"
-#include "recorder/matcher.hpp"
-#include "recorder/shift.hpp"
-#include "recorder/record.hpp"
 #include "recorder/log.hpp"
+#include "recorder/matcher.hpp"
+#include "recorder/record.hpp"
+#include "recorder/shift.hpp"
 #include "recorder/time.hpp"
 #include "recorder/transport.hpp"
 
@@ -65,6 +66,12 @@ po::options_description collect_options() {
       ("concurrency", po::value<int>(), "requests in flight at once (default 16)")
       ("timeout", po::value<double>(), "seconds per HTTP request (default 30)")
       ("retries", po::value<int>(), "retries per request on 429, 5xx and connection errors (default 3)")
+      ("gcp-access-token-env", po::value<std::string>()->value_name("NAME"),
+       "environment variable holding a Google access token (default GOOGLE_OAUTH_ACCESS_TOKEN); without it, "
+       "Application Default Credentials: GOOGLE_APPLICATION_CREDENTIALS, gcloud's ADC file, the metadata "
+       "server, gcloud auth print-access-token")
+      ("gcp-api-root", po::value<std::string>()->value_name("URL"),
+       "send every Google Cloud API request to this root (a replay server; overrides gcp.api_root)")
       ("record", po::value<std::string>(), "also write every exchange (redacted) as a scenario bundle to DIR")
       ("replay", po::value<std::string>(), "answer from the bundle in DIR instead of the network (its now, window and zone)")
       ("shift", po::value<std::string>(), "with --replay: move every timestamp of the bundle by DURATION (24h, -3d, 1d12h)")
@@ -161,6 +168,19 @@ void adopt_bundle(const recorder::Bundle& bundle, const po::variables_map& vm, C
     return;
   }
 }
+
+// Answers every request with one error: the Google Cloud steps' transport when no credentials
+// could be found, so those steps say why and the others are unaffected.
+class FailingTransport : public recorder::Transport {
+ public:
+  explicit FailingTransport(std::string message) : m_message(std::move(message)) {}
+  recorder::Result<recorder::HttpResponse> send(const recorder::HttpRequest&) override {
+    return recorder::make_error(m_message);
+  }
+
+ private:
+  std::string m_message;
+};
 
 // Prints the replay report; false when a request found no recorded answer (the artifact is suspect).
 bool report_replay(const recorder::ReplayReport& report, std::ostream& err) {
@@ -262,8 +282,29 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
   auto timeout = std::chrono::milliseconds(static_cast<long long>(config.timeout_seconds * 1000));
   DagsterClient client(transport, config.dagster, token, timeout);
 
-  CollectRequest request{config, window, zone->name(), custom_rules ? &*custom_rules : nullptr,
-                         quiet && !vm.count("verbose") ? Progress::quiet : Progress::lines};
+  CollectRequest request;
+  request.now = now;
+  if (vm.count("gcp-api-root")) request.google_api_root = vm["gcp-api-root"].as<std::string>();
+  if (!config.gcp.project.empty()) {
+    if (replay) {
+      request.google = transport;  // offline: the recorded answers need no credentials
+    } else {
+      GcpAuthOptions auth_options;
+      if (vm.count("gcp-access-token-env")) auth_options.access_token_env = vm["gcp-access-token-env"].as<std::string>();
+      auto authed = make_gcp_auth_transport(transport, auth_options);
+      if (authed) {
+        recorder::log::info("day2: Google Cloud credentials: {}", (*authed)->credentials().description());
+        request.google = *authed;
+      } else {  // the Google Cloud steps fail with this reason; the Dagster steps still run
+        request.google = std::make_shared<FailingTransport>("Google Cloud credentials: " + authed.error().message);
+      }
+    }
+  }
+  request.config = config;
+  request.window = window;
+  request.timezone = zone->name();
+  request.rules = custom_rules ? &*custom_rules : nullptr;
+  request.progress = quiet && !vm.count("verbose") ? Progress::quiet : Progress::lines;
   auto artifact = collect(client, request);
   auto path = vm["out"].as<std::string>();
   if (auto written = recorder::write_file_atomic(path, recorder::write_json(artifact, recorder::Pretty::yes)); !written) {

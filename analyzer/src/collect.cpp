@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <future>
+#include <optional>
 #include <semaphore>
 
 #include "recorder/log.hpp"
@@ -18,7 +19,8 @@ using StepFn = std::function<StepResult(StepContext&)>;
 
 struct StepSpec {
   std::string key;
-  StepFn run;  // empty: a Google Cloud step, not collected yet
+  StepFn run;
+  bool google = false;  // a Google Cloud step
 };
 
 const std::vector<StepSpec>& step_specs() {
@@ -30,12 +32,12 @@ const std::vector<StepSpec>& step_specs() {
       {"step_05_load_failures", step_load_failures},
       {"step_06_schedule_ticks", step_schedule_ticks},
       {"step_07_agents", step_agents},
-      {"step_08_agent_pod_churn", {}},
+      {"step_08_agent_pod_churn", step_agent_pod_churn, true},
       {"step_09_daemons", step_daemons},
-      {"step_10_gke_events", {}},
-      {"step_11_alerts", {}},
-      {"step_12_error_groups", {}},
-      {"step_13_oom_metrics", {}},
+      {"step_10_gke_events", step_gke_events, true},
+      {"step_11_alerts", step_alerts, true},
+      {"step_12_error_groups", step_error_groups, true},
+      {"step_13_oom_metrics", step_oom_metrics, true},
       {"step_14_queued_runs", step_queued_runs},
       {"step_15_backfills", step_backfills},
       {"step_16_asset_checks", step_asset_checks},
@@ -59,8 +61,8 @@ rapidjson::Document errored(const std::string& message) {
 
 // Why a step is not collected for this deployment, or "" when it is.
 std::string skip_reason(const StepSpec& spec, const Config& config) {
-  if (!spec.run) {
-    return "Google Cloud signals are not collected by this version of day2";
+  if (spec.google && config.gcp.project.empty()) {
+    return "Google Cloud is not configured (set gcp.project, gcp.cluster and gcp.location)";
   }
   if (spec.key == "step_07_agents" && config.dagster.flavor == Flavor::oss) {
     return "open-source Dagster has no agents (Dagster+ only); set dagster.flavor to \"plus\" for Dagster+";
@@ -92,7 +94,7 @@ rapidjson::Document collect(const DagsterClient& client, const CollectRequest& r
   const RuleSet& rules = request.rules ? *request.rules : default_rules();
   StepContext context{client, request.config, rules, request.window,
                       recorder::to_epoch_seconds(request.window.start),
-                      recorder::to_epoch_seconds(request.window.end), nullptr, nullptr, nullptr};
+                      recorder::to_epoch_seconds(request.window.end), nullptr, nullptr, nullptr, nullptr, {}, nullptr};
   context.runs = std::make_unique<Shared<std::vector<RunRow>>>([&context] { return fetch_runs_in_window(context); });
   context.asset_nodes = std::make_unique<Shared<std::vector<AssetNode>>>([&context] { return fetch_asset_nodes(context); });
   context.workspace = std::make_unique<Shared<rapidjson::Document>>([&context]() -> recorder::Result<rapidjson::Document> {
@@ -102,6 +104,20 @@ rapidjson::Document collect(const DagsterClient& client, const CollectRequest& r
     vars.AddMember("limit", 1000, vars.GetAllocator());
     return context.client.query("AllInstigatorTicks", vars);
   });
+
+  std::optional<GcpClient> gcp;
+  if (request.google) {
+    std::string root = request.google_api_root.empty() ? request.config.gcp.api_root : request.google_api_root;
+    auto pacer = request.logging_pacer ? request.logging_pacer
+                                       : std::make_shared<Pacer>(request.config.gcp.logging_reads_per_minute);
+    gcp.emplace(request.google, root.empty() ? GcpEndpoints{} : GcpEndpoints::all(root),
+                std::chrono::milliseconds(static_cast<long long>(request.config.timeout_seconds * 1000)), pacer);
+    context.gcp = &*gcp;
+  }
+  context.now = request.now == recorder::Instant{}
+                    ? std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now())
+                    : request.now;
+  context.gke_events = std::make_unique<Shared<GkeEvents>>([&context] { return fetch_gke_events(context); });
 
   const auto& specs = step_specs();
   std::vector<rapidjson::Document> payloads(specs.size());
@@ -122,6 +138,11 @@ rapidjson::Document collect(const DagsterClient& client, const CollectRequest& r
       auto begin = std::chrono::steady_clock::now();
       StepResult result = [&]() -> StepResult {
         try {
+          if (specs[i].google && context.gcp == nullptr) {
+            return recorder::make_error(fmt::format(
+                "Google Cloud is configured (project {}) but no Google transport was given to collect",
+                request.config.gcp.project));
+          }
           return specs[i].run(context);
         } catch (const std::exception& e) {
           // A bug, not bad input: still isolate it to this step, and say so.

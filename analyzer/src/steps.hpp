@@ -14,6 +14,7 @@
 #include "analyzer/config.hpp"
 #include "analyzer/dagster_client.hpp"
 #include "analyzer/failure.hpp"
+#include "analyzer/gcp_client.hpp"
 #include "analyzer/rules.hpp"
 #include "recorder/json.hpp"
 #include "recorder/time.hpp"
@@ -61,6 +62,34 @@ struct AssetNode {
   bool has_checks = false;
 };
 
+// A Kubernetes event about a pod (step 10's podEvents), or a node-level event mapped to a pod
+// that was on the node (`node_event`).
+struct PodEvent {
+  double timestamp = 0;
+  std::string pod_name;
+  std::string reason;
+  std::string message;
+  std::string node;    // the node the event names ("" when unknown)
+  bool node_event = false;
+  std::string insert_id;
+};
+
+// An event not about a pod: nodes, Jobs, Spot VM preemptions, event-exporter restarts.
+struct ClusterEvent {
+  double timestamp = 0;
+  std::string kind;  // Node, Job, ...
+  std::string name;
+  std::string reason;
+  std::string message;
+  std::string resource_type;
+  std::string insert_id;
+};
+
+struct GkeEvents {
+  std::vector<PodEvent> pods;          // sorted by time, then pod
+  std::vector<ClusterEvent> cluster;   // sorted by time, then name
+};
+
 struct StepContext {
   const DagsterClient& client;
   const Config& config;
@@ -71,6 +100,9 @@ struct StepContext {
   std::unique_ptr<Shared<std::vector<RunRow>>> runs;          // terminal runs that ended in the window
   std::unique_ptr<Shared<std::vector<AssetNode>>> asset_nodes;  // the asset graph
   std::unique_ptr<Shared<rapidjson::Document>> workspace;      // AllInstigatorTicks data
+  const GcpClient* gcp = nullptr;                              // null: Google Cloud not configured
+  recorder::Instant now{};                                     // Error Reporting's periods end now
+  std::unique_ptr<Shared<GkeEvents>> gke_events;               // steps 10 and 12
 };
 
 using StepResult = recorder::Result<rapidjson::Document>;
@@ -92,6 +124,28 @@ StepResult step_queued_runs(StepContext& context);    // step_14_queued_runs
 StepResult step_backfills(StepContext& context);      // step_15_backfills
 StepResult step_asset_checks(StepContext& context);   // step_16_asset_checks
 StepResult step_degraded_assets(StepContext& context);  // step_17_degraded_assets
+
+// The Google Cloud steps (context.gcp set). Errors name the API method.
+StepResult step_agent_pod_churn(StepContext& context);  // step_08_agent_pod_churn
+StepResult step_gke_events(StepContext& context);       // step_10_gke_events
+StepResult step_alerts(StepContext& context);           // step_11_alerts
+StepResult step_error_groups(StepContext& context);     // step_12_error_groups
+StepResult step_oom_metrics(StepContext& context);      // step_13_oom_metrics
+
+// The Kubernetes events of the window (Cloud Logging), for steps 10 and 12.
+recorder::Result<GkeEvents> fetch_gke_events(const StepContext& context);
+
+// Google Cloud helpers shared by the step_gcp files.
+std::string lql_quote(std::string_view text);  // a double-quoted Logging / Monitoring filter string
+// RFC 3339 `object[key]` as float epoch seconds; nullopt when absent or malformed.
+std::optional<double> rfc3339_seconds(const rapidjson::Value& object, const char* key);
+// The string at JSON pointer-like `path` ("resource/labels/pod_name"); "" when absent.
+std::string string_at(const rapidjson::Value& object, std::string_view path);
+// run id -> terminal status of the runs that ended in the window (step 01's runs); an Error when
+// they could not be read.
+recorder::Result<std::map<std::string, std::string>> run_statuses(StepContext& context);
+// SUCCESS or FAILURE when `run_id` is one of `statuses`' runs with that status, else UNKNOWN.
+std::string run_status_of(const std::optional<std::string>& run_id, const std::map<std::string, std::string>& statuses);
 
 // Reads one failed run's whole event log (paged to the end) into `record`.
 recorder::Result<void> read_run_events(const DagsterClient& client, int page_size, FailureRecord& record);

@@ -1,5 +1,5 @@
-// The --details dump: failures, retries, pod events, error groups, asset checks and degraded-asset
-// clusters. Rows are sorted (time, then ids) so that the same artifact always prints the same text.
+// The --details dump: failures, retries, the Google Cloud findings (agent pod churn, cluster and pod
+// events, alerts, error groups, OOM runs), asset checks and degraded-asset clusters. Rows are sorted (time, then ids) so that the same artifact always prints the same text.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -162,6 +162,76 @@ void print_pod_events(const std::vector<Step>& steps, std::ostream& out) {
   }
 }
 
+// The payload of `key` when the step is present and ok, else null: the Google Cloud sections are
+// optional (no Google Cloud configuration), and the error gate already reports failed steps.
+const Json* optional_payload(const std::vector<Step>& steps, std::string_view key) {
+  auto it = std::find_if(steps.begin(), steps.end(), [&](const Step& s) { return s.key == key; });
+  return it == steps.end() || it->state != StepState::ok ? nullptr : it->value;
+}
+
+std::string number_text(const Json& object, const char* key) {
+  const Json* value = member(object, key);
+  if (value == nullptr || value->IsNull()) { return "-"; }
+  return value->IsNumber() ? fmt::format("{:g}", value->GetDouble()) : "?";
+}
+
+Row churn_row(const Json& e) {
+  std::string time = time_of(e, "timestamp");
+  std::string pod = text_of(e, "podName");
+  return {time + ' ' + pod, fmt::format("  {}  {}  status {}\n", time, pod, number_text(e, "statusCode"))};
+}
+
+void print_agent_churn(const std::vector<Step>& steps, std::ostream& out) {
+  const Json* payload = optional_payload(steps, "step_08_agent_pod_churn");
+  if (payload == nullptr || member(*payload, "events") == nullptr) { return; }
+  out << fmt::format("Agent pod churn: {} creates, verdict {} (replicas {}, maxSurge {}%)\n", number_text(*payload, "createCount"),
+                     text_of(*payload, "verdict"), number_text(*payload, "expectedReplicas"),
+                     number_text(*payload, "maxSurgePercent"));
+  if (const Json* list = list_of(*payload, "events", "Agent pod creations", out)) {
+    print_rows("Agent pod creations", rows_of(*list, churn_row), out);
+  }
+}
+
+Row cluster_event_row(const Json& e) {
+  std::string time = time_of(e, "timestamp");
+  std::string name = text_of(e, "name");
+  return {time + ' ' + name, fmt::format("  {}  {} {}  {}  {}\n", time, text_of(e, "kind"), name, text_of(e, "reason"),
+                                         text_of(e, "message"))};
+}
+
+void print_cluster_events(const std::vector<Step>& steps, std::ostream& out) {
+  const Json* payload = optional_payload(steps, "step_10_gke_events");
+  if (payload == nullptr || member(*payload, "clusterEvents") == nullptr) { return; }
+  if (const Json* list = list_of(*payload, "clusterEvents", "Cluster events", out)) {
+    print_rows("Cluster events", rows_of(*list, cluster_event_row), out);
+  }
+}
+
+Row alert_row(const Json& a) {
+  std::string open = time_of(a, "openTime");
+  std::string name = text_of(a, "name");
+  return {open + ' ' + name, fmt::format("  {} → {}  {}  {}  {}  {}\n", open, time_of(a, "closeTime"), text_of(a, "severity"),
+                                         text_of(a, "policy"), text_of(a, "resourceType"), name)};
+}
+
+void print_alerts(const std::vector<Step>& steps, std::ostream& out) {
+  const Json* payload = optional_payload(steps, "step_11_alerts");
+  if (payload == nullptr || member(*payload, "alerts") == nullptr) { return; }
+  if (const Json* list = list_of(*payload, "alerts", "Alerts", out)) { print_rows("Alerts", rows_of(*list, alert_row), out); }
+}
+
+Row oom_row(const Json& r) {
+  std::string run_id = text_of(r, "runId");
+  return {run_id, fmt::format("  run {}  {}  restarts {}  max memory/limit {}\n", run_id, text_of(r, "runStatus"),
+                              number_text(r, "restarts"), number_text(r, "maxMemoryLimitUtilization"))};
+}
+
+void print_oom_runs(const std::vector<Step>& steps, std::ostream& out) {
+  const Json* payload = optional_payload(steps, "step_13_oom_metrics");
+  if (payload == nullptr || member(*payload, "oomRuns") == nullptr) { return; }
+  if (const Json* list = list_of(*payload, "oomRuns", "OOM runs", out)) { print_rows("OOM runs", rows_of(*list, oom_row), out); }
+}
+
 std::string services_text(const Json& group) {
   const Json* services = member(group, "affectedServices");
   if (services == nullptr || services->IsNull()) { return "-"; }
@@ -269,8 +339,12 @@ void print_details(const std::vector<Step>& steps, std::optional<double> window_
   const std::function<void(std::ostream&)> sections[] = {
       [&](std::ostream& o) { print_failures(steps, o); },
       [&](std::ostream& o) { print_retries(steps, o); },
+      [&](std::ostream& o) { print_agent_churn(steps, o); },
+      [&](std::ostream& o) { print_cluster_events(steps, o); },
       [&](std::ostream& o) { print_pod_events(steps, o); },
+      [&](std::ostream& o) { print_alerts(steps, o); },
       [&](std::ostream& o) { print_error_groups(steps, o); },
+      [&](std::ostream& o) { print_oom_runs(steps, o); },
       [&](std::ostream& o) { print_asset_checks(steps, o); },
       [&](std::ostream& o) { print_degraded(steps, window_start, o); },
   };

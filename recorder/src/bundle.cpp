@@ -14,6 +14,8 @@
 #include <map>
 #include <set>
 
+#include "recorder/text.hpp"
+
 namespace recorder {
 
 namespace fs = std::filesystem;
@@ -93,18 +95,6 @@ std::string encode_query(QueryParams params) {
     if (!out.empty()) out.push_back('&');
     out += url_encode(name) + "=" + url_encode(value);
   }
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 

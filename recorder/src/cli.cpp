@@ -3,9 +3,7 @@
 #include "recorder/cli.hpp"
 
 #include <fmt/format.h>
-#include <signal.h>
 
-#include <atomic>
 // GCC 12 at -O2 reports a false "potential null pointer dereference" inside Boost's
 // typed_value<std::string>::notify (a std::string assignment); the location is the Boost header.
 #pragma GCC diagnostic push
@@ -20,10 +18,12 @@
 #include <thread>
 
 #include "recorder/bundle.hpp"
+#include "recorder/http_server.hpp"
 #include "recorder/json.hpp"
 #include "recorder/log.hpp"
 #include "recorder/proxy.hpp"
 #include "recorder/redact.hpp"
+#include "recorder/signals.hpp"
 #include "recorder/time.hpp"
 
 namespace recorder {
@@ -35,35 +35,6 @@ namespace fs = std::filesystem;
 
 constexpr const char* k_usage =
     "usage: day2 record --upstream [NAME=]URL --out DIR [--listen 127.0.0.1:PORT] [options]";
-
-// Set by the signal handler, read by the waiting loop: a lock-free atomic is async-signal-safe.
-std::atomic<bool> g_stop_requested{false};
-static_assert(std::atomic<bool>::is_always_lock_free);
-
-void request_stop(int) { g_stop_requested.store(true); }
-
-// Installs the SIGINT/SIGTERM handler for its lifetime and restores the previous ones.
-class StopSignals {
- public:
-  StopSignals() {
-    g_stop_requested = false;
-    struct sigaction action {};
-    action.sa_handler = request_stop;
-    sigemptyset(&action.sa_mask);
-    ::sigaction(SIGINT, &action, &m_old_int);
-    ::sigaction(SIGTERM, &action, &m_old_term);
-  }
-  ~StopSignals() {
-    ::sigaction(SIGINT, &m_old_int, nullptr);
-    ::sigaction(SIGTERM, &m_old_term, nullptr);
-  }
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-
- private:
-  struct sigaction m_old_int {};
-  struct sigaction m_old_term {};
-};
 
 po::options_description record_options() {
   po::options_description options("Options");
@@ -117,10 +88,6 @@ int parse_port(const std::string& text) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
   if (ec != std::errc{} || end != text.data() + text.size() || port < 0 || port > 65535) return -1;
   return port;
-}
-
-bool is_loopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
 // "HOST:PORT" or "[IPv6]:PORT".
@@ -293,15 +260,11 @@ RecordArgs parse_record(const std::vector<std::string>& args) {
   return parsed;
 }
 
-std::string url_host(const std::string& host) {
-  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
-}
-
 // Waits for a reason to stop and names it.
 std::string wait_for_stop(const Proxy& proxy, std::optional<double> duration) {
   auto started = std::chrono::steady_clock::now();
   while (true) {
-    if (g_stop_requested.load()) return "a signal";
+    if (stop_requested()) return "a signal";
     if (proxy.done()) return "--max-exchanges";
     if (duration && std::chrono::steady_clock::now() - started >= std::chrono::duration<double>(*duration)) {
       return "--duration";

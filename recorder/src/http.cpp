@@ -7,6 +7,7 @@
 #include <charconv>
 
 #include "recorder/result.hpp"
+#include "recorder/text.hpp"
 
 namespace recorder {
 
@@ -23,14 +24,6 @@ std::string_view to_string(Service service) {
   }
   return "other";
 }
-
-namespace {
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-}  // namespace
 
 std::optional<std::string> find_header(const Headers& headers, std::string_view name) {
   for (const auto& [key, value] : headers) {
@@ -51,9 +44,7 @@ Result<Url> parse_url(std::string_view text) {
   if (scheme_end == std::string_view::npos) {
     return make_error(fmt::format("\"{}\" is not a URL (expected http://host[:port]/path)", text));
   }
-  url.scheme = std::string(text.substr(0, scheme_end));
-  std::transform(url.scheme.begin(), url.scheme.end(), url.scheme.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  url.scheme = lower(text.substr(0, scheme_end));
   if (url.scheme != "http" && url.scheme != "https") {
     return make_error(fmt::format("\"{}\": scheme \"{}\" is not http or https", text, url.scheme));
   }

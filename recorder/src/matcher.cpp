@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 #include "recorder/redact.hpp"
 
@@ -168,6 +170,15 @@ struct Wildcard {
   std::vector<std::string> placeholders;  // in order of their groups
 };
 
+// A request reduced to what matching needs (see Matcher::answer).
+struct Prepared {
+  std::string key;                        // match_key
+  std::string operation_name;             // GraphQL only
+  std::optional<std::string> query_text;  // GraphQL only: the normalized query
+  bool dagster = false;                   // a miss is answered in GraphQL's error shape
+};
+constexpr std::size_t k_max_prepared = 4096;  // distinct raw requests remembered
+
 struct Matcher::Impl {
   mutable std::mutex mutex;
   std::vector<std::string> keys;                       // per exchange
@@ -177,9 +188,11 @@ struct Matcher::Impl {
   std::map<std::string, std::string> bindings;         // placeholder -> value seen in its place
   std::map<std::string, std::string> bound_values;     // value -> placeholder
   std::vector<bool> used;
+  std::vector<std::optional<std::string>> recorded_queries;  // per exchange: normalized GraphQL text
   std::set<std::string> warned;
   ReplayReport report;
   Repeat repeat = Repeat::no;
+  std::unordered_map<std::string, std::shared_ptr<const Prepared>> prepared;  // raw request -> prepared
 
   static std::optional<Wildcard> wildcard(const std::string& key) {
     Wildcard w{key, nullptr, {}};
@@ -298,6 +311,8 @@ Matcher::Matcher(Bundle bundle, Repeat repeat) : m_bundle(std::move(bundle)), m_
     }
     queue.push_back(i);
     impl.keys.push_back(std::move(key));
+    auto recorded = parse_graphql_request(x.service, x.method, x.path, x.request_body);
+    impl.recorded_queries.push_back(recorded ? std::optional(normalize_graphql(recorded->query)) : std::nullopt);
   }
   impl.used.assign(m_bundle.exchanges.size(), false);
 }
@@ -305,23 +320,50 @@ Matcher::Matcher(Bundle bundle, Repeat repeat) : m_bundle(std::move(bundle)), m_
 Matcher::~Matcher() = default;
 
 HttpResponse Matcher::answer(const HttpRequest& request) {
-  auto [path, query] = path_and_query(request.url);
-  auto key = match_key(request.service, request.method, path, query, request.body);
-  auto graphql = parse_graphql_request(request.service, request.method, path, request.body);
   auto& impl = *m_impl;
-  std::lock_guard lock(impl.mutex);
-  if (auto index = impl.take(key)) {
-    const auto& x = m_bundle.exchanges[*index];
-    impl.used[*index] = true;
-    ++impl.report.served;
-    auto recorded = parse_graphql_request(x.service, x.method, x.path, x.request_body);
-    if (graphql && recorded && normalize_graphql(graphql->query) != normalize_graphql(recorded->query)) {
-      auto warning = fmt::format("graphql:{}: the query text differs from the recorded one (seq {}); replayed anyway",
-                                 graphql->operation_name, x.seq);
-      if (impl.warned.insert(warning).second) impl.report.warnings.push_back(warning);
+  // Canonicalising a request (parsing its JSON body, normalising a GraphQL query) costs more than
+  // answering it; clients repeat requests (polling, load), so remember the result per raw request.
+  std::string raw = request.method + ' ' + request.url + '\n' + request.body;
+  std::shared_ptr<const Prepared> prepared;
+  {
+    std::lock_guard lock(impl.mutex);
+    if (auto found = impl.prepared.find(raw); found != impl.prepared.end()) prepared = found->second;
+  }
+  if (!prepared) {
+    auto [path, query] = path_and_query(request.url);
+    auto fresh = std::make_shared<Prepared>();
+    fresh->key = match_key(request.service, request.method, path, query, request.body);
+    if (auto graphql = parse_graphql_request(request.service, request.method, path, request.body)) {
+      fresh->operation_name = graphql->operation_name;
+      fresh->query_text = normalize_graphql(graphql->query);
     }
+    fresh->dagster = fresh->query_text.has_value() || request.service == Service::dagster;
+    prepared = fresh;
+    std::lock_guard lock(impl.mutex);
+    if (impl.prepared.size() < k_max_prepared) impl.prepared.emplace(std::move(raw), fresh);
+  }
+  const std::string& key = prepared->key;
+  const std::optional<std::string>& query_text = prepared->query_text;
+  std::optional<std::size_t> index;
+  {
+    std::lock_guard lock(impl.mutex);
+    index = impl.take(key);
+    if (index) {
+      impl.used[*index] = true;
+      ++impl.report.served;
+      const auto& recorded_query = impl.recorded_queries[*index];
+      if (query_text && recorded_query && *query_text != *recorded_query) {
+        auto warning = fmt::format("graphql:{}: the query text differs from the recorded one (seq {}); replayed anyway",
+                                   prepared->operation_name, m_bundle.exchanges[*index].seq);
+        if (impl.warned.insert(warning).second) impl.report.warnings.push_back(warning);
+      }
+    }
+  }
+  if (index) {  // exchanges never change after construction: copy the response outside the lock
+    const auto& x = m_bundle.exchanges[*index];
     return HttpResponse{x.status, x.response_headers, x.response_body};
   }
+  std::lock_guard lock(impl.mutex);
   std::string miss;
   if (auto queue = impl.queues.find(key); queue != impl.queues.end()) {
     miss = fmt::format("{}: recorded {} time(s) and every recorded response was already served", key,
@@ -331,8 +373,7 @@ HttpResponse Matcher::answer(const HttpRequest& request) {
   }
   impl.report.misses.push_back(miss);
   auto message = "day2 replay: no recorded response for " + miss;
-  bool dagster = graphql || request.service == Service::dagster;
-  return dagster ? graphql_error(message) : google_not_found(message);
+  return prepared->dagster ? graphql_error(message) : google_not_found(message);
 }
 
 ReplayReport Matcher::report() const {

@@ -4,41 +4,25 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
-#include <cerrno>
 #include <mutex>
-#include <system_error>
-#include <thread>
 
+#include "recorder/http_server.hpp"
 #include "recorder/json.hpp"
 #include "recorder/log.hpp"
 #include "recorder/record.hpp"
+#include "recorder/text.hpp"
 
 namespace recorder {
 
 namespace {
 
-constexpr std::size_t k_worker_threads = 32;
-constexpr std::size_t k_keep_alive_max_requests = 1000;
-// An idle keep-alive connection holds stop() for up to this long.
-constexpr time_t k_keep_alive_timeout_seconds = 2;
-constexpr std::size_t k_max_request_bytes = 64u << 20;
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
-
-bool ends_with(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
+const HttpServerSettings k_server_settings{.worker_threads = 32,
+                                           .keep_alive_max_requests = 1000,
+                                           .keep_alive_timeout = std::chrono::seconds(2),
+                                           .max_request_bytes = 64u << 20};
 
 // Request headers that describe one hop, not the request: the proxy's own connection, framing it
 // recomputes, the client's Host (the upstream gets its own) and encodings (the transport asks for
@@ -69,18 +53,6 @@ Headers forwarded_headers(const httplib::Headers& headers) {
     if (!is_hop_request_header(name)) out.emplace_back(name, value);
   }
   return out;
-}
-
-// Path and raw query of a request target as the client wrote them (undecoded). An absolute-form
-// target (http://host/path) keeps only its path and query.
-std::pair<std::string, std::string> split_target(const httplib::Request& req) {
-  std::string_view target = req.target.empty() ? std::string_view(req.path) : std::string_view(req.target);
-  if (!target.empty() && target.front() != '/') {
-    if (auto url = parse_url(target)) return {url->path, url->query};
-  }
-  auto question = target.find('?');
-  if (question == std::string_view::npos) return {std::string(target), {}};
-  return {std::string(target.substr(0, question)), std::string(target.substr(question + 1))};
 }
 
 // {"error": {"code", "message", "status", "upstream"}}: the google.rpc.Status shape, plus the upstream.
@@ -117,10 +89,6 @@ void write_response(const std::string& method, const HttpResponse& response, htt
   }
 }
 
-std::string url_host(const std::string& host) {
-  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
-}
-
 Service guess_service(const Url& url) {
   auto host = lower(url.host);
   if (host == "logging.googleapis.com") return Service::logging;
@@ -129,7 +97,7 @@ Service guess_service(const Url& url) {
   if (host == "container.googleapis.com") return Service::container;
   if (host == "oauth2.googleapis.com" || host == "accounts.google.com") return Service::oauth;
   if (host == "metadata.google.internal" || host == "169.254.169.254") return Service::metadata;
-  if (ends_with(host, ".googleapis.com")) return Service::other;
+  if (host.ends_with(".googleapis.com")) return Service::other;
   return Service::dagster;
 }
 
@@ -156,12 +124,6 @@ std::string service_names() {
   }
   return names;
 }
-
-// cpp-httplib listens with a backlog of 5; a browser opening many connections at once overflows it.
-class HttpServer : public httplib::Server {
- public:
-  void raise_backlog() const { ::listen(svr_sock_, SOMAXCONN); }
-};
 
 }  // namespace
 
@@ -198,7 +160,7 @@ ProxyRoute route_request(const std::vector<Upstream>& upstreams, std::string_vie
   std::string_view rest = path;
   for (std::size_t i = 1; i < upstreams.size(); ++i) {
     auto prefix = "/" + upstreams[i].alias;
-    if (path == prefix || starts_with(path, prefix + "/")) {
+    if (path == prefix || path.starts_with(prefix + "/")) {
       route.upstream = i;
       rest = path.substr(prefix.size());
       break;
@@ -222,15 +184,10 @@ struct Proxy::Impl {
   RecordingTransport recording;
   Redactor redactor;
   ProxyOptions options;
-  HttpServer http;
-  std::thread thread;
-  std::atomic<bool> listen_returned{false};
-  std::atomic<int> port{0};
+  HttpServer server{k_server_settings};
   std::atomic<int> reserved{0};  // exchanges recorded or in flight, against max_exchanges
   std::atomic<int> recorded{0};
   std::mutex mutex;  // start() and stop()
-  bool started = false;
-  bool stopped = false;
 };
 
 bool Proxy::Impl::reserve() {
@@ -274,35 +231,12 @@ void Proxy::Impl::handle(const httplib::Request& req, httplib::Response& res) {
 }
 
 void Proxy::Impl::install_routes() {
-  http.new_task_queue = [] { return new httplib::ThreadPool(k_worker_threads); };
-  http.set_keep_alive_max_count(k_keep_alive_max_requests);
-  http.set_keep_alive_timeout(k_keep_alive_timeout_seconds);
-  http.set_payload_max_length(k_max_request_bytes);
-  http.set_tcp_nodelay(true);
-  // SO_REUSEADDR without cpp-httplib's SO_REUSEPORT: a busy port is an error, not a shared one.
-  http.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-  auto handler = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
-  http.Get(".*", handler);
-  http.Post(".*", handler);
-  http.Put(".*", handler);
-  http.Patch(".*", handler);
-  http.Delete(".*", handler);
-  http.Options(".*", handler);
-
+  server.handle_every_request([this](const httplib::Request& req, httplib::Response& res) { handle(req, res); });
+  auto& http = server.http();
   // A throwing handler is a bug in the proxy, not bad input: a 500 in JSON, and the proxy keeps serving.
   http.set_exception_handler([this](const httplib::Request& req, httplib::Response& res, std::exception_ptr thrown) {
-    std::string what = "an exception that is not a std::exception";
-    try {
-      if (thrown) std::rethrow_exception(thrown);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {  // reported below as a 500, not swallowed
-    }
-    auto message =
-        redactor.redact_text(fmt::format("day2 record: internal error on {} {}: {}", req.method, req.path, what));
+    auto message = redactor.redact_text(
+        fmt::format("day2 record: internal error on {} {}: {}", req.method, req.path, exception_text(thrown)));
     log::info("{}", message);
     write_error(res, 500, "INTERNAL", message);
   });
@@ -313,7 +247,7 @@ void Proxy::Impl::install_routes() {
     write_error(res, res.status, "INVALID_ARGUMENT",
                 fmt::format("day2 record: HTTP {}: the request could not be forwarded ({}): an unsupported method, "
                             "malformed HTTP or a body over {} bytes",
-                            res.status, req.method, k_max_request_bytes));
+                            res.status, req.method, k_server_settings.max_request_bytes));
     return httplib::Server::HandlerResponse::Handled;
   }));
 }
@@ -326,50 +260,20 @@ Proxy::~Proxy() { stop(); }
 Result<int> Proxy::start() {
   std::lock_guard lock(m_impl->mutex);
   auto& impl = *m_impl;
-  if (impl.stopped) return make_error("day2 record: the proxy was stopped; a Proxy serves only once");
-  if (impl.started) return impl.port.load();
+  if (impl.server.stopped()) return make_error("day2 record: the proxy was stopped; a Proxy serves only once");
+  if (impl.server.started()) return impl.server.port();
   if (impl.options.upstreams.empty()) return make_error("day2 record: no upstream to forward to");
-  const auto& host = impl.options.host;
-  if (impl.options.port < 0 || impl.options.port > 65535) {
-    return make_error(fmt::format("{}: {} is not a port (0-65535)", host, impl.options.port));
-  }
   impl.install_routes();
-  errno = 0;
-  int port = impl.options.port == 0 ? impl.http.bind_to_any_port(host)
-                                    : (impl.http.bind_to_port(host, impl.options.port) ? impl.options.port : -1);
-  if (port <= 0) {
-    int code = errno;
-    return make_error(fmt::format("cannot listen on {}:{}: {}", url_host(host), impl.options.port,
-                                  code ? std::error_code(code, std::generic_category()).message() : "bind failed"));
-  }
-  impl.http.raise_backlog();
-  impl.port = port;
-  impl.thread = std::thread([&impl] {
-    impl.http.listen_after_bind();
-    impl.listen_returned = true;
-  });
-  // listen_after_bind sets is_running() first thing, or returns false at once.
-  while (!impl.http.is_running() && !impl.listen_returned) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  if (!impl.http.is_running()) {
-    impl.thread.join();
-    impl.stopped = true;
-    return make_error(fmt::format("cannot serve on {}:{}: the listener did not start", url_host(host), port));
-  }
-  impl.started = true;
-  return port;
+  return impl.server.start(impl.options.host, impl.options.port);
 }
 
 void Proxy::stop() {
   if (!m_impl) return;
   std::lock_guard lock(m_impl->mutex);
-  if (m_impl->thread.joinable()) {
-    m_impl->http.stop();
-    m_impl->thread.join();  // the worker pool finishes the requests in flight first
-  }
-  m_impl->stopped = m_impl->started || m_impl->stopped;
+  m_impl->server.stop();  // the worker pool finishes the requests in flight first
 }
 
-int Proxy::port() const { return m_impl->port.load(); }
+int Proxy::port() const { return m_impl->server.port(); }
 
 int Proxy::recorded() const { return m_impl->recorded.load(); }
 

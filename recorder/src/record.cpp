@@ -3,32 +3,25 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
+
+#include "recorder/text.hpp"
 
 namespace recorder {
 
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
 
 // Headers that change what a request means or how a client reads a response. The rest (dates,
 // request ids, server versions) would only make bundles differ between identical runs.
 bool request_header_matters(std::string_view name) {
   auto n = lower(name);
   if (n == "x-goog-api-client") return false;  // names library versions
-  return n == "content-type" || n == "metadata-flavor" || starts_with(n, "x-goog-") || starts_with(n, "dagster-cloud-");
+  return n == "content-type" || n == "metadata-flavor" || n.starts_with("x-goog-") || n.starts_with("dagster-cloud-");
 }
 
 bool response_header_matters(std::string_view name) {
   auto n = lower(name);
   return n == "content-type" || n == "retry-after" || n == "www-authenticate" || n == "location" || n == "link" ||
-         n == "metadata-flavor" || starts_with(n, "x-goog-");
+         n == "metadata-flavor" || n.starts_with("x-goog-");
 }
 
 Headers kept(const Headers& headers, bool (*matters)(std::string_view)) {

@@ -9,6 +9,8 @@
 #include <mutex>
 #include <set>
 
+#include "recorder/text.hpp"
+
 namespace recorder {
 
 namespace {
@@ -16,22 +18,12 @@ namespace {
 using rapidjson::Value;
 using Allocator = rapidjson::Document::AllocatorType;
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
-bool ends_with(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
 bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
 
 constexpr std::string_view k_placeholder_open = "<redacted:";
 
 bool is_placeholder(std::string_view text) {
-  return starts_with(text, k_placeholder_open) && text.back() == '>' && text.find('>') == text.size() - 1;
+  return text.starts_with(k_placeholder_open) && text.back() == '>' && text.find('>') == text.size() - 1;
 }
 
 // Members whose value is a credential wherever they appear.
@@ -99,9 +91,9 @@ bool is_secret_query_param(std::string_view name) {
 }
 
 bool is_token_endpoint(Service service, std::string_view path) {
-  if (service == Service::oauth || ends_with(path, "/token")) return true;
-  if (ends_with(path, ":generateAccessToken") || ends_with(path, ":generateIdToken")) return true;
-  return starts_with(path, "/computeMetadata/v1/instance/service-accounts/") && ends_with(path, "/identity");
+  if (service == Service::oauth || path.ends_with("/token")) return true;
+  if (path.ends_with(":generateAccessToken") || path.ends_with(":generateIdToken")) return true;
+  return path.starts_with("/computeMetadata/v1/instance/service-accounts/") && path.ends_with("/identity");
 }
 
 struct Redactor::Impl {

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "recorder/http.hpp"
+#include "recorder/text.hpp"
 #include "recorder/time.hpp"
 
 namespace recorder {
@@ -27,12 +28,6 @@ constexpr double k_min_seconds = 946684800.0;
 constexpr double k_max_seconds = 4102444800.0;
 constexpr double k_min_millis = k_min_seconds * 1000.0;
 constexpr double k_max_millis = k_max_seconds * 1000.0;
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 bool all_digits(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });

@@ -1,8 +1,6 @@
 // `day2 replay serve DIR`: the replay server as a command, serving until SIGINT or SIGTERM.
 #include <fmt/format.h>
-#include <signal.h>
 
-#include <atomic>
 // GCC 12 at -O2 reports a false "potential null pointer dereference" inside Boost's
 // typed_value<std::string>::notify (a std::string assignment); the location is the Boost header.
 #pragma GCC diagnostic push
@@ -14,9 +12,11 @@
 #include <thread>
 
 #include "recorder/bundle.hpp"
+#include "recorder/http_server.hpp"
 #include "recorder/log.hpp"
 #include "recorder/matcher.hpp"
 #include "recorder/shift.hpp"
+#include "recorder/signals.hpp"
 #include "replay/server.hpp"
 
 namespace replay {
@@ -28,35 +28,6 @@ using recorder::UsageError;
 
 constexpr const char* k_usage =
     "usage: day2 replay serve DIR [--host 127.0.0.1] [--port N] [--allow-remote] [--faults FILE] [--fault SPEC]... [--shift DURATION] [--repeat] [-v]";
-
-// Set by the signal handler, read by the serving loop: a lock-free atomic is async-signal-safe.
-std::atomic<bool> g_stop_requested{false};
-static_assert(std::atomic<bool>::is_always_lock_free);
-
-void request_stop(int) { g_stop_requested.store(true); }
-
-// Installs the SIGINT/SIGTERM handler for its lifetime and restores the previous ones.
-class StopSignals {
- public:
-  StopSignals() {
-    g_stop_requested = false;
-    struct sigaction action {};
-    action.sa_handler = request_stop;
-    sigemptyset(&action.sa_mask);
-    ::sigaction(SIGINT, &action, &m_old_int);
-    ::sigaction(SIGTERM, &action, &m_old_term);
-  }
-  ~StopSignals() {
-    ::sigaction(SIGINT, &m_old_int, nullptr);
-    ::sigaction(SIGTERM, &m_old_term, nullptr);
-  }
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-
- private:
-  struct sigaction m_old_int {};
-  struct sigaction m_old_term {};
-};
 
 po::options_description serve_options() {
   po::options_description options("Options");
@@ -112,14 +83,6 @@ int parse_port(const std::string& text) {
   return port;
 }
 
-bool is_loopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
-
-std::string url_host(const std::string& host) {
-  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
-}
-
 struct ServeArgs {
   std::string dir;
   ServerOptions server;
@@ -162,7 +125,7 @@ ServeArgs parse_serve(const std::vector<std::string>& args) {
     if (!faults) throw UsageError{faults.error().message};
     parsed.server.faults = std::make_shared<recorder::FaultInjector>(std::move(*faults));
   }
-  if (!is_loopback(parsed.server.host) && !vm.count("allow-remote")) {
+  if (!recorder::is_loopback(parsed.server.host) && !vm.count("allow-remote")) {
     throw UsageError{fmt::format(
         "--host: {} is not a loopback address; replay serves recorded data without authentication, so pass "
         "--allow-remote to serve it beyond this machine",
@@ -179,17 +142,17 @@ int serve(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   if (args.shift.count() != 0) *bundle = recorder::shift_bundle(std::move(*bundle), args.shift);
   auto matcher = std::make_shared<recorder::Matcher>(std::move(*bundle),
                                                      args.repeat ? recorder::Repeat::last : recorder::Repeat::no);
-  StopSignals signals;
+  recorder::StopSignals signals;
   Server server(matcher, args.server);
   auto port = server.start();
   if (!port) {
     err << "day2 replay: error: " << port.error().message << '\n';
     return 1;
   }
-  out << fmt::format("replay: serving {} on http://{}:{} ({} exchanges)\n", args.dir, url_host(args.server.host),
-                     *port, exchanges)
+  out << fmt::format("replay: serving {} on http://{}:{} ({} exchanges)\n", args.dir,
+                     recorder::url_host(args.server.host), *port, exchanges)
       << std::flush;
-  while (!g_stop_requested.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  while (!recorder::stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   server.stop();
   auto report = matcher->report();
   err << recorder::format_replay_report(report, matcher->bundle());

@@ -13,12 +13,7 @@ namespace {
 
 using recorder::Service;
 
-bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
-bool ends_with(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
-bool is_graphql_path(std::string_view path) { return path == "/graphql" || ends_with(path, "/graphql"); }
+bool is_graphql_path(std::string_view path) { return path == "/graphql" || path.ends_with("/graphql"); }
 
 bool is_google_api(Service service) {
   return service == Service::logging || service == Service::monitoring || service == Service::error_reporting ||
@@ -90,14 +85,14 @@ std::optional<recorder::HttpResponse> check_graphql(std::string_view method, std
 }  // namespace
 
 Service detect_service(std::string_view path, const recorder::Headers& headers) {
-  if (path == "/computeMetadata" || starts_with(path, "/computeMetadata/")) return Service::metadata;
+  if (path == "/computeMetadata" || path.starts_with("/computeMetadata/")) return Service::metadata;
   if (path == "/" && recorder::find_header(headers, "Metadata-Flavor")) return Service::metadata;
   if (is_graphql_path(path)) return Service::dagster;
-  if (path == "/token" || (starts_with(path, "/oauth2/") && ends_with(path, "/token"))) return Service::oauth;
-  if (starts_with(path, "/v2/")) return Service::logging;
-  if (starts_with(path, "/v3/")) return Service::monitoring;
-  if (starts_with(path, "/v1beta1/")) return Service::error_reporting;
-  if (starts_with(path, "/v1/") && path.find("/clusters") != std::string_view::npos) return Service::container;
+  if (path == "/token" || (path.starts_with("/oauth2/") && path.ends_with("/token"))) return Service::oauth;
+  if (path.starts_with("/v2/")) return Service::logging;
+  if (path.starts_with("/v3/")) return Service::monitoring;
+  if (path.starts_with("/v1beta1/")) return Service::error_reporting;
+  if (path.starts_with("/v1/") && path.find("/clusters") != std::string_view::npos) return Service::container;
   return Service::other;
 }
 

@@ -3,17 +3,18 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
-#include <atomic>
-#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <netinet/in.h>
 #include <system_error>
 #include <sys/socket.h>
 #include <thread>
 
+#include "recorder/http_server.hpp"
 #include "recorder/log.hpp"
+#include "recorder/text.hpp"
 #include "routes.hpp"
 
 namespace replay {
@@ -22,17 +23,12 @@ namespace {
 
 using recorder::Service;
 
-// Each open keep-alive connection holds a worker, so the pool is sized for many concurrent clients.
-constexpr std::size_t k_worker_threads = 128;  // one per keep-alive connection: the 64-connection benchmark and then some
-constexpr std::size_t k_keep_alive_max_requests = 1000;
-constexpr time_t k_keep_alive_timeout_seconds = 5;
-constexpr std::size_t k_max_request_bytes = 64u << 20;
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
+// Each open keep-alive connection holds a worker, so the pool is sized for many concurrent clients:
+// 128, one per keep-alive connection of the 64-connection benchmark and then some.
+const recorder::HttpServerSettings k_server_settings{.worker_threads = 128,
+                                                     .keep_alive_max_requests = 1000,
+                                                     .keep_alive_timeout = std::chrono::seconds(5),
+                                                     .max_request_bytes = 64u << 20};
 
 // Pseudo-headers cpp-httplib adds to a request; not sent by the client.
 bool is_library_header(std::string_view name) {
@@ -43,25 +39,9 @@ bool is_library_header(std::string_view name) {
 bool is_framing_header(std::string_view name) {
   for (std::string_view framing : {"Content-Type", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive",
                                    "Content-Encoding"}) {
-    if (iequals(name, framing)) return true;
+    if (recorder::iequals(name, framing)) return true;
   }
   return false;
-}
-
-std::string url_host(const std::string& host) {
-  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
-}
-
-// Path and raw query of a request target, undecoded, as a client put them in its URL. An absolute-form
-// target (http://host/path) keeps only its path and query.
-std::pair<std::string, std::string> split_target(const httplib::Request& req) {
-  std::string_view target = req.target.empty() ? std::string_view(req.path) : std::string_view(req.target);
-  if (!target.empty() && target.front() != '/') {
-    if (auto url = recorder::parse_url(target)) return {url->path, url->query};
-  }
-  auto question = target.find('?');
-  if (question == std::string_view::npos) return {std::string(target), {}};
-  return {std::string(target.substr(0, question)), std::string(target.substr(question + 1))};
 }
 
 recorder::Headers to_headers(const httplib::Headers& headers) {
@@ -127,13 +107,6 @@ void abort_connection(const httplib::Request& req, httplib::Response& res) {
   ::shutdown(fd, SHUT_RDWR);
 }
 
-// cpp-httplib listens with a backlog of 5, so a burst of clients connecting at once overflows the
-// accept queue and some connections stall or fail; the listening socket is reachable here to raise it.
-class HttpServer : public httplib::Server {
- public:
-  void raise_backlog() const { ::listen(svr_sock_, SOMAXCONN); }
-};
-
 }  // namespace
 
 struct Server::Impl {
@@ -151,51 +124,25 @@ struct Server::Impl {
   std::shared_ptr<recorder::Matcher> matcher;
   ServerOptions options;
   detail::DagsterPaths dagster_paths;
-  HttpServer http;
-  std::thread thread;
-  std::atomic<bool> listen_returned{false};
-  std::atomic<int> port{0};
+  recorder::HttpServer server{k_server_settings};
   std::mutex mutex;  // start() and stop()
-  bool started = false;
-  bool stopped = false;
 };
 
 void Server::Impl::install_routes() {
-  http.new_task_queue = [] { return new httplib::ThreadPool(k_worker_threads); };
-  http.set_keep_alive_max_count(k_keep_alive_max_requests);
-  http.set_keep_alive_timeout(k_keep_alive_timeout_seconds);
-  http.set_payload_max_length(k_max_request_bytes);
-  http.set_tcp_nodelay(true);  // headers and body go out in two writes: no Nagle/delayed-ACK stalls
-  // cpp-httplib's default adds SO_REUSEPORT, which would let a second replay server share a busy port
-  // and split the requests between two bundles; SO_REUSEADDR alone makes a busy port an error.
-  http.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-
+  // recorder::HttpServer leaves out cpp-httplib's SO_REUSEPORT, which would let a second replay server
+  // share a busy port and split the requests between two bundles: a busy port is an error.
+  auto& http = server.http();
   http.Get("/__day2/report", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(detail::report_json(matcher->report()), "application/json");
   });
   http.Get("/__day2/health", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("{\"ok\":true}", "application/json");
   });
-  auto handler = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
-  http.Get(".*", handler);
-  http.Post(".*", handler);
-  http.Put(".*", handler);
-  http.Patch(".*", handler);
-  http.Delete(".*", handler);
-  http.Options(".*", handler);
+  server.handle_every_request([this](const httplib::Request& req, httplib::Response& res) { handle(req, res); });
 
   // A throwing handler is a bug in replay or the matcher, not bad input: 500 in the API's shape.
   http.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr thrown) {
-    std::string what = "an exception that is not a std::exception";
-    try {
-      if (thrown) std::rethrow_exception(thrown);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {  // reported below as a 500, not swallowed
-    }
+    auto what = recorder::exception_text(thrown);
     recorder::log::info("replay: internal error on {} {}: {}", req.method, req.path, what);
     write_response(detail::error_response(service_of_path(req.target), 500, "replay: internal error: " + what), res);
   });
@@ -205,7 +152,7 @@ void Server::Impl::install_routes() {
     if (!res.body.empty() || !req.matches.empty()) return httplib::Server::HandlerResponse::Unhandled;
     auto message = fmt::format("replay: HTTP {}: the request could not be handled ({} {}): an unsupported method, "
                                "malformed HTTP or a body over {} bytes",
-                               res.status, req.method, req.target, k_max_request_bytes);
+                               res.status, req.method, req.target, k_server_settings.max_request_bytes);
     auto response = detail::error_response(service_of_path(req.target), res.status, message);
     write_response(response, res);
     return httplib::Server::HandlerResponse::Handled;
@@ -213,7 +160,7 @@ void Server::Impl::install_routes() {
 }
 
 void Server::Impl::handle(const httplib::Request& req, httplib::Response& res) {
-  auto [path, query] = split_target(req);
+  auto [path, query] = recorder::split_target(req);
   auto headers = to_headers(req.headers);
   auto service = detail::detect_service(path, headers);
   auto refused = refuse(req, path, headers, service);
@@ -238,7 +185,7 @@ void Server::Impl::handle(const httplib::Request& req, httplib::Response& res) {
 
 std::optional<recorder::HttpResponse> Server::Impl::refuse(const httplib::Request& req, const std::string& path,
                                                            const recorder::Headers& headers, Service service) const {
-  if (path.rfind("/__day2/", 0) == 0) {
+  if (path.starts_with("/__day2/")) {
     return detail::error_response(Service::other, 404,
                                   fmt::format("replay: unknown admin endpoint {} {}; there are GET /__day2/report "
                                               "and GET /__day2/health",
@@ -254,7 +201,7 @@ recorder::HttpRequest Server::Impl::to_request(const httplib::Request& req, cons
   request.service = service;
   request.method = req.method;
   auto matched_path = service == Service::dagster ? dagster_paths.normalise(path, headers) : path;
-  request.url = fmt::format("http://{}:{}{}{}{}", url_host(options.host), port.load(), matched_path,
+  request.url = fmt::format("http://{}:{}{}{}{}", recorder::url_host(options.host), server.port(), matched_path,
                             query.empty() ? "" : "?", query);
   request.headers = headers;
   request.body = req.body;
@@ -281,49 +228,18 @@ Server::~Server() { stop(); }
 recorder::Result<int> Server::start() {
   std::lock_guard lock(m_impl->mutex);
   auto& impl = *m_impl;
-  if (impl.stopped) return recorder::make_error("replay: the server was stopped; a Server serves only once");
-  if (impl.started) return impl.port.load();
-  const auto& host = impl.options.host;
-  if (impl.options.port < 0 || impl.options.port > 65535) {
-    return recorder::make_error(fmt::format("{}: {} is not a port (0-65535)", host, impl.options.port));
-  }
+  if (impl.server.stopped()) return recorder::make_error("replay: the server was stopped; a Server serves only once");
+  if (impl.server.started()) return impl.server.port();
   impl.install_routes();
-  errno = 0;
-  int port = impl.options.port == 0 ? impl.http.bind_to_any_port(host)
-                                    : (impl.http.bind_to_port(host, impl.options.port) ? impl.options.port : -1);
-  if (port <= 0) {
-    int code = errno;
-    return recorder::make_error(fmt::format("cannot listen on {}:{}: {}", url_host(host), impl.options.port,
-                                            code ? std::error_code(code, std::generic_category()).message()
-                                                 : "bind failed"));
-  }
-  impl.http.raise_backlog();
-  impl.port = port;
-  impl.thread = std::thread([&impl] {
-    impl.http.listen_after_bind();
-    impl.listen_returned = true;
-  });
-  // listen_after_bind sets is_running() first thing, or returns false at once.
-  while (!impl.http.is_running() && !impl.listen_returned) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  if (!impl.http.is_running()) {
-    impl.thread.join();
-    impl.stopped = true;
-    return recorder::make_error(fmt::format("cannot serve on {}:{}: the listener did not start", url_host(host), port));
-  }
-  impl.started = true;
-  return port;
+  return impl.server.start(impl.options.host, impl.options.port);
 }
 
 void Server::stop() {
   if (!m_impl) return;
   std::lock_guard lock(m_impl->mutex);
-  if (m_impl->thread.joinable()) {
-    m_impl->http.stop();
-    m_impl->thread.join();
-  }
-  m_impl->stopped = m_impl->started || m_impl->stopped;
+  m_impl->server.stop();
 }
 
-int Server::port() const { return m_impl->port.load(); }
+int Server::port() const { return m_impl->server.port(); }
 
 }  // namespace replay

@@ -17,11 +17,14 @@
 #include <vector>
 
 #include "recorder/json.hpp"
+#include "support/cli_outcome.hpp"
+#include "support/files.hpp"
 
 namespace analyzer {
 namespace {
 
 namespace fs = std::filesystem;
+using day2test::Outcome;
 
 // A directory for the whole test program, removed at exit; each run overwrites one file in it.
 class ScratchDir {
@@ -48,28 +51,16 @@ const fs::path& scratch_dir() {
   return dir.path();
 }
 
-struct Outcome {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
 Outcome summarize_text(const std::string& content, Details details) {
   fs::path path = scratch_dir() / "day2.json";
   std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
-  std::ostringstream out;
-  std::ostringstream err;
-  int code = summarize(path.string(), details, out, err);
-  return {code, out.str(), err.str()};
+  return day2test::capture(
+      [&](std::ostream& out, std::ostream& err) { return summarize(path.string(), details, out, err); });
 }
 
 const std::string& overnight_text() {
-  static const std::string text = [] {
-    std::ifstream in(fs::path(DAY2_SOURCE_DIR) / "tests/data/artifacts/overnight.json", std::ios::binary);
-    std::ostringstream content;
-    content << in.rdbuf();
-    return content.str();
-  }();
+  static const std::string text =
+      day2test::read_text(fs::path(DAY2_SOURCE_DIR) / "tests/data/artifacts/overnight.json");
   return text;
 }
 

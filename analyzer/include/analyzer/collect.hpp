@@ -3,11 +3,13 @@
 // every other step completes.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "analyzer/config.hpp"
 #include "analyzer/dagster_client.hpp"
+#include "analyzer/gcp_client.hpp"
 #include "analyzer/rules.hpp"
 #include "recorder/json.hpp"
 #include "recorder/time.hpp"
@@ -22,6 +24,14 @@ struct CollectRequest {
   std::string timezone = "America/New_York";
   const RuleSet* rules = nullptr;  // defaults when null
   Progress progress = Progress::quiet;
+  // Google Cloud (steps 08, 10-13), used when config.gcp.project is set. `google` is the
+  // authenticated transport (it adds the Authorization header); null with a project set makes
+  // those steps errors. `google_api_root` ("" = config.gcp.api_root, then Google's endpoints)
+  // points every API at one server (replay, tests).
+  std::shared_ptr<recorder::Transport> google{};
+  std::string google_api_root{};
+  std::shared_ptr<Pacer> logging_pacer{};  // null: config.gcp.logging_reads_per_minute
+  recorder::Instant now{};               // "now" for Error Reporting's periods; epoch: the clock
 };
 
 // The artifact's step keys, in order.

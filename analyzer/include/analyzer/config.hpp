@@ -24,6 +24,10 @@ struct GcpSettings {
   std::string cluster;
   std::string location;       // region or zone of the cluster
   std::string agent_pod_prefix = "user-cloud-dagster-cloud-agent";
+  std::string namespace_name = "dagster";  // Kubernetes namespace of the Dagster runs and agent
+  std::string agent_deployment = "user-cloud-dagster-cloud-agent-agent";  // the agent's Deployment
+  std::string api_root;  // "" = Google's endpoints; else every API at this root (replay, tests)
+  int logging_reads_per_minute = 60;  // Cloud Logging read quota of the project (pacing)
 };
 
 struct Thresholds {

@@ -1,15 +1,10 @@
 #include "analyzer/cli.hpp"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -17,31 +12,23 @@
 #include "analyzer/rules.hpp"
 #include "recorder/json.hpp"
 #include "recorder/log.hpp"
+#include "support/cli_outcome.hpp"
+#include "support/ports.hpp"
 #include "support/temp_dir.hpp"
 
 namespace analyzer {
 namespace {
 
 using day2_test::TempDir;
-
-struct Outcome {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-Outcome run(const std::vector<std::string>& args) {
-  std::ostringstream out;
-  std::ostringstream err;
-  int code = run_cli(args, out, err);
-  return {code, out.str(), err.str()};
-}
+using day2test::closed_port;
+using day2test::Outcome;
+using day2test::run_day2;
 
 // `collect` with `extra` arguments that fail before any request is sent.
 Outcome collect(std::vector<std::string> extra) {
   std::vector<std::string> args{"collect", "--dagster-url", "http://127.0.0.1:9/graphql", "--quiet"};
   args.insert(args.end(), extra.begin(), extra.end());
-  return run(args);
+  return run_day2(args);
 }
 
 // Sets (or unsets, for nullopt) an environment variable for one test and restores it after.
@@ -64,24 +51,10 @@ class ScopedEnv {
   std::optional<std::string> m_old;
 };
 
-// A port on 127.0.0.1 that nothing listens on: bound by us, then closed.
-int closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  EXPECT_GE(fd, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  socklen_t length = sizeof address;
-  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 // ---- top level -------------------------------------------------------------------------------
 
 TEST(Cli, HelpListsTheCommands) {
-  auto result = run({"--help"});
+  auto result = run_day2({"--help"});
   EXPECT_EQ(result.code, 0);
   EXPECT_EQ(result.out.rfind("usage: day2 <command> [options]\n", 0), 0u) << result.out;
   EXPECT_NE(result.out.find("\n  collect "), std::string::npos) << result.out;
@@ -92,27 +65,27 @@ TEST(Cli, HelpListsTheCommands) {
 }
 
 TEST(Cli, ShortHelpAndHelpCommandMatchLongHelp) {
-  auto help = run({"--help"});
-  EXPECT_EQ(run({"-h"}).out, help.out);
-  EXPECT_EQ(run({"help"}).out, help.out);
+  auto help = run_day2({"--help"});
+  EXPECT_EQ(run_day2({"-h"}).out, help.out);
+  EXPECT_EQ(run_day2({"help"}).out, help.out);
 }
 
 TEST(Cli, NoArgumentsPrintsUsageOnStderrAndExits2) {
-  auto result = run({});
+  auto result = run_day2({});
   EXPECT_EQ(result.code, 2);
   EXPECT_EQ(result.out, "");
-  EXPECT_EQ(result.err, run({"--help"}).out);
+  EXPECT_EQ(result.err, run_day2({"--help"}).out);
 }
 
 TEST(Cli, UnknownCommandExits2) {
-  auto result = run({"frobnicate"});
+  auto result = run_day2({"frobnicate"});
   EXPECT_EQ(result.code, 2);
   EXPECT_EQ(result.out, "");
   EXPECT_EQ(result.err, "day2: error: unknown command \"frobnicate\" (see day2 --help)\n");
 }
 
 TEST(Cli, Version) {
-  auto result = run({"--version"});
+  auto result = run_day2({"--version"});
   EXPECT_EQ(result.code, 0);
   EXPECT_EQ(result.out, std::string("day2 ") + DAY2_VERSION + "\n");
   EXPECT_EQ(result.err, "");
@@ -121,7 +94,7 @@ TEST(Cli, Version) {
 // ---- collect: usage errors -------------------------------------------------------------------
 
 TEST(CliCollect, HelpDescribesOptionsAndExitCodes) {
-  auto result = run({"collect", "--help"});
+  auto result = run_day2({"collect", "--help"});
   EXPECT_EQ(result.code, 0);
   EXPECT_EQ(result.out.rfind("usage: day2 collect [options]\n", 0), 0u) << result.out;
   for (const char* option : {"--config", "--dagster-url", "--hours", "--since", "--tz", "--out", "--rules",
@@ -213,7 +186,7 @@ TEST(CliCollect, RetriesOutOfRange) {
 }
 
 TEST(CliCollect, DagsterUrlWithFtpScheme) {
-  auto result = run({"collect", "--dagster-url", "ftp://x"});
+  auto result = run_day2({"collect", "--dagster-url", "ftp://x"});
   EXPECT_EQ(result.code, 2);
   EXPECT_EQ(result.err, "day2 collect: error: --dagster-url: \"ftp://x\": scheme \"ftp\" is not http or https\n");
 }
@@ -329,8 +302,8 @@ TEST(CliCollect, ClosedPortGivesAnArtifactWhoseDagsterStepsAllHoldErrors) {
   auto url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/graphql";
   auto level = recorder::log::level();
   auto started = std::chrono::steady_clock::now();
-  auto result = run({"collect", "--dagster-url", url, "--retries", "0", "--timeout", "1", "--quiet", "--hours", "2",
-                     "--out", out_path});
+  auto result = run_day2({"collect", "--dagster-url", url, "--retries", "0", "--timeout", "1", "--quiet", "--hours",
+                          "2", "--out", out_path});
   auto elapsed = std::chrono::steady_clock::now() - started;
   recorder::log::set_level(level);
 
@@ -362,7 +335,7 @@ TEST(CliCollect, UnwritableOutExits1NamingThePath) {
   auto out_path = dir.file("no/such/dir/day2.json");
   auto url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/graphql";
   auto level = recorder::log::level();
-  auto result = run({"collect", "--dagster-url", url, "--retries", "0", "--timeout", "1", "--quiet", "--out", out_path});
+  auto result = run_day2({"collect", "--dagster-url", url, "--retries", "0", "--timeout", "1", "--quiet", "--out", out_path});
   recorder::log::set_level(level);
   EXPECT_EQ(result.code, 1);
   EXPECT_EQ(result.out, "");
@@ -372,7 +345,7 @@ TEST(CliCollect, UnwritableOutExits1NamingThePath) {
 // ---- rules -----------------------------------------------------------------------------------
 
 TEST(CliRules, ListsTheDefaultRules) {
-  auto result = run({"rules"});
+  auto result = run_day2({"rules"});
   EXPECT_EQ(result.code, 0);
   const auto& rules = default_rules();
   EXPECT_EQ(result.out.rfind(rules.source + ": " + std::to_string(rules.rules.size()) + " rules, first match wins\n", 0), 0u)
@@ -389,7 +362,7 @@ TEST(CliRules, ListsARulesFile) {
   TempDir dir("day2-cli");
   auto path = dir.write("my.rules.json",
                         R"({"version": 1, "rules": [{"id": "x", "category": "Code error", "when": {"errorClass": "Foo"}}]})");
-  auto result = run({"rules", "--rules", path});
+  auto result = run_day2({"rules", "--rules", path});
   EXPECT_EQ(result.code, 0) << result.err;
   EXPECT_EQ(result.out.rfind(path + ": 1 rules, first match wins\n", 0), 0u) << result.out;
   EXPECT_NE(result.out.find("  x "), std::string::npos) << result.out;
@@ -399,7 +372,7 @@ TEST(CliRules, ListsARulesFile) {
 TEST(CliRules, MissingRulesFileExits2) {
   TempDir dir("day2-cli");
   auto path = dir.file("bad");
-  auto result = run({"rules", "--rules", path});
+  auto result = run_day2({"rules", "--rules", path});
   EXPECT_EQ(result.code, 2);
   EXPECT_EQ(result.err, "day2 rules: error: --rules: " + path + ": cannot open: No such file or directory\n");
 }
@@ -407,13 +380,13 @@ TEST(CliRules, MissingRulesFileExits2) {
 TEST(CliRules, MalformedRulesFileExits2NamingFileAndLine) {
   TempDir dir("day2-cli");
   auto path = dir.write("bad.rules.json", "{\"version\": 1,\n \"rules\": [\n  {\"id\": \"x\"}\n]}\n");
-  auto result = run({"rules", "--rules", path});
+  auto result = run_day2({"rules", "--rules", path});
   EXPECT_EQ(result.code, 2);
   EXPECT_EQ(result.err.rfind("day2 rules: error: --rules: " + path + ":3: ", 0), 0u) << result.err;
 }
 
 TEST(CliRules, PrintDefaultPrintsTheEmbeddedFile) {
-  auto result = run({"rules", "--print-default"});
+  auto result = run_day2({"rules", "--print-default"});
   EXPECT_EQ(result.code, 0);
   EXPECT_EQ(result.out, std::string(default_rules_text()));
 }
@@ -423,20 +396,20 @@ TEST(CliRules, PrintDefaultPrintsTheEmbeddedFile) {
 TEST(CliSummarize, MissingFileExits2) {
   TempDir dir("day2-cli");
   auto path = dir.file("day2.json");
-  auto result = run({"summarize", path});
+  auto result = run_day2({"summarize", path});
   EXPECT_EQ(result.code, 2);
   EXPECT_EQ(result.out, "");
   EXPECT_EQ(result.err, "day2 summarize: error: " + path + ": cannot open: No such file or directory\n");
 }
 
 TEST(CliSummarize, Help) {
-  auto result = run({"summarize", "--help"});
+  auto result = run_day2({"summarize", "--help"});
   EXPECT_EQ(result.code, 0);
   EXPECT_EQ(result.out.rfind("usage: day2 summarize [--details] [FILE]\n", 0), 0u) << result.out;
 }
 
 TEST(CliSummarize, UnknownOptionExits2) {
-  auto result = run({"summarize", "--bogus"});
+  auto result = run_day2({"summarize", "--bogus"});
   EXPECT_EQ(result.code, 2);
   EXPECT_EQ(result.err, "day2 summarize: error: unrecognised option '--bogus' (see day2 summarize --help)\n");
 }

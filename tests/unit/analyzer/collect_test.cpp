@@ -11,6 +11,7 @@
 #include <set>
 
 #include "support/captured_dagster.hpp"
+#include "support/collect_operations.hpp"
 #include "support/fake_transport.hpp"
 #include "support/json_access.hpp"
 
@@ -117,7 +118,7 @@ TEST(Collect, GoogleCloudStepsAreSkippedWithAReason) {
     auto pointer = std::string("/") + key;
     EXPECT_EQ(json_at(baseline(), pointer + "/skipped"), "true") << key;
     EXPECT_EQ(text_at(baseline(), pointer + "/reason"),
-              "Google Cloud signals are not collected by this version of day2")
+              "Google Cloud is not configured (set gcp.project, gcp.cluster and gcp.location)")
         << key;
   }
 }
@@ -763,27 +764,6 @@ struct Breakage {
   std::string message;    // expected in each of their errors, besides the operation name
 };
 
-// The operations collect sends on OSS and the steps that depend on each.
-const std::vector<std::pair<std::string, Strings>>& operation_steps() {
-  static const std::vector<std::pair<std::string, Strings>> table = {
-      {"RunsInWindow", {"step_01_failed_runs", "step_02_retries"}},
-      {"RunEvents", {"step_01_failed_runs"}},
-      {"AllInstigatorTicks", {"step_03_sensor_ticks", "step_06_schedule_ticks"}},
-      {"FreshnessLegacy", {"step_04_freshness"}},
-      {"TypeFields", {"step_04_freshness"}},
-      {"FreshnessNew", {"step_04_freshness"}},
-      {"CodeLocations", {"step_05_load_failures"}},
-      {"DaemonHealth", {"step_09_daemons"}},
-      {"InFlightRuns", {"step_14_queued_runs"}},
-      {"Backfills", {"step_15_backfills"}},
-      {"AssetKeys", {"step_16_asset_checks", "step_17_degraded_assets"}},
-      {"AssetChecksLatest", {"step_16_asset_checks"}},
-      {"AssetCheckHistory", {"step_16_asset_checks"}},
-      {"AssetsLatestInfo", {"step_17_degraded_assets"}},
-  };
-  return table;
-}
-
 std::string python_error_body(const std::string& field) {
   return R"({"data": {")" + field +
          R"(": {"__typename": "PythonError", "className": "Exception", "message": "boom\n", "stack": [],
@@ -792,7 +772,7 @@ std::string python_error_body(const std::string& field) {
 
 std::vector<Breakage> breakages() {
   std::vector<Breakage> out;
-  for (const auto& [operation, steps] : operation_steps()) {
+  for (const auto& [operation, steps] : day2test::collect_operation_steps()) {
     out.push_back({operation + "Http500", operation, Answer::status_code(500, "upstream exploded"), steps,
                    "HTTP 500 from http://127.0.0.1:3000/graphql: upstream exploded"});
     out.push_back({operation + "GraphqlErrors", operation,
@@ -809,11 +789,8 @@ std::vector<Breakage> breakages() {
            {"RunsInWindow", "runsOrError"}, {"RunEvents", "logsForRun"}, {"AllInstigatorTicks", "workspaceOrError"},
            {"CodeLocations", "workspaceOrError"}, {"InFlightRuns", "runsOrError"},
            {"Backfills", "partitionBackfillsOrError"}}) {
-    Strings steps;
-    for (const auto& [name, list] : operation_steps()) {
-      if (name == operation) steps = list;
-    }
-    out.push_back({operation + "PythonError", operation, Answer::body(python_error_body(field)), steps,
+    out.push_back({operation + "PythonError", operation, Answer::body(python_error_body(field)),
+                   day2test::steps_of_operation(operation),
                    "PythonError: boom"});
   }
   auto checks = day2test::dagster_data("AssetChecksLatest");

@@ -58,7 +58,8 @@ TEST(Config, FullConfigWithCommentsParses) {
     "token_env": "ACME_TOKEN",
   },
   /* Google Cloud */
-  "gcp": {"project": "p", "cluster": "c", "location": "us-east1", "agent_pod_prefix": "agent"},
+  "gcp": {"project": "p", "cluster": "c", "location": "us-east1", "agent_pod_prefix": "agent", "namespace": "orchestration",
+          "agent_deployment": "agent-deploy", "api_root": "http://127.0.0.1:8080", "logging_reads_per_minute": 120},
   "report": {"timezone": "Europe/Paris"},
   "agents": {"replicas": 2, "max_surge_percent": 50},
   "thresholds": {
@@ -81,6 +82,10 @@ TEST(Config, FullConfigWithCommentsParses) {
   EXPECT_EQ(config->gcp.cluster, "c");
   EXPECT_EQ(config->gcp.location, "us-east1");
   EXPECT_EQ(config->gcp.agent_pod_prefix, "agent");
+  EXPECT_EQ(config->gcp.namespace_name, "orchestration");
+  EXPECT_EQ(config->gcp.agent_deployment, "agent-deploy");
+  EXPECT_EQ(config->gcp.api_root, "http://127.0.0.1:8080");
+  EXPECT_EQ(config->gcp.logging_reads_per_minute, 120);
   EXPECT_EQ(config->timezone, "Europe/Paris");
   EXPECT_EQ(config->agent_replicas, 2);
   EXPECT_EQ(config->agent_max_surge_percent, 50);

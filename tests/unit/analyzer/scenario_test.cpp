@@ -3,26 +3,21 @@
 // byte for byte, use every recorded exchange, and classify the known failures.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
 
 #include "analyzer/cli.hpp"
 #include "recorder/json.hpp"
+#include "support/files.hpp"
 #include "support/temp_dir.hpp"
 
 namespace analyzer {
 namespace {
 
-const std::string k_scenario = std::string(DAY2_SOURCE_DIR) + "/scenarios/dagster-fixture";
+using day2test::read_text;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+const std::string k_scenario = std::string(DAY2_SOURCE_DIR) + "/scenarios/dagster-fixture";
 
 TEST(DagsterFixtureScenario, InProcessReplayReproducesTheLiveArtifactByteForByte) {
   day2_test::TempDir dir;
@@ -33,9 +28,9 @@ TEST(DagsterFixtureScenario, InProcessReplayReproducesTheLiveArtifactByteForByte
   ASSERT_EQ(code, 0) << err.str();
   EXPECT_EQ(err.str().find("replay miss"), std::string::npos) << err.str();
   EXPECT_EQ(err.str().find("never used"), std::string::npos) << err.str();
-  std::string live = slurp(k_scenario + "/day2.json");
+  std::string live = read_text(k_scenario + "/day2.json");
   ASSERT_FALSE(live.empty());
-  EXPECT_TRUE(slurp(dir.file("day2.json")) == live) << "replayed artifact differs from " << k_scenario << "/day2.json";
+  EXPECT_TRUE(read_text(dir.file("day2.json")) == live) << "replayed artifact differs from " << k_scenario << "/day2.json";
 }
 
 TEST(DagsterFixtureScenario, ReplayedFailuresCarryTheFixturesCategories) {
@@ -44,7 +39,7 @@ TEST(DagsterFixtureScenario, ReplayedFailuresCarryTheFixturesCategories) {
   std::ostringstream err;
   ASSERT_EQ(run_cli({"collect", "--replay", k_scenario + "/bundle", "--out", dir.file("day2.json"), "-q"}, out, err), 0)
       << err.str();
-  auto doc = recorder::parse_json(slurp(dir.file("day2.json")), "day2.json");
+  auto doc = recorder::parse_json(read_text(dir.file("day2.json")), "day2.json");
   ASSERT_TRUE(doc) << doc.error().message;
   std::map<std::string, std::string> rule_by_job;
   for (const auto& failure : (*doc)["step_01_failed_runs"]["failures"].GetArray()) {

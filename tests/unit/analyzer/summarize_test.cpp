@@ -10,6 +10,9 @@
 #include <sstream>
 #include <string>
 
+#include "support/cli_outcome.hpp"
+#include "support/files.hpp"
+
 namespace analyzer {
 namespace {
 
@@ -18,22 +21,11 @@ using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
+using day2test::Outcome;
+using day2test::read_text;
 
 const std::string k_window =
     R"("window": {"epoch": 1774818000, "utc_start": "2026-03-29T21:00:00Z", "utc_end": "2026-03-30T13:00:00Z"})";
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-struct Outcome {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
 
 class Summarize : public ::testing::Test {
  protected:
@@ -58,10 +50,7 @@ class Summarize : public ::testing::Test {
   }
 
   static Outcome run(const std::string& path, Details details = Details::no) {
-    std::ostringstream out;
-    std::ostringstream err;
-    int code = summarize(path, details, out, err);
-    return {code, out.str(), err.str()};
+    return day2test::capture([&](std::ostream& out, std::ostream& err) { return summarize(path, details, out, err); });
   }
 
   Outcome run_artifact(const std::string& steps, Details details = Details::no) {
@@ -250,6 +239,24 @@ TEST_F(Summarize, DetailsSayWhichSectionsAreUnavailable) {
   EXPECT_THAT(result.out, HasSubstr("Retries: unavailable (step_02_retries is absent)\n"));
   EXPECT_THAT(result.out, HasSubstr("Asset checks: unavailable (step_16_asset_checks was skipped)\n"));
   EXPECT_THAT(result.out, Not(HasSubstr("Pod events")));
+}
+
+TEST_F(Summarize, DetailsShowTheGoogleCloudFindings) {
+  auto result = run_artifact(
+      R"j("step_08_agent_pod_churn": {"events": [{"timestamp": 1774843200, "podName": "agent-1", "statusCode": 0}],
+           "createCount": 1, "verdict": "normal_rollout", "expectedReplicas": 1, "maxSurgePercent": 200, "skipped": false},
+         "step_10_gke_events": {"clusterEvents": [{"timestamp": 1774843260, "kind": "Node", "name": "gke-n1",
+           "reason": "OOMKilling", "message": "Killed process 42 (python3)"}], "podEvents": []},
+         "step_11_alerts": {"alerts": [{"name": "projects/p/alerts/a1", "openTime": 1774843200, "closeTime": null,
+           "severity": "CRITICAL", "policy": "Node memory", "resourceType": "k8s_node"}]},
+         "step_13_oom_metrics": {"oomRuns": [{"runId": "r1", "runStatus": "FAILURE", "restarts": 2,
+           "maxMemoryLimitUtilization": 0.97}], "skipped": false})j",
+      Details::yes);
+  EXPECT_THAT(result.out, HasSubstr("Agent pod churn: 1 creates, verdict normal_rollout (replicas 1, maxSurge 200%)\n"
+                                    "Agent pod creations (1):\n  2026-03-30T04:00:00Z  agent-1  status 0\n"));
+  EXPECT_THAT(result.out, HasSubstr("Cluster events (1):\n  2026-03-30T04:01:00Z  Node gke-n1  OOMKilling  Killed process 42 (python3)\n"));
+  EXPECT_THAT(result.out, HasSubstr("Alerts (1):\n  2026-03-30T04:00:00Z → -  CRITICAL  Node memory  k8s_node  projects/p/alerts/a1\n"));
+  EXPECT_THAT(result.out, HasSubstr("OOM runs (1):\n  run r1  FAILURE  restarts 2  max memory/limit 0.97\n"));
 }
 
 TEST_F(Summarize, OvernightSummaryMatchesGolden) {

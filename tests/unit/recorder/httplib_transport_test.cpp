@@ -1,10 +1,6 @@
 // The real transport against an in-process cpp-httplib server on 127.0.0.1 (port chosen by the OS).
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -14,26 +10,13 @@
 #include <vector>
 
 #include "recorder/transport.hpp"
+#include "support/ports.hpp"
 
 namespace recorder {
 namespace {
 
 using namespace std::chrono_literals;
-
-// A port on 127.0.0.1 that nothing listens on: bound by us, then closed.
-int closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  EXPECT_GE(fd, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  socklen_t length = sizeof address;
-  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
+using day2test::closed_port;
 
 class HttpTransport : public ::testing::Test {
  protected:

@@ -2,11 +2,11 @@
 // found before anything listens.
 #include <gtest/gtest.h>
 
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "recorder/cli.hpp"
+#include "support/cli_outcome.hpp"
 #include "support/temp_dir.hpp"
 
 namespace recorder {
@@ -14,18 +14,9 @@ namespace {
 
 using day2_test::TempDir;
 
-struct Run {
-  int code = 0;
-  std::string out;
-  std::string err;
-};
-
-Run record(std::vector<std::string> args) {
+day2test::Outcome record(std::vector<std::string> args) {
   args.insert(args.begin(), "record");
-  std::ostringstream out;
-  std::ostringstream err;
-  int code = run_commands(commands(), args, out, err);
-  return {code, out.str(), err.str()};
+  return day2test::capture([&](std::ostream& out, std::ostream& err) { return run_commands(commands(), args, out, err); });
 }
 
 TEST(RecordCli, HelpListsTheOptions) {

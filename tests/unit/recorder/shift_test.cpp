@@ -2,18 +2,19 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <sstream>
 #include <string>
 
 #include "analyzer/cli.hpp"
 #include "recorder/bundle.hpp"
 #include "recorder/time.hpp"
+#include "support/files.hpp"
 #include "support/temp_dir.hpp"
 
 namespace recorder {
 namespace {
 
+using day2test::read_text;
 using std::chrono::hours;
 using std::chrono::seconds;
 
@@ -101,13 +102,6 @@ TEST(ShiftBundle, MovesManifestQueryAndBodies) {
 const std::string k_bundle = std::string(DAY2_SOURCE_DIR) + "/scenarios/dagster-fixture/bundle";
 const std::string k_artifact = std::string(DAY2_SOURCE_DIR) + "/scenarios/dagster-fixture/day2.json";
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 struct Replayed {
   int code;
   std::string err;
@@ -120,7 +114,7 @@ Replayed replay_shifted(const std::string& shift) {
   std::ostringstream err;
   int code = analyzer::run_cli({"collect", "--replay", k_bundle, "--shift", shift, "--out", dir.file("day2.json"), "-q"},
                                out, err);
-  return {code, err.str(), slurp(dir.file("day2.json"))};
+  return {code, err.str(), read_text(dir.file("day2.json"))};
 }
 
 // Shifting the bundle shifts the artifact: every request still matches (no miss, nothing unused)
@@ -134,7 +128,7 @@ TEST_P(ShiftedScenario, ReplaysWithoutMissesToTheShiftedArtifact) {
   EXPECT_EQ(replayed.err.find("never used"), std::string::npos) << replayed.err;
   auto by = parse_duration(GetParam());
   ASSERT_TRUE(by);
-  auto expected = parse_body_json(shift_json_text(slurp(k_artifact), *by));
+  auto expected = parse_body_json(shift_json_text(read_text(k_artifact), *by));
   auto actual = parse_body_json(replayed.artifact);
   ASSERT_TRUE(expected && actual);
   EXPECT_TRUE(*expected == *actual) << "replayed artifact:\n" << replayed.artifact.substr(0, 2000);

@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
-#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -21,6 +21,8 @@
 #include "recorder/json.hpp"
 #include "recorder/matcher.hpp"
 #include "replay/server.hpp"
+#include "support/cli_outcome.hpp"
+#include "support/collect_operations.hpp"
 #include "support/temp_dir.hpp"
 
 namespace replay {
@@ -28,31 +30,13 @@ namespace {
 
 using namespace std::chrono_literals;
 using day2_test::TempDir;
+using day2test::collect_operation_steps;
+using day2test::Outcome;
+using day2test::run_day2;
+using day2test::steps_of_operation;
 
 const std::string k_bundle = DAY2_SOURCE_DIR "/scenarios/dagster-fixture/bundle";
 const std::string k_clean_artifact = DAY2_SOURCE_DIR "/scenarios/dagster-fixture/day2.json";
-
-// Which steps send each operation (from analyzer/src/step_*.cpp and collect.cpp; shared fetches
-// count for every step that reads them).
-const std::map<std::string, std::set<std::string>>& steps_of_operation() {
-  static const std::map<std::string, std::set<std::string>> table = {
-      {"RunsInWindow", {"step_01_failed_runs", "step_02_retries"}},
-      {"RunEvents", {"step_01_failed_runs"}},
-      {"AllInstigatorTicks", {"step_03_sensor_ticks", "step_06_schedule_ticks"}},
-      {"FreshnessLegacy", {"step_04_freshness"}},
-      {"TypeFields", {"step_04_freshness"}},
-      {"FreshnessNew", {"step_04_freshness"}},
-      {"CodeLocations", {"step_05_load_failures"}},
-      {"DaemonHealth", {"step_09_daemons"}},
-      {"InFlightRuns", {"step_14_queued_runs"}},
-      {"Backfills", {"step_15_backfills"}},
-      {"AssetKeys", {"step_16_asset_checks", "step_17_degraded_assets"}},
-      {"AssetChecksLatest", {"step_16_asset_checks"}},
-      {"AssetCheckHistory", {"step_16_asset_checks"}},
-      {"AssetsLatestInfo", {"step_17_degraded_assets"}},
-  };
-  return table;
-}
 
 const recorder::Bundle& fixture_bundle() {
   static const recorder::Bundle bundle = [] {
@@ -94,38 +78,26 @@ std::string json_of(const rapidjson::Value& artifact, const std::string& key) {
   return member == artifact.MemberEnd() ? "<missing>" : recorder::write_json(member->value);
 }
 
-struct Outcome {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-Outcome run(const std::vector<std::string>& args) {
-  std::ostringstream out;
-  std::ostringstream err;
-  int code = analyzer::run_cli(args, out, err);
-  return {code, out.str(), err.str()};
-}
-
 Outcome collect_replay(const std::string& out_path, const std::vector<std::string>& faults) {
   std::vector<std::string> args{"collect", "--replay", k_bundle, "--out", out_path, "--retries", "0", "--quiet"};
   for (const auto& fault : faults) {
     args.push_back("--fault");
     args.push_back(fault);
   }
-  return run(args);
+  return run_day2(args);
 }
 
 // Every step not in `failing` equals the clean artifact's; every step in it holds an error naming
 // `operation`.
-void expect_steps(const rapidjson::Value& artifact, const std::set<std::string>& failing, const std::string& operation) {
+void expect_steps(const rapidjson::Value& artifact, const std::vector<std::string>& failing,
+                  const std::string& operation) {
   EXPECT_EQ(json_of(artifact, "window"), json_of(clean_artifact(), "window"));
   EXPECT_EQ(json_of(artifact, "meta"), json_of(clean_artifact(), "meta"));
   for (const auto& key : analyzer::step_keys()) {
     SCOPED_TRACE(key);
     const auto* step = recorder::get_object(artifact, key.c_str());
     ASSERT_NE(step, nullptr);
-    if (failing.contains(key)) {
+    if (std::find(failing.begin(), failing.end(), key) != failing.end()) {
       auto error = recorder::get_string(*step, "error");
       ASSERT_TRUE(error.has_value()) << "expected {\"error\": ...}, got " << recorder::write_json(*step);
       EXPECT_NE(error->find(operation), std::string::npos) << *error;
@@ -141,7 +113,7 @@ TEST(FaultMatrix, TableCoversEveryRecordedOperation) {
   std::set<std::string> recorded;
   for (const auto& exchange : fixture_bundle().exchanges) recorded.insert(operation_of(exchange));
   std::set<std::string> table;
-  for (const auto& [operation, steps] : steps_of_operation()) table.insert(operation);
+  for (const auto& [operation, steps] : collect_operation_steps()) table.insert(operation);
   EXPECT_EQ(recorded, table);
 }
 
@@ -172,7 +144,7 @@ std::vector<Cell> failure_cells() {
   };
   std::vector<Cell> cells;
   for (const auto& [kind, spec] : kinds) {
-    for (const auto& [operation, steps] : steps_of_operation()) cells.push_back({kind, spec, operation});
+    for (const auto& [operation, steps] : collect_operation_steps()) cells.push_back({kind, spec, operation});
   }
   return cells;
 }
@@ -188,7 +160,7 @@ TEST_P(FaultMatrixFailure, StepsOfTheOperationFailAndNoOtherStepChanges) {
   EXPECT_EQ(outcome.out, path + "\n");
   EXPECT_NE(outcome.err.find("step(s) hold errors"), std::string::npos) << outcome.err;
   EXPECT_EQ(outcome.err.find("replay miss"), std::string::npos) << outcome.err;
-  expect_steps(read_artifact(path), steps_of_operation().at(cell.operation), cell.operation);
+  expect_steps(read_artifact(path), steps_of_operation(cell.operation), cell.operation);
 
   std::ostringstream out;
   std::ostringstream err;
@@ -240,7 +212,7 @@ TEST_P(FaultMatrixLatency, NothingFailsAndEveryRequestOfTheOperationWaits) {
 
 std::vector<std::string> recorded_operations() {
   std::vector<std::string> operations;
-  for (const auto& [operation, steps] : steps_of_operation()) operations.push_back(operation);
+  for (const auto& [operation, steps] : collect_operation_steps()) operations.push_back(operation);
   return operations;
 }
 
@@ -248,10 +220,11 @@ INSTANTIATE_TEST_SUITE_P(FaultMatrix, FaultMatrixLatency, ::testing::ValuesIn(re
                          [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
 
 TEST(FaultMatrix, CollectRefusesFaultsWithoutReplay) {
-  auto outcome = run({"collect", "--dagster-url", "http://127.0.0.1:9/graphql", "--quiet", "--fault", "dagster=reset"});
+  auto outcome =
+      run_day2({"collect", "--dagster-url", "http://127.0.0.1:9/graphql", "--quiet", "--fault", "dagster=reset"});
   EXPECT_EQ(outcome.code, 2);
   EXPECT_NE(outcome.err.find("--fault: faults are injected only with --replay"), std::string::npos) << outcome.err;
-  outcome = run({"collect", "--dagster-url", "http://127.0.0.1:9/graphql", "--quiet", "--faults", "f.json"});
+  outcome = run_day2({"collect", "--dagster-url", "http://127.0.0.1:9/graphql", "--quiet", "--faults", "f.json"});
   EXPECT_EQ(outcome.code, 2);
   EXPECT_NE(outcome.err.find("--faults: faults are injected only with --replay"), std::string::npos) << outcome.err;
 }
@@ -263,7 +236,7 @@ TEST(FaultMatrix, CollectNamesABadSpecOrFile) {
   EXPECT_NE(outcome.err.find("--fault: 'dagster=explode': unknown fault type \"explode\""), std::string::npos)
       << outcome.err;
   auto file = dir.write("faults.json", "{\"faults\": [\n  {\"type\": \"status\", \"status\": 200}\n]}");
-  outcome = run({"collect", "--replay", k_bundle, "--out", dir.file("x.json"), "--quiet", "--faults", file});
+  outcome = run_day2({"collect", "--replay", k_bundle, "--out", dir.file("x.json"), "--quiet", "--faults", file});
   EXPECT_EQ(outcome.code, 2);
   EXPECT_NE(outcome.err.find("--faults: " + file + ":2: status must be an HTTP error status (400-599), got 200"),
             std::string::npos)
@@ -280,16 +253,16 @@ TEST(FaultMatrix, RetriesRideOutRandomFaultsReproducibly) {
     {"service": "dagster", "type": "reset", "p": 0.2}
   ]
 })");
-  auto outcome = run({"collect", "--replay", k_bundle, "--out", dir.file("day2.json"), "--quiet", "--retries", "20",
-                      "--faults", faults});
+  auto outcome = run_day2({"collect", "--replay", k_bundle, "--out", dir.file("day2.json"), "--quiet",
+                           "--retries", "20", "--faults", faults});
   EXPECT_EQ(outcome.code, 0) << outcome.err;
   EXPECT_EQ(*recorder::read_file(dir.file("day2.json")), *recorder::read_file(k_clean_artifact));
   auto summary = outcome.err.substr(outcome.err.find("faults: "));
   EXPECT_EQ(summary.rfind("faults: ", 0), 0u) << outcome.err;
   EXPECT_EQ(summary.find("faults: 0 injected"), std::string::npos) << summary;  // some did fire
   // The same seed gives the same faults, whatever the threads did.
-  auto again = run({"collect", "--replay", k_bundle, "--out", dir.file("again.json"), "--quiet", "--retries", "20",
-                    "--faults", faults});
+  auto again = run_day2({"collect", "--replay", k_bundle, "--out", dir.file("again.json"), "--quiet",
+                         "--retries", "20", "--faults", faults});
   EXPECT_EQ(again.err.substr(again.err.find("faults: ")), summary);
 }
 
@@ -428,9 +401,9 @@ TEST_F(FaultServer, CollectOverHttpSeesTheResetAsAStepError) {
   TempDir dir;
   auto path = dir.file("day2.json");
   const auto& manifest = fixture_bundle().manifest;
-  auto outcome = run({"collect", "--dagster-url", fmt::format("http://127.0.0.1:{}/graphql", m_port), "--now",
-                      recorder::format_rfc3339_utc(manifest.now), "--hours", "2", "--retries", "0", "--quiet", "--out",
-                      path});
+  auto outcome = run_day2({"collect", "--dagster-url", fmt::format("http://127.0.0.1:{}/graphql", m_port), "--now",
+                           recorder::format_rfc3339_utc(manifest.now), "--hours", "2", "--retries", "0", "--quiet",
+                           "--out", path});
   EXPECT_EQ(outcome.code, 1) << outcome.err;
   auto artifact = read_artifact(path);
   for (const auto& key : analyzer::step_keys()) {

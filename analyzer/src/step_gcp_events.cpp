@@ -1,0 +1,302 @@
+// Step 10 (GKE events) and the Google Cloud helpers the step_gcp files share. Kubernetes events
+// come from Cloud Logging's log "events", written by GKE's event exporter, whose quirks shape the
+// code: no `count` / `firstTimestamp` (every update is its own entry, LogEntry.timestamp is the
+// time), Job events under resource.type k8s_cluster, and OOMKilling as a Node event naming the
+// killed process, not the pod.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "steps.hpp"
+
+namespace analyzer {
+
+using recorder::Result;
+
+// ---- shared helpers ---------------------------------------------------------------------------
+
+std::string lql_quote(std::string_view text) {
+  std::string out = "\"";
+  for (char ch : text) {
+    if (ch == '"' || ch == '\\') out += '\\';
+    out += ch;
+  }
+  return out + "\"";
+}
+
+std::optional<double> rfc3339_seconds(const rapidjson::Value& object, const char* key) {
+  auto text = recorder::get_string(object, key);
+  if (!text || text->empty()) return std::nullopt;
+  auto instant = recorder::parse_rfc3339(*text);
+  if (!instant) return std::nullopt;
+  return recorder::to_epoch_seconds(*instant);
+}
+
+std::string string_at(const rapidjson::Value& object, std::string_view path) {
+  const rapidjson::Value* at = &object;
+  while (!path.empty()) {
+    auto slash = path.find('/');
+    std::string name(path.substr(0, slash));
+    if (!at->IsObject()) return "";
+    auto member = at->FindMember(name.c_str());
+    if (member == at->MemberEnd()) return "";
+    at = &member->value;
+    path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
+  }
+  return at->IsString() ? std::string(at->GetString(), at->GetStringLength()) : "";
+}
+
+Result<std::map<std::string, std::string>> run_statuses(StepContext& context) {
+  const auto& runs = context.runs->get();
+  if (!runs) return runs.error();
+  std::map<std::string, std::string> out;
+  for (const auto& run : *runs) out[run.run_id] = run.status;
+  return out;
+}
+
+std::string run_status_of(const std::optional<std::string>& run_id, const std::map<std::string, std::string>& statuses) {
+  if (!run_id) return "UNKNOWN";
+  auto found = statuses.find(*run_id);
+  if (found == statuses.end()) return "UNKNOWN";  // the run ended outside the window
+  return found->second == "SUCCESS" || found->second == "FAILURE" ? found->second : "UNKNOWN";
+}
+
+namespace {
+
+// ---- filters ------------------------------------------------------------------------------------
+
+std::string time_terms(const StepContext& context) {
+  return fmt::format("timestamp>={} timestamp<{}", lql_quote(recorder::format_rfc3339_utc(context.window.start)),
+                     lql_quote(recorder::format_rfc3339_utc(context.window.end)));
+}
+
+// The cluster's resource labels (unset settings are left out rather than matching "").
+std::string cluster_terms(const GcpSettings& gcp) {
+  std::string terms;
+  if (!gcp.cluster.empty()) terms += " resource.labels.cluster_name=" + lql_quote(gcp.cluster);
+  if (!gcp.location.empty()) terms += " resource.labels.location=" + lql_quote(gcp.location);
+  return terms;
+}
+
+// Select events by reason, never by severity (Preempted is a Normal event). "Scheduled" is read
+// only to learn which node each pod ran on (see map_node_events).
+std::string pod_filter(const StepContext& context) {
+  const auto& gcp = context.config.gcp;
+  return fmt::format(
+      "log_id(\"events\") resource.type=\"k8s_pod\"{} resource.labels.namespace_name={} "
+      "jsonPayload.reason=(\"Preempted\" OR \"Evicted\" OR \"OOMKilling\" OR \"FailedScheduling\" OR \"BackOff\" OR "
+      "\"Killing\" OR \"NodeNotReady\" OR \"TaintManagerEviction\" OR \"ScaleDown\" OR \"Scheduled\") {}",
+      cluster_terms(gcp), lql_quote(gcp.namespace_name), time_terms(context));
+}
+
+std::string node_filter(const StepContext& context) {
+  return fmt::format(
+      "log_id(\"events\") resource.type=\"k8s_node\"{} "
+      "jsonPayload.reason=(\"OOMKilling\" OR \"SystemOOM\" OR \"NodeNotReady\" OR \"Shutdown\" OR \"Rebooted\" OR "
+      "\"RemovingNode\" OR \"DeletingNode\") {}",
+      cluster_terms(context.config.gcp), time_terms(context));
+}
+
+// Job events live under k8s_cluster; so does the exporter's "started watching" marker of a gap.
+std::string cluster_filter(const StepContext& context) {
+  const auto& gcp = context.config.gcp;
+  return fmt::format(
+      "log_id(\"events\") resource.type=\"k8s_cluster\"{} ((jsonPayload.involvedObject.kind=\"Job\" "
+      "jsonPayload.involvedObject.namespace={} jsonPayload.involvedObject.name=~\"^dagster-(run|step)-\") OR "
+      "textPayload:\"Event exporter started watching\") {}",
+      cluster_terms(gcp), lql_quote(gcp.namespace_name), time_terms(context));
+}
+
+// Spot / preemptible VM loss is a Compute Engine system event, not a Kubernetes event.
+std::string spot_filter(const StepContext& context) {
+  return fmt::format(
+      "log_id(\"cloudaudit.googleapis.com/system_event\") resource.type=\"gce_instance\" "
+      "protoPayload.methodName=\"compute.instances.preempted\" {}",
+      time_terms(context));
+}
+
+// ---- entries -> events ----------------------------------------------------------------------------
+
+double entry_time(const rapidjson::Value& entry) {
+  if (auto t = rfc3339_seconds(entry, "timestamp")) return *t;
+  if (const auto* payload = recorder::get_object(entry, "jsonPayload")) {
+    if (auto t = rfc3339_seconds(*payload, "lastTimestamp")) return *t;
+  }
+  return rfc3339_seconds(entry, "receiveTimestamp").value_or(0);
+}
+
+PodEvent pod_event(const rapidjson::Value& entry) {
+  PodEvent event;
+  event.timestamp = entry_time(entry);
+  event.pod_name = string_at(entry, "resource/labels/pod_name");
+  if (event.pod_name.empty()) event.pod_name = string_at(entry, "jsonPayload/involvedObject/name");
+  event.reason = string_at(entry, "jsonPayload/reason");
+  event.message = string_at(entry, "jsonPayload/message");
+  event.node = string_at(entry, "jsonPayload/source/host");
+  event.insert_id = string_at(entry, "insertId");
+  return event;
+}
+
+ClusterEvent cluster_event(const rapidjson::Value& entry) {
+  ClusterEvent event;
+  event.timestamp = entry_time(entry);
+  event.resource_type = string_at(entry, "resource/type");
+  event.insert_id = string_at(entry, "insertId");
+  if (event.resource_type == "gce_instance") {
+    std::string resource = string_at(entry, "protoPayload/resourceName");
+    event.kind = "Node";  // GKE node names equal their instance names
+    event.name = resource.substr(resource.rfind('/') + 1);
+    event.reason = "InstancePreempted";
+    event.message = "Compute Engine preempted the Spot/preemptible VM " + resource;
+    return event;
+  }
+  std::string text = string_at(entry, "textPayload");
+  if (!text.empty()) {
+    event.kind = "EventExporter";
+    event.reason = "EventExporterRestarted";  // events before this entry may have been lost
+    event.message = text;
+    return event;
+  }
+  event.kind = string_at(entry, "jsonPayload/involvedObject/kind");
+  event.name = string_at(entry, "jsonPayload/involvedObject/name");
+  if (event.name.empty()) event.name = string_at(entry, "resource/labels/node_name");
+  event.reason = string_at(entry, "jsonPayload/reason");
+  event.message = string_at(entry, "jsonPayload/message");
+  return event;
+}
+
+// "Successfully assigned NS/POD to NODE" -> NODE ("" otherwise).
+std::string assigned_node(const PodEvent& event) {
+  constexpr std::string_view marker = " to ";
+  if (event.reason != "Scheduled") return "";
+  auto at = event.message.rfind(marker);
+  return at == std::string::npos ? "" : event.message.substr(at + marker.size());
+}
+
+// Node-level kills mapped to pods. OOMKilling (and SystemOOM) is reported by node-problem-detector
+// on the Node and names only the killed process ("Killed process 4242 (python3)"); a Spot VM
+// preemption names only the instance. The pods on that node are known from the pod events
+// themselves: the scheduler's "Scheduled" event names the node in its message, kubelet events name
+// it in source.host. Pods are not seen leaving a node, so a pod counts as on the node when it was
+// first seen there no later than 5 minutes after the kill (kubelet's BackOff / Killing follow it)
+// and last seen there no earlier than 6 hours before.
+std::vector<PodEvent> map_node_events(const std::vector<PodEvent>& pods, const std::vector<ClusterEvent>& nodes) {
+  struct Seen {
+    double first = 0;
+    double last = 0;
+  };
+  std::map<std::pair<std::string, std::string>, Seen> seen;  // (node, pod)
+  for (const auto& event : pods) {
+    std::string node = assigned_node(event);
+    if (node.empty()) node = event.node;
+    if (node.empty() || event.pod_name.empty()) continue;
+    auto [it, inserted] = seen.try_emplace({node, event.pod_name}, Seen{event.timestamp, event.timestamp});
+    if (!inserted) {
+      it->second.first = std::min(it->second.first, event.timestamp);
+      it->second.last = std::max(it->second.last, event.timestamp);
+    }
+  }
+  std::vector<PodEvent> mapped;
+  for (const auto& node_event : nodes) {
+    bool kill = node_event.reason == "OOMKilling" || node_event.reason == "SystemOOM" ||
+                node_event.reason == "InstancePreempted";
+    if (!kill || node_event.kind != "Node") continue;
+    for (const auto& [key, when] : seen) {
+      if (key.first != node_event.name) continue;
+      if (when.first > node_event.timestamp + 300 || when.last < node_event.timestamp - 6 * 3600) continue;
+      PodEvent event;
+      event.timestamp = node_event.timestamp;
+      event.pod_name = key.second;
+      event.reason = node_event.reason == "InstancePreempted" ? "NodePreempted" : node_event.reason;
+      event.message = node_event.message;
+      event.node = node_event.name;
+      event.node_event = true;
+      event.insert_id = node_event.insert_id;
+      mapped.push_back(std::move(event));
+    }
+  }
+  return mapped;
+}
+
+Result<void> read_into(const StepContext& context, const std::string& filter, bool pods, GkeEvents& out) {
+  auto entries = context.gcp->list_log_entries(context.config.gcp.project, filter);
+  if (!entries) return entries.error();
+  for (const auto& entry : entries->GetArray()) {
+    if (!entry.IsObject()) continue;
+    if (pods) {
+      out.pods.push_back(pod_event(entry));
+    } else {
+      out.cluster.push_back(cluster_event(entry));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<GkeEvents> fetch_gke_events(const StepContext& context) {
+  GkeEvents events;
+  GkeEvents parts[4];
+  const std::pair<std::string, bool> queries[] = {{pod_filter(context), true},
+                                                  {node_filter(context), false},
+                                                  {cluster_filter(context), false},
+                                                  {spot_filter(context), false}};
+  auto read = parallel_for(4, 4, [&](std::size_t i) { return read_into(context, queries[i].first, queries[i].second, parts[i]); });
+  if (!read) return read.error();
+  events.pods = std::move(parts[0].pods);
+  for (auto& part : parts) {
+    for (auto& event : part.cluster) events.cluster.push_back(std::move(event));
+  }
+  auto mapped = map_node_events(events.pods, events.cluster);
+  std::erase_if(events.pods, [](const PodEvent& event) { return event.reason == "Scheduled"; });
+  for (auto& event : mapped) events.pods.push_back(std::move(event));
+  std::sort(events.pods.begin(), events.pods.end(), [](const PodEvent& a, const PodEvent& b) {
+    return std::tie(a.timestamp, a.pod_name, a.reason, a.insert_id) < std::tie(b.timestamp, b.pod_name, b.reason, b.insert_id);
+  });
+  std::sort(events.cluster.begin(), events.cluster.end(), [](const ClusterEvent& a, const ClusterEvent& b) {
+    return std::tie(a.timestamp, a.name, a.reason, a.insert_id) < std::tie(b.timestamp, b.name, b.reason, b.insert_id);
+  });
+  return events;
+}
+
+StepResult step_gke_events(StepContext& context) {
+  const auto& events = context.gke_events->get();
+  if (!events) return events.error();
+  auto statuses = run_statuses(context);
+  rapidjson::Document out(rapidjson::kObjectType);
+  auto& a = out.GetAllocator();
+  rapidjson::Value pods(rapidjson::kArrayType);
+  for (const auto& event : events->pods) {
+    auto run_id = run_id_from_pod_name(event.pod_name);
+    rapidjson::Value row(rapidjson::kObjectType);
+    row.AddMember("timestamp", event.timestamp, a);
+    row.AddMember("podName", string_value(event.pod_name, a), a);
+    row.AddMember("reason", string_value(event.reason, a), a);
+    row.AddMember("message", string_value(event.message, a), a);
+    row.AddMember("runId", run_id ? string_value(*run_id, a) : rapidjson::Value(), a);
+    std::string status = statuses ? run_status_of(run_id, *statuses) : "UNKNOWN";
+    row.AddMember("runStatus", string_value(status, a), a);
+    row.AddMember("node", event.node.empty() ? rapidjson::Value() : string_value(event.node, a), a);
+    row.AddMember("fromNodeEvent", event.node_event, a);
+    pods.PushBack(row, a);
+  }
+  rapidjson::Value cluster(rapidjson::kArrayType);
+  for (const auto& event : events->cluster) {
+    rapidjson::Value row(rapidjson::kObjectType);
+    row.AddMember("timestamp", event.timestamp, a);
+    row.AddMember("kind", string_value(event.kind, a), a);
+    row.AddMember("name", string_value(event.name, a), a);
+    row.AddMember("reason", string_value(event.reason, a), a);
+    row.AddMember("message", string_value(event.message, a), a);
+    row.AddMember("resourceType", string_value(event.resource_type, a), a);
+    cluster.PushBack(row, a);
+  }
+  out.AddMember("clusterEvents", cluster, a);
+  out.AddMember("podEvents", pods, a);
+  // Without step 01's runs every runStatus is UNKNOWN; say why rather than fail the GKE signals.
+  if (!statuses) out.AddMember("runStatusError", string_value(statuses.error().message, a), a);
+  return out;
+}
+
+}  // namespace analyzer

@@ -1,0 +1,91 @@
+// Properties of the GKE pod-name rule behind step 10's run attribution: every run-pod name yields
+// its run id, and names that are not run pods never yield one.
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
+
+#include <algorithm>
+#include <functional>
+#include <sstream>
+#include <string>
+
+#include "analyzer/gcp_client.hpp"
+
+namespace {
+
+const std::string k_hex = "0123456789abcdef";
+const std::string k_name_chars = "abcdefghijklmnopqrstuvwxyz0123456789-";
+
+rc::Gen<std::string> hex_string(int length) {
+  return rc::gen::map(rc::gen::container<std::vector<std::size_t>>(static_cast<std::size_t>(length), rc::gen::inRange<std::size_t>(0, 16)),
+                      [](const std::vector<std::size_t>& digits) {
+                        std::string out;
+                        for (auto d : digits) out += k_hex[d];
+                        return out;
+                      });
+}
+
+rc::Gen<std::string> uuid() {
+  return rc::gen::apply(
+      [](const std::string& a, const std::string& b, const std::string& c, const std::string& d, const std::string& e) {
+        return a + "-" + b + "-" + c + "-" + d + "-" + e;
+      },
+      hex_string(8), hex_string(4), hex_string(4), hex_string(4), hex_string(12));
+}
+
+// Kubernetes-name characters, at least one.
+rc::Gen<std::string> name_part() {
+  return rc::gen::map(rc::gen::nonEmpty(rc::gen::container<std::vector<std::size_t>>(
+                          rc::gen::inRange<std::size_t>(0, k_name_chars.size()))),
+                      [](const std::vector<std::size_t>& chars) {
+                        std::string out;
+                        for (auto c : chars) out += k_name_chars[c];
+                        return out;
+                      });
+}
+
+// Runs `property` for at least 1000 cases (RC_PARAMS can ask for more, and sets the seed).
+void check(const char* description, const std::function<void()>& property) {
+  rc::detail::TestParams params = rc::detail::configuration().testParams;
+  params.maxSuccess = std::max(params.maxSuccess, 1000);
+  rc::detail::TestMetadata metadata;
+  metadata.description = description;
+  auto result = rc::detail::checkTestable(property, metadata, params);
+  std::ostringstream report;
+  rc::detail::printResultMessage(result, report);
+  EXPECT_TRUE(result.template is<rc::detail::SuccessResult>()) << description << ": " << report.str();
+  if (result.template is<rc::detail::SuccessResult>()) {
+    EXPECT_GE(result.template get<rc::detail::SuccessResult>().numSuccess, 1000) << description;
+  }
+}
+
+TEST(GcpProperties, RunPodNamesYieldTheirRunId) {
+  check("run pods", [] {
+    auto id = *uuid();
+    auto suffix = *name_part();
+    RC_ASSERT(analyzer::run_id_from_pod_name("dagster-run-" + id + "-" + suffix) == id);
+  });
+}
+
+TEST(GcpProperties, CodeServersAgentsAndStepPodsYieldNoRunId) {
+  check("other pods", [] {
+    auto prefix = *rc::gen::element<std::string>("", "analytics-prod-", "user-cloud-dagster-cloud-agent-agent-",
+                                                 "dagster-step-", "dagster-", "onepassword-connect-");
+    auto name = prefix + *name_part();
+    RC_PRE(name.rfind("dagster-run-", 0) != 0);
+    RC_ASSERT(!analyzer::run_id_from_pod_name(name).has_value());
+  });
+}
+
+TEST(GcpProperties, ARunPrefixWithoutAUuidYieldsNoRunId) {
+  check("broken run pods", [] {
+    auto id = *uuid();
+    auto cut = *rc::gen::inRange<std::size_t>(0, id.size());
+    auto name = "dagster-run-" + id.substr(0, cut) + *rc::gen::element<std::string>("", "-", "x-abcde", "g-abcde");
+    // A shortened uuid followed by more text can only match when it is still a whole uuid.
+    auto parsed = analyzer::run_id_from_pod_name(name);
+    RC_ASSERT(!parsed.has_value());
+  });
+}
+
+}  // namespace

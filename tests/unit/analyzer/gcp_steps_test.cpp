@@ -1,0 +1,254 @@
+// The Google Cloud steps (08, 10-13) through collect(): Dagster answered from the real captures,
+// Google from responses shaped as the discovery documents say (tests/data/gcp/), paged across
+// several pages with empty pages that still carry a token. Attribution, categories and buckets.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "analyzer/collect.hpp"
+#include "support/captured_dagster.hpp"
+#include "support/fake_transport.hpp"
+#include "support/gcp_fake.hpp"
+#include "support/json_access.hpp"
+
+namespace analyzer {
+namespace {
+
+using day2test::GcpFake;
+using day2test::gcp_data;
+using day2test::json_at;
+using day2test::number_at;
+using day2test::query_param;
+using day2test::size_at;
+using day2test::strings_at;
+using day2test::text_at;
+using testing::HasSubstr;
+using Strings = std::vector<std::string>;
+
+const std::string k_failed_run = "2dd4253f-acb5-4aa3-9596-941608727e68";
+const std::string k_success_run = "27fcb6a5-49e0-4e4c-a779-0685a14fd132";
+const std::string k_outside_run = "0f6c2a8e-3c1d-4b7a-9a55-5c2d3e4f5a6b";
+constexpr const char* k_entries = "/v2/entries:list";
+
+Config gcp_config() {
+  Config config;
+  config.retries = 0;
+  config.gcp.project = "my-proj";
+  config.gcp.cluster = "prod";
+  config.gcp.location = "us-central1";
+  return config;
+}
+
+std::shared_ptr<GcpFake> google() { return day2test::gcp_fixture(); }
+
+rapidjson::Document run_collect(const std::shared_ptr<GcpFake>& fake, Config config = gcp_config()) {
+  auto dagster = std::make_shared<day2test::FakeTransport>();
+  day2test::answer_captured(*dagster);
+  DagsterClient client(dagster, config.dagster, "", std::chrono::milliseconds(2000));
+  CollectRequest request{config, day2test::captured_window()};
+  request.google = fake;
+  request.google_api_root = "http://127.0.0.1:9";
+  request.logging_pacer = std::make_shared<Pacer>(60, 5, [] { return std::chrono::steady_clock::time_point{}; },
+                                                  [](std::chrono::milliseconds) {});
+  request.now = *recorder::parse_rfc3339("2026-11-22T05:30:00Z");
+  return collect(client, request);
+}
+
+const rapidjson::Document& artifact() {
+  static const rapidjson::Document document = [] {
+    auto fake = google();
+    auto out = run_collect(fake);
+    EXPECT_EQ(fake->unanswered(), Strings{});
+    return out;
+  }();
+  return document;
+}
+
+double at(const char* time) { return recorder::to_epoch_seconds(*recorder::parse_rfc3339(time)); }
+
+TEST(GcpSteps, PodEventsAreAttributedToRunsOfStepOne) {
+  const auto& a = artifact();
+  ASSERT_EQ(size_at(a, "/step_10_gke_events/podEvents"), 4u) << json_at(a, "/step_10_gke_events");
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/podEvents/0/reason"), "Evicted");
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/podEvents/0/runId"), k_failed_run);
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/podEvents/0/runStatus"), "FAILURE");
+  EXPECT_EQ(number_at(a, "/step_10_gke_events/podEvents/0/timestamp"), at("2026-11-22T05:01:05Z"));
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/podEvents/1/reason"), "Preempted");
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/podEvents/1/runId"), k_success_run);
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/podEvents/1/runStatus"), "SUCCESS");
+}
+
+TEST(GcpSteps, CodeServerPodsHaveNoRunAndStatusUnknown) {
+  const auto& a = artifact();
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/podEvents/2/podName"), "analytics-prod-7f9c6d-abcde");
+  EXPECT_EQ(json_at(a, "/step_10_gke_events/podEvents/2/runId"), "null");
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/podEvents/2/runStatus"), "UNKNOWN");
+}
+
+TEST(GcpSteps, NodeOomKillingIsMappedToThePodScheduledOnTheNode) {
+  const auto& a = artifact();
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/podEvents/3/reason"), "OOMKilling");
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/podEvents/3/podName"), "dagster-run-" + k_outside_run + "-q1w2e");
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/podEvents/3/runId"), k_outside_run);
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/podEvents/3/runStatus"), "UNKNOWN");  // not a run of the window
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/podEvents/3/node"), "gke-prod-spot-pool-1a2b3c4d-k3j4");
+  EXPECT_EQ(json_at(a, "/step_10_gke_events/podEvents/3/fromNodeEvent"), "true");
+  EXPECT_THAT(text_at(a, "/step_10_gke_events/podEvents/3/message"), HasSubstr("Killed process 4242 (python3)"));
+}
+
+TEST(GcpSteps, ClusterEventsHoldJobNodeAndExporterEvents) {
+  const auto& a = artifact();
+  ASSERT_EQ(size_at(a, "/step_10_gke_events/clusterEvents"), 3u);
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/clusterEvents/0/reason"), "EventExporterRestarted");
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/clusterEvents/1/kind"), "Node");
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/clusterEvents/2/reason"), "BackoffLimitExceeded");
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/clusterEvents/2/name"), "dagster-run-" + k_failed_run);
+}
+
+TEST(GcpSteps, LoggingFiltersBoundTheWindowAndSelectByReason) {
+  auto fake = google();
+  run_collect(fake);
+  bool found = false;
+  for (const auto& request : fake->requests(k_entries)) {
+    if (request.body.find("k8s_pod") == std::string::npos) continue;
+    found = true;
+    EXPECT_THAT(request.body, HasSubstr(R"(timestamp>=\"2026-11-22T05:00:36.360315Z\")"));
+    EXPECT_THAT(request.body, HasSubstr(R"(timestamp<\"2026-11-22T05:03:53.061592Z\")"));
+    EXPECT_THAT(request.body, HasSubstr(R"(resource.labels.namespace_name=\"dagster\")"));
+    EXPECT_THAT(request.body, HasSubstr(R"j(jsonPayload.reason=(\"Preempted\" OR \"Evicted\")j"));
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(GcpSteps, ErrorGroupsAreCategorised) {
+  const auto& a = artifact();
+  const auto& g = "/step_12_error_groups/groups";
+  ASSERT_EQ(size_at(a, g), 4u) << json_at(a, "/step_12_error_groups");
+  EXPECT_EQ(text_at(a, "/step_12_error_groups/groups/0/groupId"), "grpA");
+  EXPECT_EQ(text_at(a, "/step_12_error_groups/groups/0/category"), "preemption_artifact");
+  EXPECT_EQ(text_at(a, "/step_12_error_groups/groups/0/exception"), "ConnectionResetError: [Errno 104] Connection reset by peer");
+  EXPECT_EQ(text_at(a, "/step_12_error_groups/groups/0/exceptionLine"), R"(File "/app/pipeline/io.py", line 17, in write)");
+  EXPECT_EQ(text_at(a, "/step_12_error_groups/groups/0/correlatedPodEvent/reason"), "Evicted");
+  EXPECT_EQ(text_at(a, "/step_12_error_groups/groups/0/correlatedPodEvent/podName"), "dagster-run-" + k_failed_run + "-x7k2p");
+  EXPECT_EQ(json_at(a, "/step_12_error_groups/groups/0/affectedServices"),
+            R"([{"service":"dagster","version":"dagster-run-)" + k_failed_run + R"(-x7k2p"}])");
+  EXPECT_EQ(text_at(a, "/step_12_error_groups/groups/1/groupId"), "grpB");
+  EXPECT_EQ(text_at(a, "/step_12_error_groups/groups/1/category"), "sigterm_during_import");
+  EXPECT_EQ(text_at(a, "/step_12_error_groups/groups/1/exceptionLine"),
+            R"(File "/app/analytics/definitions.py", line 3, in <module>)");
+  EXPECT_EQ(text_at(a, "/step_12_error_groups/groups/2/groupId"), "grpC");
+  EXPECT_EQ(text_at(a, "/step_12_error_groups/groups/3/groupId"), "grpE");
+  EXPECT_EQ(text_at(a, "/step_12_error_groups/groups/3/category"), "unclassified");
+  EXPECT_EQ(json_at(a, "/step_12_error_groups/groups/3/exceptionLine"), "null");
+  EXPECT_EQ(json_at(a, "/step_12_error_groups/groups/3/correlatedPodEvent"), "null");
+}
+
+TEST(GcpSteps, ErrorGroupBucketsSeparateTheWindowFromStaleOpenGroups) {
+  const auto& a = artifact();
+  EXPECT_EQ(strings_at(a, "/step_12_error_groups/buckets/inWindow"), (Strings{"grpA", "grpB", "grpE"}));
+  EXPECT_EQ(strings_at(a, "/step_12_error_groups/buckets/staleOpen"), (Strings{"grpC"}));
+  EXPECT_EQ(text_at(a, "/step_12_error_groups/period"), "PERIOD_1_HOUR");
+}
+
+TEST(GcpSteps, ErrorReportingAsksForTheSmallestPeriodCoveringTheWindow) {
+  auto fake = google();
+  run_collect(fake);
+  auto requests = fake->requests("/v1beta1/projects/my-proj/groupStats");
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(query_param(requests[0].url, "timeRange.period"), "PERIOD_1_HOUR");
+  EXPECT_EQ(query_param(requests[0].url, "timedCountDuration"), "60s");
+  EXPECT_EQ(query_param(requests[0].url, "order"), "LAST_SEEN_DESC");
+  // Only groups seen since the window began get their events read.
+  EXPECT_EQ(fake->requests("/v1beta1/projects/my-proj/events").size(), 4u);
+}
+
+TEST(GcpSteps, AlertsOpenDuringTheWindow) {
+  const auto& a = artifact();
+  ASSERT_EQ(size_at(a, "/step_11_alerts/alerts"), 2u) << json_at(a, "/step_11_alerts");
+  EXPECT_EQ(text_at(a, "/step_11_alerts/alerts/0/name"), "projects/my-proj/alerts/a3");
+  EXPECT_EQ(json_at(a, "/step_11_alerts/alerts/0/closeTime"), "null");
+  EXPECT_EQ(text_at(a, "/step_11_alerts/alerts/0/policy"), "Node memory");
+  EXPECT_EQ(text_at(a, "/step_11_alerts/alerts/0/severity"), "CRITICAL");
+  EXPECT_EQ(json_at(a, "/step_11_alerts/alerts/0/resourceLabels"), R"({"node_name":"gke-prod-pool-2-bbbb"})");
+  EXPECT_EQ(text_at(a, "/step_11_alerts/alerts/1/name"), "projects/my-proj/alerts/a1");
+  EXPECT_EQ(number_at(a, "/step_11_alerts/alerts/1/closeTime"), at("2026-11-22T05:02:00Z"));
+}
+
+TEST(GcpSteps, OomRunsJoinRestartsAndMemoryLimitToRuns) {
+  const auto& a = artifact();
+  ASSERT_EQ(size_at(a, "/step_13_oom_metrics/oomRuns"), 2u) << json_at(a, "/step_13_oom_metrics");
+  EXPECT_EQ(text_at(a, "/step_13_oom_metrics/oomRuns/0/runId"), k_success_run);
+  EXPECT_EQ(text_at(a, "/step_13_oom_metrics/oomRuns/0/runStatus"), "SUCCESS");
+  EXPECT_EQ(json_at(a, "/step_13_oom_metrics/oomRuns/0/hitMemoryLimit"), "true");
+  EXPECT_EQ(number_at(a, "/step_13_oom_metrics/oomRuns/0/maxMemoryLimitUtilization"), 0.97);
+  EXPECT_EQ(text_at(a, "/step_13_oom_metrics/oomRuns/1/runId"), k_failed_run);
+  EXPECT_EQ(text_at(a, "/step_13_oom_metrics/oomRuns/1/runStatus"), "FAILURE");
+  EXPECT_EQ(number_at(a, "/step_13_oom_metrics/oomRuns/1/restarts"), 2);
+  EXPECT_EQ(json_at(a, "/step_13_oom_metrics/skipped"), "false");
+}
+
+TEST(GcpSteps, TimeSeriesAreAskedPerMetricWithAnAligner) {
+  auto fake = google();
+  run_collect(fake);
+  auto requests = fake->requests("/v3/projects/my-proj/timeSeries");
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_THAT(query_param(requests[0].url, "filter"), HasSubstr(R"j(metric.type="kubernetes.io/container/restart_count")j"));
+  EXPECT_EQ(query_param(requests[0].url, "aggregation.perSeriesAligner"), "ALIGN_DELTA");
+  EXPECT_EQ(query_param(requests[0].url, "interval.endTime"), "2026-11-22T05:03:53.061592Z");
+  EXPECT_EQ(query_param(requests[0].url, "view"), "FULL");
+}
+
+TEST(GcpSteps, AgentPodChurnIsJudgedAgainstReplicasAndSurge) {
+  const auto& a = artifact();
+  EXPECT_EQ(size_at(a, "/step_08_agent_pod_churn/events"), 5u) << json_at(a, "/step_08_agent_pod_churn");
+  EXPECT_EQ(number_at(a, "/step_08_agent_pod_churn/createCount"), 4);  // one of the 5 was refused
+  EXPECT_EQ(text_at(a, "/step_08_agent_pod_churn/verdict"), "retried_rollout");
+  EXPECT_EQ(json_at(a, "/step_08_agent_pod_churn/skipped"), "false");
+}
+
+TEST(GcpSteps, DagsterStepsAreUnchanged) {
+  const auto& a = artifact();
+  EXPECT_EQ(json_at(a, "/step_01_failed_runs/failureCount"), "6");
+}
+
+TEST(GcpSteps, ARefusingApiMakesEveryGoogleStepAnErrorNamingTheMethod) {
+  auto fake = std::make_shared<GcpFake>();
+  const char* denied = R"({"error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"}})";
+  for (const char* path : {k_entries, "/v1beta1/projects/my-proj/groupStats", "/v3/projects/my-proj/alerts",
+                           "/v3/projects/my-proj/timeSeries"}) {
+    fake->on(path, "", denied, 403);
+  }
+  auto a = run_collect(fake);
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/error"), "logging entries.list: HTTP 403 PERMISSION_DENIED: denied");
+  EXPECT_EQ(text_at(a, "/step_08_agent_pod_churn/error"), "logging entries.list: HTTP 403 PERMISSION_DENIED: denied");
+  EXPECT_EQ(text_at(a, "/step_11_alerts/error"), "monitoring projects.alerts.list: HTTP 403 PERMISSION_DENIED: denied");
+  EXPECT_EQ(text_at(a, "/step_12_error_groups/error"),
+            "errorreporting projects.groupStats.list: HTTP 403 PERMISSION_DENIED: denied");
+  EXPECT_EQ(text_at(a, "/step_13_oom_metrics/error"),
+            "monitoring projects.timeSeries.list: HTTP 403 PERMISSION_DENIED: denied");
+  EXPECT_EQ(json_at(a, "/step_01_failed_runs/failureCount"), "6");
+  EXPECT_EQ(error_steps(a), (Strings{"step_08_agent_pod_churn", "step_10_gke_events", "step_11_alerts",
+                                     "step_12_error_groups", "step_13_oom_metrics"}));
+}
+
+TEST(GcpSteps, AProjectWithoutATransportIsAnError) {
+  auto dagster = std::make_shared<day2test::FakeTransport>();
+  day2test::answer_captured(*dagster);
+  DagsterClient client(dagster, gcp_config().dagster, "", std::chrono::milliseconds(2000));
+  CollectRequest request{gcp_config(), day2test::captured_window()};
+  auto a = collect(client, request);
+  EXPECT_EQ(text_at(a, "/step_11_alerts/error"),
+            "Google Cloud is configured (project my-proj) but no Google transport was given to collect");
+}
+
+TEST(GcpSteps, WithoutAProjectTheStepsAreSkippedEvenWithATransport) {
+  auto fake = std::make_shared<GcpFake>();
+  Config config = gcp_config();
+  config.gcp.project.clear();
+  auto a = run_collect(fake, config);
+  EXPECT_EQ(json_at(a, "/step_10_gke_events/skipped"), "true");
+  EXPECT_THAT(text_at(a, "/step_10_gke_events/reason"), HasSubstr("gcp.project"));
+  EXPECT_TRUE(fake->requests().empty());
+}
+
+}  // namespace
+}  // namespace analyzer
