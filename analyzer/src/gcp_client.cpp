@@ -182,7 +182,9 @@ Result<void> take_items(rapidjson::Document& page, const char* key, const std::s
 // The page's nextPageToken; "" on the last page (absent or empty); an Error when not a string.
 Result<std::string> next_token(const rapidjson::Document& page, const std::string& method) {
   if (!page.HasMember("nextPageToken")) return std::string();
-  if (!page["nextPageToken"].IsString()) return make_error(fmt::format("{}: \"nextPageToken\" is not a string", method));
+  if (!page["nextPageToken"].IsString()) {
+    return make_error(fmt::format("{}: \"nextPageToken\" is not a string", method));
+  }
   return std::string(page["nextPageToken"].GetString(), page["nextPageToken"].GetStringLength());
 }
 
@@ -256,18 +258,17 @@ Result<rapidjson::Document> GcpClient::list_error_events(const std::string& proj
 Result<rapidjson::Document> GcpClient::get_cluster(const std::string& project, const std::string& location,
                                                    const std::string& cluster) const {
   Call call{Service::container, "container projects.locations.clusters.get", "GET", nullptr};
-  return send_json(call,
-                   fmt::format("{}/v1/projects/{}/locations/{}/clusters/{}", m_endpoints.container, project, location, cluster),
-                   "");
+  auto url =
+      fmt::format("{}/v1/projects/{}/locations/{}/clusters/{}", m_endpoints.container, project, location, cluster);
+  return send_json(call, url, "");
 }
 
 Result<rapidjson::Document> GcpClient::list_node_pools(const std::string& project, const std::string& location,
                                                        const std::string& cluster) const {
   Call call{Service::container, "container projects.locations.clusters.nodePools.list", "GET", "nodePools"};
-  auto page = send_json(call,
-                        fmt::format("{}/v1/projects/{}/locations/{}/clusters/{}/nodePools", m_endpoints.container, project,
-                                    location, cluster),
-                        "");
+  auto url = fmt::format("{}/v1/projects/{}/locations/{}/clusters/{}/nodePools", m_endpoints.container, project,
+                         location, cluster);
+  auto page = send_json(call, url, "");
   if (!page) return page.error();
   rapidjson::Document items(rapidjson::kArrayType);
   if (auto taken = take_items(*page, call.items_key, call.method, items); !taken) return taken.error();

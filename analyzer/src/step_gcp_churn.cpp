@@ -14,14 +14,16 @@ namespace {
 std::string churn_filter(const StepContext& context) {
   const auto& gcp = context.config.gcp;
   std::string filter =
-      "log_id(\"cloudaudit.googleapis.com/activity\") resource.type=\"k8s_cluster\" protoPayload.serviceName=\"k8s.io\" "
+      "log_id(\"cloudaudit.googleapis.com/activity\") resource.type=\"k8s_cluster\" "
+      "protoPayload.serviceName=\"k8s.io\" "
       "protoPayload.methodName=\"io.k8s.core.v1.pods.create\"";
   if (!gcp.cluster.empty()) filter += " resource.labels.cluster_name=" + lql_quote(gcp.cluster);
   if (!gcp.location.empty()) filter += " resource.labels.location=" + lql_quote(gcp.location);
   // ':' is a substring test; the exact prefix is checked below.
   filter += " protoPayload.resourceName:" +
             lql_quote(fmt::format("namespaces/{}/pods/{}-", gcp.namespace_name, gcp.agent_deployment));
-  return filter + fmt::format(" timestamp>={} timestamp<{}", lql_quote(recorder::format_rfc3339_utc(context.window.start)),
+  return filter + fmt::format(" timestamp>={} timestamp<{}",
+                              lql_quote(recorder::format_rfc3339_utc(context.window.start)),
                               lql_quote(recorder::format_rfc3339_utc(context.window.end)));
 }
 
@@ -70,7 +72,8 @@ StepResult step_agent_pod_churn(StepContext& context) {
     double time = rfc3339_seconds(entry, "timestamp").value_or(0);
     creates.push_back({time, pod, string_at(entry, "protoPayload/authenticationInfo/principalEmail"), code});
   }
-  std::sort(creates.begin(), creates.end(), [](const Create& x, const Create& y) { return std::tie(x.time, x.pod) < std::tie(y.time, y.pod); });
+  std::sort(creates.begin(), creates.end(),
+            [](const Create& x, const Create& y) { return std::tie(x.time, x.pod) < std::tie(y.time, y.pod); });
 
   rapidjson::Document out(rapidjson::kObjectType);
   auto& a = out.GetAllocator();
@@ -90,9 +93,8 @@ StepResult step_agent_pod_churn(StepContext& context) {
   out.AddMember("createCount", succeeded, a);
   out.AddMember("expectedReplicas", context.config.agent_replicas, a);
   out.AddMember("maxSurgePercent", context.config.agent_max_surge_percent, a);
-  out.AddMember("verdict",
-                string_value(churn_verdict(succeeded, context.config.agent_replicas, context.config.agent_max_surge_percent), a),
-                a);
+  std::string verdict = churn_verdict(succeeded, context.config.agent_replicas, context.config.agent_max_surge_percent);
+  out.AddMember("verdict", string_value(verdict, a), a);
   return out;
 }
 

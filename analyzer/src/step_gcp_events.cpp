@@ -55,7 +55,8 @@ Result<std::map<std::string, std::string>> run_statuses(StepContext& context) {
   return out;
 }
 
-std::string run_status_of(const std::optional<std::string>& run_id, const std::map<std::string, std::string>& statuses) {
+std::string run_status_of(const std::optional<std::string>& run_id,
+                          const std::map<std::string, std::string>& statuses) {
   if (!run_id) return "UNKNOWN";
   auto found = statuses.find(*run_id);
   if (found == statuses.end()) return "UNKNOWN";  // the run ended outside the window
@@ -242,7 +243,9 @@ Result<GkeEvents> fetch_gke_events(const StepContext& context) {
                                                   {node_filter(context), false},
                                                   {cluster_filter(context), false},
                                                   {spot_filter(context), false}};
-  auto read = parallel_for(4, 4, [&](std::size_t i) { return read_into(context, queries[i].first, queries[i].second, parts[i]); });
+  auto read = parallel_for(4, 4, [&](std::size_t i) {
+    return read_into(context, queries[i].first, queries[i].second, parts[i]);
+  });
   if (!read) return read.error();
   events.pods = std::move(parts[0].pods);
   for (auto& part : parts) {
@@ -252,7 +255,8 @@ Result<GkeEvents> fetch_gke_events(const StepContext& context) {
   std::erase_if(events.pods, [](const PodEvent& event) { return event.reason == "Scheduled"; });
   for (auto& event : mapped) events.pods.push_back(std::move(event));
   std::sort(events.pods.begin(), events.pods.end(), [](const PodEvent& a, const PodEvent& b) {
-    return std::tie(a.timestamp, a.pod_name, a.reason, a.insert_id) < std::tie(b.timestamp, b.pod_name, b.reason, b.insert_id);
+    return std::tie(a.timestamp, a.pod_name, a.reason, a.insert_id) <
+           std::tie(b.timestamp, b.pod_name, b.reason, b.insert_id);
   });
   std::sort(events.cluster.begin(), events.cluster.end(), [](const ClusterEvent& a, const ClusterEvent& b) {
     return std::tie(a.timestamp, a.name, a.reason, a.insert_id) < std::tie(b.timestamp, b.name, b.reason, b.insert_id);

@@ -174,7 +174,8 @@ StepResult step_oom_metrics(StepContext& context) {
       pod.AddMember("containerName", string_value(row->container, a), a);
       pod.AddMember("restarts", row->restarts, a);
       pod.AddMember("firstRestartTime", nullable_time(row->first_restart), a);
-      pod.AddMember("maxMemoryLimitUtilization", row->has_utilization ? rapidjson::Value(row->max_utilization) : rapidjson::Value(), a);
+      auto utilization = row->has_utilization ? rapidjson::Value(row->max_utilization) : rapidjson::Value();
+      pod.AddMember("maxMemoryLimitUtilization", utilization, a);
       pods.PushBack(pod, a);
     }
     entry.AddMember("restarts", restart_total, a);

@@ -1,5 +1,6 @@
 // The --details dump: failures, retries, the Google Cloud findings (agent pod churn, cluster and pod
-// events, alerts, error groups, OOM runs), asset checks and degraded-asset clusters. Rows are sorted (time, then ids) so that the same artifact always prints the same text.
+// events, alerts, error groups, OOM runs), asset checks and degraded-asset clusters. Rows are
+// sorted (time, then ids) so that the same artifact always prints the same text.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -184,8 +185,9 @@ Row churn_row(const Json& e) {
 void print_agent_churn(const std::vector<Step>& steps, std::ostream& out) {
   const Json* payload = optional_payload(steps, "step_08_agent_pod_churn");
   if (payload == nullptr || member(*payload, "events") == nullptr) { return; }
-  out << fmt::format("Agent pod churn: {} creates, verdict {} (replicas {}, maxSurge {}%)\n", number_text(*payload, "createCount"),
-                     text_of(*payload, "verdict"), number_text(*payload, "expectedReplicas"),
+  out << fmt::format("Agent pod churn: {} creates, verdict {} (replicas {}, maxSurge {}%)\n",
+                     number_text(*payload, "createCount"), text_of(*payload, "verdict"),
+                     number_text(*payload, "expectedReplicas"),
                      number_text(*payload, "maxSurgePercent"));
   if (const Json* list = list_of(*payload, "events", "Agent pod creations", out)) {
     print_rows("Agent pod creations", rows_of(*list, churn_row), out);
@@ -210,14 +212,17 @@ void print_cluster_events(const std::vector<Step>& steps, std::ostream& out) {
 Row alert_row(const Json& a) {
   std::string open = time_of(a, "openTime");
   std::string name = text_of(a, "name");
-  return {open + ' ' + name, fmt::format("  {} → {}  {}  {}  {}  {}\n", open, time_of(a, "closeTime"), text_of(a, "severity"),
-                                         text_of(a, "policy"), text_of(a, "resourceType"), name)};
+  return {open + ' ' + name, fmt::format("  {} → {}  {}  {}  {}  {}\n", open, time_of(a, "closeTime"),
+                                         text_of(a, "severity"), text_of(a, "policy"), text_of(a, "resourceType"),
+                                         name)};
 }
 
 void print_alerts(const std::vector<Step>& steps, std::ostream& out) {
   const Json* payload = optional_payload(steps, "step_11_alerts");
   if (payload == nullptr || member(*payload, "alerts") == nullptr) { return; }
-  if (const Json* list = list_of(*payload, "alerts", "Alerts", out)) { print_rows("Alerts", rows_of(*list, alert_row), out); }
+  if (const Json* list = list_of(*payload, "alerts", "Alerts", out)) {
+    print_rows("Alerts", rows_of(*list, alert_row), out);
+  }
 }
 
 Row oom_row(const Json& r) {
@@ -229,7 +234,9 @@ Row oom_row(const Json& r) {
 void print_oom_runs(const std::vector<Step>& steps, std::ostream& out) {
   const Json* payload = optional_payload(steps, "step_13_oom_metrics");
   if (payload == nullptr || member(*payload, "oomRuns") == nullptr) { return; }
-  if (const Json* list = list_of(*payload, "oomRuns", "OOM runs", out)) { print_rows("OOM runs", rows_of(*list, oom_row), out); }
+  if (const Json* list = list_of(*payload, "oomRuns", "OOM runs", out)) {
+    print_rows("OOM runs", rows_of(*list, oom_row), out);
+  }
 }
 
 std::string services_text(const Json& group) {

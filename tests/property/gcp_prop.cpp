@@ -17,10 +17,12 @@ const std::string k_hex = "0123456789abcdef";
 const std::string k_name_chars = "abcdefghijklmnopqrstuvwxyz0123456789-";
 
 rc::Gen<std::string> hex_string(int length) {
-  return rc::gen::map(rc::gen::container<std::vector<std::size_t>>(static_cast<std::size_t>(length), rc::gen::inRange<std::size_t>(0, 16)),
-                      [](const std::vector<std::size_t>& digits) {
+  auto generator = rc::gen::container<std::vector<std::size_t>>(static_cast<std::size_t>(length),
+                                                             rc::gen::inRange<std::size_t>(0, 16));
+  return rc::gen::map(std::move(generator),
+                      [](const std::vector<std::size_t>& indexes) {
                         std::string out;
-                        for (auto d : digits) out += k_hex[d];
+                        for (auto d : indexes) out += k_hex[d];
                         return out;
                       });
 }

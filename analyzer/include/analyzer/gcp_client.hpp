@@ -97,7 +97,8 @@ class GcpClient {
 
  private:
   struct Call;
-  recorder::Result<rapidjson::Document> send_json(const Call& call, const std::string& url, const std::string& body) const;
+  recorder::Result<rapidjson::Document> send_json(const Call& call, const std::string& url,
+                                                  const std::string& body) const;
   recorder::Result<rapidjson::Document> list_get(const Call& call, const std::string& url, QueryParams params) const;
 
   std::shared_ptr<recorder::Transport> m_transport;

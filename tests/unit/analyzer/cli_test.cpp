@@ -14,6 +14,7 @@
 #include "recorder/log.hpp"
 #include "support/cli_outcome.hpp"
 #include "support/ports.hpp"
+#include "support/scoped_env.hpp"
 #include "support/temp_dir.hpp"
 
 namespace analyzer {
@@ -31,25 +32,7 @@ Outcome collect(std::vector<std::string> extra) {
   return run_day2(args);
 }
 
-// Sets (or unsets, for nullopt) an environment variable for one test and restores it after.
-class ScopedEnv {
- public:
-  ScopedEnv(std::string name, std::optional<std::string> value) : m_name(std::move(name)) {
-    if (const char* old = std::getenv(m_name.c_str())) m_old = old;
-    if (value) ::setenv(m_name.c_str(), value->c_str(), 1);
-    else ::unsetenv(m_name.c_str());
-  }
-  ~ScopedEnv() {
-    if (m_old) ::setenv(m_name.c_str(), m_old->c_str(), 1);
-    else ::unsetenv(m_name.c_str());
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  std::string m_name;
-  std::optional<std::string> m_old;
-};
+using day2test::ScopedEnv;
 
 // ---- top level -------------------------------------------------------------------------------
 
