@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <system_error>
 #include <sys/socket.h>
+#include <unordered_set>
 #include <thread>
 
 #include "recorder/http_server.hpp"
@@ -116,7 +117,7 @@ struct Server::Impl {
   void install_routes();
   void handle(const httplib::Request& req, httplib::Response& res);
   std::optional<recorder::HttpResponse> refuse(const httplib::Request& req, const std::string& path,
-                                               const recorder::Headers& headers, Service service) const;
+                                               const recorder::Headers& headers, Service service);
   recorder::HttpRequest to_request(const httplib::Request& req, const std::string& path, const std::string& query,
                                    const recorder::Headers& headers, Service service) const;
   recorder::Result<recorder::HttpResponse> answer(const recorder::HttpRequest& request);
@@ -126,6 +127,11 @@ struct Server::Impl {
   detail::DagsterPaths dagster_paths;
   recorder::HttpServer server{k_server_settings};
   std::mutex mutex;  // start() and stop()
+  // Request bodies already checked and found valid: clients repeat requests (polling, load), and
+  // parsing a body again costs more than answering it. Bounded.
+  std::mutex checked_mutex;
+  std::unordered_set<std::string> checked_bodies;
+  static constexpr std::size_t k_max_checked_bodies = 4096;
 };
 
 void Server::Impl::install_routes() {
@@ -184,14 +190,25 @@ void Server::Impl::handle(const httplib::Request& req, httplib::Response& res) {
 }
 
 std::optional<recorder::HttpResponse> Server::Impl::refuse(const httplib::Request& req, const std::string& path,
-                                                           const recorder::Headers& headers, Service service) const {
+                                                           const recorder::Headers& headers, Service service) {
   if (path.starts_with("/__day2/")) {
     return detail::error_response(Service::other, 404,
                                   fmt::format("replay: unknown admin endpoint {} {}; there are GET /__day2/report "
                                               "and GET /__day2/health",
                                               req.method, path));
   }
-  return detail::check_request(service, req.method, path, headers, req.body);
+  if (service == Service::metadata || req.body.empty()) return detail::check_request(service, req.method, path, headers, req.body);
+  std::string checked = fmt::format("{} {}\n{}", recorder::to_string(service), req.method, req.body);
+  {
+    std::lock_guard lock(checked_mutex);
+    if (checked_bodies.contains(checked)) return std::nullopt;
+  }
+  auto refused = detail::check_request(service, req.method, path, headers, req.body);
+  if (!refused) {
+    std::lock_guard lock(checked_mutex);
+    if (checked_bodies.size() < k_max_checked_bodies) checked_bodies.insert(std::move(checked));
+  }
+  return refused;
 }
 
 recorder::HttpRequest Server::Impl::to_request(const httplib::Request& req, const std::string& path,
