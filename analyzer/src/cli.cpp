@@ -15,6 +15,8 @@
 #include "analyzer/collect.hpp"
 #include "analyzer/config.hpp"
 #include "analyzer/gcp_auth.hpp"
+#include "analyzer/gcp_client.hpp"
+#include "analyzer/report.hpp"
 #include "analyzer/rules.hpp"
 #include "analyzer/summarize.hpp"
 #include "recorder/bundle.hpp"
@@ -288,6 +290,9 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
   if (!config.gcp.project.empty()) {
     if (replay) {
       request.google = transport;  // offline: the recorded answers need no credentials
+      // The clock is frozen here too: no pacing, and a 429 does not hold Logging reads for real.
+      request.logging_pacer = std::make_shared<Pacer>(config.gcp.logging_reads_per_minute, 5, Pacer::Clock{},
+                                                      [](std::chrono::milliseconds) {});
     } else {
       GcpAuthOptions auth_options;
       if (vm.count("gcp-access-token-env")) auth_options.access_token_env = vm["gcp-access-token-env"].as<std::string>();
@@ -359,6 +364,34 @@ int run_summarize(const std::vector<std::string>& args, std::ostream& out, std::
   return summarize(vm["file"].as<std::string>(), vm.count("details") ? Details::yes : Details::no, out, err);
 }
 
+// ---- report ----------------------------------------------------------------------------------
+
+int run_report(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  po::options_description options("Options");
+  options.add_options()
+      ("help,h", "show this help")
+      ("out-dir", po::value<std::string>()->default_value("."), "write report.md / report.json here (atomically)")
+      ("format", po::value<std::string>()->default_value("md"), "md or json")
+      ("tz", po::value<std::string>(), "report zone, any IANA name (default: the artifact's, else America/New_York)")
+      ("file", po::value<std::string>()->default_value("day2.json"), "the artifact (positional)");
+  po::positional_options_description positional;
+  positional.add("file", 1);
+  auto vm = parse(args, options, positional);
+  if (vm.count("help")) {
+    out << "usage: day2 report [--out-dir DIR] [--format md|json] [--tz ZONE] [FILE]\n\n"
+           "The incident report of an artifact (docs/report.md); prints the path it wrote.\n\n"
+        << options << "\nExample:\n  day2 report day2.json --out-dir build/demo\n\n" << k_exit_codes;
+    return 0;
+  }
+  ReportOptions report;
+  report.out_dir = vm["out-dir"].as<std::string>();
+  const auto& format = vm["format"].as<std::string>();
+  if (format != "md" && format != "json") throw UsageError{"--format: \"" + format + "\" is not md or json"};
+  report.format = format == "json" ? ReportFormat::json : ReportFormat::markdown;
+  if (vm.count("tz")) report.timezone = vm["tz"].as<std::string>();
+  return write_report(vm["file"].as<std::string>(), report, out, err);
+}
+
 // ---- rules -----------------------------------------------------------------------------------
 
 int run_rules(const std::vector<std::string>& args, std::ostream& out, std::ostream&) {
@@ -396,6 +429,7 @@ std::vector<recorder::Command> commands() {
   return {
       {"collect", "collect every signal of a window into day2.json and classify failed runs", run_collect},
       {"summarize", "per-step counts and the error gate of an artifact", run_summarize},
+      {"report", "the incident report of an artifact (Markdown or JSON)", run_report},
       {"rules", "check and list classification rules", run_rules},
   };
 }

@@ -9,6 +9,7 @@
 #include <ostream>
 #include <vector>
 
+#include "artifact_file.hpp"
 #include "recorder/json.hpp"
 #include "recorder/result.hpp"
 #include "recorder/time.hpp"
@@ -23,62 +24,10 @@ using summary::Step;
 using summary::StepState;
 
 constexpr std::string_view k_tool = "day2 summarize";
-// Real artifacts nest about ten levels. The limit keeps rapidjson's recursive parser, and our
-// recursive writer, far from the end of the stack on hostile input such as a megabyte of "[".
-constexpr std::size_t k_max_depth = 256;
-
-// Error naming `source:line:column` of the first bracket nested deeper than k_max_depth.
-recorder::Result<void> check_nesting(std::string_view text, std::string_view source) {
-  std::size_t depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      in_string = escaped || c != '"';
-      escaped = !escaped && c == '\\';
-    } else if (c == '"') {
-      in_string = true;
-    } else if ((c == '[' || c == '{') && ++depth > k_max_depth) {
-      auto at = recorder::position_of(text, i);
-      return recorder::make_error(
-          fmt::format("{}:{}:{}: nested deeper than {} levels", source, at.line, at.column, k_max_depth));
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return {};
-}
-
-// The parsed file; the Error names the file and, for JSON errors, line:column.
-recorder::Result<rapidjson::Document> read_artifact(const std::string& path) {
-  auto text = recorder::read_file(path);
-  if (!text) { return text.error(); }
-  if (auto nesting = check_nesting(*text, path); !nesting) { return nesting.error(); }
-  return recorder::parse_json(*text, path);
-}
-
 // "step_" two digits "_" and a name, as the collector writes them: step_01_failed_runs.
 bool is_step_key(std::string_view key) {
   auto digit = [&](std::size_t i) { return std::isdigit(static_cast<unsigned char>(key[i])) != 0; };
   return key.size() > 8 && key.substr(0, 5) == "step_" && digit(5) && digit(6) && key[7] == '_';
-}
-
-// Checks the artifact's outer shape; the error text follows "<file>: ".
-recorder::Result<void> check_artifact(const Json& artifact) {
-  if (!artifact.IsObject()) {
-    return recorder::make_error(fmt::format(
-        "not a day2 artifact: the top-level value is {}, expected an object with \"window\" and "
-        "step_NN_* keys",
-        summary::type_name(artifact)));
-  }
-  const Json* window = summary::member(artifact, "window");
-  if (window == nullptr) { return recorder::make_error("not a day2 artifact: no \"window\" key"); }
-  if (!window->IsObject()) {
-    return recorder::make_error(fmt::format("not a day2 artifact: \"window\" is {}, expected an object",
-                                            summary::type_name(*window)));
-  }
-  return {};
 }
 
 Step classify(std::string key, const Json& value) {
@@ -180,16 +129,12 @@ std::optional<double> window_start(const Json& artifact) {
 }  // namespace
 
 int summarize(const std::string& path, Details details, std::ostream& out, std::ostream& err) {
-  auto document = read_artifact(path);
+  auto document = read_artifact_file(path);
   if (!document) {
     err << k_tool << ": error: " << document.error().message << '\n';
     return 2;
   }
   const Json& artifact = *document;
-  if (auto shape = check_artifact(artifact); !shape) {
-    err << k_tool << ": error: " << path << ": " << shape.error().message << '\n';
-    return 2;
-  }
   auto steps = find_steps(artifact);
   print_steps(artifact, steps, out);
   if (details == Details::yes) {

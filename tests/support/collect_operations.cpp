@@ -29,4 +29,19 @@ std::vector<std::string> steps_of_operation(const std::string& operation) {
   return {};
 }
 
+const std::vector<GooglePath>& collect_google_paths() {
+  static const std::vector<GooglePath> table = {
+      {"logging", "/v2/entries:list", "logging entries.list", {"step_08_agent_pod_churn", "step_10_gke_events"},
+       {"step_12_error_groups"}},
+      {"monitoring", "/v3/projects/my-proj/alerts", "monitoring projects.alerts.list", {"step_11_alerts"}, {}},
+      {"monitoring", "/v3/projects/my-proj/timeSeries", "monitoring projects.timeSeries.list", {"step_13_oom_metrics"},
+       {}},
+      {"error_reporting", "/v1beta1/projects/my-proj/groupStats", "errorreporting projects.groupStats.list",
+       {"step_12_error_groups"}, {}},
+      {"error_reporting", "/v1beta1/projects/my-proj/events", "errorreporting projects.events.list",
+       {"step_12_error_groups"}, {}},
+  };
+  return table;
+}
+
 }  // namespace day2test

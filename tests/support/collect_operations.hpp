@@ -1,5 +1,6 @@
-// The GraphQL operations `collect` sends to open-source Dagster and the steps that use each, for the
-// tests that break one operation and check which steps fail (collect_test, fault_matrix_test).
+// The GraphQL operations `collect` sends to open-source Dagster and the Google Cloud paths it reads,
+// with the steps that use each, for the tests that break one and check which steps fail
+// (collect_test, fault_matrix_test, fault_matrix_gcp_test).
 #pragma once
 
 #include <string>
@@ -14,5 +15,18 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& collect_ope
 
 // The steps of `operation` in that table; empty for an operation it does not hold.
 std::vector<std::string> steps_of_operation(const std::string& operation);
+
+// A Google Cloud REST path `collect` reads, as answered by gcp_fixture() for project my-proj.
+struct GooglePath {
+  std::string service;               // its recorder::Service name, for --fault
+  std::string path;                  // the URL path, what a REST fault's OPERATION matches
+  std::string method;                // the API method that step errors name
+  std::vector<std::string> steps;    // the steps that fail without it (sorted)
+  std::vector<std::string> degraded; // the steps that keep their data but say it is partial
+};
+
+// Every Google path of steps 08 and 10-13 (analyzer/src/step_gcp_*.cpp; the GKE events fetch is
+// shared by steps 10 and 12, and step 12 only loses its pod correlation without it). Fixed order.
+const std::vector<GooglePath>& collect_google_paths();
 
 }  // namespace day2test

@@ -1,0 +1,72 @@
+#include "artifact_file.hpp"
+
+#include <fmt/format.h>
+
+#include <string_view>
+
+#include "recorder/json.hpp"
+#include "summarize_steps.hpp"
+
+namespace analyzer {
+
+namespace {
+
+using summary::Json;
+
+// Real artifacts nest about ten levels. The limit keeps rapidjson's recursive parser, and our
+// recursive writer, far from the end of the stack on hostile input such as a megabyte of "[".
+constexpr std::size_t k_max_depth = 256;
+
+// Error naming `source:line:column` of the first bracket nested deeper than k_max_depth.
+recorder::Result<void> check_nesting(std::string_view text, std::string_view source) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      in_string = escaped || c != '"';
+      escaped = !escaped && c == '\\';
+    } else if (c == '"') {
+      in_string = true;
+    } else if ((c == '[' || c == '{') && ++depth > k_max_depth) {
+      auto at = recorder::position_of(text, i);
+      return recorder::make_error(
+          fmt::format("{}:{}:{}: nested deeper than {} levels", source, at.line, at.column, k_max_depth));
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return {};
+}
+
+// The artifact's outer shape; the error text follows "<file>: ".
+recorder::Result<void> check_shape(const Json& artifact) {
+  if (!artifact.IsObject()) {
+    return recorder::make_error(fmt::format(
+        "not a day2 artifact: the top-level value is {}, expected an object with \"window\" and "
+        "step_NN_* keys",
+        summary::type_name(artifact)));
+  }
+  const Json* window = summary::member(artifact, "window");
+  if (window == nullptr) { return recorder::make_error("not a day2 artifact: no \"window\" key"); }
+  if (!window->IsObject()) {
+    return recorder::make_error(fmt::format("not a day2 artifact: \"window\" is {}, expected an object",
+                                            summary::type_name(*window)));
+  }
+  return {};
+}
+
+}  // namespace
+
+recorder::Result<rapidjson::Document> read_artifact_file(const std::string& path) {
+  auto text = recorder::read_file(path);
+  if (!text) { return text.error(); }
+  if (auto nesting = check_nesting(*text, path); !nesting) { return nesting.error(); }
+  auto document = recorder::parse_json(*text, path);
+  if (!document) { return document.error(); }
+  if (auto shape = check_shape(*document); !shape) { return recorder::make_error(path + ": " + shape.error().message); }
+  return document;
+}
+
+}  // namespace analyzer

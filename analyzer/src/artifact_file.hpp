@@ -1,0 +1,18 @@
+// Reading an artifact file for the commands that read one (summarize, report): the one place that
+// turns a missing, truncated, hostile or foreign file into an Error naming the file.
+#pragma once
+
+#include <rapidjson/document.h>
+
+#include <string>
+
+#include "recorder/result.hpp"
+
+namespace analyzer {
+
+// The parsed artifact at `path`, checked to be an object with a "window" object. The Error names
+// the file and, for JSON errors, line:column; JSON nested deeper than 256 levels is refused before
+// parsing (it would take rapidjson's recursive parser near the end of the stack). Never throws.
+recorder::Result<rapidjson::Document> read_artifact_file(const std::string& path);
+
+}  // namespace analyzer

@@ -1,0 +1,214 @@
+// The report's header (window, run volume, missing signals) and Root Causes, plus the helpers every
+// section shares. Timeline, Impact and Emerging Issues: report_sections.cpp; Actions: report_actions.cpp.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <tuple>
+
+#include "recorder/json.hpp"
+#include "report_model.hpp"
+
+namespace analyzer::report {
+
+namespace {
+
+using summary::member;
+using summary::text_of;
+
+bool is_step_key(std::string_view key) {
+  auto digit = [&](std::size_t i) { return std::isdigit(static_cast<unsigned char>(key[i])) != 0; };
+  return key.size() > 8 && key.substr(0, 5) == "step_" && digit(5) && digit(6) && key[7] == '_';
+}
+
+std::string window_time(const Json& window, const char* key, const recorder::Zone& zone) {
+  auto text = recorder::get_string(window, key);
+  if (!text) { return "?"; }
+  auto instant = recorder::parse_rfc3339(*text);
+  return instant ? zone.format(*instant, "%F %H:%M %Z") : summary::clean(*text);
+}
+
+// Steps holding "error" (or not an object) are missing signals; skipped steps were not collected.
+void note_steps(const Json& artifact, Report& report) {
+  std::map<std::string, const Json*> steps;
+  for (const auto& entry : artifact.GetObject()) {
+    std::string key(entry.name.GetString(), entry.name.GetStringLength());
+    if (is_step_key(key)) { steps.insert_or_assign(summary::clean(key), &entry.value); }
+  }
+  for (const auto& [key, value] : steps) {
+    if (!value->IsObject()) {
+      report.missing.push_back({key, fmt::format("malformed: {}, expected an object", summary::type_name(*value))});
+    } else if (const Json* error = member(*value, "error")) {
+      report.missing.push_back({key, error->IsString() ? brief(*value, "error", 300) : summary::json_text(*error)});
+    } else if (const Json* skipped = member(*value, "skipped"); skipped && skipped->IsTrue()) {
+      report.not_collected.push_back({key, brief(*value, "reason")});
+    }
+  }
+}
+
+void run_volume(const Json& artifact, Report& report) {
+  const Json* runs = step_payload(artifact, "step_01_failed_runs");
+  if (runs == nullptr) { return; }
+  report.failed = summary::count_text(*runs, "failureCount", "failures");
+  report.succeeded = summary::count_text(*runs, "successCount", "successRunIds");
+  report.canceled = summary::count_text(*runs, "canceledCount");
+}
+
+// "step: the user's exception": the first cause in the chain (the exception under Dagster's
+// wrapper), else the step's error message, else its event message.
+std::string first_step_error(const Json& failure) {
+  const Json& errors = array_of(failure, "stepErrors");
+  if (errors.Empty()) { return "-"; }
+  const Json& error = errors[0];
+  std::string text;
+  const Json& chain = array_of(error, "causeChain");
+  if (!chain.Empty()) {
+    text = brief(chain[0], "message");
+  }
+  auto unset = [](const std::string& t) { return t.empty() || t == "-" || t == "?"; };
+  if (unset(text)) {
+    // No chained cause: the step's own exception, prefixed with its class when the message lacks it.
+    text = brief(error, "errorMessage");
+    std::string error_class = text_of(error, "errorClass");
+    if (!unset(text) && !unset(error_class) && text.find(error_class) == std::string::npos) {
+      text = error_class + ": " + text;
+    }
+  }
+  if (unset(text) && !chain.Empty()) { text = brief(chain[0], "className"); }
+  if (unset(text)) { text = brief(error, "message"); }
+  return fmt::format("{}: {}", text_of(error, "stepKey"), text);
+}
+
+// Retries of each parent run (step 02), "retry <id>: <status>".
+std::map<std::string, std::string> retries_by_parent(const Json& artifact) {
+  std::map<std::string, std::string> out;
+  const Json* step = step_payload(artifact, "step_02_retries");
+  if (step == nullptr) { return out; }
+  for (const auto& retry : array_of(*step, "retries").GetArray()) {
+    auto line = fmt::format("retry {}: {}", text_of(retry, "retryRunId"), text_of(retry, "retryStatus"));
+    auto& slot = out[text_of(retry, "parentRunId")];
+    slot = slot.empty() ? line : slot + "; " + line;
+  }
+  return out;
+}
+
+// Pod events of step 10 that carry a run id, by run id.
+std::map<std::string, std::vector<std::string>> pod_events_by_run(const Json& artifact, const recorder::Zone& zone) {
+  std::map<std::string, std::vector<std::string>> out;
+  const Json* step = step_payload(artifact, "step_10_gke_events");
+  if (step == nullptr) { return out; }
+  for (const auto& event : array_of(*step, "podEvents").GetArray()) {
+    const Json* run = member(event, "runId");
+    if (run == nullptr || !run->IsString()) { continue; }
+    out[text_of(event, "runId")].push_back(fmt::format("{} {} on pod `{}`: {}", when(zone, epoch_of(event, "timestamp")),
+                                                       text_of(event, "reason"), text_of(event, "podName"),
+                                                       brief(event, "message")));
+  }
+  for (auto& [run, events] : out) { std::sort(events.begin(), events.end()); }
+  return out;
+}
+
+void root_causes(const Json& artifact, const recorder::Zone& zone, Report& report) {
+  const Json* step = step_payload(artifact, "step_01_failed_runs");
+  if (step == nullptr) { return; }
+  auto retries = retries_by_parent(artifact);
+  auto pod_events = pod_events_by_run(artifact, zone);
+  std::map<std::pair<std::string, std::string>, std::vector<RunEvidence>> groups;
+  for (const auto& failure : array_of(*step, "failures").GetArray()) {
+    RunEvidence run;
+    run.run_id = text_of(failure, "runId");
+    run.job = text_of(failure, "jobName");
+    run.location = text_of(failure, "location");
+    run.end_epoch = epoch_of(failure, "endTime");
+    run.ended = when(zone, run.end_epoch);
+    run.error_class = text_of(failure, "errorClass");
+    run.first_step_error = first_step_error(failure);
+    run.run_message = brief(failure, "runFailureMessage", 300);
+    run.retry = retries[run.run_id];
+    run.pod_events = pod_events[run.run_id];
+    std::string category = text_of(failure, "category");
+    groups[{category == "-" ? "Unclassified" : category, text_of(failure, "ruleId")}].push_back(std::move(run));
+  }
+  for (auto& [key, runs] : groups) {
+    std::sort(runs.begin(), runs.end(), [](const RunEvidence& a, const RunEvidence& b) {
+      return std::tie(a.end_epoch, a.run_id) < std::tie(b.end_epoch, b.run_id);
+    });
+    report.causes.push_back({key.first, key.second, std::move(runs)});
+  }
+  // Largest group first; ties by category and rule, so the order never depends on the input's.
+  std::stable_sort(report.causes.begin(), report.causes.end(),
+                   [](const Cause& a, const Cause& b) { return a.runs.size() > b.runs.size(); });
+}
+
+}  // namespace
+
+const Json* step_payload(const Json& artifact, const char* key) {
+  const Json* step = member(artifact, key);
+  if (step == nullptr || !step->IsObject() || member(*step, "error") != nullptr) { return nullptr; }
+  if (const Json* skipped = member(*step, "skipped"); skipped && skipped->IsTrue()) { return nullptr; }
+  return step;
+}
+
+std::optional<double> epoch_of(const Json& object, const char* key) {
+  const Json* value = member(object, key);
+  if (value == nullptr) { return std::nullopt; }
+  if (value->IsNumber()) {
+    double seconds = value->GetDouble();
+    if (seconds > 0 && seconds < 253402300800.0) { return seconds; }
+    return std::nullopt;
+  }
+  if (!value->IsString()) { return std::nullopt; }
+  auto instant = recorder::parse_rfc3339({value->GetString(), value->GetStringLength()});
+  if (!instant) { return std::nullopt; }
+  return recorder::to_epoch_seconds(*instant);
+}
+
+std::string when(const recorder::Zone& zone, std::optional<double> epoch) {
+  return epoch ? zone.format(recorder::from_epoch_seconds(*epoch)) : "-";
+}
+
+std::string brief(const Json& object, const char* key, std::size_t limit) {
+  std::string text = text_of(object, key);
+  if (text.size() <= limit) { return text; }
+  std::size_t cut = limit;
+  // Never cut inside a UTF-8 sequence.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) { --cut; }
+  return text.substr(0, cut) + "…";
+}
+
+const Json& array_of(const Json& object, const char* key) {
+  static const Json k_empty(rapidjson::kArrayType);
+  const Json* value = member(object, key);
+  return value != nullptr && value->IsArray() ? *value : k_empty;
+}
+
+std::string short_id(const std::string& run_id) { return run_id.substr(0, 8); }
+
+std::string_view action_name(Action action) {
+  switch (action) {
+    case Action::escalate: return "Escalate";
+    case Action::investigate: return "Investigate";
+    case Action::monitor: return "Monitor";
+    case Action::no_action: return "No action";
+  }
+  return "?";
+}
+
+Report build_report(const Json& artifact, const recorder::Zone& zone) {
+  Report report;
+  const Json& window = *member(artifact, "window");
+  report.zone = zone.name();
+  report.window_start = window_time(window, "utc_start", zone);
+  report.window_end = window_time(window, "utc_end", zone);
+  report.utc_start = text_of(window, "utc_start");
+  report.utc_end = text_of(window, "utc_end");
+  note_steps(artifact, report);
+  run_volume(artifact, report);
+  root_causes(artifact, zone, report);
+  add_sections(artifact, zone, report);
+  add_actions(artifact, report);
+  return report;
+}
+
+}  // namespace analyzer::report

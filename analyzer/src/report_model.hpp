@@ -1,0 +1,109 @@
+// Private to report: the incident report as data (built from an artifact by report_build.cpp) and
+// its two renderings (report_render.cpp). Every time is already formatted in the report zone.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "recorder/time.hpp"
+#include "summarize_fields.hpp"
+
+namespace analyzer::report {
+
+using summary::Json;
+
+struct StepNote {
+  std::string step;     // "step_10_gke_events"
+  std::string message;  // the error, or the reason it was skipped
+};
+
+struct TimelineRow {
+  std::optional<double> epoch;  // for sorting; rows without a time sort last
+  std::string time;             // in the report zone, "-" when the signal has no time
+  std::string signal;
+  std::string source;
+};
+
+struct RunEvidence {
+  std::string run_id;
+  std::string job;
+  std::string location;
+  std::string ended;            // report zone
+  std::optional<double> end_epoch;
+  std::string error_class;
+  std::string first_step_error; // "step: the user exception", or "-"
+  std::string run_message;      // the RunFailureEvent message, first line
+  std::string retry;            // "retry <id>: SUCCESS", or empty
+  std::vector<std::string> pod_events;  // Google Cloud pod events naming the run (not yet linked)
+};
+
+struct Cause {
+  std::string category;
+  std::string rule_id;  // "-" when no rule matched
+  std::vector<RunEvidence> runs;
+};
+
+// A bulleted line of Impact / Emerging Issues: "**label:** summary" plus sub-items.
+struct Finding {
+  std::string label;
+  std::string summary;
+  std::vector<std::string> items;
+};
+
+enum class Action { escalate, investigate, monitor, no_action };
+
+struct ActionRow {
+  Action action = Action::monitor;
+  std::string item;
+  std::string rationale;
+};
+
+struct Report {
+  std::string zone;
+  std::string window_start;  // report zone
+  std::string window_end;
+  std::string utc_start;     // as in the artifact
+  std::string utc_end;
+  std::string failed = "?";
+  std::string succeeded = "?";
+  std::string canceled = "?";
+  std::vector<StepNote> missing;       // steps holding "error" (or malformed)
+  std::vector<StepNote> not_collected; // skipped steps
+  std::vector<TimelineRow> timeline;
+  std::vector<Cause> causes;
+  std::vector<Finding> impact;
+  std::vector<Finding> emerging;
+  std::vector<ActionRow> actions;
+};
+
+// Shared by the builders. The payload of step `key` when it holds one (not an error, not skipped,
+// an object), else nullptr.
+const Json* step_payload(const Json& artifact, const char* key);
+// A time field: float epoch seconds or an RFC 3339 string; nullopt when absent or unreadable.
+std::optional<double> epoch_of(const Json& object, const char* key);
+// `epoch` in `zone` as "2026-03-30 00:11:58 EDT"; "-" when absent.
+std::string when(const recorder::Zone& zone, std::optional<double> epoch);
+// The first line of the string `object[key]`, cleaned and cut to `limit` characters ("…" added);
+// "-" when absent, "?" for another type.
+std::string brief(const Json& object, const char* key, std::size_t limit = 160);
+// Array member `key` of `object`, or an empty array.
+const Json& array_of(const Json& object, const char* key);
+// The first 8 characters of a run id.
+std::string short_id(const std::string& run_id);
+
+// Adds the timeline rows, Impact and Emerging Issues (report_sections.cpp).
+void add_sections(const Json& artifact, const recorder::Zone& zone, Report& report);
+
+// Adds the Actions table by the rules documented in report_actions.cpp and docs/report.md. Reads
+// `report.causes` and `report.missing`, so it runs last.
+void add_actions(const Json& artifact, Report& report);
+
+// The report of `artifact` (an object with a "window" object, already checked) in `zone`.
+Report build_report(const Json& artifact, const recorder::Zone& zone);
+
+std::string_view action_name(Action action);
+std::string render_markdown(const Report& report);
+std::string render_json(const Report& report);
+
+}  // namespace analyzer::report

@@ -1,0 +1,234 @@
+// The report as Markdown (the seed's "Report format") and as JSON (the same content, sorted keys).
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "recorder/json.hpp"
+#include "report_model.hpp"
+
+namespace analyzer::report {
+
+namespace {
+
+// A table cell: a pipe would end the cell.
+std::string cell(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '|') { out += '\\'; }
+    out += c;
+  }
+  return out;
+}
+
+void header(const Report& r, std::string& md) {
+  md += fmt::format("## Day-2 Operations Report — {} → {}\n\n", r.window_start, r.window_end);
+  if (!r.missing.empty()) {
+    md += fmt::format("> **Missing signals:** {} step(s) hold an error; their signals are missing from this report. "
+                      "Re-run `day2 collect` before drawing conclusions that depend on them.\n",
+                      r.missing.size());
+    for (const auto& step : r.missing) { md += fmt::format("> - `{}`: {}\n", step.step, step.message); }
+    md += "\n";
+  }
+  if (!r.not_collected.empty()) {
+    // Steps skipped for the same reason share one entry, in the order of their first step.
+    std::vector<std::pair<std::string, std::string>> by_reason;  // reason, steps
+    for (const auto& note : r.not_collected) {
+      auto it = std::find_if(by_reason.begin(), by_reason.end(), [&](const auto& e) { return e.first == note.message; });
+      if (it == by_reason.end()) {
+        by_reason.emplace_back(note.message, fmt::format("`{}`", note.step));
+      } else {
+        it->second += fmt::format(", `{}`", note.step);
+      }
+    }
+    md += "Not collected (skipped):";
+    for (std::size_t i = 0; i < by_reason.size(); ++i) {
+      md += fmt::format("{} {} ({})", i == 0 ? "" : ";", by_reason[i].second, by_reason[i].first);
+    }
+    md += ".\n\n";
+  }
+  md += fmt::format("**Run volume:** {} succeeded, {} failed, {} canceled\n\n", r.succeeded, r.failed, r.canceled);
+  md += fmt::format("Window: {} → {} (UTC); every time below is in {}.\n\n", r.utc_start, r.utc_end, r.zone);
+}
+
+void timeline(const Report& r, std::string& md) {
+  md += fmt::format("### Timeline ({})\n\n", r.zone);
+  if (r.timeline.empty()) {
+    md += "No timestamped findings in the window.\n\n";
+    return;
+  }
+  md += "| Time | Signal | Source |\n| ---- | ------ | ------ |\n";
+  for (const auto& row : r.timeline) { md += fmt::format("| {} | {} | {} |\n", row.time, cell(row.signal), cell(row.source)); }
+  md += "\n";
+}
+
+void causes(const Report& r, std::string& md) {
+  md += "### Root Causes\n\n";
+  if (r.causes.empty()) {
+    md += "No failed runs in the window.\n\n";
+    return;
+  }
+  for (std::size_t i = 0; i < r.causes.size(); ++i) {
+    const auto& cause = r.causes[i];
+    md += fmt::format("**{}. {}** — {} failed run(s) classified by rule `{}`.\n\n", i + 1, cause.category, cause.runs.size(),
+                      cause.rule_id);
+    for (const auto& run : cause.runs) {
+      md += fmt::format("- `{}` run `{}` ({}), failed {}\n", run.job, run.run_id, run.location, run.ended);
+      md += fmt::format("  - Step error: {}\n", run.first_step_error);
+      md += fmt::format("  - Run failure: {}{}\n", run.run_message,
+                        run.error_class == "-" ? "" : fmt::format(" (error class `{}`)", run.error_class));
+      if (!run.retry.empty()) { md += fmt::format("  - Retry: {}\n", run.retry); }
+      for (const auto& event : run.pod_events) { md += fmt::format("  - Pod event (evidence, not yet linked): {}\n", event); }
+    }
+    md += "\n";
+  }
+}
+
+void findings(const std::vector<Finding>& list, std::string& md) {
+  for (const auto& finding : list) {
+    md += fmt::format("- **{}:** {}\n", finding.label, finding.summary);
+    for (const auto& item : finding.items) { md += fmt::format("  - {}\n", item); }
+  }
+  md += "\n";
+}
+
+void actions(const Report& r, std::string& md) {
+  md += "### Actions\n\n| Action | Item | Rationale |\n| ------ | ---- | --------- |\n";
+  if (r.actions.empty()) { md += "| No action | - | nothing failed in the window |\n"; }
+  for (const auto& row : r.actions) {
+    md += fmt::format("| {} | {} | {} |\n", action_name(row.action), cell(row.item), cell(row.rationale));
+  }
+}
+
+using Allocator = rapidjson::Document::AllocatorType;
+
+rapidjson::Value str(std::string_view text, Allocator& a) { return recorder::json_string(text, a); }
+
+rapidjson::Value strings(const std::vector<std::string>& list, Allocator& a) {
+  rapidjson::Value out(rapidjson::kArrayType);
+  for (const auto& item : list) { out.PushBack(str(item, a), a); }
+  return out;
+}
+
+rapidjson::Value notes(const std::vector<StepNote>& list, const char* key, Allocator& a) {
+  rapidjson::Value out(rapidjson::kArrayType);
+  for (const auto& note : list) {
+    rapidjson::Value row(rapidjson::kObjectType);
+    row.AddMember("step", str(note.step, a), a);
+    row.AddMember(rapidjson::StringRef(key), str(note.message, a), a);
+    out.PushBack(row, a);
+  }
+  return out;
+}
+
+rapidjson::Value findings_json(const std::vector<Finding>& list, Allocator& a) {
+  rapidjson::Value out(rapidjson::kArrayType);
+  for (const auto& finding : list) {
+    rapidjson::Value row(rapidjson::kObjectType);
+    row.AddMember("label", str(finding.label, a), a);
+    row.AddMember("summary", str(finding.summary, a), a);
+    row.AddMember("items", strings(finding.items, a), a);
+    out.PushBack(row, a);
+  }
+  return out;
+}
+
+rapidjson::Value causes_json(const Report& r, Allocator& a) {
+  rapidjson::Value out(rapidjson::kArrayType);
+  for (const auto& cause : r.causes) {
+    rapidjson::Value runs(rapidjson::kArrayType);
+    for (const auto& run : cause.runs) {
+      rapidjson::Value row(rapidjson::kObjectType);
+      row.AddMember("runId", str(run.run_id, a), a);
+      row.AddMember("jobName", str(run.job, a), a);
+      row.AddMember("location", str(run.location, a), a);
+      row.AddMember("ended", str(run.ended, a), a);
+      row.AddMember("errorClass", str(run.error_class, a), a);
+      row.AddMember("firstStepError", str(run.first_step_error, a), a);
+      row.AddMember("runFailureMessage", str(run.run_message, a), a);
+      row.AddMember("retry", run.retry.empty() ? rapidjson::Value() : str(run.retry, a), a);
+      row.AddMember("podEvents", strings(run.pod_events, a), a);
+      runs.PushBack(row, a);
+    }
+    rapidjson::Value row(rapidjson::kObjectType);
+    row.AddMember("category", str(cause.category, a), a);
+    row.AddMember("ruleId", str(cause.rule_id, a), a);
+    row.AddMember("runs", runs, a);
+    out.PushBack(row, a);
+  }
+  return out;
+}
+
+rapidjson::Value timeline_json(const Report& r, Allocator& a) {
+  rapidjson::Value out(rapidjson::kArrayType);
+  for (const auto& item : r.timeline) {
+    rapidjson::Value row(rapidjson::kObjectType);
+    row.AddMember("time", str(item.time, a), a);
+    row.AddMember("signal", str(item.signal, a), a);
+    row.AddMember("source", str(item.source, a), a);
+    out.PushBack(row, a);
+  }
+  return out;
+}
+
+rapidjson::Value actions_json(const Report& r, Allocator& a) {
+  rapidjson::Value out(rapidjson::kArrayType);
+  for (const auto& item : r.actions) {
+    rapidjson::Value row(rapidjson::kObjectType);
+    row.AddMember("action", str(action_name(item.action), a), a);
+    row.AddMember("item", str(item.item, a), a);
+    row.AddMember("rationale", str(item.rationale, a), a);
+    out.PushBack(row, a);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string render_markdown(const Report& report) {
+  std::string md;
+  header(report, md);
+  timeline(report, md);
+  causes(report, md);
+  md += "### Impact\n\n";
+  if (report.impact.empty()) {
+    md += "No impact recorded in the window.\n\n";
+  } else {
+    findings(report.impact, md);
+  }
+  // Emerging Issues is omitted only when there is nothing emerging (no in-window or stale-open
+  // error group, no warning or stale check, no stale degraded cluster).
+  if (!report.emerging.empty()) {
+    md += "### Emerging Issues\n\n";
+    findings(report.emerging, md);
+  }
+  actions(report, md);
+  return md;
+}
+
+std::string render_json(const Report& report) {
+  rapidjson::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  rapidjson::Value window(rapidjson::kObjectType);
+  window.AddMember("start", str(report.window_start, a), a);
+  window.AddMember("end", str(report.window_end, a), a);
+  window.AddMember("utcStart", str(report.utc_start, a), a);
+  window.AddMember("utcEnd", str(report.utc_end, a), a);
+  window.AddMember("timezone", str(report.zone, a), a);
+  rapidjson::Value volume(rapidjson::kObjectType);
+  volume.AddMember("failed", str(report.failed, a), a);
+  volume.AddMember("succeeded", str(report.succeeded, a), a);
+  volume.AddMember("canceled", str(report.canceled, a), a);
+  doc.AddMember("title", str(fmt::format("Day-2 Operations Report — {} → {}", report.window_start, report.window_end), a), a);
+  doc.AddMember("window", window, a);
+  doc.AddMember("runVolume", volume, a);
+  doc.AddMember("missingSignals", notes(report.missing, "error", a), a);
+  doc.AddMember("notCollected", notes(report.not_collected, "reason", a), a);
+  doc.AddMember("timeline", timeline_json(report, a), a);
+  doc.AddMember("rootCauses", causes_json(report, a), a);
+  doc.AddMember("impact", findings_json(report.impact, a), a);
+  doc.AddMember("emergingIssues", findings_json(report.emerging, a), a);
+  doc.AddMember("actions", actions_json(report, a), a);
+  return recorder::write_json(doc, recorder::Pretty::yes);
+}
+
+}  // namespace analyzer::report
