@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <thread>
 
 #include "recorder/log.hpp"
@@ -190,28 +191,41 @@ Result<std::string> next_token(const rapidjson::Document& page, const std::strin
 
 }  // namespace
 
-Result<rapidjson::Document> GcpClient::list_get(const Call& call, const std::string& url, QueryParams params) const {
+namespace {
+
+// Follows a list to its end: `fetch(token)` sends one page ("" for the first), and every page's
+// items are appended. An empty page that still carries a nextPageToken is not the end (Cloud
+// Logging returns those when a search runs out of time), so paging continues; `hint` says what to
+// narrow when the list never ends.
+Result<rapidjson::Document> follow_pages(const std::string& method, const char* items_key, std::string_view hint,
+                                         const std::function<Result<rapidjson::Document>(const std::string&)>& fetch) {
   rapidjson::Document items(rapidjson::kArrayType);
   std::string token;
   for (int page_number = 0; page_number < k_max_pages; ++page_number) {
-    QueryParams query = params;
-    if (!token.empty()) query.emplace_back("pageToken", token);
-    auto page = send_json(call, url + "?" + encode_query(query), "");
+    auto page = fetch(token);
     if (!page) return page.error();
-    if (auto taken = take_items(*page, call.items_key, call.method, items); !taken) return taken.error();
-    auto next = next_token(*page, call.method);
+    if (auto taken = take_items(*page, items_key, method, items); !taken) return taken.error();
+    auto next = next_token(*page, method);
     if (!next) return next.error();
     if (next->empty()) return items;
     token = std::move(*next);
   }
-  return make_error(fmt::format("{}: more than {} pages; narrow the query", call.method, k_max_pages));
+  return make_error(fmt::format("{}: more than {} pages; narrow the {}", method, k_max_pages, hint));
+}
+
+}  // namespace
+
+Result<rapidjson::Document> GcpClient::list_get(const Call& call, const std::string& url, QueryParams params) const {
+  return follow_pages(call.method, call.items_key, "query", [&](const std::string& token) {
+    QueryParams query = params;
+    if (!token.empty()) query.emplace_back("pageToken", token);
+    return send_json(call, url + "?" + encode_query(query), "");
+  });
 }
 
 Result<rapidjson::Document> GcpClient::list_log_entries(const std::string& project, const std::string& filter) const {
   Call call{Service::logging, "logging entries.list", "POST", "entries", true};
-  rapidjson::Document items(rapidjson::kArrayType);
-  std::string token;
-  for (int page_number = 0; page_number < k_max_pages; ++page_number) {
+  return follow_pages(call.method, call.items_key, "filter", [&](const std::string& token) {
     rapidjson::Document body(rapidjson::kObjectType);
     auto& a = body.GetAllocator();
     rapidjson::Value names(rapidjson::kArrayType);
@@ -221,16 +235,8 @@ Result<rapidjson::Document> GcpClient::list_log_entries(const std::string& proje
     body.AddMember("orderBy", "timestamp asc", a);
     body.AddMember("pageSize", 1000, a);
     if (!token.empty()) body.AddMember("pageToken", recorder::json_string(token, a), a);
-    auto page = send_json(call, m_endpoints.logging + "/v2/entries:list", recorder::write_json(body));
-    if (!page) return page.error();
-    if (auto taken = take_items(*page, call.items_key, call.method, items); !taken) return taken.error();
-    // An empty page with a token means the search ran out of time: keep paging.
-    auto next = next_token(*page, call.method);
-    if (!next) return next.error();
-    if (next->empty()) return items;
-    token = std::move(*next);
-  }
-  return make_error(fmt::format("{}: more than {} pages; narrow the filter", call.method, k_max_pages));
+    return send_json(call, m_endpoints.logging + "/v2/entries:list", recorder::write_json(body));
+  });
 }
 
 Result<rapidjson::Document> GcpClient::list_alerts(const std::string& project) const {

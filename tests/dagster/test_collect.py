@@ -22,6 +22,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from day2_helpers import describe, free_port, run_day2
 
 STEP_KEYS = [
     "step_01_failed_runs",
@@ -65,7 +66,6 @@ FAILURE_FIELDS = ["runId", "jobName", "location", "status", "startTime", "endTim
                   "runFailureMessage", "stepErrors", "engineEvents", "logsCapturedSteps",
                   "plannedMaterializations", "materializations", "category", "ruleId"]
 
-COLLECT_TIMEOUT = 300  # seconds, per day2 collect
 WINDOW_MARGIN = 300  # seconds before the fixture's start covered by --hours
 PROXY_KILL_AFTER = int(os.environ.get("DAY2_PROXY_KILL_AFTER", "3"))
 
@@ -75,17 +75,6 @@ PROXY_KILL_AFTER = int(os.environ.get("DAY2_PROXY_KILL_AFTER", "3"))
 
 def window_hours(expected: dict) -> str:
     return f"{(time.time() - expected['started_at'] + WINDOW_MARGIN) / 3600:.4f}"
-
-
-def run_day2(args: list[str], timeout: float = COLLECT_TIMEOUT) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(args, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as e:
-        pytest.fail(f"{' '.join(args)} did not finish within {timeout}s\nstderr:\n{e.stderr}")
-
-
-def describe(proc: subprocess.CompletedProcess) -> str:
-    return f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout[-4000:]}\n--- stderr ---\n{proc.stderr[-4000:]}"
 
 
 def is_skipped(value) -> bool:
@@ -264,12 +253,6 @@ def test_summarize_ok(artifact, day2_bin):
 
 
 # --- test 2: webserver killed mid-collection -----------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def stop_process_group(proc: subprocess.Popen) -> None:

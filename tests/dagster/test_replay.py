@@ -24,26 +24,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-TIMEOUT = 300  # seconds per day2 command
-
-
-def run(args: list[str], timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(args, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as e:
-        pytest.fail(f"{' '.join(args)} did not finish within {timeout}s\nstderr:\n{e.stderr}")
-
-
-def describe(proc: subprocess.CompletedProcess) -> str:
-    return f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout[-3000:]}\n--- stderr ---\n{proc.stderr[-3000:]}"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from day2_helpers import describe, free_port
+from day2_helpers import run_day2 as run
 
 def wait_port(port: int, proc: subprocess.Popen, what: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
