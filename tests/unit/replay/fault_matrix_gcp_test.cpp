@@ -34,6 +34,7 @@
 #include "support/cli_outcome.hpp"
 #include "support/collect_operations.hpp"
 #include "support/gcp_fake.hpp"
+#include "support/latency_replay.hpp"
 #include "support/temp_dir.hpp"
 
 namespace replay {
@@ -341,27 +342,15 @@ class GcpFaultMatrixLatency : public ::testing::TestWithParam<GooglePath> {};
 TEST_P(GcpFaultMatrixLatency, NothingFailsAndEveryRequestOfThePathWaits) {
   const auto& path = GetParam();
   const auto& built = fixture();
-  auto matcher = std::make_shared<recorder::Matcher>(built.bundle);
-  auto fault = recorder::parse_fault_spec(fmt::format("{}:{}=latency:40,p=1", path.service, path.path));
-  ASSERT_TRUE(fault.ok()) << fault.error().message;
-  std::mutex mutex;
-  std::vector<std::chrono::milliseconds> slept;
-  auto faulty = std::make_shared<recorder::FaultTransport>(
-      std::make_shared<recorder::ReplayTransport>(matcher),
-      std::make_shared<recorder::FaultInjector>(std::vector<recorder::Fault>{*fault}),
-      [&](std::chrono::milliseconds delay) {
-        std::lock_guard lock(mutex);
-        slept.push_back(delay);
-      });
-  recorder::RetryPolicy policy;
-  policy.max_attempts = 1;
-  auto transport = std::make_shared<recorder::RetryingTransport>(faulty, policy, 0x5eed,
-                                                                 [](std::chrono::milliseconds) {});
+  auto replay =
+      day2test::make_latency_replay(built.bundle, fmt::format("{}:{}=latency:40,p=1", path.service, path.path));
+  auto& matcher = replay.matcher;
+  auto& transport = replay.transport;
   auto artifact = collect_in_process(built.bundle, transport, transport);
 
   EXPECT_TRUE(analyzer::error_steps(artifact).empty());
   expect_steps(artifact, GooglePath{path.service, path.path, path.method, {}, {}});
-  EXPECT_EQ(slept, std::vector<std::chrono::milliseconds>(static_cast<std::size_t>(recorded_count(path.path)), 40ms));
+  EXPECT_EQ(replay.delays(), std::vector<std::chrono::milliseconds>(static_cast<std::size_t>(recorded_count(path.path)), 40ms));
   EXPECT_TRUE(matcher->report().misses.empty());
   EXPECT_TRUE(matcher->report().unused.empty());
 }

@@ -23,6 +23,7 @@
 #include "replay/server.hpp"
 #include "support/cli_outcome.hpp"
 #include "support/collect_operations.hpp"
+#include "support/latency_replay.hpp"
 #include "support/temp_dir.hpp"
 
 namespace replay {
@@ -179,22 +180,9 @@ class FaultMatrixLatency : public ::testing::TestWithParam<std::string> {};
 TEST_P(FaultMatrixLatency, NothingFailsAndEveryRequestOfTheOperationWaits) {
   const auto& operation = GetParam();
   const auto& bundle = fixture_bundle();
-  auto matcher = std::make_shared<recorder::Matcher>(bundle);
-  auto fault = recorder::parse_fault_spec(fmt::format("dagster:{}=latency:40,p=1", operation));
-  ASSERT_TRUE(fault.ok()) << fault.error().message;
-  std::mutex mutex;
-  std::vector<std::chrono::milliseconds> slept;
-  auto faulty = std::make_shared<recorder::FaultTransport>(
-      std::make_shared<recorder::ReplayTransport>(matcher),
-      std::make_shared<recorder::FaultInjector>(std::vector<recorder::Fault>{*fault}),
-      [&](std::chrono::milliseconds delay) {
-        std::lock_guard lock(mutex);
-        slept.push_back(delay);
-      });
-  recorder::RetryPolicy policy;
-  policy.max_attempts = 1;
-  auto transport = std::make_shared<recorder::RetryingTransport>(faulty, policy, 0x5eed,
-                                                                 [](std::chrono::milliseconds) {});
+  auto replay = day2test::make_latency_replay(bundle, fmt::format("dagster:{}=latency:40,p=1", operation));
+  auto& matcher = replay.matcher;
+  auto& transport = replay.transport;
   analyzer::Config config;
   config.timezone = bundle.manifest.timezone;
   config.dagster.url = bundle.manifest.endpoints.at(0).origin + "/graphql";
@@ -205,7 +193,7 @@ TEST_P(FaultMatrixLatency, NothingFailsAndEveryRequestOfTheOperationWaits) {
 
   EXPECT_TRUE(analyzer::error_steps(artifact).empty());
   expect_steps(artifact, {}, operation);
-  EXPECT_EQ(slept, std::vector<std::chrono::milliseconds>(static_cast<std::size_t>(recorded_count(operation)), 40ms));
+  EXPECT_EQ(replay.delays(), std::vector<std::chrono::milliseconds>(static_cast<std::size_t>(recorded_count(operation)), 40ms));
   EXPECT_TRUE(matcher->report().misses.empty());
   EXPECT_TRUE(matcher->report().unused.empty());
 }
