@@ -134,7 +134,7 @@ void root_causes(const Json& artifact, const recorder::Zone& zone, Report& repor
     std::sort(runs.begin(), runs.end(), [](const RunEvidence& a, const RunEvidence& b) {
       return std::tie(a.end_epoch, a.run_id) < std::tie(b.end_epoch, b.run_id);
     });
-    report.causes.push_back({key.first, key.second, std::move(runs)});
+    report.causes.push_back({key.first, key.second, std::move(runs), {}});
   }
   // Largest group first; ties by category and rule, so the order never depends on the input's.
   std::stable_sort(report.causes.begin(), report.causes.end(),

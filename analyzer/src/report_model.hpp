@@ -18,11 +18,22 @@ struct StepNote {
   std::string message;  // the error, or the reason it was skipped
 };
 
+// A reference to one item of the artifact that a classification or finding rests on.
+struct Evidence {
+  std::string kind;     // run, run_event, pod_event, cluster_event, log_entry, agent_error, tick,
+                        // alert, error_group, asset_check, degraded_asset, daemon, backfill, queued_run
+  std::string pointer;  // RFC 6901 JSON pointer into the artifact: "/step_10_gke_events/podEvents/3"
+  std::string summary;  // one line, for the reader
+  std::optional<double> epoch;
+};
+
 struct TimelineRow {
   std::optional<double> epoch;  // for sorting; rows without a time sort last
   std::string time;             // in the report zone, "-" when the signal has no time
   std::string signal;
   std::string source;
+  std::string kind;             // as Evidence::kind; the HTML timeline's marker type
+  std::string pointer;          // the artifact item, as Evidence::pointer; may be empty
 };
 
 struct RunEvidence {
@@ -36,12 +47,17 @@ struct RunEvidence {
   std::string run_message;      // the RunFailureEvent message, first line
   std::string retry;            // "retry <id>: SUCCESS", or empty
   std::vector<std::string> pod_events;  // Google Cloud pod events naming the run (not yet linked)
+  std::optional<double> start_epoch;    // null for a run that never started
+  std::string collected_category;       // the category `collect` gave (before reclassification)
+  std::string guidance;                 // the reclassification row's guidance, or empty
+  std::vector<Evidence> evidence;       // what the classification rests on (the run first)
 };
 
 struct Cause {
   std::string category;
   std::string rule_id;  // "-" when no rule matched
   std::vector<RunEvidence> runs;
+  std::string narrative;  // links the signals behind the group (only links that pass the overlap gate)
 };
 
 // A bulleted line of Impact / Emerging Issues: "**label:** summary" plus sub-items.
@@ -49,6 +65,8 @@ struct Finding {
   std::string label;
   std::string summary;
   std::vector<std::string> items;
+  std::string rule_id;             // the rule that produced it (docs/report.md), or empty
+  std::vector<Evidence> evidence;  // what it rests on
 };
 
 enum class Action { escalate, investigate, monitor, no_action };

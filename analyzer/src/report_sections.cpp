@@ -24,7 +24,7 @@ struct Context {
   std::optional<double> window_start;
 
   void row(std::optional<double> epoch, std::string signal, std::string source) {
-    report.timeline.push_back({epoch, when(zone, epoch), std::move(signal), std::move(source)});
+    report.timeline.push_back({epoch, when(zone, epoch), std::move(signal), std::move(source), {}, {}});
   }
 };
 
@@ -51,7 +51,7 @@ void failed_runs(Context& c) {
     ++total;
   }
   if (total == 0) { return; }
-  Finding finding{"Run failures", fmt::format("{} failed run(s) in {} job(s)", total, jobs.size()), {}};
+  Finding finding{"Run failures", fmt::format("{} failed run(s) in {} job(s)", total, jobs.size()), {}, {}, {}};
   for (const auto& [job, count] : jobs) {
     finding.items.push_back(fmt::format("`{}` ({}): {} run(s)", job, count.second, count.first));
   }
@@ -71,13 +71,13 @@ void retries(Context& c) {
   std::sort(items.begin(), items.end());
   std::string summary;
   for (const auto& [status, count] : by_status) { summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", count, status); }
-  c.report.impact.push_back({"Retries", fmt::format("{} retry run(s): {}", items.size(), summary), items});
+  c.report.impact.push_back({"Retries", fmt::format("{} retry run(s): {}", items.size(), summary), items, {}, {}});
 }
 
 void sensor_ticks(Context& c) {
   const Json* step = step_payload(c.artifact, "step_03_sensor_ticks");
   if (step == nullptr) { return; }
-  Finding finding{"Tick failures", "", {}};
+  Finding finding{"Tick failures", "", {}, {}, {}};
   std::size_t total = 0;
   for (const auto& location : step->GetObject()) {
     if (!location.value.IsObject()) { continue; }
@@ -108,7 +108,7 @@ void schedule_ticks(Context& c) {
   const Json* step = step_payload(c.artifact, "step_06_schedule_ticks");
   const Json* failures = step ? member(*step, "scheduleTickFailures") : nullptr;
   if (failures == nullptr || !failures->IsObject()) { return; }
-  Finding finding{"Schedule tick failures", "", {}};
+  Finding finding{"Schedule tick failures", "", {}, {}, {}};
   std::size_t total = 0;
   for (const auto& schedule : failures->GetObject()) {
     std::string name = summary::clean(schedule.name.GetString());
@@ -129,7 +129,7 @@ void schedule_ticks(Context& c) {
 void load_failures(Context& c) {
   const Json* step = step_payload(c.artifact, "step_05_load_failures");
   if (step == nullptr || array_of(*step, "loadFailures").Empty()) { return; }
-  Finding finding{"Location load failures", "", {}};
+  Finding finding{"Location load failures", "", {}, {}, {}};
   for (const auto& failure : array_of(*step, "loadFailures").GetArray()) {
     std::string line = fmt::format("Code location `{}` failed to load — {}", text_of(failure, "location"), tick_error(failure));
     c.row(epoch_of(failure, "updatedTimestamp"), line, "Code locations (step 05)");
@@ -176,7 +176,7 @@ void gke_and_alerts(Context& c) {
   }
   const Json* step = step_payload(c.artifact, "step_11_alerts");
   if (step == nullptr || array_of(*step, "alerts").Empty()) { return; }
-  Finding finding{"Alerts", "", {}};
+  Finding finding{"Alerts", "", {}, {}, {}};
   for (const auto& alert : array_of(*step, "alerts").GetArray()) {
     std::string line = fmt::format("Alert `{}` ({}, {})", text_of(alert, "policy"), text_of(alert, "severity"), text_of(alert, "state"));
     c.row(epoch_of(alert, "openTime"), line + " opened", "Cloud Monitoring alerts (step 11)");
@@ -189,7 +189,7 @@ void gke_and_alerts(Context& c) {
 
 void queued_and_backfills(Context& c) {
   if (const Json* step = step_payload(c.artifact, "step_14_queued_runs")) {
-    Finding finding{"Queued runs", "", {}};
+    Finding finding{"Queued runs", "", {}, {}, {}};
     for (const auto& run : array_of(*step, "runs").GetArray()) {
       const Json* stuck = member(run, "stuck");
       if (stuck == nullptr || !stuck->IsTrue()) { continue; }
@@ -206,7 +206,7 @@ void queued_and_backfills(Context& c) {
   }
   const Json* step = step_payload(c.artifact, "step_15_backfills");
   if (step == nullptr || array_of(*step, "failed").Empty()) { return; }
-  Finding finding{"Backfills", "", {}};
+  Finding finding{"Backfills", "", {}, {}, {}};
   for (const auto& backfill : array_of(*step, "failed").GetArray()) {
     std::string error = brief(backfill, "error");
     std::string line = fmt::format("`{}` {}: {} of {} partition(s) failed{}", text_of(backfill, "id"), text_of(backfill, "status"),
@@ -228,7 +228,7 @@ std::string check_name(const Json& check) {
 void asset_checks(Context& c) {
   const Json* step = step_payload(c.artifact, "step_16_asset_checks");
   if (step == nullptr) { return; }
-  Finding errors{"Asset checks", "", {}};
+  Finding errors{"Asset checks", "", {}, {}, {}};
   for (const auto& check : array_of(*step, "inWindow_error").GetArray()) {
     std::string line = fmt::format("{} {} ({}): {} (run `{}`)", check_name(check), text_of(check, "status"),
                                    text_of(check, "severity"), brief(check, "description"), short_id(text_of(check, "runId")));
@@ -250,9 +250,9 @@ void asset_checks(Context& c) {
   }
   for (auto& [name, assets] : warn_by_check) {
     std::sort(assets.begin(), assets.end());
-    c.report.emerging.push_back({"Asset check warnings", fmt::format("`{}` failed (WARN) on {} asset(s)", name, assets.size()), assets});
+    c.report.emerging.push_back({"Asset check warnings", fmt::format("`{}` failed (WARN) on {} asset(s)", name, assets.size()), assets, {}, {}});
   }
-  Finding stale{"Stale asset checks", "", {}};
+  Finding stale{"Stale asset checks", "", {}, {}, {}};
   for (const char* bucket : {"stale_error", "stale_warn"}) {
     for (const auto& check : array_of(*step, bucket).GetArray()) {
       stale.items.push_back(fmt::format("{} {} ({}), last run {} — cleanup candidate", check_name(check), text_of(check, "status"),
@@ -270,8 +270,8 @@ void asset_checks(Context& c) {
 void degraded_assets(Context& c) {
   const Json* step = step_payload(c.artifact, "step_17_degraded_assets");
   if (step == nullptr) { return; }
-  Finding current{"Degraded assets", "", {}};
-  Finding stale{"Stale degraded assets", "", {}};
+  Finding current{"Degraded assets", "", {}, {}, {}};
+  Finding stale{"Stale degraded assets", "", {}, {}, {}};
   for (const auto& cluster : array_of(*step, "byRun").GetArray()) {
     auto end = epoch_of(cluster, "endTime");
     const Json* in_window = member(cluster, "inWindow");
@@ -303,8 +303,8 @@ void error_groups(Context& c) {
   for (const auto& group : array_of(*step, "groups").GetArray()) { groups[text_of(group, "groupId")] = &group; }
   const Json* buckets = member(*step, "buckets");
   if (buckets == nullptr) { return; }
-  Finding in_window{"Error groups in the window", "", {}};
-  Finding stale{"Stale open error groups", "", {}};
+  Finding in_window{"Error groups in the window", "", {}, {}, {}};
+  Finding stale{"Stale open error groups", "", {}, {}, {}};
   for (const auto& id : array_of(*buckets, "inWindow").GetArray()) {
     std::string name = summary::asset_text(&id);
     const Json* group = groups.count(name) ? groups[name] : nullptr;
