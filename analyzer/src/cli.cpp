@@ -16,6 +16,7 @@
 #include "analyzer/config.hpp"
 #include "analyzer/gcp_auth.hpp"
 #include "analyzer/gcp_client.hpp"
+#include "analyzer/regress.hpp"
 #include "analyzer/report.hpp"
 #include "analyzer/rules.hpp"
 #include "analyzer/summarize.hpp"
@@ -431,6 +432,7 @@ std::vector<recorder::Command> commands() {
       {"summarize", "per-step counts and the error gate of an artifact", run_summarize},
       {"report", "the incident report of an artifact (Markdown or JSON)", run_report},
       {"rules", "check and list classification rules", run_rules},
+      {"regress", "replay every scenario and compare classifications and findings with expectations", run_regress},
   };
 }
 

@@ -44,7 +44,8 @@ class DagsterClient {
 recorder::Result<void> check_union(const rapidjson::Value& value, std::string_view operation,
                                    std::string_view expected_typename);
 
-// "Class: message" of a PythonError object, first line of the message only when `first_line`.
+// The `message` of a PythonError object, whole, without trailing newlines and spaces (Dagster's
+// message usually begins with "module.Class: ", from Python's format_exception_only); empty when absent.
 std::string python_error_text(const rapidjson::Value& error);
 
 }  // namespace analyzer

@@ -1,0 +1,188 @@
+// day2 regress: scenario discovery, comparison with expectations, --update, --rules with --baseline
+// and shards, on copies of the bundled dagster-fixture scenario.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "analyzer/cli.hpp"
+#include "analyzer/regress.hpp"
+#include "recorder/json.hpp"
+#include "support/files.hpp"
+#include "support/temp_dir.hpp"
+
+namespace analyzer {
+namespace {
+
+namespace fs = std::filesystem;
+using day2test::read_text;
+
+const fs::path k_scenario = fs::path(DAY2_SOURCE_DIR) / "scenarios" / "dagster-fixture";
+const std::string k_connection_run = "dccbe862-6660-4856-8597-1dcfd5492ff9";
+
+struct Cli {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+Cli regress_cli(std::vector<std::string> args) {
+  args.insert(args.begin(), "regress");
+  std::ostringstream out;
+  std::ostringstream err;
+  int code = run_cli(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+class Regress : public ::testing::Test {
+ protected:
+  // A copy of the bundled scenario at <tmp>/corpus/<name>.
+  std::string copy_scenario(const std::string& name) {
+    fs::path to = fs::path(m_dir.path()) / "corpus" / name;
+    fs::create_directories(to);
+    fs::copy(k_scenario / "bundle", to / "bundle", fs::copy_options::recursive);
+    fs::copy_file(k_scenario / "expected.json", to / "expected.json");
+    return to.string();
+  }
+  std::string corpus() const { return (fs::path(m_dir.path()) / "corpus").string(); }
+  std::string file(const std::string& name) const { return m_dir.file(name); }
+
+  day2_test::TempDir m_dir;
+};
+
+TEST_F(Regress, TheBundledCorpusPasses) {
+  auto result = regress_cli({std::string(DAY2_SOURCE_DIR) + "/scenarios"});
+  EXPECT_EQ(result.code, 0) << result.out << result.err;
+  EXPECT_NE(result.out.find("dagster-fixture"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("pass"), std::string::npos) << result.out;
+}
+
+TEST_F(Regress, AChangedExpectationFailsAndNamesTheRun) {
+  auto scenario = copy_scenario("night");
+  auto text = read_text(scenario + "/expected.json");
+  auto at = text.find("\"Connection failure\"");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, std::string("\"Connection failure\"").size(), "\"Network/SSH\"");
+  std::ofstream(scenario + "/expected.json") << text;
+
+  auto result = regress_cli({corpus()});
+  EXPECT_EQ(result.code, 1) << result.out;
+  EXPECT_NE(result.out.find("FAIL"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("run " + k_connection_run + " `connection_job`: Network/SSH (connection-error-class) -> "
+                            "Connection failure (connection-error-class)"),
+            std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("1 scenario(s): 0 passed, 1 failed"), std::string::npos) << result.out;
+}
+
+TEST_F(Regress, UpdateRewritesTheExpectationsThenThePassingRunIsClean) {
+  auto scenario = copy_scenario("night");
+  fs::remove(scenario + "/expected.json");
+  auto missing = regress_cli({corpus()});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.out.find("expected.json"), std::string::npos) << missing.out;
+
+  auto updated = regress_cli({corpus(), "--update"});
+  EXPECT_EQ(updated.code, 0) << updated.out;
+  EXPECT_EQ(read_text(scenario + "/expected.json"), read_text((k_scenario / "expected.json").string()));
+  EXPECT_EQ(regress_cli({corpus()}).code, 0);
+}
+
+TEST_F(Regress, RemovingARuleFailsNamesTheRunAndTheBaselineShowsTheChange) {
+  copy_scenario("a-night");
+  copy_scenario("b-night");
+  // The built-in rules without connection-error-class.
+  std::ostringstream printed;
+  std::ostringstream ignored;
+  ASSERT_EQ(run_cli({"rules", "--print-default"}, printed, ignored), 0);
+  std::string rules = printed.str();
+  std::regex rule(R"(\{\s*"id": "connection-error-class"[^}]*\}\s*\},)");
+  std::string without = std::regex_replace(rules, rule, "");
+  ASSERT_NE(without, rules);
+  std::ofstream(file("without.rules.json")) << without;
+  std::ofstream(file("default.rules.json")) << rules;
+
+  auto result = regress_cli({corpus(), "--rules", file("without.rules.json"), "--baseline", file("default.rules.json")});
+  EXPECT_EQ(result.code, 1) << result.out << result.err;
+  for (const char* name : {"a-night", "b-night"}) {
+    EXPECT_NE(result.out.find(name), std::string::npos) << result.out;
+  }
+  std::string changed = "baseline -> rules: run " + k_connection_run + " `connection_job`: Connection failure "
+                        "(connection-error-class) -> ";
+  std::size_t count = 0;
+  for (auto at = result.out.find(changed); at != std::string::npos; at = result.out.find(changed, at + 1)) ++count;
+  EXPECT_EQ(count, 2u) << result.out;
+  EXPECT_NE(result.out.find("0 passed, 2 failed"), std::string::npos) << result.out;
+}
+
+TEST_F(Regress, ShardsSplitTheCorpusWithoutOverlap) {
+  for (const char* name : {"s1", "s2", "s3"}) copy_scenario(name);
+  auto first = regress_cli({corpus(), "--shard", "1/2"});
+  auto second = regress_cli({corpus(), "--shard", "2/2"});
+  EXPECT_EQ(first.code, 0) << first.out;
+  EXPECT_EQ(second.code, 0) << second.out;
+  EXPECT_NE(first.out.find("2 scenario(s) (shard 1/2)"), std::string::npos) << first.out;
+  EXPECT_NE(second.out.find("1 scenario(s) (shard 2/2)"), std::string::npos) << second.out;
+  EXPECT_NE(second.out.find("s2"), std::string::npos) << second.out;
+  EXPECT_EQ(second.out.find("s1 "), std::string::npos) << second.out;
+}
+
+TEST_F(Regress, BadInputIsAClearError) {
+  EXPECT_EQ(regress_cli({file("nowhere")}).code, 2);
+  EXPECT_EQ(regress_cli({corpus(), "--shard", "3/2"}).code, 2);
+  EXPECT_EQ(regress_cli({corpus(), "--rules", file("missing.rules.json")}).code, 2);
+
+  auto scenario = copy_scenario("broken");
+  std::ofstream(scenario + "/expected.json") << "{\"runs\": [1]}";
+  auto result = regress_cli({corpus()});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_NE(result.out.find("\"runs\" is not an object"), std::string::npos) << result.out;
+
+  fs::remove_all(scenario + "/bundle");
+  fs::create_directories(scenario + "/bundle");
+  auto empty = regress_cli({corpus()});
+  EXPECT_EQ(empty.code, 1);
+  EXPECT_NE(empty.out.find("ERROR"), std::string::npos) << empty.out;
+  EXPECT_NE(empty.out.find("collect --replay exited"), std::string::npos) << empty.out;
+}
+
+TEST(RegressCompare, ReportsEveryKindOfDifference) {
+  regress::Expectation expected;
+  expected.runs["a"] = {"job_a", "Code error", "user-code-error"};
+  expected.runs["b"] = {"job_b", "Infra timeout", "max-runtime-exceeded"};
+  expected.present = {"run-never-started"};
+  expected.absent = {"top-of-hour-fan-out"};
+  regress::Outcome actual;
+  actual.runs["a"] = {"job_a", "K8s API timeout", "k8s-api-timeout"};
+  actual.runs["c"] = {"job_c", "Unclassified", "-"};
+  actual.findings = {"top-of-hour-fan-out", "agent-topology"};
+  auto lines = regress::compare(expected, actual);
+  ASSERT_EQ(lines.size(), 6u);
+  std::string all;
+  for (const auto& line : lines) all += line + "\n";
+  EXPECT_NE(all.find("run a `job_a`: Code error (user-code-error) -> K8s API timeout (k8s-api-timeout)"), std::string::npos);
+  EXPECT_NE(all.find("run b `job_b`: expected Infra timeout (max-runtime-exceeded), not among the failed runs"),
+            std::string::npos);
+  EXPECT_NE(all.find("run c `job_c`: unexpected failed run, Unclassified (-)"), std::string::npos);
+  EXPECT_NE(all.find("finding run-never-started: expected, missing"), std::string::npos);
+  EXPECT_NE(all.find("finding top-of-hour-fan-out: must not appear, present"), std::string::npos);
+  EXPECT_NE(all.find("finding agent-topology: unexpected"), std::string::npos);
+
+  regress::Outcome same;
+  same.runs = expected.runs;
+  same.findings = expected.present;
+  EXPECT_TRUE(regress::compare(expected, same).empty());
+}
+
+TEST(RegressShard, ParsesIOverN) {
+  EXPECT_EQ(*regress::parse_shard("1/1"), (std::pair{1, 1}));
+  EXPECT_EQ(*regress::parse_shard("3/4"), (std::pair{3, 4}));
+  for (const char* bad : {"0/2", "3/2", "1/0", "1", "a/b", "1/2x", "-1/2", ""}) {
+    EXPECT_FALSE(regress::parse_shard(bad)) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace analyzer
