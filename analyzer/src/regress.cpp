@@ -21,7 +21,31 @@ namespace {
 
 bool is_scenario(const fs::path& dir) {
   std::error_code ec;
-  return fs::is_directory(dir / "bundle", ec);
+  return fs::is_directory(dir / "bundle", ec) || fs::is_regular_file(dir / "scenario.json", ec);
+}
+
+// How to replay a scenario: its own bundle/, or scenario.json's {"bundle": "<path relative to the
+// scenario>", "shift": "<duration>"} (another scenario's bundle moved to another night).
+struct Source {
+  std::string bundle;
+  std::string shift;
+};
+
+Result<Source> source_of(const fs::path& scenario) {
+  std::error_code ec;
+  fs::path spec = scenario / "scenario.json";
+  if (!fs::is_regular_file(spec, ec)) return Source{(scenario / "bundle").string(), ""};
+  auto doc = recorder::read_json_file(spec.string(), recorder::Comments::allowed);
+  if (!doc) return make_error(doc.error().message);
+  auto bundle = doc->IsObject() ? recorder::get_string(*doc, "bundle") : std::nullopt;
+  if (!bundle || bundle->empty()) return make_error(fmt::format("{}: missing \"bundle\" (a path)", spec.string()));
+  Source source{(scenario / *bundle).lexically_normal().string(), ""};
+  if (doc->HasMember("shift")) {
+    auto shift = recorder::get_string(*doc, "shift");
+    if (!shift) return make_error(fmt::format("{}: \"shift\" is not a string", spec.string()));
+    source.shift = *shift;
+  }
+  return source;
 }
 
 std::string text_or(const rapidjson::Value& object, const char* key, std::string fallback) {
@@ -142,8 +166,10 @@ Result<Outcome> replay(const std::string& scenario, const RuleFiles& rules, cons
   fs::create_directories(work, ec);
   if (ec) return make_error(fmt::format("{}: cannot create {}: {}", scenario, work, ec.message()));
   std::string artifact = (fs::path(work) / "day2.json").string();
-  std::vector<std::string> collect{"collect", "--replay", (fs::path(scenario) / "bundle").string(), "--out", artifact,
-                                   "--quiet"};
+  auto source = source_of(scenario);
+  if (!source) return make_error(fmt::format("{}: {}", scenario, source.error().message));
+  std::vector<std::string> collect{"collect", "--replay", source->bundle, "--out", artifact, "--quiet"};
+  if (!source->shift.empty()) collect.insert(collect.end(), {"--shift", source->shift});
   if (fs::is_regular_file(fs::path(scenario) / "config.json", ec)) {
     collect.insert(collect.end(), {"--config", (fs::path(scenario) / "config.json").string()});
   }

@@ -137,7 +137,7 @@ int run_regress(const std::vector<std::string>& args, std::ostream& out, std::os
   if (vm.count("help")) {
     out << "usage: day2 regress [DIR...] [--rules FILE] [--reclassify FILE] [--baseline FILE]\n"
            "                    [--baseline-reclassify FILE] [--update] [--shard I/N]\n\n"
-           "Replays every scenario (a directory with bundle/) in process and compares\n"
+           "Replays every scenario (a directory with bundle/ or scenario.json) in process and compares\n"
            "each failed run's category and rule, and the report's findings, with expected.json\n"
            "(docs/scenarios.md). Exits 1 on any difference.\n\n"
         << options
@@ -166,7 +166,7 @@ int run_regress(const std::vector<std::string>& args, std::ostream& out, std::os
     if (static_cast<int>(i % static_cast<std::size_t>(shard.second)) == shard.first - 1) mine.push_back((*scenarios)[i]);
   }
   if (mine.empty()) {
-    err << fmt::format("day2 regress: no scenario (a directory with bundle/) under {}\n",
+    err << fmt::format("day2 regress: no scenario (a directory with bundle/ or scenario.json) under {}\n",
                        fmt::join(roots, ", "));
     return scenarios->empty() ? 1 : 0;
   }

@@ -1,7 +1,8 @@
 // `day2 regress`: the regression suite of the classification rules. Every scenario (a directory with
-// `bundle/`, its expectations in `expected.json`, optionally `config.json`) is replayed in process (`collect --replay`),
-// reported (`report --format json`), and its classifications and findings are compared with the
-// expectations. See docs/scenarios.md.
+// its own `bundle/`, or a `scenario.json` naming another bundle and a `--shift`; its expectations in
+// `expected.json`; optionally `config.json`) is replayed in process (`collect --replay`), reported
+// (`report --format json`), and its classifications and findings are compared with the expectations.
+// See docs/scenarios.md.
 #pragma once
 
 #include <map>

@@ -148,6 +148,26 @@ TEST_F(Regress, BadInputIsAClearError) {
   EXPECT_NE(empty.out.find("collect --replay exited"), std::string::npos) << empty.out;
 }
 
+TEST_F(Regress, AShiftedScenarioReplaysAnotherBundleOnAnotherNight) {
+  auto base = copy_scenario("base");
+  fs::create_directories(corpus() + "/moved");
+  std::ofstream(corpus() + "/moved/scenario.json") << "// comment\n{\"bundle\": \"../base/bundle\", \"shift\": \"110d\"}";
+  fs::copy_file(base + "/expected.json", corpus() + "/moved/expected.json");
+  auto result = regress_cli({corpus()});
+  EXPECT_EQ(result.code, 0) << result.out;
+  EXPECT_NE(result.out.find("2 scenario(s): 2 passed"), std::string::npos) << result.out;
+
+  std::ofstream(corpus() + "/moved/scenario.json") << "{\"bundle\": \"../base/bundle\", \"shift\": \"soon\"}";
+  auto bad_shift = regress_cli({corpus() + "/moved"});
+  EXPECT_EQ(bad_shift.code, 1);
+  EXPECT_NE(bad_shift.out.find("soon"), std::string::npos) << bad_shift.out;
+
+  std::ofstream(corpus() + "/moved/scenario.json") << "{\"shift\": \"1d\"}";
+  auto no_bundle = regress_cli({corpus() + "/moved"});
+  EXPECT_EQ(no_bundle.code, 1);
+  EXPECT_NE(no_bundle.out.find("scenario.json: missing \"bundle\""), std::string::npos) << no_bundle.out;
+}
+
 TEST(RegressCompare, ReportsEveryKindOfDifference) {
   regress::Expectation expected;
   expected.runs["a"] = {"job_a", "Code error", "user-code-error"};
