@@ -22,7 +22,9 @@ struct ServerOptions {
   // Faults injected into the API requests (not /__day2/); null: none. A reset closes the connection
   // without a response; truncate and invalid_json send a complete response with a spoiled body.
   std::shared_ptr<recorder::FaultInjector> faults = nullptr;
-  std::function<void(std::chrono::milliseconds)> sleep = nullptr;  // latency faults; empty: really sleeps
+  // Latency faults: called with the delay (a test's fake clock); empty: the answer waits on a timer,
+  // holding up no thread and no other connection.
+  std::function<void(std::chrono::milliseconds)> sleep = nullptr;
 };
 
 class Server {
@@ -32,10 +34,12 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds and starts serving on a background thread; returns the bound port, or an Error naming
-  // host:port and the cause.
+  // Binds (a busy port is an error, never shared) and serves on a few background threads (event loops,
+  // not a thread per connection); returns the bound port, or an Error naming host:port and the cause.
   recorder::Result<int> start();
-  void stop();  // idempotent; joins the thread
+  // Closes the listener and every connection, idle keep-alive ones included, and joins the threads;
+  // returns promptly. Idempotent; a stopped Server cannot start again.
+  void stop();
   int port() const;
 
   struct Impl;
