@@ -17,8 +17,10 @@
 #include "analyzer/gcp_auth.hpp"
 #include "analyzer/gcp_client.hpp"
 #include "analyzer/regress.hpp"
+#include "analyzer/reclassify.hpp"
 #include "analyzer/report.hpp"
 #include "analyzer/rules.hpp"
+#include "analyzer/simulate.hpp"
 #include "analyzer/summarize.hpp"
 #include "recorder/bundle.hpp"
 #include "recorder/command.hpp"
@@ -371,15 +373,16 @@ int run_report(const std::vector<std::string>& args, std::ostream& out, std::ost
   po::options_description options("Options");
   options.add_options()
       ("help,h", "show this help")
-      ("out-dir", po::value<std::string>()->default_value("."), "write report.md / report.json here (atomically)")
-      ("format", po::value<std::string>()->default_value("md"), "md or json")
+      ("out-dir", po::value<std::string>()->default_value("."), "write day2-report-<YYYY-MM-DD>.md (.json, .html) here (atomically)")
+      ("format", po::value<std::string>()->default_value("md"), "md, json or html (self-contained, SVG timeline)")
       ("tz", po::value<std::string>(), "report zone, any IANA name (default: the artifact's, else America/New_York)")
+      ("reclassify", po::value<std::string>(), "reclassify rules file (default: the built-in reclassify.rules.json)")
       ("file", po::value<std::string>()->default_value("day2.json"), "the artifact (positional)");
   po::positional_options_description positional;
   positional.add("file", 1);
   auto vm = parse(args, options, positional);
   if (vm.count("help")) {
-    out << "usage: day2 report [--out-dir DIR] [--format md|json] [--tz ZONE] [FILE]\n\n"
+    out << "usage: day2 report [--out-dir DIR] [--format md|json|html] [--tz ZONE] [--reclassify FILE] [FILE]\n\n"
            "The incident report of an artifact (docs/report.md); prints the path it wrote.\n\n"
         << options << "\nExample:\n  day2 report day2.json --out-dir build/demo\n\n" << k_exit_codes;
     return 0;
@@ -387,9 +390,16 @@ int run_report(const std::vector<std::string>& args, std::ostream& out, std::ost
   ReportOptions report;
   report.out_dir = vm["out-dir"].as<std::string>();
   const auto& format = vm["format"].as<std::string>();
-  if (format != "md" && format != "json") throw UsageError{"--format: \"" + format + "\" is not md or json"};
-  report.format = format == "json" ? ReportFormat::json : ReportFormat::markdown;
+  if (format != "md" && format != "json" && format != "html") {
+    throw UsageError{"--format: \"" + format + "\" is not md, json or html"};
+  }
+  report.format = format == "json" ? ReportFormat::json : format == "html" ? ReportFormat::html : ReportFormat::markdown;
   if (vm.count("tz")) report.timezone = vm["tz"].as<std::string>();
+  if (vm.count("reclassify")) {
+    auto rules = load_reclassify_rules(vm["reclassify"].as<std::string>());
+    if (!rules) throw UsageError{"--reclassify: " + rules.error().message};
+    report.reclassify_rules = std::make_shared<const ReclassifyRules>(std::move(*rules));
+  }
   return write_report(vm["file"].as<std::string>(), report, out, err);
 }
 
@@ -421,6 +431,15 @@ int run_rules(const std::vector<std::string>& args, std::ostream& out, std::ostr
   const RuleSet& rules = loaded ? *loaded : default_rules();
   out << fmt::format("{}: {} rules, first match wins\n", rules.source, rules.rules.size());
   for (const auto& rule : rules.rules) out << fmt::format("  {:<36} {}\n", rule.id, to_string(rule.category));
+  if (!loaded) {  // the built-in reclassification `day2 report` applies after them (docs/report.md)
+    const auto& reclassify = default_reclassify_rules();
+    out << fmt::format("{} (day2 report): {} rules, first match wins\n", reclassify.source, reclassify.rules.size());
+    for (const auto& rule : reclassify.rules) {
+      std::vector<std::string_view> from;
+      for (auto category : rule.from) from.push_back(to_string(category));
+      out << fmt::format("  {:<36} {} -> {}\n", rule.id, fmt::join(from, " / "), to_string(rule.to));
+    }
+  }
   return 0;
 }
 
@@ -430,9 +449,10 @@ std::vector<recorder::Command> commands() {
   return {
       {"collect", "collect every signal of a window into day2.json and classify failed runs", run_collect},
       {"summarize", "per-step counts and the error gate of an artifact", run_summarize},
-      {"report", "the incident report of an artifact (Markdown or JSON)", run_report},
+      {"report", "the incident report of an artifact (Markdown, JSON or HTML)", run_report},
       {"rules", "check and list classification rules", run_rules},
       {"regress", "replay every scenario and compare classifications and findings with expectations", run_regress},
+      {"simulate", "render a scenario spec (an incident world) into a scenario bundle", run_simulate},
   };
 }
 

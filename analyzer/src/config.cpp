@@ -7,6 +7,8 @@
 #include <map>
 #include <type_traits>
 
+#include <re2/re2.h>
+
 #include "recorder/json.hpp"
 
 namespace analyzer {
@@ -44,6 +46,42 @@ Setter number(Get get, double min, double max) {
   };
 }
 
+// An RE2 pattern member of an alert entry; "" when it is fine.
+std::string pattern(const rapidjson::Value& entry, const char* key, bool required, std::string& out) {
+  auto found = entry.FindMember(key);
+  if (found == entry.MemberEnd()) return required ? fmt::format("needs \"{}\"", key) : "";
+  if (!found->value.IsString()) return fmt::format("\"{}\" must be a string", key);
+  out.assign(found->value.GetString(), found->value.GetStringLength());
+  RE2 re(out, RE2::Quiet);
+  return re.ok() ? "" : fmt::format("\"{}\" is not a valid RE2 pattern: {}", key, re.error());
+}
+
+// report.self_resolving_alerts: [{"name": RE2, "resourcePattern": RE2 (optional), "reason": text}].
+std::string self_resolving_alerts(const rapidjson::Value& v, Config& c) {
+  if (!v.IsArray()) return "must be a list of {\"name\", \"resourcePattern\", \"reason\"}";
+  std::vector<SelfResolvingAlert> alerts;
+  for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+    const auto& entry = v[i];
+    if (!entry.IsObject()) return fmt::format("[{}] must be an object", i);
+    SelfResolvingAlert alert;
+    for (const auto& member : entry.GetObject()) {
+      std::string key(member.name.GetString(), member.name.GetStringLength());
+      if (key != "name" && key != "resourcePattern" && key != "reason") return fmt::format("[{}]: unknown key \"{}\"", i, key);
+    }
+    std::string problem = pattern(entry, "name", true, alert.name);
+    if (problem.empty()) problem = pattern(entry, "resourcePattern", false, alert.resource_pattern);
+    if (!problem.empty()) return fmt::format("[{}] {}", i, problem);
+    auto reason = entry.FindMember("reason");
+    if (reason == entry.MemberEnd() || !reason->value.IsString() || reason->value.GetStringLength() == 0) {
+      return fmt::format("[{}] needs a \"reason\" (a non-empty string)", i);
+    }
+    alert.reason = reason->value.GetString();
+    alerts.push_back(std::move(alert));
+  }
+  c.self_resolving_alerts = std::move(alerts);
+  return "";
+}
+
 const std::map<std::string, Setter>& setters() {
   static const std::map<std::string, Setter> table = {
       {"/dagster/url", text([](Config& c) -> std::string& { return c.dagster.url; })},
@@ -68,6 +106,7 @@ const std::map<std::string, Setter>& setters() {
       {"/gcp/logging_reads_per_minute",
        number([](Config& c) -> int& { return c.gcp.logging_reads_per_minute; }, 1, 100000)},
       {"/report/timezone", text([](Config& c) -> std::string& { return c.timezone; })},
+      {"/report/self_resolving_alerts", self_resolving_alerts},
       {"/agents/replicas", number([](Config& c) -> int& { return c.agent_replicas; }, 0, 1000)},
       {"/agents/max_surge_percent",
        number([](Config& c) -> double& { return c.agent_max_surge_percent; }, 0, 1000)},
@@ -79,6 +118,8 @@ const std::map<std::string, Setter>& setters() {
        number([](Config& c) -> double& { return c.thresholds.cancel_timeout_seconds; }, 0, 1e7)},
       {"/thresholds/tick_unavailable_burst",
        number([](Config& c) -> int& { return c.thresholds.tick_unavailable_burst; }, 0, 1e6)},
+      {"/thresholds/fan_out_minutes", number([](Config& c) -> double& { return c.thresholds.fan_out_minutes; }, 0, 60)},
+      {"/thresholds/fan_out_min_runs", number([](Config& c) -> int& { return c.thresholds.fan_out_min_runs; }, 1, 1e6)},
       {"/collect/concurrency", number([](Config& c) -> int& { return c.concurrency; }, 1, 64)},
       {"/collect/timeout_seconds", number([](Config& c) -> double& { return c.timeout_seconds; }, 0.1, 3600)},
       {"/collect/retries", number([](Config& c) -> int& { return c.retries; }, 0, 20)},

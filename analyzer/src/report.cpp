@@ -34,6 +34,27 @@ recorder::Result<recorder::Zone> report_zone(const Json& artifact, const ReportO
   return zone;
 }
 
+// The report's file name: day2-report-<the window's end date in `zone`>.<extension of `format`>.
+recorder::Result<std::string> report_name(const Json& artifact, const recorder::Zone& zone, ReportFormat format,
+                                          const std::string& path) {
+  auto end = recorder::get_string(*summary::member(artifact, "window"), "utc_end");
+  if (!end) { return recorder::make_error(path + ": window.utc_end: missing; the report is named after the window's end"); }
+  auto instant = recorder::parse_rfc3339(*end);
+  if (!instant) { return recorder::make_error(path + ": window.utc_end: " + instant.error().message); }
+  auto date = zone.local_date(*instant);
+  std::string_view extension = format == ReportFormat::json ? "json" : format == ReportFormat::html ? "html" : "md";
+  return fmt::format("day2-report-{:04}-{:02}-{:02}.{}", date.year, date.month, date.day, extension);
+}
+
+std::string render(const report::Report& report, const recorder::Zone& zone, ReportFormat format) {
+  switch (format) {
+    case ReportFormat::json: return report::render_json(report);
+    case ReportFormat::html: return report::render_html(report, zone);
+    case ReportFormat::markdown: break;
+  }
+  return report::render_markdown(report);
+}
+
 }  // namespace
 
 int write_report(const std::string& path, const ReportOptions& options, std::ostream& out, std::ostream& err) {
@@ -47,10 +68,15 @@ int write_report(const std::string& path, const ReportOptions& options, std::ost
     err << k_tool << ": error: " << zone.error().message << '\n';
     return 2;
   }
-  auto report = report::build_report(*document, *zone);
-  bool json = options.format == ReportFormat::json;
-  std::string text = json ? report::render_json(report) : report::render_markdown(report);
-  std::string target = (std::filesystem::path(options.out_dir) / (json ? "report.json" : "report.md")).string();
+  auto report = report::build_report(*document, *zone, Config{},
+                                     options.reclassify_rules ? *options.reclassify_rules : default_reclassify_rules());
+  auto name = report_name(*document, *zone, options.format, path);
+  if (!name) {
+    err << k_tool << ": error: " << name.error().message << '\n';
+    return 2;
+  }
+  std::string text = render(report, *zone, options.format);
+  std::string target = (std::filesystem::path(options.out_dir) / *name).string();
   if (auto written = recorder::write_file_atomic(target, text); !written) {
     err << k_tool << ": error: " << written.error().message << '\n';
     return 1;

@@ -1,6 +1,8 @@
 // The Actions table. The rules, first match wins per item (also in docs/report.md):
 //   1. A step holding "error" (or malformed)          → Investigate the collection (signals missing).
-//   2. A failed run with a retry that succeeded         → No action (transient; the retry is definitive).
+//   2. A failed run with a retry that succeeded         → No action (transient; the retry is definitive),
+//      except a dbt run killed by max runtime (rule dbt-retry-not-definitive) → Monitor: confirm the
+//      destination table's last write post-dates the retry.
 //   3. A failed run whose retry failed                  → Investigate (the retry did not absorb it).
 //   4. Code error or Unclassified                       → Investigate (owner: the job's team).
 //   5. Any other category (infrastructure), no retry:
@@ -11,11 +13,15 @@
 //      in-window ERROR asset checks                    → Investigate.
 //   8. Alerts, asset-check warnings, in-window error groups → Monitor.
 //   9. Stale open error groups, stale asset checks, stale degraded clusters → No action (cleanup candidates).
+//  10. Reasoning-rule findings (docs/report.md "Reasoning rules") by rule id: see k_rule_actions;
+//      known self-resolving alerts → No action with the configured reason.
 // Run rows are grouped by (action, category, rule); rows sort by action severity, then item.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "report_model.hpp"
@@ -34,7 +40,26 @@ struct Verdict {
   std::string rationale;
 };
 
-Verdict run_verdict(const RunEvidence& run, const Cause& cause, std::size_t unretried_in_cause) {
+constexpr std::string_view k_dbt_rationale =
+    "retry SUCCESS is not definitive for dbt killed by max runtime: confirm the destination table's last write "
+    "post-dates the retry (JOBS_BY_PROJECT)";
+
+// Run ids the dbt-retry-not-definitive finding names (its run evidence: "run <id> ...").
+std::set<std::string> dbt_caveat_runs(const Report& report) {
+  std::set<std::string> out;
+  for (const auto& finding : report.impact) {
+    if (finding.rule_id != "dbt-retry-not-definitive") { continue; }
+    for (const auto& evidence : finding.evidence) {
+      if (evidence.kind == "run") { out.insert(evidence.summary.substr(4, evidence.summary.find(' ', 4) - 4)); }
+    }
+  }
+  return out;
+}
+
+Verdict run_verdict(const RunEvidence& run, const Cause& cause, std::size_t unretried_in_cause, const std::set<std::string>& dbt) {
+  if (run.retry.find(": SUCCESS") != std::string::npos && dbt.count(run.run_id) != 0) {
+    return {Action::monitor, std::string(k_dbt_rationale)};
+  }
   if (run.retry.find(": SUCCESS") != std::string::npos) {
     return {Action::no_action, "transient: the retry succeeded"};
   }
@@ -53,12 +78,13 @@ Verdict run_verdict(const RunEvidence& run, const Cause& cause, std::size_t unre
 }
 
 void run_actions(Report& report) {
+  auto dbt = dbt_caveat_runs(report);
   for (const auto& cause : report.causes) {
     std::size_t unretried = 0;
     for (const auto& run : cause.runs) { unretried += run.retry.empty() ? 1 : 0; }
     std::map<std::pair<Action, std::string>, std::vector<std::string>> rows;
     for (const auto& run : cause.runs) {
-      auto verdict = run_verdict(run, cause, unretried);
+      auto verdict = run_verdict(run, cause, unretried, dbt);
       rows[{verdict.action, verdict.rationale}].push_back(fmt::format("`{}` `{}`", run.job, short_id(run.run_id)));
     }
     for (auto& [key, runs] : rows) {
@@ -88,8 +114,6 @@ void finding_actions(const std::vector<Finding>& findings, Report& report) {
       {"Tick failures", {Action::investigate, "sensors keep failing: their runs are not requested"}},
       {"Schedule tick failures", {Action::investigate, "terminal schedule failures: scheduled runs did not start"}},
       {"Location load failures", {Action::investigate, "the location's schedules and sensors are down"}},
-      {"Queued runs", {Action::investigate, "runs stuck in the queue"}},
-      {"Backfills", {Action::investigate, "partitions failed; re-run after the fix"}},
       {"Asset checks", {Action::investigate, "blocking data-quality failures"}},
       {"Alerts", {Action::monitor, "open alerts during the window"}},
       {"Asset check warnings", {Action::monitor, "schema drift: update the schema or allowlist the fields"}},
@@ -98,7 +122,30 @@ void finding_actions(const std::vector<Finding>& findings, Report& report) {
       {"Stale asset checks", {Action::no_action, "cleanup candidates: failed before the window"}},
       {"Stale degraded assets", {Action::no_action, "cleanup candidates: runs ended before the window"}},
   };
+  static const std::map<std::string, Verdict> k_rule_actions = {
+      {"agent-topology", {Action::investigate, "agent replicas deviate from dagsterCloudAgent.replicas: check pod events and churn"}},
+      {"agent-preempted-without-heartbeat",
+       {Action::investigate, "rare: only a pod above the agents' priority could preempt it; find the preemptor"}},
+      {"agent-control-plane-timeout", {Action::investigate, "control-plane connectivity (egress to *.agent.dagster.cloud), not preemption"}},
+      {"tick-unavailable-procedure", {Action::investigate, "work through the procedure: preemption (cluster side) vs Service recreation (agent side)"}},
+      {"run-never-started", {Action::investigate, "confirm the Job creation time with the audit-log query"}},
+      {"top-of-hour-fan-out", {Action::monitor, "autoscaler latency at a scheduling spike; consider a longer start timeout or staggering"}},
+      {"asset-check-folded", {Action::no_action, "the same event as the failed run: see the run's row"}},
+      {"degraded-cluster-noise", {Action::no_action, "downstream noise of one failed asset: the run's row covers it"}},
+      {"queued-run-stuck", {Action::investigate, "runs stuck in the queue"}},
+      {"backfill-failed", {Action::investigate, "partitions failed; re-run after the fix"}},
+  };
   for (const auto& finding : findings) {
+    if (finding.rule_id == "self-resolving-alert") {
+      // Summary: "N alert(s): <reason>".
+      report.actions.push_back({Action::no_action, fmt::format("{}: {}", finding.label, fmt::join(finding.items, ", ")),
+                                "known self-resolving alert: " + finding.summary.substr(finding.summary.find(": ") + 2)});
+      continue;
+    }
+    if (auto by_id = k_rule_actions.find(finding.rule_id); by_id != k_rule_actions.end()) {
+      report.actions.push_back({by_id->second.action, fmt::format("{}: {}", finding.label, finding.summary), by_id->second.rationale});
+      continue;
+    }
     auto rule = k_rules.find(finding.label);
     if (rule == k_rules.end()) { continue; }
     report.actions.push_back({rule->second.action, fmt::format("{}: {}", finding.label, finding.summary), rule->second.rationale});

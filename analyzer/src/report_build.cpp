@@ -109,11 +109,32 @@ std::map<std::string, std::vector<std::string>> pod_events_by_run(const Json& ar
   return out;
 }
 
-void root_causes(const Json& artifact, const recorder::Zone& zone, Report& report) {
+Evidence evidence_of(const ReclassifyEvidence& item, const recorder::Zone& zone) {
+  std::string summary = item.summary;
+  if (item.epoch) { summary = fmt::format("{} ({})", summary, when(zone, item.epoch)); }
+  return Evidence{item.kind, item.pointer, summary, item.epoch};
+}
+
+// Fills the run's reclassification (docs/report.md "Reclassification"); returns its final category and rule.
+std::pair<std::string, std::string> apply_reclassification(const Json& failure, const Reclassification* result,
+                                                           const recorder::Zone& zone, RunEvidence& run) {
+  std::string category = text_of(failure, "category");
+  if (category == "-") { category = "Unclassified"; }
+  run.collected_category = category;
+  if (result == nullptr) { return {category, text_of(failure, "ruleId")}; }
+  for (const auto& item : result->evidence) { run.evidence.push_back(evidence_of(item, zone)); }
+  if (!result->reclassified) { return {category, text_of(failure, "ruleId")}; }
+  run.reclassified = true;
+  run.guidance = result->guidance;
+  return {std::string(to_string(result->category)), result->rule_id};
+}
+
+void root_causes(const Json& artifact, const recorder::Zone& zone, const ReclassifyRules& rules, Report& report) {
   const Json* step = step_payload(artifact, "step_01_failed_runs");
   if (step == nullptr) { return; }
   auto retries = retries_by_parent(artifact);
   auto pod_events = pod_events_by_run(artifact, zone);
+  auto reclassified = reclassify(artifact, rules);
   std::map<std::pair<std::string, std::string>, std::vector<RunEvidence>> groups;
   for (const auto& failure : array_of(*step, "failures").GetArray()) {
     RunEvidence run;
@@ -127,8 +148,10 @@ void root_causes(const Json& artifact, const recorder::Zone& zone, Report& repor
     run.run_message = brief(failure, "runFailureMessage", 300);
     run.retry = retries[run.run_id];
     run.pod_events = pod_events[run.run_id];
-    std::string category = text_of(failure, "category");
-    groups[{category == "-" ? "Unclassified" : category, text_of(failure, "ruleId")}].push_back(std::move(run));
+    run.start_epoch = epoch_of(failure, "startTime");
+    auto found = reclassified.find(run.run_id);
+    auto key = apply_reclassification(failure, found == reclassified.end() ? nullptr : &found->second, zone, run);
+    groups[key].push_back(std::move(run));
   }
   for (auto& [key, runs] : groups) {
     std::sort(runs.begin(), runs.end(), [](const RunEvidence& a, const RunEvidence& b) {
@@ -195,7 +218,8 @@ std::string_view action_name(Action action) {
   return "?";
 }
 
-Report build_report(const Json& artifact, const recorder::Zone& zone) {
+Report build_report(const Json& artifact, const recorder::Zone& zone, const Config& config,
+                    const ReclassifyRules& reclassify_rules) {
   Report report;
   const Json& window = *member(artifact, "window");
   report.zone = zone.name();
@@ -205,8 +229,9 @@ Report build_report(const Json& artifact, const recorder::Zone& zone) {
   report.utc_end = text_of(window, "utc_end");
   note_steps(artifact, report);
   run_volume(artifact, report);
-  root_causes(artifact, zone, report);
+  root_causes(artifact, zone, reclassify_rules, report);
   add_sections(artifact, zone, report);
+  add_findings(artifact, zone, config, report);
   add_actions(artifact, report);
   return report;
 }

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "analyzer/config.hpp"
+#include "analyzer/reclassify.hpp"
 #include "recorder/time.hpp"
 #include "summarize_fields.hpp"
 
@@ -20,7 +22,7 @@ struct StepNote {
 
 // A reference to one item of the artifact that a classification or finding rests on.
 struct Evidence {
-  std::string kind;     // run, run_event, pod_event, cluster_event, log_entry, agent_error, tick,
+  std::string kind;     // run, run_event, pod_event, cluster_event, log_entry, agent, agent_error, agent_churn, tick, retry,
                         // alert, error_group, asset_check, degraded_asset, daemon, backfill, queued_run
   std::string pointer;  // RFC 6901 JSON pointer into the artifact: "/step_10_gke_events/podEvents/3"
   std::string summary;  // one line, for the reader
@@ -49,6 +51,7 @@ struct RunEvidence {
   std::vector<std::string> pod_events;  // Google Cloud pod events naming the run (not yet linked)
   std::optional<double> start_epoch;    // null for a run that never started
   std::string collected_category;       // the category `collect` gave (before reclassification)
+  bool reclassified = false;            // a reclassify rule (docs/report.md "Reclassification") fired
   std::string guidance;                 // the reclassification row's guidance, or empty
   std::vector<Evidence> evidence;       // what the classification rests on (the run first)
 };
@@ -112,16 +115,42 @@ std::string short_id(const std::string& run_id);
 
 // Adds the timeline rows, Impact and Emerging Issues (report_sections.cpp).
 void add_sections(const Json& artifact, const recorder::Zone& zone, Report& report);
+// Asset checks (ERROR checks of a failed run folded into its timeline row) and degraded assets
+// (clusters verified against step 01) (report_findings_assets.cpp); called by add_sections.
+void add_asset_sections(const Json& artifact, const recorder::Zone& zone, Report& report);
+
+// The seed's reasoning rules as findings with a rule id and evidence (docs/report.md "Reasoning
+// rules"): agent topology, tick UNAVAILABLE bursts, known self-resolving alerts
+// (report_findings.cpp); never-started runs, top-of-hour fan-out, dbt retries
+// (report_findings_runs.cpp). Runs after add_sections, before add_actions.
+void add_findings(const Json& artifact, const recorder::Zone& zone, const Config& config, Report& report);
+void add_run_findings(const Json& artifact, const recorder::Zone& zone, const Config& config, Report& report);
+
+// `key` as one RFC 6901 pointer token ('~' → "~0", '/' → "~1").
+std::string pointer_token(std::string_view key);
 
 // Adds the Actions table by the rules documented in report_actions.cpp and docs/report.md. Reads
 // `report.causes` and `report.missing`, so it runs last.
 void add_actions(const Json& artifact, Report& report);
 
 // The report of `artifact` (an object with a "window" object, already checked) in `zone`.
-Report build_report(const Json& artifact, const recorder::Zone& zone);
+// `config` supplies the reasoning rules' settings (thresholds, agent pod prefix, self-resolving alerts).
+// `reclassify_rules` reclassify the failed runs before they are grouped into root causes.
+Report build_report(const Json& artifact, const recorder::Zone& zone, const Config& config = Config{},
+                    const ReclassifyRules& reclassify_rules = default_reclassify_rules());
 
 std::string_view action_name(Action action);
 std::string render_markdown(const Report& report);
 std::string render_json(const Report& report);
+// One self-contained HTML page (report_html.cpp): inline CSS, no script, no external resource; every
+// section of the Markdown form plus the SVG timeline of render_timeline_svg. Artifact text is escaped.
+std::string render_html(const Report& report, const recorder::Zone& zone);
+// The SVG timeline (report_svg.cpp): hour ticks in `zone` over the window (widened to what is drawn),
+// one bar per failed run with a time (`class="run-bar"`, coloured by category), one marker per timed
+// timeline row that is not a run failure (`class="marker"`, one lane per kind, else source), a legend
+// of exactly the categories and kinds drawn; each bar and marker has a <title> with its evidence.
+std::string render_timeline_svg(const Report& report, const recorder::Zone& zone);
+// `text` escaped for HTML text and attribute values (& < > " ').
+std::string html_escape(std::string_view text);
 
 }  // namespace analyzer::report

@@ -61,6 +61,14 @@ void timeline(const Report& r, std::string& md) {
   md += "\n";
 }
 
+// The group's guidance: its runs share the final category and rule, so the first reclassified run's.
+std::string cause_guidance(const Cause& cause) {
+  for (const auto& run : cause.runs) {
+    if (run.reclassified && !run.guidance.empty()) { return run.guidance; }
+  }
+  return "";
+}
+
 void causes(const Report& r, std::string& md) {
   md += "### Root Causes\n\n";
   if (r.causes.empty()) {
@@ -71,8 +79,16 @@ void causes(const Report& r, std::string& md) {
     const auto& cause = r.causes[i];
     md += fmt::format("**{}. {}** — {} failed run(s) classified by rule `{}`.\n\n", i + 1, cause.category, cause.runs.size(),
                       cause.rule_id);
+    std::string guidance = cause_guidance(cause);
+    if (!guidance.empty()) { md += fmt::format("Guidance: {}\n\n", guidance); }
     for (const auto& run : cause.runs) {
       md += fmt::format("- `{}` run `{}` ({}), failed {}\n", run.job, run.run_id, run.location, run.ended);
+      if (run.reclassified) {
+        md += fmt::format("  - Reclassified from {} by rule `{}`\n", run.collected_category, cause.rule_id);
+        for (const auto& e : run.evidence) {
+          if (e.kind != "run") { md += fmt::format("  - Evidence ({}, `{}`): {}\n", e.kind, e.pointer, e.summary); }
+        }
+      }
       md += fmt::format("  - Step error: {}\n", run.first_step_error);
       md += fmt::format("  - Run failure: {}{}\n", run.run_message,
                         run.error_class == "-" ? "" : fmt::format(" (error class `{}`)", run.error_class));
@@ -85,8 +101,10 @@ void causes(const Report& r, std::string& md) {
 
 void findings(const std::vector<Finding>& list, std::string& md) {
   for (const auto& finding : list) {
-    md += fmt::format("- **{}:** {}\n", finding.label, finding.summary);
+    md += fmt::format("- **{}:** {}{}\n", finding.label, finding.summary,
+                      finding.rule_id.empty() ? "" : fmt::format(" (rule: {})", finding.rule_id));
     for (const auto& item : finding.items) { md += fmt::format("  - {}\n", item); }
+    for (const auto& e : finding.evidence) { md += fmt::format("  - Evidence ({}, `{}`): {}\n", e.kind, e.pointer, e.summary); }
   }
   md += "\n";
 }
@@ -120,6 +138,20 @@ rapidjson::Value notes(const std::vector<StepNote>& list, const char* key, Alloc
   return out;
 }
 
+// A finding's evidence: kind, pointer (RFC 6901 into the artifact), summary, time (epoch seconds or null).
+rapidjson::Value finding_evidence_json(const std::vector<Evidence>& list, Allocator& a) {
+  rapidjson::Value out(rapidjson::kArrayType);
+  for (const auto& e : list) {
+    rapidjson::Value row(rapidjson::kObjectType);
+    row.AddMember("kind", str(e.kind, a), a);
+    row.AddMember("pointer", str(e.pointer, a), a);
+    row.AddMember("summary", str(e.summary, a), a);
+    row.AddMember("time", e.epoch ? rapidjson::Value(*e.epoch) : rapidjson::Value(), a);
+    out.PushBack(row, a);
+  }
+  return out;
+}
+
 rapidjson::Value findings_json(const std::vector<Finding>& list, Allocator& a) {
   rapidjson::Value out(rapidjson::kArrayType);
   for (const auto& finding : list) {
@@ -127,6 +159,8 @@ rapidjson::Value findings_json(const std::vector<Finding>& list, Allocator& a) {
     row.AddMember("label", str(finding.label, a), a);
     row.AddMember("summary", str(finding.summary, a), a);
     row.AddMember("items", strings(finding.items, a), a);
+    row.AddMember("ruleId", finding.rule_id.empty() ? rapidjson::Value() : str(finding.rule_id, a), a);
+    row.AddMember("evidence", finding_evidence_json(finding.evidence, a), a);
     out.PushBack(row, a);
   }
   return out;
@@ -147,11 +181,16 @@ rapidjson::Value causes_json(const Report& r, Allocator& a) {
       row.AddMember("runFailureMessage", str(run.run_message, a), a);
       row.AddMember("retry", run.retry.empty() ? rapidjson::Value() : str(run.retry, a), a);
       row.AddMember("podEvents", strings(run.pod_events, a), a);
+      row.AddMember("collectedCategory", str(run.collected_category, a), a);
+      row.AddMember("reclassified", run.reclassified, a);
+      row.AddMember("evidence", finding_evidence_json(run.evidence, a), a);
       runs.PushBack(row, a);
     }
     rapidjson::Value row(rapidjson::kObjectType);
     row.AddMember("category", str(cause.category, a), a);
     row.AddMember("ruleId", str(cause.rule_id, a), a);
+    std::string guidance = cause_guidance(cause);
+    row.AddMember("guidance", guidance.empty() ? rapidjson::Value() : str(guidance, a), a);
     row.AddMember("runs", runs, a);
     out.PushBack(row, a);
   }
@@ -165,6 +204,8 @@ rapidjson::Value timeline_json(const Report& r, Allocator& a) {
     row.AddMember("time", str(item.time, a), a);
     row.AddMember("signal", str(item.signal, a), a);
     row.AddMember("source", str(item.source, a), a);
+    row.AddMember("kind", str(item.kind, a), a);
+    row.AddMember("pointer", str(item.pointer, a), a);
     out.PushBack(row, a);
   }
   return out;

@@ -1,5 +1,7 @@
 // The report's Timeline, Impact and Emerging Issues, read from the artifact's steps. A step that is
 // absent, skipped or holds an error adds nothing here: the header lists it as a missing signal.
+// Asset checks and degraded assets: report_findings_assets.cpp; the Alerts line and the reasoning
+// rules' findings: report_findings*.cpp. Every timeline row carries its kind and artifact pointer.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -23,8 +25,8 @@ struct Context {
   Report& report;
   std::optional<double> window_start;
 
-  void row(std::optional<double> epoch, std::string signal, std::string source) {
-    report.timeline.push_back({epoch, when(zone, epoch), std::move(signal), std::move(source), {}, {}});
+  void row(std::optional<double> epoch, std::string signal, std::string source, std::string kind, std::string pointer) {
+    report.timeline.push_back({epoch, when(zone, epoch), std::move(signal), std::move(source), std::move(kind), std::move(pointer)});
   }
 };
 
@@ -39,12 +41,14 @@ void failed_runs(Context& c) {
   if (step == nullptr) { return; }
   std::map<std::string, std::pair<int, std::string>> jobs;  // job -> runs, location
   int total = 0;
-  for (const auto& failure : array_of(*step, "failures").GetArray()) {
+  const Json& failures = array_of(*step, "failures");
+  for (rapidjson::SizeType i = 0; i < failures.Size(); ++i) {
+    const Json& failure = failures[i];
     std::string run = text_of(failure, "runId");
     c.row(epoch_of(failure, "endTime"),
           fmt::format("Run failed: `{}` `{}` — {} (`{}`)", text_of(failure, "jobName"), short_id(run),
                       text_of(failure, "category"), text_of(failure, "ruleId")),
-          "Dagster runs (step 01)");
+          "Dagster runs (step 01)", "run", fmt::format("/step_01_failed_runs/failures/{}", i));
     auto& job = jobs[text_of(failure, "jobName")];
     ++job.first;
     job.second = text_of(failure, "location");
@@ -86,14 +90,17 @@ void sensor_ticks(Context& c) {
       if (ticks.Empty()) { continue; }
       std::string name = summary::clean(std::string(location.name.GetString()) + "/" + sensor.name.GetString());
       std::optional<double> first, last;
-      for (const auto& tick : ticks.GetArray()) {
-        auto at = epoch_of(tick, "timestamp");
-        if (at && (!first || *at < *first)) { first = at; }
+      rapidjson::SizeType first_index = 0;
+      for (rapidjson::SizeType i = 0; i < ticks.Size(); ++i) {
+        auto at = epoch_of(ticks[i], "timestamp");
+        if (at && (!first || *at < *first)) { first = at, first_index = i; }
         if (at && (!last || *at > *last)) { last = at; }
       }
       std::string error = tick_error(ticks[0]);
       c.row(first, fmt::format("Sensor `{}`: {} failed tick(s) until {} — {}", name, ticks.Size(), when(c.zone, last), error),
-            "Sensor ticks (step 03)");
+            "Sensor ticks (step 03)", "tick",
+            fmt::format("/step_03_sensor_ticks/{}/{}/ticks/{}", pointer_token(location.name.GetString()),
+                        pointer_token(sensor.name.GetString()), first_index));
       finding.items.push_back(fmt::format("`{}`: {} failed tick(s) — {}", name, ticks.Size(), error));
       total += ticks.Size();
     }
@@ -113,9 +120,11 @@ void schedule_ticks(Context& c) {
   for (const auto& schedule : failures->GetObject()) {
     std::string name = summary::clean(schedule.name.GetString());
     if (!schedule.value.IsArray() || schedule.value.Empty()) { continue; }
-    for (const auto& tick : schedule.value.GetArray()) {
+    for (rapidjson::SizeType i = 0; i < schedule.value.Size(); ++i) {
+      const Json& tick = schedule.value[i];
       c.row(epoch_of(tick, "timestamp"), fmt::format("Schedule `{}` tick failed — {}", name, tick_error(tick)),
-            "Schedule ticks (step 06)");
+            "Schedule ticks (step 06)", "schedule_tick",
+            fmt::format("/step_06_schedule_ticks/scheduleTickFailures/{}/{}", pointer_token(schedule.name.GetString()), i));
     }
     total += schedule.value.Size();
     finding.items.push_back(fmt::format("`{}`: {} failed tick(s) — {}", name, schedule.value.Size(), tick_error(schedule.value[0])));
@@ -130,9 +139,12 @@ void load_failures(Context& c) {
   const Json* step = step_payload(c.artifact, "step_05_load_failures");
   if (step == nullptr || array_of(*step, "loadFailures").Empty()) { return; }
   Finding finding{"Location load failures", "", {}, {}, {}};
-  for (const auto& failure : array_of(*step, "loadFailures").GetArray()) {
+  const Json& failures = array_of(*step, "loadFailures");
+  for (rapidjson::SizeType i = 0; i < failures.Size(); ++i) {
+    const Json& failure = failures[i];
     std::string line = fmt::format("Code location `{}` failed to load — {}", text_of(failure, "location"), tick_error(failure));
-    c.row(epoch_of(failure, "updatedTimestamp"), line, "Code locations (step 05)");
+    c.row(epoch_of(failure, "updatedTimestamp"), line, "Code locations (step 05)", "load_failure",
+          fmt::format("/step_05_load_failures/loadFailures/{}", i));
     finding.items.push_back(line);
   }
   std::sort(finding.items.begin(), finding.items.end());
@@ -142,61 +154,73 @@ void load_failures(Context& c) {
 
 void agents_and_daemons(Context& c) {
   if (const Json* step = step_payload(c.artifact, "step_07_agents")) {
-    for (const auto& agent : array_of(*step, "agents").GetArray()) {
-      for (const auto& error : array_of(agent, "errors").GetArray()) {
-        c.row(epoch_of(error, "timestamp"), fmt::format("Agent `{}` error — {}", text_of(agent, "id"), brief(error, "message")),
-              "Agents (step 07)");
+    const Json& agents = array_of(*step, "agents");
+    for (rapidjson::SizeType a = 0; a < agents.Size(); ++a) {
+      const Json& errors = array_of(agents[a], "errors");
+      for (rapidjson::SizeType e = 0; e < errors.Size(); ++e) {
+        c.row(epoch_of(errors[e], "timestamp"),
+              fmt::format("Agent `{}` error — {}", text_of(agents[a], "id"), brief(errors[e], "message")), "Agents (step 07)",
+              "agent_error", fmt::format("/step_07_agents/agents/{}/errors/{}", a, e));
       }
     }
   }
   if (const Json* step = step_payload(c.artifact, "step_09_daemons")) {
-    for (const auto& daemon : array_of(*step, "daemons").GetArray()) {
-      const Json* healthy = member(daemon, "healthy");
+    const Json& daemons = array_of(*step, "daemons");
+    for (rapidjson::SizeType i = 0; i < daemons.Size(); ++i) {
+      const Json* healthy = member(daemons[i], "healthy");
       if (healthy == nullptr || !healthy->IsFalse()) { continue; }
-      c.row(epoch_of(daemon, "lastHeartbeatTime"), fmt::format("Daemon `{}` unhealthy (last heartbeat)", text_of(daemon, "daemonType")),
-            "Daemons (step 09)");
+      c.row(epoch_of(daemons[i], "lastHeartbeatTime"),
+            fmt::format("Daemon `{}` unhealthy (last heartbeat)", text_of(daemons[i], "daemonType")), "Daemons (step 09)", "daemon",
+            fmt::format("/step_09_daemons/daemons/{}", i));
     }
   }
 }
 
 void gke_and_alerts(Context& c) {
   if (const Json* step = step_payload(c.artifact, "step_10_gke_events")) {
-    for (const auto& event : array_of(*step, "podEvents").GetArray()) {
+    const Json& pods = array_of(*step, "podEvents");
+    for (rapidjson::SizeType i = 0; i < pods.Size(); ++i) {
+      const Json& event = pods[i];
       std::string run = text_of(event, "runId");
       std::string suffix = run == "-" ? "" : fmt::format(" (run `{}`, {})", short_id(run), text_of(event, "runStatus"));
       c.row(epoch_of(event, "timestamp"),
             fmt::format("Pod `{}` {}: {}{}", text_of(event, "podName"), text_of(event, "reason"), brief(event, "message"), suffix),
-            "GKE pod events (step 10)");
+            "GKE pod events (step 10)", "pod_event", fmt::format("/step_10_gke_events/podEvents/{}", i));
     }
-    for (const auto& event : array_of(*step, "clusterEvents").GetArray()) {
+    const Json& cluster = array_of(*step, "clusterEvents");
+    for (rapidjson::SizeType i = 0; i < cluster.Size(); ++i) {
+      const Json& event = cluster[i];
       c.row(epoch_of(event, "timestamp"),
             fmt::format("{} `{}` {}: {}", text_of(event, "kind"), text_of(event, "name"), text_of(event, "reason"), brief(event, "message")),
-            "GKE cluster events (step 10)");
+            "GKE cluster events (step 10)", "cluster_event", fmt::format("/step_10_gke_events/clusterEvents/{}", i));
     }
   }
+  // The Alerts finding (and known self-resolving alerts) is built by add_findings: it needs the config.
   const Json* step = step_payload(c.artifact, "step_11_alerts");
-  if (step == nullptr || array_of(*step, "alerts").Empty()) { return; }
-  Finding finding{"Alerts", "", {}, {}, {}};
-  for (const auto& alert : array_of(*step, "alerts").GetArray()) {
+  if (step == nullptr) { return; }
+  const Json& alerts = array_of(*step, "alerts");
+  for (rapidjson::SizeType i = 0; i < alerts.Size(); ++i) {
+    const Json& alert = alerts[i];
     std::string line = fmt::format("Alert `{}` ({}, {})", text_of(alert, "policy"), text_of(alert, "severity"), text_of(alert, "state"));
-    c.row(epoch_of(alert, "openTime"), line + " opened", "Cloud Monitoring alerts (step 11)");
-    finding.items.push_back(line);
+    c.row(epoch_of(alert, "openTime"), line + " opened", "Cloud Monitoring alerts (step 11)", "alert",
+          fmt::format("/step_11_alerts/alerts/{}", i));
   }
-  std::sort(finding.items.begin(), finding.items.end());
-  finding.summary = fmt::format("{} alert(s) open during the window", finding.items.size());
-  c.report.impact.push_back(std::move(finding));
 }
 
 void queued_and_backfills(Context& c) {
   if (const Json* step = step_payload(c.artifact, "step_14_queued_runs")) {
-    Finding finding{"Queued runs", "", {}, {}, {}};
-    for (const auto& run : array_of(*step, "runs").GetArray()) {
+    Finding finding{"Queued runs", "", {}, "queued-run-stuck", {}};
+    const Json& runs = array_of(*step, "runs");
+    for (rapidjson::SizeType i = 0; i < runs.Size(); ++i) {
+      const Json& run = runs[i];
       const Json* stuck = member(run, "stuck");
       if (stuck == nullptr || !stuck->IsTrue()) { continue; }
       std::string line = fmt::format("`{}` `{}` {} since {} — {}", text_of(run, "jobName"), short_id(text_of(run, "runId")),
                                      text_of(run, "status"), when(c.zone, epoch_of(run, "since")), text_of(run, "reason"));
-      c.row(epoch_of(run, "since"), "Run stuck: " + line, "Queued runs (step 14)");
+      std::string pointer = fmt::format("/step_14_queued_runs/runs/{}", i);
+      c.row(epoch_of(run, "since"), "Run stuck: " + line, "Queued runs (step 14)", "queued_run", pointer);
       finding.items.push_back(line);
+      finding.evidence.push_back({"queued_run", pointer, "Run stuck: " + line, epoch_of(run, "since")});
     }
     if (!finding.items.empty()) {
       std::sort(finding.items.begin(), finding.items.end());
@@ -206,105 +230,40 @@ void queued_and_backfills(Context& c) {
   }
   const Json* step = step_payload(c.artifact, "step_15_backfills");
   if (step == nullptr || array_of(*step, "failed").Empty()) { return; }
-  Finding finding{"Backfills", "", {}, {}, {}};
-  for (const auto& backfill : array_of(*step, "failed").GetArray()) {
+  Finding finding{"Backfills", "", {}, "backfill-failed", {}};
+  const Json& failed = array_of(*step, "failed");
+  for (rapidjson::SizeType i = 0; i < failed.Size(); ++i) {
+    const Json& backfill = failed[i];
     std::string error = brief(backfill, "error");
     std::string line = fmt::format("`{}` {}: {} of {} partition(s) failed{}", text_of(backfill, "id"), text_of(backfill, "status"),
                                    summary::count_text(backfill, "failedPartitions"), summary::count_text(backfill, "numPartitions"),
                                    error == "-" ? "" : " — " + error);
     auto at = epoch_of(backfill, "endTimestamp");
-    c.row(at ? at : epoch_of(backfill, "timestamp"), "Backfill " + line, "Backfills (step 15)");
+    std::string pointer = fmt::format("/step_15_backfills/failed/{}", i);
+    c.row(at ? at : epoch_of(backfill, "timestamp"), "Backfill " + line, "Backfills (step 15)", "backfill", pointer);
     finding.items.push_back(line);
+    finding.evidence.push_back({"backfill", pointer, "Backfill " + line, at ? at : epoch_of(backfill, "timestamp")});
   }
   std::sort(finding.items.begin(), finding.items.end());
   finding.summary = fmt::format("{} failed backfill(s)", finding.items.size());
   c.report.impact.push_back(std::move(finding));
 }
 
-std::string check_name(const Json& check) {
-  return fmt::format("`{}:{}`", summary::asset_text(member(check, "asset")), text_of(check, "check"));
-}
-
-void asset_checks(Context& c) {
-  const Json* step = step_payload(c.artifact, "step_16_asset_checks");
-  if (step == nullptr) { return; }
-  Finding errors{"Asset checks", "", {}, {}, {}};
-  for (const auto& check : array_of(*step, "inWindow_error").GetArray()) {
-    std::string line = fmt::format("{} {} ({}): {} (run `{}`)", check_name(check), text_of(check, "status"),
-                                   text_of(check, "severity"), brief(check, "description"), short_id(text_of(check, "runId")));
-    c.row(epoch_of(check, "timestamp"), "Asset check " + line, "Asset checks (step 16)");
-    errors.items.push_back(line);
-  }
-  if (!errors.items.empty()) {
-    std::sort(errors.items.begin(), errors.items.end());
-    errors.summary = fmt::format("{} blocking check failure(s) in the window", errors.items.size());
-    c.report.impact.push_back(std::move(errors));
-  }
-  std::map<std::string, std::vector<std::string>> warn_by_check;
-  for (const auto& check : array_of(*step, "inWindow_warn").GetArray()) {
-    std::string extras;
-    if (const Json* metadata = member(check, "metadata"); metadata && member(*metadata, "extras")) {
-      extras = fmt::format(" (extras: {})", brief(*metadata, "extras"));
-    }
-    warn_by_check[text_of(check, "check")].push_back(summary::asset_text(member(check, "asset")) + extras);
-  }
-  for (auto& [name, assets] : warn_by_check) {
-    std::sort(assets.begin(), assets.end());
-    c.report.emerging.push_back({"Asset check warnings", fmt::format("`{}` failed (WARN) on {} asset(s)", name, assets.size()), assets, {}, {}});
-  }
-  Finding stale{"Stale asset checks", "", {}, {}, {}};
-  for (const char* bucket : {"stale_error", "stale_warn"}) {
-    for (const auto& check : array_of(*step, bucket).GetArray()) {
-      stale.items.push_back(fmt::format("{} {} ({}), last run {} — cleanup candidate", check_name(check), text_of(check, "status"),
-                                        text_of(check, "severity"), when(c.zone, epoch_of(check, "timestamp"))));
-    }
-  }
-  if (!stale.items.empty()) {
-    std::sort(stale.items.begin(), stale.items.end());
-    stale.summary = fmt::format("{} check(s) whose latest execution failed before the window", stale.items.size());
-    c.report.emerging.push_back(std::move(stale));
-  }
-}
-
-// byRun clusters: in the window → Impact; older → Emerging Issues (stale candidates).
-void degraded_assets(Context& c) {
-  const Json* step = step_payload(c.artifact, "step_17_degraded_assets");
-  if (step == nullptr) { return; }
-  Finding current{"Degraded assets", "", {}, {}, {}};
-  Finding stale{"Stale degraded assets", "", {}, {}, {}};
-  for (const auto& cluster : array_of(*step, "byRun").GetArray()) {
-    auto end = epoch_of(cluster, "endTime");
-    const Json* in_window = member(cluster, "inWindow");
-    bool stale_cluster = in_window ? in_window->IsFalse() : (end && c.window_start && *end < *c.window_start);
-    std::vector<std::string> assets;
-    for (const auto& asset : array_of(cluster, "assets").GetArray()) { assets.push_back(summary::asset_text(&asset)); }
-    std::sort(assets.begin(), assets.end());
-    std::string joined = fmt::format("{}", fmt::join(assets, ", "));
-    std::string line = fmt::format("run `{}` (ended {}): {} asset(s): {}", short_id(text_of(cluster, "runId")), when(c.zone, end),
-                                   summary::count_text(cluster, "count", "assets"), joined);
-    (stale_cluster ? stale : current).items.push_back(line);
-  }
-  if (!current.items.empty()) {
-    std::sort(current.items.begin(), current.items.end());
-    current.summary = fmt::format("{} failed run(s) left assets degraded (by run)", current.items.size());
-    c.report.impact.push_back(std::move(current));
-  }
-  if (!stale.items.empty()) {
-    std::sort(stale.items.begin(), stale.items.end());
-    stale.summary = fmt::format("{} cluster(s) from runs that ended before the window — cleanup candidates", stale.items.size());
-    c.report.emerging.push_back(std::move(stale));
-  }
-}
-
 void error_groups(Context& c) {
   const Json* step = step_payload(c.artifact, "step_12_error_groups");
   if (step == nullptr) { return; }
   std::map<std::string, const Json*> groups;
-  for (const auto& group : array_of(*step, "groups").GetArray()) { groups[text_of(group, "groupId")] = &group; }
+  std::map<std::string, rapidjson::SizeType> group_index;
+  const Json& group_list = array_of(*step, "groups");
+  for (rapidjson::SizeType i = 0; i < group_list.Size(); ++i) {
+    groups[text_of(group_list[i], "groupId")] = &group_list[i];
+    group_index[text_of(group_list[i], "groupId")] = i;
+  }
   const Json* buckets = member(*step, "buckets");
   if (buckets == nullptr) { return; }
   Finding in_window{"Error groups in the window", "", {}, {}, {}};
   Finding stale{"Stale open error groups", "", {}, {}, {}};
+  std::map<std::string, int> by_category;
   for (const auto& id : array_of(*buckets, "inWindow").GetArray()) {
     std::string name = summary::asset_text(&id);
     const Json* group = groups.count(name) ? groups[name] : nullptr;
@@ -312,7 +271,9 @@ void error_groups(Context& c) {
     std::string category = group ? text_of(*group, "category") : "?";
     auto seen = group ? epoch_of(*group, "lastSeenTime") : std::nullopt;
     in_window.items.push_back(fmt::format("{}: `{}` {}", category, name, exception));
-    c.row(seen, fmt::format("Error group `{}` ({}): {}", name, category, exception), "Error Reporting (step 12)");
+    ++by_category[category];
+    c.row(seen, fmt::format("Error group `{}` ({}): {}", name, category, exception), "Error Reporting (step 12)", "error_group",
+          group ? fmt::format("/step_12_error_groups/groups/{}", group_index[name]) : "");
   }
   for (const auto& id : array_of(*buckets, "staleOpen").GetArray()) {
     std::string name = summary::asset_text(&id);
@@ -325,11 +286,25 @@ void error_groups(Context& c) {
     if (finding->items.empty()) { continue; }
     std::sort(finding->items.begin(), finding->items.end());
     finding->summary = fmt::format("{} group(s)", finding->items.size());
+    if (finding == &in_window) {
+      // By the seed's three triage categories (sigterm_during_import, preemption_artifact, unclassified).
+      std::string counts;
+      for (const auto& [category, count] : by_category) { counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", count, category); }
+      finding->summary += ": " + counts;
+    }
     c.report.emerging.push_back(std::move(*finding));
   }
 }
 
 }  // namespace
+
+std::string pointer_token(std::string_view key) {
+  std::string token;
+  for (char ch : key) {
+    if (ch == '~') { token += "~0"; } else if (ch == '/') { token += "~1"; } else { token.push_back(ch); }
+  }
+  return token;
+}
 
 void add_sections(const Json& artifact, const recorder::Zone& zone, Report& report) {
   Context c{artifact, zone, report, epoch_of(*member(artifact, "window"), "utc_start")};
@@ -341,8 +316,7 @@ void add_sections(const Json& artifact, const recorder::Zone& zone, Report& repo
   agents_and_daemons(c);
   gke_and_alerts(c);
   queued_and_backfills(c);
-  asset_checks(c);
-  degraded_assets(c);
+  add_asset_sections(artifact, zone, report);
   error_groups(c);
   // By time (untimed rows last), then by text, so the order never depends on the artifact's.
   std::sort(report.timeline.begin(), report.timeline.end(), [](const TimelineRow& a, const TimelineRow& b) {

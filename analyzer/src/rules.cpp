@@ -14,10 +14,12 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <span>
 #include <stdexcept>
 #include <utility>
 
 #include "recorder/json.hpp"
+#include "rules_json.hpp"
 
 namespace analyzer {
 
@@ -32,7 +34,8 @@ using recorder::Result;
 constexpr std::array<std::string_view, k_category_count> k_category_names = {
     "Preemption/Interrupt", "Node OOM/eviction", "Scheduling failure", "K8s API failure",
     "Backoff limit",        "Step preempt-hang", "Network/SSH",        "Connection failure",
-    "Code error",           "Infra timeout",     "Unclassified",
+    "Code error",           "Infra timeout",     "Agent API timeout",  "K8s API timeout",
+    "Slow-query timeout (dbt)", "K8s pre-start kill", "Unclassified",
 };
 
 constexpr std::array<std::string_view, 11> k_field_names = {
@@ -46,6 +49,10 @@ constexpr std::array<std::string_view, 5> k_rule_keys = {"id", "category", "desc
 constexpr std::int64_t k_rules_version = 1;
 constexpr std::size_t k_max_depth = 32;      // a rules file needs 4 levels; deeper is not a rules file
 constexpr std::size_t k_shown_chars = 60;    // longer offending values are cut in messages
+
+}  // namespace
+
+namespace rules_json {
 
 // ---- Messages ----------------------------------------------------------------------------------
 
@@ -71,6 +78,8 @@ std::string quote(std::string_view text) {
   return out + "\"";
 }
 
+namespace {
+
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // Case-insensitive optimal-string-alignment distance (a transposition counts as one edit).
@@ -90,10 +99,10 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return d[a.size()][b.size()];
 }
 
+}  // namespace
+
 // `unknown <what> "x"; expected one of: a, b; did you mean "a"?` (the hint only when close).
-template <std::size_t N>
-std::string unknown_name(std::string_view what, std::string_view name,
-                         const std::array<std::string_view, N>& known) {
+std::string unknown_name(std::string_view what, std::string_view name, std::span<const std::string_view> known) {
   std::string message = fmt::format("unknown {} {}; expected one of: {}", what, quote(name),
                                     fmt::join(known, ", "));
   if (name.size() > 2 * k_shown_chars) return message;
@@ -113,22 +122,7 @@ std::string unknown_name(std::string_view what, std::string_view name,
 
 // ---- JSON with positions -----------------------------------------------------------------------
 
-enum class Kind { null, boolean, number, string, array, object };
-
-// A JSON value and where it is. `offset` is just past a scalar (scalars never span lines) or just
-// past the opening bracket of a container; object members carry their key and its offset.
-struct Node {
-  Kind kind = Kind::null;
-  std::size_t offset = 0;
-  std::string key;
-  std::size_t key_offset = 0;
-  std::string text;  // string value
-  bool boolean = false;
-  bool is_integer = false;
-  std::int64_t integer = 0;
-  double number = 0;
-  std::vector<Node> children;
-};
+namespace {
 
 // rapidjson SAX handler building a Node tree; refuses nesting deeper than k_max_depth so that
 // neither the parser's recursion nor the tree can grow without bound.
@@ -223,6 +217,8 @@ class TreeBuilder {
   std::optional<std::size_t> m_too_deep_at;
 };
 
+}  // namespace
+
 // Parses `text` like recorder::parse_json with Comments::allowed (same flags, same error shape
 // "source:line:column: message"), keeping positions. UTF-8 is validated so RE2 gets valid patterns.
 Result<Node> parse_located(std::string_view text, std::string_view source) {
@@ -250,6 +246,12 @@ std::string describe(const Node& node) {
   }
   return "a value";
 }
+
+}  // namespace rules_json
+
+namespace {
+
+using namespace rules_json;
 
 // ---- Rules file --------------------------------------------------------------------------------
 

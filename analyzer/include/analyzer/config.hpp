@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "recorder/result.hpp"
 
@@ -35,6 +36,16 @@ struct Thresholds {
   double start_timeout_seconds = 180;   // run monitoring start timeout (Dagster default)
   double cancel_timeout_seconds = 180;  // run monitoring cancel timeout (Dagster default)
   int tick_unavailable_burst = 5;       // > this many gRPC UNAVAILABLE ticks per location
+  double fan_out_minutes = 10;          // top-of-hour fan-out: Job created this early in the hour
+  int fan_out_min_runs = 2;             // ... by at least this many never-started runs in that hour
+};
+
+// A known alert that resolves itself (seed: dagster-step-* CPU alerts during import): the report
+// gives it "No action" with `reason` instead of counting it as Monitor.
+struct SelfResolvingAlert {
+  std::string name;              // RE2, searched in the alert's policy display name, policy name or name
+  std::string resource_pattern;  // RE2 searched in its resource labels (any value); "" = any resource
+  std::string reason;
 };
 
 struct Config {
@@ -42,6 +53,7 @@ struct Config {
   GcpSettings gcp;
   Thresholds thresholds;
   std::string timezone = "America/New_York";
+  std::vector<SelfResolvingAlert> self_resolving_alerts;  // report.self_resolving_alerts
   int agent_replicas = 1;
   double agent_max_surge_percent = 200;
   int concurrency = 16;            // requests in flight at once (LimitingTransport)

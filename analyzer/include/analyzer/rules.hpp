@@ -26,9 +26,13 @@ enum class Category {
   connection_failure,    // "Connection failure"
   code_error,            // "Code error"
   infra_timeout,         // "Infra timeout"
+  agent_api_timeout,     // "Agent API timeout" (set by `day2 report`'s reclassification)
+  k8s_api_timeout,       // "K8s API timeout" (set by `day2 report`'s reclassification)
+  slow_query_timeout,    // "Slow-query timeout (dbt)" (set by `day2 report`'s reclassification)
+  k8s_prestart_kill,     // "K8s pre-start kill" (set by `day2 report`'s reclassification)
   unclassified,          // "Unclassified"
 };
-inline constexpr int k_category_count = 11;
+inline constexpr int k_category_count = 15;
 std::string_view to_string(Category category);
 std::optional<Category> parse_category(std::string_view name);
 

@@ -32,6 +32,9 @@ TEST(Config, Defaults) {
   EXPECT_EQ(config.thresholds.start_timeout_seconds, 180);
   EXPECT_EQ(config.thresholds.cancel_timeout_seconds, 180);
   EXPECT_EQ(config.thresholds.tick_unavailable_burst, 5);
+  EXPECT_EQ(config.thresholds.fan_out_minutes, 10);
+  EXPECT_EQ(config.thresholds.fan_out_min_runs, 2);
+  EXPECT_TRUE(config.self_resolving_alerts.empty());
   EXPECT_EQ(config.concurrency, 16);
   EXPECT_EQ(config.timeout_seconds, 30);
   EXPECT_EQ(config.retries, 3);
@@ -98,6 +101,48 @@ TEST(Config, FullConfigWithCommentsParses) {
   EXPECT_EQ(config->retries, 0);
   EXPECT_EQ(config->page_size, 1000);
   EXPECT_EQ(config->source, "acme.json");
+}
+
+TEST(Config, SelfResolvingAlertsParse) {
+  auto config = parse_config(R"({"report": {"self_resolving_alerts": [
+      {"name": "dagster-step.*CPU", "resourcePattern": "^dagster-step-", "reason": "self-resolves in ~60 s"},
+      {"name": "^Disk$", "reason": "known"}]},
+    "thresholds": {"fan_out_minutes": 5, "fan_out_min_runs": 3}})", "day2.json");
+  ASSERT_TRUE(config) << config.error().message;
+  ASSERT_EQ(config->self_resolving_alerts.size(), 2u);
+  EXPECT_EQ(config->self_resolving_alerts[0].name, "dagster-step.*CPU");
+  EXPECT_EQ(config->self_resolving_alerts[0].resource_pattern, "^dagster-step-");
+  EXPECT_EQ(config->self_resolving_alerts[0].reason, "self-resolves in ~60 s");
+  EXPECT_EQ(config->self_resolving_alerts[1].resource_pattern, "");
+  EXPECT_EQ(config->thresholds.fan_out_minutes, 5);
+  EXPECT_EQ(config->thresholds.fan_out_min_runs, 3);
+}
+
+TEST(Config, SelfResolvingAlertWithABadPatternNamesItAndItsLine) {
+  EXPECT_EQ(config_error("{\"report\": {\n\"self_resolving_alerts\": [{\"name\": \"(cpu\", \"reason\": \"r\"}]}}"),
+            "day2.json:2: \"report/self_resolving_alerts\" [0] \"name\" is not a valid RE2 pattern: missing ): (cpu");
+}
+
+TEST(Config, ExampleConfigParsesWithTheSeedsSelfResolvingAlert) {
+  auto config = load_config(DAY2_SOURCE_DIR "/docs/day2.example.json");
+  ASSERT_TRUE(config) << config.error().message;
+  ASSERT_EQ(config->self_resolving_alerts.size(), 1u);
+  EXPECT_EQ(config->self_resolving_alerts[0].name, "dagster-step.*CPU");
+}
+
+TEST(Config, SelfResolvingAlertNeedsAReason) {
+  EXPECT_EQ(config_error(R"({"report": {"self_resolving_alerts": [{"name": "cpu"}]}})"),
+            "day2.json:1: \"report/self_resolving_alerts\" [0] needs a \"reason\" (a non-empty string)");
+}
+
+TEST(Config, SelfResolvingAlertsMustBeAList) {
+  EXPECT_EQ(config_error(R"({"report": {"self_resolving_alerts": {"name": "cpu"}}})"),
+            "day2.json:1: \"report/self_resolving_alerts\" must be a list of {\"name\", \"resourcePattern\", \"reason\"}");
+}
+
+TEST(Config, SelfResolvingAlertWithAnUnknownKeyIsRejected) {
+  EXPECT_EQ(config_error(R"({"report": {"self_resolving_alerts": [{"name": "cpu", "reason": "r", "resource": "x"}]}})"),
+            "day2.json:1: \"report/self_resolving_alerts\" [0]: unknown key \"resource\"");
 }
 
 TEST(Config, UnknownKeyNamesItAndItsLine) {

@@ -25,6 +25,8 @@ using day2test::run_day2;
 const fs::path k_data = DAY2_TEST_DATA;
 const fs::path k_fixture = k_data / ".." / ".." / "scenarios" / "dagster-fixture" / "day2.json";
 const fs::path k_overnight = k_data / "artifacts" / "overnight.json";
+// Exercises every reasoning rule of docs/report.md (default settings: no self-resolving alerts).
+const fs::path k_reasoning = k_data / "artifacts" / "reasoning.json";
 const std::string k_window =
     R"("window": {"epoch": 1774818000, "utc_start": "2026-03-29T21:00:00Z", "utc_end": "2026-03-30T13:00:00Z"})";
 
@@ -34,9 +36,16 @@ class Report : public ::testing::Test {
   Outcome report(const fs::path& artifact, std::vector<std::string> extra = {}) {
     std::vector<std::string> args{"report", artifact.string(), "--out-dir", m_dir.path().string()};
     args.insert(args.end(), extra.begin(), extra.end());
-    return run_day2(args);
+    auto outcome = run_day2(args);
+    if (outcome.code == 0 && outcome.out.ends_with("\n")) { m_last = outcome.out.substr(0, outcome.out.size() - 1); }
+    return outcome;
   }
-  std::string written(const std::string& name) const { return read_text(m_dir.path() / name); }
+  // The report the last successful `report()` wrote (day2-report-<window end date>.<ext>, the path
+  // it printed); `name` ("report.md", "report.json") only says which format the test expects.
+  std::string written(const std::string& name) const {
+    EXPECT_TRUE(m_last.ends_with(name.substr(name.find('.')))) << m_last << " is not a " << name;
+    return read_text(m_last);
+  }
 
   // Compares the report against tests/data/reports/<golden>; DAY2_UPDATE_GOLDEN=1 rewrites it.
   void expect_golden(const fs::path& artifact, const std::string& format, const std::string& golden) {
@@ -51,17 +60,20 @@ class Report : public ::testing::Test {
   }
 
   day2_test::TempDir m_dir{"day2-report"};
+  std::string m_last;  // the path the last successful report() printed
 };
 
 TEST_F(Report, GoldenMarkdownDagsterFixture) { expect_golden(k_fixture, "md", "dagster-fixture.md"); }
 TEST_F(Report, GoldenJsonDagsterFixture) { expect_golden(k_fixture, "json", "dagster-fixture.json"); }
 TEST_F(Report, GoldenMarkdownOvernight) { expect_golden(k_overnight, "md", "overnight.md"); }
 TEST_F(Report, GoldenJsonOvernight) { expect_golden(k_overnight, "json", "overnight.json"); }
+TEST_F(Report, GoldenMarkdownReasoning) { expect_golden(k_reasoning, "md", "reasoning.md"); }
+TEST_F(Report, GoldenJsonReasoning) { expect_golden(k_reasoning, "json", "reasoning.json"); }
 
 TEST_F(Report, PrintsThePathItWrote) {
   auto outcome = report(k_overnight);
   ASSERT_EQ(outcome.code, 0) << outcome.err;
-  EXPECT_EQ(outcome.out, (m_dir.path() / "report.md").string() + "\n");
+  EXPECT_EQ(outcome.out, (m_dir.path() / "day2-report-2026-03-30.md").string() + "\n");
   EXPECT_EQ(outcome.err, "");
 }
 
@@ -142,7 +154,7 @@ TEST_F(Report, TruncatedArtifactExits2NamingTheFile) {
   auto outcome = report(artifact);
   EXPECT_EQ(outcome.code, 2);
   EXPECT_THAT(outcome.err, HasSubstr("day2 report: error: " + artifact + ":1:"));
-  EXPECT_FALSE(fs::exists(m_dir.path() / "report.md"));
+  EXPECT_FALSE(fs::exists(m_dir.path() / "day2-report-2026-03-30.md"));
 }
 
 TEST_F(Report, NotAnArtifactExits2) {
@@ -167,9 +179,9 @@ TEST_F(Report, UnknownZoneExits2) {
 }
 
 TEST_F(Report, UnknownFormatIsAUsageError) {
-  auto outcome = report(k_overnight, {"--format", "html"});
+  auto outcome = report(k_overnight, {"--format", "pdf"});
   EXPECT_EQ(outcome.code, 2);
-  EXPECT_THAT(outcome.err, HasSubstr("--format: \"html\" is not md or json"));
+  EXPECT_THAT(outcome.err, HasSubstr("--format: \"pdf\" is not md, json or html"));
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+#include "analyzer/reclassify.hpp"
 #include "analyzer/rules.hpp"
 
 #include <gtest/gtest.h>
@@ -106,9 +107,10 @@ TEST(DefaultRules, LoadWithUniqueKebabCaseIds) {
   }
 }
 
-TEST(DefaultRules, CoverEveryCategoryButUnclassified) {
+TEST(DefaultRules, WithReclassifyRulesCoverEveryCategoryButUnclassified) {
   std::set<Category> covered;
   for (const auto& rule : default_rules().rules) covered.insert(rule.category);
+  for (const auto& rule : default_reclassify_rules().rules) covered.insert(rule.to);
   EXPECT_EQ(covered.size(), static_cast<std::size_t>(k_category_count - 1));
   EXPECT_EQ(covered.count(Category::unclassified), 0U);
 }
@@ -390,14 +392,16 @@ TEST(RulesParse, RejectsUnknownCategoryWithHint) {
 })"),
             "rules.json:6: unknown category \"Code eror\"; expected one of: Preemption/Interrupt, Node OOM/eviction, "
             "Scheduling failure, K8s API failure, Backoff limit, Step preempt-hang, Network/SSH, Connection failure, "
-            "Code error, Infra timeout, Unclassified; did you mean \"Code error\"?");
+            "Code error, Infra timeout, Agent API timeout, K8s API timeout, Slow-query timeout (dbt), K8s pre-start kill, "
+            "Unclassified; did you mean \"Code error\"?");
 }
 
 TEST(RulesParse, RejectsUnknownCategoryWithoutHintWhenNothingIsClose) {
   EXPECT_EQ(error_of("{\"version\": 1, \"rules\": [\n{\"id\": \"a\",\n \"category\": \"Foo\", \"when\": {}}]}"),
             "rules.json:3: unknown category \"Foo\"; expected one of: Preemption/Interrupt, Node OOM/eviction, "
             "Scheduling failure, K8s API failure, Backoff limit, Step preempt-hang, Network/SSH, Connection failure, "
-            "Code error, Infra timeout, Unclassified");
+            "Code error, Infra timeout, Agent API timeout, K8s API timeout, Slow-query timeout (dbt), K8s pre-start kill, "
+            "Unclassified");
 }
 
 TEST(RulesParse, RejectsUnknownField) {

@@ -1,0 +1,193 @@
+// The report as one self-contained HTML page: inline CSS, the SVG timeline (report_svg.cpp), no
+// script and no external resource. Every artifact string is escaped (it is untrusted input).
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "report_model.hpp"
+
+namespace analyzer::report {
+
+namespace {
+
+constexpr std::string_view k_style = R"(<style>
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5rem;color:#222;max-width:1400px}
+h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:1.6rem;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
+th{background:#f4f4f4}code{background:#f2f2f2;padding:0 .2rem;border-radius:3px}
+.missing{background:#fff3cd;border:1px solid #e0b000;padding:.6rem 1rem;margin:1rem 0}
+.skipped{color:#555}.evidence{color:#555;font-size:.9rem}
+#timeline{border:1px solid #ddd;background:#fff}#timeline text{font-size:11px;fill:#333}
+#timeline .tick{fill:#555}#timeline .window{stroke:#444;stroke-dasharray:4 3}
+</style>
+)";
+
+// Escaped text with the Markdown the model uses: `code` and **bold** spans.
+std::string inline_text(std::string_view text) {
+  std::string escaped = html_escape(text);
+  std::string out;
+  bool code = false;
+  bool bold = false;
+  for (std::size_t i = 0; i < escaped.size(); ++i) {
+    if (escaped[i] == '`') {
+      // A lone backtick stays literal.
+      if (!code && escaped.find('`', i + 1) == std::string::npos) {
+        out += '`';
+        continue;
+      }
+      out += code ? "</code>" : "<code>";
+      code = !code;
+    } else if (!code && escaped.compare(i, 2, "**") == 0 && (bold || escaped.find("**", i + 2) != std::string::npos)) {
+      out += bold ? "</strong>" : "<strong>";
+      bold = !bold;
+      ++i;
+    } else {
+      out += escaped[i];
+    }
+  }
+  return out;
+}
+
+void header(const Report& r, std::string& html) {
+  html += fmt::format("<h1>Day-2 Operations Report — {} → {}</h1>\n", html_escape(r.window_start),
+                      html_escape(r.window_end));
+  if (!r.missing.empty()) {
+    html += fmt::format(
+        "<div class=\"missing\" role=\"alert\"><p><strong>Missing signals:</strong> {} step(s) hold an error; their "
+        "signals are missing from this report. Re-run <code>day2 collect</code> before drawing conclusions that depend "
+        "on them.</p>\n<ul>\n",
+        r.missing.size());
+    for (const auto& step : r.missing) {
+      html += fmt::format("<li><code>{}</code>: {}</li>\n", html_escape(step.step), html_escape(step.message));
+    }
+    html += "</ul></div>\n";
+  }
+  if (!r.not_collected.empty()) {
+    html += "<p class=\"skipped\">Not collected (skipped):";
+    for (std::size_t i = 0; i < r.not_collected.size(); ++i) {
+      html += fmt::format("{} <code>{}</code> ({})", i == 0 ? "" : ";", html_escape(r.not_collected[i].step),
+                          html_escape(r.not_collected[i].message));
+    }
+    html += ".</p>\n";
+  }
+  html += fmt::format("<p><strong>Run volume:</strong> {} succeeded, {} failed, {} canceled</p>\n",
+                      html_escape(r.succeeded), html_escape(r.failed), html_escape(r.canceled));
+  html += fmt::format("<p>Window: {} → {} (UTC); every time below is in {}.</p>\n", html_escape(r.utc_start),
+                      html_escape(r.utc_end), html_escape(r.zone));
+}
+
+void timeline(const Report& r, const recorder::Zone& zone, std::string& html) {
+  html += fmt::format("<h2>Timeline ({})</h2>\n", html_escape(r.zone));
+  html += render_timeline_svg(r, zone);
+  if (r.timeline.empty()) {
+    html += "<p>No timestamped findings in the window.</p>\n";
+    return;
+  }
+  html += "<table class=\"timeline\">\n<tr><th>Time</th><th>Signal</th><th>Source</th></tr>\n";
+  for (const auto& row : r.timeline) {
+    html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n", html_escape(row.time), inline_text(row.signal),
+                        html_escape(row.source));
+  }
+  html += "</table>\n";
+}
+
+void run_item(const RunEvidence& run, std::string& html) {
+  html += fmt::format("<li><code>{}</code> run <code>{}</code> ({}), failed {}\n<ul>\n", html_escape(run.job),
+                      html_escape(run.run_id), html_escape(run.location), html_escape(run.ended));
+  html += fmt::format("<li>Step error: {}</li>\n", html_escape(run.first_step_error));
+  html += fmt::format("<li>Run failure: {}{}</li>\n", html_escape(run.run_message),
+                      run.error_class == "-" ? "" : fmt::format(" (error class <code>{}</code>)", html_escape(run.error_class)));
+  if (!run.retry.empty()) { html += fmt::format("<li>Retry: {}</li>\n", inline_text(run.retry)); }
+  if (!run.guidance.empty()) { html += fmt::format("<li>Guidance: {}</li>\n", inline_text(run.guidance)); }
+  for (const auto& event : run.pod_events) {
+    html += fmt::format("<li class=\"evidence\">Pod event: {}</li>\n", inline_text(event));
+  }
+  html += "</ul></li>\n";
+}
+
+void causes(const Report& r, std::string& html) {
+  html += "<h2>Root Causes</h2>\n";
+  if (r.causes.empty()) {
+    html += "<p>No failed runs in the window.</p>\n";
+    return;
+  }
+  html += "<ol class=\"causes\">\n";
+  for (const auto& cause : r.causes) {
+    html += fmt::format("<li><strong>{}</strong> — {} failed run(s) classified by rule <code>{}</code>.\n",
+                        html_escape(cause.category), cause.runs.size(), html_escape(cause.rule_id));
+    if (!cause.narrative.empty()) { html += fmt::format("<p>{}</p>\n", inline_text(cause.narrative)); }
+    html += "<ul>\n";
+    for (const auto& run : cause.runs) { run_item(run, html); }
+    html += "</ul></li>\n";
+  }
+  html += "</ol>\n";
+}
+
+void findings(const std::vector<Finding>& list, std::string& html) {
+  html += "<ul>\n";
+  for (const auto& finding : list) {
+    html += fmt::format("<li><strong>{}:</strong> {}", inline_text(finding.label), inline_text(finding.summary));
+    if (!finding.items.empty()) {
+      html += "\n<ul>\n";
+      for (const auto& item : finding.items) { html += fmt::format("<li>{}</li>\n", inline_text(item)); }
+      html += "</ul>";
+    }
+    html += "</li>\n";
+  }
+  html += "</ul>\n";
+}
+
+void actions(const Report& r, std::string& html) {
+  html += "<h2>Actions</h2>\n<table class=\"actions\">\n<tr><th>Action</th><th>Item</th><th>Rationale</th></tr>\n";
+  if (r.actions.empty()) { html += "<tr><td>No action</td><td>-</td><td>nothing failed in the window</td></tr>\n"; }
+  for (const auto& row : r.actions) {
+    html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n", action_name(row.action), inline_text(row.item),
+                        inline_text(row.rationale));
+  }
+  html += "</table>\n";
+}
+
+}  // namespace
+
+std::string html_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string render_html(const Report& report, const recorder::Zone& zone) {
+  std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+  html += fmt::format("<title>Day-2 Operations Report — {} → {}</title>\n", html_escape(report.window_start),
+                      html_escape(report.window_end));
+  html += k_style;
+  html += "</head>\n<body>\n";
+  header(report, html);
+  timeline(report, zone, html);
+  causes(report, html);
+  html += "<h2>Impact</h2>\n";
+  if (report.impact.empty()) {
+    html += "<p>No impact recorded in the window.</p>\n";
+  } else {
+    findings(report.impact, html);
+  }
+  if (!report.emerging.empty()) {
+    html += "<h2>Emerging Issues</h2>\n";
+    findings(report.emerging, html);
+  }
+  actions(report, html);
+  html += "</body>\n</html>\n";
+  return html;
+}
+
+}  // namespace analyzer::report

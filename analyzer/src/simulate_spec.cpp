@@ -1,0 +1,387 @@
+// Reading a scenario spec (docs/scenarios.md, "Scenario specs") into a World.
+#include <fmt/format.h>
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <set>
+
+#include "recorder/json.hpp"
+#include "simulate_world.hpp"
+
+namespace analyzer::sim {
+
+namespace {
+
+using Value = rapidjson::Value;
+
+// Thrown inside the parser only; parse_world turns it into an Error naming file, line and path.
+struct SpecError {
+  std::string pointer;
+  std::string message;
+};
+
+const std::set<std::string> k_run_statuses = {"FAILURE", "SUCCESS", "CANCELED", "QUEUED", "STARTED"};
+
+std::string join(const std::set<std::string>& names) { return fmt::format("{}", fmt::join(names, ", ")); }
+
+void check_keys(const Value& object, const std::string& at, const std::set<std::string>& known) {
+  if (!object.IsObject()) throw SpecError{at, "must be an object"};
+  for (const auto& member : object.GetObject()) {
+    std::string key = member.name.GetString();
+    if (!known.contains(key)) {
+      throw SpecError{at + "/" + key, fmt::format("unknown key \"{}\" (known: {})", key, join(known))};
+    }
+  }
+}
+
+const Value* member(const Value& object, const char* key) {
+  auto it = object.FindMember(key);
+  return it == object.MemberEnd() ? nullptr : &it->value;
+}
+
+std::string text(const Value& object, const std::string& at, const char* key, std::string fallback = "") {
+  const Value* v = member(object, key);
+  if (!v) return fallback;
+  if (!v->IsString()) throw SpecError{at + "/" + key, "must be a string"};
+  return v->GetString();
+}
+
+double num(const Value& object, const std::string& at, const char* key, double fallback, double min, double max) {
+  const Value* v = member(object, key);
+  if (!v) return fallback;
+  if (!v->IsNumber()) throw SpecError{at + "/" + key, "must be a number"};
+  double d = v->GetDouble();
+  if (d < min || d > max) throw SpecError{at + "/" + key, fmt::format("{} is out of range ({} to {})", d, min, max)};
+  return d;
+}
+
+bool flag(const Value& object, const std::string& at, const char* key) {
+  const Value* v = member(object, key);
+  if (!v) return false;
+  if (!v->IsBool()) throw SpecError{at + "/" + key, "must be true or false"};
+  return v->GetBool();
+}
+
+const Value& array(const Value& object, const std::string& at, const char* key) {
+  static const Value empty(rapidjson::kArrayType);
+  const Value* v = member(object, key);
+  if (!v) return empty;
+  if (!v->IsArray()) throw SpecError{at + "/" + key, "must be an array"};
+  return *v;
+}
+
+// Times are RFC 3339 with a zone, within a week of the world's "now" (a typo in a year or a
+// month would otherwise make a silently empty night).
+double time_at(const Value& object, const std::string& at, const char* key, recorder::Instant now, bool required) {
+  const Value* v = member(object, key);
+  if (!v) {
+    if (required) throw SpecError{at, fmt::format("\"{}\" is required", key)};
+    return 0;
+  }
+  if (!v->IsString()) throw SpecError{at + "/" + key, "must be an RFC 3339 time string"};
+  auto t = recorder::parse_rfc3339(v->GetString());
+  if (!t) throw SpecError{at + "/" + key, t.error().message};
+  auto days = std::chrono::duration_cast<std::chrono::hours>(*t - now).count() / 24.0;
+  if (days < -7 || days > 1) {
+    throw SpecError{at + "/" + key, fmt::format("{} is not within 7 days before \"now\" (or 1 day after)", v->GetString())};
+  }
+  return recorder::to_epoch_seconds(*t);
+}
+
+// A deterministic version-4 uuid from the spec's seed and a counter (splitmix64).
+std::string make_uuid(std::uint64_t seed, std::uint64_t n) {
+  auto mix = [](std::uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  };
+  std::uint64_t hi = mix(seed * 1000003 + n * 2);
+  std::uint64_t lo = mix(seed * 1000003 + n * 2 + 1);
+  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
+  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  std::string h = fmt::format("{:016x}{:016x}", hi, lo);
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20);
+}
+
+struct Parser {
+  World world;
+  std::uint64_t seed = 1;
+  std::uint64_t ids = 0;
+
+  std::string next_id() { return make_uuid(seed, ids++); }
+
+  FailureMode mode(const Value& run, const std::string& at) {
+    std::string name = text(run, at, "failure", "");
+    if (name.empty()) return FailureMode::none;
+    const auto& names = failure_mode_names();
+    auto it = std::find(names.begin() + 1, names.end(), name);
+    if (it == names.end()) {
+      std::set<std::string> known(names.begin() + 1, names.end());
+      throw SpecError{at + "/failure", fmt::format("unknown failure mode \"{}\" (known: {})", name, join(known))};
+    }
+    return static_cast<FailureMode>(it - names.begin());
+  }
+
+  void pod_events(const Value& run, const std::string& at, Run& out) {
+    const auto& list = array(run, at, "pod_events");
+    for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
+      std::string p = fmt::format("{}/pod_events/{}", at, i);
+      check_keys(list[i], p, {"reason", "message", "time", "node"});
+      PodEvent e;
+      e.reason = text(list[i], p, "reason");
+      if (e.reason.empty()) throw SpecError{p, "\"reason\" is required"};
+      e.message = text(list[i], p, "message");
+      e.time = time_at(list[i], p, "time", world.now, true);
+      e.node = text(list[i], p, "node", "gke-pool-1-node-1");
+      out.pod_events.push_back(std::move(e));
+    }
+  }
+
+  Run run(const Value& v, const std::string& at) {
+    check_keys(v, at, {"id", "job", "location", "created", "start", "end", "status", "failure", "step", "error",
+                       "max_runtime", "exiting_engine_event", "materialized", "tags", "retry", "pod_events", "expect",
+                       "count", "every"});
+    Run r;
+    r.id = text(v, at, "id");
+    r.job = text(v, at, "job");
+    if (r.job.empty()) throw SpecError{at, "\"job\" is required"};
+    r.location = text(v, at, "location", "etl");
+    r.mode = mode(v, at);
+    r.status = text(v, at, "status", r.mode == FailureMode::none ? "SUCCESS" : "FAILURE");
+    if (!k_run_statuses.contains(r.status)) {
+      throw SpecError{at + "/status", fmt::format("unknown status \"{}\" (known: {})", r.status, join(k_run_statuses))};
+    }
+    if ((r.mode != FailureMode::none) != (r.status == "FAILURE")) {
+      throw SpecError{at, "a run has a \"failure\" mode exactly when its status is FAILURE"};
+    }
+    r.start = time_at(v, at, "start", world.now, false);
+    r.end = time_at(v, at, "end", world.now, false);
+    r.created = time_at(v, at, "created", world.now, false);
+    if (r.created == 0) r.created = r.start != 0 ? r.start - 5 : r.end;
+    if (r.created == 0) throw SpecError{at, "a run needs \"created\", \"start\" or \"end\""};
+    if (r.end != 0 && r.start != 0 && r.end < r.start) throw SpecError{at + "/end", "is before \"start\""};
+    bool finished = r.status == "FAILURE" || r.status == "SUCCESS" || r.status == "CANCELED";
+    if (finished && r.end == 0) throw SpecError{at, fmt::format("a {} run needs \"end\"", r.status)};
+    r.step = text(v, at, "step", r.job + "_step");
+    r.error = text(v, at, "error");  // "" = the failure mode's usual exception
+    r.max_runtime = static_cast<int>(num(v, at, "max_runtime", 3600, 1, 7 * 86400));
+    r.exiting_engine_event = flag(v, at, "exiting_engine_event");
+    r.materialized = flag(v, at, "materialized");
+    if (const Value* tags = member(v, "tags")) {
+      if (!tags->IsObject()) throw SpecError{at + "/tags", "must be an object of strings"};
+      for (const auto& t : tags->GetObject()) {
+        if (!t.value.IsString()) throw SpecError{at + "/tags/" + t.name.GetString(), "must be a string"};
+        r.tags[t.name.GetString()] = t.value.GetString();
+      }
+    }
+    default_tags(r);
+    pod_events(v, at, r);
+    if (const Value* e = member(v, "expect")) {
+      check_keys(*e, at + "/expect", {"category", "rule"});
+      r.expected = true;
+      r.expect.category = text(*e, at + "/expect", "category");
+      r.expect.rule = text(*e, at + "/expect", "rule");
+      if (r.expect.category.empty()) throw SpecError{at + "/expect", "\"category\" is required"};
+    }
+    return r;
+  }
+
+  // The tags Dagster itself sets for the run's failure (the spec's own tags win).
+  static void default_tags(Run& r) {
+    auto set = [&](const char* key, std::string value) { r.tags.emplace(key, std::move(value)); };
+    switch (r.mode) {
+      case FailureMode::user_code_error:
+      case FailureMode::connection_error:
+      case FailureMode::k8s_api_error:
+      case FailureMode::prestart_kill: set("dagster/failure_reason", "STEP_FAILURE"); break;
+      case FailureMode::never_started: set("dagster/failure_reason", "START_TIMEOUT"); break;
+      case FailureMode::preempted: set("dagster/failure_reason", "UNEXPECTED_TERMINATION"); break;
+      case FailureMode::max_runtime: set("dagster/max_runtime", std::to_string(r.max_runtime)); break;
+      default: break;
+    }
+  }
+
+  void add_runs(const Value& v, const std::string& at) {
+    Run base = run(v, at);
+    int count = static_cast<int>(num(v, at, "count", 1, 1, 5000));
+    double every = num(v, at, "every", 0, 0, 86400);
+    const Value* retry = member(v, "retry");
+    for (int i = 0; i < count; ++i) {
+      Run r = base;
+      double shift = every * i;
+      for (double* t : {&r.created, &r.start, &r.end}) {
+        if (*t != 0) *t += shift;
+      }
+      for (auto& e : r.pod_events) e.time += shift;
+      if (r.id.empty() || i > 0) r.id = next_id();
+      if (retry) add_retry(*retry, at + "/retry", r);
+      world.runs.push_back(std::move(r));
+    }
+  }
+
+  // A run retry (dagster/max_retries): the failed parent is tagged and a child run follows it.
+  void add_retry(const Value& v, const std::string& at, Run& parent) {
+    check_keys(v, at, {"status", "duration"});
+    Run child;
+    child.id = next_id();
+    child.job = parent.job;
+    child.location = parent.location;
+    child.status = text(v, at, "status", "SUCCESS");
+    if (child.status != "SUCCESS" && child.status != "CANCELED") {
+      throw SpecError{at + "/status", "a retry is SUCCESS or CANCELED (a failing retry is a run of its own)"};
+    }
+    child.created = parent.end + 1;
+    child.start = parent.end + 20;
+    child.end = child.start + num(v, at, "duration", 300, 0, 86400);
+    child.step = parent.step;
+    child.parent_id = parent.id;
+    child.root_id = parent.root_id.empty() ? parent.id : parent.root_id;
+    child.tags["dagster/retry_number"] = "1";
+    parent.tags["dagster/max_retries"] = "1";
+    parent.tags["dagster/will_retry"] = "true";
+    parent.tags["dagster/auto_retry_run_id"] = child.id;
+    world.runs.push_back(std::move(child));
+  }
+
+  void instigators(const Value& doc, const char* key, bool sensor) {
+    const auto& list = array(doc, "", key);
+    for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
+      std::string at = fmt::format("/{}/{}", key, i);
+      check_keys(list[i], at, {"location", "name", "ticks"});
+      Instigator ins{sensor, text(list[i], at, "location", "etl"), text(list[i], at, "name"), {}};
+      if (ins.name.empty()) throw SpecError{at, "\"name\" is required"};
+      const auto& ticks = array(list[i], at, "ticks");
+      for (rapidjson::SizeType j = 0; j < ticks.Size(); ++j) {
+        std::string p = fmt::format("{}/ticks/{}", at, j);
+        check_keys(ticks[j], p, {"time", "status", "error_class", "message", "count", "every"});
+        Tick t{time_at(ticks[j], p, "time", world.now, true), text(ticks[j], p, "status", "SUCCESS"),
+               text(ticks[j], p, "error_class"), text(ticks[j], p, "message")};
+        if (t.status != "SUCCESS" && t.status != "FAILURE" && t.status != "SKIPPED") {
+          throw SpecError{p + "/status", fmt::format("unknown tick status \"{}\" (known: FAILURE, SKIPPED, SUCCESS)", t.status)};
+        }
+        int count = static_cast<int>(num(ticks[j], p, "count", 1, 1, 5000));
+        double every = num(ticks[j], p, "every", 60, 1, 86400);
+        for (int n = 0; n < count; ++n, t.time += every) ins.ticks.push_back(t);
+      }
+      world.instigators.push_back(std::move(ins));
+    }
+  }
+
+  void rest(const Value& doc) {
+    const auto& locations = array(doc, "", "locations");
+    for (rapidjson::SizeType i = 0; i < locations.Size(); ++i) {
+      std::string at = fmt::format("/locations/{}", i);
+      check_keys(locations[i], at, {"name", "load_error"});
+      world.locations.push_back({text(locations[i], at, "name"), text(locations[i], at, "load_error"),
+                                 recorder::to_epoch_seconds(world.window.start)});
+      if (world.locations.back().name.empty()) throw SpecError{at, "\"name\" is required"};
+    }
+    const auto& daemons = array(doc, "", "daemons");
+    for (rapidjson::SizeType i = 0; i < daemons.Size(); ++i) {
+      std::string at = fmt::format("/daemons/{}", i);
+      check_keys(daemons[i], at, {"type", "healthy", "heartbeat", "errors"});
+      Daemon d{text(daemons[i], at, "type"), !member(daemons[i], "healthy") || flag(daemons[i], at, "healthy"),
+               time_at(daemons[i], at, "heartbeat", world.now, false), {}};
+      if (d.heartbeat == 0) d.heartbeat = recorder::to_epoch_seconds(world.now) - 30;
+      const auto& errors = array(daemons[i], at, "errors");
+      for (rapidjson::SizeType j = 0; j < errors.Size(); ++j) {
+        if (!errors[j].IsString()) throw SpecError{fmt::format("{}/errors/{}", at, j), "must be a string"};
+        d.errors.push_back(errors[j].GetString());
+      }
+      world.daemons.push_back(std::move(d));
+    }
+    const auto& backfills = array(doc, "", "backfills");
+    for (rapidjson::SizeType i = 0; i < backfills.Size(); ++i) {
+      std::string at = fmt::format("/backfills/{}", i);
+      check_keys(backfills[i], at, {"id", "status", "asset", "partitions", "failed", "created", "end"});
+      Backfill b{text(backfills[i], at, "id", fmt::format("bf{:06}", i)), text(backfills[i], at, "status", "COMPLETED_FAILED"),
+                 text(backfills[i], at, "asset", "events"),
+                 static_cast<int>(num(backfills[i], at, "partitions", 1, 1, 100000)),
+                 static_cast<int>(num(backfills[i], at, "failed", 0, 0, 100000)),
+                 time_at(backfills[i], at, "created", world.now, true), time_at(backfills[i], at, "end", world.now, false)};
+      world.backfills.push_back(std::move(b));
+    }
+  }
+
+  void findings(const Value& doc) {
+    const Value* f = member(doc, "findings");
+    if (!f) return;
+    check_keys(*f, "/findings", {"present", "absent"});
+    for (auto [key, out] : {std::pair{"present", &world.findings_present}, std::pair{"absent", &world.findings_absent}}) {
+      const auto& list = array(*f, "/findings", key);
+      for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
+        if (!list[i].IsString()) throw SpecError{fmt::format("/findings/{}/{}", key, i), "must be a rule id string"};
+        out->push_back(list[i].GetString());
+      }
+      std::sort(out->begin(), out->end());
+    }
+  }
+
+  void top(const Value& doc) {
+    check_keys(doc, "", {"now", "window", "timezone", "flavor", "seed", "page_size", "gcp", "locations", "runs",
+                         "sensors", "schedules", "daemons", "backfills", "findings", "description"});
+    auto now = recorder::parse_rfc3339(text(doc, "", "now"));
+    if (!now) throw SpecError{"/now", member(doc, "now") ? now.error().message : "\"now\" is required"};
+    world.now = *now;
+    const Value* window = member(doc, "window");
+    if (!window) throw SpecError{"", "\"window\" is required"};
+    check_keys(*window, "/window", {"start", "end"});
+    world.window.start = recorder::from_epoch_seconds(time_at(*window, "/window", "start", world.now, true));
+    world.window.end = recorder::from_epoch_seconds(time_at(*window, "/window", "end", world.now, true));
+    if (world.window.end <= world.window.start) throw SpecError{"/window/end", "must be after window.start"};
+    if (world.window.end > world.now) throw SpecError{"/window/end", "must not be after \"now\""};
+    world.timezone = text(doc, "", "timezone", world.timezone);
+    if (auto zone = recorder::Zone::find(world.timezone); !zone) throw SpecError{"/timezone", zone.error().message};
+    if (std::string flavor = text(doc, "", "flavor", "oss"); flavor != "oss") {
+      throw SpecError{"/flavor", fmt::format("\"{}\" is not simulated yet (known: oss)", flavor)};
+    }
+    seed = static_cast<std::uint64_t>(num(doc, "", "seed", 1, 0, 1e15));
+    world.page_size = static_cast<int>(num(doc, "", "page_size", 200, 1, 1000));
+    if (const Value* gcp = member(doc, "gcp")) {
+      check_keys(*gcp, "/gcp", {"project", "cluster", "location"});
+      world.gcp = {text(*gcp, "/gcp", "project"), text(*gcp, "/gcp", "cluster", "prod"),
+                   text(*gcp, "/gcp", "location", "us-central1")};
+      if (world.gcp.project.empty()) throw SpecError{"/gcp", "\"project\" is required"};
+    }
+    const auto& runs = array(doc, "", "runs");
+    for (rapidjson::SizeType i = 0; i < runs.Size(); ++i) add_runs(runs[i], fmt::format("/runs/{}", i));
+    instigators(doc, "sensors", true);
+    instigators(doc, "schedules", false);
+    rest(doc);
+    findings(doc);
+    if (world.locations.empty()) world.locations.push_back({"etl", "", recorder::to_epoch_seconds(world.window.start)});
+  }
+};
+
+}  // namespace
+
+const std::vector<std::string>& failure_mode_names() {
+  static const std::vector<std::string> names = {
+      "",          "user_code_error", "connection_error", "max_runtime", "never_started", "k8s_api_error",
+      "prestart_kill", "oom",          "evicted",          "preempted",   "unclassified"};
+  return names;
+}
+
+recorder::Result<World> parse_world(std::string_view text_in, const std::string& source) {
+  auto doc = recorder::parse_json(text_in, source);
+  if (!doc) return doc.error();
+  Parser parser;
+  try {
+    parser.top(*doc);
+  } catch (const SpecError& e) {
+    auto lines = recorder::json_value_lines(text_in, recorder::Comments::forbidden);
+    std::string pointer = e.pointer;
+    auto it = lines.find(pointer);
+    while (it == lines.end() && !pointer.empty()) {  // a missing key: name its parent's line
+      pointer.erase(pointer.rfind('/'));
+      it = lines.find(pointer);
+    }
+    std::size_t line = it == lines.end() ? 1 : it->second;
+    return recorder::make_error(fmt::format("{}:{}: {}: {}", source, line, e.pointer.empty() ? "/" : e.pointer, e.message));
+  }
+  return std::move(parser.world);
+}
+
+}  // namespace analyzer::sim

@@ -1,0 +1,147 @@
+// The incident world of `day2 simulate`, as read from a scenario spec (docs/scenarios.md,
+// "Scenario specs"), and the transports that answer day2's requests from it. Private to
+// analyzer/src/simulate*.cpp.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "recorder/result.hpp"
+#include "recorder/time.hpp"
+#include "recorder/transport.hpp"
+
+namespace analyzer::sim {
+
+enum class FailureMode {
+  none,  // the run did not fail (success, canceled, queued, started)
+  user_code_error,
+  connection_error,
+  max_runtime,
+  never_started,
+  k8s_api_error,
+  prestart_kill,
+  oom,
+  evicted,
+  preempted,
+  unclassified,
+};
+
+// The spec spelling of every failure mode, in enum order (none is "").
+const std::vector<std::string>& failure_mode_names();
+
+struct PodEvent {
+  std::string reason;   // Preempted, Evicted, OOMKilling, Killing, ...
+  std::string message;
+  double time = 0;      // epoch seconds
+  std::string node;
+};
+
+struct Expectation {
+  std::string category;
+  std::string rule;  // "" for no rule (Unclassified)
+};
+
+struct Run {
+  std::string id;
+  std::string job;
+  std::string location;
+  std::string status;  // FAILURE SUCCESS CANCELED QUEUED STARTED
+  double created = 0;
+  double start = 0;    // 0: never started (null)
+  double end = 0;      // 0: not ended (null)
+  FailureMode mode = FailureMode::none;
+  std::string step;    // the failing (or only) step key
+  std::string error;   // the user exception ("ValueError: bad row")
+  int max_runtime = 3600;
+  bool exiting_engine_event = false;
+  bool materialized = false;
+  std::map<std::string, std::string> tags;
+  std::string parent_id;
+  std::string root_id;
+  std::vector<PodEvent> pod_events;
+  bool expected = false;  // whether `expect` was given
+  Expectation expect;
+};
+
+struct Tick {
+  double time = 0;
+  std::string status;  // SUCCESS FAILURE SKIPPED
+  std::string error_class;
+  std::string message;
+};
+
+struct Instigator {
+  bool sensor = true;
+  std::string location;
+  std::string name;
+  std::vector<Tick> ticks;
+};
+
+struct Location {
+  std::string name;
+  std::string load_error;  // "" = loaded; else the error (class: message)
+  double updated = 0;
+};
+
+struct Daemon {
+  std::string type;
+  bool healthy = true;
+  double heartbeat = 0;
+  std::vector<std::string> errors;  // "ClassName: message"
+};
+
+struct Backfill {
+  std::string id;
+  std::string status;  // COMPLETED_FAILED, FAILED, COMPLETED_SUCCESS, ...
+  std::string asset;
+  int partitions = 1;
+  int failed = 0;
+  double created = 0;
+  double end = 0;
+};
+
+struct Gcp {
+  std::string project;
+  std::string cluster;
+  std::string location;
+};
+
+struct World {
+  recorder::Instant now{};
+  recorder::Window window{};
+  std::string timezone = "America/New_York";
+  int page_size = 200;
+  Gcp gcp;  // project "" = no Google Cloud
+  std::vector<Location> locations;
+  std::vector<Run> runs;
+  std::vector<Instigator> instigators;
+  std::vector<Daemon> daemons;
+  std::vector<Backfill> backfills;
+  std::vector<std::string> findings_present;
+  std::vector<std::string> findings_absent;
+};
+
+// Parses the spec `text`; `source` names it in errors. Never throws: bad JSON, an unknown key or
+// failure mode, a bad time or a time outside a sensible range comes back as an Error
+// "<source>:<line>: <JSON path>: <what>".
+recorder::Result<World> parse_world(std::string_view text, const std::string& source);
+
+// The Dagster GraphQL API and the Google Cloud REST APIs of `world`, answering exactly what
+// `day2 collect` asks (paged like the real APIs). Unknown requests get the API's error shape.
+std::shared_ptr<recorder::Transport> make_world_transport(std::shared_ptr<const World> world);
+
+// Answers of the Dagster API (a GraphQL request body) and of the Google APIs.
+recorder::HttpResponse answer_dagster(const World& world, const std::string& body);
+recorder::HttpResponse answer_google(const World& world, const recorder::HttpRequest& request);
+
+// The event log of a run (RunEvents' events), oldest first, as GraphQL JSON objects (text).
+std::vector<std::string> run_events(const Run& run);
+
+// Small JSON text helpers shared by the answer builders.
+std::string quote(std::string_view text);
+std::string number(double value);
+std::string millis(double epoch_seconds);  // Dagster event timestamps: "1795507714269"
+
+}  // namespace analyzer::sim

@@ -1,0 +1,381 @@
+// The seed's reasoning rules (docs/report.md "Reasoning rules"): for each, a small artifact where it
+// fires and a close case where it must not. The report is built in process (the private report
+// model), so the rules' settings (Config) can be given directly.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+
+#include "../../../analyzer/src/report_model.hpp"
+#include "recorder/json.hpp"
+
+namespace analyzer::report {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// 2026-03-29 21:00 UTC .. 2026-03-30 13:00 UTC; T4 is 04:00 UTC.
+constexpr double k_t4 = 1774843200;
+const std::string k_window =
+    R"("window": {"epoch": 1774818000, "utc_start": "2026-03-29T21:00:00Z", "utc_end": "2026-03-30T13:00:00Z", "timezone": "America/New_York"})";
+
+Report build(const std::string& steps, const Config& config = Config{}) {
+  auto document = recorder::parse_json("{" + k_window + (steps.empty() ? "" : ", " + steps) + "}", "test");
+  EXPECT_TRUE(static_cast<bool>(document)) << (document ? "" : document.error().message);
+  auto zone = recorder::Zone::find("America/New_York");
+  return build_report(*document, *zone, config);
+}
+
+const Finding* rule(const Report& report, const std::string& id) {
+  for (const auto* list : {&report.impact, &report.emerging}) {
+    auto it = std::find_if(list->begin(), list->end(), [&](const Finding& f) { return f.rule_id == id; });
+    if (it != list->end()) { return &*it; }
+  }
+  return nullptr;
+}
+
+std::vector<std::string> pointers(const Finding& finding) {
+  std::vector<std::string> out;
+  for (const auto& e : finding.evidence) { out.push_back(e.pointer); }
+  return out;
+}
+
+const ActionRow* action_for(const Report& report, const std::string& item_part) {
+  auto it = std::find_if(report.actions.begin(), report.actions.end(),
+                         [&](const ActionRow& row) { return row.item.find(item_part) != std::string::npos; });
+  return it == report.actions.end() ? nullptr : &*it;
+}
+
+std::string at(double epoch) { return std::to_string(static_cast<long long>(epoch)); }
+
+// ---- agent topology -------------------------------------------------------------------------------
+
+std::string agents(const std::string& running, bool deviation, const std::string& errors) {
+  return R"("step_07_agents": {"agents": [{"id": "agent-1", "status": "RUNNING", "errors": [)" + errors +
+         R"(]}], "agentCount": 1, "runningCount": )" + running + R"(, "expectedReplicas": 1, "topologyDeviation": )" +
+         (deviation ? "true" : "false") + "}";
+}
+
+std::string agent_pod_event(double t) {
+  return R"("step_10_gke_events": {"podEvents": [{"timestamp": )" + at(t) +
+         R"(, "podName": "user-cloud-dagster-cloud-agent-agent-6d9f-abcde", "reason": "Preempted", "message": "Preempted by kube-system", "runId": null, "runStatus": "UNKNOWN"}], "clusterEvents": []})";
+}
+
+TEST(ReportRules, AgentTopologyDeviationIsFlagged) {
+  auto report = build(agents("2", true, ""));
+  const Finding* finding = rule(report, "agent-topology");
+  ASSERT_NE(finding, nullptr);
+  EXPECT_EQ(finding->summary, "2 agent(s) RUNNING, 1 expected (dagsterCloudAgent.replicas)");
+  EXPECT_THAT(pointers(*finding), ::testing::Contains("/step_07_agents"));
+  ASSERT_NE(action_for(report, "Agent topology"), nullptr);
+  EXPECT_EQ(action_for(report, "Agent topology")->action, Action::investigate);
+}
+
+TEST(ReportRules, AgentTopologyListsTheAgentsPodEventsAsPossibleCauses) {
+  const Finding* finding = nullptr;
+  auto report = build(agents("0", true, "") + ", " + agent_pod_event(k_t4));
+  finding = rule(report, "agent-topology");
+  ASSERT_NE(finding, nullptr);
+  EXPECT_THAT(pointers(*finding), ::testing::ElementsAre("/step_07_agents", "/step_10_gke_events/podEvents/0"));
+}
+
+TEST(ReportRules, AgentTopologyWithoutDeviationIsQuiet) {
+  EXPECT_EQ(rule(build(agents("1", false, "")), "agent-topology"), nullptr);
+}
+
+TEST(ReportRules, AgentPreemptedWhileNoHeartbeatIsRare) {
+  std::string error = R"({"message": "no agents have recently heartbeated", "timestamp": )" + at(k_t4) + "}";
+  auto report = build(agents("0", true, error) + ", " + agent_pod_event(k_t4 + 30));
+  const Finding* finding = rule(report, "agent-preempted-without-heartbeat");
+  ASSERT_NE(finding, nullptr);
+  EXPECT_THAT(pointers(*finding), ::testing::ElementsAre("/step_10_gke_events/podEvents/0", "/step_07_agents/agents/0/errors/0"));
+  EXPECT_THAT(finding->summary, HasSubstr("higher-priority pod"));
+  EXPECT_EQ(action_for(report, "Agent pod preempted")->action, Action::investigate);
+}
+
+TEST(ReportRules, AgentPreemptionOutsideTheGateIsNotLinked) {
+  std::string error = R"({"message": "no agents have recently heartbeated", "timestamp": )" + at(k_t4) + "}";
+  // Instants are ±60 s wide: 120 s apart they do not overlap.
+  EXPECT_EQ(rule(build(agents("0", true, error) + ", " + agent_pod_event(k_t4 + 120)), "agent-preempted-without-heartbeat"), nullptr);
+}
+
+TEST(ReportRules, AgentReadTimeoutWhileRunningIsControlPlane) {
+  std::string error = R"x({"message": "ReadTimeout: HTTPSConnectionPool(host='kipp.agent.dagster.cloud', port=443)", "timestamp": )x" +
+                      at(k_t4) + "}";
+  auto report = build(agents("1", false, error));
+  const Finding* finding = rule(report, "agent-control-plane-timeout");
+  ASSERT_NE(finding, nullptr);
+  EXPECT_THAT(finding->summary, HasSubstr("control-plane connectivity issue, not pod-level preemption"));
+  EXPECT_THAT(pointers(*finding), ::testing::ElementsAre("/step_07_agents/agents/0/errors/0"));
+}
+
+TEST(ReportRules, AgentReadTimeoutWithNoAgentRunningIsNotControlPlane) {
+  std::string error = R"({"message": "ReadTimeout to kipp.agent.dagster.cloud", "timestamp": )" + at(k_t4) + "}";
+  EXPECT_EQ(rule(build(agents("0", true, error)), "agent-control-plane-timeout"), nullptr);
+}
+
+// ---- tick UNAVAILABLE -----------------------------------------------------------------------------
+
+std::string unavailable_ticks(int count) {
+  std::string ticks;
+  for (int i = 0; i < count; ++i) {
+    ticks += std::string(i ? ", " : "") + R"({"tickId": ")" + std::to_string(i) + R"(", "timestamp": )" + at(k_t4 + 30.0 * i) +
+             R"(, "error": "grpc._channel._InactiveRpcError: status = StatusCode.UNAVAILABLE"})";
+  }
+  return R"("step_03_sensor_ticks": {"kipptaf": {"fivetran_sensor": {"failureCount": )" + std::to_string(count) +
+         R"(, "ticks": [)" + ticks + "]}}}";
+}
+
+const std::string k_code_server_events =
+    R"("step_10_gke_events": {"podEvents": [
+      {"timestamp": )" + at(k_t4 + 60) + R"(, "podName": "kipptaf-prod-7d9f8-abcde", "reason": "Preempted", "message": "Preempted", "runId": null},
+      {"timestamp": )" + at(k_t4 + 1800) + R"(, "podName": "kipptaf-prod-7d9f8-fghij", "reason": "Killing", "message": "Stopping", "runId": null}],
+      "clusterEvents": []})";
+
+TEST(ReportRules, SixUnavailableTicksGiveTheProcedureWithGatedPodEvents) {
+  auto report = build(unavailable_ticks(6) + ", " + k_code_server_events);
+  const Finding* finding = rule(report, "tick-unavailable-procedure");
+  ASSERT_NE(finding, nullptr);
+  EXPECT_EQ(finding->label, "Tick failures (gRPC UNAVAILABLE) in `kipptaf`");
+  ASSERT_EQ(finding->items.size(), 3u);
+  EXPECT_THAT(finding->items[0], HasSubstr("1 found → preemption (cluster side)"));
+  EXPECT_THAT(finding->items[1], HasSubstr("Service recreation (agent side)"));
+  EXPECT_THAT(finding->items[2], HasSubstr("audit log"));
+  // The Killing event 30 minutes later does not pass the gate.
+  EXPECT_THAT(pointers(*finding), ::testing::ElementsAre("/step_03_sensor_ticks/kipptaf/fivetran_sensor/ticks/0",
+                                                         "/step_03_sensor_ticks/kipptaf/fivetran_sensor/ticks/5",
+                                                         "/step_10_gke_events/podEvents/0"));
+  EXPECT_EQ(action_for(report, "UNAVAILABLE")->action, Action::investigate);
+}
+
+TEST(ReportRules, ExactlyFiveUnavailableTicksDoNotFire) {
+  EXPECT_EQ(rule(build(unavailable_ticks(5) + ", " + k_code_server_events), "tick-unavailable-procedure"), nullptr);
+}
+
+TEST(ReportRules, ScheduleTicksCountTowardsTheirLocation) {
+  std::string schedule = R"("step_06_schedule_ticks": {"scheduleTickFailures": {"kipptaf/nightly": [{"timestamp": )" + at(k_t4 + 500) +
+                         R"(, "errorClass": "DagsterUserCodeUnreachableError", "error": "StatusCode.UNAVAILABLE"}]}})";
+  const Finding* finding = nullptr;
+  auto report = build(unavailable_ticks(5) + ", " + schedule);
+  finding = rule(report, "tick-unavailable-procedure");
+  ASSERT_NE(finding, nullptr);
+  EXPECT_THAT(pointers(*finding), ::testing::Contains("/step_06_schedule_ticks/scheduleTickFailures/kipptaf~1nightly/0"));
+}
+
+// ---- runs that never started and top-of-hour fan-out ------------------------------------------------
+
+std::string never_started_run(const std::string& id, double created) {
+  double failed = created + 480;
+  return R"({"runId": ")" + id + R"(", "jobName": "nightly", "location": "kipptaf", "status": "FAILURE", "startTime": )" + at(failed) +
+         R"(, "endTime": )" + at(failed) +
+         R"(, "runFailureMessage": "Run timed out due to taking longer than 480 seconds to start.", "stepErrors": [], "category": "Infra timeout", "ruleId": "start-timeout"})";
+}
+
+std::string failed_runs(const std::string& failures) {
+  return R"("step_01_failed_runs": {"failureCount": 1, "successCount": 0, "canceledCount": 0, "failures": [)" + failures + "]}";
+}
+
+TEST(ReportRules, NeverStartedRunGetsItsJobCreationAndTheAuditQuery) {
+  auto report = build(failed_runs(never_started_run("aaaaaaaa-1111-2222-3333-444444444444", k_t4 + 180)));
+  const Finding* finding = rule(report, "run-never-started");
+  ASSERT_NE(finding, nullptr);
+  ASSERT_EQ(finding->items.size(), 1u);
+  // 04:03 UTC is 00:03 EDT.
+  EXPECT_THAT(finding->items[0], HasSubstr("Job created about 2026-03-30 00:03:00 EDT (start − 480 s)"));
+  EXPECT_THAT(finding->items[0], HasSubstr(R"(protoPayload.resourceName=~"dagster-run-aaaaaaaa-1111-2222-3333-444444444444.*")"));
+  EXPECT_THAT(pointers(*finding), ::testing::ElementsAre("/step_01_failed_runs/failures/0"));
+  EXPECT_EQ(action_for(report, "Runs that never started")->action, Action::investigate);
+}
+
+TEST(ReportRules, RunThatStartedIsNotNeverStarted) {
+  std::string run = never_started_run("aaaaaaaa-1111-2222-3333-444444444444", k_t4);
+  run.replace(run.find("Run timed out"), 61, "Exceeded maximum runtime of 3600 seconds.");
+  EXPECT_EQ(rule(build(failed_runs(run)), "run-never-started"), nullptr);
+}
+
+TEST(ReportRules, TwoNeverStartedRunsAtTheTopOfTheHourAreFanOut) {
+  auto report = build(failed_runs(never_started_run("aaaaaaaa-0000-0000-0000-000000000001", k_t4 + 180) + ", " +
+                                  never_started_run("bbbbbbbb-0000-0000-0000-000000000002", k_t4 + 300)));
+  const Finding* finding = rule(report, "top-of-hour-fan-out");
+  ASSERT_NE(finding, nullptr);
+  EXPECT_THAT(finding->summary, HasSubstr("autoscaler latency at a scheduling spike"));
+  EXPECT_THAT(finding->summary, HasSubstr("not agent or K8s-API trouble"));
+  EXPECT_THAT(pointers(*finding), ::testing::ElementsAre("/step_01_failed_runs/failures/0", "/step_01_failed_runs/failures/1"));
+  EXPECT_EQ(action_for(report, "Top-of-hour fan-out")->action, Action::monitor);
+}
+
+TEST(ReportRules, LoneNeverStartedRunAtThreeMinutesPastIsNotFanOut) {
+  EXPECT_EQ(rule(build(failed_runs(never_started_run("aaaaaaaa-0000-0000-0000-000000000001", k_t4 + 180))), "top-of-hour-fan-out"), nullptr);
+}
+
+TEST(ReportRules, NeverStartedRunsSpreadAcrossTheHourAreNotFanOut) {
+  auto report = build(failed_runs(never_started_run("aaaaaaaa-0000-0000-0000-000000000001", k_t4 + 180) + ", " +
+                                  never_started_run("bbbbbbbb-0000-0000-0000-000000000002", k_t4 + 2400)));
+  EXPECT_EQ(rule(report, "top-of-hour-fan-out"), nullptr);
+}
+
+TEST(ReportRules, FanOutThresholdsAreConfigurable) {
+  Config config;
+  config.thresholds.fan_out_min_runs = 1;
+  EXPECT_NE(rule(build(failed_runs(never_started_run("aaaaaaaa-0000-0000-0000-000000000001", k_t4 + 180)), config), "top-of-hour-fan-out"),
+            nullptr);
+}
+
+// ---- dbt retry ------------------------------------------------------------------------------------
+
+std::string dbt_run(const std::string& retry_status) {
+  return failed_runs(R"({"runId": "dddddddd-0000-0000-0000-000000000001", "jobName": "dbt_nightly", "location": "kipptaf",
+      "status": "FAILURE", "startTime": )" + at(k_t4 - 3600) + R"(, "endTime": )" + at(k_t4) + R"(,
+      "runFailureMessage": "Exceeded maximum runtime of 3600 seconds.", "stepErrors": [], "category": "Infra timeout", "ruleId": "max-runtime"})") +
+         R"(, "step_02_retries": {"retries": [{"parentRunId": "dddddddd-0000-0000-0000-000000000001", "retryRunId": "eeeeeeee-0000-0000-0000-000000000001", "retryStatus": ")" +
+         retry_status + R"(", "jobName": "dbt_nightly"}]})";
+}
+
+TEST(ReportRules, DbtRunKilledByMaxRuntimeWithSuccessfulRetryIsNotDefinitive) {
+  auto report = build(dbt_run("SUCCESS"));
+  const Finding* finding = rule(report, "dbt-retry-not-definitive");
+  ASSERT_NE(finding, nullptr);
+  EXPECT_THAT(finding->summary, HasSubstr("JOBS_BY_PROJECT"));
+  EXPECT_THAT(pointers(*finding), ::testing::ElementsAre("/step_01_failed_runs/failures/0", "/step_02_retries/retries/0"));
+  const ActionRow* row = action_for(report, "`dbt_nightly` `dddddddd`");
+  ASSERT_NE(row, nullptr);
+  EXPECT_EQ(row->action, Action::monitor);
+  EXPECT_THAT(row->rationale, HasSubstr("post-dates the retry"));
+  for (const auto& action : report.actions) { EXPECT_THAT(action.rationale, Not(HasSubstr("the retry succeeded"))); }
+}
+
+TEST(ReportRules, DbtRunWhoseRetryFailedIsNotTheCaveat) {
+  auto report = build(dbt_run("FAILURE"));
+  EXPECT_EQ(rule(report, "dbt-retry-not-definitive"), nullptr);
+  EXPECT_EQ(action_for(report, "`dbt_nightly` `dddddddd`")->action, Action::investigate);
+}
+
+// ---- asset checks and degraded assets -----------------------------------------------------------------
+
+std::string failed_with_steps(const std::string& step_errors) {
+  return failed_runs(R"({"runId": "cccccccc-0000-0000-0000-000000000001", "jobName": "dbt_build", "location": "kipptaf", "status": "FAILURE",
+      "startTime": )" + at(k_t4 - 600) + R"(, "endTime": )" + at(k_t4) + R"(, "runFailureMessage": "Execution of run failed.",
+      "stepErrors": [)" + step_errors + R"(], "materializations": ["kipptaf/dbt/rpt_a", "kipptaf/dbt/rpt_b"],
+      "category": "Code error", "ruleId": "user-code"})");
+}
+
+const std::string k_one_step = R"({"stepKey": "int_students", "message": "dbt test failed"})";
+
+TEST(ReportRules, ErrorCheckOfAFailedRunIsFoldedIntoItsRow) {
+  std::string checks = R"("step_16_asset_checks": {"inWindow_error": [
+      {"asset": "kipptaf/dbt/int_students", "check": "unique", "status": "FAILED", "severity": "ERROR", "timestamp": )" + at(k_t4 - 60) +
+                       R"(, "runId": "cccccccc-0000-0000-0000-000000000001", "description": "2 duplicates"},
+      {"asset": "kipptaf/other", "check": "not_null", "status": "FAILED", "severity": "ERROR", "timestamp": )" + at(k_t4 - 60) +
+                       R"(, "runId": "ffffffff-0000-0000-0000-000000000001", "description": "nulls"}]})";
+  auto report = build(failed_with_steps(k_one_step) + ", " + checks);
+  std::size_t run_rows = 0, check_rows = 0;
+  for (const auto& row : report.timeline) {
+    if (row.kind == "run") {
+      ++run_rows;
+      EXPECT_EQ(row.pointer, "/step_01_failed_runs/failures/0");
+      EXPECT_THAT(row.signal, HasSubstr("asset check `kipptaf/dbt/int_students:unique` FAILED (folded)"));
+    }
+    if (row.kind == "asset_check") {
+      ++check_rows;
+      EXPECT_EQ(row.pointer, "/step_16_asset_checks/inWindow_error/1");
+    }
+  }
+  EXPECT_EQ(run_rows, 1u);
+  EXPECT_EQ(check_rows, 1u);
+  const Finding* folded = rule(report, "asset-check-folded");
+  ASSERT_NE(folded, nullptr);
+  EXPECT_THAT(pointers(*folded), ::testing::ElementsAre("/step_16_asset_checks/inWindow_error/0", "/step_01_failed_runs/failures/0"));
+  EXPECT_EQ(action_for(report, "Asset checks folded")->action, Action::no_action);
+  EXPECT_EQ(action_for(report, "Asset checks: 1 blocking")->action, Action::investigate);
+}
+
+std::string degraded_cluster() {
+  return R"("step_17_degraded_assets": {"byRun": [{"runId": "cccccccc-0000-0000-0000-000000000001", "endTime": )" + at(k_t4) +
+         R"(, "count": 3, "assets": ["kipptaf/dbt/rpt_a", "kipptaf/dbt/int_students", "kipptaf/dbt/rpt_b"], "inWindow": true}]})";
+}
+
+TEST(ReportRules, DegradedClusterOfAOneStepFailureIsMostlyNoise) {
+  auto report = build(failed_with_steps(k_one_step) + ", " + degraded_cluster());
+  const Finding* finding = rule(report, "degraded-cluster-noise");
+  ASSERT_NE(finding, nullptr);
+  ASSERT_EQ(finding->items.size(), 1u);
+  EXPECT_EQ(finding->items[0],
+            "run `cccccccc`: genuinely failed `kipptaf/dbt/int_students`; 2 other degraded asset(s) are noise (the run materialized them)");
+  EXPECT_THAT(pointers(*finding), ::testing::ElementsAre("/step_17_degraded_assets/byRun/0", "/step_01_failed_runs/failures/0"));
+  EXPECT_EQ(action_for(report, "Degraded-asset noise")->action, Action::no_action);
+}
+
+TEST(ReportRules, DegradedClusterOfATwoStepFailureIsNotNoise) {
+  auto report = build(failed_with_steps(k_one_step + R"(, {"stepKey": "rpt_a", "message": "boom"})") + ", " + degraded_cluster());
+  EXPECT_EQ(rule(report, "degraded-cluster-noise"), nullptr);
+}
+
+// ---- error groups, alerts, queued runs and backfills ---------------------------------------------------
+
+TEST(ReportRules, ErrorGroupsAreCountedByCategoryAndStaleOnesKeepTheirLastSeenDate) {
+  auto report = build(R"("step_12_error_groups": {"groups": [
+      {"groupId": "g1", "exception": "KeyboardInterrupt", "category": "sigterm_during_import", "lastSeenTime": "2026-03-30T04:00:00Z"},
+      {"groupId": "g2", "exception": "ValueError", "category": "unclassified", "lastSeenTime": "2026-03-30T05:00:00Z"},
+      {"groupId": "g3", "exception": "OldError", "category": "unclassified", "lastSeenTime": "2026-03-01T05:00:00Z"}],
+      "buckets": {"inWindow": ["g1", "g2"], "staleOpen": ["g3"]}})");
+  ASSERT_EQ(report.emerging.size(), 2u);
+  EXPECT_EQ(report.emerging[0].summary, "2 group(s): 1 sigterm_during_import, 1 unclassified");
+  EXPECT_THAT(report.emerging[1].items[0], HasSubstr("last seen 2026-03-01"));
+  auto row = std::find_if(report.timeline.begin(), report.timeline.end(), [](const TimelineRow& r) { return r.kind == "error_group"; });
+  ASSERT_NE(row, report.timeline.end());
+  EXPECT_EQ(row->pointer, "/step_12_error_groups/groups/0");
+}
+
+const std::string k_alerts = R"("step_11_alerts": {"alerts": [
+    {"name": "projects/p/alertPolicies/1/incidents/9", "policy": "kipptaf dagster-step CPU", "policyName": "projects/p/alertPolicies/1",
+     "state": "CLOSED", "severity": "WARNING", "openTime": "2026-03-30T04:00:00Z", "resourceType": "k8s_container",
+     "resourceLabels": {"pod_name": "dagster-step-abc123-xyz"}},
+    {"name": "projects/p/alertPolicies/2/incidents/3", "policy": "Cloud SQL disk", "policyName": "projects/p/alertPolicies/2",
+     "state": "OPEN", "severity": "ERROR", "openTime": "2026-03-30T05:00:00Z", "resourceType": "cloudsql_database", "resourceLabels": {}}]})";
+
+TEST(ReportRules, KnownSelfResolvingAlertGetsNoAction) {
+  Config config;
+  config.self_resolving_alerts.push_back({"dagster-step.*CPU", "^dagster-step-", "CPU spikes during import self-resolve in ~60 s"});
+  auto report = build(k_alerts, config);
+  const Finding* known = rule(report, "self-resolving-alert");
+  ASSERT_NE(known, nullptr);
+  EXPECT_THAT(pointers(*known), ::testing::ElementsAre("/step_11_alerts/alerts/0"));
+  const ActionRow* quiet = action_for(report, "Known self-resolving alerts");
+  ASSERT_NE(quiet, nullptr);
+  EXPECT_EQ(quiet->action, Action::no_action);
+  EXPECT_EQ(quiet->rationale, "known self-resolving alert: CPU spikes during import self-resolve in ~60 s");
+  const ActionRow* monitor = action_for(report, "Alerts: 1 alert(s)");
+  ASSERT_NE(monitor, nullptr);
+  EXPECT_EQ(monitor->action, Action::monitor);
+}
+
+TEST(ReportRules, SelfResolvingAlertOnAnotherResourceIsStillMonitored) {
+  Config config;
+  config.self_resolving_alerts.push_back({"dagster-step.*CPU", "^onepassword-", "self-resolves"});
+  auto report = build(k_alerts, config);
+  EXPECT_EQ(rule(report, "self-resolving-alert"), nullptr);
+  EXPECT_EQ(action_for(report, "Alerts: 2 alert(s)")->action, Action::monitor);
+}
+
+TEST(ReportRules, StuckQueuedRunsAndFailedBackfillsCarryEvidence) {
+  auto report = build(R"("step_14_queued_runs": {"runs": [{"runId": "99999999-0000", "jobName": "j", "status": "QUEUED", "since": )" +
+                      at(k_t4) + R"(, "stuck": true, "reason": "queued 2 h"}]},
+      "step_15_backfills": {"failed": [{"id": "bf1", "status": "FAILED", "timestamp": )" + at(k_t4) +
+                      R"(, "numPartitions": 4, "failedPartitions": 2, "error": "boom"}]})");
+  const Finding* queued = rule(report, "queued-run-stuck");
+  const Finding* backfill = rule(report, "backfill-failed");
+  ASSERT_NE(queued, nullptr);
+  ASSERT_NE(backfill, nullptr);
+  EXPECT_THAT(pointers(*queued), ::testing::ElementsAre("/step_14_queued_runs/runs/0"));
+  EXPECT_THAT(pointers(*backfill), ::testing::ElementsAre("/step_15_backfills/failed/0"));
+  EXPECT_EQ(action_for(report, "Queued runs")->action, Action::investigate);
+  EXPECT_EQ(action_for(report, "Backfills")->action, Action::investigate);
+  std::vector<std::string> kinds;
+  for (const auto& row : report.timeline) { kinds.push_back(row.kind + " " + row.pointer); }
+  EXPECT_THAT(kinds, ::testing::ElementsAre("backfill /step_15_backfills/failed/0", "queued_run /step_14_queued_runs/runs/0"));
+}
+
+}  // namespace
+}  // namespace analyzer::report

@@ -1,0 +1,293 @@
+// day2 simulate: generated bundles have the real APIs' shapes (the recorded fixture for Dagster,
+// the discovery documents for Google), replay to the spec's ground truth, are deterministic, page
+// like the real APIs, refuse bad specs clearly, and reproduce the committed generated scenarios.
+#include "analyzer/simulate.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "analyzer/cli.hpp"
+#include "recorder/bundle.hpp"
+#include "recorder/json.hpp"
+#include "support/files.hpp"
+#include "support/shape.hpp"
+#include "support/temp_dir.hpp"
+
+namespace analyzer {
+namespace {
+
+namespace fs = std::filesystem;
+using day2test::read_text;
+
+const std::string k_source = DAY2_SOURCE_DIR;
+const std::string k_shared = k_source + "/../shared";
+
+// A world exercising every failure mode, retries, ticks, a broken location, daemons, a backfill,
+// a queued run and Google Cloud pod events.
+const std::string k_world = R"({
+  "now": "2026-11-24T12:00:00Z",
+  "window": {"start": "2026-11-23T22:00:00Z", "end": "2026-11-24T12:00:00Z"},
+  "timezone": "America/New_York",
+  "seed": 7,
+  "gcp": {"project": "acme-prod", "cluster": "prod", "location": "us-central1"},
+  "runs": [
+    {"job": "load_orders", "failure": "user_code_error", "start": "2026-11-24T04:00:00Z", "end": "2026-11-24T04:05:00Z",
+     "expect": {"category": "Code error", "rule": "user-code-error"}},
+    {"job": "call_api", "failure": "connection_error", "start": "2026-11-24T04:00:00Z", "end": "2026-11-24T04:05:00Z",
+     "expect": {"category": "Connection failure", "rule": "connection-error-class"}},
+    {"job": "slow", "failure": "max_runtime", "max_runtime": 600, "start": "2026-11-24T03:00:00Z", "end": "2026-11-24T03:10:00Z",
+     "expect": {"category": "Infra timeout", "rule": "max-runtime-exceeded"}},
+    {"job": "hang", "failure": "max_runtime", "exiting_engine_event": true, "materialized": true,
+     "start": "2026-11-24T03:00:00Z", "end": "2026-11-24T04:00:00Z",
+     "expect": {"category": "Step preempt-hang", "rule": "preempt-hang-max-runtime"}},
+    {"job": "nostart", "failure": "never_started", "created": "2026-11-24T02:00:00Z", "end": "2026-11-24T02:03:00Z",
+     "expect": {"category": "Infra timeout", "rule": "start-timeout"}},
+    {"job": "k8s", "failure": "k8s_api_error", "start": "2026-11-24T05:00:00Z", "end": "2026-11-24T05:01:00Z",
+     "expect": {"category": "K8s API failure", "rule": "k8s-api-error"}},
+    {"job": "pk", "failure": "prestart_kill", "start": "2026-11-24T05:00:00Z", "end": "2026-11-24T05:01:00Z",
+     "expect": {"category": "Backoff limit", "rule": "step-job-failed"}},
+    {"job": "mem", "failure": "oom", "start": "2026-11-24T05:00:00Z", "end": "2026-11-24T05:01:00Z",
+     "expect": {"category": "Node OOM/eviction", "rule": "oom-killed"}},
+    {"job": "ev", "failure": "evicted", "start": "2026-11-24T05:00:00Z", "end": "2026-11-24T05:01:00Z",
+     "expect": {"category": "Node OOM/eviction", "rule": "pod-evicted"}},
+    {"job": "pre", "failure": "preempted", "start": "2026-11-24T04:00:00Z", "end": "2026-11-24T04:02:00Z",
+     "retry": {"status": "SUCCESS"}, "expect": {"category": "Preemption/Interrupt", "rule": "run-interrupted"}},
+    {"job": "odd", "failure": "unclassified", "start": "2026-11-24T05:00:00Z", "end": "2026-11-24T05:01:00Z",
+     "expect": {"category": "Unclassified", "rule": ""}},
+    {"job": "cancel_me", "status": "CANCELED", "start": "2026-11-24T05:00:00Z", "end": "2026-11-24T05:01:00Z"},
+    {"job": "ok", "start": "2026-11-24T01:00:00Z", "end": "2026-11-24T01:01:00Z", "count": 5, "every": 600},
+    {"job": "load_orders", "step": "load_orders_step", "start": "2026-11-24T06:00:00Z", "end": "2026-11-24T06:01:00Z"},
+    {"job": "held", "status": "QUEUED", "created": "2026-11-24T09:00:00Z"}
+  ],
+  "sensors": [{"location": "etl", "name": "s3_sensor", "ticks": [{"time": "2026-11-24T03:00:00Z", "status": "FAILURE",
+               "message": "RuntimeError: bucket gone", "count": 3, "every": 60}]}],
+  "schedules": [{"location": "etl", "name": "nightly", "ticks": [{"time": "2026-11-24T04:00:00Z", "status": "FAILURE",
+                 "message": "RuntimeError: no config"}]}],
+  "locations": [{"name": "etl"}, {"name": "broken", "load_error": "DagsterImportError: cannot import vendor SDK"}],
+  "daemons": [{"type": "SENSOR", "errors": ["SensorExecutionError: boom"]}, {"type": "SCHEDULER", "healthy": false}],
+  "backfills": [{"id": "bf1", "status": "COMPLETED_FAILED", "asset": "events", "partitions": 3, "failed": 1,
+                 "created": "2026-11-24T02:00:00Z", "end": "2026-11-24T03:00:00Z"}]
+})";
+
+Simulation simulate_world(const std::string& text = k_world) {
+  auto sim = simulate_text(text, "world.json");
+  if (!sim) throw std::runtime_error(sim.error().message);
+  return std::move(*sim);
+}
+
+std::string operation(const recorder::Exchange& e) {
+  auto g = recorder::parse_graphql_request(e.service, e.method, e.path, e.request_body);
+  return g ? g->operation_name : "";
+}
+
+rapidjson::Document parse(const std::string& text) {
+  auto doc = recorder::parse_json(text, "response");
+  if (!doc) throw std::runtime_error(doc.error().message);
+  return std::move(*doc);
+}
+
+TEST(Simulate, DagsterResponsesHaveTheRecordedFixturesShapes) {
+  auto fixture = recorder::read_bundle(k_source + "/scenarios/dagster-fixture/bundle");
+  ASSERT_TRUE(fixture) << fixture.error().message;
+  std::map<std::string, std::vector<rapidjson::Document>> recorded;
+  for (const auto& e : fixture->exchanges) recorded[operation(e)].push_back(parse(e.response_body));
+  auto sim = simulate_world();
+  std::set<std::string> generated;
+  for (const auto& e : sim.bundle.exchanges) {
+    if (e.service != recorder::Service::dagster) continue;
+    std::string op = operation(e);
+    generated.insert(op);
+    ASSERT_TRUE(recorded.contains(op)) << "no recorded response of " << op;
+    std::vector<const rapidjson::Value*> refs;
+    for (const auto& doc : recorded[op]) refs.push_back(&doc);
+    auto body = parse(e.response_body);
+    auto diffs = day2test::shape_differences(body, refs);
+    EXPECT_TRUE(diffs.empty()) << op << ": " << diffs.size() << " difference(s), first: " << diffs.front();
+  }
+  // Every operation the fixture's collection sent, but the asset checks' history (no world has
+  // asset checks yet).
+  for (const auto& [op, docs] : recorded) {
+    if (op != "AssetCheckHistory") {
+      EXPECT_TRUE(generated.contains(op)) << op << " was not exercised";
+    }
+  }
+}
+
+TEST(Simulate, ShapeComparisonFindsAWrongType) {
+  auto reference = parse(R"({"data":{"runs":[{"id":"a","end":1.5}]}})");
+  auto actual = parse(R"({"data":{"runs":[{"id":"a","end":"late","extra":1}]}})");
+  auto diffs = day2test::shape_differences(actual, {&reference});
+  ASSERT_EQ(diffs.size(), 2u);
+  EXPECT_EQ(diffs[0], "/data/runs/0/end: string where the recorded responses hold number");
+  EXPECT_EQ(diffs[1], "/data/runs/0/extra: not in the recorded responses");
+}
+
+// The discovery document and method of each Google request day2 sends.
+std::pair<std::string, std::string> google_method(const recorder::Exchange& e) {
+  auto ends = [&](std::string_view s) { return e.path.size() >= s.size() && e.path.ends_with(s); };
+  if (ends("/v2/entries:list")) return {"logging-v2.json", "logging.entries.list"};
+  if (ends("/alerts")) return {"monitoring-v3.json", "monitoring.projects.alerts.list"};
+  if (ends("/timeSeries")) return {"monitoring-v3.json", "monitoring.projects.timeSeries.list"};
+  if (ends("/groupStats")) return {"clouderrorreporting-v1beta1.json", "clouderrorreporting.projects.groupStats.list"};
+  if (ends("/events")) return {"clouderrorreporting-v1beta1.json", "clouderrorreporting.projects.events.list"};
+  if (ends("/nodePools")) return {"container-v1.json", "container.projects.locations.clusters.nodePools.list"};
+  return {"", ""};
+}
+
+TEST(Simulate, GoogleResponsesValidateAgainstTheDiscoveryDocuments) {
+  auto sim = simulate_world();
+  int google = 0, entries = 0;
+  for (const auto& e : sim.bundle.exchanges) {
+    if (e.service == recorder::Service::dagster) continue;
+    ++google;
+    auto [file, method] = google_method(e);
+    ASSERT_FALSE(file.empty()) << "unexpected Google request " << e.method << " " << e.path;
+    auto discovery = recorder::read_json_file(k_shared + "/reference/gcp/" + file);
+    ASSERT_TRUE(discovery) << discovery.error().message;
+    std::string schema = day2test::response_schema(*discovery, method);
+    ASSERT_FALSE(schema.empty()) << method << " not in " << file;
+    EXPECT_EQ(e.status, 200) << e.path;
+    auto body = parse(e.response_body);
+    auto diffs = day2test::schema_differences(body, *discovery, schema);
+    EXPECT_TRUE(diffs.empty()) << method << ": " << diffs.front();
+    if (body.HasMember("entries")) entries += static_cast<int>(body["entries"].Size());
+  }
+  EXPECT_GE(google, 6);
+  EXPECT_EQ(entries, 3);  // the oom, evicted and preempted runs' pod events
+}
+
+TEST(Simulate, SchemaValidatorFindsAnInt64ThatIsNotAString) {
+  auto discovery = parse(R"({"schemas":{"R":{"type":"object","properties":{"n":{"type":"string","format":"int64"},
+      "xs":{"type":"array","items":{"$ref":"X"}}}},"X":{"type":"object","properties":{"k":{"type":"string","enum":["A"]}}}}})");
+  auto value = parse(R"({"n":5,"xs":[{"k":"B"},{"z":1}]})");
+  auto diffs = day2test::schema_differences(value, discovery, "R");
+  ASSERT_EQ(diffs.size(), 3u);
+  EXPECT_EQ(diffs[0], "/n: must be a string, got number");
+  EXPECT_EQ(diffs[1], "/xs/0/k: \"B\" is not in the enum");
+  EXPECT_EQ(diffs[2], "/xs/1/z: not a property of the schema");
+}
+
+int cli(const std::vector<std::string>& args, std::string* err_text = nullptr) {
+  std::ostringstream out, err;
+  int code = run_cli(args, out, err);
+  if (err_text) *err_text = err.str();
+  return code;
+}
+
+TEST(Simulate, ReplayOfTheSimulatedBundleGivesTheGroundTruthCategories) {
+  day2_test::TempDir dir;
+  std::string spec = dir.file("spec.json");
+  ASSERT_TRUE(recorder::write_file_atomic(spec, k_world));
+  std::string err;
+  ASSERT_EQ(cli({"simulate", spec, "--scenario", dir.file("s")}, &err), 0) << err;
+  ASSERT_EQ(cli({"collect", "--replay", dir.file("s/bundle"), "--config", dir.file("s/config.json"), "--out",
+                 dir.file("day2.json"), "-q"}, &err), 0) << err;
+  auto artifact = parse(read_text(dir.file("day2.json")));
+  auto expected = parse(read_text(dir.file("s/expected.json")));
+  const auto& failures = artifact["step_01_failed_runs"]["failures"];
+  ASSERT_EQ(failures.Size(), expected["runs"].MemberCount());
+  for (const auto& f : failures.GetArray()) {
+    std::string id = f["runId"].GetString();
+    ASSERT_TRUE(expected["runs"].HasMember(id.c_str())) << id;
+    const auto& want = expected["runs"][id.c_str()];
+    EXPECT_EQ(std::string(f["category"].GetString()), want["category"].GetString()) << f["jobName"].GetString();
+    std::string rule = f["ruleId"].IsString() ? f["ruleId"].GetString() : "-";
+    EXPECT_EQ(rule, want["rule"].GetString()) << f["jobName"].GetString();
+  }
+  EXPECT_EQ(artifact["step_01_failed_runs"]["successCount"].GetInt(), 7);  // 5 ok, the retry, load_orders
+}
+
+TEST(Simulate, TheSameSpecGivesAByteIdenticalScenario) {
+  day2_test::TempDir dir;
+  std::string spec = dir.file("spec.json");
+  ASSERT_TRUE(recorder::write_file_atomic(spec, k_world));
+  ASSERT_EQ(cli({"simulate", spec, "--scenario", dir.file("a")}), 0);
+  ASSERT_EQ(cli({"simulate", spec, "--scenario", dir.file("b")}), 0);
+  int files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir.file("a"))) {
+    if (!entry.is_regular_file()) continue;
+    ++files;
+    auto other = fs::path(dir.file("b")) / fs::relative(entry.path(), dir.file("a"));
+    EXPECT_TRUE(read_text(entry.path()) == read_text(other)) << other << " differs";
+  }
+  EXPECT_GT(files, 20);
+  auto manifest = parse(read_text(dir.file("a/bundle/manifest.json")));
+  EXPECT_EQ(std::string(manifest["source"].GetString()), "generated");
+}
+
+std::string spec_error(const std::string& text) {
+  auto sim = simulate_text(text, "spec.json");
+  return sim ? "" : sim.error().message;
+}
+
+TEST(Simulate, BadSpecsAreRefusedNamingFileLineAndPath) {
+  EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\",\n \"window\": {\"start\": \"2026-11-24T00:00:00Z\", "
+                       "\"end\": \"2026-11-24T12:00:00Z\"},\n \"runs\": [{\"job\": \"a\", \"end\": "
+                       "\"2026-11-24T05:00:00Z\",\n   \"failure\": \"oomm\"}]}"),
+            "spec.json:4: /runs/0/failure: unknown failure mode \"oomm\" (known: connection_error, evicted, "
+            "k8s_api_error, max_runtime, never_started, oom, preempted, prestart_kill, unclassified, user_code_error)");
+  EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\", \"windw\": {}}"),
+            "spec.json:1: /windw: unknown key \"windw\" (known: backfills, daemons, description, findings, flavor, gcp, "
+            "locations, now, page_size, runs, schedules, seed, sensors, timezone, window)");
+  EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\",\n \"window\": {\"start\": \"2025-11-24T00:00:00Z\", "
+                       "\"end\": \"2026-11-24T12:00:00Z\"}}"),
+            "spec.json:2: /window/start: 2025-11-24T00:00:00Z is not within 7 days before \"now\" (or 1 day after)");
+  EXPECT_NE(spec_error("{\"now\": ").find("spec.json:1:"), std::string::npos) << spec_error("{\"now\": ");
+}
+
+TEST(Simulate, CommandExitsTwoOnABadSpec) {
+  day2_test::TempDir dir;
+  std::string spec = dir.file("spec.json");
+  ASSERT_TRUE(recorder::write_file_atomic(spec, "{\"now\": \"yesterday\"}"));
+  std::string err;
+  EXPECT_EQ(cli({"simulate", spec, "--out", dir.file("b")}, &err), 2);
+  EXPECT_NE(err.find(spec + ":1: /now:"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(dir.file("b")));
+}
+
+TEST(Simulate, ManyRunsArePagedLikeDagster) {
+  std::string spec = R"({"now": "2026-11-24T12:00:00Z", "page_size": 100,
+    "window": {"start": "2026-11-24T00:00:00Z", "end": "2026-11-24T12:00:00Z"},
+    "runs": [{"job": "ok", "start": "2026-11-24T01:00:00Z", "end": "2026-11-24T01:01:00Z", "count": 250, "every": 60}]})";
+  auto sim = simulate_world(spec);
+  int pages = 0;
+  for (const auto& e : sim.bundle.exchanges) pages += operation(e) == "RunsInWindow";
+  EXPECT_EQ(pages, 3);
+  day2_test::TempDir dir;
+  ASSERT_TRUE(recorder::write_bundle(dir.file("b"), sim.bundle));
+  ASSERT_TRUE(recorder::write_file_atomic(dir.file("config.json"), sim.config));
+  std::string err;
+  ASSERT_EQ(cli({"collect", "--replay", dir.file("b"), "--config", dir.file("config.json"), "--out",
+                 dir.file("day2.json"), "-q"}, &err), 0) << err;
+  auto artifact = parse(read_text(dir.file("day2.json")));
+  EXPECT_EQ(artifact["step_01_failed_runs"]["successCount"].GetInt(), 250);
+}
+
+TEST(Simulate, CommittedGeneratedScenariosReproduceTheirBundlesByteForByte) {
+  int checked = 0;
+  for (const auto& entry : fs::directory_iterator(k_source + "/scenarios")) {
+    fs::path spec = entry.path() / "spec.json";
+    if (!fs::exists(spec)) continue;
+    ++checked;
+    day2_test::TempDir dir;
+    std::string err;
+    ASSERT_EQ(cli({"simulate", spec.string(), "--out", dir.file("bundle")}, &err), 0) << err;
+    for (const auto& file : fs::recursive_directory_iterator(entry.path() / "bundle")) {
+      if (!file.is_regular_file()) continue;
+      auto mine = fs::path(dir.file("bundle")) / fs::relative(file.path(), entry.path() / "bundle");
+      EXPECT_TRUE(read_text(file.path()) == read_text(mine)) << file.path() << " differs from a fresh simulation";
+    }
+    auto count = [](const fs::path& p) {
+      return std::distance(fs::directory_iterator(p / "exchanges"), fs::directory_iterator{});
+    };
+    EXPECT_EQ(count(entry.path() / "bundle"), count(dir.file("bundle"))) << entry.path();
+  }
+  EXPECT_GE(checked, 1);
+}
+
+}  // namespace
+}  // namespace analyzer
