@@ -377,12 +377,13 @@ int run_report(const std::vector<std::string>& args, std::ostream& out, std::ost
       ("format", po::value<std::string>()->default_value("md"), "md, json or html (self-contained, SVG timeline)")
       ("tz", po::value<std::string>(), "report zone, any IANA name (default: the artifact's, else America/New_York)")
       ("reclassify", po::value<std::string>(), "reclassify rules file (default: the built-in reclassify.rules.json)")
+      ("config", po::value<std::string>(), "deployment settings (docs/day2.example.json): agent replicas, thresholds, self-resolving alerts")
       ("file", po::value<std::string>()->default_value("day2.json"), "the artifact (positional)");
   po::positional_options_description positional;
   positional.add("file", 1);
   auto vm = parse(args, options, positional);
   if (vm.count("help")) {
-    out << "usage: day2 report [--out-dir DIR] [--format md|json|html] [--tz ZONE] [--reclassify FILE] [FILE]\n\n"
+    out << "usage: day2 report [--out-dir DIR] [--format md|json|html] [--tz ZONE] [--reclassify FILE] [--config FILE] [FILE]\n\n"
            "The incident report of an artifact (docs/report.md); prints the path it wrote.\n\n"
         << options << "\nExample:\n  day2 report day2.json --out-dir build/demo\n\n" << k_exit_codes;
     return 0;
@@ -399,6 +400,11 @@ int run_report(const std::vector<std::string>& args, std::ostream& out, std::ost
     auto rules = load_reclassify_rules(vm["reclassify"].as<std::string>());
     if (!rules) throw UsageError{"--reclassify: " + rules.error().message};
     report.reclassify_rules = std::make_shared<const ReclassifyRules>(std::move(*rules));
+  }
+  if (vm.count("config")) {
+    auto config = load_config(vm["config"].as<std::string>());
+    if (!config) throw UsageError{"--config: " + config.error().message};
+    report.config = std::make_shared<const Config>(std::move(*config));
   }
   return write_report(vm["file"].as<std::string>(), report, out, err);
 }

@@ -181,6 +181,9 @@ Result<Outcome> replay(const std::string& scenario, const RuleFiles& rules, cons
   }
   std::vector<std::string> report{"report", artifact, "--format", "json", "--out-dir", work};
   if (!rules.reclassify.empty()) report.insert(report.end(), {"--reclassify", rules.reclassify});
+  if (fs::is_regular_file(fs::path(scenario) / "config.json", ec)) {
+    report.insert(report.end(), {"--config", (fs::path(scenario) / "config.json").string()});
+  }
   std::ostringstream report_out;
   std::ostringstream report_err;
   if (int code = run_cli(report, report_out, report_err); code != 0) {

@@ -68,7 +68,7 @@ int write_report(const std::string& path, const ReportOptions& options, std::ost
     err << k_tool << ": error: " << zone.error().message << '\n';
     return 2;
   }
-  auto report = report::build_report(*document, *zone, Config{},
+  auto report = report::build_report(*document, *zone, options.config ? *options.config : Config{},
                                      options.reclassify_rules ? *options.reclassify_rules : default_reclassify_rules());
   auto name = report_name(*document, *zone, options.format, path);
   if (!name) {

@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <optional>
 #include <tuple>
 
+#include "analyzer/overlap.hpp"
 #include "recorder/json.hpp"
 #include "report_model.hpp"
 
@@ -93,19 +95,49 @@ std::map<std::string, std::string> retries_by_parent(const Json& artifact) {
   return out;
 }
 
-// Pod events of step 10 that carry a run id, by run id.
-std::map<std::string, std::vector<std::string>> pod_events_by_run(const Json& artifact, const recorder::Zone& zone) {
-  std::map<std::string, std::vector<std::string>> out;
+struct RunPodEvent {
+  std::string pointer;  // /step_10_gke_events/podEvents/<i>
+  std::optional<double> epoch;
+  std::string line;     // "<time> <reason> on pod `<pod>`: <message>"
+};
+
+// Pod events of step 10 that carry a run id, by run id, oldest first.
+std::map<std::string, std::vector<RunPodEvent>> pod_events_by_run(const Json& artifact, const recorder::Zone& zone) {
+  std::map<std::string, std::vector<RunPodEvent>> out;
   const Json* step = step_payload(artifact, "step_10_gke_events");
   if (step == nullptr) { return out; }
-  for (const auto& event : array_of(*step, "podEvents").GetArray()) {
+  const Json& events = array_of(*step, "podEvents");
+  for (rapidjson::SizeType i = 0; i < events.Size(); ++i) {
+    const Json& event = events[i];
     const Json* run = member(event, "runId");
     if (run == nullptr || !run->IsString()) { continue; }
-    out[text_of(event, "runId")].push_back(fmt::format("{} {} on pod `{}`: {}", when(zone, epoch_of(event, "timestamp")),
-                                                       text_of(event, "reason"), text_of(event, "podName"),
-                                                       brief(event, "message")));
+    auto epoch = epoch_of(event, "timestamp");
+    out[text_of(event, "runId")].push_back({fmt::format("/step_10_gke_events/podEvents/{}", i), epoch,
+                                            fmt::format("{} {} on pod `{}`: {}", when(zone, epoch), text_of(event, "reason"),
+                                                        text_of(event, "podName"), brief(event, "message"))});
   }
-  for (auto& [run, events] : out) { std::sort(events.begin(), events.end()); }
+  for (auto& [run, list] : out) {
+    std::sort(list.begin(), list.end(), [](const RunPodEvent& a, const RunPodEvent& b) {
+      return std::tie(a.epoch, a.line) < std::tie(b.epoch, b.line);
+    });
+  }
+  return out;
+}
+
+// The pod events of the run's pods that no rule cited, each saying whether it passes the overlap gate
+// with the run's lifetime: only those may be read as part of the run's story.
+std::vector<std::string> uncited_pod_events(const std::vector<RunPodEvent>& events, const RunEvidence& run,
+                                            const Json& failure) {
+  std::vector<std::string> out;
+  auto extent = run_extent(run.start_epoch, run.end_epoch, never_started_timeout(text_of(failure, "runFailureMessage")));
+  for (const auto& event : events) {
+    bool cited = std::any_of(run.evidence.begin(), run.evidence.end(),
+                             [&](const Evidence& e) { return e.pointer == event.pointer; });
+    if (cited) { continue; }
+    bool linked = extent && event.epoch && overlaps(pod_event_extent(*event.epoch, extent), *extent);
+    out.push_back(fmt::format("{} ({})", event.line,
+                              linked ? "during the run; no rule cites it" : "outside the run's lifetime: not linked"));
+  }
   return out;
 }
 
@@ -147,10 +179,10 @@ void root_causes(const Json& artifact, const recorder::Zone& zone, const Reclass
     run.first_step_error = first_step_error(failure);
     run.run_message = brief(failure, "runFailureMessage", 300);
     run.retry = retries[run.run_id];
-    run.pod_events = pod_events[run.run_id];
     run.start_epoch = epoch_of(failure, "startTime");
     auto found = reclassified.find(run.run_id);
     auto key = apply_reclassification(failure, found == reclassified.end() ? nullptr : &found->second, zone, run);
+    run.pod_events = uncited_pod_events(pod_events[run.run_id], run, failure);
     groups[key].push_back(std::move(run));
   }
   for (auto& [key, runs] : groups) {

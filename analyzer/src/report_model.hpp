@@ -48,7 +48,7 @@ struct RunEvidence {
   std::string first_step_error; // "step: the user exception", or "-"
   std::string run_message;      // the RunFailureEvent message, first line
   std::string retry;            // "retry <id>: SUCCESS", or empty
-  std::vector<std::string> pod_events;  // Google Cloud pod events naming the run (not yet linked)
+  std::vector<std::string> pod_events;  // pod events of the run's pods no rule cited, each saying if it passes the overlap gate
   std::optional<double> start_epoch;    // null for a run that never started
   std::string collected_category;       // the category `collect` gave (before reclassification)
   bool reclassified = false;            // a reclassify rule (docs/report.md "Reclassification") fired

@@ -77,8 +77,10 @@ void causes(const Report& r, std::string& md) {
   }
   for (std::size_t i = 0; i < r.causes.size(); ++i) {
     const auto& cause = r.causes[i];
-    md += fmt::format("**{}. {}** — {} failed run(s) classified by rule `{}`.\n\n", i + 1, cause.category, cause.runs.size(),
-                      cause.rule_id);
+    md += cause.rule_id == "-"
+              ? fmt::format("**{}. {}** — {} failed run(s); no rule matched.\n\n", i + 1, cause.category, cause.runs.size())
+              : fmt::format("**{}. {}** — {} failed run(s) classified by rule `{}`.\n\n", i + 1, cause.category,
+                            cause.runs.size(), cause.rule_id);
     std::string guidance = cause_guidance(cause);
     if (!guidance.empty()) { md += fmt::format("Guidance: {}\n\n", guidance); }
     for (const auto& run : cause.runs) {
@@ -93,7 +95,7 @@ void causes(const Report& r, std::string& md) {
       md += fmt::format("  - Run failure: {}{}\n", run.run_message,
                         run.error_class == "-" ? "" : fmt::format(" (error class `{}`)", run.error_class));
       if (!run.retry.empty()) { md += fmt::format("  - Retry: {}\n", run.retry); }
-      for (const auto& event : run.pod_events) { md += fmt::format("  - Pod event (evidence, not yet linked): {}\n", event); }
+      for (const auto& event : run.pod_events) { md += fmt::format("  - Pod event of the run's pod: {}\n", event); }
     }
     md += "\n";
   }

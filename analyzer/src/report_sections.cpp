@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <map>
 #include <tuple>
+#include <utility>
 
 #include "recorder/json.hpp"
 #include "report_model.hpp"
@@ -36,6 +37,17 @@ std::string tick_error(const Json& tick) {
   return top != "-" ? top : brief(tick, "error");
 }
 
+// The run's category and rule after the report's reclassification (its root cause); what collect
+// gave when the run is in no root cause.
+std::pair<std::string, std::string> final_category(const Report& report, const std::string& run_id, const Json& failure) {
+  for (const auto& cause : report.causes) {
+    for (const auto& run : cause.runs) {
+      if (run.run_id == run_id) { return {cause.category, cause.rule_id}; }
+    }
+  }
+  return {text_of(failure, "category"), text_of(failure, "ruleId")};
+}
+
 void failed_runs(Context& c) {
   const Json* step = step_payload(c.artifact, "step_01_failed_runs");
   if (step == nullptr) { return; }
@@ -45,9 +57,9 @@ void failed_runs(Context& c) {
   for (rapidjson::SizeType i = 0; i < failures.Size(); ++i) {
     const Json& failure = failures[i];
     std::string run = text_of(failure, "runId");
+    auto [category, rule] = final_category(c.report, run, failure);
     c.row(epoch_of(failure, "endTime"),
-          fmt::format("Run failed: `{}` `{}` — {} (`{}`)", text_of(failure, "jobName"), short_id(run),
-                      text_of(failure, "category"), text_of(failure, "ruleId")),
+          fmt::format("Run failed: `{}` `{}` — {} (`{}`)", text_of(failure, "jobName"), short_id(run), category, rule),
           "Dagster runs (step 01)", "run", fmt::format("/step_01_failed_runs/failures/{}", i));
     auto& job = jobs[text_of(failure, "jobName")];
     ++job.first;

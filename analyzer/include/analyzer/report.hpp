@@ -10,6 +10,7 @@
 namespace analyzer {
 
 struct ReclassifyRules;  // analyzer/reclassify.hpp
+struct Config;           // analyzer/config.hpp
 
 enum class ReportFormat { markdown, json, html };
 
@@ -19,6 +20,7 @@ struct ReportOptions {
   std::optional<std::string> timezone;       // IANA name; default: the artifact's window.timezone,
                                              // else America/New_York
   std::shared_ptr<const ReclassifyRules> reclassify_rules;  // --reclassify; default: the built-in rules
+  std::shared_ptr<const Config> config;  // --config: agent replicas, thresholds, self-resolving alerts; default: defaults
 };
 
 // Reads the artifact at `path`, writes `day2-report-<YYYY-MM-DD>.md` (`.json`, `.html`) into

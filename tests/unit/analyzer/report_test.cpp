@@ -69,6 +69,8 @@ TEST_F(Report, GoldenMarkdownOvernight) { expect_golden(k_overnight, "md", "over
 TEST_F(Report, GoldenJsonOvernight) { expect_golden(k_overnight, "json", "overnight.json"); }
 TEST_F(Report, GoldenMarkdownReasoning) { expect_golden(k_reasoning, "md", "reasoning.md"); }
 TEST_F(Report, GoldenJsonReasoning) { expect_golden(k_reasoning, "json", "reasoning.json"); }
+TEST_F(Report, GoldenMarkdownReclassify) { expect_golden(k_data / "artifacts" / "reclassify.json", "md", "reclassify.md"); }
+TEST_F(Report, GoldenJsonReclassify) { expect_golden(k_data / "artifacts" / "reclassify.json", "json", "reclassify.json"); }
 
 TEST_F(Report, PrintsThePathItWrote) {
   auto outcome = report(k_overnight);
@@ -176,6 +178,37 @@ TEST_F(Report, UnknownZoneExits2) {
   auto outcome = report(k_overnight, {"--tz", "America/Nwe_York"});
   EXPECT_EQ(outcome.code, 2);
   EXPECT_THAT(outcome.err, HasSubstr("--tz: unknown time zone \"America/Nwe_York\""));
+}
+
+TEST_F(Report, ConfigNamesTheSelfResolvingAlerts) {
+  auto without = report(k_reasoning, {"--format", "json"});
+  ASSERT_EQ(without.code, 0) << without.err;
+  EXPECT_THAT(written("report.json"), Not(HasSubstr("self-resolving-alert")));
+  fs::path config = m_dir.path() / "config.json";
+  std::ofstream(config) << R"({"report": {"self_resolving_alerts": [
+      {"name": "dagster-step.*CPU", "resourcePattern": "^dagster-step-", "reason": "self-resolves during import"}]}})";
+  auto with = report(k_reasoning, {"--format", "json", "--config", config.string()});
+  ASSERT_EQ(with.code, 0) << with.err;
+  EXPECT_THAT(written("report.json"), HasSubstr("self-resolving-alert"));
+  EXPECT_THAT(written("report.json"), HasSubstr("self-resolves during import"));
+}
+
+TEST_F(Report, BadConfigIsAUsageErrorNamingTheFile) {
+  fs::path config = m_dir.path() / "config.json";
+  std::ofstream(config) << R"({"report": {"self_resolving_alerts": 3}})";
+  auto outcome = report(k_reasoning, {"--config", config.string()});
+  EXPECT_EQ(outcome.code, 2);
+  EXPECT_THAT(outcome.err, HasSubstr("--config: " + config.string()));
+}
+
+TEST_F(Report, TimelineShowsTheCategoryAfterReclassification) {
+  auto outcome = report(k_data / "artifacts" / "reclassify.json");
+  ASSERT_EQ(outcome.code, 0) << outcome.err;
+  std::string md = written("report.md");
+  // Every "Run failed" row names the run's final category, the one its root cause carries.
+  EXPECT_THAT(md, HasSubstr("— Agent API timeout (`agent-api-timeout`)"));
+  EXPECT_THAT(md, HasSubstr("`k8s_job` `a2000000` — K8s API timeout (`k8s-api-timeout`)"));
+  EXPECT_THAT(md, Not(HasSubstr("`k8s_job` `a2000000` — Code error")));
 }
 
 TEST_F(Report, UnknownFormatIsAUsageError) {
