@@ -69,8 +69,6 @@ TEST_F(Report, GoldenMarkdownOvernight) { expect_golden(k_overnight, "md", "over
 TEST_F(Report, GoldenJsonOvernight) { expect_golden(k_overnight, "json", "overnight.json"); }
 TEST_F(Report, GoldenMarkdownReasoning) { expect_golden(k_reasoning, "md", "reasoning.md"); }
 TEST_F(Report, GoldenJsonReasoning) { expect_golden(k_reasoning, "json", "reasoning.json"); }
-TEST_F(Report, GoldenMarkdownReclassify) { expect_golden(k_data / "artifacts" / "reclassify.json", "md", "reclassify.md"); }
-TEST_F(Report, GoldenJsonReclassify) { expect_golden(k_data / "artifacts" / "reclassify.json", "json", "reclassify.json"); }
 
 TEST_F(Report, PrintsThePathItWrote) {
   auto outcome = report(k_overnight);
