@@ -48,6 +48,12 @@ Config world_config(const sim::World& world) {
   config.gcp.project = world.gcp.project;
   config.gcp.cluster = world.gcp.cluster;
   config.gcp.location = world.gcp.location;
+  config.agent_replicas = world.agent_replicas;
+  if (world.plus) {
+    config.dagster.flavor = Flavor::plus;
+    config.dagster.organization = world.organization;
+    config.dagster.url = fmt::format("https://{}.dagster.cloud/prod/graphql", world.organization);
+  }
   config.retries = 0;
   return config;
 }
@@ -56,6 +62,17 @@ Config world_config(const sim::World& world) {
 std::string config_text(const sim::World& world) {
   rapidjson::Document doc(rapidjson::kObjectType);
   auto& a = doc.GetAllocator();
+  if (world.plus) {
+    rapidjson::Value dagster(rapidjson::kObjectType);
+    dagster.AddMember("flavor", "plus", a);
+    dagster.AddMember("organization", recorder::json_string(world.organization, a), a);
+    doc.AddMember("dagster", dagster, a);
+  }
+  if (world.agent_replicas != 1) {
+    rapidjson::Value agents(rapidjson::kObjectType);
+    agents.AddMember("replicas", world.agent_replicas, a);
+    doc.AddMember("agents", agents, a);
+  }
   if (!world.gcp.project.empty()) {
     rapidjson::Value gcp(rapidjson::kObjectType);
     gcp.AddMember("project", recorder::json_string(world.gcp.project, a), a);

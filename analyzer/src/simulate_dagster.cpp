@@ -27,14 +27,6 @@ double var_number(const Vars& vars, const char* key, double fallback) {
   return recorder::get_number(vars, key).value_or(fallback);
 }
 
-// A PythonError from "ClassName: message"; `typed` adds the __typename of a union member.
-std::string py_error_text(std::string_view text, bool typed = true) {
-  auto colon = text.find(':');
-  std::string cls(text.substr(0, colon == std::string_view::npos ? text.size() : colon));
-  return fmt::format(R"({{{}"className":{},"message":{},"stack":[],"errorChain":[]}})",
-                     typed ? R"("__typename":"PythonError",)" : "", quote(cls), quote(std::string(text) + "\n"));
-}
-
 double update_time(const Run& r) { return r.end != 0 ? r.end : (r.start != 0 ? r.start : r.created); }
 
 std::string tags(const Run& r) {
@@ -122,49 +114,6 @@ std::string run_events_page(const World& world, const Vars& vars) {
   std::vector<std::string> page(events.begin() + static_cast<long>(from), events.begin() + static_cast<long>(to));
   return fmt::format(R"({{"logsForRun":{{"__typename":"EventConnection","cursor":{},"hasMore":{},"events":[{}]}}}})",
                      quote(fmt::format("storage-{}", to)), to < events.size() ? "true" : "false", join(page));
-}
-
-// Assets: one per job and step of the runs that materialize (or plan to).
-std::vector<const Run*> asset_runs(const World& world) {
-  std::map<std::pair<std::string, std::string>, const Run*> latest;
-  for (const auto& r : world.runs) {
-    if (!r.materialized && r.mode != FailureMode::user_code_error) continue;
-    auto& slot = latest[{r.job, r.step}];
-    if (!slot || update_time(r) > update_time(*slot)) slot = &r;
-  }
-  std::vector<const Run*> out;
-  for (const auto& [key, r] : latest) out.push_back(r);
-  return out;
-}
-
-std::string asset_key(const Run& r) { return fmt::format(R"({{"path":[{},{}]}})", quote(r.job), quote(r.step)); }
-std::string asset_id(const Run& r) { return quote(fmt::format("{}.{}/{}", r.location, r.job, r.step)); }
-
-std::string asset_nodes(const World& world, const std::function<std::string(const Run&)>& extra) {
-  std::vector<std::string> nodes;
-  for (const Run* r : asset_runs(world)) {
-    nodes.push_back(fmt::format(R"({{"id":{},"assetKey":{}{}}})", asset_id(*r), asset_key(*r), extra(*r)));
-  }
-  return "[" + join(nodes) + "]";
-}
-
-std::string assets_latest_info(const World& world) {
-  std::vector<std::string> infos;
-  for (const Run* r : asset_runs(world)) {
-    const Run* good = nullptr;  // the newest successful run of the asset's job
-    for (const auto& other : world.runs) {
-      if (other.job == r->job && other.step == r->step && other.status == "SUCCESS" && (!good || other.end > good->end)) good = &other;
-    }
-    std::string materialization = good ? fmt::format(R"({{"timestamp":{},"runId":{},"partition":null,"stepKey":{}}})",
-                                                     millis(good->end - 1), quote(good->id), quote(good->step))
-                                       : "null";
-    const Run* latest = good && update_time(*good) > update_time(*r) ? good : r;
-    infos.push_back(fmt::format(
-        R"({{"id":{},"assetKey":{},"unstartedRunIds":[],"inProgressRunIds":[],"latestRun":{{"id":{},"runId":{},"status":{},"startTime":{},"endTime":{}}},"latestMaterialization":{}}})",
-        quote(fmt::format("{}/{}", r->job, r->step)), asset_key(*r), quote(latest->id), quote(latest->id),
-        quote(latest->status), nullable(latest->start), nullable(latest->end), materialization));
-  }
-  return fmt::format(R"({{"assetsLatestInfo":[{}]}})", join(infos));
 }
 
 std::string tick_json(const Instigator& ins, const Tick& t, int n) {
@@ -318,25 +267,8 @@ std::string dispatch(const World& world, const std::string& op, const Vars& vars
   if (op == "DaemonHealth") return daemon_health(world);
   if (op == "Backfills") return backfills(world, vars);
   if (op == "TypeFields") return type_fields(vars);
-  if (op == "AssetsLatestInfo") return assets_latest_info(world);
-  if (op == "AssetKeys") return fmt::format(R"({{"assetNodes":{}}})", asset_nodes(world, [](const Run&) { return R"(,"hasAssetChecks":false)"; }));
-  if (op == "FreshnessLegacy") {
-    return fmt::format(R"({{"assetNodes":{}}})", asset_nodes(world, [](const Run& r) {
-      return fmt::format(R"(,"groupName":"default","repository":{{"name":{},"location":{{"name":{}}}}},"freshnessPolicy":null,"freshnessInfo":null)",
-                         quote(k_repository), quote(r.location));
-    }));
-  }
-  if (op == "FreshnessNew") {
-    return fmt::format(R"({{"instance":{{"freshnessEvaluationEnabled":true}},"assetNodes":{}}})", asset_nodes(world, [](const Run&) {
-      return R"(,"internalFreshnessPolicy":null,"freshnessStatusInfo":null)";
-    }));
-  }
-  if (op == "AssetChecksLatest") {
-    return fmt::format(R"({{"assetNodes":{}}})", asset_nodes(world, [](const Run&) {
-      return R"(,"hasAssetChecks":false,"assetChecksOrError":{"__typename":"AssetChecks","checks":[]})";
-    }));
-  }
-  return "";
+  if (auto assets = answer_assets(world, op, vars); !assets.empty()) return assets;
+  return answer_plus(world, op);
 }
 
 recorder::HttpResponse json_response(const std::string& body) {
@@ -344,6 +276,14 @@ recorder::HttpResponse json_response(const std::string& body) {
 }
 
 }  // namespace
+
+// A PythonError from "ClassName: message"; `typed` adds the __typename of a union member.
+std::string py_error_text(std::string_view text, bool typed) {
+  auto colon = text.find(':');
+  std::string cls(text.substr(0, colon == std::string_view::npos ? text.size() : colon));
+  return fmt::format(R"({{{}"className":{},"message":{},"stack":[],"errorChain":[]}})",
+                     typed ? R"("__typename":"PythonError",)" : "", quote(cls), quote(std::string(text) + "\n"));
+}
 
 recorder::HttpResponse answer_dagster(const World& world, const std::string& body) {
   auto request = recorder::parse_json(body, "GraphQL request");

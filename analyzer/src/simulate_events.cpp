@@ -155,9 +155,11 @@ void failure(Log& log, double t0, double end) {
     }
     case FailureMode::max_runtime: max_runtime(log, t0, end); break;
     case FailureMode::k8s_api_error: {
-      auto error = py_error("DagsterK8sUnrecoverableAPIError",
-                            "dagster_k8s.client.DagsterK8sUnrecoverableAPIError: Unexpected error encountered in "
-                            "Kubernetes API Client.\n",
+      // Retry exhaustion (dagster-messages.md): K8s API failure. DagsterK8sUnrecoverableAPIError is the
+      // seed's K8s API timeout row instead (scenarios/k8s-api-timeout).
+      auto error = py_error("DagsterK8sAPIRetryLimitExceeded",
+                            "dagster_k8s.client.DagsterK8sAPIRetryLimitExceeded: Retry limit of 5 exceeded: Unexpected "
+                            "error encountered in Kubernetes API Client.\n",
                             "ApiException: (500)\nReason: Internal Server Error");
       log.step_failure(end - 1, "FRAMEWORK_ERROR", error);
       log.run_failure(end, log.steps_failed(), error);
@@ -168,6 +170,17 @@ void failure(Log& log, double t0, double end) {
                        fmt::format("Step {} failed health check: Discovered failed Kubernetes job dagster-step-{} "
                                    "for step {}.", r.step, r.id.substr(0, 8), r.step));
       log.run_failure(end, log.steps_failed());
+      break;
+    case FailureMode::backoff_limit:
+      log.step_failure(end - 1, "", "null",
+                       fmt::format("Step {} failed health check: Discovered failed Kubernetes job dagster-step-{} "
+                                   "for step {}.", r.step, r.id.substr(0, 8), r.step));
+      log.run_failure(end, log.steps_failed());
+      break;
+    case FailureMode::unschedulable:
+      log.run_failure(end, fmt::format("Detected run worker status FAILED: 'Run has not completed but K8s job has no "
+                                       "active pods'. Marking run {} as failed, because it has surpassed the "
+                                       "configured maximum attempts to resume the run: 0.", r.id));
       break;
     case FailureMode::oom:
       worker_died(log, end, fmt::format("Pod \"{}\" Container \"dagster\" failed with message: \"OOMKilled\"", pod));
@@ -201,6 +214,13 @@ std::vector<std::string> run_events(const Run& run) {
     log.run_failure(end, "Run timed out due to taking longer than 180 seconds to start.");
     return log.events;
   }
+  if (run.mode == FailureMode::unschedulable) {  // the run pod never ran: no worker events
+    log.add("RunEnqueuedEvent", "RUN_ENQUEUED", "INFO", run.created, "", false);
+    log.add("RunStartingEvent", "RUN_STARTING", "INFO", run.created + 1, "", false);
+    log.engine(run.created + 2, fmt::format("Creating Kubernetes run worker job dagster-run-{}", run.id));
+    failure(log, t0, end);
+    return log.events;
+  }
   start(log, t0, run.mode != FailureMode::prestart_kill);
   if (run.status == "CANCELED") {
     log.add("RunCancelingEvent", "RUN_CANCELING", "INFO", end - 2, "Sending run termination request.", false);
@@ -214,7 +234,8 @@ std::vector<std::string> run_events(const Run& run) {
   } else {
     failure(log, t0, end);
   }
-  if (run.mode != FailureMode::oom && run.mode != FailureMode::evicted && run.mode != FailureMode::preempted) {
+  if (run.mode != FailureMode::oom && run.mode != FailureMode::evicted && run.mode != FailureMode::preempted &&
+      run.mode != FailureMode::unschedulable) {
     log.engine(end + 0.1, "Process for run exited (pid: 1).");
   }
   return log.events;

@@ -1,7 +1,8 @@
 // The Google Cloud APIs of a simulated world: Cloud Logging entries.list (the GKE event exporter's
-// pod events, paged by pageToken like Logging), and empty but well-formed answers from
-// Monitoring, Error Reporting and GKE. Shapes follow the discovery documents in
-// shared/reference/gcp/ (tests/unit/analyzer/simulate_test.cpp validates them).
+// pod events and the audit log's agent pod creations, paged by pageToken like Logging), GKE node
+// pools, and the routing to Error Reporting and Monitoring (simulate_gcp_signals.cpp). Shapes
+// follow the discovery documents in shared/reference/gcp/ (tests/unit/analyzer/simulate_test.cpp
+// validates them).
 #include <fmt/format.h>
 #include <rapidjson/document.h>
 
@@ -19,34 +20,12 @@ recorder::HttpResponse json_response(int status, std::string body) {
   return {status, {{"content-type", "application/json; charset=UTF-8"}}, std::move(body)};
 }
 
-std::string rfc3339(double epoch_seconds) {
-  return recorder::format_rfc3339_utc(recorder::from_epoch_seconds(epoch_seconds));
-}
+// The pod events of the world: the spec's own, plus the one each oom / evicted / preempted /
+// unschedulable run implies when the spec gives none, and the events of other pods.
+std::vector<std::pair<const Run*, PodEvent>> pod_events(const World& world) { return all_pod_events(world); }
 
-// The pod events of the world: the spec's own, plus the one each oom / evicted / preempted run
-// implies when the spec gives none.
-std::vector<std::pair<const Run*, PodEvent>> pod_events(const World& world) {
-  std::vector<std::pair<const Run*, PodEvent>> out;
-  for (const auto& run : world.runs) {
-    for (const auto& e : run.pod_events) out.emplace_back(&run, e);
-    if (!run.pod_events.empty()) continue;
-    double at = run.end != 0 ? run.end - 30 : run.created;
-    if (run.mode == FailureMode::preempted) {
-      out.emplace_back(&run, PodEvent{"Preempted", "Preempting pod to free node resources", at, "gke-pool-1-node-1"});
-    } else if (run.mode == FailureMode::evicted) {
-      out.emplace_back(&run, PodEvent{"Evicted", "The node was low on resource: memory. Threshold quantity: 100Mi, available: 81220Ki.", at, "gke-pool-1-node-1"});
-    } else if (run.mode == FailureMode::oom) {
-      out.emplace_back(&run, PodEvent{"OOMKilling", "Memory cgroup out of memory: Killed process 4242 (python3)", at, "gke-pool-1-node-1"});
-    }
-  }
-  std::stable_sort(out.begin(), out.end(), [](const auto& x, const auto& y) {
-    return std::tie(x.second.time, x.first->id) < std::tie(y.second.time, y.first->id);
-  });
-  return out;
-}
-
-std::string pod_entry(const World& world, const Run& run, const PodEvent& e, std::size_t n) {
-  std::string pod = fmt::format("dagster-run-{}-x7k2p", run.id);
+std::string pod_entry(const World& world, const Run* run, const PodEvent& e, std::size_t n) {
+  std::string pod = !e.pod.empty() ? e.pod : run_pod(*run);
   std::string message = e.message.empty() ? e.reason : e.message;
   std::string labels = fmt::format(
       R"({{"project_id":{},"location":{},"cluster_name":{},"namespace_name":"dagster","pod_name":{}}})",
@@ -54,9 +33,20 @@ std::string pod_entry(const World& world, const Run& run, const PodEvent& e, std
   return fmt::format(
       R"({{"insertId":{},"jsonPayload":{{"apiVersion":"v1","kind":"Event","involvedObject":{{"kind":"Pod","namespace":"dagster","name":{}}},"reason":{},"message":{},"source":{{"component":"kubelet","host":{}}},"type":{},"lastTimestamp":{}}},"resource":{{"type":"k8s_pod","labels":{}}},"timestamp":{},"severity":{},"logName":{},"receiveTimestamp":{}}})",
       quote(fmt::format("sim{:06}", n)), quote(pod), quote(e.reason), quote(message), quote(e.node),
-      quote(e.reason == "Preempted" || e.reason == "Scheduled" ? "Normal" : "Warning"), quote(rfc3339(e.time)), labels,
-      quote(rfc3339(e.time)), quote(e.reason == "Preempted" ? "INFO" : "WARNING"),
+      quote(e.reason == "Preempted" || e.reason == "Scheduled" || e.reason == "Killing" ? "Normal" : "Warning"), quote(rfc3339(e.time)), labels,
+      quote(rfc3339(e.time)), quote(e.reason == "Preempted" || e.reason == "Killing" ? "INFO" : "WARNING"),
       quote(fmt::format("projects/{}/logs/events", world.gcp.project)), quote(rfc3339(e.time + 2)));
+}
+
+// A Kubernetes audit-log entry (Admin Activity) of the agent Deployment's controller creating a pod.
+std::string audit_entry(const World& world, const PodCreate& create, std::size_t n) {
+  std::string resource = fmt::format("core/v1/namespaces/dagster/pods/{}", create.pod);
+  std::string status = create.code == 0 ? "{}" : fmt::format(R"({{"code":{},"message":"pods is forbidden: exceeded quota"}})", create.code);
+  return fmt::format(
+      R"({{"insertId":{},"logName":{},"resource":{{"type":"k8s_cluster","labels":{{"project_id":{},"location":{},"cluster_name":{}}}}},"timestamp":{},"receiveTimestamp":{},"severity":"NOTICE","protoPayload":{{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","serviceName":"k8s.io","methodName":"io.k8s.core.v1.pods.create","resourceName":{},"authenticationInfo":{{"principalEmail":"system:serviceaccount:kube-system:replicaset-controller"}},"status":{}}}}})",
+      quote(fmt::format("audit{:06}", n)), quote(fmt::format("projects/{}/logs/cloudaudit.googleapis.com%2Factivity", world.gcp.project)),
+      quote(world.gcp.project), quote(world.gcp.location), quote(world.gcp.cluster), quote(rfc3339(create.time)),
+      quote(rfc3339(create.time + 1)), quote(resource), status);
 }
 
 // entries.list: the pod events when the filter asks for k8s_pod events in the window, else none.
@@ -72,7 +62,13 @@ recorder::HttpResponse list_entries(const World& world, const std::string& body)
     double start = recorder::to_epoch_seconds(world.window.start), end = recorder::to_epoch_seconds(world.window.end);
     std::size_t n = 0;
     for (const auto& [run, e] : pod_events(world)) {
-      if (e.time >= start && e.time < end) entries.push_back(pod_entry(world, *run, e, n++));
+      if (e.time >= start && e.time < end) entries.push_back(pod_entry(world, run, e, n++));
+    }
+  } else if (filter.find("io.k8s.core.v1.pods.create") != std::string::npos) {
+    double start = recorder::to_epoch_seconds(world.window.start), end = recorder::to_epoch_seconds(world.window.end);
+    std::size_t n = 0;
+    for (const auto& create : world.agent_pod_creates) {
+      if (create.time >= start && create.time < end) entries.push_back(audit_entry(world, create, n++));
     }
   }
   from = std::min(from, entries.size());
@@ -100,15 +96,42 @@ bool ends_with(const std::string& text, std::string_view suffix) {
 
 }  // namespace
 
+std::string rfc3339(double epoch_seconds) {
+  return recorder::format_rfc3339_utc(recorder::from_epoch_seconds(epoch_seconds));
+}
+
+std::string run_pod(const Run& run) { return fmt::format("dagster-run-{}-x7k2p", run.id); }
+
+std::vector<std::pair<const Run*, PodEvent>> all_pod_events(const World& world) {
+  std::vector<std::pair<const Run*, PodEvent>> out;
+  for (const auto& run : world.runs) {
+    for (const auto& e : run.pod_events) out.emplace_back(&run, e);
+    if (!run.pod_events.empty()) continue;
+    double at = run.end != 0 ? run.end - 30 : run.created;
+    const char* node = "gke-pool-1-node-1";
+    if (run.mode == FailureMode::preempted) {
+      out.emplace_back(&run, PodEvent{"Preempted", "Preempting pod to free node resources", at, node, ""});
+    } else if (run.mode == FailureMode::evicted) {
+      out.emplace_back(&run, PodEvent{"Evicted", "The node was low on resource: memory. Threshold quantity: 100Mi, available: 81220Ki.", at, node, ""});
+    } else if (run.mode == FailureMode::oom) {
+      out.emplace_back(&run, PodEvent{"OOMKilling", "Memory cgroup out of memory: Killed process 4242 (python3)", at, node, ""});
+    } else if (run.mode == FailureMode::unschedulable) {
+      out.emplace_back(&run, PodEvent{"FailedScheduling", "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.", run.created + 30, "", ""});
+    }
+  }
+  for (const auto& e : world.pod_events) out.emplace_back(nullptr, e);
+  std::stable_sort(out.begin(), out.end(), [](const auto& x, const auto& y) {
+    auto pod = [](const std::pair<const Run*, PodEvent>& p) { return p.second.pod.empty() ? run_pod(*p.first) : p.second.pod; };
+    return std::make_tuple(x.second.time, pod(x)) < std::make_tuple(y.second.time, pod(y));
+  });
+  return out;
+}
+
 recorder::HttpResponse answer_google(const World& world, const recorder::HttpRequest& request) {
   std::string path = path_of(request.url);
   if (request.method == "POST" && path == "/v2/entries:list") return list_entries(world, request.body);
   if (request.method == "GET") {
-    // Nothing alerted, no error groups, no series: Google omits empty lists.
-    if (ends_with(path, "/alerts") || ends_with(path, "/timeSeries") || ends_with(path, "/groupStats") ||
-        ends_with(path, "/events")) {
-      return json_response(200, "{}");
-    }
+    if (auto answer = answer_google_signals(world, request, path)) return *answer;
     if (ends_with(path, "/nodePools")) return json_response(200, "{}");
   }
   return json_response(404, fmt::format(R"({{"error":{{"code":404,"message":{},"status":"NOT_FOUND"}}}})",

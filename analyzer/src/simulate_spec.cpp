@@ -7,87 +7,16 @@
 #include <set>
 
 #include "recorder/json.hpp"
+#include "simulate_spec_util.hpp"
 #include "simulate_world.hpp"
 
 namespace analyzer::sim {
 
 namespace {
 
-using Value = rapidjson::Value;
-
-// Thrown inside the parser only; parse_world turns it into an Error naming file, line and path.
-struct SpecError {
-  std::string pointer;
-  std::string message;
-};
+using namespace spec;
 
 const std::set<std::string> k_run_statuses = {"FAILURE", "SUCCESS", "CANCELED", "QUEUED", "STARTED"};
-
-std::string join(const std::set<std::string>& names) { return fmt::format("{}", fmt::join(names, ", ")); }
-
-void check_keys(const Value& object, const std::string& at, const std::set<std::string>& known) {
-  if (!object.IsObject()) throw SpecError{at, "must be an object"};
-  for (const auto& member : object.GetObject()) {
-    std::string key = member.name.GetString();
-    if (!known.contains(key)) {
-      throw SpecError{at + "/" + key, fmt::format("unknown key \"{}\" (known: {})", key, join(known))};
-    }
-  }
-}
-
-const Value* member(const Value& object, const char* key) {
-  auto it = object.FindMember(key);
-  return it == object.MemberEnd() ? nullptr : &it->value;
-}
-
-std::string text(const Value& object, const std::string& at, const char* key, std::string fallback = "") {
-  const Value* v = member(object, key);
-  if (!v) return fallback;
-  if (!v->IsString()) throw SpecError{at + "/" + key, "must be a string"};
-  return v->GetString();
-}
-
-double num(const Value& object, const std::string& at, const char* key, double fallback, double min, double max) {
-  const Value* v = member(object, key);
-  if (!v) return fallback;
-  if (!v->IsNumber()) throw SpecError{at + "/" + key, "must be a number"};
-  double d = v->GetDouble();
-  if (d < min || d > max) throw SpecError{at + "/" + key, fmt::format("{} is out of range ({} to {})", d, min, max)};
-  return d;
-}
-
-bool flag(const Value& object, const std::string& at, const char* key) {
-  const Value* v = member(object, key);
-  if (!v) return false;
-  if (!v->IsBool()) throw SpecError{at + "/" + key, "must be true or false"};
-  return v->GetBool();
-}
-
-const Value& array(const Value& object, const std::string& at, const char* key) {
-  static const Value empty(rapidjson::kArrayType);
-  const Value* v = member(object, key);
-  if (!v) return empty;
-  if (!v->IsArray()) throw SpecError{at + "/" + key, "must be an array"};
-  return *v;
-}
-
-// Times are RFC 3339 with a zone, within a week of the world's "now" (a typo in a year or a
-// month would otherwise make a silently empty night).
-double time_at(const Value& object, const std::string& at, const char* key, recorder::Instant now, bool required) {
-  const Value* v = member(object, key);
-  if (!v) {
-    if (required) throw SpecError{at, fmt::format("\"{}\" is required", key)};
-    return 0;
-  }
-  if (!v->IsString()) throw SpecError{at + "/" + key, "must be an RFC 3339 time string"};
-  auto t = recorder::parse_rfc3339(v->GetString());
-  if (!t) throw SpecError{at + "/" + key, t.error().message};
-  auto days = std::chrono::duration_cast<std::chrono::hours>(*t - now).count() / 24.0;
-  if (days < -7 || days > 1) {
-    throw SpecError{at + "/" + key, fmt::format("{} is not within 7 days before \"now\" (or 1 day after)", v->GetString())};
-  }
-  return recorder::to_epoch_seconds(*t);
-}
 
 // A deterministic version-4 uuid from the spec's seed and a counter (splitmix64).
 std::string make_uuid(std::uint64_t seed, std::uint64_t n) {
@@ -128,13 +57,14 @@ struct Parser {
     const auto& list = array(run, at, "pod_events");
     for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
       std::string p = fmt::format("{}/pod_events/{}", at, i);
-      check_keys(list[i], p, {"reason", "message", "time", "node"});
+      check_keys(list[i], p, {"reason", "message", "time", "node", "pod"});
       PodEvent e;
       e.reason = text(list[i], p, "reason");
       if (e.reason.empty()) throw SpecError{p, "\"reason\" is required"};
       e.message = text(list[i], p, "message");
       e.time = time_at(list[i], p, "time", world.now, true);
       e.node = text(list[i], p, "node", "gke-pool-1-node-1");
+      e.pod = text(list[i], p, "pod");
       out.pod_events.push_back(std::move(e));
     }
   }
@@ -195,7 +125,8 @@ struct Parser {
       case FailureMode::user_code_error:
       case FailureMode::connection_error:
       case FailureMode::k8s_api_error:
-      case FailureMode::prestart_kill: set("dagster/failure_reason", "STEP_FAILURE"); break;
+      case FailureMode::prestart_kill:
+      case FailureMode::backoff_limit: set("dagster/failure_reason", "STEP_FAILURE"); break;
       case FailureMode::never_started: set("dagster/failure_reason", "START_TIMEOUT"); break;
       case FailureMode::preempted: set("dagster/failure_reason", "UNEXPECTED_TERMINATION"); break;
       case FailureMode::max_runtime: set("dagster/max_runtime", std::to_string(r.max_runtime)); break;
@@ -320,23 +251,22 @@ struct Parser {
   }
 
   void top(const Value& doc) {
-    check_keys(doc, "", {"now", "window", "timezone", "flavor", "seed", "page_size", "gcp", "locations", "runs",
-                         "sensors", "schedules", "daemons", "backfills", "findings", "description"});
+    check_keys(doc, "", {"now", "window", "timezone", "flavor", "organization", "agent_replicas", "seed", "page_size",
+                         "gcp", "locations", "runs", "sensors", "schedules", "daemons", "backfills", "agents",
+                         "asset_checks", "error_groups", "alerts", "pod_events", "agent_pod_creates", "findings",
+                         "description"});
     auto now = recorder::parse_rfc3339(text(doc, "", "now"));
     if (!now) throw SpecError{"/now", member(doc, "now") ? now.error().message : "\"now\" is required"};
     world.now = *now;
-    const Value* window = member(doc, "window");
-    if (!window) throw SpecError{"", "\"window\" is required"};
-    check_keys(*window, "/window", {"start", "end"});
-    world.window.start = recorder::from_epoch_seconds(time_at(*window, "/window", "start", world.now, true));
-    world.window.end = recorder::from_epoch_seconds(time_at(*window, "/window", "end", world.now, true));
-    if (world.window.end <= world.window.start) throw SpecError{"/window/end", "must be after window.start"};
-    if (world.window.end > world.now) throw SpecError{"/window/end", "must not be after \"now\""};
     world.timezone = text(doc, "", "timezone", world.timezone);
-    if (auto zone = recorder::Zone::find(world.timezone); !zone) throw SpecError{"/timezone", zone.error().message};
-    if (std::string flavor = text(doc, "", "flavor", "oss"); flavor != "oss") {
-      throw SpecError{"/flavor", fmt::format("\"{}\" is not simulated yet (known: oss)", flavor)};
-    }
+    auto zone = recorder::Zone::find(world.timezone);
+    if (!zone) throw SpecError{"/timezone", zone.error().message};
+    window(doc, *zone);
+    std::string flavor = one_of(doc, "", "flavor", {"oss", "plus"}, "oss");
+    world.plus = flavor == "plus";
+    world.organization = text(doc, "", "organization", world.plus ? "acme" : "");
+    if (!world.plus && member(doc, "organization")) throw SpecError{"/organization", "only with \"flavor\": \"plus\""};
+    world.agent_replicas = static_cast<int>(num(doc, "", "agent_replicas", 1, 1, 100));
     seed = static_cast<std::uint64_t>(num(doc, "", "seed", 1, 0, 1e15));
     world.page_size = static_cast<int>(num(doc, "", "page_size", 200, 1, 1000));
     if (const Value* gcp = member(doc, "gcp")) {
@@ -350,8 +280,27 @@ struct Parser {
     instigators(doc, "sensors", true);
     instigators(doc, "schedules", false);
     rest(doc);
+    read_agents(doc, world);
+    read_checks(doc, world);
+    read_google_signals(doc, world);
     findings(doc);
     if (world.locations.empty()) world.locations.push_back({"etl", "", recorder::to_epoch_seconds(world.window.start)});
+  }
+
+  // The window: {"start", "end"}, or absent / "default" for collect's default window (17:00 in the
+  // zone on the previous business day, to now).
+  void window(const Value& doc, const recorder::Zone& zone) {
+    const Value* w = member(doc, "window");
+    if (!w || (w->IsString() && std::string_view(w->GetString()) == "default")) {
+      world.window = recorder::default_window(world.now, zone);
+      return;
+    }
+    if (w->IsString()) throw SpecError{"/window", "must be {\"start\", \"end\"} or \"default\""};
+    check_keys(*w, "/window", {"start", "end"});
+    world.window.start = recorder::from_epoch_seconds(time_at(*w, "/window", "start", world.now, true));
+    world.window.end = recorder::from_epoch_seconds(time_at(*w, "/window", "end", world.now, true));
+    if (world.window.end <= world.window.start) throw SpecError{"/window/end", "must be after window.start"};
+    if (world.window.end > world.now) throw SpecError{"/window/end", "must not be after \"now\""};
   }
 };
 
@@ -360,7 +309,8 @@ struct Parser {
 const std::vector<std::string>& failure_mode_names() {
   static const std::vector<std::string> names = {
       "",          "user_code_error", "connection_error", "max_runtime", "never_started", "k8s_api_error",
-      "prestart_kill", "oom",          "evicted",          "preempted",   "unclassified"};
+      "prestart_kill", "oom",          "evicted",          "preempted",   "unclassified",
+      "unschedulable", "backoff_limit"};
   return names;
 }
 
@@ -370,7 +320,7 @@ recorder::Result<World> parse_world(std::string_view text_in, const std::string&
   Parser parser;
   try {
     parser.top(*doc);
-  } catch (const SpecError& e) {
+  } catch (const spec::SpecError& e) {
     auto lines = recorder::json_value_lines(text_in, recorder::Comments::forbidden);
     std::string pointer = e.pointer;
     auto it = lines.find(pointer);

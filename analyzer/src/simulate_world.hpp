@@ -5,8 +5,11 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <rapidjson/document.h>
 
 #include "recorder/result.hpp"
 #include "recorder/time.hpp"
@@ -26,6 +29,8 @@ enum class FailureMode {
   evicted,
   preempted,
   unclassified,
+  unschedulable,  // the run pod never scheduled: "K8s job has no active pods", FailedScheduling
+  backoff_limit,  // the step's Job failed its health check after the step container ran
 };
 
 // The spec spelling of every failure mode, in enum order (none is "").
@@ -36,6 +41,7 @@ struct PodEvent {
   std::string message;
   double time = 0;      // epoch seconds
   std::string node;
+  std::string pod;      // "" = the run's own pod (dagster-run-<id>-x7k2p)
 };
 
 struct Expectation {
@@ -108,12 +114,82 @@ struct Gcp {
   std::string location;
 };
 
+// A Dagster+ agent (flavor "plus") and its recent heartbeat errors.
+struct AgentError {
+  double time = 0;
+  std::string error;  // "ClassName: message"
+};
+
+struct Agent {
+  std::string id;
+  std::string label;
+  std::string status = "RUNNING";  // RUNNING NOT_RUNNING
+  double heartbeat = 0;
+  std::vector<AgentError> errors;
+};
+
+// An asset check and its executions, newest last as given (answers sort newest first).
+struct CheckExecution {
+  double time = 0;
+  std::string status;    // SUCCEEDED FAILED EXECUTION_FAILED
+  std::string severity;  // ERROR WARN
+  std::string run_id;
+  std::string description;
+  std::map<std::string, std::string> metadata;  // label -> text (digits only: an integer entry)
+};
+
+struct AssetCheck {
+  std::vector<std::string> asset;  // the asset key's path
+  std::string name;
+  std::string description;
+  std::vector<CheckExecution> executions;
+};
+
+// An Error Reporting group and its events.
+struct ErrorGroup {
+  std::string id;
+  std::string status = "OPEN";  // OPEN ACKNOWLEDGED RESOLVED MUTED
+  std::string message;          // the representative message (a Python traceback)
+  std::string service;
+  std::string version;          // the pod on GKE
+  double first_seen = 0;
+  std::vector<double> events;   // event times
+};
+
+// A Cloud Monitoring alert (an incident of an alerting policy).
+struct Alert {
+  std::string id;
+  std::string policy;  // display name
+  std::string severity = "WARNING";
+  double open = 0;
+  double close = 0;    // 0 = still open
+  std::string resource_type = "k8s_container";
+  std::map<std::string, std::string> labels;
+  std::string metric = "kubernetes.io/container/cpu/limit_utilization";
+};
+
+// One pods.create of the agent's Deployment in the Kubernetes audit log (step 08).
+struct PodCreate {
+  double time = 0;
+  std::string pod;
+  int code = 0;  // non-zero: refused
+};
+
 struct World {
   recorder::Instant now{};
   recorder::Window window{};
   std::string timezone = "America/New_York";
   int page_size = 200;
+  bool plus = false;           // flavor "plus": Dagster+ (agents are answered)
+  std::string organization;    // Dagster+ organization
+  int agent_replicas = 1;      // config agents.replicas
   Gcp gcp;  // project "" = no Google Cloud
+  std::vector<Agent> agents;
+  std::vector<AssetCheck> checks;
+  std::vector<ErrorGroup> error_groups;
+  std::vector<Alert> alerts;
+  std::vector<PodEvent> pod_events;  // pods other than run pods (code servers, the agent)
+  std::vector<PodCreate> agent_pod_creates;
   std::vector<Location> locations;
   std::vector<Run> runs;
   std::vector<Instigator> instigators;
@@ -138,6 +214,25 @@ recorder::HttpResponse answer_google(const World& world, const recorder::HttpReq
 
 // The event log of a run (RunEvents' events), oldest first, as GraphQL JSON objects (text).
 std::vector<std::string> run_events(const Run& run);
+
+// The Dagster data of the assets and their checks (AssetKeys, AssetsLatestInfo, FreshnessLegacy,
+// FreshnessNew, AssetChecksLatest, AssetCheckHistory) and of Dagster+ (PlusAgents): the `data`
+// member's JSON text, or "" when `op` is not one of them.
+std::string answer_assets(const World& world, const std::string& op, const rapidjson::Value& vars);
+std::string answer_plus(const World& world, const std::string& op);
+
+// The Google answers beyond Cloud Logging: Error Reporting, Monitoring alerts and time series.
+// nullopt when `path` is none of them.
+std::optional<recorder::HttpResponse> answer_google_signals(const World& world, const recorder::HttpRequest& request,
+                                                            const std::string& path);
+
+// The run pod's name, and every pod event of the world (run pods and others), by time.
+std::string run_pod(const Run& run);
+std::vector<std::pair<const Run*, PodEvent>> all_pod_events(const World& world);
+
+// A PythonError object from "ClassName: message"; `typed` adds the __typename of a union member.
+std::string py_error_text(std::string_view text, bool typed = true);
+std::string rfc3339(double epoch_seconds);
 
 // Small JSON text helpers shared by the answer builders.
 std::string quote(std::string_view text);

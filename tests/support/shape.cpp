@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <map>
 #include <set>
+#include <sstream>
 
 namespace day2test {
 
@@ -196,6 +198,103 @@ std::vector<std::string> schema_differences(const Value& value, const Value& dis
 
 std::string response_schema(const Value& discovery, const std::string& method_id) {
   return find_method(discovery, method_id);
+}
+
+namespace {
+
+// The SDL's object types (field -> type text such as "[TimestampedError!]!") and enums (values).
+struct Sdl {
+  std::map<std::string, std::map<std::string, std::string>> types;
+  std::map<std::string, std::set<std::string>> enums;
+};
+
+Sdl read_sdl(const std::string& text) {
+  Sdl sdl;
+  std::istringstream lines(text);
+  std::string line, kind, name;
+  bool in_block = false, in_doc = false;
+  while (std::getline(lines, line)) {
+    auto first = line.find_first_not_of(' ');
+    if (first == std::string::npos) continue;
+    std::string trimmed = line.substr(first);
+    if (trimmed.rfind("\"\"\"", 0) == 0) {  // a doc string: skip to its end
+      bool closes = trimmed.size() > 3 && trimmed.find("\"\"\"", 3) != std::string::npos;
+      if (!closes) in_doc = !in_doc;
+      continue;
+    }
+    if (in_doc) continue;
+    if (!in_block) {
+      std::istringstream words(trimmed);
+      words >> kind >> name;
+      in_block = (kind == "type" || kind == "enum" || kind == "interface" || kind == "input") && trimmed.back() == '{';
+      continue;
+    }
+    if (trimmed == "}") {
+      in_block = false;
+      continue;
+    }
+    if (kind == "enum") {
+      sdl.enums[name].insert(trimmed);
+      continue;
+    }
+    if (auto directive = trimmed.find(" @"); directive != std::string::npos) trimmed.erase(directive);
+    auto paren = trimmed.find('(');
+    auto colon = trimmed.rfind(':');
+    if (colon == std::string::npos) continue;
+    std::string field = trimmed.substr(0, std::min(paren, trimmed.find(':')));
+    sdl.types[name][field] = trimmed.substr(colon + 2);
+  }
+  return sdl;
+}
+
+void check_graphql(const Value& v, std::string type, const Sdl& sdl, const std::string& at, std::vector<std::string>& out) {
+  bool required = !type.empty() && type.back() == '!';
+  if (required) type.pop_back();
+  if (v.IsNull()) {
+    if (required) out.push_back(at + ": null for the non-null type " + type + "!");
+    return;
+  }
+  if (type.front() == '[') {
+    if (!v.IsArray()) return out.push_back(at + ": " + type_name(v) + " where the schema has the list " + type);
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+      check_graphql(v[i], type.substr(1, type.size() - 2), sdl, fmt::format("{}/{}", at, i), out);
+    }
+    return;
+  }
+  static const std::map<std::string, std::string> scalars = {
+      {"String", "string"}, {"ID", "string"}, {"Float", "number"}, {"Int", "number"}, {"Boolean", "boolean"}};
+  if (auto scalar = scalars.find(type); scalar != scalars.end()) {
+    if (type_name(v) != scalar->second || (type == "Int" && !v.IsInt64())) {
+      out.push_back(at + ": " + type_name(v) + " where the schema has " + type);
+    }
+    return;
+  }
+  if (auto e = sdl.enums.find(type); e != sdl.enums.end()) {
+    if (!v.IsString() || !e->second.contains(v.GetString())) out.push_back(at + ": not a value of the enum " + type);
+    return;
+  }
+  auto t = sdl.types.find(type);
+  if (t == sdl.types.end()) return out.push_back(at + ": the schema has no type " + type);
+  if (!v.IsObject()) return out.push_back(at + ": " + type_name(v) + " where the schema has the object " + type);
+  for (const auto& m : v.GetObject()) {
+    std::string field = m.name.GetString();
+    if (field == "__typename") continue;
+    auto f = t->second.find(field);
+    if (f == t->second.end()) {
+      out.push_back(at + "/" + field + ": not a field of " + type);
+    } else {
+      check_graphql(m.value, f->second, sdl, at + "/" + field, out);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> graphql_differences(const rapidjson::Value& value, const std::string& sdl_text,
+                                             const std::string& type_name_in) {
+  std::vector<std::string> out;
+  check_graphql(value, type_name_in, read_sdl(sdl_text), "", out);
+  return out;
 }
 
 }  // namespace day2test

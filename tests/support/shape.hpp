@@ -29,4 +29,12 @@ std::vector<std::string> schema_differences(const rapidjson::Value& value, const
 // searched through the document's nested resources; "" when absent.
 std::string response_schema(const rapidjson::Value& discovery, const std::string& method_id);
 
+// Where `value` (a GraphQL response's selection) breaks the type `type_name` of the GraphQL schema
+// `sdl` (SDL text: `type`, `enum` and `union` definitions): every member must be a field of its
+// type (or `__typename`), non-null fields may not be null, lists must be arrays, scalars have their
+// JSON types (String/ID string, Int integer, Float number, Boolean boolean) and enums a listed value.
+// Each difference is "<JSON path>: <what>".
+std::vector<std::string> graphql_differences(const rapidjson::Value& value, const std::string& sdl,
+                                             const std::string& type_name);
+
 }  // namespace day2test

@@ -27,7 +27,8 @@ const std::string k_source = DAY2_SOURCE_DIR;
 const std::string k_shared = k_source + "/../shared";
 
 // A world exercising every failure mode, retries, ticks, a broken location, daemons, a backfill,
-// a queued run and Google Cloud pod events.
+// a queued run, asset checks and the Google Cloud signals (pod events of run pods and of a code
+// server, agent pod creations, error groups in and before the window, an alert, OOM metrics).
 const std::string k_world = R"({
   "now": "2026-11-24T12:00:00Z",
   "window": {"start": "2026-11-23T22:00:00Z", "end": "2026-11-24T12:00:00Z"},
@@ -58,6 +59,11 @@ const std::string k_world = R"({
      "retry": {"status": "SUCCESS"}, "expect": {"category": "Preemption/Interrupt", "rule": "run-interrupted"}},
     {"job": "odd", "failure": "unclassified", "start": "2026-11-24T05:00:00Z", "end": "2026-11-24T05:01:00Z",
      "expect": {"category": "Unclassified", "rule": ""}},
+    {"job": "nonode", "failure": "unschedulable", "created": "2026-11-24T05:00:00Z", "end": "2026-11-24T05:20:00Z",
+     "expect": {"category": "Scheduling failure", "rule": "run-pod-missing"}},
+    {"id": "0badc0de-0000-4000-8000-000000000001", "job": "bl", "failure": "backoff_limit",
+     "start": "2026-11-24T05:00:00Z", "end": "2026-11-24T05:01:00Z",
+     "expect": {"category": "Backoff limit", "rule": "step-job-failed"}},
     {"job": "cancel_me", "status": "CANCELED", "start": "2026-11-24T05:00:00Z", "end": "2026-11-24T05:01:00Z"},
     {"job": "ok", "start": "2026-11-24T01:00:00Z", "end": "2026-11-24T01:01:00Z", "count": 5, "every": 600},
     {"job": "load_orders", "step": "load_orders_step", "start": "2026-11-24T06:00:00Z", "end": "2026-11-24T06:01:00Z"},
@@ -70,7 +76,26 @@ const std::string k_world = R"({
   "locations": [{"name": "etl"}, {"name": "broken", "load_error": "DagsterImportError: cannot import vendor SDK"}],
   "daemons": [{"type": "SENSOR", "errors": ["SensorExecutionError: boom"]}, {"type": "SCHEDULER", "healthy": false}],
   "backfills": [{"id": "bf1", "status": "COMPLETED_FAILED", "asset": "events", "partitions": 3, "failed": 1,
-                 "created": "2026-11-24T02:00:00Z", "end": "2026-11-24T03:00:00Z"}]
+                 "created": "2026-11-24T02:00:00Z", "end": "2026-11-24T03:00:00Z"}],
+  "asset_checks": [
+    {"asset": "warehouse/orders", "name": "avro_schema_valid", "description": "vendor schema drift",
+     "executions": [{"time": "2026-11-24T05:00:30Z", "status": "FAILED", "severity": "WARN", "run": "0badc0de-0000-4000-8000-000000000001",
+                     "description": "2 unexpected fields", "metadata": {"extras": "a,b", "row_count": "12"}}]},
+    {"asset": "warehouse/orders", "name": "orders_not_empty",
+     "executions": [{"time": "2026-11-22T05:00:00Z", "status": "SUCCEEDED"},
+                    {"time": "2026-11-23T05:00:00Z", "status": "FAILED", "severity": "ERROR"}]},
+    {"asset": "warehouse/customers", "name": "crashes",
+     "executions": [{"time": "2026-11-24T05:00:40Z", "status": "EXECUTION_FAILED", "run": "0badc0de-0000-4000-8000-000000000001"}]}
+  ],
+  "error_groups": [
+    {"id": "g-now", "message": "Traceback (most recent call last):\n  File \"/app/a.py\", line 3, in f\nKeyError: 'x'",
+     "events": [{"time": "2026-11-24T03:00:00Z", "count": 2, "every": 600}]},
+    {"id": "g-stale", "message": "TimeoutError: upload timed out", "events": [{"time": "2026-11-23T15:00:00Z"}]}
+  ],
+  "alerts": [{"policy": "dagster-step CPU", "open": "2026-11-24T04:00:00Z", "close": "2026-11-24T04:01:00Z",
+              "labels": {"pod_name": "dagster-step-abc"}}],
+  "pod_events": [{"pod": "etl-prod-5d8c9-abcde", "reason": "Preempted", "time": "2026-11-24T03:00:00Z"}],
+  "agent_pod_creates": [{"time": "2026-11-24T02:00:00Z", "count": 2}]
 })";
 
 Simulation simulate_world(const std::string& text = k_world) {
@@ -88,6 +113,13 @@ rapidjson::Document parse(const std::string& text) {
   auto doc = recorder::parse_json(text, "response");
   if (!doc) throw std::runtime_error(doc.error().message);
   return std::move(*doc);
+}
+
+int cli(const std::vector<std::string>& args, std::string* err_text = nullptr) {
+  std::ostringstream out, err;
+  int code = run_cli(args, out, err);
+  if (err_text) *err_text = err.str();
+  return code;
 }
 
 TEST(Simulate, DagsterResponsesHaveTheRecordedFixturesShapes) {
@@ -108,13 +140,42 @@ TEST(Simulate, DagsterResponsesHaveTheRecordedFixturesShapes) {
     auto diffs = day2test::shape_differences(body, refs);
     EXPECT_TRUE(diffs.empty()) << op << ": " << diffs.size() << " difference(s), first: " << diffs.front();
   }
-  // Every operation the fixture's collection sent, but the asset checks' history (no world has
-  // asset checks yet).
-  for (const auto& [op, docs] : recorded) {
-    if (op != "AssetCheckHistory") {
-      EXPECT_TRUE(generated.contains(op)) << op << " was not exercised";
-    }
+  // Every operation the fixture's collection sent.
+  for (const auto& [op, docs] : recorded) EXPECT_TRUE(generated.contains(op)) << op << " was not exercised";
+}
+
+// The Dagster+ agents, which the (open-source) fixture cannot record: checked against the Dagster+
+// schema itself.
+TEST(Simulate, PlusAgentsHaveTheDagsterPlusSchemasShape) {
+  auto sim = simulate_world(R"({"now": "2026-11-24T12:00:00Z", "flavor": "plus", "organization": "acme",
+    "agents": [{"id": "a1", "label": "prod", "errors": [{"time": "2026-11-24T03:00:00Z", "count": 2,
+                "error": "ReadTimeout: HTTPSConnectionPool(host='acme.agent.dagster.cloud', port=443): Read timed out."}]},
+               {"id": "a2", "status": "NOT_RUNNING"}],
+    "locations": [{"name": "etl"}, {"name": "broken", "load_error": "ImportError: no module named vendor"}]})");
+  auto sdl = read_text(k_shared + "/reference/dagster-plus-schema.graphql");
+  int agents = 0;
+  for (const auto& e : sim.bundle.exchanges) {
+    if (operation(e) != "PlusAgents") continue;
+    auto body = parse(e.response_body);
+    ASSERT_TRUE(body["data"]["agents"].IsArray());
+    agents += static_cast<int>(body["data"]["agents"].Size());
+    EXPECT_EQ(body["data"]["agents"][0]["errors"].Size(), 2u);
+    auto diffs = day2test::graphql_differences(body["data"], sdl, "CloudQuery");
+    EXPECT_TRUE(diffs.empty()) << diffs.size() << " difference(s), first: " << diffs.front();
   }
+  EXPECT_EQ(agents, 2);
+}
+
+TEST(Simulate, GraphqlShapeCheckFindsAWrongFieldAndANull) {
+  std::string sdl = "type Q {\n  agents: [A!]!\n}\n\ntype A {\n  id: String!\n  status: S!\n  n: Int\n}\n\n"
+                    "enum S {\n  RUNNING\n}\n";
+  auto value = parse(R"({"agents": [{"id": null, "status": "GONE", "n": 1.5, "extra": 1}]})");
+  auto diffs = day2test::graphql_differences(value, sdl, "Q");
+  ASSERT_EQ(diffs.size(), 4u);
+  EXPECT_EQ(diffs[0], "/agents/0/id: null for the non-null type String!");
+  EXPECT_EQ(diffs[1], "/agents/0/status: not a value of the enum S");
+  EXPECT_EQ(diffs[2], "/agents/0/n: number where the schema has Int");
+  EXPECT_EQ(diffs[3], "/agents/0/extra: not a field of A");
 }
 
 TEST(Simulate, ShapeComparisonFindsAWrongType) {
@@ -157,7 +218,47 @@ TEST(Simulate, GoogleResponsesValidateAgainstTheDiscoveryDocuments) {
     if (body.HasMember("entries")) entries += static_cast<int>(body["entries"].Size());
   }
   EXPECT_GE(google, 6);
-  EXPECT_EQ(entries, 3);  // the oom, evicted and preempted runs' pod events
+  // The oom, evicted, preempted and unschedulable runs' pod events, the code server's, and the
+  // agent's two pod creations in the audit log.
+  EXPECT_EQ(entries, 7);
+}
+
+TEST(Simulate, TheWorldsSignalsReachTheArtifact) {
+  day2_test::TempDir dir;
+  std::string spec = dir.file("spec.json");
+  ASSERT_TRUE(recorder::write_file_atomic(spec, k_world));
+  std::string err;
+  ASSERT_EQ(cli({"simulate", spec, "--scenario", dir.file("s")}, &err), 0) << err;
+  ASSERT_EQ(cli({"collect", "--replay", dir.file("s/bundle"), "--config", dir.file("s/config.json"), "--out",
+                 dir.file("day2.json"), "-q"}, &err), 0) << err;
+  auto artifact = parse(read_text(dir.file("day2.json")));
+  const auto& groups = artifact["step_12_error_groups"]["buckets"];
+  ASSERT_EQ(groups["inWindow"].Size(), 1u);
+  EXPECT_EQ(std::string(groups["inWindow"][0].GetString()), "g-now");
+  ASSERT_EQ(groups["staleOpen"].Size(), 1u);
+  EXPECT_EQ(std::string(groups["staleOpen"][0].GetString()), "g-stale");
+  const auto& checks = artifact["step_16_asset_checks"];
+  EXPECT_EQ(checks["totalChecks"].GetInt(), 3);
+  ASSERT_EQ(checks["inWindow_warn"].Size(), 1u);
+  EXPECT_EQ(std::string(checks["inWindow_warn"][0]["metadata"]["extras"].GetString()), "a,b");
+  EXPECT_EQ(checks["inWindow_warn"][0]["metadata"]["row_count"].GetInt(), 12);
+  EXPECT_EQ(checks["inWindow_error"].Size(), 1u);  // EXECUTION_FAILED goes with the errors
+  EXPECT_EQ(checks["stale_error"].Size(), 1u);
+  EXPECT_EQ(artifact["step_11_alerts"]["alerts"].Size(), 1u);
+  ASSERT_EQ(artifact["step_13_oom_metrics"]["oomRuns"].Size(), 1u);
+  EXPECT_TRUE(artifact["step_13_oom_metrics"]["oomRuns"][0]["hitMemoryLimit"].GetBool());
+  EXPECT_EQ(artifact["step_08_agent_pod_churn"]["createCount"].GetInt(), 2);
+  int code_server = 0;
+  for (const auto& e : artifact["step_10_gke_events"]["podEvents"].GetArray()) {
+    code_server += std::string(e["podName"].GetString()).starts_with("etl-prod-");
+  }
+  EXPECT_EQ(code_server, 1);
+}
+
+TEST(Simulate, ADefaultWindowOnMondayStartsFridayAtFivePmInTheZone) {
+  auto sim = simulate_world(R"({"now": "2026-11-23T13:00:00Z", "window": "default", "timezone": "America/New_York"})");
+  EXPECT_EQ(recorder::format_rfc3339_utc(sim.bundle.manifest.window.start), "2026-11-20T22:00:00Z");
+  EXPECT_EQ(recorder::format_rfc3339_utc(sim.bundle.manifest.window.end), "2026-11-23T13:00:00Z");
 }
 
 TEST(Simulate, SchemaValidatorFindsAnInt64ThatIsNotAString) {
@@ -169,13 +270,6 @@ TEST(Simulate, SchemaValidatorFindsAnInt64ThatIsNotAString) {
   EXPECT_EQ(diffs[0], "/n: must be a string, got number");
   EXPECT_EQ(diffs[1], "/xs/0/k: \"B\" is not in the enum");
   EXPECT_EQ(diffs[2], "/xs/1/z: not a property of the schema");
-}
-
-int cli(const std::vector<std::string>& args, std::string* err_text = nullptr) {
-  std::ostringstream out, err;
-  int code = run_cli(args, out, err);
-  if (err_text) *err_text = err.str();
-  return code;
 }
 
 TEST(Simulate, ReplayOfTheSimulatedBundleGivesTheGroundTruthCategories) {
@@ -199,6 +293,7 @@ TEST(Simulate, ReplayOfTheSimulatedBundleGivesTheGroundTruthCategories) {
     EXPECT_EQ(rule, want["rule"].GetString()) << f["jobName"].GetString();
   }
   EXPECT_EQ(artifact["step_01_failed_runs"]["successCount"].GetInt(), 7);  // 5 ok, the retry, load_orders
+  EXPECT_EQ(artifact["step_01_failed_runs"]["failureCount"].GetInt(), 13);
 }
 
 TEST(Simulate, TheSameSpecGivesAByteIdenticalScenario) {
@@ -228,15 +323,31 @@ TEST(Simulate, BadSpecsAreRefusedNamingFileLineAndPath) {
   EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\",\n \"window\": {\"start\": \"2026-11-24T00:00:00Z\", "
                        "\"end\": \"2026-11-24T12:00:00Z\"},\n \"runs\": [{\"job\": \"a\", \"end\": "
                        "\"2026-11-24T05:00:00Z\",\n   \"failure\": \"oomm\"}]}"),
-            "spec.json:4: /runs/0/failure: unknown failure mode \"oomm\" (known: connection_error, evicted, "
-            "k8s_api_error, max_runtime, never_started, oom, preempted, prestart_kill, unclassified, user_code_error)");
+            "spec.json:4: /runs/0/failure: unknown failure mode \"oomm\" (known: backoff_limit, connection_error, evicted, "
+            "k8s_api_error, max_runtime, never_started, oom, preempted, prestart_kill, unclassified, unschedulable, "
+            "user_code_error)");
   EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\", \"windw\": {}}"),
-            "spec.json:1: /windw: unknown key \"windw\" (known: backfills, daemons, description, findings, flavor, gcp, "
-            "locations, now, page_size, runs, schedules, seed, sensors, timezone, window)");
+            "spec.json:1: /windw: unknown key \"windw\" (known: agent_pod_creates, agent_replicas, agents, alerts, "
+            "asset_checks, backfills, daemons, description, error_groups, findings, flavor, gcp, locations, now, "
+            "organization, page_size, pod_events, runs, schedules, seed, sensors, timezone, window)");
   EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\",\n \"window\": {\"start\": \"2025-11-24T00:00:00Z\", "
                        "\"end\": \"2026-11-24T12:00:00Z\"}}"),
             "spec.json:2: /window/start: 2025-11-24T00:00:00Z is not within 7 days before \"now\" (or 1 day after)");
   EXPECT_NE(spec_error("{\"now\": ").find("spec.json:1:"), std::string::npos) << spec_error("{\"now\": ");
+}
+
+TEST(Simulate, BadSignalsInASpecAreRefusedNamingFileLineAndPath) {
+  std::string head = "{\"now\": \"2026-11-24T12:00:00Z\",\n \"asset_checks\": [{\"asset\": \"w/orders\", \"name\": \"c\",\n";
+  EXPECT_EQ(spec_error(head + "  \"executions\": [{\"time\": \"2026-11-24T01:00:00Z\",\n   \"sevrity\": \"WARN\"}]}]}"),
+            "spec.json:4: /asset_checks/0/executions/0/sevrity: unknown key \"sevrity\" (known: count, description, "
+            "every, metadata, run, severity, status, time)");
+  EXPECT_EQ(spec_error(head + "  \"executions\": [{\"time\": \"2026-11-24T01:00:00Z\", \"run\": \"nope\"}]}]}"),
+            "spec.json:3: /asset_checks/0/executions/0/run: no run has the id \"nope\" (give the run an \"id\")");
+  EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\",\n \"agents\": [{\"id\": \"a\"}]}"),
+            "spec.json:2: /agents: Dagster+ agents need \"flavor\": \"plus\"");
+  EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\", \"gcp\": {\"project\": \"p\"},\n \"alerts\": [{\"policy\": \"x\",\n"
+                       "  \"open\": \"2026-11-24T01:00:00Z\", \"severity\": \"LOUD\"}]}"),
+            "spec.json:3: /alerts/0/severity: unknown value \"LOUD\" (known: CRITICAL, ERROR, WARNING)");
 }
 
 TEST(Simulate, CommandExitsTwoOnABadSpec) {
