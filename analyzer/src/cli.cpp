@@ -16,6 +16,7 @@
 #include "analyzer/config.hpp"
 #include "analyzer/gcp_auth.hpp"
 #include "analyzer/gcp_client.hpp"
+#include "analyzer/investigate.hpp"
 #include "analyzer/regress.hpp"
 #include "analyzer/reclassify.hpp"
 #include "analyzer/report.hpp"
@@ -31,6 +32,7 @@
 #include "recorder/shift.hpp"
 #include "recorder/time.hpp"
 #include "recorder/transport.hpp"
+#include "investigate_options.hpp"
 
 namespace analyzer {
 
@@ -99,47 +101,6 @@ void collect_help(std::ostream& out) {
          "(or it could not be written), 2 bad usage or input file, 3 internal error.\n";
 }
 
-Config build_config(const po::variables_map& vm) {
-  Config config;
-  if (vm.count("config")) {
-    auto loaded = load_config(vm["config"].as<std::string>());
-    if (!loaded) throw UsageError{"--config: " + loaded.error().message};
-    config = *loaded;
-  }
-  if (vm.count("dagster-url")) {
-    auto url = recorder::parse_url(vm["dagster-url"].as<std::string>());
-    if (!url) throw UsageError{"--dagster-url: " + url.error().message};
-    config.dagster.url = vm["dagster-url"].as<std::string>();
-  }
-  if (vm.count("flavor")) {
-    auto flavor = vm["flavor"].as<std::string>();
-    if (flavor != "oss" && flavor != "plus") throw UsageError{fmt::format("--flavor: \"{}\" is not oss or plus", flavor)};
-    config.dagster.flavor = flavor == "plus" ? Flavor::plus : Flavor::oss;
-  }
-  if (vm.count("organization")) config.dagster.organization = vm["organization"].as<std::string>();
-  if (vm.count("deployment")) config.dagster.deployment = vm["deployment"].as<std::string>();
-  if (vm.count("tz")) config.timezone = vm["tz"].as<std::string>();
-  if (vm.count("concurrency")) {
-    int n = vm["concurrency"].as<int>();
-    if (n < 1 || n > 64) throw UsageError{fmt::format("--concurrency: {} is not in 1-64", n)};
-    config.concurrency = n;
-  }
-  if (vm.count("timeout")) {
-    double t = vm["timeout"].as<double>();
-    if (!(t > 0 && t <= 3600)) throw UsageError{fmt::format("--timeout: {} is not in (0, 3600] seconds", t)};
-    config.timeout_seconds = t;
-  }
-  if (vm.count("retries")) {
-    int n = vm["retries"].as<int>();
-    if (n < 0 || n > 20) throw UsageError{fmt::format("--retries: {} is not in 0-20", n)};
-    config.retries = n;
-  }
-  if (config.dagster.flavor == Flavor::plus && config.dagster.organization.empty()) {
-    throw UsageError{"--flavor plus needs --organization (or \"dagster/organization\" in --config)"};
-  }
-  return config;
-}
-
 recorder::Window build_window(const po::variables_map& vm, const recorder::Zone& zone, recorder::Instant now) {
   if (vm.count("hours") && vm.count("since")) throw UsageError{"--hours and --since cannot be combined"};
   if (vm.count("hours")) {
@@ -158,20 +119,6 @@ recorder::Window build_window(const po::variables_map& vm, const recorder::Zone&
     return window;
   }
   return recorder::default_window(now, zone);
-}
-
-// Replaying a bundle: its clock, window, zone and Dagster endpoint, unless flags say otherwise.
-void adopt_bundle(const recorder::Bundle& bundle, const po::variables_map& vm, Config& config) {
-  if (!vm.count("tz")) config.timezone = bundle.manifest.timezone;
-  if (vm.count("dagster-url")) return;
-  // The matcher ignores hosts but not paths: ask where the recording asked.
-  for (const auto& exchange : bundle.exchanges) {
-    if (exchange.service != recorder::Service::dagster) continue;
-    for (const auto& endpoint : bundle.manifest.endpoints) {
-      if (endpoint.service == recorder::Service::dagster) config.dagster.url = endpoint.origin + exchange.path;
-    }
-    return;
-  }
 }
 
 // Answers every request with one error: the Google Cloud steps' transport when no credentials
@@ -218,7 +165,8 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
       *bundle = recorder::shift_bundle(std::move(*bundle), *by);
     }
     replay = std::make_shared<recorder::Matcher>(std::move(*bundle));
-    adopt_bundle(replay->bundle(), vm, config);
+    // Replaying a bundle: its clock, window, zone and Dagster endpoint, unless flags say otherwise.
+    adopt_bundle(replay->bundle(), vm.count("tz") > 0, vm.count("dagster-url") > 0, config);
   }
   std::shared_ptr<recorder::FaultInjector> faults;
   if (vm.count("faults") || vm.count("fault")) {
@@ -252,7 +200,7 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
   }
 
   std::string token;
-  if (config.dagster.flavor == Flavor::plus) {
+  if (config.dagster.flavor == Flavor::plus && !replay) {  // a replay needs no credentials
     const char* value = std::getenv(config.dagster.token_env.c_str());
     if (!value || !*value) {
       err << fmt::format("day2 collect: error: {} is not set; Dagster+ needs an API token in the environment\n",
@@ -265,25 +213,9 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
   bool quiet = vm.count("quiet") || !::isatty(STDERR_FILENO);
   recorder::log::set_level(vm.count("verbose") ? recorder::log::Level::debug
                                                : quiet ? recorder::log::Level::quiet : recorder::log::Level::info);
-  recorder::RetryPolicy policy;
-  policy.max_attempts = config.retries + 1;
-  std::shared_ptr<recorder::Transport> base;
-  std::shared_ptr<recorder::RecordingTransport> recording;
-  recorder::RetryingTransport::Sleep sleep;
-  if (replay) {
-    base = std::make_shared<recorder::ReplayTransport>(replay);
-    sleep = [](std::chrono::milliseconds) {};  // the clock is frozen: retries replay at once
-    if (faults) base = std::make_shared<recorder::FaultTransport>(base, faults);  // latency really waits
-  } else if (vm.count("record")) {
-    recording = std::make_shared<recorder::RecordingTransport>(recorder::make_http_transport(), recorder::Redactor());
-    base = recording;
-  } else {
-    base = recorder::make_http_transport();
-  }
-  // The limit sits under the retries, so a request waiting out a backoff holds no slot.
-  base = std::make_shared<recorder::LimitingTransport>(base, config.concurrency);
-  // Retries sit above the recorder, so a bundle holds every attempt and replays them in order.
-  auto transport = std::make_shared<recorder::RetryingTransport>(base, policy, 0x5eed, sleep);
+  auto stack = make_transport_stack(config, replay, faults, vm.count("record") ? Record::yes : Record::no);
+  auto transport = stack.transport;
+  auto recording = stack.recording;
   auto timeout = std::chrono::milliseconds(static_cast<long long>(config.timeout_seconds * 1000));
   DagsterClient client(transport, config.dagster, token, timeout);
 
@@ -452,7 +384,7 @@ int run_rules(const std::vector<std::string>& args, std::ostream& out, std::ostr
 }  // namespace
 
 std::vector<recorder::Command> commands() {
-  return {
+  std::vector<recorder::Command> all{
       {"collect", "collect every signal of a window into day2.json and classify failed runs", run_collect},
       {"summarize", "per-step counts and the error gate of an artifact", run_summarize},
       {"report", "the incident report of an artifact (Markdown, JSON or HTML)", run_report},
@@ -460,6 +392,8 @@ std::vector<recorder::Command> commands() {
       {"regress", "replay every scenario and compare classifications and findings with expectations", run_regress},
       {"simulate", "render a scenario spec (an incident world) into a scenario bundle", run_simulate},
   };
+  for (auto& command : investigate_commands()) all.push_back(std::move(command));
+  return all;
 }
 
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {

@@ -149,6 +149,8 @@ def main() -> int:
     missing = "00000000-0000-4000-8000-000000000000"
     run("RunEvents", {"runId": missing, "afterCursor": None, "limit": 10}, "not_found")
 
+    run("RunDetail", {"runId": by_purpose["code_error"][0]["runId"]}, "code_error")
+    run("RunDetail", {"runId": missing}, "not_found")
     run("RunGroup", {"runId": retry_parent}, "retried")
     run("RunGroup", {"runId": missing}, "not_found")
 

@@ -1,0 +1,89 @@
+// Private to the analyzer: the command-line pieces `collect` and the investigation commands share
+// (deployment settings from --config and flags), and the session an investigation command runs in.
+#pragma once
+
+// GCC 12 at -O2 reports a false "potential null pointer dereference" inside Boost's
+// typed_value<std::vector<std::string>>::notify; the location is the Boost header.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#include <boost/program_options.hpp>
+#pragma GCC diagnostic pop
+
+#include <memory>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include "analyzer/config.hpp"
+#include "analyzer/dagster_client.hpp"
+#include "analyzer/investigate.hpp"
+#include "recorder/command.hpp"
+#include "recorder/json.hpp"
+#include "recorder/matcher.hpp"
+#include "recorder/time.hpp"
+
+namespace analyzer {
+
+namespace po = boost::program_options;
+using Allocator = rapidjson::Document::AllocatorType;
+
+// --config over the defaults, then --dagster-url, --flavor, --organization, --deployment, --tz,
+// --concurrency, --timeout, --retries (those present in `vm`). Throws UsageError naming the option.
+Config build_config(const po::variables_map& vm);
+
+// The options every investigation command takes: where Dagster is (--url, --config, --flavor, ...),
+// --replay DIR, --now, --tz, --json, -v.
+po::options_description source_options();
+
+// What an investigation command works with: a client over the shared transport stack, the clock
+// (the bundle's when replaying, --now), the report zone and the output form.
+struct Session {
+  std::string command;  // "run", "logs", ... for messages
+  Config config;
+  std::shared_ptr<recorder::Matcher> replay;
+  std::unique_ptr<DagsterClient> client;
+  recorder::Instant now{};
+  recorder::Zone zone = recorder::Zone::utc();
+  bool json = false;
+
+  // The deployment, for messages: the Dagster+ organization/deployment, else the GraphQL endpoint.
+  std::string deployment() const;
+  // "2026-03-29 21:00:00 EDT (2026-03-30T01:00:00Z)"; "-" for 0.
+  std::string both_times(double seconds) const;
+  std::string local_time(double seconds) const;  // "-" for 0
+};
+
+// Opens the session of `vm` (options of source_options()). Throws UsageError for bad options, a
+// bad bundle or zone; returns nullptr after printing an error (exit 1) when a Dagster+ token is missing.
+std::unique_ptr<Session> open_session(const po::variables_map& vm, std::string_view command, std::ostream& err);
+
+// The end of a command: replay misses go to stderr and make it exit 1, else `code`.
+int finish(const Session& session, int code, std::ostream& err);
+
+// Prints "day2 <command>: error: <message>" and returns 1.
+int fail(const Session& session, std::string_view message, std::ostream& err);
+// "no run <id> in <deployment>" (exit 1).
+int run_not_found(const Session& session, const std::string& run_id, std::ostream& err);
+
+// Parses args; rejects leftovers (throws po errors or UsageError).
+po::variables_map parse_args(const std::vector<std::string>& args, const po::options_description& options,
+                             const po::positional_options_description& positional);
+
+// {"epoch": seconds, "utc": RFC 3339, "local": in the report zone}, or null for 0.
+rapidjson::Value time_json(const Session& session, double seconds, rapidjson::Document::AllocatorType& allocator);
+
+// Writes `value` as pretty JSON with sorted keys.
+void print_json(const rapidjson::Value& value, std::ostream& out);
+
+// A "2h 03m 04s" style duration.
+std::string format_duration(double seconds);
+
+// A positive number of seconds from an option value: "600", "10m", "1h30m". Throws UsageError.
+double parse_seconds_option(const std::string& option, const std::string& text);
+
+// The commands of each investigate_*.cpp file, gathered by investigate_commands().
+std::vector<recorder::Command> investigate_run_commands();    // run, logs
+std::vector<recorder::Command> investigate_list_commands();   // runs, hung, agents
+std::vector<recorder::Command> investigate_steps_commands();  // steps, compare
+
+}  // namespace analyzer

@@ -1,0 +1,189 @@
+// The investigation commands' pure analyses: hung runs, step timelines and gaps, run config
+// flattening, run comparison, event-type filters.
+#include <gtest/gtest.h>
+
+#include "analyzer/investigate.hpp"
+
+namespace {
+
+using analyzer::HungKind;
+using analyzer::RunEvent;
+using analyzer::RunRowInfo;
+
+RunRowInfo row(std::string id, std::string status) {
+  RunRowInfo r;
+  r.run_id = std::move(id);
+  r.status = std::move(status);
+  return r;
+}
+
+RunEvent event(std::string type, std::string step, double at, std::string level = "DEBUG") {
+  RunEvent e;
+  e.event_type = std::move(type);
+  e.step_key = std::move(step);
+  e.timestamp = at;
+  e.level = std::move(level);
+  return e;
+}
+
+TEST(FindHung, StartingPastTheStartTimeoutCountsFromLaunch) {
+  auto late = row("late", "STARTING");
+  late.launch_time = 1000;
+  late.update_time = 1190;  // a later update does not reset the clock
+  auto fresh = row("fresh", "STARTING");
+  fresh.launch_time = 1100;
+  auto hung = analyzer::find_hung({late, fresh}, {180, 180}, 1200);
+  ASSERT_EQ(hung.size(), 1u);
+  EXPECT_EQ(hung[0].run.run_id, "late");
+  EXPECT_EQ(hung[0].kind, HungKind::starting);
+  EXPECT_DOUBLE_EQ(hung[0].stuck_for, 200);
+  EXPECT_DOUBLE_EQ(hung[0].limit, 180);
+}
+
+TEST(FindHung, CancelingCountsFromTheLastUpdate) {
+  auto canceling = row("c", "CANCELING");
+  canceling.update_time = 1000;
+  EXPECT_TRUE(analyzer::find_hung({canceling}, {180, 300}, 1299).empty());
+  auto hung = analyzer::find_hung({canceling}, {180, 300}, 1301);
+  ASSERT_EQ(hung.size(), 1u);
+  EXPECT_EQ(hung[0].kind, HungKind::canceling);
+}
+
+TEST(FindHung, StartedOnlyPastItsMaxRuntimeTag) {
+  auto tagged = row("tagged", "STARTED");
+  tagged.start_time = 1000;
+  tagged.tags["dagster/max_runtime"] = "60";
+  auto untagged = row("untagged", "STARTED");
+  untagged.start_time = 0.5;
+  auto bad_tag = row("bad", "STARTED");
+  bad_tag.start_time = 1000;
+  bad_tag.tags["dagster/max_runtime"] = "soon";
+  auto hung = analyzer::find_hung({tagged, untagged, bad_tag}, {180, 180}, 1061);
+  ASSERT_EQ(hung.size(), 1u);
+  EXPECT_EQ(hung[0].run.run_id, "tagged");
+  EXPECT_EQ(hung[0].kind, HungKind::max_runtime);
+  EXPECT_DOUBLE_EQ(hung[0].limit, 60);
+}
+
+TEST(FindHung, LongestStuckFirst) {
+  auto a = row("a", "STARTING");
+  a.launch_time = 500;
+  auto b = row("b", "CANCELING");
+  b.update_time = 100;
+  auto hung = analyzer::find_hung({a, b}, {180, 180}, 1000);
+  ASSERT_EQ(hung.size(), 2u);
+  EXPECT_EQ(hung[0].run.run_id, "b");
+  EXPECT_EQ(hung[1].run.run_id, "a");
+}
+
+TEST(AnalyzeSteps, StepStartedAndNeverFinishedIsInProgress) {
+  auto report = analyzer::analyze_steps(
+      {event("STEP_START", "a", 10), event("STEP_SUCCESS", "a", 12), event("STEP_START", "b", 13)}, 600);
+  ASSERT_EQ(report.steps.size(), 2u);
+  EXPECT_EQ(report.steps[0].step_key, "a");
+  EXPECT_EQ(report.steps[0].outcome, "SUCCESS");
+  EXPECT_DOUBLE_EQ(report.steps[0].end - report.steps[0].start, 2);
+  EXPECT_EQ(report.steps[1].outcome, "IN_PROGRESS");
+  EXPECT_EQ(report.steps[1].end, 0);
+}
+
+TEST(AnalyzeSteps, GapsLongerThanTheThreshold) {
+  auto report = analyzer::analyze_steps(
+      {event("RUN_START", "", 0), event("STEP_START", "a", 5), event("STEP_FAILURE", "a", 700)}, 600);
+  ASSERT_EQ(report.gaps.size(), 1u);
+  EXPECT_DOUBLE_EQ(report.gaps[0].from, 5);
+  EXPECT_DOUBLE_EQ(report.gaps[0].to, 700);
+  EXPECT_EQ(report.gaps[0].before, "STEP_START a");
+  EXPECT_EQ(report.gaps[0].after, "STEP_FAILURE a");
+}
+
+TEST(AnalyzeSteps, RetriedStepCountsAttempts) {
+  auto report = analyzer::analyze_steps({event("STEP_START", "a", 1), event("STEP_UP_FOR_RETRY", "a", 2),
+                                         event("STEP_START", "a", 3), event("STEP_SUCCESS", "a", 4)},
+                                        600);
+  ASSERT_EQ(report.steps.size(), 1u);
+  EXPECT_EQ(report.steps[0].attempts, 2);
+  EXPECT_EQ(report.steps[0].outcome, "SUCCESS");
+  EXPECT_DOUBLE_EQ(report.steps[0].start, 1);
+}
+
+TEST(FlattenRunConfig, NestedMappingsAndLists) {
+  auto flat = analyzer::flatten_run_config(
+      "ops:\n  load:\n    config:\n      rows: 10\n      table: 'orders'\n      tags:\n      - a\n      - b\n"
+      "resources:\n  db:\n    config:\n      host: db.internal\n");
+  EXPECT_EQ(flat.at("ops.load.config.rows"), "10");
+  EXPECT_EQ(flat.at("ops.load.config.table"), "orders");
+  EXPECT_EQ(flat.at("ops.load.config.tags[0]"), "a");
+  EXPECT_EQ(flat.at("ops.load.config.tags[1]"), "b");
+  EXPECT_EQ(flat.at("resources.db.config.host"), "db.internal");
+  EXPECT_EQ(flat.size(), 5u);
+}
+
+TEST(FlattenRunConfig, EmptyConfigHasNoValues) { EXPECT_TRUE(analyzer::flatten_run_config("{}\n").empty()); }
+
+TEST(CompareRuns, NamesTheDifferingConfigValueAndFirstDifferingStep) {
+  analyzer::RunInfo a, b;
+  a.run_config_yaml = "ops:\n  load:\n    config:\n      rows: 10\n";
+  b.run_config_yaml = "ops:\n  load:\n    config:\n      rows: 20\n";
+  a.tags = {{"team", "data"}, {"dagster/run_id", "x"}};
+  b.tags = {{"team", "data"}, {"dagster/run_id", "y"}, {"dagster/retry_number", "1"}};
+  std::vector<RunEvent> ea{event("STEP_START", "extract", 1), event("STEP_SUCCESS", "extract", 2),
+                           event("STEP_START", "load", 3), event("STEP_SUCCESS", "load", 9)};
+  std::vector<RunEvent> eb{event("STEP_START", "extract", 1), event("STEP_SUCCESS", "extract", 3),
+                           event("STEP_START", "load", 4), event("STEP_FAILURE", "load", 5)};
+  auto c = analyzer::compare_runs(a, ea, b, eb);
+  ASSERT_EQ(c.config.size(), 1u);
+  EXPECT_EQ(c.config[0].key, "ops.load.config.rows");
+  EXPECT_EQ(c.config[0].a, "10");
+  EXPECT_EQ(c.config[0].b, "20");
+  ASSERT_EQ(c.tags.size(), 1u);  // run-specific tags are left out
+  EXPECT_EQ(c.tags[0].key, "dagster/retry_number");
+  EXPECT_FALSE(c.tags[0].a.has_value());
+  EXPECT_EQ(c.first_differing_step, "load");
+  EXPECT_EQ(c.first_differing_event, 3u);
+  ASSERT_EQ(c.durations.size(), 2u);
+  EXPECT_EQ(c.durations[1].step_key, "load");
+  EXPECT_DOUBLE_EQ(*c.durations[1].a, 6);
+  EXPECT_DOUBLE_EQ(*c.durations[1].b, 1);
+}
+
+TEST(CompareRuns, IdenticalRunsHaveNoDifference) {
+  analyzer::RunInfo a;
+  std::vector<RunEvent> events{event("STEP_START", "s", 1), event("STEP_SUCCESS", "s", 2)};
+  auto c = analyzer::compare_runs(a, events, a, events);
+  EXPECT_TRUE(c.config.empty());
+  EXPECT_TRUE(c.tags.empty());
+  EXPECT_FALSE(c.first_differing_step.has_value());
+  EXPECT_FALSE(c.first_differing_event.has_value());
+}
+
+TEST(ParseEventTypes, AcceptsSeedNamesAndTypeNames) {
+  auto types = analyzer::parse_event_types("STEP_FAILURE,LogsCapturedEvent,PIPELINE_FAILURE");
+  ASSERT_TRUE(types) << types.error().message;
+  EXPECT_EQ(*types, (std::set<std::string>{"STEP_FAILURE", "LogsCapturedEvent", "RUN_FAILURE"}));
+}
+
+TEST(ParseEventTypes, UnknownNameSuggestsTheNearest) {
+  auto types = analyzer::parse_event_types("STEP_FAILUR");
+  ASSERT_FALSE(types);
+  EXPECT_NE(types.error().message.find("unknown event type \"STEP_FAILUR\"; did you mean \"STEP_FAILURE\"?"),
+            std::string::npos)
+      << types.error().message;
+}
+
+TEST(EventFilter, MatchesTypeNameStepOfLogsCapturedAndMinimumLevel) {
+  analyzer::EventFilter filter;
+  filter.types = {"LogsCapturedEvent"};
+  filter.step_key = "b";
+  RunEvent captured = event("LOGS_CAPTURED", "a,b", 1, "INFO");
+  captured.type_name = "LogsCapturedEvent";
+  EXPECT_TRUE(analyzer::matches(filter, captured));
+  filter.step_key = "c";
+  EXPECT_FALSE(analyzer::matches(filter, captured));
+  analyzer::EventFilter errors;
+  errors.min_level = "ERROR";
+  EXPECT_FALSE(analyzer::matches(errors, captured));
+  EXPECT_TRUE(analyzer::matches(errors, event("STEP_FAILURE", "a", 1, "CRITICAL")));
+}
+
+}  // namespace
