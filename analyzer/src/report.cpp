@@ -55,6 +55,23 @@ std::string render(const report::Report& report, const recorder::Zone& zone, Rep
   return report::render_markdown(report);
 }
 
+// `dir`, created with its parents when missing. A path that exists and is not a directory is a usage
+// error (exit 2); a directory that cannot be created, an error the user can fix (exit 1).
+int prepare_out_dir(const std::string& dir, std::ostream& err) {
+  std::error_code ec;
+  auto status = std::filesystem::status(dir, ec);
+  if (std::filesystem::exists(status)) {
+    if (std::filesystem::is_directory(status)) { return 0; }
+    err << k_tool << ": error: --out-dir: " << dir << ": exists and is not a directory\n";
+    return 2;
+  }
+  if (std::filesystem::create_directories(dir, ec); ec) {
+    err << k_tool << ": error: --out-dir: " << dir << ": cannot create the directory: " << ec.message() << '\n';
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int write_report(const std::string& path, const ReportOptions& options, std::ostream& out, std::ostream& err) {
@@ -75,6 +92,7 @@ int write_report(const std::string& path, const ReportOptions& options, std::ost
     err << k_tool << ": error: " << name.error().message << '\n';
     return 2;
   }
+  if (int code = prepare_out_dir(options.out_dir, err); code != 0) { return code; }
   std::string text = render(report, *zone, options.format);
   std::string target = (std::filesystem::path(options.out_dir) / *name).string();
   if (auto written = recorder::write_file_atomic(target, text); !written) {

@@ -63,10 +63,20 @@ void header(const Report& r, std::string& html) {
     html += "</ul></div>\n";
   }
   if (!r.not_collected.empty()) {
+    // Steps skipped for the same reason share one entry, in the order of their first step (as in Markdown).
+    std::vector<std::pair<std::string, std::string>> by_reason;  // reason, steps
+    for (const auto& note : r.not_collected) {
+      auto it = std::find_if(by_reason.begin(), by_reason.end(), [&](const auto& e) { return e.first == note.message; });
+      std::string step = fmt::format("<code>{}</code>", html_escape(note.step));
+      if (it == by_reason.end()) {
+        by_reason.emplace_back(note.message, step);
+      } else {
+        it->second += ", " + step;
+      }
+    }
     html += "<p class=\"skipped\">Not collected (skipped):";
-    for (std::size_t i = 0; i < r.not_collected.size(); ++i) {
-      html += fmt::format("{} <code>{}</code> ({})", i == 0 ? "" : ";", html_escape(r.not_collected[i].step),
-                          html_escape(r.not_collected[i].message));
+    for (std::size_t i = 0; i < by_reason.size(); ++i) {
+      html += fmt::format("{} {} ({})", i == 0 ? "" : ";", by_reason[i].second, html_escape(by_reason[i].first));
     }
     html += ".</p>\n";
   }
@@ -91,18 +101,37 @@ void timeline(const Report& r, const recorder::Zone& zone, std::string& html) {
   html += "</table>\n";
 }
 
-void run_item(const RunEvidence& run, std::string& html) {
+void evidence_item(const Evidence& e, std::string& html) {
+  html += fmt::format("<li class=\"evidence\">Evidence ({}, <code>{}</code>): {}</li>\n", html_escape(e.kind),
+                      html_escape(e.pointer), inline_text(e.summary));
+}
+
+void run_item(const Cause& cause, const RunEvidence& run, std::string& html) {
   html += fmt::format("<li><code>{}</code> run <code>{}</code> ({}), failed {}\n<ul>\n", html_escape(run.job),
                       html_escape(run.run_id), html_escape(run.location), html_escape(run.ended));
+  if (run.reclassified) {
+    html += fmt::format("<li>Reclassified from {} by rule <code>{}</code></li>\n", html_escape(run.collected_category),
+                        html_escape(cause.rule_id));
+    for (const auto& e : run.evidence) {
+      if (e.kind != "run") { evidence_item(e, html); }  // the run itself is the item
+    }
+  }
   html += fmt::format("<li>Step error: {}</li>\n", html_escape(run.first_step_error));
   html += fmt::format("<li>Run failure: {}{}</li>\n", html_escape(run.run_message),
                       run.error_class == "-" ? "" : fmt::format(" (error class <code>{}</code>)", html_escape(run.error_class)));
   if (!run.retry.empty()) { html += fmt::format("<li>Retry: {}</li>\n", inline_text(run.retry)); }
-  if (!run.guidance.empty()) { html += fmt::format("<li>Guidance: {}</li>\n", inline_text(run.guidance)); }
   for (const auto& event : run.pod_events) {
-    html += fmt::format("<li class=\"evidence\">Pod event: {}</li>\n", inline_text(event));
+    html += fmt::format("<li class=\"evidence\">Pod event of the run&#39;s pod: {}</li>\n", inline_text(event));
   }
   html += "</ul></li>\n";
+}
+
+// The group's guidance: its runs share the final category and rule, so the first reclassified run's.
+std::string cause_guidance(const Cause& cause) {
+  for (const auto& run : cause.runs) {
+    if (run.reclassified && !run.guidance.empty()) { return run.guidance; }
+  }
+  return "";
 }
 
 void causes(const Report& r, std::string& html) {
@@ -113,11 +142,17 @@ void causes(const Report& r, std::string& html) {
   }
   html += "<ol class=\"causes\">\n";
   for (const auto& cause : r.causes) {
-    html += fmt::format("<li><strong>{}</strong> — {} failed run(s) classified by rule <code>{}</code>.\n",
-                        html_escape(cause.category), cause.runs.size(), html_escape(cause.rule_id));
+    html += cause.rule_id == "-"
+                ? fmt::format("<li><strong>{}</strong> — {} failed run(s); no rule matched.\n", html_escape(cause.category),
+                              cause.runs.size())
+                : fmt::format("<li><strong>{}</strong> — {} failed run(s) classified by rule <code>{}</code>.\n",
+                              html_escape(cause.category), cause.runs.size(), html_escape(cause.rule_id));
+    if (std::string guidance = cause_guidance(cause); !guidance.empty()) {
+      html += fmt::format("<p class=\"guidance\">Guidance: {}</p>\n", inline_text(guidance));
+    }
     if (!cause.narrative.empty()) { html += fmt::format("<p>{}</p>\n", inline_text(cause.narrative)); }
     html += "<ul>\n";
-    for (const auto& run : cause.runs) { run_item(run, html); }
+    for (const auto& run : cause.runs) { run_item(cause, run, html); }
     html += "</ul></li>\n";
   }
   html += "</ol>\n";
@@ -127,9 +162,11 @@ void findings(const std::vector<Finding>& list, std::string& html) {
   html += "<ul>\n";
   for (const auto& finding : list) {
     html += fmt::format("<li><strong>{}:</strong> {}", inline_text(finding.label), inline_text(finding.summary));
-    if (!finding.items.empty()) {
+    if (!finding.rule_id.empty()) { html += fmt::format(" (rule: <code>{}</code>)", html_escape(finding.rule_id)); }
+    if (!finding.items.empty() || !finding.evidence.empty()) {
       html += "\n<ul>\n";
       for (const auto& item : finding.items) { html += fmt::format("<li>{}</li>\n", inline_text(item)); }
+      for (const auto& e : finding.evidence) { evidence_item(e, html); }
       html += "</ul>";
     }
     html += "</li>\n";

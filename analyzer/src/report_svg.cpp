@@ -17,9 +17,9 @@ namespace {
 
 constexpr double k_width = 1200;     // viewBox width; the SVG scales to its container
 constexpr double k_left = 260;       // lane labels
-constexpr double k_right = 20;
+constexpr double k_right = 30;       // room for the last hour label
 constexpr double k_lane = 20;        // lane height
-constexpr double k_axis = 44;        // axis band below the legend
+constexpr double k_axis = 54;        // two legend rows and the hour labels
 constexpr double k_short_bar = 6;    // a run without a start: a short bar ending at its end
 constexpr std::size_t k_label_chars = 36;
 
@@ -65,6 +65,20 @@ std::string cut(const std::string& text) {
   std::size_t end = k_label_chars;
   while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) { --end; }
   return text.substr(0, end) + "…";
+}
+
+// A hover text is plain text: the Markdown code and bold marks of the model's strings are dropped.
+std::string plain(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '`') { continue; }
+    if (text.compare(i, 2, "**") == 0) {
+      ++i;
+      continue;
+    }
+    out += text[i];
+  }
+  return out;
 }
 
 struct Bar {
@@ -128,7 +142,7 @@ void axis(const Scale& scale, const recorder::Zone& zone, double top, double bot
   int step = 1;
   for (int candidate : {1, 2, 3, 6, 12, 24, 48, 168}) {
     step = candidate;
-    if (hours / candidate <= 16) { break; }
+    if (hours / candidate <= 12) { break; }  // labels stay apart ("03-30 00:00" is wide)
   }
   svg += fmt::format(R"(<g class="axis"><line x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" stroke="#444"/>)", k_left,
                      top, k_width - k_right, top);
@@ -155,12 +169,21 @@ void axis(const Scale& scale, const recorder::Zone& zone, double top, double bot
   svg += "</g>\n";
 }
 
+// The bar's hover text: the run, its category and rule, its times, its errors and the evidence of a
+// reclassification.
 std::string run_title(const Bar& bar, const recorder::Zone& zone) {
   const RunEvidence& run = *bar.run;
   std::string pointer = run.evidence.empty() ? "" : run.evidence.front().pointer;
-  return fmt::format("{} run {}\n{} (rule {})\nstarted {}\nended {}\n{}\nsource: Dagster runs (step 01)\npointer: {}",
-                     run.job, run.run_id, bar.cause->category, bar.cause->rule_id, when(zone, bar.start),
-                     when(zone, bar.end), run.first_step_error, pointer.empty() ? "-" : pointer);
+  std::string title = fmt::format("{} run {}\n{} (rule {})\nstarted {}\nended {}\nstep error: {}\nrun failure: {}",
+                                  run.job, run.run_id, bar.cause->category, bar.cause->rule_id, when(zone, bar.start),
+                                  when(zone, bar.end), plain(run.first_step_error), plain(run.run_message));
+  if (run.reclassified) {
+    title += fmt::format("\nreclassified from {}", run.collected_category);
+    for (const auto& e : run.evidence) {
+      if (e.kind != "run") { title += fmt::format("\nevidence ({}, {}): {}", e.kind, e.pointer, plain(e.summary)); }
+    }
+  }
+  return title + fmt::format("\nsource: Dagster runs (step 01)\npointer: {}", pointer.empty() ? "-" : pointer);
 }
 
 void run_lanes(const std::vector<Bar>& bars, const Scale& scale, const recorder::Zone& zone, double top,
@@ -176,7 +199,7 @@ void run_lanes(const std::vector<Bar>& bars, const Scale& scale, const recorder:
         R"(<rect class="run-bar" data-category="{}" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{}" rx="2" fill="{}">)"
         R"(<title>{}</title></rect>)"
         "\n",
-        html_escape(bar.cause->category), x1, y + 4, std::max(x2 - x1, 2.0), k_lane - 8,
+        html_escape(bar.cause->category), x1, y + 4, std::max(x2 - x1, 4.0), k_lane - 8,
         category_colour(bar.cause->category), html_escape(run_title(bar, zone)));
   }
 }
@@ -215,7 +238,7 @@ void marker_rows(const std::map<std::string, std::vector<const TimelineRow*>>& l
     svg += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="end" class="lane">{}</text>)", k_left - 8, y + 14,
                        html_escape(cut(key)));
     for (const TimelineRow* row : rows) {
-      std::string title = fmt::format("{}\n{}\nsource: {}\npointer: {}", row->time, row->signal, row->source,
+      std::string title = fmt::format("{}\n{}\nsource: {}\npointer: {}", row->time, plain(row->signal), row->source,
                                       row->pointer.empty() ? "-" : row->pointer);
       std::string element = shape(style.shape, scale.x(*row->epoch), y + k_lane / 2, style.colour);
       std::string name = element.substr(0, element.find(' '));
@@ -227,29 +250,47 @@ void marker_rows(const std::map<std::string, std::vector<const TimelineRow*>>& l
   }
 }
 
-// Legend: the categories of the drawn bars, then the marker kinds, each once, sorted.
-void legend(const std::vector<Bar>& bars, const std::map<std::string, std::vector<const TimelineRow*>>& lanes,
-            std::string& svg) {
+// Legend: the categories of the drawn bars, then the marker kinds, each once, sorted; a row wraps
+// before it would leave the view box. Returns the number of rows drawn.
+int legend(const std::vector<Bar>& bars, const std::map<std::string, std::vector<const TimelineRow*>>& lanes,
+           std::string& svg) {
   std::vector<std::string> categories;
   for (const auto& bar : bars) { categories.push_back(bar.cause->category); }
   std::sort(categories.begin(), categories.end());
   categories.erase(std::unique(categories.begin(), categories.end()), categories.end());
+  int row = 0;
   double x = 10;
+  // Moves to the next row when an item `width` wide does not fit; returns the row's baseline.
+  auto place = [&](double width) {
+    if (x > 10 && x + width > k_width - k_right) {
+      ++row;
+      x = 10;
+    }
+    return 15.0 + k_lane * row;
+  };
   svg += "<g class=\"legend\">";
   for (const auto& category : categories) {
-    svg += fmt::format(R"(<g class="legend-category"><rect x="{:.1f}" y="6" width="14" height="10" fill="{}"/>)"
-                       R"(<text x="{:.1f}" y="15">{}</text></g>)",
-                       x, category_colour(category), x + 18, html_escape(category));
-    x += 30 + 7.0 * static_cast<double>(category.size());
+    double width = 30 + 7.0 * static_cast<double>(category.size());
+    double y = place(width);
+    svg += fmt::format(R"(<g class="legend-category"><rect x="{:.1f}" y="{:.0f}" width="14" height="10" fill="{}"/>)"
+                       R"(<text x="{:.1f}" y="{:.0f}">{}</text></g>)",
+                       x, y - 9, category_colour(category), x + 18, y, html_escape(category));
+    x += width;
   }
-  x = 10;
+  if (!categories.empty() && !lanes.empty()) {
+    ++row;
+    x = 10;
+  }
   for (const auto& [key, rows] : lanes) {
+    double width = 26 + 7.0 * static_cast<double>(key.size());
+    double y = place(width);
     Style style = marker_style(key);
-    svg += fmt::format(R"(<g class="legend-kind"><{}/><text x="{:.1f}" y="35">{}</text></g>)",
-                       shape(style.shape, x + 5, 30, style.colour), x + 14, html_escape(key));
-    x += 26 + 7.0 * static_cast<double>(key.size());
+    svg += fmt::format(R"(<g class="legend-kind"><{}/><text x="{:.1f}" y="{:.0f}">{}</text></g>)",
+                       shape(style.shape, x + 5, y - 5, style.colour), x + 14, y, html_escape(key));
+    x += width;
   }
   svg += "</g>\n";
+  return categories.empty() && lanes.empty() ? 0 : row + 1;
 }
 
 }  // namespace
@@ -258,14 +299,17 @@ std::string render_timeline_svg(const Report& report, const recorder::Zone& zone
   auto bars = bars_of(report);
   auto lanes = marker_lanes(report);
   Scale scale = scale_of(report, bars);
-  double top = k_axis + 10;
+  std::string legend_svg;
+  int legend_rows = legend(bars, lanes, legend_svg);
+  // The axis labels sit below the legend's last row.
+  double top = k_axis + 10 + k_lane * (std::max(legend_rows, 2) - 2);
   double height = top + static_cast<double>(bars.size() + lanes.size()) * k_lane + 12;
   std::string svg = fmt::format(
       R"(<svg id="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {:.0f}" width="100%" role="img" )"
       R"(aria-label="Timeline of the window in {}">)"
       "\n",
       k_width, height, html_escape(report.zone));
-  legend(bars, lanes, svg);
+  svg += legend_svg;
   axis(scale, zone, top, height - 8, svg);
   for (const auto& text : {report.utc_start, report.utc_end}) {
     if (auto epoch = parse_utc(text)) {

@@ -51,7 +51,7 @@ class Report : public ::testing::Test {
   void expect_golden(const fs::path& artifact, const std::string& format, const std::string& golden) {
     auto outcome = report(artifact, {"--format", format});
     ASSERT_EQ(outcome.code, 0) << outcome.err;
-    std::string actual = written(format == "md" ? "report.md" : "report.json");
+    std::string actual = written("report." + format);
     fs::path expected_path = k_data / "reports" / golden;
     if (std::getenv("DAY2_UPDATE_GOLDEN") != nullptr) { std::ofstream(expected_path, std::ios::binary) << actual; }
     EXPECT_EQ(actual, read_text(expected_path))
@@ -69,12 +69,29 @@ TEST_F(Report, GoldenMarkdownOvernight) { expect_golden(k_overnight, "md", "over
 TEST_F(Report, GoldenJsonOvernight) { expect_golden(k_overnight, "json", "overnight.json"); }
 TEST_F(Report, GoldenMarkdownReasoning) { expect_golden(k_reasoning, "md", "reasoning.md"); }
 TEST_F(Report, GoldenJsonReasoning) { expect_golden(k_reasoning, "json", "reasoning.json"); }
+TEST_F(Report, GoldenHtmlOvernight) { expect_golden(k_overnight, "html", "overnight.html"); }
 
 TEST_F(Report, PrintsThePathItWrote) {
   auto outcome = report(k_overnight);
   ASSERT_EQ(outcome.code, 0) << outcome.err;
   EXPECT_EQ(outcome.out, (m_dir.path() / "day2-report-2026-03-30.md").string() + "\n");
   EXPECT_EQ(outcome.err, "");
+}
+
+TEST_F(Report, CreatesAMissingOutDir) {
+  fs::path dir = m_dir.path() / "new" / "reports";
+  auto outcome = run_day2({"report", k_overnight.string(), "--out-dir", dir.string()});
+  ASSERT_EQ(outcome.code, 0) << outcome.err;
+  EXPECT_EQ(outcome.out, (dir / "day2-report-2026-03-30.md").string() + "\n");
+  EXPECT_THAT(read_text(dir / "day2-report-2026-03-30.md"), HasSubstr("## Day-2 Operations Report"));
+}
+
+TEST_F(Report, OutDirThatIsAFileExits2) {
+  auto file = m_dir.write("taken", "not a directory");
+  auto outcome = run_day2({"report", k_overnight.string(), "--out-dir", file});
+  EXPECT_EQ(outcome.code, 2);
+  EXPECT_EQ(outcome.err, "day2 report: error: --out-dir: " + file + ": exists and is not a directory\n");
+  EXPECT_EQ(read_text(file), "not a directory");
 }
 
 TEST_F(Report, IsDeterministic) {
