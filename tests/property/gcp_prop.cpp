@@ -5,11 +5,10 @@
 #include <rapidcheck/gtest.h>
 
 #include <algorithm>
-#include <functional>
-#include <sstream>
 #include <string>
 
 #include "analyzer/gcp_client.hpp"
+#include "support/rc_check.hpp"
 
 namespace {
 
@@ -46,23 +45,8 @@ rc::Gen<std::string> name_part() {
                       });
 }
 
-// Runs `property` for at least 1000 cases (RC_PARAMS can ask for more, and sets the seed).
-void check(const char* description, const std::function<void()>& property) {
-  rc::detail::TestParams params = rc::detail::configuration().testParams;
-  params.maxSuccess = std::max(params.maxSuccess, 1000);
-  rc::detail::TestMetadata metadata;
-  metadata.description = description;
-  auto result = rc::detail::checkTestable(property, metadata, params);
-  std::ostringstream report;
-  rc::detail::printResultMessage(result, report);
-  EXPECT_TRUE(result.template is<rc::detail::SuccessResult>()) << description << ": " << report.str();
-  if (result.template is<rc::detail::SuccessResult>()) {
-    EXPECT_GE(result.template get<rc::detail::SuccessResult>().numSuccess, 1000) << description;
-  }
-}
-
 TEST(GcpProperties, RunPodNamesYieldTheirRunId) {
-  check("run pods", [] {
+  day2test::check("run pods", [] {
     auto id = *uuid();
     auto suffix = *name_part();
     RC_ASSERT(analyzer::run_id_from_pod_name("dagster-run-" + id + "-" + suffix) == id);
@@ -70,7 +54,7 @@ TEST(GcpProperties, RunPodNamesYieldTheirRunId) {
 }
 
 TEST(GcpProperties, CodeServersAgentsAndStepPodsYieldNoRunId) {
-  check("other pods", [] {
+  day2test::check("other pods", [] {
     auto prefix = *rc::gen::element<std::string>("", "analytics-prod-", "user-cloud-dagster-cloud-agent-agent-",
                                                  "dagster-step-", "dagster-", "onepassword-connect-");
     auto name = prefix + *name_part();
@@ -80,7 +64,7 @@ TEST(GcpProperties, CodeServersAgentsAndStepPodsYieldNoRunId) {
 }
 
 TEST(GcpProperties, ARunPrefixWithoutAUuidYieldsNoRunId) {
-  check("broken run pods", [] {
+  day2test::check("broken run pods", [] {
     auto id = *uuid();
     auto cut = *rc::gen::inRange<std::size_t>(0, id.size());
     auto name = "dagster-run-" + id.substr(0, cut) + *rc::gen::element<std::string>("", "-", "x-abcde", "g-abcde");

@@ -9,15 +9,14 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <functional>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "analyzer/overlap.hpp"
 #include "analyzer/reclassify.hpp"
 #include "recorder/json.hpp"
+#include "support/rc_check.hpp"
 
 namespace analyzer {
 namespace {
@@ -110,21 +109,6 @@ std::string artifact_text(const World& world, std::int64_t shift) {
                      failures, errors, events);
 }
 
-// Runs `property` for at least 1000 cases (RC_PARAMS can ask for more, and sets the seed).
-void check(const char* description, const std::function<void()>& property) {
-  rc::detail::TestParams params = rc::detail::configuration().testParams;
-  params.maxSuccess = std::max(params.maxSuccess, 1000);
-  rc::detail::TestMetadata metadata;
-  metadata.description = description;
-  auto result = rc::detail::checkTestable(property, metadata, params);
-  std::ostringstream report;
-  rc::detail::printResultMessage(result, report);
-  EXPECT_TRUE(result.template is<rc::detail::SuccessResult>()) << description << ": " << report.str();
-  if (result.template is<rc::detail::SuccessResult>()) {
-    EXPECT_GE(result.template get<rc::detail::SuccessResult>().numSuccess, 1000) << description;
-  }
-}
-
 const rapidjson::Value& at(const rapidjson::Value& root, const std::string& pointer) {
   const rapidjson::Value* value = rapidjson::Pointer(pointer.c_str()).Get(root);
   RC_ASSERT(value != nullptr);
@@ -132,7 +116,7 @@ const rapidjson::Value& at(const rapidjson::Value& root, const std::string& poin
 }
 
 TEST(ReclassifyProperties, CitedAgentErrorsAndPodEventsOverlapTheirRun) {
-  check("cited signals overlap their run", [] {
+  day2test::check("cited signals overlap their run", [] {
     auto world = *gen_world();
     auto document = recorder::parse_json(artifact_text(world, 0), "generated.json");
     RC_ASSERT(document.ok());
@@ -159,7 +143,7 @@ TEST(ReclassifyProperties, CitedAgentErrorsAndPodEventsOverlapTheirRun) {
 }
 
 TEST(ReclassifyProperties, ShiftingEveryTimestampChangesNoClassification) {
-  check("time shift invariance", [] {
+  day2test::check("time shift invariance", [] {
     auto world = *gen_world();
     auto shift = *rc::gen::inRange<std::int64_t>(-10000000, 10000000);
     auto original = recorder::parse_json(artifact_text(world, 0), "generated.json");
