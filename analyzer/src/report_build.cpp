@@ -126,7 +126,7 @@ std::map<std::string, std::vector<RunPodEvent>> pod_events_by_run(const Json& ar
 
 // The pod events of the run's pods that no rule cited, each saying whether it passes the overlap gate
 // with the run's lifetime: only those may be read as part of the run's story.
-std::vector<std::string> uncited_pod_events(const std::vector<RunPodEvent>& events, const RunEvidence& run,
+std::vector<std::string> uncited_pod_events(const std::vector<RunPodEvent>& events, RunEvidence& run,
                                             const Json& failure) {
   std::vector<std::string> out;
   auto extent = run_extent(run.start_epoch, run.end_epoch, never_started_timeout(text_of(failure, "runFailureMessage")));
@@ -135,6 +135,7 @@ std::vector<std::string> uncited_pod_events(const std::vector<RunPodEvent>& even
                              [&](const Evidence& e) { return e.pointer == event.pointer; });
     if (cited) { continue; }
     bool linked = extent && event.epoch && overlaps(pod_event_extent(*event.epoch, extent), *extent);
+    ++(linked ? run.pod_events_during : run.pod_events_outside);
     out.push_back(fmt::format("{} ({})", event.line,
                               linked ? "during the run; no rule cites it" : "outside the run's lifetime: not linked"));
   }
@@ -189,7 +190,9 @@ void root_causes(const Json& artifact, const recorder::Zone& zone, const Reclass
     std::sort(runs.begin(), runs.end(), [](const RunEvidence& a, const RunEvidence& b) {
       return std::tie(a.end_epoch, a.run_id) < std::tie(b.end_epoch, b.run_id);
     });
-    report.causes.push_back({key.first, key.second, std::move(runs), {}});
+    Cause cause{key.first, key.second, std::move(runs), {}};
+    cause.narrative = narrative(cause);
+    report.causes.push_back(std::move(cause));
   }
   // Largest group first; ties by category and rule, so the order never depends on the input's.
   std::stable_sort(report.causes.begin(), report.causes.end(),

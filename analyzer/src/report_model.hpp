@@ -54,6 +54,8 @@ struct RunEvidence {
   bool reclassified = false;            // a reclassify rule (docs/report.md "Reclassification") fired
   std::string guidance;                 // the reclassification row's guidance, or empty
   std::vector<Evidence> evidence;       // what the classification rests on (the run first)
+  int pod_events_during = 0;            // uncited pod events of the run's pods that pass the overlap gate
+  int pod_events_outside = 0;           // ... and those that do not
 };
 
 struct Cause {
@@ -112,6 +114,10 @@ std::string brief(const Json& object, const char* key, std::size_t limit = 160);
 const Json& array_of(const Json& object, const char* key);
 // The first 8 characters of a run id.
 std::string short_id(const std::string& run_id);
+
+// The narrative of a root cause: its runs, the linked signals and why the links hold, retries, and
+// the pod events not linked (report_narrative.cpp).
+std::string narrative(const Cause& cause);
 
 // Adds the timeline rows, Impact and Emerging Issues (report_sections.cpp).
 void add_sections(const Json& artifact, const recorder::Zone& zone, Report& report);

@@ -81,6 +81,7 @@ void causes(const Report& r, std::string& md) {
               ? fmt::format("**{}. {}** — {} failed run(s); no rule matched.\n\n", i + 1, cause.category, cause.runs.size())
               : fmt::format("**{}. {}** — {} failed run(s) classified by rule `{}`.\n\n", i + 1, cause.category,
                             cause.runs.size(), cause.rule_id);
+    if (!cause.narrative.empty()) { md += cause.narrative + "\n\n"; }
     std::string guidance = cause_guidance(cause);
     if (!guidance.empty()) { md += fmt::format("Guidance: {}\n\n", guidance); }
     for (const auto& run : cause.runs) {
@@ -191,6 +192,7 @@ rapidjson::Value causes_json(const Report& r, Allocator& a) {
     rapidjson::Value row(rapidjson::kObjectType);
     row.AddMember("category", str(cause.category, a), a);
     row.AddMember("ruleId", str(cause.rule_id, a), a);
+    row.AddMember("narrative", str(cause.narrative, a), a);
     std::string guidance = cause_guidance(cause);
     row.AddMember("guidance", guidance.empty() ? rapidjson::Value() : str(guidance, a), a);
     row.AddMember("runs", runs, a);

@@ -226,6 +226,21 @@ TEST_F(Report, TimelineShowsTheCategoryAfterReclassification) {
   EXPECT_THAT(md, Not(HasSubstr("`k8s_job` `a2000000` — Code error")));
 }
 
+TEST_F(Report, NarrativeLinksOnlySignalsThatPassTheGate) {
+  auto outcome = report(k_data / "artifacts" / "reclassify.json");
+  ASSERT_EQ(outcome.code, 0) << outcome.err;
+  std::string md = written("report.md");
+  // The OOM run: its own pod's OOMKilling during the run is the linked signal.
+  EXPECT_THAT(md, HasSubstr("Collect filed it as Unclassified; `pod-oom-eviction` moved it here on 1 pod event that "
+                            "overlaps the run's lifetime (the temporal overlap gate)."));
+  // The agent run: its pod's OOMKilling an hour after it ended is counted as not linked, never as a cause.
+  EXPECT_THAT(md, HasSubstr("`agent-api-timeout` moved it here on 1 agent error that overlaps the run's lifetime"));
+  EXPECT_THAT(md, HasSubstr("1 pod event(s) of these runs' pods fall outside the runs' lifetimes and are not linked."));
+  EXPECT_THAT(md, Not(HasSubstr("agent-api-timeout` moved it here on 1 agent error and 1 pod event")));
+  // A run no rule matched says so instead of inventing a cause.
+  EXPECT_THAT(md, HasSubstr("One run of `other_pod_job` failed at 2026-03-30 02:58:20 EDT. No classification rule matched"));
+}
+
 TEST_F(Report, UnknownFormatIsAUsageError) {
   auto outcome = report(k_overnight, {"--format", "pdf"});
   EXPECT_EQ(outcome.code, 2);

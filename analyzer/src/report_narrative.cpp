@@ -1,0 +1,129 @@
+// The narrative of a root cause (docs/report.md "Root Causes"): what the runs of one group have in
+// common, the signals that were linked to them and why the link holds. It only restates links the
+// reclassification made (every cited item passed the temporal overlap gate with its run) and counts
+// what was not linked, so it can never claim a cause the gate refused.
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "report_model.hpp"
+
+namespace analyzer::report {
+namespace {
+
+// "a, b and c"
+std::string listing(const std::vector<std::string>& items) {
+  if (items.empty()) { return ""; }
+  if (items.size() == 1) { return items.front(); }
+  std::vector<std::string> head(items.begin(), items.end() - 1);
+  return fmt::format("{} and {}", fmt::join(head, ", "), items.back());
+}
+
+// "2 pod events and 1 agent error"
+std::string counted(const std::map<std::string, int>& counts) {
+  std::vector<std::string> parts;
+  for (const auto& [kind, n] : counts) {
+    std::string noun = kind;
+    std::replace(noun.begin(), noun.end(), '_', ' ');
+    parts.push_back(fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s"));
+  }
+  return listing(parts);
+}
+
+std::string when_span(const Cause& cause) {
+  const RunEvidence& first = cause.runs.front();
+  const RunEvidence& last = cause.runs.back();  // runs are sorted by end time
+  if (cause.runs.size() == 1 || first.ended == last.ended) { return fmt::format("at {}", first.ended); }
+  return fmt::format("between {} and {}", first.ended, last.ended);
+}
+
+std::string retries(const Cause& cause) {
+  std::map<std::string, int> by_status;
+  int without = 0;
+  for (const auto& run : cause.runs) {
+    if (run.retry.empty()) {
+      ++without;
+      continue;
+    }
+    // "retry <id>: <status>; retry <id>: <status>": the last retry decides.
+    auto colon = run.retry.rfind(": ");
+    ++by_status[colon == std::string::npos ? "?" : run.retry.substr(colon + 2)];
+  }
+  if (by_status.empty()) { return "No retry was recorded."; }
+  std::vector<std::string> parts;
+  for (const auto& [status, n] : by_status) { parts.push_back(fmt::format("{} {}", n, status)); }
+  if (without > 0) { parts.push_back(fmt::format("{} not retried", without)); }
+  return fmt::format("Retries: {}.", fmt::join(parts, ", "));
+}
+
+}  // namespace
+
+std::string narrative(const Cause& cause) {
+  if (cause.runs.empty()) { return ""; }
+  std::set<std::string> job_set;
+  std::set<std::string> collected;
+  std::map<std::string, int> own;    // run_event evidence: the run's own record
+  std::map<std::string, int> cited;  // other signals (pod events, agent errors, ...): linked through the gate
+  int reclassified = 0;
+  int during = 0;
+  int outside = 0;
+  for (const auto& run : cause.runs) {
+    job_set.insert(fmt::format("`{}`", run.job));
+    if (run.reclassified) {
+      ++reclassified;
+      collected.insert(run.collected_category);
+      for (const auto& e : run.evidence) {
+        if (e.kind == "run_event") {
+          ++own["item"];
+        } else if (e.kind != "run") {
+          ++cited[e.kind];
+        }
+      }
+    }
+    during += run.pod_events_during;
+    outside += run.pod_events_outside;
+  }
+  std::vector<std::string> jobs(job_set.begin(), job_set.end());
+  bool one = cause.runs.size() == 1;
+  std::string text = one ? fmt::format("One run of {} failed {}.", listing(jobs), when_span(cause))
+                         : fmt::format("{} runs of {} failed {}.", cause.runs.size(), listing(jobs), when_span(cause));
+  if (cause.rule_id == "-") {
+    text += fmt::format(" No classification rule matched {} failure message, error classes or engine events.",
+                        one ? "its" : "their");
+  } else if (reclassified > 0) {
+    std::vector<std::string> from(collected.begin(), collected.end());
+    text += one ? fmt::format(" Collect filed it as {}; `{}` moved it here", listing(from), cause.rule_id)
+                : fmt::format(" {} of them, filed by collect as {}, were moved here by `{}`", reclassified, listing(from),
+                              cause.rule_id);
+    std::vector<std::string> grounds;
+    if (!own.empty()) { grounds.push_back(fmt::format("the run's own record ({} item(s))", own["item"])); }
+    if (!cited.empty()) {
+      bool single = cited.size() == 1 && cited.begin()->second == 1;
+      grounds.push_back(fmt::format("{} that overlap{} the run's lifetime (the temporal overlap gate)", counted(cited),
+                                    single ? "s" : ""));
+    }
+    text += grounds.empty() ? "." : fmt::format(" on {}.", listing(grounds));
+  } else {
+    text += fmt::format(" {} collect's rule `{}` on {} own failure record; no other signal was needed.",
+                        one ? "It matched" : "Each matched", cause.rule_id, one ? "its" : "its");
+  }
+  text += " " + retries(cause);
+  if (during > 0) {
+    text += fmt::format(" {} pod event(s) of these runs' pods happened during the runs but no rule cites them: read them "
+                        "before closing the cause.",
+                        during);
+  }
+  if (outside > 0) {
+    text += fmt::format(" {} pod event(s) of these runs' pods fall outside the runs' lifetimes and are not linked.",
+                        outside);
+  }
+  return text;
+}
+
+}  // namespace analyzer::report
