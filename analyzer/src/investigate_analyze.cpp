@@ -74,7 +74,9 @@ std::vector<HungRun> find_hung(const std::vector<RunRowInfo>& in_flight, const H
         found = HungRun{run, HungKind::canceling, run.update_time, now - run.update_time, thresholds.cancel_timeout};
       }
     } else if (run.status == "STARTED") {
+      // Dagster's run monitoring reads dagster/max_runtime, else dagster/max_runtime_seconds.
       auto tag = run.tags.find("dagster/max_runtime");
+      if (tag == run.tags.end()) tag = run.tags.find("dagster/max_runtime_seconds");
       if (tag != run.tags.end() && run.start_time > 0) {
         char* end = nullptr;
         double limit = std::strtod(tag->second.c_str(), &end);
@@ -210,10 +212,22 @@ Comparison compare_runs(const RunInfo& a, const std::vector<RunEvent>& events_a,
   auto steps_b = analyze_steps(events_b, 1e18).steps;
   for (const auto& step : steps_a) out.outcomes_a.push_back(step.step_key + ":" + step.outcome);
   for (const auto& step : steps_b) out.outcomes_b.push_back(step.step_key + ":" + step.outcome);
-  for (std::size_t i = 0; i < std::max(steps_a.size(), steps_b.size()); ++i) {
-    if (i < steps_a.size() && i < steps_b.size() && out.outcomes_a[i] == out.outcomes_b[i]) continue;
-    out.first_differing_step = i < steps_a.size() ? steps_a[i].step_key : steps_b[i].step_key;
-    break;
+  // Steps are matched by key, not by position: steps that ran in parallel start in any order, and
+  // that alone is no difference. The first differing step is the first, in A's start order, then
+  // B's for the steps only B ran, whose outcome differs or that only one run has.
+  std::map<std::string, std::string> by_key_a, by_key_b;
+  for (const auto& step : steps_a) by_key_a[step.step_key] = step.outcome;
+  for (const auto& step : steps_b) by_key_b[step.step_key] = step.outcome;
+  auto differs = [&](const std::string& key) {
+    auto x = by_key_a.find(key);
+    auto y = by_key_b.find(key);
+    return x == by_key_a.end() || y == by_key_b.end() || x->second != y->second;
+  };
+  for (const auto* steps : {&steps_a, &steps_b}) {
+    for (const auto& step : *steps) {
+      if (out.first_differing_step) break;
+      if (differs(step.step_key)) out.first_differing_step = step.step_key;
+    }
   }
 
   out.event_types_a = event_sequence(events_a);

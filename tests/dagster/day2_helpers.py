@@ -1,7 +1,9 @@
-"""Helpers shared by the real-Dagster tests (test_collect.py, test_replay.py)."""
+"""Helpers shared by the real-Dagster tests (test_collect.py, test_replay.py, mini_instance.py)."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 
@@ -26,3 +28,21 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def stop_process_group(proc: subprocess.Popen, grace: float = 10) -> None:
+    """SIGTERM the process group we started (pgid == proc.pid), bounded wait, then SIGKILL."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    try:  # stragglers of the group (code server children)
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

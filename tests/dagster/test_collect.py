@@ -22,7 +22,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from day2_helpers import describe, free_port, run_day2
+from day2_helpers import describe, free_port, run_day2, stop_process_group
 
 STEP_KEYS = [
     "step_01_failed_runs",
@@ -253,24 +253,6 @@ def test_summarize_ok(artifact, day2_bin):
 
 
 # --- test 2: webserver killed mid-collection -----------------------------------------------------
-
-
-def stop_process_group(proc: subprocess.Popen) -> None:
-    """SIGTERM the process group we started (pgid == proc.pid), bounded wait, then SIGKILL."""
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=wait)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    try:  # stragglers of the group (code server children)
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 class KillingProxy:

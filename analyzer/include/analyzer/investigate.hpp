@@ -195,7 +195,8 @@ struct HungThresholds {
 };
 // Runs of `in_flight` stuck at `now`: STARTING longer than the start timeout (since launch), CANCELING
 // longer than the cancel timeout (since the last update), STARTED past their dagster/max_runtime
-// tag (since start). Sorted by how long they have been stuck, longest first, then run id.
+// tag, else dagster/max_runtime_seconds, as Dagster's run monitoring reads them
+// (since start). Sorted by how long they have been stuck, longest first, then run id.
 std::vector<HungRun> find_hung(const std::vector<RunRowInfo>& in_flight, const HungThresholds& thresholds,
                                double now);
 

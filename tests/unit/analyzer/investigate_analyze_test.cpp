@@ -65,6 +65,22 @@ TEST(FindHung, StartedOnlyPastItsMaxRuntimeTag) {
   EXPECT_DOUBLE_EQ(hung[0].limit, 60);
 }
 
+TEST(FindHung, MaxRuntimeSecondsTagWhenMaxRuntimeIsAbsent) {
+  // Dagster's run monitoring: dagster/max_runtime, else dagster/max_runtime_seconds.
+  auto seconds = row("seconds", "STARTED");
+  seconds.start_time = 1000;
+  seconds.tags["dagster/max_runtime_seconds"] = "120";
+  auto both = row("both", "STARTED");
+  both.start_time = 1000;
+  both.tags["dagster/max_runtime"] = "3600";
+  both.tags["dagster/max_runtime_seconds"] = "120";
+  auto hung = analyzer::find_hung({seconds, both}, {180, 180}, 1121);
+  ASSERT_EQ(hung.size(), 1u);
+  EXPECT_EQ(hung[0].run.run_id, "seconds");
+  EXPECT_EQ(hung[0].kind, HungKind::max_runtime);
+  EXPECT_DOUBLE_EQ(hung[0].limit, 120);
+}
+
 TEST(FindHung, LongestStuckFirst) {
   auto a = row("a", "STARTING");
   a.launch_time = 500;
@@ -155,6 +171,30 @@ TEST(CompareRuns, IdenticalRunsHaveNoDifference) {
   EXPECT_TRUE(c.tags.empty());
   EXPECT_FALSE(c.first_differing_step.has_value());
   EXPECT_FALSE(c.first_differing_event.has_value());
+}
+
+TEST(CompareRuns, ParallelStepsStartedInAnotherOrderAreNoDifference) {
+  analyzer::RunInfo a;
+  std::vector<RunEvent> ea{event("STEP_START", "left", 1), event("STEP_START", "right", 2),
+                           event("STEP_SUCCESS", "right", 3), event("STEP_SUCCESS", "left", 4),
+                           event("STEP_START", "join", 5), event("STEP_FAILURE", "join", 6)};
+  std::vector<RunEvent> eb{event("STEP_START", "right", 1), event("STEP_START", "left", 2),
+                           event("STEP_SUCCESS", "left", 3), event("STEP_SUCCESS", "right", 4),
+                           event("STEP_START", "join", 5), event("STEP_SUCCESS", "join", 6)};
+  auto c = analyzer::compare_runs(a, ea, a, eb);
+  EXPECT_EQ(c.first_differing_step, "join");
+  EXPECT_EQ(c.first_differing_event, 0u);  // the event sequences do differ from the start
+}
+
+TEST(CompareRuns, AStepOnlyOneRunReachedDiffers) {
+  analyzer::RunInfo a;
+  // The failed run A never started `load`: the first step B ran that A did not is the difference.
+  std::vector<RunEvent> ea{event("STEP_START", "extract", 1), event("STEP_SUCCESS", "extract", 2)};
+  std::vector<RunEvent> eb{event("STEP_START", "extract", 1), event("STEP_SUCCESS", "extract", 2),
+                           event("STEP_START", "load", 3), event("STEP_SUCCESS", "load", 4),
+                           event("STEP_START", "publish", 5), event("STEP_SUCCESS", "publish", 6)};
+  EXPECT_EQ(analyzer::compare_runs(a, ea, a, eb).first_differing_step, "load");
+  EXPECT_EQ(analyzer::compare_runs(a, eb, a, ea).first_differing_step, "load");
 }
 
 TEST(ParseEventTypes, AcceptsSeedNamesAndTypeNames) {
