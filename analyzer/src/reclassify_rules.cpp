@@ -2,12 +2,10 @@
 // comments read with positions (rules_json.hpp), every predicate and argument checked against the
 // closed set, so that each error names "file:line".
 #include <fmt/format.h>
-#include <re2/re2.h>
 
 #include <algorithm>
 #include <array>
 #include <map>
-#include <stdexcept>
 #include <utility>
 
 #include "analyzer/reclassify.hpp"
@@ -22,7 +20,6 @@ extern const std::string_view k_reclassify_rules_text;
 namespace {
 
 using namespace rules_json;
-using recorder::Error;
 using recorder::Result;
 
 constexpr std::array<std::string_view, 9> k_predicate_names = {
@@ -82,38 +79,20 @@ std::optional<Predicate> parse_predicate(std::string_view name) {
   return std::nullopt;
 }
 
-class Parser {
+class Parser : FileParser {
  public:
-  Parser(std::string_view text, std::string_view source) : m_text(text), m_source(source) {}
+  using FileParser::FileParser;
 
   Result<ReclassifyRules> parse() {
-    auto root = parse_located(m_text, m_source);
-    if (!root) return root.error();
-    ReclassifyRules rules;
-    rules.source = m_source;
-    if (auto checked = parse_top_level(*root, rules); !checked) return checked.error();
-    return rules;
+    return parse_file<ReclassifyRules>([this](const Node& root, ReclassifyRules& rules) { return parse_top_level(root, rules); });
   }
 
  private:
-  std::size_t line_of(std::size_t offset) const { return recorder::position_of(m_text, offset).line; }
-  Error error_at(std::size_t offset, const std::string& what) const {
-    return recorder::make_error(fmt::format("{}:{}: {}", m_source, line_of(offset), what));
-  }
-
   Result<void> check_object(const Node& node, std::string_view what) const {
     if (node.kind != Kind::object) {
       return error_at(node.offset, fmt::format("{} must be an object, got {}", what, describe(node)));
     }
-    std::map<std::string_view, std::size_t> seen;
-    for (const Node& member : node.children) {
-      auto [it, inserted] = seen.emplace(member.key, member.key_offset);
-      if (!inserted) {
-        return error_at(member.key_offset, fmt::format("duplicate key {} (first at line {})", quote(member.key),
-                                                       line_of(it->second)));
-      }
-    }
-    return {};
+    return check_unique_keys(node);
   }
 
   Result<void> parse_top_level(const Node& root, ReclassifyRules& rules) {
@@ -147,7 +126,7 @@ class Parser {
   Result<ReclassifyRule> parse_rule(const Node& node) {
     if (auto object = check_object(node, "a rule"); !object) return object.error();
     ReclassifyRule rule;
-    rule.source = fmt::format("{}:{}", m_source, line_of(node.offset));
+    rule.source = where(node);
     std::map<std::string_view, bool> seen;
     for (const Node& member : node.children) {
       Result<void> step;
@@ -158,9 +137,9 @@ class Parser {
       } else if (member.key == "to") {
         step = parse_category_name(member, rule.to);
       } else if (member.key == "description") {
-        step = expect_string(member, rule.description);
+        step = expect_string(member, rule.description, Empty::refused);
       } else if (member.key == "guidance") {
-        step = expect_string(member, rule.guidance);
+        step = expect_string(member, rule.guidance, Empty::refused);
       } else if (member.key == "when") {
         step = parse_predicates(member, rule.when);
       } else if (member.key == "unless") {
@@ -179,32 +158,14 @@ class Parser {
     return rule;
   }
 
-  Result<void> expect_string(const Node& member, std::string& out) const {
-    if (member.kind != Kind::string || member.text.empty()) {
-      return error_at(member.offset, fmt::format("{} must be a non-empty string, got {}", quote(member.key),
-                                                 describe(member)));
-    }
-    out = member.text;
-    return {};
-  }
-
   Result<void> parse_id(const Node& member, std::string& id) {
-    if (auto is_string = expect_string(member, id); !is_string) return is_string;
-    bool valid = std::all_of(id.begin(), id.end(), [](char c) {
-      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-             c == '.';
-    });
-    if (!valid) return error_at(member.offset, fmt::format("rule id {} must be letters, digits, '-', '_' or '.'", quote(id)));
-    auto [it, inserted] = m_ids.emplace(id, member.offset);
-    if (!inserted) {
-      return error_at(member.offset, fmt::format("duplicate rule id {} (first at line {})", quote(id), line_of(it->second)));
-    }
-    return {};
+    if (auto is_string = expect_string(member, id, Empty::refused); !is_string) return is_string;
+    return check_rule_id(member, id);
   }
 
   Result<void> parse_category_name(const Node& member, Category& out) const {
     std::string name;
-    if (auto is_string = expect_string(member, name); !is_string) return is_string;
+    if (auto is_string = expect_string(member, name, Empty::refused); !is_string) return is_string;
     auto category = parse_category(name);
     if (!category) return error_at(member.offset, unknown_name("category", name, category_names()));
     out = *category;
@@ -297,24 +258,15 @@ class Parser {
         return {};
       case ArgType::pattern: {
         if (argument.kind != Kind::string || argument.text.empty()) return wrong();
-        RE2::Options options;
-        options.set_log_errors(false);
-        auto compiled = std::make_shared<const RE2>(argument.text, options);
-        if (!compiled->ok()) {
-          return error_at(argument.offset, fmt::format("invalid pattern {} for {}: {}", quote(argument.text),
-                                                       quote(predicate), compiled->error()));
-        }
+        auto compiled = compile_pattern(argument, predicate);
+        if (!compiled) return compiled.error();
         call.pattern = argument.text;
-        call.compiled = std::move(compiled);
+        call.compiled = std::move(*compiled);
         return {};
       }
     }
     return wrong();
   }
-
-  std::string_view m_text;
-  std::string m_source;
-  std::map<std::string, std::size_t> m_ids;
 };
 
 }  // namespace
@@ -329,19 +281,14 @@ recorder::Result<ReclassifyRules> parse_reclassify_rules(std::string_view text, 
 }
 
 recorder::Result<ReclassifyRules> load_reclassify_rules(const std::string& path) {
-  auto text = recorder::read_file(path);
-  if (!text) return text.error();
-  return parse_reclassify_rules(*text, path);
+  return rules_json::load_file(path, parse_reclassify_rules);
 }
 
 std::string_view default_reclassify_rules_text() { return k_reclassify_rules_text; }
 
 const ReclassifyRules& default_reclassify_rules() {
-  static const ReclassifyRules rules = [] {
-    auto parsed = parse_reclassify_rules(k_reclassify_rules_text, "reclassify.rules.json");
-    if (!parsed) throw std::logic_error("the embedded reclassify rules are invalid: " + parsed.error().message);
-    return std::move(parsed).value();
-  }();
+  static const ReclassifyRules rules = rules_json::parse_embedded(k_reclassify_rules_text, "reclassify.rules.json",
+                                                                  "reclassify rules", parse_reclassify_rules);
   return rules;
 }
 

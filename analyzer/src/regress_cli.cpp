@@ -15,6 +15,7 @@
 
 #include "analyzer/regress.hpp"
 #include "recorder/command.hpp"
+#include "investigate_options.hpp"
 
 namespace analyzer {
 
@@ -131,9 +132,7 @@ int run_regress(const std::vector<std::string>& args, std::ostream& out, std::os
       ("dir", po::value<std::vector<std::string>>(), "scenario directories (default: scenarios)");
   po::positional_options_description positional;
   positional.add("dir", -1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
-  po::notify(vm);
+  po::variables_map vm = parse_args(args, options, positional);
   if (vm.count("help")) {
     out << "usage: day2 regress [DIR...] [--rules FILE] [--reclassify FILE] [--baseline FILE]\n"
            "                    [--baseline-reclassify FILE] [--update] [--shard I/N]\n\n"

@@ -126,14 +126,6 @@ void run_item(const Cause& cause, const RunEvidence& run, std::string& html) {
   html += "</ul></li>\n";
 }
 
-// The group's guidance: its runs share the final category and rule, so the first reclassified run's.
-std::string cause_guidance(const Cause& cause) {
-  for (const auto& run : cause.runs) {
-    if (run.reclassified && !run.guidance.empty()) { return run.guidance; }
-  }
-  return "";
-}
-
 void causes(const Report& r, std::string& html) {
   html += "<h2>Root Causes</h2>\n";
   if (r.causes.empty()) {

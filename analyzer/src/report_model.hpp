@@ -118,6 +118,9 @@ std::string short_id(const std::string& run_id);
 // The narrative of a root cause: its runs, the linked signals and why the links hold, retries, and
 // the pod events not linked (report_narrative.cpp).
 std::string narrative(const Cause& cause);
+// The guidance of a root cause: its runs share the final category and rule, so the first
+// reclassified run's; "" when none has any (report_narrative.cpp).
+std::string cause_guidance(const Cause& cause);
 
 // Adds the timeline rows, Impact and Emerging Issues (report_sections.cpp).
 void add_sections(const Json& artifact, const recorder::Zone& zone, Report& report);

@@ -126,4 +126,11 @@ std::string narrative(const Cause& cause) {
   return text;
 }
 
+std::string cause_guidance(const Cause& cause) {
+  for (const auto& run : cause.runs) {
+    if (run.reclassified && !run.guidance.empty()) { return run.guidance; }
+  }
+  return "";
+}
+
 }  // namespace analyzer::report

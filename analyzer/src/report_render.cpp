@@ -61,14 +61,6 @@ void timeline(const Report& r, std::string& md) {
   md += "\n";
 }
 
-// The group's guidance: its runs share the final category and rule, so the first reclassified run's.
-std::string cause_guidance(const Cause& cause) {
-  for (const auto& run : cause.runs) {
-    if (run.reclassified && !run.guidance.empty()) { return run.guidance; }
-  }
-  return "";
-}
-
 void causes(const Report& r, std::string& md) {
   md += "### Root Causes\n\n";
   if (r.causes.empty()) {

@@ -21,6 +21,7 @@
 #include "recorder/json.hpp"
 #include "recorder/log.hpp"
 #include "recorder/record.hpp"
+#include "investigate_options.hpp"
 #include "simulate_world.hpp"
 
 namespace analyzer {
@@ -179,9 +180,7 @@ int run_simulate(const std::vector<std::string>& args, std::ostream& out, std::o
       ("spec", po::value<std::string>(), "the scenario spec (positional)");
   po::positional_options_description positional;
   positional.add("spec", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
-  po::notify(vm);
+  po::variables_map vm = parse_args(args, options, positional);
   if (vm.count("help")) {
     out << "usage: day2 simulate SPEC (--out DIR | --scenario DIR) [--overwrite]\n\n"
            "Renders a scenario spec (an incident world, docs/scenarios.md \"Scenario specs\") into a\n"

@@ -17,17 +17,9 @@ namespace {
 
 using Vars = rapidjson::Value;
 
-const std::string k_repository = "__repository__";
-
-std::string join(const std::vector<std::string>& items) { return fmt::format("{}", fmt::join(items, ",")); }
-
-std::string nullable(double value) { return value == 0 ? "null" : number(value); }
-
 double var_number(const Vars& vars, const char* key, double fallback) {
   return recorder::get_number(vars, key).value_or(fallback);
 }
-
-double update_time(const Run& r) { return r.end != 0 ? r.end : (r.start != 0 ? r.start : r.created); }
 
 std::string tags(const Run& r) {
   std::map<std::string, std::string> all = r.tags;

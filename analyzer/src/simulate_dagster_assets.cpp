@@ -17,14 +17,6 @@ namespace {
 
 using Vars = rapidjson::Value;
 
-const std::string k_repository = "__repository__";
-
-std::string join(const std::vector<std::string>& items) { return fmt::format("{}", fmt::join(items, ",")); }
-
-std::string nullable(double value) { return value == 0 ? "null" : number(value); }
-
-double update_time(const Run& r) { return r.end != 0 ? r.end : (r.start != 0 ? r.start : r.created); }
-
 struct Asset {
   std::vector<std::string> path;
   std::string location = "etl";

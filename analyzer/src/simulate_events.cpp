@@ -33,6 +33,12 @@ std::string millis(double epoch_seconds) {
   return quote(fmt::format("{}", static_cast<long long>(std::llround(epoch_seconds * 1000))));
 }
 
+std::string join(const std::vector<std::string>& items) { return fmt::format("{}", fmt::join(items, ",")); }
+
+std::string nullable(double value) { return value == 0 ? "null" : number(value); }
+
+double update_time(const Run& run) { return run.end != 0 ? run.end : (run.start != 0 ? run.start : run.created); }
+
 namespace {
 
 // PythonError: `class_name` with `message`, and an optional cause (className: message).
@@ -166,12 +172,7 @@ void failure(Log& log, double t0, double end) {
       break;
     }
     case FailureMode::prestart_kill:
-      log.step_failure(end - 1, "", "null",
-                       fmt::format("Step {} failed health check: Discovered failed Kubernetes job dagster-step-{} "
-                                   "for step {}.", r.step, r.id.substr(0, 8), r.step));
-      log.run_failure(end, log.steps_failed());
-      break;
-    case FailureMode::backoff_limit:
+    case FailureMode::backoff_limit:  // the same log: whether the step's logs were captured tells them apart
       log.step_failure(end - 1, "", "null",
                        fmt::format("Step {} failed health check: Discovered failed Kubernetes job dagster-step-{} "
                                    "for step {}.", r.step, r.id.substr(0, 8), r.step));

@@ -105,20 +105,33 @@ void read_checks(const Value& doc, World& world) {
 
 namespace {
 
+// Calls `read` with each item of the spec's list `key` of Google Cloud signals, its path ("/key/i") and
+// index, after checking its keys against `known`. The list needs "gcp" (a project).
+template <typename F>
+void each_google_item(const Value& doc, const World& world, const char* key, const std::set<std::string>& known,
+                      F&& read) {
+  const auto& list = array(doc, "", key);
+  if (!list.Empty() && world.gcp.project.empty()) {
+    throw SpecError{fmt::format("/{}", key), "needs \"gcp\" (a project)"};
+  }
+  for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
+    std::string at = fmt::format("/{}/{}", key, i);
+    check_keys(list[i], at, known);
+    read(list[i], at, i);
+  }
+}
+
 void error_groups(const Value& doc, World& world) {
-  const auto& groups = array(doc, "", "error_groups");
-  if (!groups.Empty() && world.gcp.project.empty()) throw SpecError{"/error_groups", "needs \"gcp\" (a project)"};
-  for (rapidjson::SizeType i = 0; i < groups.Size(); ++i) {
-    std::string at = fmt::format("/error_groups/{}", i);
-    check_keys(groups[i], at, {"id", "status", "message", "service", "version", "first_seen", "events"});
+  std::set<std::string> keys = {"id", "status", "message", "service", "version", "first_seen", "events"};
+  each_google_item(doc, world, "error_groups", keys, [&](const Value& item, const std::string& at, rapidjson::SizeType i) {
     ErrorGroup g;
-    g.id = text(groups[i], at, "id", fmt::format("group{}", i + 1));
-    g.status = one_of(groups[i], at, "status", {"OPEN", "ACKNOWLEDGED", "RESOLVED", "MUTED"}, "OPEN");
-    g.message = text(groups[i], at, "message");
+    g.id = text(item, at, "id", fmt::format("group{}", i + 1));
+    g.status = one_of(item, at, "status", {"OPEN", "ACKNOWLEDGED", "RESOLVED", "MUTED"}, "OPEN");
+    g.message = text(item, at, "message");
     if (g.message.empty()) throw SpecError{at, "\"message\" is required (the error's text or traceback)"};
-    g.service = text(groups[i], at, "service", "etl");
-    g.version = text(groups[i], at, "version", g.service + "-prod-5d8c9-abcde");
-    const auto& events = array(groups[i], at, "events");
+    g.service = text(item, at, "service", "etl");
+    g.version = text(item, at, "version", g.service + "-prod-5d8c9-abcde");
+    const auto& events = array(item, at, "events");
     if (events.Empty()) throw SpecError{at, "\"events\" is required (at least one)"};
     for (rapidjson::SizeType j = 0; j < events.Size(); ++j) {
       std::string p = fmt::format("{}/events/{}", at, j);
@@ -127,69 +140,61 @@ void error_groups(const Value& doc, World& world) {
       repeated(events[j], p, 60, [&](double shift) { g.events.push_back(t + shift); });
     }
     std::sort(g.events.begin(), g.events.end());
-    g.first_seen = time_at(groups[i], at, "first_seen", world.now, false);
+    g.first_seen = time_at(item, at, "first_seen", world.now, false);
     if (g.first_seen == 0 || g.first_seen > g.events.front()) g.first_seen = g.events.front();
     world.error_groups.push_back(std::move(g));
-  }
+  });
 }
 
 void alerts(const Value& doc, World& world) {
-  const auto& list = array(doc, "", "alerts");
-  if (!list.Empty() && world.gcp.project.empty()) throw SpecError{"/alerts", "needs \"gcp\" (a project)"};
-  for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
-    std::string at = fmt::format("/alerts/{}", i);
-    check_keys(list[i], at, {"policy", "severity", "open", "close", "resource_type", "labels", "metric"});
+  std::set<std::string> keys = {"policy", "severity", "open", "close", "resource_type", "labels", "metric"};
+  each_google_item(doc, world, "alerts", keys, [&](const Value& item, const std::string& at, rapidjson::SizeType i) {
     Alert alert;
     alert.id = fmt::format("{:020}", 1000 + i);
-    alert.policy = text(list[i], at, "policy");
+    alert.policy = text(item, at, "policy");
     if (alert.policy.empty()) throw SpecError{at, "\"policy\" is required (the policy's display name)"};
-    alert.severity = one_of(list[i], at, "severity", {"CRITICAL", "ERROR", "WARNING"}, "WARNING");
-    alert.open = time_at(list[i], at, "open", world.now, true);
-    alert.close = time_at(list[i], at, "close", world.now, false);
+    alert.severity = one_of(item, at, "severity", {"CRITICAL", "ERROR", "WARNING"}, "WARNING");
+    alert.open = time_at(item, at, "open", world.now, true);
+    alert.close = time_at(item, at, "close", world.now, false);
     if (alert.close != 0 && alert.close < alert.open) throw SpecError{at + "/close", "is before \"open\""};
-    alert.resource_type = text(list[i], at, "resource_type", alert.resource_type);
-    alert.labels = string_map(list[i], at, "labels");
-    alert.metric = text(list[i], at, "metric", alert.metric);
+    alert.resource_type = text(item, at, "resource_type", alert.resource_type);
+    alert.labels = string_map(item, at, "labels");
+    alert.metric = text(item, at, "metric", alert.metric);
     world.alerts.push_back(std::move(alert));
-  }
+  });
 }
 
 void pod_events(const Value& doc, World& world) {
-  const auto& list = array(doc, "", "pod_events");
-  if (!list.Empty() && world.gcp.project.empty()) throw SpecError{"/pod_events", "needs \"gcp\" (a project)"};
-  for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
-    std::string at = fmt::format("/pod_events/{}", i);
-    check_keys(list[i], at, {"pod", "reason", "message", "time", "node", "count", "every"});
+  std::set<std::string> keys = {"pod", "reason", "message", "time", "node", "count", "every"};
+  each_google_item(doc, world, "pod_events", keys, [&](const Value& item, const std::string& at, rapidjson::SizeType) {
     PodEvent e;
-    e.pod = text(list[i], at, "pod");
+    e.pod = text(item, at, "pod");
     if (e.pod.empty()) throw SpecError{at, "\"pod\" is required (a pod name)"};
-    e.reason = text(list[i], at, "reason");
+    e.reason = text(item, at, "reason");
     if (e.reason.empty()) throw SpecError{at, "\"reason\" is required"};
-    e.message = text(list[i], at, "message");
-    e.time = time_at(list[i], at, "time", world.now, true);
-    e.node = text(list[i], at, "node", "gke-pool-1-node-1");
-    repeated(list[i], at, 60, [&](double shift) {
+    e.message = text(item, at, "message");
+    e.time = time_at(item, at, "time", world.now, true);
+    e.node = text(item, at, "node", "gke-pool-1-node-1");
+    repeated(item, at, 60, [&](double shift) {
       PodEvent copy = e;
       copy.time += shift;
       world.pod_events.push_back(std::move(copy));
     });
-  }
+  });
 }
 
 void agent_pod_creates(const Value& doc, World& world) {
-  const auto& list = array(doc, "", "agent_pod_creates");
-  if (!list.Empty() && world.gcp.project.empty()) throw SpecError{"/agent_pod_creates", "needs \"gcp\" (a project)"};
   int n = 0;
-  for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
-    std::string at = fmt::format("/agent_pod_creates/{}", i);
-    check_keys(list[i], at, {"time", "code", "count", "every"});
-    double t = time_at(list[i], at, "time", world.now, true);
-    int code = static_cast<int>(num(list[i], at, "code", 0, 0, 16));
-    repeated(list[i], at, 60, [&](double shift) {
+  std::set<std::string> keys = {"time", "code", "count", "every"};
+  each_google_item(doc, world, "agent_pod_creates", keys,
+                   [&](const Value& item, const std::string& at, rapidjson::SizeType) {
+    double t = time_at(item, at, "time", world.now, true);
+    int code = static_cast<int>(num(item, at, "code", 0, 0, 16));
+    repeated(item, at, 60, [&](double shift) {
       world.agent_pod_creates.push_back(
           {t + shift, fmt::format("user-cloud-dagster-cloud-agent-agent-7d9f8c6b5-{:05}", ++n), code});
     });
-  }
+  });
 }
 
 }  // namespace

@@ -238,5 +238,12 @@ std::string rfc3339(double epoch_seconds);
 std::string quote(std::string_view text);
 std::string number(double value);
 std::string millis(double epoch_seconds);  // Dagster event timestamps: "1795507714269"
+std::string join(const std::vector<std::string>& items);  // items joined with ","
+std::string nullable(double value);                       // "null" for 0, else number(value)
+
+// The repository name of every code location (Dagster's default for a single-file definitions).
+inline const std::string k_repository = "__repository__";
+// When the run last changed: its end, else its start, else its creation.
+double update_time(const Run& run);
 
 }  // namespace analyzer::sim

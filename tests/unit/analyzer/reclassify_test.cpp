@@ -80,6 +80,19 @@ void expect_kept(const Reclassification& result, Category collected) {
   EXPECT_EQ(pointers(result), std::vector<std::string>{"/step_01_failed_runs/failures/0"});
 }
 
+// `result` moved to `category` by rule `rule_id`; its evidence is the run's failure record, then
+// `evidence`: pointers into the artifact ("/step_..."), or else relative to the failure record.
+void expect_moved(const Reclassification& result, Category category, const std::string& rule_id,
+                  const std::vector<std::string>& evidence) {
+  EXPECT_EQ(result.category, category);
+  EXPECT_EQ(result.rule_id, rule_id);
+  std::vector<std::string> expected{"/step_01_failed_runs/failures/0"};
+  for (const auto& pointer : evidence) {
+    expected.push_back(pointer.starts_with("/step_") ? pointer : "/step_01_failed_runs/failures/0" + pointer);
+  }
+  EXPECT_EQ(pointers(result), expected);
+}
+
 // ---- Agent API timeout ---------------------------------------------------------------------------
 
 TEST(Reclassify, AgentReadTimeoutDuringTheRunIsAgentApiTimeout) {
@@ -118,10 +131,7 @@ TEST(Reclassify, AgentReadTimeoutLeavesACodeErrorAlone) {
 TEST(Reclassify, UnrecoverableApiErrorClassIsK8sApiTimeout) {
   auto result = only(artifact({failure("a", "Code error",
                                        R"("errorClass": "dagster_k8s.client.DagsterK8sUnrecoverableAPIError")")}));
-  EXPECT_EQ(result.category, Category::k8s_api_timeout);
-  EXPECT_EQ(result.rule_id, "k8s-api-timeout");
-  EXPECT_EQ(pointers(result),
-            (std::vector<std::string>{"/step_01_failed_runs/failures/0", "/step_01_failed_runs/failures/0/errorClass"}));
+  expect_moved(result, Category::k8s_api_timeout, "k8s-api-timeout", {"/errorClass"});
 }
 
 TEST(Reclassify, UnrecoverableApiErrorInTheCauseChainCounts) {
@@ -143,10 +153,7 @@ TEST(Reclassify, UnrecoverableApiErrorOnlyInAMessageIsNotEnough) {
 TEST(Reclassify, OomKillingOfTheRunsPodIsNodeOomEviction) {
   auto events = fmt::format("[{}, {}]", pod_event("b", "OOMKilling", k_start + 60), pod_event("a", "OOMKilling", k_start + 60));
   auto result = only(artifact({failure("a", "Unclassified")}, "[]", events));
-  EXPECT_EQ(result.category, Category::node_oom_eviction);
-  EXPECT_EQ(result.rule_id, "pod-oom-eviction");
-  EXPECT_EQ(pointers(result),
-            (std::vector<std::string>{"/step_01_failed_runs/failures/0", "/step_10_gke_events/podEvents/1"}));
+  expect_moved(result, Category::node_oom_eviction, "pod-oom-eviction", {"/step_10_gke_events/podEvents/1"});
   EXPECT_THAT(result.guidance, HasSubstr("step 13"));
 }
 
@@ -181,11 +188,7 @@ std::string max_runtime_failure(const std::string& category, bool exiting, bool 
 
 TEST(Reclassify, MaxRuntimeWithExitingEventIsStepPreemptHang) {
   auto result = only(artifact({max_runtime_failure("Infra timeout", true, false)}));
-  EXPECT_EQ(result.category, Category::step_preempt_hang);
-  EXPECT_EQ(result.rule_id, "step-preempt-hang");
-  EXPECT_EQ(pointers(result), (std::vector<std::string>{"/step_01_failed_runs/failures/0",
-                                                         "/step_01_failed_runs/failures/0/runFailureMessage",
-                                                         "/step_01_failed_runs/failures/0/engineEvents/1"}));
+  expect_moved(result, Category::step_preempt_hang, "step-preempt-hang", {"/runFailureMessage", "/engineEvents/1"});
   EXPECT_THAT(result.guidance, HasSubstr("dagster-io/dagster#33728"));
 }
 
@@ -195,11 +198,7 @@ TEST(Reclassify, MaxRuntimeWithExitingEventAndMaterializationsIsPreemptHangNotDb
 
 TEST(Reclassify, MaxRuntimeWithMaterializationsIsSlowQueryTimeout) {
   auto result = only(artifact({max_runtime_failure("Infra timeout", false, true)}));
-  EXPECT_EQ(result.category, Category::slow_query_timeout);
-  EXPECT_EQ(result.rule_id, "dbt-slow-query");
-  EXPECT_EQ(pointers(result), (std::vector<std::string>{"/step_01_failed_runs/failures/0",
-                                                         "/step_01_failed_runs/failures/0/runFailureMessage",
-                                                         "/step_01_failed_runs/failures/0/materializations"}));
+  expect_moved(result, Category::slow_query_timeout, "dbt-slow-query", {"/runFailureMessage", "/materializations"});
   EXPECT_EQ(result.evidence[2].summary, "1 of 2 planned materializations done");
 }
 
@@ -226,11 +225,8 @@ std::string health_check_failure(const std::string& category, const std::string&
 
 TEST(Reclassify, HealthCheckFailureWithoutLogsCapturedIsPreStartKill) {
   auto result = only(artifact({health_check_failure("Code error", "\"other_op\"")}));
-  EXPECT_EQ(result.category, Category::k8s_prestart_kill);
-  EXPECT_EQ(result.rule_id, "k8s-prestart-kill");
-  EXPECT_EQ(pointers(result), (std::vector<std::string>{"/step_01_failed_runs/failures/0",
-                                                         "/step_01_failed_runs/failures/0/stepErrors/0/message",
-                                                         "/step_01_failed_runs/failures/0/logsCapturedSteps"}));
+  expect_moved(result, Category::k8s_prestart_kill, "k8s-prestart-kill",
+               {"/stepErrors/0/message", "/logsCapturedSteps"});
   EXPECT_EQ(result.evidence[2].summary, "no LOGS_CAPTURED for failing step load_op");
 }
 

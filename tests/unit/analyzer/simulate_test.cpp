@@ -223,14 +223,24 @@ TEST(Simulate, GoogleResponsesValidateAgainstTheDiscoveryDocuments) {
   EXPECT_EQ(entries, 7);
 }
 
+// Simulates k_world as the scenario dir/s, then collects it by replay into dir/day2.json.
+::testing::AssertionResult simulate_and_collect(const day2_test::TempDir& dir) {
+  std::string spec = dir.file("spec.json");
+  if (!recorder::write_file_atomic(spec, k_world)) return ::testing::AssertionFailure() << "cannot write " << spec;
+  std::string err;
+  if (cli({"simulate", spec, "--scenario", dir.file("s")}, &err) != 0) {
+    return ::testing::AssertionFailure() << "day2 simulate failed: " << err;
+  }
+  if (cli({"collect", "--replay", dir.file("s/bundle"), "--config", dir.file("s/config.json"), "--out",
+           dir.file("day2.json"), "-q"}, &err) != 0) {
+    return ::testing::AssertionFailure() << "day2 collect --replay failed: " << err;
+  }
+  return ::testing::AssertionSuccess();
+}
+
 TEST(Simulate, TheWorldsSignalsReachTheArtifact) {
   day2_test::TempDir dir;
-  std::string spec = dir.file("spec.json");
-  ASSERT_TRUE(recorder::write_file_atomic(spec, k_world));
-  std::string err;
-  ASSERT_EQ(cli({"simulate", spec, "--scenario", dir.file("s")}, &err), 0) << err;
-  ASSERT_EQ(cli({"collect", "--replay", dir.file("s/bundle"), "--config", dir.file("s/config.json"), "--out",
-                 dir.file("day2.json"), "-q"}, &err), 0) << err;
+  ASSERT_TRUE(simulate_and_collect(dir));
   auto artifact = parse(read_text(dir.file("day2.json")));
   const auto& groups = artifact["step_12_error_groups"]["buckets"];
   ASSERT_EQ(groups["inWindow"].Size(), 1u);
@@ -274,12 +284,7 @@ TEST(Simulate, SchemaValidatorFindsAnInt64ThatIsNotAString) {
 
 TEST(Simulate, ReplayOfTheSimulatedBundleGivesTheGroundTruthCategories) {
   day2_test::TempDir dir;
-  std::string spec = dir.file("spec.json");
-  ASSERT_TRUE(recorder::write_file_atomic(spec, k_world));
-  std::string err;
-  ASSERT_EQ(cli({"simulate", spec, "--scenario", dir.file("s")}, &err), 0) << err;
-  ASSERT_EQ(cli({"collect", "--replay", dir.file("s/bundle"), "--config", dir.file("s/config.json"), "--out",
-                 dir.file("day2.json"), "-q"}, &err), 0) << err;
+  ASSERT_TRUE(simulate_and_collect(dir));
   auto artifact = parse(read_text(dir.file("day2.json")));
   auto expected = parse(read_text(dir.file("s/expected.json")));
   const auto& failures = artifact["step_01_failed_runs"]["failures"];

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "recorder/json.hpp"
@@ -71,11 +72,26 @@ class ReplayHttp : public ::testing::Test {
   }
   void TearDown() override { m_server->stop(); }
 
+  // Sends `request` on a new connection and reads one response; nullopt when none came.
+  std::optional<RawResponse> send_one(const std::string& request) const {
+    RawConnection connection(m_port);
+    if (!connection.send(request)) return std::nullopt;
+    return connection.read_response();
+  }
+
+  // `request` is refused with `status` and `message` at `pointer` of the JSON body (the API's error
+  // shape); the server keeps serving.
+  void expect_refused(const std::string& request, int status, std::string_view pointer, const std::string& message) {
+    auto response = send_one(request);
+    ASSERT_TRUE(response) << "no answer to the refused request";
+    EXPECT_EQ(response->status, status);
+    EXPECT_EQ(message_of(*response, pointer), message);
+    expect_still_serving();
+  }
+
   // The server still answers a well-formed request on a new connection.
   void expect_still_serving() const {
-    RawConnection next(m_port);
-    ASSERT_TRUE(next.send(version_post()));
-    auto response = next.read_response();
+    auto response = send_one(version_post());
     ASSERT_TRUE(response) << "no answer after the refused request";
     EXPECT_EQ(response->body, k_version_response);
   }
@@ -98,9 +114,7 @@ TEST_F(ReplayHttp, PipelinedRequestsAreAnsweredInOrderOnOneConnection) {
 }
 
 TEST_F(ReplayHttp, ResponseCarriesRecordedHeadersWithItsOwnFraming) {
-  RawConnection connection(m_port);
-  ASSERT_TRUE(connection.send(version_post()));
-  auto response = connection.read_response();
+  auto response = send_one(version_post());
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 200);
   EXPECT_EQ(response->header("Content-Length"), std::to_string(std::string_view(k_version_response).size()));
@@ -139,9 +153,7 @@ TEST_F(ReplayHttp, ChunkedRequestBodyIsDechunkedBeforeMatching) {
       "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
       "{:x}\r\n{}\r\n{:x}\r\n{}\r\n0\r\n\r\n",
       half, body.substr(0, half), body.size() - half, body.substr(half));
-  RawConnection connection(m_port);
-  ASSERT_TRUE(connection.send(request));
-  auto response = connection.read_response();
+  auto response = send_one(request);
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 200);
   EXPECT_EQ(response->body, k_version_response);
@@ -188,9 +200,7 @@ TEST_F(ReplayHttp, MalformedHttpIs400JsonAndTheServerKeepsServing) {
 }
 
 TEST_F(ReplayHttp, GarbageRequestLineIs400Json) {
-  RawConnection connection(m_port);
-  ASSERT_TRUE(connection.send("\x01\x02 not http at all\r\n\r\n"));
-  auto response = connection.read_response();
+  auto response = send_one("\x01\x02 not http at all\r\n\r\n");
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 400);
   EXPECT_NE(message_of(*response, "/error/message").find("malformed HTTP"), std::string::npos) << response->body;
@@ -198,48 +208,31 @@ TEST_F(ReplayHttp, GarbageRequestLineIs400Json) {
 }
 
 TEST_F(ReplayHttp, UnsupportedMethodIs405InTheApiShape) {
-  RawConnection connection(m_port);
-  ASSERT_TRUE(connection.send("BREW /graphql HTTP/1.1\r\nHost: x\r\n\r\n"));
-  auto response = connection.read_response();
-  ASSERT_TRUE(response);
-  EXPECT_EQ(response->status, 405);
-  EXPECT_EQ(message_of(*response, "/errors/0/message"),
-            "replay: HTTP 405: the request could not be handled (BREW /graphql): the method BREW is not supported");
-  expect_still_serving();
+  expect_refused("BREW /graphql HTTP/1.1\r\nHost: x\r\n\r\n", 405, "/errors/0/message",
+                 "replay: HTTP 405: the request could not be handled (BREW /graphql): the method BREW is not "
+                 "supported");
 }
 
 TEST_F(ReplayHttp, BodyOverTheLimitIs413InTheApiShape) {
-  RawConnection connection(m_port);
-  ASSERT_TRUE(connection.send(fmt::format("POST /v2/entries:list HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{{",
-                                          (64u << 20) + 1)));
-  auto response = connection.read_response();
-  ASSERT_TRUE(response);
-  EXPECT_EQ(response->status, 413);
-  EXPECT_EQ(message_of(*response, "/error/message"),
-            "replay: HTTP 413: the request could not be handled (POST /v2/entries:list): the body is over 67108864 "
-            "bytes");
-  expect_still_serving();
+  expect_refused(fmt::format("POST /v2/entries:list HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{{",
+                             (64u << 20) + 1),
+                 413, "/error/message",
+                 "replay: HTTP 413: the request could not be handled (POST /v2/entries:list): the body is over 67108864 "
+                 "bytes");
 }
 
 TEST_F(ReplayHttp, CompressedRequestBodyIs415NamingTheEncoding) {
-  RawConnection connection(m_port);
-  ASSERT_TRUE(connection.send(
-      "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\n\r\n\x1f\x8b\x08"));
-  auto response = connection.read_response();
-  ASSERT_TRUE(response);
-  EXPECT_EQ(response->status, 415);
-  EXPECT_EQ(message_of(*response, "/errors/0/message"),
-            "replay: HTTP 415: the request could not be handled (POST /graphql): a request body with "
-            "Content-Encoding gzip is not supported; send it uncompressed");
-  expect_still_serving();
+  expect_refused("POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\n\r\n"
+                 "\x1f\x8b\x08",
+                 415, "/errors/0/message",
+                 "replay: HTTP 415: the request could not be handled (POST /graphql): a request body with "
+                 "Content-Encoding gzip is not supported; send it uncompressed");
 }
 
 TEST_F(ReplayHttp, RecordedStatusThatIsNotHttpIs500) {
-  RawConnection connection(m_port);
   std::string body = R"({"operationName":"Odd","query":"query Odd { version }"})";
-  ASSERT_TRUE(connection.send(
-      fmt::format("POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{}", body.size(), body)));
-  auto response = connection.read_response();
+  auto response =
+      send_one(fmt::format("POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{}", body.size(), body));
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 500);
   EXPECT_EQ(message_of(*response, "/errors/0/message"), "replay: the recorded status 42 is not an HTTP status");
