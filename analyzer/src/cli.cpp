@@ -42,16 +42,8 @@ namespace {
 
 using recorder::UsageError;
 
-constexpr const char* k_exit_codes =
+constexpr std::string_view k_exit_codes =
     "Exit codes: 0 ok, 1 error (see stderr), 2 bad usage or input file, 3 internal error.\n";
-
-po::variables_map parse(const std::vector<std::string>& args, const po::options_description& options,
-                        const po::positional_options_description& positional) {
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
-  po::notify(vm);
-  return vm;
-}
 
 // ---- collect ---------------------------------------------------------------------------------
 
@@ -90,16 +82,15 @@ po::options_description collect_options() {
   return options;
 }
 
-void collect_help(std::ostream& out) {
-  out << "usage: day2 collect [options]\n\n"
-         "Collects every Dagster signal of a window into one JSON artifact and classifies each failed run.\n"
-         "Default window: from 17:00 in the report zone on the previous business day to now\n"
-         "(a Monday run starts Friday 17:00). Secrets come only from the environment:\n"
-         "DAGSTER_CLOUD_API_TOKEN (or the variable named by dagster.token_env) for Dagster+.\n\n"
-      << collect_options() << "\nExample:\n  day2 collect --dagster-url http://127.0.0.1:3000/graphql --hours 12 --out day2.json\n\n"
-      << "Exit codes: 0 artifact written with no step errors, 1 written but some steps hold errors\n"
-         "(or it could not be written), 2 bad usage or input file, 3 internal error.\n";
-}
+constexpr CommandHelp k_collect_help{
+    "day2 collect [options]",
+    "Collects every Dagster signal of a window into one JSON artifact and classifies each failed run.\n"
+    "Default window: from 17:00 in the report zone on the previous business day to now\n"
+    "(a Monday run starts Friday 17:00). Secrets come only from the environment:\n"
+    "DAGSTER_CLOUD_API_TOKEN (or the variable named by dagster.token_env) for Dagster+.",
+    "day2 collect --dagster-url http://127.0.0.1:3000/graphql --hours 12 --out day2.json",
+    "Exit codes: 0 artifact written with no step errors, 1 written but some steps hold errors\n"
+    "(or it could not be written), 2 bad usage or input file, 3 internal error.\n"};
 
 recorder::Window build_window(const po::variables_map& vm, const recorder::Zone& zone, recorder::Instant now) {
   if (vm.count("hours") && vm.count("since")) throw UsageError{"--hours and --since cannot be combined"};
@@ -147,11 +138,8 @@ bool report_replay(const recorder::ReplayReport& report, std::ostream& err) {
 
 int run_collect(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   auto options = collect_options();
-  auto vm = parse(args, options, {});
-  if (vm.count("help")) {
-    collect_help(out);
-    return 0;
-  }
+  auto vm = parse_args(args, options, {});
+  if (print_help_if_asked(vm, k_collect_help, options, out)) return 0;
   Config config = build_config(vm);
   if (vm.count("record") && vm.count("replay")) throw UsageError{"--record and --replay cannot be combined"};
   if (vm.count("shift") && !vm.count("replay")) throw UsageError{"--shift: only with --replay (it moves a bundle in time)"};
@@ -279,6 +267,12 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
 
 // ---- summarize -------------------------------------------------------------------------------
 
+constexpr CommandHelp k_summarize_help{
+    "day2 summarize [--details] [FILE]", "Per-step counts and the error gate of an artifact written by `day2 collect`.",
+    "day2 summarize --details day2.json",
+    "Exit codes: 0 no step holds an error, 1 some step holds an error,\n"
+    "2 the file is missing, truncated or not an artifact.\n"};
+
 int run_summarize(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   po::options_description options("Options");
   options.add_options()
@@ -287,19 +281,17 @@ int run_summarize(const std::vector<std::string>& args, std::ostream& out, std::
       ("file", po::value<std::string>()->default_value("day2.json"), "the artifact (positional)");
   po::positional_options_description positional;
   positional.add("file", 1);
-  auto vm = parse(args, options, positional);
-  if (vm.count("help")) {
-    out << "usage: day2 summarize [--details] [FILE]\n\n"
-           "Per-step counts and the error gate of an artifact written by `day2 collect`.\n\n"
-        << options << "\nExample:\n  day2 summarize --details day2.json\n\n"
-        << "Exit codes: 0 no step holds an error, 1 some step holds an error,\n"
-           "2 the file is missing, truncated or not an artifact.\n";
-    return 0;
-  }
+  auto vm = parse_args(args, options, positional);
+  if (print_help_if_asked(vm, k_summarize_help, options, out)) return 0;
   return summarize(vm["file"].as<std::string>(), vm.count("details") ? Details::yes : Details::no, out, err);
 }
 
 // ---- report ----------------------------------------------------------------------------------
+
+constexpr CommandHelp k_report_help{
+    "day2 report [--out-dir DIR] [--format md|json|html] [--tz ZONE] [--reclassify FILE] [--config FILE] [FILE]",
+    "The incident report of an artifact (docs/report.md); prints the path it wrote.",
+    "day2 report day2.json --out-dir build/demo", k_exit_codes};
 
 int run_report(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   po::options_description options("Options");
@@ -313,13 +305,8 @@ int run_report(const std::vector<std::string>& args, std::ostream& out, std::ost
       ("file", po::value<std::string>()->default_value("day2.json"), "the artifact (positional)");
   po::positional_options_description positional;
   positional.add("file", 1);
-  auto vm = parse(args, options, positional);
-  if (vm.count("help")) {
-    out << "usage: day2 report [--out-dir DIR] [--format md|json|html] [--tz ZONE] [--reclassify FILE] [--config FILE] [FILE]\n\n"
-           "The incident report of an artifact (docs/report.md); prints the path it wrote.\n\n"
-        << options << "\nExample:\n  day2 report day2.json --out-dir build/demo\n\n" << k_exit_codes;
-    return 0;
-  }
+  auto vm = parse_args(args, options, positional);
+  if (print_help_if_asked(vm, k_report_help, options, out)) return 0;
   ReportOptions report;
   report.out_dir = vm["out-dir"].as<std::string>();
   const auto& format = vm["format"].as<std::string>();
@@ -343,19 +330,19 @@ int run_report(const std::vector<std::string>& args, std::ostream& out, std::ost
 
 // ---- rules -----------------------------------------------------------------------------------
 
+constexpr CommandHelp k_rules_help{
+    "day2 rules [--rules FILE] [--print-default]",
+    "Checks a classification rules file and lists its rules in order (first match wins).",
+    "day2 rules --rules my.rules.json", k_exit_codes};
+
 int run_rules(const std::vector<std::string>& args, std::ostream& out, std::ostream&) {
   po::options_description options("Options");
   options.add_options()
       ("help,h", "show this help")
       ("rules", po::value<std::string>(), "rules file to check and list (default: the built-in rules)")
       ("print-default", "print the built-in rules file");
-  auto vm = parse(args, options, {});
-  if (vm.count("help")) {
-    out << "usage: day2 rules [--rules FILE] [--print-default]\n\n"
-           "Checks a classification rules file and lists its rules in order (first match wins).\n\n"
-        << options << "\nExample:\n  day2 rules --rules my.rules.json\n\n" << k_exit_codes;
-    return 0;
-  }
+  auto vm = parse_args(args, options, {});
+  if (print_help_if_asked(vm, k_rules_help, options, out)) return 0;
   if (vm.count("print-default")) {
     out << default_rules_text();
     return 0;

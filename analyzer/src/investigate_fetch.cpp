@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
+#include <tuple>
 
 #include "analyzer/investigate.hpp"
+#include "recorder/text.hpp"
 #include "steps.hpp"
 
 namespace analyzer {
@@ -49,21 +52,6 @@ constexpr std::array<std::string_view, 9> k_run_statuses = {"QUEUED",  "NOT_STAR
 std::string normalize_event_type(std::string type) {
   if (type.starts_with("PIPELINE_")) type = "RUN_" + type.substr(9);
   return type;
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
 }
 
 int level_rank(std::string_view level) {
@@ -116,10 +104,10 @@ Result<std::set<std::string>> parse_event_types(const std::string& list) {
       std::string_view nearest;
       std::size_t best = std::string::npos;
       for (auto candidate : k_event_types) {
-        if (auto d = edit_distance(name, candidate); d < best) best = d, nearest = candidate;
+        if (auto d = recorder::edit_distance(name, candidate); d < best) best = d, nearest = candidate;
       }
       for (auto candidate : k_event_typenames) {
-        if (auto d = edit_distance(name, candidate); d < best) best = d, nearest = candidate;
+        if (auto d = recorder::edit_distance(name, candidate); d < best) best = d, nearest = candidate;
       }
       return make_error(fmt::format("unknown event type \"{}\"; did you mean \"{}\"? (a DagsterEventType such as "
                                     "STEP_FAILURE, or an event type name such as ExecutionStepFailureEvent)",
@@ -235,13 +223,64 @@ Result<EventPage> fetch_events(const DagsterClient& client, const std::string& r
   }
 }
 
-Result<RunLookup> fetch_run(const DagsterClient& client, const std::string& run_id) {
+namespace {
+
+// `operation` (RunDetail, RunGroup) for `run_id`: the `field` object of its answer, copied out.
+Result<rapidjson::Document> query_run_field(const DagsterClient& client, std::string_view operation, const char* field,
+                                            const std::string& run_id) {
   rapidjson::Document vars(rapidjson::kObjectType);
   vars.AddMember("runId", recorder::json_string(run_id, vars.GetAllocator()), vars.GetAllocator());
-  auto data = client.query("RunDetail", vars);
+  auto data = client.query(operation, vars);
   if (!data) return data.error();
-  const auto* result = recorder::get_object(*data, "runOrError");
-  if (!result) return make_error("RunDetail: runOrError is missing");
+  const auto* found = recorder::get_object(*data, field);
+  if (!found) return make_error(fmt::format("{}: {} is missing", operation, field));
+  rapidjson::Document out;
+  out.CopyFrom(*found, out.GetAllocator());
+  return out;
+}
+
+// The runs of `operation` (RunsInWindow, InFlightRuns) matching `query`, newest created first,
+// paged by run id until `query.limit` rows or the end.
+Result<std::vector<RunRowInfo>> page_runs(const DagsterClient& client, std::string_view operation,
+                                          const RunsQuery& query, int page_size) {
+  std::vector<RunRowInfo> rows;
+  std::string cursor;
+  int size = std::min(page_size, std::max(query.limit, 1));
+  while (static_cast<int>(rows.size()) < query.limit) {
+    rapidjson::Document vars(rapidjson::kObjectType);
+    auto& a = vars.GetAllocator();
+    rapidjson::Value filter(rapidjson::kObjectType);
+    if (!query.statuses.empty()) {
+      rapidjson::Value statuses(rapidjson::kArrayType);
+      for (const auto& status : query.statuses) statuses.PushBack(recorder::json_string(status, a), a);
+      filter.AddMember("statuses", statuses, a);
+    }
+    if (!query.job.empty()) filter.AddMember("pipelineName", recorder::json_string(query.job, a), a);
+    if (query.updated_after) filter.AddMember("updatedAfter", *query.updated_after, a);
+    vars.AddMember("filter", filter, a);
+    vars.AddMember("cursor", nullable_string(cursor, a), a);
+    vars.AddMember("limit", size, a);
+    auto data = client.query(operation, vars);
+    if (!data) return data.error();
+    auto results = union_results(*data, operation, "runsOrError", "Runs");
+    if (!results) return results.error();
+    const std::string sent = cursor;
+    for (const auto& run : (*results)->GetArray()) {
+      RunRowInfo row = read_run_row(run);
+      cursor = row.run_id;
+      if (static_cast<int>(rows.size()) < query.limit) rows.push_back(std::move(row));
+    }
+    if (static_cast<int>((*results)->Size()) < size || cursor.empty()) break;
+    if (cursor == sent) return make_error(fmt::format("{}: paging does not advance past run {}", operation, cursor));
+  }
+  return rows;
+}
+
+}  // namespace
+
+Result<RunLookup> fetch_run(const DagsterClient& client, const std::string& run_id) {
+  auto result = query_run_field(client, "RunDetail", "runOrError", run_id);
+  if (!result) return result.error();
   RunLookup lookup;
   if (recorder::get_string(*result, "__typename").value_or("") == "RunNotFoundError") {
     lookup.not_found = true;
@@ -249,24 +288,12 @@ Result<RunLookup> fetch_run(const DagsterClient& client, const std::string& run_
   }
   if (auto ok = check_union(*result, "RunDetail", "Run"); !ok) return ok.error();
   RunInfo run;
+  static_cast<RunRowInfo&>(run) = read_run_row(*result);
   run.run_id = recorder::get_string(*result, "runId").value_or(run_id);
-  run.job_name = recorder::get_string(*result, "jobName").value_or("");
-  run.status = recorder::get_string(*result, "status").value_or("");
-  run.start_time = number_or(*result, "startTime", 0);
-  run.end_time = number_or(*result, "endTime", 0);
-  run.update_time = number_or(*result, "updateTime", 0);
-  run.parent_run_id = recorder::get_string(*result, "parentRunId").value_or("");
-  run.root_run_id = recorder::get_string(*result, "rootRunId").value_or("");
   run.run_config_yaml = recorder::get_string(*result, "runConfigYaml").value_or("");
-  run.tags = read_tags(*result);
-  if (const auto* origin = recorder::get_object(*result, "repositoryOrigin")) {
-    run.location = recorder::get_string(*origin, "repositoryLocationName").value_or("");
-    run.repository = recorder::get_string(*origin, "repositoryName").value_or("");
-  }
   if (const auto* stats = recorder::get_object(*result, "stats");
       stats && recorder::get_string(*stats, "__typename").value_or("") == "RunStatsSnapshot") {
     run.enqueued_time = number_or(*stats, "enqueuedTime", 0);
-    run.launch_time = number_or(*stats, "launchTime", 0);
     if (auto n = recorder::get_number(*stats, "stepsSucceeded")) run.steps_succeeded = static_cast<int>(*n);
     if (auto n = recorder::get_number(*stats, "stepsFailed")) run.steps_failed = static_cast<int>(*n);
     if (auto n = recorder::get_number(*stats, "materializations")) run.materializations = static_cast<int>(*n);
@@ -287,25 +314,18 @@ Result<RunLookup> fetch_run(const DagsterClient& client, const std::string& run_
 }
 
 Result<std::vector<ChainRun>> fetch_run_group(const DagsterClient& client, const std::string& run_id) {
-  rapidjson::Document vars(rapidjson::kObjectType);
-  vars.AddMember("runId", recorder::json_string(run_id, vars.GetAllocator()), vars.GetAllocator());
-  auto data = client.query("RunGroup", vars);
-  if (!data) return data.error();
-  const auto* group = recorder::get_object(*data, "runGroupOrError");
-  if (!group) return make_error("RunGroup: runGroupOrError is missing");
+  auto group = query_run_field(client, "RunGroup", "runGroupOrError", run_id);
+  if (!group) return group.error();
   if (auto ok = check_union(*group, "RunGroup", "RunGroup"); !ok) return ok.error();
   std::vector<ChainRun> chain;
   if (const auto* runs = recorder::get_array(*group, "runs")) {
     for (const auto& run : runs->GetArray()) {
       if (!run.IsObject()) continue;  // the list's elements are nullable
       ChainRun entry;
-      entry.run_id = recorder::get_string(run, "runId").value_or("");
-      entry.status = recorder::get_string(run, "status").value_or("");
-      entry.parent_run_id = recorder::get_string(run, "parentRunId").value_or("");
-      entry.start_time = number_or(run, "startTime", 0);
-      entry.end_time = number_or(run, "endTime", 0);
-      auto tags = read_tags(run);
-      if (auto found = tags.find("dagster/retry_number"); found != tags.end()) entry.retry_number = found->second;
+      static_cast<RunRowInfo&>(entry) = read_run_row(run);
+      if (auto found = entry.tags.find("dagster/retry_number"); found != entry.tags.end()) {
+        entry.retry_number = found->second;
+      }
       chain.push_back(std::move(entry));
     }
   }
@@ -318,50 +338,14 @@ Result<std::vector<ChainRun>> fetch_run_group(const DagsterClient& client, const
 }
 
 Result<std::vector<RunRowInfo>> fetch_runs(const DagsterClient& client, const RunsQuery& query, int page_size) {
-  std::vector<RunRowInfo> rows;
-  std::string cursor;
-  int size = std::min(page_size, std::max(query.limit, 1));
-  while (static_cast<int>(rows.size()) < query.limit) {
-    rapidjson::Document vars(rapidjson::kObjectType);
-    auto& a = vars.GetAllocator();
-    rapidjson::Value filter(rapidjson::kObjectType);
-    if (!query.statuses.empty()) {
-      rapidjson::Value statuses(rapidjson::kArrayType);
-      for (const auto& status : query.statuses) statuses.PushBack(recorder::json_string(status, a), a);
-      filter.AddMember("statuses", statuses, a);
-    }
-    if (!query.job.empty()) filter.AddMember("pipelineName", recorder::json_string(query.job, a), a);
-    if (query.updated_after) filter.AddMember("updatedAfter", *query.updated_after, a);
-    vars.AddMember("filter", filter, a);
-    vars.AddMember("cursor", nullable_string(cursor, a), a);
-    vars.AddMember("limit", size, a);
-    auto data = client.query("RunsInWindow", vars);
-    if (!data) return data.error();
-    const auto* runs = recorder::get_object(*data, "runsOrError");
-    if (!runs) return make_error("RunsInWindow: runsOrError is missing");
-    if (auto ok = check_union(*runs, "RunsInWindow", "Runs"); !ok) return ok.error();
-    const auto* results = recorder::get_array(*runs, "results");
-    if (!results) return make_error("RunsInWindow: results is missing");
-    const std::string sent = cursor;
-    for (const auto& run : results->GetArray()) {
-      RunRowInfo row;
-      row.run_id = recorder::get_string(run, "runId").value_or("");
-      row.job_name = recorder::get_string(run, "jobName").value_or("");
-      row.status = recorder::get_string(run, "status").value_or("");
-      row.start_time = number_or(run, "startTime", 0);
-      row.end_time = number_or(run, "endTime", 0);
-      row.update_time = number_or(run, "updateTime", 0);
-      if (const auto* origin = recorder::get_object(run, "repositoryOrigin")) {
-        row.location = recorder::get_string(*origin, "repositoryLocationName").value_or("");
-      }
-      row.tags = read_tags(run);
-      cursor = row.run_id;
-      if (static_cast<int>(rows.size()) < query.limit) rows.push_back(std::move(row));
-    }
-    if (static_cast<int>(results->Size()) < size || cursor.empty()) break;
-    if (cursor == sent) return make_error(fmt::format("RunsInWindow: paging does not advance past run {}", cursor));
-  }
-  return rows;
+  return page_runs(client, "RunsInWindow", query, page_size);
+}
+
+Result<std::vector<RunRowInfo>> fetch_in_flight(const DagsterClient& client, int page_size) {
+  RunsQuery query;
+  query.statuses = {"STARTING", "STARTED", "CANCELING"};
+  query.limit = std::numeric_limits<int>::max();  // every page
+  return page_runs(client, "InFlightRuns", query, page_size);
 }
 
 }  // namespace analyzer

@@ -16,7 +16,7 @@ using recorder::UsageError;
 
 namespace {
 
-constexpr const char* k_exit_codes = "Exit codes: 0 ok, 1 error (Dagster unreachable, a replay miss), 2 bad usage, 3 internal error.\n";
+constexpr std::string_view k_exit_codes = "Exit codes: 0 ok, 1 error (Dagster unreachable, a replay miss), 2 bad usage, 3 internal error.\n";
 
 // An instant from an option: RFC 3339, or a duration before `now` ("24h", "90m").
 double parse_instant_option(const std::string& option, const std::string& text, recorder::Instant now) {
@@ -45,6 +45,10 @@ rapidjson::Value row_json(const Session& session, const RunRowInfo& row, Allocat
   return item;
 }
 
+constexpr CommandHelp k_runs_help{"day2 runs [--job NAME] [--status S,...] [--since TIME] [--limit N] [--json]",
+                                  "Recent runs, newest created first.",
+                                  "day2 runs --job flaky_job --status FAILURE,SUCCESS --since 24h", k_exit_codes};
+
 int run_runs(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   auto options = source_options();
   options.add_options()
@@ -53,12 +57,7 @@ int run_runs(const std::vector<std::string>& args, std::ostream& out, std::ostre
       ("since", po::value<std::string>()->value_name("TIME"), "only runs updated after TIME: RFC 3339, or a duration before now (24h)")
       ("limit", po::value<int>()->default_value(20), "at most N runs, newest first (1-10000)");
   auto vm = parse_args(args, options, {});
-  if (vm.count("help")) {
-    out << "usage: day2 runs [--job NAME] [--status S,...] [--since TIME] [--limit N] [--json]\n\n"
-           "Recent runs, newest created first.\n\n"
-        << options << "\nExample:\n  day2 runs --job flaky_job --status FAILURE,SUCCESS --since 24h\n\n" << k_exit_codes;
-    return 0;
-  }
+  if (print_help_if_asked(vm, k_runs_help, options, out)) return 0;
   RunsQuery query;
   query.limit = vm["limit"].as<int>();
   if (query.limit < 1 || query.limit > 10000) throw UsageError{fmt::format("--limit: {} is not in 1-10000", query.limit)};
@@ -104,48 +103,13 @@ int run_runs(const std::vector<std::string>& args, std::ostream& out, std::ostre
 
 // ---- hung ----------------------------------------------------------------------------------------
 
-Result<std::vector<RunRowInfo>> fetch_in_flight(const DagsterClient& client, int page_size) {
-  std::vector<RunRowInfo> rows;
-  std::string cursor;
-  for (;;) {
-    rapidjson::Document vars(rapidjson::kObjectType);
-    auto& a = vars.GetAllocator();
-    rapidjson::Value filter(rapidjson::kObjectType);
-    rapidjson::Value statuses(rapidjson::kArrayType);
-    for (const char* status : {"STARTING", "STARTED", "CANCELING"}) statuses.PushBack(rapidjson::StringRef(status), a);
-    filter.AddMember("statuses", statuses, a);
-    vars.AddMember("filter", filter, a);
-    vars.AddMember("cursor", cursor.empty() ? rapidjson::Value() : recorder::json_string(cursor, a), a);
-    vars.AddMember("limit", page_size, a);
-    auto data = client.query("InFlightRuns", vars);
-    if (!data) return data.error();
-    const auto* runs = recorder::get_object(*data, "runsOrError");
-    if (!runs) return make_error("InFlightRuns: runsOrError is missing");
-    if (auto ok = check_union(*runs, "InFlightRuns", "Runs"); !ok) return ok.error();
-    const auto* results = recorder::get_array(*runs, "results");
-    if (!results) return make_error("InFlightRuns: results is missing");
-    const std::string sent = cursor;
-    for (const auto& run : results->GetArray()) {
-      RunRowInfo row;
-      row.run_id = recorder::get_string(run, "runId").value_or("");
-      row.job_name = recorder::get_string(run, "jobName").value_or("");
-      row.status = recorder::get_string(run, "status").value_or("");
-      row.start_time = number_or(run, "startTime", 0);
-      row.end_time = number_or(run, "endTime", 0);
-      row.update_time = number_or(run, "updateTime", 0);
-      if (const auto* origin = recorder::get_object(run, "repositoryOrigin")) {
-        row.location = recorder::get_string(*origin, "repositoryLocationName").value_or("");
-      }
-      if (const auto* stats = recorder::get_object(run, "stats")) row.launch_time = number_or(*stats, "launchTime", 0);
-      row.tags = read_tags(run);
-      cursor = row.run_id;
-      rows.push_back(std::move(row));
-    }
-    if (static_cast<int>(results->Size()) < page_size || cursor.empty()) break;
-    if (cursor == sent) return make_error(fmt::format("InFlightRuns: paging does not advance past run {}", cursor));
-  }
-  return rows;
-}
+constexpr CommandHelp k_hung_help{
+    "day2 hung [--start-timeout S] [--cancel-timeout S] [--now TIME] [--json]",
+    "Runs stuck now: STARTING longer than the start timeout (since launch), CANCELING longer than the\n"
+    "cancel timeout (since the last update), STARTED past their dagster/max_runtime tag (since start).\n"
+    "Durations: seconds (600) or 90s, 10m, 1h. Replaying a bundle, \"now\" is the bundle's.",
+    "day2 hung --start-timeout 8m --url http://127.0.0.1:3000/graphql",
+    "Exit codes: 0 no run is hung, 1 some run is hung (or an error), 2 bad usage, 3 internal error.\n"};
 
 int run_hung(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   auto options = source_options();
@@ -153,15 +117,7 @@ int run_hung(const std::vector<std::string>& args, std::ostream& out, std::ostre
       ("start-timeout", po::value<std::string>()->value_name("S"), "STARTING longer than this is hung (default 180 s, or thresholds.start_timeout_seconds of --config)")
       ("cancel-timeout", po::value<std::string>()->value_name("S"), "CANCELING longer than this is hung (default 180 s, or thresholds.cancel_timeout_seconds)");
   auto vm = parse_args(args, options, {});
-  if (vm.count("help")) {
-    out << "usage: day2 hung [--start-timeout S] [--cancel-timeout S] [--now TIME] [--json]\n\n"
-           "Runs stuck now: STARTING longer than the start timeout (since launch), CANCELING longer than the\n"
-           "cancel timeout (since the last update), STARTED past their dagster/max_runtime tag (since start).\n"
-           "Durations: seconds (600) or 90s, 10m, 1h. Replaying a bundle, \"now\" is the bundle's.\n\n"
-        << options << "\nExample:\n  day2 hung --start-timeout 8m --url http://127.0.0.1:3000/graphql\n\n"
-        << "Exit codes: 0 no run is hung, 1 some run is hung (or an error), 2 bad usage, 3 internal error.\n";
-    return 0;
-  }
+  if (print_help_if_asked(vm, k_hung_help, options, out)) return 0;
   std::optional<double> start_timeout, cancel_timeout;
   if (vm.count("start-timeout")) start_timeout = parse_seconds_option("start-timeout", vm["start-timeout"].as<std::string>());
   if (vm.count("cancel-timeout")) cancel_timeout = parse_seconds_option("cancel-timeout", vm["cancel-timeout"].as<std::string>());
@@ -211,19 +167,19 @@ int run_hung(const std::vector<std::string>& args, std::ostream& out, std::ostre
 
 // ---- agents --------------------------------------------------------------------------------------
 
+constexpr CommandHelp k_agents_help{
+    "day2 agents [--id ID] [--errors-after TIME] [--json]   (Dagster+ only)",
+    "Dagster+ agents: status, last heartbeat, recent errors. Before concluding an agent had no impact,\n"
+    "also read `day2 runs --status FAILURE` around its errors and the GKE events of that window.",
+    "day2 agents --flavor plus --organization acme --id 3f2a --errors-after 6h", k_exit_codes};
+
 int run_agents(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   auto options = source_options();
   options.add_options()
       ("id", po::value<std::string>(), "only this agent")
       ("errors-after", po::value<std::string>()->value_name("TIME"), "only errors after TIME: RFC 3339, or a duration before now (2h)");
   auto vm = parse_args(args, options, {});
-  if (vm.count("help")) {
-    out << "usage: day2 agents [--id ID] [--errors-after TIME] [--json]   (Dagster+ only)\n\n"
-           "Dagster+ agents: status, last heartbeat, recent errors. Before concluding an agent had no impact,\n"
-           "also read `day2 runs --status FAILURE` around its errors and the GKE events of that window.\n\n"
-        << options << "\nExample:\n  day2 agents --flavor plus --organization acme --id 3f2a --errors-after 6h\n\n" << k_exit_codes;
-    return 0;
-  }
+  if (print_help_if_asked(vm, k_agents_help, options, out)) return 0;
   auto session = open_session(vm, "agents", err);
   if (!session) return 1;
   if (session->config.dagster.flavor != Flavor::plus) {

@@ -13,6 +13,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "analyzer/config.hpp"
 #include "analyzer/dagster_client.hpp"
@@ -68,6 +69,28 @@ int run_not_found(const Session& session, const std::string& run_id, std::ostrea
 // Parses args; rejects leftovers (throws po errors or UsageError).
 po::variables_map parse_args(const std::vector<std::string>& args, const po::options_description& options,
                              const po::positional_options_description& positional);
+
+// Adds the positional RUN_ID (option "run-id", listed last in the help) to `options` and parses `args`.
+po::variables_map parse_run_args(const std::vector<std::string>& args, po::options_description& options);
+// The RUN_ID of `vm`; throws UsageError "RUN_ID is required (see day2 <command> --help)" without one.
+std::string required_run_id(const po::variables_map& vm, std::string_view command);
+
+// A command's --help: "usage: <usage>", <about>, the options, "Example:" <example>, <exit_codes>.
+struct CommandHelp {
+  std::string_view usage;       // "day2 runs [--job NAME] ..."
+  std::string_view about;       // what the command does; lines joined by '\n', no final newline
+  std::string_view example;     // one command line
+  std::string_view exit_codes;  // "Exit codes: ...\n"
+};
+void print_help(const CommandHelp& help, const po::options_description& options, std::ostream& out);
+// print_help() when `vm` holds --help; returns whether it did (the command then exits 0).
+bool print_help_if_asked(const po::variables_map& vm, const CommandHelp& help, const po::options_description& options,
+                         std::ostream& out);
+
+// The exit codes of the commands given run ids (run, logs, steps, compare).
+inline constexpr std::string_view k_run_exit_codes =
+    "Exit codes: 0 ok, 1 error (an unknown run: \"no run <id> in <deployment>\"; Dagster unreachable;\n"
+    "a replay miss), 2 bad usage, 3 internal error.\n";
 
 // {"epoch": seconds, "utc": RFC 3339, "local": in the report zone}, or null for 0.
 rapidjson::Value time_json(const Session& session, double seconds, rapidjson::Document::AllocatorType& allocator);

@@ -11,26 +11,6 @@ using recorder::UsageError;
 
 namespace {
 
-constexpr const char* k_exit_codes =
-    "Exit codes: 0 ok, 1 error (an unknown run: \"no run <id> in <deployment>\"; Dagster unreachable;\n"
-    "a replay miss), 2 bad usage, 3 internal error.\n";
-
-FailureRecord failure_record(const RunInfo& run) {
-  FailureRecord record;
-  record.run_id = run.run_id;
-  record.job_name = run.job_name;
-  record.location = run.location;
-  record.repository = run.repository;
-  record.status = run.status;
-  record.start_time = run.start_time;
-  record.end_time = run.end_time;
-  record.update_time = run.update_time;
-  record.tags = run.tags;
-  record.parent_run_id = run.parent_run_id;
-  record.root_run_id = run.root_run_id;
-  return record;
-}
-
 rapidjson::Value run_json(const Session& session, const RunInfo& run, Allocator& a) {
   rapidjson::Value out(rapidjson::kObjectType);
   auto str = [&](const std::string& text) { return recorder::json_string(text, a); };
@@ -117,22 +97,18 @@ void print_run(const Session& session, const RunInfo& run, const std::optional<r
   }
 }
 
+constexpr CommandHelp k_run_help{
+    "day2 run RUN_ID [options]",
+    "One run: status, job, location, times (report zone and UTC), tags, stats, run config, the\n"
+    "failure classified as `day2 collect` does (category and rule id), and the retry chain.",
+    "day2 run 49065ad4-95da-4840-a047-6e1171e24e4f --url http://127.0.0.1:3000/graphql", k_run_exit_codes};
+
 int run_run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   auto options = source_options();
-  options.add_options()("rules", po::value<std::string>(), "classification rules file (default: the built-in rules)")(
-      "run-id", po::value<std::string>(), "the run (positional)");
-  po::positional_options_description positional;
-  positional.add("run-id", 1);
-  auto vm = parse_args(args, options, positional);
-  if (vm.count("help")) {
-    out << "usage: day2 run RUN_ID [options]\n\n"
-           "One run: status, job, location, times (report zone and UTC), tags, stats, run config, the\n"
-           "failure classified as `day2 collect` does (category and rule id), and the retry chain.\n\n"
-        << options << "\nExample:\n  day2 run 49065ad4-95da-4840-a047-6e1171e24e4f --url http://127.0.0.1:3000/graphql\n\n"
-        << k_exit_codes;
-    return 0;
-  }
-  if (!vm.count("run-id")) throw UsageError{"RUN_ID is required (see day2 run --help)"};
+  options.add_options()("rules", po::value<std::string>(), "classification rules file (default: the built-in rules)");
+  auto vm = parse_run_args(args, options);
+  if (print_help_if_asked(vm, k_run_help, options, out)) return 0;
+  const auto run_id = required_run_id(vm, "run");
   std::optional<RuleSet> custom_rules;
   if (vm.count("rules")) {
     auto loaded = load_rules(vm["rules"].as<std::string>());
@@ -141,7 +117,6 @@ int run_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   }
   auto session = open_session(vm, "run", err);
   if (!session) return 1;
-  const auto run_id = vm["run-id"].as<std::string>();
   auto lookup = fetch_run(*session->client, run_id);
   if (!lookup) return fail(*session, lookup.error().message, err);
   if (lookup->not_found) return run_not_found(*session, run_id, err);
@@ -204,6 +179,12 @@ void print_event(const Session& session, const RunEvent& event, std::ostream& ou
   if (!event.error.empty()) out << "      error: " << event.error << '\n';
 }
 
+constexpr CommandHelp k_logs_help{
+    "day2 logs RUN_ID [--type T1,T2] [--step KEY] [--level L] [--limit N] [--cursor C] [--json]",
+    "The run's event log, oldest first, read to the end (or to --limit matching events), filtered\n"
+    "on this side (Dagster has no server-side event filter).",
+    "day2 logs 49065ad4-95da-4840-a047-6e1171e24e4f --type STEP_FAILURE,RUN_FAILURE --json", k_run_exit_codes};
+
 int run_logs(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   auto options = source_options();
   options.add_options()
@@ -212,20 +193,10 @@ int run_logs(const std::vector<std::string>& args, std::ostream& out, std::ostre
       ("level", po::value<std::string>()->value_name("L"), "only events at this level or above (DEBUG, INFO, WARNING, ERROR, CRITICAL)")
       ("limit", po::value<int>()->value_name("N"), "stop after N matching events and print the cursor to continue (default: every event)")
       ("cursor", po::value<std::string>()->value_name("C"), "start after this cursor (from an earlier --limit)")
-      ("page-size", po::value<int>()->default_value(1000), "events per request (1-10000)")
-      ("run-id", po::value<std::string>(), "the run (positional)");
-  po::positional_options_description positional;
-  positional.add("run-id", 1);
-  auto vm = parse_args(args, options, positional);
-  if (vm.count("help")) {
-    out << "usage: day2 logs RUN_ID [--type T1,T2] [--step KEY] [--level L] [--limit N] [--cursor C] [--json]\n\n"
-           "The run's event log, oldest first, read to the end (or to --limit matching events), filtered\n"
-           "on this side (Dagster has no server-side event filter).\n\n"
-        << options << "\nExample:\n  day2 logs 49065ad4-95da-4840-a047-6e1171e24e4f --type STEP_FAILURE,RUN_FAILURE --json\n\n"
-        << k_exit_codes;
-    return 0;
-  }
-  if (!vm.count("run-id")) throw UsageError{"RUN_ID is required (see day2 logs --help)"};
+      ("page-size", po::value<int>()->default_value(1000), "events per request (1-10000)");
+  auto vm = parse_run_args(args, options);
+  if (print_help_if_asked(vm, k_logs_help, options, out)) return 0;
+  const auto run_id = required_run_id(vm, "logs");
   EventFilter filter;
   if (vm.count("type")) {
     auto types = parse_event_types(vm["type"].as<std::string>());
@@ -247,7 +218,6 @@ int run_logs(const std::vector<std::string>& args, std::ostream& out, std::ostre
   if (page_size < 1 || page_size > 10000) throw UsageError{fmt::format("--page-size: {} is not in 1-10000", page_size)};
   auto session = open_session(vm, "logs", err);
   if (!session) return 1;
-  const auto run_id = vm["run-id"].as<std::string>();
   auto page = fetch_events(*session->client, run_id, vm.count("cursor") ? vm["cursor"].as<std::string>() : "", filter,
                            limit, page_size);
   if (!page) return fail(*session, page.error().message, err);

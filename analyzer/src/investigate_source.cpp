@@ -203,6 +203,30 @@ po::variables_map parse_args(const std::vector<std::string>& args, const po::opt
   return vm;
 }
 
+po::variables_map parse_run_args(const std::vector<std::string>& args, po::options_description& options) {
+  options.add_options()("run-id", po::value<std::string>(), "the run (positional)");
+  po::positional_options_description positional;
+  positional.add("run-id", 1);
+  return parse_args(args, options, positional);
+}
+
+std::string required_run_id(const po::variables_map& vm, std::string_view command) {
+  if (!vm.count("run-id")) throw UsageError{fmt::format("RUN_ID is required (see day2 {} --help)", command)};
+  return vm["run-id"].as<std::string>();
+}
+
+void print_help(const CommandHelp& help, const po::options_description& options, std::ostream& out) {
+  out << "usage: " << help.usage << "\n\n" << help.about << "\n\n" << options << "\nExample:\n  " << help.example
+      << "\n\n" << help.exit_codes;
+}
+
+bool print_help_if_asked(const po::variables_map& vm, const CommandHelp& help, const po::options_description& options,
+                         std::ostream& out) {
+  if (!vm.count("help")) return false;
+  print_help(help, options, out);
+  return true;
+}
+
 rapidjson::Value time_json(const Session& session, double seconds, rapidjson::Document::AllocatorType& a) {
   if (seconds <= 0) return rapidjson::Value();
   rapidjson::Value out(rapidjson::kObjectType);

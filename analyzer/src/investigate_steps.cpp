@@ -10,10 +10,6 @@ using recorder::UsageError;
 
 namespace {
 
-constexpr const char* k_exit_codes =
-    "Exit codes: 0 ok, 1 error (an unknown run: \"no run <id> in <deployment>\"; Dagster unreachable;\n"
-    "a replay miss), 2 bad usage, 3 internal error.\n";
-
 constexpr int k_page_size = 1000;
 
 rapidjson::Value optional_string(const std::optional<std::string>& text, Allocator& a) {
@@ -24,26 +20,22 @@ rapidjson::Value optional_number(const std::optional<double>& value) {
   return value ? rapidjson::Value(*value) : rapidjson::Value();
 }
 
+constexpr CommandHelp k_steps_help{
+    "day2 steps RUN_ID [--gap S] [--json]",
+    "Per step: start, end, duration, outcome. Steps that started and never finished are called out\n"
+    "(a lost step worker, or a run still going), and so are silences between events longer than --gap.",
+    "day2 steps 4890f705-6473-4205-a7b0-2c5fde877358 --gap 2m", k_run_exit_codes};
+
 int run_steps(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   auto options = source_options();
   options.add_options()
-      ("gap", po::value<std::string>()->default_value("10m")->value_name("S"), "report silences between events longer than this (600, 90s, 10m)")
-      ("run-id", po::value<std::string>(), "the run (positional)");
-  po::positional_options_description positional;
-  positional.add("run-id", 1);
-  auto vm = parse_args(args, options, positional);
-  if (vm.count("help")) {
-    out << "usage: day2 steps RUN_ID [--gap S] [--json]\n\n"
-           "Per step: start, end, duration, outcome. Steps that started and never finished are called out\n"
-           "(a lost step worker, or a run still going), and so are silences between events longer than --gap.\n\n"
-        << options << "\nExample:\n  day2 steps 4890f705-6473-4205-a7b0-2c5fde877358 --gap 2m\n\n" << k_exit_codes;
-    return 0;
-  }
-  if (!vm.count("run-id")) throw UsageError{"RUN_ID is required (see day2 steps --help)"};
+      ("gap", po::value<std::string>()->default_value("10m")->value_name("S"), "report silences between events longer than this (600, 90s, 10m)");
+  auto vm = parse_run_args(args, options);
+  if (print_help_if_asked(vm, k_steps_help, options, out)) return 0;
+  const auto run_id = required_run_id(vm, "steps");
   double gap = parse_seconds_option("gap", vm["gap"].as<std::string>());
   auto session = open_session(vm, "steps", err);
   if (!session) return 1;
-  const auto run_id = vm["run-id"].as<std::string>();
   auto page = fetch_events(*session->client, run_id, "", EventFilter{}, 0, k_page_size);
   if (!page) return fail(*session, page.error().message, err);
   if (page->not_found) return run_not_found(*session, run_id, err);
@@ -185,21 +177,20 @@ void print_comparison_json(const Comparison& c, const RunInfo& a, const RunInfo&
   print_json(doc, out);
 }
 
+constexpr CommandHelp k_compare_help{
+    "day2 compare RUN_A RUN_B [--json]",
+    "What differs between two runs (say, last night's failure and the last success): run config\n"
+    "values, tags (not the run-specific ones), the sequence of step outcomes (the first differing\n"
+    "step), the sequence of event types, and durations per step.",
+    "day2 compare 58cfb27c-aadd-40f7-a296-00bef392347b 670b7bb3-7a3a-450f-a869-08badcbb48e2", k_run_exit_codes};
+
 int run_compare(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   auto options = source_options();
   options.add_options()("runs", po::value<std::vector<std::string>>(), "RUN_A RUN_B (positional)");
   po::positional_options_description positional;
   positional.add("runs", 2);
   auto vm = parse_args(args, options, positional);
-  if (vm.count("help")) {
-    out << "usage: day2 compare RUN_A RUN_B [--json]\n\n"
-           "What differs between two runs (say, last night's failure and the last success): run config\n"
-           "values, tags (not the run-specific ones), the sequence of step outcomes (the first differing\n"
-           "step), the sequence of event types, and durations per step.\n\n"
-        << options << "\nExample:\n  day2 compare 58cfb27c-aadd-40f7-a296-00bef392347b 670b7bb3-7a3a-450f-a869-08badcbb48e2\n\n"
-        << k_exit_codes;
-    return 0;
-  }
+  if (print_help_if_asked(vm, k_compare_help, options, out)) return 0;
   if (!vm.count("runs") || vm["runs"].as<std::vector<std::string>>().size() != 2) {
     throw UsageError{"RUN_A and RUN_B are required (see day2 compare --help)"};
   }

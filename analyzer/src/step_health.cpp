@@ -243,16 +243,14 @@ StepResult step_queued_runs(StepContext& context) {
     vars.AddMember("cursor", cursor.empty() ? rapidjson::Value() : recorder::json_string(cursor, va), va);
     auto data = context.client.query("InFlightRuns", vars);
     if (!data) return data.error();
-    const auto* result = recorder::get_object(*data, "runsOrError");
-    if (!result) return make_error("InFlightRuns: runsOrError is missing");
-    if (auto ok = check_union(*result, "InFlightRuns", "Runs"); !ok) return ok.error();
+    auto found = union_results(*data, "InFlightRuns", "runsOrError", "Runs");
+    if (!found) return found.error();
+    const auto* results = *found;
     if (const auto* instance = recorder::get_object(*data, "instance"); instance && cursor.empty()) {
       if (const auto* queue = recorder::get_object(*instance, "runQueueConfig")) {
         queue_config.AddMember("maxConcurrentRuns", nullable_number(*queue, "maxConcurrentRuns"), a);
       }
     }
-    const auto* results = recorder::get_array(*result, "results");
-    if (!results) return make_error("InFlightRuns: results is missing");
     const std::string sent = cursor;
     for (const auto& run : results->GetArray()) {
       cursor = recorder::get_string(run, "runId").value_or("");
@@ -345,11 +343,9 @@ StepResult step_backfills(StepContext& context) {
     vars.AddMember("cursor", cursor.empty() ? rapidjson::Value() : recorder::json_string(cursor, va), va);
     auto data = context.client.query("Backfills", vars);
     if (!data) return data.error();
-    const auto* result = recorder::get_object(*data, "partitionBackfillsOrError");
-    if (!result) return make_error("Backfills: partitionBackfillsOrError is missing");
-    if (auto ok = check_union(*result, "Backfills", "PartitionBackfills"); !ok) return ok.error();
-    const auto* results = recorder::get_array(*result, "results");
-    if (!results) return make_error("Backfills: results is missing");
+    auto found = union_results(*data, "Backfills", "partitionBackfillsOrError", "PartitionBackfills");
+    if (!found) return found.error();
+    const auto* results = *found;
     const std::string sent = cursor;
     for (const auto& backfill : results->GetArray()) {
       cursor = recorder::get_string(backfill, "id").value_or("");

@@ -14,24 +14,6 @@ using recorder::Result;
 
 namespace {
 
-RunRow read_run_row(const rapidjson::Value& run) {
-  RunRow row;
-  row.run_id = recorder::get_string(run, "runId").value_or("");
-  row.job_name = recorder::get_string(run, "jobName").value_or("");
-  row.status = recorder::get_string(run, "status").value_or("");
-  row.start_time = number_or(run, "startTime", 0);
-  row.end_time = number_or(run, "endTime", 0);
-  row.update_time = number_or(run, "updateTime", 0);
-  row.parent_run_id = recorder::get_string(run, "parentRunId").value_or("");
-  row.root_run_id = recorder::get_string(run, "rootRunId").value_or("");
-  if (const auto* origin = recorder::get_object(run, "repositoryOrigin")) {
-    row.location = recorder::get_string(*origin, "repositoryLocationName").value_or("");
-    row.repository = recorder::get_string(*origin, "repositoryName").value_or("");
-  }
-  row.tags = read_tags(run);
-  return row;
-}
-
 std::vector<ErrorLink> read_chain(const rapidjson::Value& error) {
   std::vector<ErrorLink> chain;
   const auto* links = recorder::get_array(error, "errorChain");
@@ -100,23 +82,52 @@ void read_event(const rapidjson::Value& event, FailureRecord& record, std::set<s
   }
 }
 
-FailureRecord record_from_row(const RunRow& row) {
+}  // namespace
+
+RunRow read_run_row(const rapidjson::Value& run) {
+  RunRow row;
+  row.run_id = recorder::get_string(run, "runId").value_or("");
+  row.job_name = recorder::get_string(run, "jobName").value_or("");
+  row.status = recorder::get_string(run, "status").value_or("");
+  row.start_time = number_or(run, "startTime", 0);
+  row.end_time = number_or(run, "endTime", 0);
+  row.update_time = number_or(run, "updateTime", 0);
+  row.parent_run_id = recorder::get_string(run, "parentRunId").value_or("");
+  row.root_run_id = recorder::get_string(run, "rootRunId").value_or("");
+  if (const auto* origin = recorder::get_object(run, "repositoryOrigin")) {
+    row.location = recorder::get_string(*origin, "repositoryLocationName").value_or("");
+    row.repository = recorder::get_string(*origin, "repositoryName").value_or("");
+  }
+  if (const auto* stats = recorder::get_object(run, "stats")) row.launch_time = number_or(*stats, "launchTime", 0);
+  row.tags = read_tags(run);
+  return row;
+}
+
+FailureRecord failure_record(const RunRow& run) {
   FailureRecord record;
-  record.run_id = row.run_id;
-  record.job_name = row.job_name;
-  record.location = row.location;
-  record.repository = row.repository;
-  record.status = row.status;
-  record.start_time = row.start_time;
-  record.end_time = row.end_time;
-  record.update_time = row.update_time;
-  record.tags = row.tags;
-  record.parent_run_id = row.parent_run_id;
-  record.root_run_id = row.root_run_id;
+  record.run_id = run.run_id;
+  record.job_name = run.job_name;
+  record.location = run.location;
+  record.repository = run.repository;
+  record.status = run.status;
+  record.start_time = run.start_time;
+  record.end_time = run.end_time;
+  record.update_time = run.update_time;
+  record.tags = run.tags;
+  record.parent_run_id = run.parent_run_id;
+  record.root_run_id = run.root_run_id;
   return record;
 }
 
-}  // namespace
+Result<const rapidjson::Value*> union_results(const rapidjson::Value& data, std::string_view operation,
+                                              const char* field, std::string_view type_name) {
+  const auto* result = recorder::get_object(data, field);
+  if (!result) return make_error(fmt::format("{}: {} is missing", operation, field));
+  if (auto ok = check_union(*result, operation, type_name); !ok) return ok.error();
+  const auto* results = recorder::get_array(*result, "results");
+  if (!results) return make_error(fmt::format("{}: results is missing", operation));
+  return results;
+}
 
 Result<std::vector<RunRow>> fetch_runs_in_window(const StepContext& context) {
   std::vector<RunRow> rows;
@@ -139,11 +150,9 @@ Result<std::vector<RunRow>> fetch_runs_in_window(const StepContext& context) {
 
     auto data = context.client.query("RunsInWindow", vars);
     if (!data) return data.error();
-    const auto* runs = recorder::get_object(*data, "runsOrError");
-    if (!runs) return make_error("RunsInWindow: runsOrError is missing");
-    if (auto ok = check_union(*runs, "RunsInWindow", "Runs"); !ok) return ok.error();
-    const auto* results = recorder::get_array(*runs, "results");
-    if (!results) return make_error("RunsInWindow: results is missing");
+    auto found = union_results(*data, "RunsInWindow", "runsOrError", "Runs");
+    if (!found) return found.error();
+    const auto* results = *found;
     const std::string sent = cursor;
     for (const auto& run : results->GetArray()) {
       RunRow row = read_run_row(run);
@@ -211,7 +220,7 @@ StepResult step_failed_runs(StepContext& context) {
   int canceled = 0;
   std::vector<std::string> success_ids;
   for (const auto& row : *rows) {
-    if (row.status == "FAILURE") records.push_back(record_from_row(row));
+    if (row.status == "FAILURE") records.push_back(failure_record(row));
     else if (row.status == "SUCCESS") ++success, success_ids.push_back(row.run_id);
     else if (row.status == "CANCELED") ++canceled;
   }

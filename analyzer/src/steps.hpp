@@ -15,6 +15,7 @@
 #include "analyzer/dagster_client.hpp"
 #include "analyzer/failure.hpp"
 #include "analyzer/gcp_client.hpp"
+#include "analyzer/investigate.hpp"
 #include "analyzer/rules.hpp"
 #include "recorder/json.hpp"
 #include "recorder/time.hpp"
@@ -41,20 +42,8 @@ class Shared {
   std::optional<recorder::Result<T>> m_value;
 };
 
-// A terminal run row of RunsInWindow.
-struct RunRow {
-  std::string run_id;
-  std::string job_name;
-  std::string status;
-  std::string location;
-  std::string repository;
-  double start_time = 0;
-  double end_time = 0;
-  double update_time = 0;
-  std::string parent_run_id;
-  std::string root_run_id;
-  std::map<std::string, std::string> tags;
-};
+// A terminal run row of RunsInWindow: the run row the investigation commands list too.
+using RunRow = RunRowInfo;
 
 struct AssetNode {
   std::string key;                    // path joined with "/"
@@ -152,6 +141,17 @@ recorder::Result<void> read_run_events(const DagsterClient& client, int page_siz
 
 // The FailureRecord as written in step 01 (without category / rule id).
 rapidjson::Value failure_to_json(const FailureRecord& record, Allocator& allocator);
+
+// A run of a run list (RunsInWindow, InFlightRuns) or RunDetail: absent fields are "" / 0, and
+// launch_time is read from `stats` when the query asks for it.
+RunRow read_run_row(const rapidjson::Value& run);
+// The run's identity, times and tags as a FailureRecord, its evidence still to read.
+FailureRecord failure_record(const RunRow& run);
+
+// The `results` list of a paged run or backfill list: `data[field]` must be the union member
+// `type_name` with a `results` array. Errors name `operation` ("RunsInWindow: runsOrError is missing").
+recorder::Result<const rapidjson::Value*> union_results(const rapidjson::Value& data, std::string_view operation,
+                                                        const char* field, std::string_view type_name);
 
 // Helpers shared by the step files.
 std::string join_path(const rapidjson::Value* path_array);  // ["a","b"] -> "a/b"

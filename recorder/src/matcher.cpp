@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "recorder/redact.hpp"
+#include "recorder/text.hpp"
 
 namespace recorder {
 
@@ -95,21 +96,8 @@ std::string key_group(std::string_view key) {
 }
 
 // Edit distance of the first 256 bytes: enough to rank candidates, cheap for long bodies.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  a = a.substr(0, 256);
-  b = b.substr(0, 256);
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
+std::size_t prefix_distance(std::string_view a, std::string_view b) {
+  return edit_distance(a.substr(0, 256), b.substr(0, 256));
 }
 
 std::string json_body(const rapidjson::Document& doc) { return write_json(doc); }
@@ -287,7 +275,7 @@ struct Matcher::Impl {
     std::set<std::string> seen;
     for (std::size_t i = 0; i < keys.size(); ++i) {
       if (!seen.insert(keys[i]).second || (same_group && key_group(keys[i]) != group)) continue;
-      auto distance = edit_distance(key, keys[i]);
+      auto distance = prefix_distance(key, keys[i]);
       if (!best || distance < best_distance) {
         best = i;
         best_distance = distance;

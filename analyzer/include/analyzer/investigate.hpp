@@ -56,21 +56,27 @@ struct StepStat {
   int attempts = 0;
 };
 
-struct RunInfo {
+// A run as a run list holds it (RunsInWindow, InFlightRuns): a row of `day2 runs` / `day2 hung`,
+// and of collection's runs of the window.
+struct RunRowInfo {
   std::string run_id;
   std::string job_name;
+  std::string status;
   std::string location;
   std::string repository;
-  std::string status;
   double start_time = 0;  // 0 = none
   double end_time = 0;
   double update_time = 0;
-  double enqueued_time = 0;
-  double launch_time = 0;
+  double launch_time = 0;  // stats.launchTime where the query asks for it (InFlightRuns, RunDetail)
   std::string parent_run_id;
   std::string root_run_id;
-  std::string run_config_yaml;
   std::map<std::string, std::string> tags;
+};
+
+// One run in detail (RunDetail): its row, and what only the detail query holds.
+struct RunInfo : RunRowInfo {
+  double enqueued_time = 0;
+  std::string run_config_yaml;
   std::optional<int> steps_succeeded;  // nullopt when the stats could not be computed
   std::optional<int> steps_failed;
   std::optional<int> materializations;
@@ -84,12 +90,8 @@ struct RunLookup {
 };
 recorder::Result<RunLookup> fetch_run(const DagsterClient& client, const std::string& run_id);
 
-struct ChainRun {
-  std::string run_id;
-  std::string status;
-  std::string parent_run_id;
-  double start_time = 0;
-  double end_time = 0;
+// A run of a re-execution chain: its row (id, status, parent, times, tags; no job or location).
+struct ChainRun : RunRowInfo {
   std::string retry_number;  // the dagster/retry_number tag, "" for the root or a manual re-execution
 };
 // The re-execution chain of `run_id` (runGroupOrError, one call), oldest first (retry number, then
@@ -134,19 +136,6 @@ recorder::Result<EventPage> fetch_events(const DagsterClient& client, const std:
                                          const std::string& cursor, const EventFilter& filter, int limit,
                                          int page_size);
 
-// A run row of `day2 runs` / `day2 hung` (RunsInWindow, InFlightRuns).
-struct RunRowInfo {
-  std::string run_id;
-  std::string job_name;
-  std::string status;
-  std::string location;
-  double start_time = 0;
-  double end_time = 0;
-  double update_time = 0;
-  double launch_time = 0;
-  std::map<std::string, std::string> tags;
-};
-
 struct RunsQuery {
   std::string job;                    // "" = any
   std::vector<std::string> statuses;  // RunStatus names; empty = any
@@ -156,6 +145,8 @@ struct RunsQuery {
 // The newest runs matching `query` (newest created first), paged until `limit`.
 recorder::Result<std::vector<RunRowInfo>> fetch_runs(const DagsterClient& client, const RunsQuery& query,
                                                      int page_size);
+// Every run STARTING, STARTED or CANCELING (InFlightRuns, paged to the end), newest created first.
+recorder::Result<std::vector<RunRowInfo>> fetch_in_flight(const DagsterClient& client, int page_size);
 // RunStatus names, for checking --status.
 bool is_run_status(const std::string& status);
 

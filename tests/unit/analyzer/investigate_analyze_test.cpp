@@ -2,6 +2,11 @@
 // flattening, run comparison, event-type filters.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
 #include "analyzer/investigate.hpp"
 
 namespace {
@@ -15,6 +20,25 @@ RunRowInfo row(std::string id, std::string status) {
   r.run_id = std::move(id);
   r.status = std::move(status);
   return r;
+}
+
+// A STARTED run that started at `start` with `tags`.
+RunRowInfo started(std::string id, double start, std::map<std::string, std::string> tags) {
+  auto r = row(std::move(id), "STARTED");
+  r.start_time = start;
+  r.tags = std::move(tags);
+  return r;
+}
+
+// "<run id> <kind> <limit>" of each hung run, in order.
+std::vector<std::string> kinds_and_limits(const std::vector<analyzer::HungRun>& hung) {
+  std::vector<std::string> out;
+  for (const auto& run : hung) {
+    std::ostringstream line;
+    line << run.run.run_id << ' ' << analyzer::to_string(run.kind) << ' ' << run.limit;
+    out.push_back(line.str());
+  }
+  return out;
 }
 
 RunEvent event(std::string type, std::string step, double at, std::string level = "DEBUG") {
@@ -50,35 +74,19 @@ TEST(FindHung, CancelingCountsFromTheLastUpdate) {
 }
 
 TEST(FindHung, StartedOnlyPastItsMaxRuntimeTag) {
-  auto tagged = row("tagged", "STARTED");
-  tagged.start_time = 1000;
-  tagged.tags["dagster/max_runtime"] = "60";
-  auto untagged = row("untagged", "STARTED");
-  untagged.start_time = 0.5;
-  auto bad_tag = row("bad", "STARTED");
-  bad_tag.start_time = 1000;
-  bad_tag.tags["dagster/max_runtime"] = "soon";
-  auto hung = analyzer::find_hung({tagged, untagged, bad_tag}, {180, 180}, 1061);
-  ASSERT_EQ(hung.size(), 1u);
-  EXPECT_EQ(hung[0].run.run_id, "tagged");
-  EXPECT_EQ(hung[0].kind, HungKind::max_runtime);
-  EXPECT_DOUBLE_EQ(hung[0].limit, 60);
+  auto hung = analyzer::find_hung({started("tagged", 1000, {{"dagster/max_runtime", "60"}}), started("untagged", 0.5, {}),
+                                   started("bad", 1000, {{"dagster/max_runtime", "soon"}})},
+                                  {180, 180}, 1061);
+  EXPECT_EQ(kinds_and_limits(hung), (std::vector<std::string>{"tagged STARTED past dagster/max_runtime 60"}));
 }
 
 TEST(FindHung, MaxRuntimeSecondsTagWhenMaxRuntimeIsAbsent) {
   // Dagster's run monitoring: dagster/max_runtime, else dagster/max_runtime_seconds.
-  auto seconds = row("seconds", "STARTED");
-  seconds.start_time = 1000;
-  seconds.tags["dagster/max_runtime_seconds"] = "120";
-  auto both = row("both", "STARTED");
-  both.start_time = 1000;
-  both.tags["dagster/max_runtime"] = "3600";
-  both.tags["dagster/max_runtime_seconds"] = "120";
-  auto hung = analyzer::find_hung({seconds, both}, {180, 180}, 1121);
-  ASSERT_EQ(hung.size(), 1u);
-  EXPECT_EQ(hung[0].run.run_id, "seconds");
-  EXPECT_EQ(hung[0].kind, HungKind::max_runtime);
-  EXPECT_DOUBLE_EQ(hung[0].limit, 120);
+  auto hung = analyzer::find_hung(
+      {started("seconds", 1000, {{"dagster/max_runtime_seconds", "120"}}),
+       started("both", 1000, {{"dagster/max_runtime", "3600"}, {"dagster/max_runtime_seconds", "120"}})},
+      {180, 180}, 1121);
+  EXPECT_EQ(kinds_and_limits(hung), (std::vector<std::string>{"seconds STARTED past dagster/max_runtime 120"}));
 }
 
 TEST(FindHung, LongestStuckFirst) {
