@@ -1,5 +1,5 @@
-// `day2 runs` (recent runs by job, status, time), `day2 hung` (runs stuck in STARTING, CANCELING or
-// past dagster/max_runtime) and `day2 agents` (Dagster+ agents and their recent errors).
+// `day2 runs` (recent runs by job, status, time) and `day2 hung` (runs stuck in STARTING, CANCELING or
+// past dagster/max_runtime); `day2 agents` lives in investigate_agents.cpp.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -14,11 +14,6 @@ using recorder::make_error;
 using recorder::Result;
 using recorder::UsageError;
 
-namespace {
-
-constexpr std::string_view k_exit_codes = "Exit codes: 0 ok, 1 error (Dagster unreachable, a replay miss), 2 bad usage, 3 internal error.\n";
-
-// An instant from an option: RFC 3339, or a duration before `now` ("24h", "90m").
 double parse_instant_option(const std::string& option, const std::string& text, recorder::Instant now) {
   if (auto instant = recorder::parse_rfc3339(text)) return recorder::to_epoch_seconds(*instant);
   auto ago = recorder::parse_duration(text);
@@ -45,9 +40,11 @@ rapidjson::Value row_json(const Session& session, const RunRowInfo& row, Allocat
   return item;
 }
 
+namespace {
+
 constexpr CommandHelp k_runs_help{"day2 runs [--job NAME] [--status S,...] [--since TIME] [--limit N] [--json]",
                                   "Recent runs, newest created first.",
-                                  "day2 runs --job flaky_job --status FAILURE,SUCCESS --since 24h", k_exit_codes};
+                                  "day2 runs --job flaky_job --status FAILURE,SUCCESS --since 24h", k_list_exit_codes};
 
 int run_runs(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   auto options = source_options();
@@ -163,85 +160,6 @@ int run_hung(const std::vector<std::string>& args, std::ostream& out, std::ostre
     }
   }
   return finish(*session, hung.empty() ? 0 : 1, err);
-}
-
-// ---- agents --------------------------------------------------------------------------------------
-
-constexpr CommandHelp k_agents_help{
-    "day2 agents [--id ID] [--errors-after TIME] [--json]   (Dagster+ only)",
-    "Dagster+ agents: status, last heartbeat, recent errors. Before concluding an agent had no impact,\n"
-    "also read `day2 runs --status FAILURE` around its errors and the GKE events of that window.",
-    "day2 agents --flavor plus --organization acme --id 3f2a --errors-after 6h", k_exit_codes};
-
-int run_agents(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  auto options = source_options();
-  options.add_options()
-      ("id", po::value<std::string>(), "only this agent")
-      ("errors-after", po::value<std::string>()->value_name("TIME"), "only errors after TIME: RFC 3339, or a duration before now (2h)");
-  auto vm = parse_args(args, options, {});
-  if (print_help_if_asked(vm, k_agents_help, options, out)) return 0;
-  auto session = open_session(vm, "agents", err);
-  if (!session) return 1;
-  if (session->config.dagster.flavor != Flavor::plus) {
-    return fail(*session, "agents exist only on Dagster+ (--flavor plus --organization ORG)", err);
-  }
-  std::optional<double> after;
-  if (vm.count("errors-after")) after = parse_instant_option("errors-after", vm["errors-after"].as<std::string>(), session->now);
-  auto data = session->client->query("PlusAgents");
-  if (!data) return fail(*session, data.error().message, err);
-  const auto* agents = recorder::get_array(*data, "agents");
-  if (!agents) return fail(*session, "PlusAgents: agents is missing", err);
-  double now = recorder::to_epoch_seconds(session->now);
-  rapidjson::Document doc(rapidjson::kObjectType);
-  auto& a = doc.GetAllocator();
-  rapidjson::Value list(rapidjson::kArrayType);
-  std::string id = vm.count("id") ? vm["id"].as<std::string>() : "";
-  for (const auto& agent : agents->GetArray()) {
-    auto agent_id = recorder::get_string(agent, "id").value_or("");
-    if (!id.empty() && agent_id != id) continue;
-    rapidjson::Value item(rapidjson::kObjectType);
-    double heartbeat = number_or(agent, "lastHeartbeatTime", 0);
-    item.AddMember("id", recorder::json_string(agent_id, a), a);
-    item.AddMember("label", recorder::json_string(recorder::get_string(agent, "agentLabel").value_or(""), a), a);
-    item.AddMember("status", recorder::json_string(recorder::get_string(agent, "status").value_or(""), a), a);
-    item.AddMember("lastHeartbeat", time_json(*session, heartbeat, a), a);
-    item.AddMember("heartbeatAgeSeconds", heartbeat > 0 ? rapidjson::Value(now - heartbeat) : rapidjson::Value(), a);
-    rapidjson::Value errors(rapidjson::kArrayType);
-    if (const auto* list_errors = recorder::get_array(agent, "errors")) {
-      for (const auto& error : list_errors->GetArray()) {
-        double at = number_or(error, "timestamp", 0);
-        if (after && at <= *after) continue;
-        rapidjson::Value e(rapidjson::kObjectType);
-        e.AddMember("time", time_json(*session, at, a), a);
-        const auto* python = recorder::get_object(error, "error");
-        e.AddMember("className", recorder::json_string(python ? recorder::get_string(*python, "className").value_or("") : "", a), a);
-        e.AddMember("message", recorder::json_string(python ? python_error_text(*python) : "", a), a);
-        errors.PushBack(e, a);
-      }
-    }
-    item.AddMember("errors", errors, a);
-    list.PushBack(item, a);
-  }
-  if (!id.empty() && list.Empty()) return fail(*session, fmt::format("no agent {} in {}", id, session->deployment()), err);
-  if (session->json) {
-    doc.AddMember("agents", list, a);
-    print_json(doc, out);
-    return finish(*session, 0, err);
-  }
-  for (const auto& item : list.GetArray()) {
-    const auto* beat = recorder::get_object(item, "lastHeartbeat");
-    out << fmt::format("agent {} ({})  {}  last heartbeat {} ({} ago)\n", recorder::get_string(item, "id").value_or(""),
-                       recorder::get_string(item, "label").value_or(""), recorder::get_string(item, "status").value_or(""),
-                       beat ? recorder::get_string(*beat, "local").value_or("-") : "-",
-                       format_duration(recorder::get_number(item, "heartbeatAgeSeconds").value_or(-1)));
-    for (const auto& error : item["errors"].GetArray()) {
-      const auto* time = recorder::get_object(error, "time");
-      auto message = recorder::get_string(error, "message").value_or("");
-      out << fmt::format("  {}  {}\n", time ? recorder::get_string(*time, "local").value_or("-") : "-",
-                         message.substr(0, message.find('\n')));
-    }
-  }
-  return finish(*session, 0, err);
 }
 
 }  // namespace

@@ -104,6 +104,21 @@ std::string format_duration(double seconds);
 // A positive number of seconds from an option value: "600", "10m", "1h30m". Throws UsageError.
 double parse_seconds_option(const std::string& option, const std::string& text);
 
+// An instant from an option: RFC 3339, or a duration before `now` ("24h", "90m"), as epoch seconds.
+// Throws UsageError naming --`option` and the value.
+double parse_instant_option(const std::string& option, const std::string& text, recorder::Instant now);
+
+// The exit codes of the list commands (runs, agents).
+inline constexpr std::string_view k_list_exit_codes =
+    "Exit codes: 0 ok, 1 error (Dagster unreachable, a replay miss), 2 bad usage, 3 internal error.\n";
+
+// A row of `day2 runs --json` (docs/investigate.md): runId, jobName, status, location, start, end,
+// durationSeconds, tags.
+rapidjson::Value row_json(const Session& session, const RunRowInfo& row, rapidjson::Document::AllocatorType& allocator);
+
+// `day2 agents` (investigate_agents.cpp), listed by investigate_list_commands().
+int run_agents(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
 // The commands of each investigate_*.cpp file, gathered by investigate_commands().
 std::vector<recorder::Command> investigate_run_commands();    // run, logs
 std::vector<recorder::Command> investigate_list_commands();   // runs, hung, agents

@@ -191,6 +191,21 @@ struct HungThresholds {
 std::vector<HungRun> find_hung(const std::vector<RunRowInfo>& in_flight, const HungThresholds& thresholds,
                                double now);
 
+// Where a run's lifetime lies relative to an agent error.
+enum class ErrorRelation { before, during, after };
+std::string_view to_string(ErrorRelation relation);
+struct RunNearError {
+  RunRowInfo run;
+  double error_time = 0;  // the nearest error (epoch seconds)
+  double distance = 0;    // seconds between the error and the run's lifetime; 0 when it fell inside
+  ErrorRelation relation = ErrorRelation::during;  // the run relative to that error
+};
+// The runs of `runs` whose lifetime (run_extent of overlap.hpp: start..end; no end, no lifetime)
+// comes within `around` seconds of one of `error_times` (inclusive), each with its nearest error
+// (the earlier on a tie). Sorted by run start, then run id. Pure.
+std::vector<RunNearError> runs_near_errors(const std::vector<RunRowInfo>& runs, const std::vector<double>& error_times,
+                                           double around);
+
 // The flattened values of a run config (Dagster's runConfigYaml, block YAML): "ops.a.config.n" -> "3".
 std::map<std::string, std::string> flatten_run_config(const std::string& yaml);
 
