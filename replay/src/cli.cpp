@@ -27,7 +27,7 @@ namespace po = boost::program_options;
 using recorder::UsageError;
 
 constexpr const char* k_usage =
-    "usage: day2 replay serve DIR [--host 127.0.0.1] [--port N] [--allow-remote] [--faults FILE] [--fault SPEC]... [--shift DURATION] [--repeat] [-v]";
+    "usage: day2 replay serve DIR [--host 127.0.0.1] [--port N] [--allow-remote] [--threads N] [--faults FILE] [--fault SPEC]... [--shift DURATION] [--repeat] [-v]";
 
 po::options_description serve_options() {
   po::options_description options("Options");
@@ -38,6 +38,8 @@ po::options_description serve_options() {
       ("port", po::value<std::string>()->default_value("0")->value_name("N"),
        "port to listen on; 0 picks a free one (printed on stdout)")
       ("allow-remote", "allow a --host that is not a loopback address")
+      ("threads", po::value<std::string>()->value_name("N"),
+       "event loops serving the connections (1-256); default two per CPU this process may run on (2 to 32)")
       ("faults", po::value<std::string>()->value_name("FILE"),
        "inject the faults of this fault file (JSON; see docs/bundle.md, \"Faults\")")
       ("fault", po::value<std::vector<std::string>>()->composing()->value_name("SPEC"),
@@ -83,6 +85,15 @@ int parse_port(const std::string& text) {
   return port;
 }
 
+std::size_t parse_threads(const std::string& text) {
+  std::size_t threads = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), threads);
+  if (ec != std::errc{} || end != text.data() + text.size() || threads < 1 || threads > 256) {
+    throw UsageError{fmt::format("--threads: {} is not a number of event loops (1-256)", text)};
+  }
+  return threads;
+}
+
 struct ServeArgs {
   std::string dir;
   ServerOptions server;
@@ -113,6 +124,7 @@ ServeArgs parse_serve(const std::vector<std::string>& args) {
   parsed.server.port = parse_port(vm["port"].as<std::string>());
   parsed.verbose = vm.count("verbose") > 0;
   parsed.repeat = vm.count("repeat") > 0;
+  if (vm.count("threads")) parsed.server.threads = parse_threads(vm["threads"].as<std::string>());
   if (vm.count("shift")) {
     auto by = recorder::parse_duration(vm["shift"].as<std::string>());
     if (!by) throw UsageError{"--shift: " + by.error().message};

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <sched.h>
+
 #include <algorithm>
 #include <mutex>
 #include <thread>
@@ -21,13 +23,25 @@ using recorder::Service;
 
 constexpr std::size_t k_max_body_bytes = 64u << 20;
 
+// The CPUs this process may run on (its affinity mask: `taskset`, a container's cpuset), not all
+// the machine's.
+unsigned usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return static_cast<unsigned>(CPU_COUNT(&set));
+  return std::max(std::thread::hardware_concurrency(), 1u);
+}
+
 // A connection costs no thread, so a few event loops serve any number of keep-alive clients, and
-// latency faults wait on timers. Two loops per core (4 to 32): a loop whose thread is preempted (by
-// the load generator or another process) stalls only its share of the connections. On 2 cores under
-// wrk, 4 loops gave 120-127k req/s and p99 1.2-2.8 ms; 2 loops 100k req/s and p99 2.5-2.9 ms.
-detail::EventServerSettings server_settings() {
+// latency faults wait on timers. By default two loops per usable CPU (2 to 32): a loop whose thread
+// is preempted (by the load generator or another process) stalls only its share of the connections.
+// Counting the machine's CPUs instead of the usable ones oversubscribes a pinned server, whose loops
+// then preempt each other: under wrk at 64 connections on a 2-core VM (tools/bench-replay), unpinned
+// 4 loops gave p99 3.4-4.7 ms and 2 loops 4.5-6.2 ms; pinned to one CPU 1 loop gave 3.2 ms, 2 loops
+// 6.4 ms and 4 loops 15.1 ms.
+detail::EventServerSettings server_settings(std::size_t threads) {
   detail::EventServerSettings settings;
-  settings.threads = std::clamp(2 * std::thread::hardware_concurrency(), 4u, 32u);
+  settings.threads = threads > 0 ? threads : std::clamp(2 * usable_cpus(), 2u, 32u);
   settings.max_body_bytes = k_max_body_bytes;
   return settings;
 }
@@ -47,7 +61,7 @@ struct Server::Impl {
       : matcher(std::move(matcher_)),
         options(std::move(options_)),
         dagster_paths(matcher->bundle()),
-        server(server_settings(), handlers()) {}
+        server(server_settings(options.threads), handlers()) {}
 
   detail::EventHandlers handlers();
   detail::Outcome handle(const detail::IncomingRequest& req);

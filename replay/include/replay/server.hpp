@@ -19,6 +19,8 @@ namespace replay {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0: any free port
+  // Event loops serving the connections; 0: two per CPU this process may run on (2 to 32).
+  std::size_t threads = 0;
   // Faults injected into the API requests (not /__day2/); null: none. A reset closes the connection
   // without a response; truncate and invalid_json send a complete response with a spoiled body.
   std::shared_ptr<recorder::FaultInjector> faults = nullptr;

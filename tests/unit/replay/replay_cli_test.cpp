@@ -77,6 +77,12 @@ TEST(ReplayCommand, PortThatIsNotANumberIsAUsageError) {
   EXPECT_EQ(usage_error({"serve", "dir", "--port", "80a"}), "--port: 80a is not a port (1-65535)");
 }
 
+TEST(ReplayCommand, ThreadsOutOfRangeOrNotANumberIsAUsageError) {
+  EXPECT_EQ(usage_error({"serve", "dir", "--threads", "0"}), "--threads: 0 is not a number of event loops (1-256)");
+  EXPECT_EQ(usage_error({"serve", "dir", "--threads", "257"}), "--threads: 257 is not a number of event loops (1-256)");
+  EXPECT_EQ(usage_error({"serve", "dir", "--threads", "2x"}), "--threads: 2x is not a number of event loops (1-256)");
+}
+
 TEST(ReplayCommand, NonLoopbackHostNeedsAllowRemote) {
   auto message = usage_error({"serve", "dir", "--host", "0.0.0.0"});
   EXPECT_NE(message.find("--host: 0.0.0.0 is not a loopback address"), std::string::npos) << message;

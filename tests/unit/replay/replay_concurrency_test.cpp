@@ -97,11 +97,31 @@ TEST(ReplayConcurrency, LatencyFaultDoesNotHoldUpAnotherConnection) {
   EXPECT_LT(slow_took, 2s);
 }
 
-// If each delayed request held a server thread, 32 delays of 400 ms on the server's few threads (4
-// on 2 cores, 2 per core) would take several seconds; on timers they overlap.
+// One event loop (`--threads 1`) still serves a fast request while a slow one waits on its timer.
+TEST(ReplayConcurrency, OneEventLoopServesAFastRequestDuringALatencyFault) {
+  int port = 0;
+  auto options = with_fault("dagster:Slow=latency:500");
+  options.threads = 1;
+  auto server = start_server(options, port);
+  std::string slow_body;
+  std::string fast_body;
+  auto slow = std::async(std::launch::async, [&] { return timed_post(port, "Slow", slow_body); });
+  std::this_thread::sleep_for(50ms);
+  auto fast = timed_post(port, "Fast", fast_body);
+  EXPECT_EQ(fast_body, R"({"data":{"op":"Fast"}})");
+  EXPECT_GE(fast, 0ms);
+  EXPECT_LT(fast, 250ms);
+  EXPECT_GE(slow.get(), 500ms);
+  EXPECT_EQ(slow_body, R"({"data":{"op":"Slow"}})");
+}
+
+// If each delayed request held a server thread, 32 delays of 400 ms on the server's event loops (here
+// a single one) would take over 12 s; on timers they overlap.
 TEST(ReplayConcurrency, ManyDelayedRequestsWaitTogether) {
   int port = 0;
-  auto server = start_server(with_fault("dagster:Slow=latency:400"), port);
+  auto options = with_fault("dagster:Slow=latency:400");
+  options.threads = 1;
+  auto server = start_server(options, port);
   constexpr int k_requests = 32;
   std::vector<std::string> bodies(k_requests);
   std::vector<std::future<std::chrono::milliseconds>> waits;
