@@ -92,6 +92,9 @@ class HttplibTransport : public Transport {
     }
     auto client = std::make_unique<httplib::Client>(origin);
     client->set_keep_alive(true);
+    // cpp-httplib writes a request's headers and its body in two writes; without TCP_NODELAY the body
+    // of a POST on a kept-alive connection can wait for the server's delayed ACK (tens of ms).
+    client->set_tcp_nodelay(true);
     client->set_follow_location(false);
     if (url.scheme == "https") client->enable_server_certificate_verification(true);
     return client;
