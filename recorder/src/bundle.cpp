@@ -15,6 +15,7 @@
 #include <set>
 
 #include "recorder/text.hpp"
+#include "synced_write.hpp"
 
 namespace recorder {
 
@@ -310,21 +311,7 @@ Error os_error(const fs::path& path, std::string_view what, int error) {
 Result<void> write_synced(const fs::path& path, std::string_view content) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return os_error(path, "cannot create", errno);
-  std::size_t written = 0;
-  while (written < content.size()) {
-    ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int saved = errno;
-      ::close(fd);
-      return os_error(path, "write failed", saved);
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  int synced = ::fsync(fd);
-  int saved = errno;
-  if (::close(fd) != 0 && synced == 0) return os_error(path, "close failed", errno);
-  if (synced != 0) return os_error(path, "fsync failed", saved);
+  if (auto failed = detail::write_sync_close(fd, content)) return os_error(path, failed->what, failed->error);
   return {};
 }
 

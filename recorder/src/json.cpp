@@ -17,6 +17,8 @@
 #include <sstream>
 #include <vector>
 
+#include "synced_write.hpp"
+
 namespace recorder {
 
 TextPosition position_of(std::string_view text, std::size_t offset) {
@@ -118,26 +120,10 @@ Result<void> write_file_atomic(const std::string& path, std::string_view content
   name.push_back('\0');
   int fd = ::mkstemp(name.data());
   if (fd < 0) return make_error(fmt::format("{}: cannot create a temporary file: {}", path, std::strerror(errno)));
-  std::size_t written = 0;
-  while (written < content.size()) {
-    ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int saved = errno;
-      ::close(fd);
-      ::unlink(name.data());
-      return make_error(fmt::format("{}: write failed: {}", path, std::strerror(saved)));
-    }
-    written += static_cast<std::size_t>(n);
-  }
   ::fchmod(fd, 0644);
-  // Close even when fsync fails, or the descriptor leaks.
-  int synced = ::fsync(fd);
-  int saved_sync = errno;
-  if (::close(fd) != 0 || synced != 0) {
-    int saved = synced != 0 ? saved_sync : errno;
+  if (auto failed = detail::write_sync_close(fd, content)) {
     ::unlink(name.data());
-    return make_error(fmt::format("{}: fsync failed: {}", path, std::strerror(saved)));
+    return make_error(fmt::format("{}: {}: {}", path, failed->what, std::strerror(failed->error)));
   }
   if (::rename(name.data(), path.c_str()) != 0) {
     int saved = errno;
