@@ -3,14 +3,22 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <fmt/format.h>
+#include <rapidjson/encodedstream.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -35,20 +43,103 @@ TextPosition position_of(std::string_view text, std::size_t offset) {
   return position;
 }
 
+namespace {
+
+// The Document's own SAX handler, except for numbers: the reader hands them over as text
+// (kParseNumbersAsStringsFlag) and they are converted here. RapidJSON 1.1.0's full-precision strtod
+// reads out of bounds on inputs such as 0.<50 zeros>27E-326 (a crash from one number in a request
+// or a file), and its normal-precision one is off by an ulp; std::from_chars is correctly rounded,
+// bounded and locale-independent. Integers keep the types the reader gives them (Int, Uint, Int64,
+// Uint64, else Double), as rapidjson's own number parsing does.
+class NumberConvertingHandler {
+ public:
+  explicit NumberConvertingHandler(rapidjson::Document& document) : m_document(document) {}
+
+  bool Null() { return m_document.Null(); }
+  bool Bool(bool b) { return m_document.Bool(b); }
+  bool Int(int i) { return m_document.Int(i); }
+  bool Uint(unsigned u) { return m_document.Uint(u); }
+  bool Int64(std::int64_t i) { return m_document.Int64(i); }
+  bool Uint64(std::uint64_t u) { return m_document.Uint64(u); }
+  bool Double(double d) { return m_document.Double(d); }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) { return m_document.String(s, n, copy); }
+  bool StartObject() { return m_document.StartObject(); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return m_document.Key(s, n, copy); }
+  bool EndObject(rapidjson::SizeType n) { return m_document.EndObject(n); }
+  bool StartArray() { return m_document.StartArray(); }
+  bool EndArray(rapidjson::SizeType n) { return m_document.EndArray(n); }
+
+  bool RawNumber(const char* text, rapidjson::SizeType length, bool) {
+    std::string_view number(text, length);
+    bool negative = !number.empty() && number.front() == '-';
+    if (number.find_first_of(".eE") == std::string_view::npos) {
+      std::string_view digits = negative ? number.substr(1) : number;
+      std::uint64_t magnitude = 0;
+      auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), magnitude);
+      if (ec == std::errc{} && end == digits.data() + digits.size()) {
+        if (!negative) {
+          return magnitude <= std::numeric_limits<unsigned>::max() ? m_document.Uint(static_cast<unsigned>(magnitude))
+                                                                   : m_document.Uint64(magnitude);
+        }
+        if (magnitude <= 0x80000000ULL) return m_document.Int(static_cast<int>(-static_cast<std::int64_t>(magnitude)));
+        if (magnitude <= 0x8000000000000000ULL) {
+          return m_document.Int64(static_cast<std::int64_t>(0 - magnitude));
+        }
+      }
+    }
+    double value = 0;
+    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+    if (ec == std::errc::result_out_of_range) {
+      // Underflow gives zero or a subnormal, as in every JSON parser; overflow gives HUGE_VAL (an error below).
+      value = std::strtod(std::string(number).c_str(), nullptr);
+    } else if (ec != std::errc{} || end != number.data() + number.size()) {
+      value = std::numeric_limits<double>::infinity();  // the reader checked the syntax: cannot happen
+    }
+    if (!std::isfinite(value)) {
+      m_too_big = true;
+      return false;
+    }
+    return m_document.Double(value);
+  }
+
+  bool too_big() const { return m_too_big; }
+
+ private:
+  rapidjson::Document& m_document;
+  bool m_too_big = false;
+};
+
+template <unsigned Flags>
+rapidjson::ParseResult parse_into(rapidjson::Document& document, std::string_view text, bool& too_big) {
+  rapidjson::ParseResult result;
+  auto generate = [&](rapidjson::Document& target) {
+    NumberConvertingHandler handler(target);
+    rapidjson::MemoryStream memory(text.data(), text.size());
+    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(memory);
+    rapidjson::Reader reader;
+    result = reader.Parse<Flags | rapidjson::kParseNumbersAsStringsFlag>(stream, handler);
+    too_big = handler.too_big();
+    return !result.IsError();
+  };
+  document.Populate(generate);
+  return result;
+}
+
+}  // namespace
+
 Result<rapidjson::Document> parse_json(std::string_view text, std::string_view source, Comments comments) {
   rapidjson::Document document;
-  if (comments == Comments::allowed) {
-    // Iterative: deeply nested input must give an error, not overflow the stack.
-    constexpr unsigned flags = rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag |
-                               rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag;
-    document.Parse<flags>(text.data(), text.size());
-  } else {
-    document.Parse<rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag>(text.data(), text.size());
-  }
-  if (document.HasParseError()) {
-    auto position = position_of(text, document.GetErrorOffset());
-    return make_error(fmt::format("{}:{}:{}: {}", source, position.line, position.column,
-                                  rapidjson::GetParseError_En(document.GetParseError())));
+  bool too_big = false;
+  // Iterative: deeply nested input must give an error, not overflow the stack.
+  rapidjson::ParseResult result =
+      comments == Comments::allowed
+          ? parse_into<rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag |
+                       rapidjson::kParseIterativeFlag>(document, text, too_big)
+          : parse_into<rapidjson::kParseIterativeFlag>(document, text, too_big);
+  if (result.IsError()) {
+    auto position = position_of(text, result.Offset());
+    const char* what = too_big ? "Number too big to be stored in double." : rapidjson::GetParseError_En(result.Code());
+    return make_error(fmt::format("{}:{}:{}: {}", source, position.line, position.column, what));
   }
   return document;
 }

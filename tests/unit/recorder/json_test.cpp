@@ -3,9 +3,14 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "support/temp_dir.hpp"
 
@@ -86,6 +91,83 @@ TEST(JsonParse, TextIsNotReadPastItsLength) {
   auto document = parse_json(std::string_view(text).substr(0, 3), "t.json");
   ASSERT_TRUE(document) << document.error().message;
   EXPECT_EQ(document->Size(), 1u);
+}
+
+// The number that crashed RapidJSON 1.1.0's full-precision strtod (an out-of-bounds read in
+// GetCachedPowerByIndex): "0." then 50 zeros then "27E-326". It and its neighbours (more or fewer
+// zeros, nearby exponents, either sign, other digits) parse to the correctly rounded double, which is
+// what strtod gives; none crashes (this test runs under ASan in CI).
+std::string tiny_number(int zeros, std::string_view digits, int exponent, bool negative = false) {
+  return std::string(negative ? "-" : "") + "0." + std::string(static_cast<std::size_t>(zeros), '0') +
+         std::string(digits) + "E" + std::to_string(exponent);
+}
+
+TEST(JsonParse, TheNumberThatCrashedRapidJsonParsesToZero) {
+  auto document = parsed(R"({"x": 0.0000000000000000000000000000000000000000000000000027E-326})");
+  ASSERT_TRUE(document["x"].IsDouble());
+  EXPECT_EQ(document["x"].GetDouble(), 0.0);
+}
+
+TEST(JsonParse, NeighboursOfTheCrashingNumberParseAsStrtodDoes) {
+  int checked = 0;
+  for (int zeros : {0, 1, 10, 49, 50, 51, 100, 300, 400}) {
+    for (std::string_view digits : {"27", "1", "9999999999999999999", "4940656458412465441765687928682213723651"}) {
+      for (int exponent : {-400, -330, -327, -326, -325, -324, -308, -307, -1, 0, 5, 200, 300}) {
+        for (bool negative : {false, true}) {
+          std::string number = tiny_number(zeros, digits, exponent, negative);
+          auto document = parse_json("[" + number + "]", "number");
+          double expected = std::strtod(number.c_str(), nullptr);
+          if (std::isinf(expected)) {
+            EXPECT_FALSE(document) << number;
+            continue;
+          }
+          ASSERT_TRUE(document) << number << ": " << document.error().message;
+          EXPECT_EQ((*document)[0].GetDouble(), expected) << number;
+          EXPECT_EQ(std::signbit((*document)[0].GetDouble()), negative) << number;
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 800);
+}
+
+TEST(JsonParse, IntegersKeepRapidJsonsTypes) {
+  auto document = parsed("[0, -0, 2147483647, -2147483648, -2147483649, 4294967295, 4294967296, "
+                         "-9223372036854775808, 18446744073709551615, 18446744073709551616, 1.0, 1e2]");
+  EXPECT_TRUE(document[0].IsUint() && document[0].IsInt());
+  EXPECT_TRUE(document[1].IsInt() && document[1].GetInt() == 0);
+  EXPECT_EQ(document[2].GetInt(), 2147483647);
+  EXPECT_EQ(document[3].GetInt(), -2147483647 - 1);
+  EXPECT_TRUE(!document[4].IsInt() && document[4].IsInt64() && document[4].GetInt64() == -2147483649LL);
+  EXPECT_TRUE(document[5].IsUint() && document[5].GetUint() == 4294967295U);
+  EXPECT_TRUE(!document[6].IsUint() && document[6].IsUint64() && document[6].GetUint64() == 4294967296ULL);
+  EXPECT_EQ(document[7].GetInt64(), std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ(document[8].GetUint64(), std::numeric_limits<std::uint64_t>::max());
+  EXPECT_TRUE(document[9].IsDouble() && document[9].GetDouble() == 18446744073709551616.0);
+  EXPECT_TRUE(document[10].IsDouble() && document[10].GetDouble() == 1.0);
+  EXPECT_TRUE(document[11].IsDouble() && document[11].GetDouble() == 100.0);
+}
+
+TEST(JsonParse, ANumberTooBigForADoubleIsAnErrorNamingItsPlace) {
+  for (std::string text : std::vector<std::string>{"[1e309]", "[1" + std::string(400, '0') + "]", "[-1.5e400]",
+                                                  "[" + std::string(400, '9') + ".5]"}) {
+    auto document = parse_json(text, "big.json");
+    ASSERT_FALSE(document) << text;
+    EXPECT_NE(document.error().message.find("big.json:1:"), std::string::npos) << document.error().message;
+    EXPECT_NE(document.error().message.find("too big"), std::string::npos) << document.error().message;
+  }
+}
+
+TEST(JsonParse, NumbersAreRoundedCorrectlyWhereNormalPrecisionWasNot) {
+  // Each needs more than 17 significant digits or a large exponent to round right.
+  for (std::string number : std::vector<std::string>{"2.2250738585072011e-308", "9007199254740993", "1.00000000000000011102230246251565404236316680908203125",
+                             "0.1000000000000000055511151231257827021181583404541015625", "4.9406564584124654e-324",
+                             "1.7976931348623157e308", "8.98846567431158e307"}) {
+    auto document = parse_json(number, "number");
+    ASSERT_TRUE(document) << number;
+    EXPECT_EQ(document->GetDouble(), std::strtod(number.c_str(), nullptr)) << number;
+  }
 }
 
 TEST(JsonParse, PositionOfCountsLinesAndColumns) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "recorder/json.hpp"
 #include "replay/server.hpp"
@@ -236,6 +237,30 @@ TEST_F(ReplayHttp, RecordedStatusThatIsNotHttpIs500) {
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 500);
   EXPECT_EQ(message_of(*response, "/errors/0/message"), "replay: the recorded status 42 is not an HTTP status");
+}
+
+}  // namespace
+}  // namespace replay
+
+namespace replay {
+namespace {
+
+// A GraphQL request carrying the number that crashed RapidJSON 1.1.0's full-precision parser
+// (0.<50 zeros>27E-326) and its neighbours in its variables: each is answered (a miss, in the API's
+// shape), and the server answers the next request.
+TEST_F(ReplayHttp, TheNumberThatCrashedTheParserIsAMissAndTheServerKeepsServing) {
+  const std::string zeros(50, '0');
+  for (std::string number : std::vector<std::string>{"0." + zeros + "27E-326", "0." + zeros + "27E-325", "0." + zeros + "27E-400",
+                             "-0." + zeros + "27E-326", "0." + zeros + "0027E-326", "0." + std::string(400, '0') + "1",
+                             "2.2250738585072011e-308", "1e308"}) {
+    std::string body = R"({"operationName":"Version","query":"query Version { version }","variables":{"x":)" + number + "}}";
+    auto response = send_one(fmt::format("POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                                         "Content-Length: {}\r\n\r\n{}", body.size(), body));
+    ASSERT_TRUE(response) << "no answer to " << number;
+    EXPECT_EQ(response->status, 200) << number;  // Dagster's shape for a miss: 200 with errors
+    EXPECT_NE(message_of(*response, "/errors/0/message"), "") << response->body;
+    expect_still_serving();
+  }
 }
 
 }  // namespace
