@@ -89,8 +89,8 @@ constexpr CommandHelp k_collect_help{
     "(a Monday run starts Friday 17:00). Secrets come only from the environment:\n"
     "DAGSTER_CLOUD_API_TOKEN (or the variable named by dagster.token_env) for Dagster+.",
     "day2 collect --dagster-url http://127.0.0.1:3000/graphql --hours 12 --out day2.json",
-    "Exit codes: 0 artifact written with no step errors, 1 written but some steps hold errors\n"
-    "(or it could not be written), 2 bad usage or input file, 3 internal error.\n"};
+    "Exit codes: 0 artifact written with no step errors, 1 written but some steps hold errors or items\n"
+    "could not be read (or it could not be written), 2 bad usage or input file, 3 internal error.\n"};
 
 recorder::Window build_window(const po::variables_map& vm, const recorder::Zone& zone, recorder::Instant now) {
   if (vm.count("hours") && vm.count("since")) throw UsageError{"--hours and --since cannot be combined"};
@@ -260,9 +260,13 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
   if (!errors.empty()) {
     err << fmt::format("day2 collect: {} step(s) hold errors (their signals are missing): {}\n", errors.size(),
                        fmt::join(errors, ", "));
-    return 1;
   }
-  return 0;
+  auto items = unreadable_items(artifact);
+  if (!items.empty()) {
+    err << fmt::format("day2 collect: {} item(s) could not be read (their signals are missing): {}\n",
+                       items.size(), fmt::join(items, ", "));
+  }
+  return errors.empty() && items.empty() ? 0 : 1;
 }
 
 // ---- summarize -------------------------------------------------------------------------------

@@ -187,4 +187,17 @@ std::vector<std::string> error_steps(const rapidjson::Value& artifact) {
   return out;
 }
 
+std::vector<std::string> unreadable_items(const rapidjson::Value& artifact) {
+  std::vector<std::string> out;
+  for (const auto& key : step_keys()) {
+    const auto* step = recorder::get_object(artifact, key.c_str());
+    const auto* items = step ? recorder::get_array(*step, "itemErrors") : nullptr;
+    if (!items) continue;
+    for (const auto& item : items->GetArray()) {
+      out.push_back(fmt::format("{} ({})", key, recorder::get_string(item, "item").value_or("?")));
+    }
+  }
+  return out;
+}
+
 }  // namespace analyzer

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <iterator>
 #include <utility>
 
 namespace analyzer {
@@ -145,6 +147,31 @@ Result<rapidjson::Document> DagsterClient::query(std::string_view operation,
   rapidjson::Document out;
   out.CopyFrom(data->value, out.GetAllocator());
   return out;
+}
+
+bool is_permanent_graphql_error(const recorder::HttpRequest& request, const recorder::HttpResponse& response) {
+  if (request.service != recorder::Service::dagster) return false;
+  auto document = recorder::parse_json(response.body, "response");
+  if (!document || !document->IsObject()) return false;
+  const auto* errors = recorder::get_array(*document, "errors");
+  if (!errors || errors->Empty()) return false;
+  // graphql-core's wording of validation and coercion errors, and Dagster's own limit check.
+  static constexpr std::string_view k_query_errors[] = {
+      "cannot represent",      "Cannot return null for non-nullable field",
+      "Cannot query field",    "Unknown argument",
+      "Unknown type",          "Unknown fragment",
+      "Syntax Error",          "Variable '$",
+      "Variable \"$",          "Expected value of type",
+      "must have a selection", "must not have a selection",
+      "of required type",      "is too large. Max is",
+  };
+  for (const auto& error : errors->GetArray()) {
+    auto message = error.IsObject() ? recorder::get_string(error, "message").value_or("") : "";
+    bool known = std::any_of(std::begin(k_query_errors), std::end(k_query_errors),
+                             [&](std::string_view pattern) { return message.find(pattern) != std::string::npos; });
+    if (!known) return false;
+  }
+  return true;
 }
 
 std::string python_error_text(const rapidjson::Value& error) {

@@ -164,7 +164,8 @@ Result<RawPage> fetch_page(const DagsterClient& client, const std::string& run_i
   auto& a = vars.GetAllocator();
   vars.AddMember("runId", recorder::json_string(run_id, a), a);
   vars.AddMember("afterCursor", nullable_string(cursor, a), a);
-  vars.AddMember("limit", limit, a);
+  // Above Dagster's maximum page, 1.11 and 1.12 refuse the query: ask for the maximum and page on.
+  vars.AddMember("limit", std::min(limit, k_max_event_page), a);
   auto data = client.query("RunEvents", vars);
   if (!data) return make_error(fmt::format("run {}: {}", run_id, data.error().message));
   const auto* logs = recorder::get_object(*data, "logsForRun");

@@ -193,7 +193,7 @@ int run_logs(const std::vector<std::string>& args, std::ostream& out, std::ostre
       ("level", po::value<std::string>()->value_name("L"), "only events at this level or above (DEBUG, INFO, WARNING, ERROR, CRITICAL)")
       ("limit", po::value<int>()->value_name("N"), "stop after N matching events and print the cursor to continue (default: every event)")
       ("cursor", po::value<std::string>()->value_name("C"), "start after this cursor (from an earlier --limit)")
-      ("page-size", po::value<int>()->default_value(1000), "events per request (1-10000)");
+      ("page-size", po::value<int>()->default_value(1000), "events per request (1-10000; Dagster serves at most 1000 a page, so more is read 1000 at a time)");
   auto vm = parse_run_args(args, options);
   if (print_help_if_asked(vm, k_logs_help, options, out)) return 0;
   const auto run_id = required_run_id(vm, "logs");

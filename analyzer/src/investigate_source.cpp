@@ -20,6 +20,7 @@ TransportStack make_transport_stack(const Config& config, std::shared_ptr<record
                                     std::shared_ptr<recorder::FaultInjector> faults, Record record) {
   recorder::RetryPolicy policy;
   policy.max_attempts = config.retries + 1;
+  policy.permanent = is_permanent_graphql_error;
   TransportStack stack;
   std::shared_ptr<recorder::Transport> base;
   recorder::RetryingTransport::Sleep sleep;

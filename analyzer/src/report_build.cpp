@@ -1,6 +1,7 @@
 // The report's header (window, run volume, missing signals) and Root Causes, plus the helpers every
 // section shares. Timeline, Impact and Emerging Issues: report_sections.cpp; Actions: report_actions.cpp.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cctype>
@@ -45,9 +46,15 @@ void note_steps(const Json& artifact, Report& report) {
       report.missing.push_back({key, error->IsString() ? brief(*value, "error", 300) : summary::json_text(*error)});
     } else if (const Json* skipped = member(*value, "skipped"); skipped && skipped->IsTrue()) {
       report.not_collected.push_back({key, brief(*value, "reason")});
+    } else if (const Json* items = member(*value, "itemErrors"); items && items->IsArray()) {
+      for (const auto& item : items->GetArray()) {
+        if (!item.IsObject()) { continue; }
+        report.missing.push_back({fmt::format("{} ({})", key, brief(item, "item")), brief(item, "error", 300)});
+      }
     }
   }
 }
+
 
 void run_volume(const Json& artifact, Report& report) {
   const Json* runs = step_payload(artifact, "step_01_failed_runs");
@@ -200,6 +207,16 @@ void root_causes(const Json& artifact, const recorder::Zone& zone, const Reclass
 }
 
 }  // namespace
+
+std::string missing_summary(const std::vector<StepNote>& missing) {
+  auto items = static_cast<std::size_t>(std::count_if(missing.begin(), missing.end(), [](const StepNote& note) {
+    return note.step.find(" (") != std::string::npos;
+  }));
+  std::vector<std::string> parts;
+  if (missing.size() > items) { parts.push_back(fmt::format("{} step(s) hold an error", missing.size() - items)); }
+  if (items > 0) { parts.push_back(fmt::format("{} item(s) could not be read", items)); }
+  return fmt::format("{}", fmt::join(parts, "; "));
+}
 
 const Json* step_payload(const Json& artifact, const char* key) {
   const Json* step = member(artifact, key);

@@ -53,10 +53,10 @@ void header(const Report& r, std::string& html) {
                       html_escape(r.window_end));
   if (!r.missing.empty()) {
     html += fmt::format(
-        "<div class=\"missing\" role=\"alert\"><p><strong>Missing signals:</strong> {} step(s) hold an error; their "
+        "<div class=\"missing\" role=\"alert\"><p><strong>Missing signals:</strong> {}; their "
         "signals are missing from this report. Re-run <code>day2 collect</code> before drawing conclusions that depend "
         "on them.</p>\n<ul>\n",
-        r.missing.size());
+        html_escape(missing_summary(r.missing)));
     for (const auto& step : r.missing) {
       html += fmt::format("<li><code>{}</code>: {}</li>\n", html_escape(step.step), html_escape(step.message));
     }

@@ -16,9 +16,13 @@ namespace analyzer::report {
 using summary::Json;
 
 struct StepNote {
-  std::string step;     // "step_10_gke_events"
+  std::string step;     // "step_10_gke_events", or "step_01_failed_runs (run <id>)" for one unreadable item
   std::string message;  // the error, or the reason it was skipped
 };
+
+// "2 step(s) hold an error", "1 item(s) could not be read", or both joined by "; ", for the notes of
+// `missing` (an item's note names its step and the item in parentheses).
+std::string missing_summary(const std::vector<StepNote>& missing);
 
 // A reference to one item of the artifact that a classification or finding rests on.
 struct Evidence {

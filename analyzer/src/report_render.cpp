@@ -23,9 +23,9 @@ std::string cell(std::string_view text) {
 void header(const Report& r, std::string& md) {
   md += fmt::format("## Day-2 Operations Report — {} → {}\n\n", r.window_start, r.window_end);
   if (!r.missing.empty()) {
-    md += fmt::format("> **Missing signals:** {} step(s) hold an error; their signals are missing from this report. "
+    md += fmt::format("> **Missing signals:** {}; their signals are missing from this report. "
                       "Re-run `day2 collect` before drawing conclusions that depend on them.\n",
-                      r.missing.size());
+                      missing_summary(r.missing));
     for (const auto& step : r.missing) { md += fmt::format("> - `{}`: {}\n", step.step, step.message); }
     md += "\n";
   }

@@ -5,6 +5,7 @@
 #include <deque>
 #include <future>
 #include <map>
+#include <optional>
 
 #include "steps.hpp"
 
@@ -183,14 +184,27 @@ StepResult step_asset_checks(StepContext& context) {
     return std::tie(x.asset->key, x.name) < std::tie(y.asset->key, y.name);
   });
 
+  // One check whose history cannot be read is that check's error, not the step's.
   std::vector<CheckExecutions> histories(checks.size());
-  auto fetched = parallel_for(checks.size(), context.config.concurrency, [&](std::size_t i) {
-    return fetch_check_history(context, checks[i], histories[i]);
+  std::vector<std::optional<std::string>> unreadable(checks.size());
+  (void)parallel_for(checks.size(), context.config.concurrency, [&](std::size_t i) -> Result<void> {
+    if (auto fetched = fetch_check_history(context, checks[i], histories[i]); !fetched) {
+      unreadable[i] = fetched.error().message;
+      histories[i].executions.clear();
+    }
+    return {};
   });
-  if (!fetched) return fetched.error();
 
   rapidjson::Document out(rapidjson::kObjectType);
   auto& a = out.GetAllocator();
+  rapidjson::Value item_errors(rapidjson::kArrayType);
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    if (!unreadable[i]) continue;
+    rapidjson::Value item(rapidjson::kObjectType);
+    item.AddMember("item", string_value(fmt::format("check {}:{}", checks[i].asset->key, checks[i].name), a), a);
+    item.AddMember("error", string_value(*unreadable[i], a), a);
+    item_errors.PushBack(item, a);
+  }
   rapidjson::Value error_now(rapidjson::kArrayType), warn_now(rapidjson::kArrayType);
   rapidjson::Value error_stale(rapidjson::kArrayType), warn_stale(rapidjson::kArrayType);
   int failing = 0;
@@ -221,6 +235,7 @@ StepResult step_asset_checks(StepContext& context) {
   out.AddMember("inWindow_warn", warn_now, a);
   out.AddMember("stale_error", error_stale, a);
   out.AddMember("stale_warn", warn_stale, a);
+  if (!item_errors.Empty()) out.AddMember("itemErrors", item_errors, a);
   return out;
 }
 

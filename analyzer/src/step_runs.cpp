@@ -2,7 +2,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <mutex>
 #include <set>
 
 #include "steps.hpp"
@@ -226,30 +225,32 @@ StepResult step_failed_runs(StepContext& context) {
   }
 
   // Event logs of failed runs are independent: read them concurrently, at most `concurrency` threads.
-  std::vector<std::string> problems;
-  std::mutex problems_mutex;
+  // A log that cannot be read is that run's problem, not the step's: the run stays, marked with
+  // its error and classified from what is known (its tags and any events read before the error).
   (void)parallel_for(records.size(), context.config.concurrency, [&](std::size_t i) -> Result<void> {
-    auto result = read_run_events(context.client, context.config.page_size, records[i]);
-    if (!result) {
-      std::lock_guard lock(problems_mutex);
-      problems.push_back(result.error().message);
+    if (auto result = read_run_events(context.client, context.config.page_size, records[i]); !result) {
+      records[i].events_complete = false;
+      records[i].events_error = result.error().message;
     }
     return {};
   });
-  if (!problems.empty()) {
-    std::sort(problems.begin(), problems.end());
-    return make_error(fmt::format("event logs of {} failed run(s) could not be read: {}", problems.size(),
-                                  problems.front()));
-  }
 
   rapidjson::Document out(rapidjson::kObjectType);
   auto& a = out.GetAllocator();
   rapidjson::Value failures(rapidjson::kArrayType);
+  rapidjson::Value item_errors(rapidjson::kArrayType);
   for (const auto& record : records) {
     auto json = failure_to_json(record, a);
     auto verdict = classify(context.rules, record);
     json.AddMember("category", string_value(to_string(verdict.category), a), a);
     json.AddMember("ruleId", verdict.rule_id.empty() ? rapidjson::Value() : string_value(verdict.rule_id, a), a);
+    if (!record.events_complete) {
+      json.AddMember("eventsError", string_value(record.events_error, a), a);
+      rapidjson::Value item(rapidjson::kObjectType);
+      item.AddMember("item", string_value("run " + record.run_id, a), a);
+      item.AddMember("error", string_value(record.events_error, a), a);
+      item_errors.PushBack(item, a);
+    }
     failures.PushBack(json, a);
   }
   rapidjson::Value ids(rapidjson::kArrayType);
@@ -260,6 +261,7 @@ StepResult step_failed_runs(StepContext& context) {
   out.AddMember("successCount", success, a);
   out.AddMember("canceledCount", canceled, a);
   out.AddMember("successRunIds", ids, a);
+  if (!item_errors.Empty()) out.AddMember("itemErrors", item_errors, a);
   return out;
 }
 

@@ -31,7 +31,7 @@ bool is_step_key(std::string_view key) {
 }
 
 Step classify(std::string key, const Json& value) {
-  Step step{std::move(key), &value, StepState::ok, {}};
+  Step step{std::move(key), &value, StepState::ok, {}, {}};
   if (!value.IsObject()) {
     step.state = StepState::malformed;
     step.note = fmt::format("{}, expected an object", summary::type_name(value));
@@ -42,6 +42,11 @@ Step classify(std::string key, const Json& value) {
   } else if (const Json* skipped = summary::member(value, "skipped"); skipped && skipped->IsTrue()) {
     step.state = StepState::skipped;
     step.note = summary::text_of(value, "reason");
+  } else if (const Json* items = summary::member(value, "itemErrors"); items && items->IsArray()) {
+    for (const auto& item : items->GetArray()) {
+      if (!item.IsObject()) continue;
+      step.item_errors.push_back(summary::clean(summary::text_of(item, "item") + ": " + summary::text_of(item, "error")));
+    }
   }
   return step;
 }
@@ -71,7 +76,12 @@ std::string_view state_name(StepState state) {
 std::string step_line(const Step& step, std::size_t key_width) {
   std::string detail;
   switch (step.state) {
-    case StepState::ok: detail = summary::headline(step.key, *step.value); break;
+    case StepState::ok:
+      detail = summary::headline(step.key, *step.value);
+      if (!step.item_errors.empty()) {
+        detail += fmt::format("; {} unreadable (see error gate)", step.item_errors.size());
+      }
+      break;
     case StepState::error: detail = "(see error gate)"; break;
     case StepState::skipped: detail = step.note == "-" ? "" : "reason: " + step.note; break;
     case StepState::malformed: detail = step.note; break;
@@ -95,19 +105,29 @@ void print_steps(const Json& artifact, const std::vector<Step>& steps, std::ostr
   for (const auto& step : steps) { out << step_line(step, key_width) << '\n'; }
 }
 
-// Prints the gate and returns the exit status: 0 pass, 1 when any step holds an error.
+// Prints the gate and returns the exit status: 0 pass, 1 when any step holds an error or could
+// not read one of its items.
 int print_gate(const std::vector<Step>& steps, std::ostream& out) {
   std::vector<const Step*> errors;
+  std::vector<const Step*> partial;
   std::vector<const Step*> malformed;
   for (const auto& step : steps) {
     if (step.state == StepState::error) { errors.push_back(&step); }
+    if (!step.item_errors.empty()) { partial.push_back(&step); }
     if (step.state == StepState::malformed) { malformed.push_back(&step); }
   }
-  if (errors.empty()) {
+  if (errors.empty() && partial.empty()) {
     out << "Error gate: PASS (no step errors)\n";
   } else {
-    out << "Error gate: FAIL — " << errors.size() << " step(s) hold errors:\n";
+    out << "Error gate: FAIL — ";
+    if (!errors.empty()) { out << errors.size() << " step(s) hold errors"; }
+    if (!errors.empty() && !partial.empty()) { out << ", "; }
+    if (!partial.empty()) { out << partial.size() << " step(s) could not read some items"; }
+    out << ":\n";
     for (const Step* step : errors) { out << "  " << summary::clean(step->key) << ": " << step->note << '\n'; }
+    for (const Step* step : partial) {
+      for (const auto& item : step->item_errors) { out << "  " << summary::clean(step->key) << ": " << item << '\n'; }
+    }
     out << "These signals are missing from the timeline: re-run `day2 collect` before drawing "
            "conclusions that depend on them.\n";
   }
@@ -115,7 +135,7 @@ int print_gate(const std::vector<Step>& steps, std::ostream& out) {
     out << "Warning: " << summary::clean(step->key) << " is malformed (" << step->note
         << "); its signals are unreadable.\n";
   }
-  return errors.empty() ? 0 : 1;
+  return errors.empty() && partial.empty() ? 0 : 1;
 }
 
 std::optional<double> window_start(const Json& artifact) {

@@ -121,6 +121,11 @@ Row failure_row(const Json& f) {
   std::string start = time_of(f, "startTime");
   std::string text = fmt::format("  {}  job {}  location {}\n", run_id, text_of(f, "jobName"), text_of(f, "location"));
   text += fmt::format("    category: {}  rule: {}\n", text_of(f, "category"), text_of(f, "ruleId"));
+  if (const Json* error = member(f, "eventsError")) {
+    text += fmt::format("    evidence incomplete: the event log could not be read ({}); classified from the "
+                        "run's tags and the events read before the error\n",
+                        error->IsString() ? clean({error->GetString(), error->GetStringLength()}) : json_text(*error));
+  }
   text += fmt::format("    start: {}  end: {}\n", start, time_of(f, "endTime"));
   text += fmt::format("    runFailureMessage: {}\n", text_of(f, "runFailureMessage"));
   text += fmt::format("    first step error: {}\n", first_step_error(f));

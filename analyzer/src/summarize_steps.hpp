@@ -19,6 +19,9 @@ struct Step {
   const Json* value = nullptr;   // never null; points into the parsed artifact
   StepState state = StepState::ok;
   std::string note;              // error message, skip reason or what is malformed; cleaned
+  // "item: error" of each item an ok step could not read (its "itemErrors"), e.g. one failed run's
+  // event log: the rest of the step is whole, that item's signals are missing. Cleaned.
+  std::vector<std::string> item_errors;
 };
 
 // The headline count of step `key` with payload `payload` (any JSON value), e.g. for step 01

@@ -183,6 +183,7 @@ FaultPlan FaultInjector::plan(const HttpRequest& request) {
     const auto& fault = m_faults[i];
     if (fault.service && *fault.service != request.service) continue;
     if (!fault.operation.empty() && !glob_match(fault.operation, operation)) continue;
+    if (!fault.contains.empty() && key.find(fault.contains) == std::string::npos) continue;
     bool fires = fault.probability >= 1 ||
                  (fault.probability > 0 && unit(fault.seed, i, key_hash, occurrence, 0) < fault.probability);
     if (!fires) continue;

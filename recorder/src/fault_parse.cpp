@@ -35,7 +35,7 @@ std::vector<std::string_view> type_options(FaultType type) {
 }
 
 bool takes_option(FaultType type, std::string_view name) {
-  if (name == "p" || name == "seed") return true;
+  if (name == "p" || name == "seed" || name == "contains") return true;
   for (auto option : type_options(type)) {
     if (option == name) return true;
   }
@@ -43,7 +43,7 @@ bool takes_option(FaultType type, std::string_view name) {
 }
 
 std::string known_options(FaultType type) {
-  std::string out = "p, seed";
+  std::string out = "p, seed, contains";
   for (auto option : type_options(type)) out += fmt::format(", {}", option);
   return out;
 }
@@ -117,6 +117,9 @@ std::string set_flag_option(Fault& fault, std::string_view name, std::string_vie
     fault.keep = *bytes;
   } else if (name == "message") {
     fault.message = std::string(value);
+  } else if (name == "contains") {
+    if (value.empty()) return bad("a non-empty text");
+    fault.contains = std::string(value);
   }
   return "";
 }
@@ -242,6 +245,11 @@ Result<void> FileReader::member(Fault& fault, std::string_view name, const rapid
     fault.operation = value.GetString();
     return {};
   }
+  if (name == "contains") {
+    if (!value.IsString() || value.GetStringLength() == 0) return wrong("a non-empty string");
+    fault.contains = value.GetString();
+    return {};
+  }
   bool own = name == "ms"       ? fault.type == FaultType::latency
              : name == "status" ? fault.type == FaultType::status
                                 : takes_option(fault.type, name);
@@ -249,8 +257,8 @@ Result<void> FileReader::member(Fault& fault, std::string_view name, const rapid
     bool known = name == "ms" || name == "status" || name == "sigma" || name == "retry_after" || name == "keep" ||
                  name == "message";
     if (!known) {
-      return error(pointer, fmt::format("unknown member \"{}\" (known: service, operation, type, p, seed, ms, sigma, "
-                                        "status, retry_after, keep, message)",
+      return error(pointer, fmt::format("unknown member \"{}\" (known: service, operation, contains, type, p, seed, ms, "
+                                        "sigma, status, retry_after, keep, message)",
                                         name));
     }
     return error(pointer, fmt::format("a {} fault takes no \"{}\"", to_string(fault.type), name));

@@ -63,7 +63,8 @@ Result<HttpResponse> RetryingTransport::send(const HttpRequest& request) {
       }
       wait = backoff(attempt - 1);
       log::debug("{}; retrying in {} ms", result.error().message, wait.count());
-    } else if (is_retryable_status(result->status) && !last) {
+    } else if (is_retryable_status(result->status) && !last &&
+               !(m_policy.permanent && m_policy.permanent(request, *result))) {
       wait = backoff(attempt - 1);
       if (auto header = find_header(result->headers, "Retry-After")) {
         if (auto after = parse_retry_after(*header, std::chrono::system_clock::now())) {

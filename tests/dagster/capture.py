@@ -5,7 +5,7 @@
 
 Reads <fixture state>/expected.json (start the fixture first: fixture.py start), then
   1. validates every analyzer/queries/*.graphql with graphql-core against the schema of the
-     installed dagster-graphql (and writes that schema to DIR/schema-<version>.graphql),
+     installed dagster-graphql (and writes that schema to DIR/schemas/dagster-<version>.graphql),
   2. sends each document (with several variable sets) to the fixture's webserver, and
   3. writes DIR/<Operation>[.<variant>].json (pretty response body) and
      DIR/<Operation>[.<variant>].variables.json.
@@ -69,7 +69,7 @@ def validate_documents(out: Path | None) -> list[str]:
 
     sdl = print_schema(create_schema().graphql_schema)
     if out is not None:
-        (out / f"schema-{dg_version}.graphql").write_text(sdl + "\n")
+        (out / "schemas" / f"dagster-{dg_version}.graphql").write_text(sdl + "\n")
     schema = build_schema(sdl)
     problems = []
     for f in sorted(QUERIES.glob("*.graphql")):

@@ -14,6 +14,8 @@ STATE_DIR = Path(os.environ.get("DAY2_FIXTURE_DIR", "/tmp/day2-dagster-fixture")
 
 def pytest_addoption(parser):
     parser.addoption("--day2", action="store", default=None, help="path to the day2 binary under test")
+    parser.addoption("--dagster-venv", action="store", default=None,
+                     help="test_releases.py: a virtual environment with the Dagster release to test against")
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,10 @@ std::vector<std::string> steps_of_operation(const std::string& operation) {
   return {};
 }
 
+bool is_item_operation(const std::string& operation) {
+  return operation == "RunEvents" || operation == "AssetCheckHistory";
+}
+
 const std::vector<GooglePath>& collect_google_paths() {
   static const std::vector<GooglePath> table = {
       {"logging", "/v2/entries:list", "logging entries.list", {"step_08_agent_pod_churn", "step_10_gke_events"},

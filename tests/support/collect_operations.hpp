@@ -16,6 +16,11 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& collect_ope
 // The steps of `operation` in that table; empty for an operation it does not hold.
 std::vector<std::string> steps_of_operation(const std::string& operation);
 
+// Whether `operation` reads one of many independent items (one failed run's event log, one asset
+// check's history): when it fails, that item is the step's "itemErrors" entry and the step keeps
+// the rest of its payload, instead of the whole step becoming {"error": ...}.
+bool is_item_operation(const std::string& operation);
+
 // A Google Cloud REST path `collect` reads, as answered by gcp_fixture() for project my-proj.
 struct GooglePath {
   std::string service;               // its recorder::Service name, for --fault

@@ -44,4 +44,8 @@ rapidjson::Document collect(const DagsterClient& client, const CollectRequest& r
 // The step keys of `artifact` that hold an error, in order.
 std::vector<std::string> error_steps(const rapidjson::Value& artifact);
 
+// "<step key> (<item>)" for each item a step without an error could not read (its "itemErrors":
+// one failed run's event log, one asset check's history), in step order.
+std::vector<std::string> unreadable_items(const rapidjson::Value& artifact);
+
 }  // namespace analyzer

@@ -39,6 +39,18 @@ class DagsterClient {
   std::chrono::milliseconds m_timeout;
 };
 
+// Whether `response` to a Dagster GraphQL `request` is an error about the query itself, which a
+// retry would only repeat: a JSON body whose every `errors` message is one of GraphQL's document or
+// value errors (an unknown field, a value a type cannot represent, a bad variable, a page limit over
+// the server's maximum), whatever the HTTP status (Dagster sends 500 when the error arose while
+// resolving or serialising a field). A 5xx without such a body (a proxy's page, a database error
+// message) stays retryable.
+bool is_permanent_graphql_error(const recorder::HttpRequest& request, const recorder::HttpResponse& response);
+
+// The most events Dagster serves in one page of an event log: 1.11 and 1.12 reject a larger
+// `limit` ("Limit of 1001 is too large. Max is 1000"), 1.13 shrinks it, older releases accept it.
+inline constexpr int k_max_event_page = 1000;
+
 // For a union result `value` (an object with __typename): an Error naming `operation` and the
 // member's message when it is an error member (PythonError, RunNotFoundError, ...), else success.
 recorder::Result<void> check_union(const rapidjson::Value& value, std::string_view operation,

@@ -21,6 +21,8 @@
 //                metadata, other) or "*"; default any
 //   operation    a pattern matched against the GraphQL operationName, or for other requests the path
 //                (without query); "*" matches any run of characters; default any
+//   contains     a text the request's match key must contain (e.g. one run's id, to fault the
+//                RunEvents of that run only: the key holds the canonical GraphQL variables)
 //   type         latency | status | reset | truncate | invalid_json | graphql_errors
 //   p            probability in [0, 1]; default 1
 //   seed         integer >= 0; default the file's "seed"
@@ -33,9 +35,10 @@
 //   SPEC   = TARGET "=" TYPE [":" ARG] ("," NAME "=" VALUE)*
 //   TARGET = SERVICE [":" OPERATION]          SERVICE is a name or "*"; OPERATION may itself hold ':'
 //   TYPE   = latency:MS | status:CODE | reset | truncate | invalid_json | graphql_errors
-//   NAME   = p | seed | sigma | retry_after | keep | message (values hold no ',')
+//   NAME   = p | seed | contains | sigma | retry_after | keep | message (values hold no ',')
 //   e.g. --fault 'dagster:RunsInWindow=status:503,p=0.5,seed=7'  --fault '*=latency:200,sigma=0.5'
 //        --fault 'logging:/v2/entries:list=status:429,retry_after=2'
+//        --fault 'dagster:RunEvents=status:500,contains=2a16ae35-2640-4e3c-9463-1a8f82d62ca2'
 //
 // Decisions are reproducible: whether fault i fires for a request depends only on (its seed, i, the
 // request's match_key, how many requests with that key came before), never on timing or thread
@@ -72,6 +75,7 @@ inline constexpr std::chrono::milliseconds k_max_fault_latency{120000};
 struct Fault {
   std::optional<Service> service;  // nullopt: any
   std::string operation;           // pattern; empty: any
+  std::string contains;            // text the request's match key must contain; empty: any
   FaultType type = FaultType::status;
   double probability = 1.0;
   std::uint64_t seed = 0;

@@ -30,13 +30,17 @@ struct RetryPolicy {
   std::chrono::milliseconds initial_backoff{500};
   std::chrono::milliseconds max_backoff{8000};
   std::chrono::milliseconds max_retry_after{30000};       // a longer Retry-After is capped
+  // Says that a retryable status (429, 5xx) is nonetheless a permanent answer that a retry would
+  // only repeat (e.g. a GraphQL error about the query itself, which Dagster sends with HTTP 500).
+  std::function<bool(const HttpRequest&, const HttpResponse&)> permanent;
 };
 
 // Whether a response with this status is worth retrying (429 and 5xx).
 bool is_retryable_status(int status);
 
 // Decorator: retries `inner` on connection errors, 429 and 5xx with exponential backoff and full
-// jitter, honouring Retry-After (seconds or HTTP date). `sleep` is injectable for tests.
+// jitter, honouring Retry-After (seconds or HTTP date), except answers the policy calls permanent.
+// `sleep` is injectable for tests.
 class RetryingTransport : public Transport {
  public:
   using Sleep = std::function<void(std::chrono::milliseconds)>;

@@ -32,6 +32,7 @@ using day2test::where;
 using day2test::where_null;
 using testing::HasSubstr;
 using testing::IsEmpty;
+using testing::Not;
 using Strings = std::vector<std::string>;
 
 const std::string k_code_error_run = "2dd4253f-acb5-4aa3-9596-941608727e68";
@@ -729,12 +730,18 @@ TEST(Collect, BackfillsThatIgnoresTheCursorIsAStepError) {
             "Backfills: paging does not advance past backfill id-1");
 }
 
-TEST(Collect, AssetCheckHistoryThatIgnoresTheCursorIsAStepError) {
+TEST(Collect, AssetCheckHistoryThatIgnoresTheCursorIsThatChecksError) {
   auto page = day2test::dagster_data("AssetCheckHistory.error");
   repeat_first(page, "/data/assetCheckExecutions", 100, "id", "timestamp", 1795323700.0);
-  EXPECT_EQ(repeated_page_error("AssetCheckHistory", page, "step_16_asset_checks"),
+  auto transport = captured();
+  transport->on("AssetCheckHistory", Answer::json(page));
+  auto artifact = run_collect(transport);
+  EXPECT_THAT(error_steps(artifact), IsEmpty());
+  EXPECT_EQ(text_at(artifact, "/step_16_asset_checks/itemErrors/0/error"),
             "customers_check_crashes on warehouse/customers: AssetCheckHistory: paging does not advance past "
             "execution id-1");
+  EXPECT_EQ(text_at(artifact, "/step_16_asset_checks/itemErrors/0/item"),
+            "check warehouse/customers:customers_check_crashes");
 }
 
 TEST(Collect, InstigatorTicksThatIgnoresBeforeIsAStepError) {
@@ -812,8 +819,22 @@ TEST_P(CollectIsolation, OnlyTheStepsUsingTheOperationFail) {
   transport->on(breakage.operation, breakage.answer);
   auto artifact = run_collect(transport);
 
-  EXPECT_EQ(error_steps(artifact), breakage.steps);
   EXPECT_THAT(transport->unanswered(), IsEmpty());
+  if (day2test::is_item_operation(breakage.operation)) {
+    // One failed run's event log, one check's history: each item holds its error, the step its payload.
+    EXPECT_THAT(error_steps(artifact), IsEmpty());
+    EXPECT_THAT(unreadable_items(artifact), Not(IsEmpty()));
+    for (const auto& step : breakage.steps) {
+      ASSERT_GT(size_at(artifact, "/" + step + "/itemErrors"), 0U) << step;
+      for (std::size_t i = 0; i < size_at(artifact, "/" + step + "/itemErrors"); ++i) {
+        auto message = text_at(artifact, "/" + step + "/itemErrors/" + std::to_string(i) + "/error");
+        EXPECT_THAT(message, HasSubstr(breakage.operation + ":")) << step;
+        EXPECT_THAT(message, HasSubstr(breakage.message)) << step;
+      }
+    }
+    return;
+  }
+  EXPECT_EQ(error_steps(artifact), breakage.steps);
   for (const auto& step : breakage.steps) {
     auto message = text_at(artifact, "/" + step + "/error");
     EXPECT_THAT(message, HasSubstr(breakage.operation + ":")) << step;

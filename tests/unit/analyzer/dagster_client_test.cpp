@@ -2,6 +2,7 @@
 // error layer (transport, HTTP status, body, GraphQL `errors`, union error members) named by operation.
 #include "analyzer/dagster_client.hpp"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -269,6 +270,68 @@ TEST(DagsterClient, PythonErrorTextDropsTheTrailingNewline) {
   auto text = python_error_text(error);
   EXPECT_THAT(text, StartsWith("dagster._core.errors.DagsterImportError: Encountered ImportError:"));
   EXPECT_THAT(text, testing::EndsWith("workspace targets."));
+}
+
+}  // namespace
+}  // namespace analyzer
+
+namespace analyzer {
+namespace {
+
+recorder::HttpRequest graphql_request(recorder::Service service = recorder::Service::dagster) {
+  recorder::HttpRequest request;
+  request.service = service;
+  request.method = "POST";
+  request.url = "http://127.0.0.1:3000/graphql";
+  return request;
+}
+
+bool permanent(int status, const std::string& body, recorder::Service service = recorder::Service::dagster) {
+  return is_permanent_graphql_error(graphql_request(service), recorder::HttpResponse{status, {}, body});
+}
+
+// What Dagster <= 1.11 answers (HTTP 500, partial data) to an event-log query selecting
+// secondsToWait when a retry delay is fractional: the same query always fails the same way.
+TEST(PermanentGraphqlError, ACoercionErrorWithHttp500IsPermanent) {
+  EXPECT_TRUE(permanent(500, R"({"data": {"logsForRun": null}, "errors": [{"message":
+      "Int cannot represent non-integer value: 0.05554996736715015", "path": ["logsForRun", "events", 7]}]})"));
+}
+
+TEST(PermanentGraphqlError, DocumentAndVariableErrorsArePermanent) {
+  for (const char* message : {"Cannot query field 'agents' on type 'Query'.", "Unknown argument 'first' on field 'Query.runsOrError'.",
+                              "Variable '$limit' got invalid value 'x'; Int cannot represent non-integer value: 'x'",
+                              "Syntax Error: Expected Name, found <EOF>.", "Limit of 5000 is too large. Max is 1000"}) {
+    EXPECT_TRUE(permanent(500, fmt::format(R"({{"data": null, "errors": [{{"message": "{}"}}]}})", message))) << message;
+  }
+}
+
+TEST(PermanentGraphqlError, ServerTroubleStaysRetryable) {
+  EXPECT_FALSE(permanent(500, "<html><body>502 Bad Gateway</body></html>"));
+  EXPECT_FALSE(permanent(503, ""));
+  EXPECT_FALSE(permanent(500, R"({"data": null, "errors": [{"message": "(psycopg2.OperationalError) could not connect to server"}]})"));
+  // One transient error among permanent ones: a retry may still help.
+  EXPECT_FALSE(permanent(500, R"({"errors": [{"message": "Int cannot represent non-integer value: 0.2"},
+                                             {"message": "database is locked"}]})"));
+  EXPECT_FALSE(permanent(500, R"({"data": null, "errors": []})"));
+}
+
+TEST(PermanentGraphqlError, OnlyDagsterAnswersAreJudged) {
+  EXPECT_FALSE(permanent(500, R"({"errors": [{"message": "Int cannot represent non-integer value: 0.2"}]})",
+                         recorder::Service::logging));
+}
+
+// Through the transport stack `collect` uses: the permanent error is sent once, not retried.
+TEST(PermanentGraphqlError, TheCollectorSendsItOnce) {
+  auto transport = std::make_shared<FakeTransport>();
+  transport->on("Version", Answer::body(R"({"data": null, "errors": [{"message": "Int cannot represent non-integer value: 0.2"}]})", 500));
+  recorder::RetryPolicy policy;
+  policy.permanent = is_permanent_graphql_error;
+  auto retrying = std::make_shared<recorder::RetryingTransport>(transport, policy, 1, [](std::chrono::milliseconds) {});
+  DagsterClient client(retrying, DagsterSettings{}, "", std::chrono::milliseconds(1000));
+  auto result = client.query("Version");
+  ASSERT_FALSE(result);
+  EXPECT_THAT(result.error().message, HasSubstr("Int cannot represent non-integer value: 0.2"));
+  EXPECT_EQ(transport->requests("Version").size(), 1U);
 }
 
 }  // namespace

@@ -119,7 +119,7 @@ TEST(FaultSpec, RejectsBadSpecsNamingThem) {
   EXPECT_EQ(spec_error("*=reset:5"), "'*=reset:5': a reset fault takes no \":5\"");
   EXPECT_EQ(spec_error("*=reset,p=2"), "'*=reset,p=2': p must be in [0, 1], got 2");
   EXPECT_EQ(spec_error("*=reset,p=half"), "'*=reset,p=half': p=half: a probability in [0, 1] expected");
-  EXPECT_EQ(spec_error("*=reset,keep=3"), "'*=reset,keep=3': a reset fault takes no option \"keep\" (it takes: p, seed)");
+  EXPECT_EQ(spec_error("*=reset,keep=3"), "'*=reset,keep=3': a reset fault takes no option \"keep\" (it takes: p, seed, contains)");
   EXPECT_EQ(spec_error("*=truncate,p"), "'*=truncate,p': \"p\" is not NAME=VALUE");
   EXPECT_EQ(spec_error("*=status:503,seed=-1"), "'*=status:503,seed=-1': seed=-1: an integer >= 0 expected");
 }
@@ -161,8 +161,8 @@ TEST(FaultFile, ErrorsNameFileLineAndProblem) {
   EXPECT_EQ(file_error("{\"faults\": [\n  {\"type\": \"reset\",\n   \"p\": 1.5}\n]}"),
             "f.json:2: p must be in [0, 1], got 1.5");
   EXPECT_EQ(file_error("{\"faults\": [\n  {\"type\": \"reset\",\n   \"propability\": 1}\n]}"),
-            "f.json:3: unknown member \"propability\" (known: service, operation, type, p, seed, ms, sigma, status, "
-            "retry_after, keep, message)");
+            "f.json:3: unknown member \"propability\" (known: service, operation, contains, type, p, seed, ms, sigma, "
+            "status, retry_after, keep, message)");
   EXPECT_EQ(file_error("{\"faults\": [\n  {\"type\": \"reset\", \"keep\": 1}\n]}"),
             "f.json:2: a reset fault takes no \"keep\"");
   EXPECT_EQ(file_error("{\"faults\": [\n  {\"type\": \"status\"}\n]}"),

@@ -159,6 +159,29 @@ TEST(Retry, DoesNotRetry400EvenWithRetryAfter) {
 
 // ---- giving up -------------------------------------------------------------------------------
 
+TEST(Retry, AnAnswerThePolicyCallsPermanentIsNotRetried) {
+  auto p = policy();
+  p.permanent = [](const HttpRequest&, const HttpResponse& response) { return response.body == "permanent"; };
+  Harness h(p);
+  h.inner->respond(500, {}, "permanent").respond(200);
+  auto response = h.retrying.send(request());
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 500);
+  EXPECT_EQ(h.inner->calls(), 1u);
+  EXPECT_TRUE(h.waits.empty());
+}
+
+TEST(Retry, AnAnswerThePolicyDoesNotCallPermanentIsRetried) {
+  auto p = policy();
+  p.permanent = [](const HttpRequest&, const HttpResponse& response) { return response.body == "permanent"; };
+  Harness h(p);
+  h.inner->respond(500, {}, "transient").respond(200);
+  auto response = h.retrying.send(request());
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(h.inner->calls(), 2u);
+}
+
 TEST(Retry, StopsAfterMaxAttemptsAndReturnsTheLastStatus) {
   Harness h(policy(3));
   h.inner->respond(503, {}, "one").respond(502, {}, "two").respond(500, {}, "three");

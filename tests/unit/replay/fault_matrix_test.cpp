@@ -89,7 +89,8 @@ Outcome collect_replay(const std::string& out_path, const std::vector<std::strin
 }
 
 // Every step not in `failing` equals the clean artifact's; every step in it holds an error naming
-// `operation`.
+// `operation` or, for an operation that reads one item of many, keeps its payload and lists the
+// unreadable items, each naming `operation`.
 void expect_steps(const rapidjson::Value& artifact, const std::vector<std::string>& failing,
                   const std::string& operation) {
   EXPECT_EQ(json_of(artifact, "window"), json_of(clean_artifact(), "window"));
@@ -98,7 +99,16 @@ void expect_steps(const rapidjson::Value& artifact, const std::vector<std::strin
     SCOPED_TRACE(key);
     const auto* step = recorder::get_object(artifact, key.c_str());
     ASSERT_NE(step, nullptr);
-    if (std::find(failing.begin(), failing.end(), key) != failing.end()) {
+    if (std::find(failing.begin(), failing.end(), key) != failing.end() && day2test::is_item_operation(operation)) {
+      EXPECT_FALSE(step->HasMember("error")) << recorder::write_json(*step);
+      const auto* items = recorder::get_array(*step, "itemErrors");
+      ASSERT_NE(items, nullptr) << recorder::write_json(*step);
+      EXPECT_FALSE(items->Empty());
+      for (const auto& item : items->GetArray()) {
+        EXPECT_NE(recorder::get_string(item, "error").value_or("").find(operation), std::string::npos)
+            << recorder::write_json(item);
+      }
+    } else if (std::find(failing.begin(), failing.end(), key) != failing.end()) {
       auto error = recorder::get_string(*step, "error");
       ASSERT_TRUE(error.has_value()) << "expected {\"error\": ...}, got " << recorder::write_json(*step);
       EXPECT_NE(error->find(operation), std::string::npos) << *error;
@@ -159,7 +169,10 @@ TEST_P(FaultMatrixFailure, StepsOfTheOperationFailAndNoOtherStepChanges) {
   auto outcome = collect_replay(path, {fmt::format("dagster:{}={},p=1,seed=1", cell.operation, cell.spec)});
   EXPECT_EQ(outcome.code, 1) << outcome.err;  // written, but some steps hold errors
   EXPECT_EQ(outcome.out, path + "\n");
-  EXPECT_NE(outcome.err.find("step(s) hold errors"), std::string::npos) << outcome.err;
+  EXPECT_NE(outcome.err.find(day2test::is_item_operation(cell.operation) ? "item(s) could not be read"
+                                                                          : "step(s) hold errors"),
+            std::string::npos)
+      << outcome.err;
   EXPECT_EQ(outcome.err.find("replay miss"), std::string::npos) << outcome.err;
   expect_steps(read_artifact(path), steps_of_operation(cell.operation), cell.operation);
 
@@ -172,6 +185,64 @@ INSTANTIATE_TEST_SUITE_P(FaultMatrix, FaultMatrixFailure, ::testing::ValuesIn(fa
                          [](const ::testing::TestParamInfo<Cell>& param) {
                            return param.param.kind + "_" + param.param.operation;
                          });
+
+// One failed run whose event log cannot be read (a fault on that run's RunEvents only, a permanent
+// GraphQL error as Dagster <= 1.11 answers for a fractional retry delay) costs that run's evidence
+// only: every other run is collected and classified exactly as without the fault, the run itself
+// stays with its error and a category, and summarize's gate trips naming it.
+TEST(FaultMatrix, OneUnreadableEventLogIsThatRunsErrorNotTheSteps) {
+  const auto* clean_failures = recorder::get_array(clean_artifact()["step_01_failed_runs"], "failures");
+  ASSERT_NE(clean_failures, nullptr);
+  ASSERT_GE(clean_failures->Size(), 2U);
+  std::string victim = (*clean_failures)[1]["runId"].GetString();
+  TempDir dir;
+  auto path = dir.file("day2.json");
+  auto outcome = collect_replay(path, {"dagster:RunEvents=status:500,contains=" + victim});
+  EXPECT_EQ(outcome.code, 1) << outcome.err;
+  EXPECT_NE(outcome.err.find("step_01_failed_runs (run " + victim + ")"), std::string::npos) << outcome.err;
+  auto artifact = read_artifact(path);
+  const auto& step = artifact["step_01_failed_runs"];
+  EXPECT_FALSE(step.HasMember("error"));
+  const auto& failures = step["failures"];
+  ASSERT_EQ(failures.Size(), clean_failures->Size());
+  int marked = 0;
+  for (rapidjson::SizeType i = 0; i < failures.Size(); ++i) {
+    std::string run_id = failures[i]["runId"].GetString();
+    if (run_id != victim) {
+      EXPECT_EQ(recorder::write_json(failures[i]), recorder::write_json((*clean_failures)[i])) << run_id;
+      continue;
+    }
+    ++marked;
+    EXPECT_NE(recorder::get_string(failures[i], "eventsError").value_or("").find("RunEvents"), std::string::npos);
+    EXPECT_TRUE(failures[i]["category"].IsString());
+  }
+  EXPECT_EQ(marked, 1);
+  ASSERT_EQ(step["itemErrors"].Size(), 1U);
+  EXPECT_EQ(recorder::get_string(step["itemErrors"][0], "item"), "run " + victim);
+  for (const char* count : {"failureCount", "successCount", "canceledCount", "successRunIds"}) {
+    EXPECT_EQ(recorder::write_json(step[count]), recorder::write_json(clean_artifact()["step_01_failed_runs"][count]));
+  }
+  for (const auto& key : analyzer::step_keys()) {
+    if (key != "step_01_failed_runs") {
+      EXPECT_EQ(json_of(artifact, key), json_of(clean_artifact(), key)) << key;
+    }
+  }
+  std::ostringstream out;
+  std::ostringstream err;
+  EXPECT_EQ(analyzer::run_cli({"summarize", path}, out, err), 1) << err.str();
+  EXPECT_NE(out.str().find("Error gate: FAIL"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("step_01_failed_runs: run " + victim + ": "), std::string::npos) << out.str();
+  std::ostringstream details;
+  EXPECT_EQ(analyzer::run_cli({"summarize", "--details", path}, details, err), 1) << err.str();
+  EXPECT_NE(details.str().find("evidence incomplete: the event log could not be read"), std::string::npos);
+
+  auto report = run_day2({"report", path, "--out-dir", dir.file("reports"), "--format", "md"});
+  ASSERT_EQ(report.code, 0) << report.err;
+  auto reports = recorder::read_file(dir.file("reports/day2-report-2026-11-24.md"));
+  ASSERT_TRUE(reports) << reports.error().message;
+  EXPECT_NE(reports->find("**Missing signals:** 1 item(s) could not be read"), std::string::npos) << *reports;
+  EXPECT_NE(reports->find("`step_01_failed_runs (run " + victim + ")`"), std::string::npos) << *reports;
+}
 
 // Latency through the analyzer's collection API, wired as `collect --replay` wires it, with a fake
 // sleep: nothing fails and the artifact is the clean one, and every request of the operation waited.
