@@ -1,7 +1,7 @@
 // The assets of a simulated world (one per job and step of the runs that materialize, plus the
 // assets of the spec's checks), their checks and check executions, and the Dagster+ agents: the
 // shapes of the recorded fixture (AssetChecksLatest, AssetCheckHistory) and of the Dagster+ schema
-// (PlusAgents, shared/reference/dagster-plus-schema.graphql).
+// (PlusAgents, tests/data/dagster/schemas/dagster-plus.graphql).
 #include <fmt/format.h>
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // The event log of a simulated run: the events and messages real Dagster writes for each failure
-// mode (shared/reference/dagster-messages.md; shapes as in the fixture's recorded RunEvents).
+// mode (docs/reference/dagster-messages.md; shapes as in the fixture's recorded RunEvents).
 #include <fmt/format.h>
 
 #include <cmath>

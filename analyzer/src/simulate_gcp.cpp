@@ -1,7 +1,7 @@
 // The Google Cloud APIs of a simulated world: Cloud Logging entries.list (the GKE event exporter's
 // pod events and the audit log's agent pod creations, paged by pageToken like Logging), GKE node
 // pools, and the routing to Error Reporting and Monitoring (simulate_gcp_signals.cpp). Shapes
-// follow the discovery documents in shared/reference/gcp/ (tests/unit/analyzer/simulate_test.cpp
+// follow the discovery documents in docs/reference/gcp/ (tests/unit/analyzer/simulate_test.cpp
 // validates them).
 #include <fmt/format.h>
 #include <rapidjson/document.h>

@@ -1,6 +1,6 @@
 // Error Reporting (groupStats.list, events.list) and Cloud Monitoring (alerts.list,
 // timeSeries.list) of a simulated world, in the shapes of the discovery documents of
-// shared/reference/gcp/. Error Reporting answers only what its period covers, as the real API does;
+// docs/reference/gcp/. Error Reporting answers only what its period covers, as the real API does;
 // Monitoring's series are the restarts and memory-limit utilisation of the OOM-killed runs' pods.
 #include <fmt/format.h>
 

@@ -1,5 +1,5 @@
 // `day2 agents` (Dagster+ only) against a small hand-built bundle: one PlusAgents answer in the
-// Dagster+ schema's shape (shared/reference/dagster-graphql.md §7; the fixture is open-source Dagster,
+// Dagster+ schema's shape (docs/reference/dagster-graphql.md §7; the fixture is open-source Dagster,
 // which has no agents), and for the check of `--id` the RunsInWindow answers (shaped like
 // tests/data/dagster/RunsInWindow.json) and the four Cloud Logging entries.list requests of the
 // Kubernetes events, copied from the generated scenario agent-preempted-no-heartbeat (its

@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 using day2test::read_text;
 
 const std::string k_source = DAY2_SOURCE_DIR;
-const std::string k_shared = k_source + "/../shared";
+const std::string k_reference = k_source + "/docs/reference";
 
 // A world exercising every failure mode, retries, ticks, a broken location, daemons, a backfill,
 // a queued run, asset checks and the Google Cloud signals (pod events of run pods and of a code
@@ -152,7 +152,7 @@ TEST(Simulate, PlusAgentsHaveTheDagsterPlusSchemasShape) {
                 "error": "ReadTimeout: HTTPSConnectionPool(host='acme.agent.dagster.cloud', port=443): Read timed out."}]},
                {"id": "a2", "status": "NOT_RUNNING"}],
     "locations": [{"name": "etl"}, {"name": "broken", "load_error": "ImportError: no module named vendor"}]})");
-  auto sdl = read_text(k_shared + "/reference/dagster-plus-schema.graphql");
+  auto sdl = read_text(k_source + "/tests/data/dagster/schemas/dagster-plus.graphql");
   int agents = 0;
   for (const auto& e : sim.bundle.exchanges) {
     if (operation(e) != "PlusAgents") continue;
@@ -207,7 +207,7 @@ TEST(Simulate, GoogleResponsesValidateAgainstTheDiscoveryDocuments) {
     ++google;
     auto [file, method] = google_method(e);
     ASSERT_FALSE(file.empty()) << "unexpected Google request " << e.method << " " << e.path;
-    auto discovery = recorder::read_json_file(k_shared + "/reference/gcp/" + file);
+    auto discovery = recorder::read_json_file(k_reference + "/gcp/" + file);
     ASSERT_TRUE(discovery) << discovery.error().message;
     std::string schema = day2test::response_schema(*discovery, method);
     ASSERT_FALSE(schema.empty()) << method << " not in " << file;
