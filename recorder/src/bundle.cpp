@@ -742,11 +742,30 @@ Result<std::set<std::string>> exchange_files(const fs::path& dir) {
 
 }  // namespace
 
+namespace {
+
+// A bundle file whose real path leaves the bundle's directory (a symbolic link to /dev/zero, to
+// another bundle, to a secret) is refused: a bundle is one self-contained directory.
+Result<void> inside_bundle(const fs::path& root, const fs::path& file) {
+  std::error_code ec;
+  auto target = fs::weakly_canonical(file, ec);
+  if (ec) return {};  // unreadable: read_file says why
+  auto relative = target.lexically_relative(root);
+  if (relative.empty() || *relative.begin() == "..") {
+    return make_error(fmt::format("{}: a symbolic link out of the bundle (to {})", file.string(), target.string()));
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<Bundle> read_bundle(const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
     return make_error(fmt::format("{}: {}", dir.string(), fs::exists(dir, ec) ? "not a directory" : "no such directory"));
   }
+  const auto root = fs::weakly_canonical(dir, ec);
+  if (auto inside = inside_bundle(root, dir / "manifest.json"); !inside) return inside.error();
   auto manifest = read_manifest(dir);
   if (!manifest) return manifest.error();
   const int count = manifest->exchange_count;
@@ -767,6 +786,7 @@ Result<Bundle> read_bundle(const fs::path& dir) {
   Bundle bundle;
   bundle.manifest = std::move(*manifest);
   for (int seq = 1; seq <= count; ++seq) {
+    if (auto inside = inside_bundle(root, dir / "exchanges" / exchange_file_name(seq)); !inside) return inside.error();
     auto exchange = read_exchange(dir / "exchanges" / exchange_file_name(seq), seq);
     if (!exchange) return exchange.error();
     bundle.exchanges.push_back(std::move(*exchange));

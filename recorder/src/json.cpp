@@ -63,11 +63,11 @@ class NumberConvertingHandler {
   bool Uint64(std::uint64_t u) { return m_document.Uint64(u); }
   bool Double(double d) { return m_document.Double(d); }
   bool String(const char* s, rapidjson::SizeType n, bool copy) { return m_document.String(s, n, copy); }
-  bool StartObject() { return m_document.StartObject(); }
+  bool StartObject() { return deeper() && m_document.StartObject(); }
   bool Key(const char* s, rapidjson::SizeType n, bool copy) { return m_document.Key(s, n, copy); }
-  bool EndObject(rapidjson::SizeType n) { return m_document.EndObject(n); }
-  bool StartArray() { return m_document.StartArray(); }
-  bool EndArray(rapidjson::SizeType n) { return m_document.EndArray(n); }
+  bool EndObject(rapidjson::SizeType n) { return --m_depth, m_document.EndObject(n); }
+  bool StartArray() { return deeper() && m_document.StartArray(); }
+  bool EndArray(rapidjson::SizeType n) { return --m_depth, m_document.EndArray(n); }
 
   bool RawNumber(const char* text, rapidjson::SizeType length, bool) {
     std::string_view number(text, length);
@@ -103,14 +103,23 @@ class NumberConvertingHandler {
   }
 
   bool too_big() const { return m_too_big; }
+  bool too_deep() const { return m_depth > k_max_parse_depth; }
 
  private:
+  bool deeper() { return ++m_depth <= k_max_parse_depth; }
+
   rapidjson::Document& m_document;
   bool m_too_big = false;
+  std::size_t m_depth = 0;
+};
+
+struct ParseProblem {
+  bool too_big = false;
+  bool too_deep = false;
 };
 
 template <unsigned Flags>
-rapidjson::ParseResult parse_into(rapidjson::Document& document, std::string_view text, bool& too_big) {
+rapidjson::ParseResult parse_into(rapidjson::Document& document, std::string_view text, ParseProblem& problem) {
   rapidjson::ParseResult result;
   auto generate = [&](rapidjson::Document& target) {
     NumberConvertingHandler handler(target);
@@ -118,7 +127,7 @@ rapidjson::ParseResult parse_into(rapidjson::Document& document, std::string_vie
     rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(memory);
     rapidjson::Reader reader;
     result = reader.Parse<Flags | rapidjson::kParseNumbersAsStringsFlag>(stream, handler);
-    too_big = handler.too_big();
+    problem = {handler.too_big(), handler.too_deep()};
     return !result.IsError();
   };
   document.Populate(generate);
@@ -129,30 +138,80 @@ rapidjson::ParseResult parse_into(rapidjson::Document& document, std::string_vie
 
 Result<rapidjson::Document> parse_json(std::string_view text, std::string_view source, Comments comments) {
   rapidjson::Document document;
-  bool too_big = false;
+  ParseProblem problem;
   // Iterative: deeply nested input must give an error, not overflow the stack.
   rapidjson::ParseResult result =
       comments == Comments::allowed
           ? parse_into<rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag |
-                       rapidjson::kParseIterativeFlag>(document, text, too_big)
-          : parse_into<rapidjson::kParseIterativeFlag>(document, text, too_big);
+                       rapidjson::kParseIterativeFlag>(document, text, problem)
+          : parse_into<rapidjson::kParseIterativeFlag>(document, text, problem);
   if (result.IsError()) {
     auto position = position_of(text, result.Offset());
-    const char* what = too_big ? "Number too big to be stored in double." : rapidjson::GetParseError_En(result.Code());
+    std::string what = problem.too_big    ? "Number too big to be stored in double."
+                       : problem.too_deep ? fmt::format("nested deeper than {} levels", k_max_parse_depth)
+                                          : rapidjson::GetParseError_En(result.Code());
     return make_error(fmt::format("{}:{}:{}: {}", source, position.line, position.column, what));
   }
   return document;
 }
 
-Result<std::string> read_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) return make_error(fmt::format("{}: is a directory", path));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return make_error(fmt::format("{}: read failed", path));
-  return buffer.str();
+namespace {
+
+std::string_view file_type_name(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+}  // namespace
+
+Result<std::string> read_file(const std::string& path, std::size_t max_bytes) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below like any non-file.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return make_error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) return make_error(fmt::format("{}: cannot stat: {}", path, std::strerror(errno)));
+  if (S_ISDIR(info.st_mode)) return make_error(fmt::format("{}: is a directory", path));
+  if (!S_ISREG(info.st_mode)) {
+    return make_error(fmt::format("{}: is {}, not a regular file", path, file_type_name(info.st_mode)));
+  }
+  if (static_cast<std::uint64_t>(info.st_size) > max_bytes) {
+    return make_error(fmt::format("{}: is {} bytes, more than the {} bytes day2 reads from one file", path,
+                                  info.st_size, max_bytes));
+  }
+  std::string content;
+  content.resize(static_cast<std::size_t>(info.st_size));
+  std::size_t done = 0;
+  for (;;) {
+    if (done == content.size()) {
+      // At the size stat gave: one more byte says whether the file grew while being read.
+      char probe = 0;
+      ssize_t more = ::read(fd, &probe, 1);
+      if (more < 0 && errno == EINTR) continue;
+      if (more < 0) return make_error(fmt::format("{}: read failed: {}", path, std::strerror(errno)));
+      if (more == 0) break;
+      if (content.size() >= max_bytes) {
+        return make_error(fmt::format("{}: more than the {} bytes day2 reads from one file", path, max_bytes));
+      }
+      content.resize(std::min(max_bytes, content.size() + 65536));
+      content[done++] = probe;
+      continue;
+    }
+    ssize_t n = ::read(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return make_error(fmt::format("{}: read failed: {}", path, std::strerror(errno)));
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  content.resize(done);
+  return content;
 }
 
 Result<rapidjson::Document> read_json_file(const std::string& path, Comments comments) {
@@ -286,6 +345,7 @@ class LineRecorder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Line
     return next();
   }
   bool StartObject() {
+    if (m_stack.size() >= k_max_parse_depth) return false;  // parse_json refuses it too
     value();
     m_stack.push_back(Frame{true, 0, ""});
     return true;
@@ -297,6 +357,7 @@ class LineRecorder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Line
   }
   bool EndObject(rapidjson::SizeType) { return pop(); }
   bool StartArray() {
+    if (m_stack.size() >= k_max_parse_depth) return false;
     value();
     m_stack.push_back(Frame{false, 0, ""});
     return true;
@@ -331,7 +392,16 @@ class LineRecorder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Line
     return path;
   }
 
-  std::size_t line_here() const { return position_of(m_text, *m_offset).line; }
+  // Offsets only grow while parsing: count the newlines since the last call, not from the start
+  // (from the start each time made a file of n values cost n times its length).
+  std::size_t line_here() {
+    std::size_t offset = std::min(*m_offset, m_text.size());
+    if (offset < m_counted) m_counted = 0, m_line = 1;
+    m_line += static_cast<std::size_t>(std::count(m_text.begin() + static_cast<std::ptrdiff_t>(m_counted),
+                                                  m_text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
+    m_counted = offset;
+    return m_line;
+  }
 
   bool value() {
     // A value inside an object is reported at its key's line (where a reader looks).
@@ -355,6 +425,8 @@ class LineRecorder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Line
   const std::size_t* m_offset;
   std::vector<Frame> m_stack;
   std::size_t m_key_line = 1;
+  std::size_t m_counted = 0;  // bytes of m_text whose newlines are in m_line
+  std::size_t m_line = 1;
 };
 
 // A stream that exposes its read position to the handler.

@@ -166,6 +166,7 @@ struct Prepared {
   bool dagster = false;                   // a miss is answered in GraphQL's error shape
 };
 constexpr std::size_t k_max_prepared = 4096;  // distinct raw requests remembered
+constexpr std::size_t k_max_prepared_bytes = 64 * 1024;  // of one remembered raw request
 
 struct Matcher::Impl {
   mutable std::mutex mutex;
@@ -328,7 +329,10 @@ HttpResponse Matcher::answer(const HttpRequest& request) {
     fresh->dagster = fresh->query_text.has_value() || request.service == Service::dagster;
     prepared = fresh;
     std::lock_guard lock(impl.mutex);
-    if (impl.prepared.size() < k_max_prepared) impl.prepared.emplace(std::move(raw), fresh);
+    // Large requests are not remembered: the cache would hold their bodies.
+    if (impl.prepared.size() < k_max_prepared && raw.size() <= k_max_prepared_bytes) {
+      impl.prepared.emplace(std::move(raw), fresh);
+    }
   }
   const std::string& key = prepared->key;
   const std::optional<std::string>& query_text = prepared->query_text;
@@ -354,12 +358,14 @@ HttpResponse Matcher::answer(const HttpRequest& request) {
   std::lock_guard lock(impl.mutex);
   std::string miss;
   if (auto queue = impl.queues.find(key); queue != impl.queues.end()) {
-    miss = fmt::format("{}: recorded {} time(s) and every recorded response was already served", key,
-                       queue->second.size());
+    miss = fmt::format("{}: recorded {} time(s) and every recorded response was already served",
+                       excerpt(key, k_miss_excerpt), queue->second.size());
   } else {
-    miss = fmt::format("{}: not recorded; nearest recorded request: {}", key, impl.nearest(key));
+    miss = fmt::format("{}: not recorded; nearest recorded request: {}", excerpt(key, k_miss_excerpt),
+                       excerpt(impl.nearest(key), k_miss_excerpt));
   }
-  impl.report.misses.push_back(miss);
+  ++impl.report.miss_count;
+  if (impl.report.misses.size() < k_max_misses) impl.report.misses.push_back(miss);
   auto message = "day2 replay: no recorded response for " + miss;
   return prepared->dagster ? graphql_error(message) : google_not_found(message);
 }
@@ -378,10 +384,13 @@ std::string format_replay_report(const ReplayReport& report, const Bundle& bundl
     return fmt::format("{} {}", n, n == 1 ? one : many);
   };
   std::string out = fmt::format("replay: {} served, {}, {}, {}\n", report.served,
-                                plural(report.misses.size(), "miss", "misses"),
+                                plural(static_cast<std::size_t>(report.miss_count), "miss", "misses"),
                                 plural(report.unused.size(), "unused", "unused"),
                                 plural(report.warnings.size(), "warning", "warnings"));
   for (const auto& miss : report.misses) out += "  miss: " + miss + "\n";
+  if (static_cast<std::size_t>(report.miss_count) > report.misses.size()) {
+    out += fmt::format("  ... and {} more misses\n", static_cast<std::size_t>(report.miss_count) - report.misses.size());
+  }
   for (const auto& warning : report.warnings) out += "  warning: " + warning + "\n";
   for (int seq : report.unused) {
     std::string key = "?";

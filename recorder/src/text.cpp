@@ -1,5 +1,9 @@
 #include "recorder/text.hpp"
 
+#include <fmt/format.h>
+
+#include <cstdint>
+
 #include <algorithm>
 #include <cctype>
 #include <vector>
@@ -31,6 +35,48 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     }
   }
   return row[b.size()];
+}
+
+namespace {
+
+// The length of the well-formed UTF-8 character at the start of `text`; 0 when it is not one.
+std::size_t utf8_length(std::string_view text) {
+  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  std::size_t n = byte(0) < 0x80 ? 1 : byte(0) < 0xC2 ? 0 : byte(0) < 0xE0 ? 2 : byte(0) < 0xF0 ? 3 : byte(0) < 0xF5 ? 4 : 0;
+  if (n == 0 || n > text.size()) return 0;
+  for (std::size_t i = 1; i < n; ++i) {
+    if ((byte(i) & 0xC0) != 0x80) return 0;
+  }
+  if ((byte(0) == 0xE0 && byte(1) < 0xA0) || (byte(0) == 0xED && byte(1) >= 0xA0) ||
+      (byte(0) == 0xF0 && byte(1) < 0x90) || (byte(0) == 0xF4 && byte(1) >= 0x90)) {
+    return 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+std::string excerpt(std::string_view text, std::size_t max_bytes) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size() && out.size() < max_bytes) {
+    std::size_t n = utf8_length(text.substr(i));
+    if (n == 0) {
+      out += '?';
+      n = 1;
+    } else if (text[i] == '\n' || text[i] == '\r') {
+      out += ' ';
+    } else {
+      out += text.substr(i, n);
+    }
+    i += n;
+  }
+  if (i < text.size()) {
+    std::uint64_t hash = 14695981039346656037ULL;
+    for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ULL;
+    out += fmt::format("... ({} bytes, fnv1a {:016x})", text.size(), hash);
+  }
+  return out;
 }
 
 }  // namespace recorder

@@ -1,5 +1,8 @@
 // `day2 replay serve DIR`: the replay server as a command, serving until SIGINT or SIGTERM.
 #include <fmt/format.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 // GCC 12 at -O2 reports a false "potential null pointer dereference" inside Boost's
 // typed_value<std::string>::notify (a std::string assignment); the location is the Boost header.
@@ -156,6 +159,13 @@ int serve(const ServeArgs& args, std::ostream& out, std::ostream& err) {
                                                      args.repeat ? recorder::Repeat::last : recorder::Repeat::no);
   recorder::StopSignals signals;
   Server server(matcher, args.server);
+  // Request bodies up to 64 MiB come and go on several event-loop threads. glibc's adaptive mmap
+  // threshold would move such buffers into per-thread heaps that are never given back (5 MB requests
+  // left ~90 MB resident); a fixed threshold keeps every buffer over 1 MiB in its own mapping, returned
+  // on free. Measured: 30 misses of 5 MB, RSS 10 -> 16 MB instead of 10 -> 96 MB.
+#ifdef __GLIBC__
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
   auto port = server.start();
   if (!port) {
     err << "day2 replay: error: " << port.error().message << '\n';

@@ -172,6 +172,7 @@ std::string report_json(const recorder::ReplayReport& report) {
   for (int seq : report.unused) unused.PushBack(seq, a);
   doc.AddMember("served", report.served, a);
   doc.AddMember("misses", strings(report.misses), a);
+  doc.AddMember("missCount", report.miss_count, a);
   doc.AddMember("warnings", strings(report.warnings), a);
   doc.AddMember("unused", unused, a);
   return recorder::write_json(doc, recorder::Pretty::yes);

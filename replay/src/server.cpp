@@ -82,6 +82,7 @@ struct Server::Impl {
   std::mutex checked_mutex;
   std::unordered_set<std::string> checked_bodies;
   static constexpr std::size_t k_max_checked_bodies = 4096;
+  static constexpr std::size_t k_max_checked_body_bytes = 64 * 1024;  // larger bodies are checked every time
   detail::EventServer server;  // last: stopped and destroyed before what its handlers use
 };
 
@@ -127,7 +128,7 @@ std::optional<recorder::HttpResponse> Server::Impl::refuse(const detail::Incomin
                                               "and GET /__day2/health",
                                               req.method, path));
   }
-  if (service == Service::metadata || req.body.empty()) {
+  if (service == Service::metadata || req.body.empty() || req.body.size() > k_max_checked_body_bytes) {
     return detail::check_request(service, req.method, path, headers, req.body);
   }
   std::string checked = fmt::format("{} {}\n{}", recorder::to_string(service), req.method, req.body);

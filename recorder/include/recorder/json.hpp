@@ -17,8 +17,14 @@ namespace recorder {
 enum class Comments { forbidden, allowed };
 enum class Pretty { no, yes };
 
+// Objects and arrays nested deeper than this are refused by every reader (parse_json).
+inline constexpr std::size_t k_max_parse_depth = 512;
+// No file day2 reads (bundle files, artifacts, rules, configs, fault and redact files) may be larger.
+inline constexpr std::size_t k_max_file_bytes = std::size_t{1} << 30;  // 1 GiB
+
 // Parses `text`; `source` names it in errors ("config.json:12:5: Missing a comma ..."). Never throws.
-// Comments::allowed accepts // and /* */ comments and trailing commas (configuration files).
+// Comments::allowed accepts // and /* */ comments and trailing commas (configuration files). Nesting
+// deeper than k_max_parse_depth and numbers too big for a double are errors.
 Result<rapidjson::Document> parse_json(std::string_view text, std::string_view source,
                                        Comments comments = Comments::forbidden);
 
@@ -45,8 +51,10 @@ std::string write_json(const rapidjson::Value& value, Pretty pretty = Pretty::no
 // A reader sees the old file or the new one, never a partial one.
 Result<void> write_file_atomic(const std::string& path, std::string_view content);
 
-// Reads a whole file; an Error names the path and the cause.
-Result<std::string> read_file(const std::string& path);
+// Reads a whole regular file of at most `max_bytes`; an Error names the path and the cause. A FIFO,
+// a device, a socket or a directory is refused without waiting on it (a FIFO without a writer),
+// as is a larger file.
+Result<std::string> read_file(const std::string& path, std::size_t max_bytes = k_max_file_bytes);
 
 // Small typed accessors that never throw: nullopt when absent or of another type.
 std::optional<std::string> get_string(const rapidjson::Value& object, const char* key);

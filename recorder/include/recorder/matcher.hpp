@@ -26,8 +26,16 @@ namespace recorder {
 std::string match_key(Service service, std::string_view method, std::string_view path, std::string_view query,
                       std::string_view body);
 
+// A miss is remembered as an excerpt of its key and of the nearest recorded key (k_miss_excerpt
+// bytes each, valid UTF-8, with the whole length and a digest), and at most k_max_misses of them are
+// kept (`miss_count` counts them all): a client sending large or many unmatched requests cannot grow
+// the replay server's memory or its report without bound.
+inline constexpr std::size_t k_miss_excerpt = 512;
+inline constexpr std::size_t k_max_misses = 1000;
+
 struct ReplayReport {
-  std::vector<std::string> misses;    // one line per unmatched request: key + nearest recorded
+  std::vector<std::string> misses;    // one line per unmatched request: key + nearest recorded (the first k_max_misses)
+  int miss_count = 0;                 // every miss, kept or not
   std::vector<std::string> warnings;  // e.g. GraphQL query text drift for a matched operation (once each)
   std::vector<int> unused;            // seq of recorded exchanges never served, ascending
   int served = 0;

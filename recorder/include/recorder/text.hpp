@@ -19,4 +19,10 @@ bool iequals(std::string_view a, std::string_view b);
 // and substitutions each count one). Time grows with a.size() * b.size(): bound long inputs first.
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
+// At most about `max_bytes` of `text` for a message or a report: valid UTF-8 whatever `text` holds
+// (bytes that are not UTF-8 become '?', a character is never cut in two), line breaks as spaces,
+// and when cut, the whole length and a digest of the whole, so two long requests stay distinguishable:
+// "<first bytes>... (5242880 bytes, fnv1a 9f3c...)". For echoing client input without echoing it all.
+std::string excerpt(std::string_view text, std::size_t max_bytes);
+
 }  // namespace recorder

@@ -401,6 +401,16 @@ TEST(BundleReader, RejectsDeeplyNestedJsonWithoutCrashing) {
   put(dir.path() / "exchanges" / "0001.json", std::string(100000, '[') + std::string(100000, ']'));
   auto bundle = read_bundle(dir.path());
   ASSERT_FALSE(bundle.ok());
+  // The reader stops at the 513th level instead of building all 100,000.
+  EXPECT_EQ(bundle.error().message, (dir.path() / "exchanges" / "0001.json").string() + ":1:513: nested deeper than 512 levels");
+}
+
+TEST(BundleReader, RejectsJsonNestedDeeperThanABundleAllows) {
+  TempDir dir;
+  put(dir.path() / "manifest.json", manifest_text());
+  put(dir.path() / "exchanges" / "0001.json", std::string(300, '[') + std::string(300, ']'));
+  auto bundle = read_bundle(dir.path());
+  ASSERT_FALSE(bundle.ok());
   EXPECT_EQ(bundle.error().message, (dir.path() / "exchanges" / "0001.json").string() + ": JSON nested deeper than 264 levels");
 }
 

@@ -1,0 +1,88 @@
+"""`day2 replay serve` keeps what it learns of misses bounded: 30 unmatched requests of 5 MB each
+(bodies holding bytes that are not UTF-8) grow its RSS by less than 50 MB, every one is answered in
+the API's shape, /__day2/report stays valid JSON that counts them all, and the server answers a
+recorded request afterwards. Run: pytest tests/replay/test_bounded_misses.py --day2 PATH (ctest
+replay_bounded_misses, about 10 s). The server binds 127.0.0.1 and is killed at the end.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLE = ROOT / "scenarios" / "dagster-fixture" / "bundle"
+MISSES = 30
+BODY_BYTES = 5 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def server(request):
+    day2 = request.config.getoption("--day2")
+    if not day2:
+        pytest.fail("--day2 PATH is required")
+    proc = subprocess.Popen([day2, "replay", "serve", str(BUNDLE), "--host", "127.0.0.1", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    try:
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+        assert match, f"no address in {line!r}"
+        yield proc, int(match.group(1))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def request(port: int, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def test_misses_of_large_bodies_stay_bounded(server):
+    proc, port = server
+    status, _ = request(port, "GET", "/__day2/health")
+    assert status == 200
+    before = rss_bytes(proc.pid)
+    for i in range(MISSES):
+        filler = (b"\xff\xfe not utf-8 \xc3" * (BODY_BYTES // 16))[:BODY_BYTES]
+        body = b'{"operationName": "Version", "query": "query Version { version }", "variables": {"n": %d}, "x": "' % i
+        body += filler.replace(b'"', b" ").replace(b"\\", b" ") + b'"}'
+        status, answer = request(port, "POST", "/graphql", body)
+        assert status in (200, 400), answer[:300]
+        assert len(answer) < 64 * 1024, f"the answer echoes {len(answer)} bytes"
+    grown = rss_bytes(proc.pid) - before
+    assert grown < 50 * 1024 * 1024, f"RSS grew by {grown / 2**20:.1f} MB"
+
+    status, text = request(port, "GET", "/__day2/report")
+    assert status == 200
+    report = json.loads(text.decode("utf-8"))  # strict: invalid UTF-8 would raise
+    assert report["missCount"] == MISSES
+    assert len(report["misses"]) == MISSES
+    assert all(len(m.encode()) < 2048 for m in report["misses"])
+    assert len(text) < 256 * 1024
+
+    recorded = json.loads((BUNDLE / "exchanges" / "0001.json").read_text())["request"]["graphql"]
+    status, answer = request(port, "POST", "/graphql", json.dumps(recorded).encode())
+    assert status == 200 and b"runsOrError" in answer
