@@ -10,6 +10,7 @@
 #include "recorder/bundle.hpp"
 #include "recorder/command.hpp"
 #include "recorder/log.hpp"
+#include "recorder/options.hpp"
 #include "recorder/shift.hpp"
 
 namespace analyzer {
@@ -198,10 +199,7 @@ int run_not_found(const Session& session, const std::string& run_id, std::ostrea
 
 po::variables_map parse_args(const std::vector<std::string>& args, const po::options_description& options,
                              const po::positional_options_description& positional) {
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
-  po::notify(vm);
-  return vm;
+  return recorder::parse_options(args, options, &positional);
 }
 
 po::variables_map parse_run_args(const std::vector<std::string>& args, po::options_description& options) {

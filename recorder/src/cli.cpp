@@ -21,6 +21,7 @@
 #include "recorder/http_server.hpp"
 #include "recorder/json.hpp"
 #include "recorder/log.hpp"
+#include "recorder/options.hpp"
 #include "recorder/proxy.hpp"
 #include "recorder/redact.hpp"
 #include "recorder/signals.hpp"
@@ -206,10 +207,12 @@ void parse_upstreams(const std::vector<std::string>& values, ProxyOptions& optio
 RecordArgs parse_record(const std::vector<std::string>& args) {
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(args).options(record_options()).run(), vm);
-    po::notify(vm);
+    vm = parse_options(args, record_options());
   } catch (const po::error& e) {
     throw UsageError{fmt::format("{} (see day2 record --help)", e.what())};
+  }
+  catch (const UsageError& e) {  // an unknown option
+    throw UsageError{fmt::format("{} (see day2 record --help)", e.message)};
   }
   RecordArgs parsed;
   if (vm.count("help")) {

@@ -4,6 +4,8 @@
 
 #include <boost/program_options/errors.hpp>
 
+#include "recorder/options.hpp"
+
 namespace recorder {
 
 namespace {
@@ -45,6 +47,12 @@ int run_commands(const std::vector<Command>& commands, const std::vector<std::st
       err << "day2 " << command.name << ": internal error: " << e.what() << '\n';
       return 3;
     }
+  }
+  std::vector<std::string> names;
+  for (const auto& command : commands) names.push_back(command.name);
+  if (auto nearest = nearest_name(args[0], names); !nearest.empty()) {
+    err << fmt::format("day2: error: unknown command \"{}\"; did you mean \"{}\"? (see day2 --help)\n", args[0], nearest);
+    return 2;
   }
   err << fmt::format("day2: error: unknown command \"{}\" (see day2 --help)\n", args[0]);
   return 2;

@@ -18,6 +18,7 @@
 #include "recorder/http_server.hpp"
 #include "recorder/log.hpp"
 #include "recorder/matcher.hpp"
+#include "recorder/options.hpp"
 #include "recorder/shift.hpp"
 #include "recorder/signals.hpp"
 #include "replay/server.hpp"
@@ -111,10 +112,12 @@ ServeArgs parse_serve(const std::vector<std::string>& args) {
   positional.add("bundle", 1);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(args).options(serve_options()).positional(positional).run(), vm);
-    po::notify(vm);
+    vm = recorder::parse_options(args, serve_options(), &positional);
   } catch (const po::error& e) {
     throw UsageError{fmt::format("{} (see day2 replay serve --help)", e.what())};
+  }
+  catch (const UsageError& e) {  // an unknown option
+    throw UsageError{fmt::format("{} (see day2 replay serve --help)", e.message)};
   }
   ServeArgs parsed;
   if (vm.count("help")) {

@@ -173,7 +173,7 @@ def test_google_cloud_logging_client_lists_every_page(day2_bin, tmp_path):
     assert entries[0].payload["reason"] == "Preempted"
     assert entries[0].resource.labels["pod_name"] == "dagster-run-1"
     assert entries[0].timestamp.isoformat() == "2026-11-24T04:01:00.123456+00:00"  # nanoseconds, truncated
-    assert report == {"misses": [], "served": 4, "unused": [], "warnings": []}
+    assert report == {"missCount": 0, "misses": [], "served": 4, "unused": [], "warnings": []}
 
 
 def test_google_cloud_logging_client_sees_a_miss_as_an_api_error(day2_bin, tmp_path):

@@ -201,7 +201,7 @@ TEST(CliCollect, BadTimeZoneInConfigNamesTheFile) {
 TEST(CliCollect, UnknownOption) {
   auto result = collect({"--bogus"});
   EXPECT_EQ(result.code, 2);
-  EXPECT_EQ(result.err, "day2 collect: error: unrecognised option '--bogus' (see day2 collect --help)\n");
+  EXPECT_EQ(result.err, "day2 collect: error: unknown option --bogus\n");
 }
 
 TEST(CliCollect, OptionMissingItsValue) {
@@ -394,7 +394,29 @@ TEST(CliSummarize, Help) {
 TEST(CliSummarize, UnknownOptionExits2) {
   auto result = run_day2({"summarize", "--bogus"});
   EXPECT_EQ(result.code, 2);
-  EXPECT_EQ(result.err, "day2 summarize: error: unrecognised option '--bogus' (see day2 summarize --help)\n");
+  EXPECT_EQ(result.err, "day2 summarize: error: unknown option --bogus\n");
+}
+
+}  // namespace
+}  // namespace analyzer
+
+namespace analyzer {
+namespace {
+
+// Boost's prefix guessing is off: an abbreviation is an unknown option, with the nearest one named.
+TEST(CliOptions, AnAbbreviatedOptionIsUnknownAndTheNearestIsNamed) {
+  auto result = day2test::run_day2({"collect", "--hour", "3"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2 collect: error: unknown option --hour; did you mean --hours?\n");
+  auto report = day2test::run_day2({"report", "day2.json", "--out", "/dev/stdout"});
+  EXPECT_EQ(report.code, 2);
+  EXPECT_EQ(report.err, "day2 report: error: unknown option --out; did you mean --out-dir?\n");
+}
+
+TEST(CliOptions, AMisspeltCommandNamesTheNearest) {
+  auto result = day2test::run_day2({"colect"});
+  EXPECT_EQ(result.code, 2);
+  EXPECT_EQ(result.err, "day2: error: unknown command \"colect\"; did you mean \"collect\"? (see day2 --help)\n");
 }
 
 }  // namespace
