@@ -6,6 +6,8 @@
 #include <iterator>
 #include <utility>
 
+#include "recorder/text.hpp"
+
 namespace analyzer {
 
 extern const std::pair<std::string_view, std::string_view> k_queries[];
@@ -30,34 +32,13 @@ std::string endpoint_for(const DagsterSettings& settings) {
   return settings.url;
 }
 
-// The length of the well-formed UTF-8 character at the start of `text`; 0 when it is not one.
-std::size_t utf8_length(std::string_view text) {
-  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  std::size_t n = byte(0) < 0x80   ? 1
-                  : byte(0) < 0xC2 ? 0  // continuation bytes and overlong 2-byte leads
-                  : byte(0) < 0xE0 ? 2
-                  : byte(0) < 0xF0 ? 3
-                  : byte(0) < 0xF5 ? 4
-                                   : 0;
-  if (n == 0 || n > text.size()) return 0;
-  for (std::size_t i = 1; i < n; ++i) {
-    if ((byte(i) & 0xC0) != 0x80) return 0;
-  }
-  // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8 either.
-  if ((byte(0) == 0xE0 && byte(1) < 0xA0) || (byte(0) == 0xED && byte(1) >= 0xA0) ||
-      (byte(0) == 0xF0 && byte(1) < 0x90) || (byte(0) == 0xF4 && byte(1) >= 0x90)) {
-    return 0;
-  }
-  return n;
-}
-
 // About the first 200 bytes of `body` on one line. The message ends up in the artifact, which must
 // stay valid UTF-8: a character is never cut in two, and bytes that are not UTF-8 become '?'.
 std::string snippet(std::string_view body) {
   std::string text;
   std::size_t i = 0;
   while (i < body.size() && text.size() < 200) {
-    std::size_t n = utf8_length(body.substr(i));
+    std::size_t n = recorder::utf8_length(body.substr(i));
     if (n == 0) {
       text += '?';
       n = 1;

@@ -37,9 +37,6 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-namespace {
-
-// The length of the well-formed UTF-8 character at the start of `text`; 0 when it is not one.
 std::size_t utf8_length(std::string_view text) {
   auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
   std::size_t n = byte(0) < 0x80 ? 1 : byte(0) < 0xC2 ? 0 : byte(0) < 0xE0 ? 2 : byte(0) < 0xF0 ? 3 : byte(0) < 0xF5 ? 4 : 0;
@@ -54,7 +51,6 @@ std::size_t utf8_length(std::string_view text) {
   return n;
 }
 
-}  // namespace
 
 std::string excerpt(std::string_view text, std::size_t max_bytes) {
   std::string out;

@@ -19,6 +19,10 @@ bool iequals(std::string_view a, std::string_view b);
 // and substitutions each count one). Time grows with a.size() * b.size(): bound long inputs first.
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
+// The length of the well-formed UTF-8 character at the start of `text` (1-4); 0 when it does not
+// start with one (a stray continuation byte, an overlong form, a surrogate, past U+10FFFF, cut short).
+std::size_t utf8_length(std::string_view text);
+
 // At most about `max_bytes` of `text` for a message or a report: valid UTF-8 whatever `text` holds
 // (bytes that are not UTF-8 become '?', a character is never cut in two), line breaks as spaces,
 // and when cut, the whole length and a digest of the whole, so two long requests stay distinguishable:
