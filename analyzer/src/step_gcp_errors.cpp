@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "steps.hpp"
 
@@ -91,6 +92,7 @@ struct Group {
   std::vector<double> event_times;                            // in the window
   double timed_count_in_window = 0;
   const PodEvent* correlated = nullptr;
+  std::optional<std::string> events_error;  // its events could not be read: stats only
 };
 
 Group read_group(const rapidjson::Value& stats, double start, double end) {
@@ -209,12 +211,13 @@ StepResult step_error_groups(StepContext& context) {
   for (const auto& entry : stats->GetArray()) {
     if (entry.IsObject()) groups.push_back(read_group(entry, context.start, context.end));
   }
-  // lastSeenTime ignores the period: only groups seen since the window began can be in it.
-  auto read = parallel_for(groups.size(), context.config.concurrency, [&](std::size_t i) -> Result<void> {
+  // lastSeenTime ignores the period: only groups seen since the window began can be in it. Groups are
+  // independent: one whose events cannot be read keeps what its stats say (timed counts, services).
+  (void)parallel_for(groups.size(), context.config.concurrency, [&](std::size_t i) -> Result<void> {
     if (groups[i].last_seen < context.start) return {};
-    return read_events(context, period, groups[i]);
+    if (auto read = read_events(context, period, groups[i]); !read) groups[i].events_error = read.error().message;
+    return {};
   });
-  if (!read) return read.error();
 
   const auto& gke = context.gke_events->get();
   rapidjson::Document out(rapidjson::kObjectType);
@@ -222,16 +225,27 @@ StepResult step_error_groups(StepContext& context) {
   rapidjson::Value rows(rapidjson::kArrayType);
   rapidjson::Value in_window(rapidjson::kArrayType);
   rapidjson::Value stale_open(rapidjson::kArrayType);
+  rapidjson::Value item_errors(rapidjson::kArrayType);
   std::sort(groups.begin(), groups.end(), [](const Group& x, const Group& y) { return x.id < y.id; });
   for (auto& group : groups) {
+    if (group.events_error) {
+      rapidjson::Value item(rapidjson::kObjectType);
+      item.AddMember("item", string_value("error group " + group.id, a), a);
+      item.AddMember("error", string_value(*group.events_error, a), a);
+      item_errors.PushBack(item, a);
+    }
     // Events are sampled: a group with no listed event in the window still counts when its timed
     // counts put occurrences there.
     bool seen = !group.event_times.empty() || (group.last_seen >= context.start && group.timed_count_in_window > 0);
     bool open = group.status.empty() || group.status == "OPEN";
-    if (!seen && !open) continue;
+    // A group whose events could not be read was seen since the window began (else they were not
+    // asked for): its row stays, marked, even where its stats alone cannot put it in a bucket.
+    if (!seen && !open && !group.events_error) continue;
     if (gke) group.correlated = correlate(group, gke->pods);
-    rows.PushBack(group_json(group, a), a);
-    (seen ? in_window : stale_open).PushBack(string_value(group.id, a), a);
+    auto row = group_json(group, a);
+    if (group.events_error) row.AddMember("eventsError", string_value(*group.events_error, a), a);
+    rows.PushBack(row, a);
+    if (seen || open) (seen ? in_window : stale_open).PushBack(string_value(group.id, a), a);
   }
   out.AddMember("groups", rows, a);
   rapidjson::Value buckets(rapidjson::kObjectType);
@@ -240,6 +254,7 @@ StepResult step_error_groups(StepContext& context) {
   out.AddMember("buckets", buckets, a);
   out.AddMember("period", rapidjson::StringRef(period.name), a);
   if (!gke) out.AddMember("podEventsError", string_value(gke.error().message, a), a);
+  if (!item_errors.Empty()) out.AddMember("itemErrors", item_errors, a);
   return out;
 }
 

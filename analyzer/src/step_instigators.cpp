@@ -29,23 +29,29 @@ rapidjson::Value tick_json(const rapidjson::Value& tick, Allocator& a) {
 }
 
 // Every failed tick of one instigator in the window: the page from the workspace query, continued
-// with InstigatorTicks while pages come back full.
-Result<std::vector<const rapidjson::Value*>> all_ticks(StepContext& context, const rapidjson::Value& state,
-                                                      const std::string& location, const std::string& repository,
-                                                      const std::string& name, std::deque<rapidjson::Document>& keep) {
+// with InstigatorTicks while pages come back full. A continuation that fails keeps the ticks read so
+// far and says why the rest is missing (`error`): one instigator's history is not the step's.
+struct TickHistory {
   std::vector<const rapidjson::Value*> ticks;
+  std::optional<std::string> error;
+};
+
+TickHistory all_ticks(StepContext& context, const rapidjson::Value& state, const std::string& location,
+                      const std::string& repository, const std::string& name, std::deque<rapidjson::Document>& keep) {
+  TickHistory history;
   const auto* page = recorder::get_array(state, "ticks");
   std::optional<double> before;  // of the last InstigatorTicks request
   while (page) {
     double oldest = context.end;
     for (const auto& tick : page->GetArray()) {
-      ticks.push_back(&tick);
+      history.ticks.push_back(&tick);
       oldest = std::min(oldest, number_or(tick, "timestamp", context.end));
     }
     if (static_cast<int>(page->Size()) < k_tick_page) break;
     // A server that ignores `before` would send the same full page forever.
     if (before && oldest >= *before) {
-      return make_error(fmt::format("InstigatorTicks: {}: paging does not advance past tick time {}", name, *before));
+      history.error = fmt::format("InstigatorTicks: {}: paging does not advance past tick time {}", name, *before);
+      return history;
     }
     before = oldest;
     rapidjson::Document vars(rapidjson::kObjectType);
@@ -59,14 +65,30 @@ Result<std::vector<const rapidjson::Value*>> all_ticks(StepContext& context, con
     vars.AddMember("before", oldest, a);
     vars.AddMember("limit", k_tick_page, a);
     auto data = context.client.query("InstigatorTicks", vars);
-    if (!data) return data.error();
+    if (!data) {
+      history.error = data.error().message;
+      return history;
+    }
     keep.push_back(std::move(*data));
     const auto* result = recorder::get_object(keep.back(), "instigationStateOrError");
-    if (!result) return make_error("InstigatorTicks: instigationStateOrError is missing");
-    if (auto ok = check_union(*result, "InstigatorTicks", "InstigationState"); !ok) return ok.error();
+    if (!result) {
+      history.error = "InstigatorTicks: instigationStateOrError is missing";
+      return history;
+    }
+    if (auto ok = check_union(*result, "InstigatorTicks", "InstigationState"); !ok) {
+      history.error = ok.error().message;
+      return history;
+    }
     page = recorder::get_array(*result, "ticks");
   }
-  return ticks;
+  return history;
+}
+
+rapidjson::Value item_error(const std::string& item, const std::string& error, Allocator& a) {
+  rapidjson::Value out(rapidjson::kObjectType);
+  out.AddMember("item", string_value(item, a), a);
+  out.AddMember("error", string_value(error, a), a);
+  return out;
 }
 
 struct Instigator {
@@ -123,21 +145,31 @@ StepResult step_sensor_ticks(StepContext& context) {
   rapidjson::Document out(rapidjson::kObjectType);
   auto& a = out.GetAllocator();
   std::deque<rapidjson::Document> keep;
+  rapidjson::Value item_errors(rapidjson::kArrayType);
   for (const auto& sensor : *list) {
-    auto ticks = all_ticks(context, *sensor.state, sensor.location, sensor.repository, sensor.name, keep);
-    if (!ticks) return ticks.error();
-    if (ticks->empty()) continue;
-    sort_ticks(*ticks);
-    if (!out.HasMember(sensor.location.c_str())) {
-      out.AddMember(string_value(sensor.location, a), rapidjson::Value(rapidjson::kObjectType), a);
+    auto history = all_ticks(context, *sensor.state, sensor.location, sensor.repository, sensor.name, keep);
+    if (history.ticks.empty() && !history.error) continue;
+    sort_ticks(history.ticks);
+    auto location = recorder::json_string(sensor.location, a);
+    auto found = out.FindMember(location);
+    if (found == out.MemberEnd()) {
+      out.AddMember(location, rapidjson::Value(rapidjson::kObjectType), a);
+      found = out.MemberEnd() - 1;
     }
     rapidjson::Value entry(rapidjson::kObjectType);
     rapidjson::Value items(rapidjson::kArrayType);
-    for (const auto* tick : *ticks) items.PushBack(tick_json(*tick, a), a);
-    entry.AddMember("failureCount", static_cast<int>(ticks->size()), a);
+    for (const auto* tick : history.ticks) items.PushBack(tick_json(*tick, a), a);
+    entry.AddMember("failureCount", static_cast<int>(history.ticks.size()), a);
     entry.AddMember("ticks", items, a);
-    out[sensor.location.c_str()].AddMember(string_value(sensor.name, a), entry, a);
+    if (history.error) {
+      // The ticks read are kept; the count is a lower bound.
+      entry.AddMember("ticksError", string_value(*history.error, a), a);
+      item_errors.PushBack(item_error("sensor " + sensor.location + "/" + sensor.name, *history.error, a), a);
+    }
+    found->value.AddMember(string_value(sensor.name, a), entry, a);
   }
+  // Step 03 is keyed by location: "itemErrors" is the one member that is not (an array, not an object).
+  if (!item_errors.Empty()) out.AddMember("itemErrors", item_errors, a);
   return out;
 }
 
@@ -148,16 +180,19 @@ StepResult step_schedule_ticks(StepContext& context) {
   auto& a = out.GetAllocator();
   rapidjson::Value failures(rapidjson::kObjectType);
   std::deque<rapidjson::Document> keep;
+  rapidjson::Value item_errors(rapidjson::kArrayType);
   for (const auto& schedule : *list) {
-    auto ticks = all_ticks(context, *schedule.state, schedule.location, schedule.repository, schedule.name, keep);
-    if (!ticks) return ticks.error();
-    if (ticks->empty()) continue;
-    sort_ticks(*ticks);
+    auto history = all_ticks(context, *schedule.state, schedule.location, schedule.repository, schedule.name, keep);
+    std::string name = schedule.location + "/" + schedule.name;
+    if (history.error) item_errors.PushBack(item_error("schedule " + name, *history.error, a), a);
+    if (history.ticks.empty()) continue;
+    sort_ticks(history.ticks);
     rapidjson::Value items(rapidjson::kArrayType);
-    for (const auto* tick : *ticks) items.PushBack(tick_json(*tick, a), a);
-    failures.AddMember(string_value(schedule.location + "/" + schedule.name, a), items, a);
+    for (const auto* tick : history.ticks) items.PushBack(tick_json(*tick, a), a);
+    failures.AddMember(string_value(name, a), items, a);
   }
   out.AddMember("scheduleTickFailures", failures, a);
+  if (!item_errors.Empty()) out.AddMember("itemErrors", item_errors, a);
   return out;
 }
 

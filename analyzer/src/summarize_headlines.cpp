@@ -36,11 +36,13 @@ std::optional<std::uint64_t> sensor_failures(const Json& sensor) {
   return std::nullopt;
 }
 
-// Step 03 is {"<location>": {"<sensor>": {"failureCount": N, "ticks": [...]}}}.
+// Step 03 is {"<location>": {"<sensor>": {"failureCount": N, "ticks": [...]}}}, and "itemErrors" when
+// some sensor's ticks could not all be read.
 std::string sensor_ticks(const Json& p) {
   std::uint64_t sensors = 0;
   std::uint64_t ticks = 0;
   for (const auto& location : p.GetObject()) {
+    if (location.value.IsArray() && std::string_view(location.name.GetString()) == "itemErrors") { continue; }
     if (!location.value.IsObject()) { return "? sensors with failed ticks"; }
     for (const auto& sensor : location.value.GetObject()) {
       auto failures = sensor_failures(sensor.value);

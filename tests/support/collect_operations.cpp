@@ -30,7 +30,7 @@ std::vector<std::string> steps_of_operation(const std::string& operation) {
 }
 
 bool is_item_operation(const std::string& operation) {
-  return operation == "RunEvents" || operation == "AssetCheckHistory";
+  return operation == "RunEvents" || operation == "AssetCheckHistory" || operation == "InstigatorTicks";
 }
 
 const std::vector<GooglePath>& collect_google_paths() {
@@ -42,8 +42,8 @@ const std::vector<GooglePath>& collect_google_paths() {
        {}},
       {"error_reporting", "/v1beta1/projects/my-proj/groupStats", "errorreporting projects.groupStats.list",
        {"step_12_error_groups"}, {}},
-      {"error_reporting", "/v1beta1/projects/my-proj/events", "errorreporting projects.events.list",
-       {"step_12_error_groups"}, {}},
+      {"error_reporting", "/v1beta1/projects/my-proj/events", "errorreporting projects.events.list", {}, {},
+       {"step_12_error_groups"}},
   };
   return table;
 }

@@ -19,7 +19,7 @@ std::vector<std::string> steps_of_operation(const std::string& operation);
 // Whether `operation` reads one of many independent items (one failed run's event log, one asset
 // check's history): when it fails, that item is the step's "itemErrors" entry and the step keeps
 // the rest of its payload, instead of the whole step becoming {"error": ...}.
-bool is_item_operation(const std::string& operation);
+bool is_item_operation(const std::string& operation);  // RunEvents, AssetCheckHistory, InstigatorTicks
 
 // A Google Cloud REST path `collect` reads, as answered by gcp_fixture() for project my-proj.
 struct GooglePath {
@@ -28,6 +28,7 @@ struct GooglePath {
   std::string method;                // the API method that step errors name
   std::vector<std::string> steps;    // the steps that fail without it (sorted)
   std::vector<std::string> degraded; // the steps that keep their data but say it is partial
+  std::vector<std::string> items = {}; // the steps that lose one item each (their "itemErrors")
 };
 
 // Every Google path of steps 08 and 10-13 (analyzer/src/step_gcp_*.cpp; the GKE events fetch is

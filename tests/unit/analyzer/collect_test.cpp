@@ -9,15 +9,20 @@
 #include <rapidjson/pointer.h>
 
 #include <set>
+#include <sstream>
 
+#include "analyzer/cli.hpp"
+#include "recorder/json.hpp"
 #include "support/captured_dagster.hpp"
 #include "support/collect_operations.hpp"
 #include "support/fake_transport.hpp"
 #include "support/json_access.hpp"
+#include "support/temp_dir.hpp"
 
 namespace analyzer {
 namespace {
 
+using day2_test::TempDir;
 using day2test::Answer;
 using day2test::captured_run_id;
 using day2test::captured_runs_page;
@@ -744,9 +749,19 @@ TEST(Collect, AssetCheckHistoryThatIgnoresTheCursorIsThatChecksError) {
             "check warehouse/customers:customers_check_crashes");
 }
 
-TEST(Collect, InstigatorTicksThatIgnoresBeforeIsAStepError) {
+// A full page of `count` failed ticks for the fixture's failing sensor (or schedule) from 1795323800.001
+// on, so collect must continue it with InstigatorTicks.
+rapidjson::Document full_tick_page(const char* pointer) {
   auto workspace = day2test::dagster_data("AllInstigatorTicks");
-  repeat_first(workspace, k_sensor_ticks, 1000, "tickId", "timestamp", 1795323800.0);
+  repeat_first(workspace, pointer, 1000, "tickId", "timestamp", 1795323800.0);
+  return workspace;
+}
+
+const char* const k_schedule_ticks =
+    "/data/workspaceOrError/locationEntries/0/locationOrLoadError/repositories/0/schedules/0/scheduleState/ticks";
+
+TEST(Collect, InstigatorTicksThatIgnoresBeforeIsThatSensorsErrorNotTheSteps) {
+  auto workspace = full_tick_page(k_sensor_ticks);
   rapidjson::Document page;
   page.Parse(R"({"data": {"instigationStateOrError": {"__typename": "InstigationState", "id": "x", "ticks": []}}})");
   rapidjson::Value ticks;
@@ -756,9 +771,53 @@ TEST(Collect, InstigatorTicksThatIgnoresBeforeIsAStepError) {
   transport->on("AllInstigatorTicks", Answer::json(workspace));
   transport->on("InstigatorTicks", Answer::json(page));
   auto artifact = run_collect(transport);
-  EXPECT_EQ(error_steps(artifact), Strings{"step_03_sensor_ticks"});
-  EXPECT_EQ(text_at(artifact, "/step_03_sensor_ticks/error"),
-            "InstigatorTicks: failing_sensor: paging does not advance past tick time 1795323800.001");
+  EXPECT_THAT(error_steps(artifact), IsEmpty());
+  const std::string error = "InstigatorTicks: failing_sensor: paging does not advance past tick time 1795323800.001";
+  EXPECT_EQ(text_at(artifact, "/step_03_sensor_ticks/itemErrors/0/error"), error);
+  EXPECT_EQ(text_at(artifact, "/step_03_sensor_ticks/itemErrors/0/item"), "sensor day2_fixture/failing_sensor");
+  EXPECT_EQ(text_at(artifact, "/step_03_sensor_ticks/day2_fixture/failing_sensor/ticksError"), error);
+  EXPECT_EQ(unreadable_items(artifact), Strings{"step_03_sensor_ticks (sensor day2_fixture/failing_sensor)"});
+}
+
+// One sensor whose older ticks cannot be read keeps the full page it has (its count a lower bound,
+// marked), the step keeps every other sensor, step 06 is untouched, and the gate names the sensor.
+TEST(Collect, AnUnreadableTickContinuationCostsThatSensorsOlderTicksOnly) {
+  auto transport = captured();
+  transport->on("AllInstigatorTicks", Answer::json(full_tick_page(k_sensor_ticks)));
+  transport->on("InstigatorTicks", Answer::status_code(500, "upstream exploded"));
+  auto artifact = run_collect(transport);
+
+  EXPECT_THAT(error_steps(artifact), IsEmpty());
+  const std::string s = "/step_03_sensor_ticks/day2_fixture/failing_sensor";
+  EXPECT_EQ(json_at(artifact, s + "/failureCount"), "1000");
+  EXPECT_EQ(size_at(artifact, s + "/ticks"), 1000u);
+  EXPECT_THAT(text_at(artifact, s + "/ticksError"), HasSubstr("InstigatorTicks: HTTP 500"));
+  ASSERT_EQ(size_at(artifact, "/step_03_sensor_ticks/itemErrors"), 1u);
+  EXPECT_EQ(text_at(artifact, "/step_03_sensor_ticks/itemErrors/0/item"), "sensor day2_fixture/failing_sensor");
+  EXPECT_EQ(json_at(artifact, "/step_06_schedule_ticks"), json_at(baseline(), "/step_06_schedule_ticks"));
+  EXPECT_EQ(unreadable_items(artifact), Strings{"step_03_sensor_ticks (sensor day2_fixture/failing_sensor)"});
+
+  // The location-keyed step still reads as sensors: the headline counts them, the gate names the sensor.
+  TempDir dir;
+  auto path = dir.write("day2.json", recorder::write_json(artifact));
+  std::ostringstream out, err;
+  EXPECT_EQ(run_cli({"summarize", path}, out, err), 1) << err.str();
+  EXPECT_THAT(out.str(), HasSubstr("1 sensor with failed ticks, 1000 failed ticks"));
+  EXPECT_THAT(out.str(), HasSubstr("step_03_sensor_ticks: sensor day2_fixture/failing_sensor: InstigatorTicks: HTTP 500"));
+}
+
+TEST(Collect, AnUnreadableTickContinuationCostsThatSchedulesOlderTicksOnly) {
+  auto transport = captured();
+  transport->on("AllInstigatorTicks", Answer::json(full_tick_page(k_schedule_ticks)));
+  transport->on("InstigatorTicks", Answer::status_code(500, "upstream exploded"));
+  auto artifact = run_collect(transport);
+
+  EXPECT_THAT(error_steps(artifact), IsEmpty());
+  EXPECT_EQ(size_at(artifact, "/step_06_schedule_ticks/scheduleTickFailures/day2_fixture~1failing_schedule"), 1000u);
+  ASSERT_EQ(size_at(artifact, "/step_06_schedule_ticks/itemErrors"), 1u);
+  EXPECT_EQ(text_at(artifact, "/step_06_schedule_ticks/itemErrors/0/item"), "schedule day2_fixture/failing_schedule");
+  EXPECT_THAT(text_at(artifact, "/step_06_schedule_ticks/itemErrors/0/error"), HasSubstr("InstigatorTicks: HTTP 500"));
+  EXPECT_EQ(json_at(artifact, "/step_03_sensor_ticks"), json_at(baseline(), "/step_03_sensor_ticks"));
 }
 
 // ---- Step isolation ----------------------------------------------------------------------------

@@ -220,6 +220,29 @@ void expect_steps(const rapidjson::Value& artifact, const GooglePath& path) {
       auto error = recorder::get_string(*step, "error");
       ASSERT_TRUE(error.has_value()) << "expected {\"error\": ...}, got " << recorder::write_json(*step);
       EXPECT_NE(error->find(path.method), std::string::npos) << *error;
+    } else if (holds(path.items, key)) {
+      // One error group's events: that group keeps its stats row (marked), the others are as clean.
+      EXPECT_FALSE(step->HasMember("error")) << recorder::write_json(*step);
+      const auto* items = recorder::get_array(*step, "itemErrors");
+      ASSERT_NE(items, nullptr) << recorder::write_json(*step);
+      EXPECT_FALSE(items->Empty());
+      EXPECT_EQ(json_of(*step, "period"), json_of(*clean_step, "period"));
+      const auto* groups = recorder::get_array(*step, "groups");
+      ASSERT_NE(groups, nullptr);
+      std::set<std::string> marked;
+      for (const auto& group : groups->GetArray()) {
+        if (auto error = recorder::get_string(group, "eventsError")) {
+          EXPECT_NE(error->find(path.method), std::string::npos) << *error;
+          marked.insert("error group " + recorder::get_string(group, "groupId").value_or(""));
+        }
+      }
+      std::set<std::string> named;
+      for (const auto& item : items->GetArray()) {
+        EXPECT_NE(recorder::get_string(item, "error").value_or("").find(path.method), std::string::npos)
+            << recorder::write_json(item);
+        named.insert(recorder::get_string(item, "item").value_or(""));
+      }
+      EXPECT_EQ(named, marked);
     } else if (holds(path.degraded, key)) {
       auto error = recorder::get_string(*step, "podEventsError");
       ASSERT_TRUE(error.has_value()) << "expected a podEventsError, got " << recorder::write_json(*step);
@@ -320,7 +343,9 @@ TEST_P(GcpFaultMatrixFailure, StepsOfThePathFailAndNoOtherStepChanges) {
                            fmt::format("{}:{}={},p=1,seed=1", cell.path.service, cell.path.path, cell.spec)});
   EXPECT_EQ(outcome.code, 1) << outcome.err;  // written, but some steps hold errors
   EXPECT_EQ(outcome.out, out_path + "\n");
-  EXPECT_NE(outcome.err.find("step(s) hold errors"), std::string::npos) << outcome.err;
+  EXPECT_NE(outcome.err.find(cell.path.items.empty() ? "step(s) hold errors" : "item(s) could not be read"),
+            std::string::npos)
+      << outcome.err;
   EXPECT_EQ(outcome.err.find("replay miss"), std::string::npos) << outcome.err;
   EXPECT_EQ(outcome.err.find("faults: 0 injected"), std::string::npos) << outcome.err;
   expect_steps(read_artifact(out_path), cell.path);
