@@ -213,9 +213,6 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
   if (!config.gcp.project.empty()) {
     if (replay) {
       request.google = transport;  // offline: the recorded answers need no credentials
-      // The clock is frozen here too: no pacing, and a 429 does not hold Logging reads for real.
-      request.logging_pacer = std::make_shared<Pacer>(config.gcp.logging_reads_per_minute, 5, Pacer::Clock{},
-                                                      [](std::chrono::milliseconds) {});
     } else {
       GcpAuthOptions auth_options;
       if (vm.count("gcp-access-token-env")) auth_options.access_token_env = vm["gcp-access-token-env"].as<std::string>();

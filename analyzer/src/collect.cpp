@@ -108,10 +108,8 @@ rapidjson::Document collect(const DagsterClient& client, const CollectRequest& r
   std::optional<GcpClient> gcp;
   if (request.google) {
     std::string root = request.google_api_root.empty() ? request.config.gcp.api_root : request.google_api_root;
-    auto pacer = request.logging_pacer ? request.logging_pacer
-                                       : std::make_shared<Pacer>(request.config.gcp.logging_reads_per_minute);
     gcp.emplace(request.google, root.empty() ? GcpEndpoints{} : GcpEndpoints::all(root),
-                std::chrono::milliseconds(static_cast<long long>(request.config.timeout_seconds * 1000)), pacer);
+                std::chrono::milliseconds(static_cast<long long>(request.config.timeout_seconds * 1000)));
     context.gcp = &*gcp;
   }
   context.now = request.now == recorder::Instant{}

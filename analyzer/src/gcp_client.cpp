@@ -17,7 +17,6 @@ using recorder::Service;
 namespace {
 
 constexpr int k_max_pages = 10000;
-constexpr int k_logging_429_retries = 3;
 
 std::string strip_slash(std::string root) {
   while (!root.empty() && root.back() == '/') root.pop_back();
@@ -98,6 +97,26 @@ std::chrono::milliseconds Pacer::waited() const {
   return m_waited;
 }
 
+PacedTransport::PacedTransport(std::shared_ptr<recorder::Transport> inner, std::shared_ptr<Pacer> pacer)
+    : m_inner(std::move(inner)), m_pacer(std::move(pacer)) {}
+
+Result<recorder::HttpResponse> PacedTransport::send(const recorder::HttpRequest& request) {
+  if (request.service != Service::logging || !m_pacer) return m_inner->send(request);
+  m_pacer->acquire();
+  auto response = m_inner->send(request);
+  if (response && response->status == 429) {
+    auto now = std::chrono::system_clock::now();
+    auto delay = recorder::server_retry_delay(*response, now);
+    if (!delay) {  // the per-minute quota refills at the minute boundary
+      auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+      delay = std::chrono::milliseconds((60 - seconds % 60) * 1000);
+    }
+    recorder::log::debug("logging: 429, holding Logging reads for {} ms", delay->count());
+    m_pacer->hold(*delay);
+  }
+  return response;
+}
+
 // ---- errors -----------------------------------------------------------------------------------
 
 std::string google_error_text(int http_status, std::string_view body) {
@@ -120,16 +139,14 @@ struct GcpClient::Call {
   std::string method;     // "logging entries.list", for messages
   std::string http_method;
   const char* items_key;  // the list member of each page; null for a single object
-  bool paced = false;
 };
 
 GcpClient::GcpClient(std::shared_ptr<recorder::Transport> transport, GcpEndpoints endpoints,
-                     std::chrono::milliseconds timeout, std::shared_ptr<Pacer> logging_pacer)
+                     std::chrono::milliseconds timeout)
     : m_transport(std::move(transport)),
       m_endpoints{strip_slash(endpoints.logging), strip_slash(endpoints.monitoring),
                   strip_slash(endpoints.error_reporting), strip_slash(endpoints.container)},
-      m_timeout(timeout),
-      m_logging_pacer(logging_pacer ? std::move(logging_pacer) : std::make_shared<Pacer>()) {}
+      m_timeout(timeout) {}
 
 Result<rapidjson::Document> GcpClient::send_json(const Call& call, const std::string& url,
                                                  const std::string& body) const {
@@ -142,19 +159,8 @@ Result<rapidjson::Document> GcpClient::send_json(const Call& call, const std::st
   request.headers = {{"Accept", "application/json"}};
   if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
 
-  Result<recorder::HttpResponse> response = make_error("not sent");
-  for (int attempt = 0;; ++attempt) {
-    if (call.paced) m_logging_pacer->acquire();
-    response = m_transport->send(request);
-    if (!response) return make_error(fmt::format("{}: {}", call.method, response.error().message));
-    if (response->status != 429 || !call.paced || attempt >= k_logging_429_retries) break;
-    // The per-minute quota refills at the minute boundary: wait for it rather than hammering.
-    auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
-        std::chrono::system_clock::now().time_since_epoch()).count();
-    auto delay = std::chrono::milliseconds((60 - seconds % 60) * 1000);
-    recorder::log::debug("{}: 429, holding Logging reads for {} ms", call.method, delay.count());
-    m_logging_pacer->hold(delay);
-  }
+  auto response = m_transport->send(request);
+  if (!response) return make_error(fmt::format("{}: {}", call.method, response.error().message));
   if (response->status != 200) {
     return make_error(fmt::format("{}: {}", call.method, google_error_text(response->status, response->body)));
   }
@@ -224,7 +230,7 @@ Result<rapidjson::Document> GcpClient::list_get(const Call& call, const std::str
 }
 
 Result<rapidjson::Document> GcpClient::list_log_entries(const std::string& project, const std::string& filter) const {
-  Call call{Service::logging, "logging entries.list", "POST", "entries", true};
+  Call call{Service::logging, "logging entries.list", "POST", "entries"};
   return follow_pages(call.method, call.items_key, "filter", [&](const std::string& token) {
     rapidjson::Document body(rapidjson::kObjectType);
     auto& a = body.GetAllocator();

@@ -110,11 +110,7 @@ std::optional<GcpClient> make_gcp(const Session& session, const po::variables_ma
     return std::nullopt;
   }
   auto transport = make_transport_stack(config, session.replay, nullptr, Record::no).transport;
-  auto pacer = std::make_shared<Pacer>(config.gcp.logging_reads_per_minute);
-  if (session.replay) {
-    pacer = std::make_shared<Pacer>(config.gcp.logging_reads_per_minute, 5, Pacer::Clock{},
-                                    [](std::chrono::milliseconds) {});
-  } else {
+  if (!session.replay) {
     GcpAuthOptions auth;
     if (vm.count("gcp-access-token-env")) auth.access_token_env = vm["gcp-access-token-env"].as<std::string>();
     auto authed = make_gcp_auth_transport(transport, auth);
@@ -127,8 +123,7 @@ std::optional<GcpClient> make_gcp(const Session& session, const po::variables_ma
   }
   std::string root = vm.count("gcp-api-root") ? vm["gcp-api-root"].as<std::string>() : config.gcp.api_root;
   auto timeout = std::chrono::milliseconds(static_cast<long long>(config.timeout_seconds * 1000));
-  return std::make_optional<GcpClient>(transport, root.empty() ? GcpEndpoints{} : GcpEndpoints::all(root), timeout,
-                                       pacer);
+  return std::make_optional<GcpClient>(transport, root.empty() ? GcpEndpoints{} : GcpEndpoints::all(root), timeout);
 }
 
 StepContext step_context(const Session& session, const GcpClient* gcp, double start, double end) {

@@ -136,7 +136,6 @@ recorder::Bundle run_collect(const std::shared_ptr<const sim::World>& world) {
   request.now = world->now;
   if (!config.gcp.project.empty()) {
     request.google = recording;
-    request.logging_pacer = std::make_shared<Pacer>(60, 5, Pacer::Clock{}, [](std::chrono::milliseconds) {});
   }
   (void)collect(client, request);  // the artifact is not kept: the bundle is the product
   recorder::Manifest manifest;

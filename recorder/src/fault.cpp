@@ -65,7 +65,8 @@ std::string label(const Fault& fault) {
   return std::string(to_string(fault.type));
 }
 
-std::string json_error_body(std::string_view member, std::string_view message, int status) {
+std::string json_error_body(std::string_view member, std::string_view message, int status,
+                            std::optional<long long> retry_info_ms = std::nullopt) {
   rapidjson::Document doc(rapidjson::kObjectType);
   auto& a = doc.GetAllocator();
   if (member == "errors") {  // GraphQL
@@ -88,6 +89,14 @@ std::string json_error_body(std::string_view member, std::string_view message, i
     error.AddMember("code", status, a);
     error.AddMember("message", json_string(message, a), a);
     error.AddMember("status", json_string(name, a), a);
+    if (retry_info_ms) {
+      rapidjson::Value info(rapidjson::kObjectType);
+      info.AddMember("@type", "type.googleapis.com/google.rpc.RetryInfo", a);
+      info.AddMember("retryDelay", json_string(fmt::format("{}.{:03}s", *retry_info_ms / 1000, *retry_info_ms % 1000), a), a);
+      rapidjson::Value details(rapidjson::kArrayType);
+      details.PushBack(info, a);
+      error.AddMember("details", details, a);
+    }
     doc.AddMember("error", error, a);
   }
   return write_json(doc);
@@ -104,7 +113,7 @@ HttpResponse status_response(const Fault& fault, Service service) {
   } else {
     response.headers = {{"Content-Type", "application/json"}};
     response.body = json_error_body(service == Service::dagster ? "errors" : service == Service::oauth ? "oauth" : "",
-                                    message, fault.status);
+                                    message, fault.status, fault.retry_info_ms);
   }
   if (fault.retry_after) response.headers.emplace_back("Retry-After", std::to_string(*fault.retry_after));
   return response;

@@ -27,7 +27,7 @@ std::optional<FaultType> fault_type_from_string(std::string_view name) {
 std::vector<std::string_view> type_options(FaultType type) {
   switch (type) {
     case FaultType::latency: return {"sigma"};
-    case FaultType::status: return {"retry_after"};
+    case FaultType::status: return {"retry_after", "retry_info_ms"};
     case FaultType::truncate: return {"keep"};
     case FaultType::graphql_errors: return {"message"};
     default: return {};
@@ -73,7 +73,17 @@ std::string check_fault(const Fault& fault) {
   if (fault.retry_after && (*fault.retry_after < 0 || *fault.retry_after > 86400)) {
     return fmt::format("retry_after must be 0-86400 seconds, got {}", *fault.retry_after);
   }
+  if (fault.retry_info_ms && (*fault.retry_info_ms < 0 || *fault.retry_info_ms > 86400000)) {
+    return fmt::format("retry_info_ms must be 0-86400000 milliseconds, got {}", *fault.retry_info_ms);
+  }
   return "";
+}
+
+// A 429 says when to come back: a Retry-After of 1 s unless the fault gives its own delay (either way).
+void default_retry_after(Fault& fault) {
+  if (fault.type == FaultType::status && fault.status == 429 && !fault.retry_after && !fault.retry_info_ms) {
+    fault.retry_after = 1;
+  }
 }
 
 // ---- the flag form -------------------------------------------------------------------------------
@@ -111,6 +121,10 @@ std::string set_flag_option(Fault& fault, std::string_view name, std::string_vie
     auto seconds = parse_number<int>(value);
     if (!seconds) return bad("whole seconds");
     fault.retry_after = *seconds;
+  } else if (name == "retry_info_ms") {
+    auto ms = parse_number<long long>(value);
+    if (!ms) return bad("whole milliseconds");
+    fault.retry_info_ms = *ms;
   } else if (name == "keep") {
     auto bytes = parse_number<std::size_t>(value);
     if (!bytes) return bad("a byte count");
@@ -141,7 +155,6 @@ std::string set_flag_type(Fault& fault, std::string_view item) {
     auto code = has_arg ? parse_number<int>(arg) : std::nullopt;
     if (!code) return fmt::format("status needs an HTTP status, e.g. status:503, got \"{}\"", item);
     fault.status = *code;
-    if (fault.status == 429) fault.retry_after = 1;
   } else if (has_arg) {
     return fmt::format("a {} fault takes no \":{}\"", name, arg);
   }
@@ -220,7 +233,7 @@ Result<Fault> FileReader::fault(const rapidjson::Value& value, const std::string
   if (fault.type == FaultType::status && !value.HasMember("status")) {
     return error(pointer, "a status fault needs \"status\" (400-599)");
   }
-  if (fault.type == FaultType::status && fault.status == 429 && !value.HasMember("retry_after")) fault.retry_after = 1;
+  default_retry_after(fault);
   if (auto problem = check_fault(fault); !problem.empty()) return error(pointer, problem);
   return fault;
 }
@@ -254,11 +267,11 @@ Result<void> FileReader::member(Fault& fault, std::string_view name, const rapid
              : name == "status" ? fault.type == FaultType::status
                                 : takes_option(fault.type, name);
   if (!own) {
-    bool known = name == "ms" || name == "status" || name == "sigma" || name == "retry_after" || name == "keep" ||
-                 name == "message";
+    bool known = name == "ms" || name == "status" || name == "sigma" || name == "retry_after" ||
+                 name == "retry_info_ms" || name == "keep" || name == "message";
     if (!known) {
       return error(pointer, fmt::format("unknown member \"{}\" (known: service, operation, contains, type, p, seed, ms, "
-                                        "sigma, status, retry_after, keep, message)",
+                                        "sigma, status, retry_after, retry_info_ms, keep, message)",
                                         name));
     }
     return error(pointer, fmt::format("a {} fault takes no \"{}\"", to_string(fault.type), name));
@@ -276,6 +289,9 @@ Result<void> FileReader::member(Fault& fault, std::string_view name, const rapid
     if (!value.IsInt()) return wrong("an integer");
     if (name == "status") fault.status = value.GetInt();
     else fault.retry_after = value.GetInt();
+  } else if (name == "retry_info_ms") {
+    if (!value.IsInt64()) return wrong("whole milliseconds");
+    fault.retry_info_ms = value.GetInt64();
   } else if (name == "keep") {
     if (!value.IsUint64()) return wrong("a byte count");
     fault.keep = static_cast<std::size_t>(value.GetUint64());
@@ -306,6 +322,7 @@ Result<Fault> parse_fault_spec(std::string_view spec) {
       return fail(problem);
     }
   }
+  default_retry_after(fault);
   if (auto problem = check_fault(fault); !problem.empty()) return fail(problem);
   return fault;
 }

@@ -5,12 +5,67 @@
 #include <sstream>
 #include <thread>
 
+#include "recorder/json.hpp"
 #include "recorder/log.hpp"
 #include "recorder/transport.hpp"
 
 namespace recorder {
 
-bool is_retryable_status(int status) { return status == 429 || (status >= 500 && status <= 599); }
+bool is_retryable_status(int status) { return status == 408 || status == 429 || (status >= 500 && status <= 599); }
+
+std::optional<std::chrono::milliseconds> parse_duration_seconds(std::string_view text) {
+  // google.protobuf.Duration in JSON: decimal seconds with up to 9 fractional digits, then 's'.
+  if (text.size() < 2 || text.back() != 's') return std::nullopt;
+  text.remove_suffix(1);
+  auto dot = text.find('.');
+  auto whole = text.substr(0, dot);
+  auto fraction = dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
+  if (whole.empty() || fraction.size() > 9 || (dot != std::string_view::npos && fraction.empty())) return std::nullopt;
+  long long seconds = 0;
+  auto [end, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), seconds);
+  if (ec != std::errc{} || end != whole.data() + whole.size() || seconds < 0) return std::nullopt;
+  long long millis = 0;
+  for (std::size_t i = 0; i < fraction.size(); ++i) {
+    if (fraction[i] < '0' || fraction[i] > '9') return std::nullopt;
+    if (i < 3) millis = millis * 10 + (fraction[i] - '0');
+  }
+  for (std::size_t i = fraction.size(); i < 3; ++i) millis *= 10;
+  if (seconds > std::chrono::milliseconds::max().count() / 1000 - 1) return std::chrono::milliseconds::max();
+  return std::chrono::milliseconds(seconds * 1000 + millis);
+}
+
+namespace {
+
+constexpr std::size_t k_max_error_body = 64 * 1024;  // a google.rpc.Status is small; larger bodies are not read
+
+// The retryDelay of a google.rpc.RetryInfo among the body's error details
+// ({"error": {"details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "2.5s"}]}}).
+std::optional<std::chrono::milliseconds> retry_info_delay(std::string_view body) {
+  if (body.empty() || body.size() > k_max_error_body || body.find("RetryInfo") == std::string_view::npos) {
+    return std::nullopt;
+  }
+  auto parsed = parse_json(body, "response");
+  if (!parsed || !parsed->IsObject()) return std::nullopt;
+  const auto* error = get_object(*parsed, "error");
+  const auto* details = error ? get_array(*error, "details") : nullptr;
+  if (!details) return std::nullopt;
+  for (const auto& detail : details->GetArray()) {
+    auto type = get_string(detail, "@type").value_or("");
+    if (type != "type.googleapis.com/google.rpc.RetryInfo") continue;
+    if (auto delay = get_string(detail, "retryDelay")) return parse_duration_seconds(*delay);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> server_retry_delay(const HttpResponse& response,
+                                                            std::chrono::system_clock::time_point now) {
+  if (auto header = find_header(response.headers, "Retry-After")) {
+    if (auto after = parse_retry_after(*header, now)) return after;
+  }
+  return retry_info_delay(response.body);
+}
 
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
                                                            std::chrono::system_clock::time_point now) {
@@ -65,12 +120,10 @@ Result<HttpResponse> RetryingTransport::send(const HttpRequest& request) {
       log::debug("{}; retrying in {} ms", result.error().message, wait.count());
     } else if (is_retryable_status(result->status) && !last &&
                !(m_policy.permanent && m_policy.permanent(request, *result))) {
-      wait = backoff(attempt - 1);
-      if (auto header = find_header(result->headers, "Retry-After")) {
-        if (auto after = parse_retry_after(*header, std::chrono::system_clock::now())) {
-          wait = std::min(std::max(wait, *after), m_policy.max_retry_after);
-        }
-      }
+      // The server's own delay (Retry-After, or Google's RetryInfo) is what it asks for: wait that,
+      // not more (capped); without one, back off.
+      auto hint = server_retry_delay(*result, std::chrono::system_clock::now());
+      wait = hint ? std::min(*hint, m_policy.max_retry_after) : backoff(attempt - 1);
       log::debug("{} {} -> {}; retrying in {} ms", request.method, request.url.substr(0, request.url.find('?')),
                  result->status, wait.count());
     } else {

@@ -25,12 +25,11 @@ struct CollectRequest {
   const RuleSet* rules = nullptr;  // defaults when null
   Progress progress = Progress::quiet;
   // Google Cloud (steps 08, 10-13), used when config.gcp.project is set. `google` is the
-  // authenticated transport (it adds the Authorization header); null with a project set makes
-  // those steps errors. `google_api_root` ("" = config.gcp.api_root, then Google's endpoints)
+  // authenticated transport (it adds the Authorization header; retries and Logging's pacing are its
+  // own, as make_transport_stack builds them); null with a project set makes those steps errors. `google_api_root` ("" = config.gcp.api_root, then Google's endpoints)
   // points every API at one server (replay, tests).
   std::shared_ptr<recorder::Transport> google{};
   std::string google_api_root{};
-  std::shared_ptr<Pacer> logging_pacer{};  // null: config.gcp.logging_reads_per_minute
   recorder::Instant now{};               // "now" for Error Reporting's periods; epoch: the clock
 };
 

@@ -57,15 +57,29 @@ class Pacer {
   std::chrono::milliseconds m_waited{0};
 };
 
+// Decorator pacing Cloud Logging reads: every Logging request (each attempt: put it under the
+// RetryingTransport) waits for `pacer`, and a 429 from Logging holds every Logging read for the delay
+// the answer asks (Retry-After or google.rpc.RetryInfo), else until the next minute, when the
+// per-minute quota refills. Other services pass through. It never retries itself.
+class PacedTransport : public recorder::Transport {
+ public:
+  PacedTransport(std::shared_ptr<recorder::Transport> inner, std::shared_ptr<Pacer> pacer);
+  recorder::Result<recorder::HttpResponse> send(const recorder::HttpRequest& request) override;
+
+ private:
+  std::shared_ptr<recorder::Transport> m_inner;
+  std::shared_ptr<Pacer> m_pacer;
+};
+
 // A query string as name/value pairs in order; repeated names are allowed. Values are raw (the
 // client percent-encodes them).
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
 
 class GcpClient {
  public:
-  // `logging_pacer` null: a Pacer of 60 requests a minute. `timeout` applies to each request.
-  GcpClient(std::shared_ptr<recorder::Transport> transport, GcpEndpoints endpoints, std::chrono::milliseconds timeout,
-            std::shared_ptr<Pacer> logging_pacer = nullptr);
+  // `timeout` applies to each request. Retries and Logging's pacing belong to `transport`
+  // (make_transport_stack: RetryingTransport over PacedTransport); the client sends each request once.
+  GcpClient(std::shared_ptr<recorder::Transport> transport, GcpEndpoints endpoints, std::chrono::milliseconds timeout);
 
   // Every list below is followed to the end (pages that are empty but carry nextPageToken
   // included) and returns its items as one JSON array; a missing list is an empty page. Errors
@@ -104,7 +118,6 @@ class GcpClient {
   std::shared_ptr<recorder::Transport> m_transport;
   GcpEndpoints m_endpoints;
   std::chrono::milliseconds m_timeout;
-  std::shared_ptr<Pacer> m_logging_pacer;
 };
 
 // The run id of a Dagster run pod: pod names are "dagster-run-<uuid>-<suffix>" (the Job

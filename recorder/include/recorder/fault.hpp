@@ -28,16 +28,20 @@
 //   seed         integer >= 0; default the file's "seed"
 //   ms, sigma    latency: the median in milliseconds and the log-normal sigma (0, the default: fixed)
 //   status       status: the HTTP status, 400-599
-//   retry_after  status: seconds for a Retry-After header (default 1 for 429, none otherwise)
+//   retry_after  status: seconds for a Retry-After header (default 1 for a 429 without retry_info_ms,
+//                none otherwise)
+//   retry_info_ms  status: milliseconds for a google.rpc.RetryInfo retryDelay in the Google error body
+//                (how Google asks for a delay more often than with Retry-After)
 //   keep         truncate: bytes of the body kept (default half)
 //   message      graphql_errors: the error message
 // The flag form, `--fault SPEC` (repeatable), holds one fault:
 //   SPEC   = TARGET "=" TYPE [":" ARG] ("," NAME "=" VALUE)*
 //   TARGET = SERVICE [":" OPERATION]          SERVICE is a name or "*"; OPERATION may itself hold ':'
 //   TYPE   = latency:MS | status:CODE | reset | truncate | invalid_json | graphql_errors
-//   NAME   = p | seed | contains | sigma | retry_after | keep | message (values hold no ',')
+//   NAME   = p | seed | contains | sigma | retry_after | retry_info_ms | keep | message (values hold no ',')
 //   e.g. --fault 'dagster:RunsInWindow=status:503,p=0.5,seed=7'  --fault '*=latency:200,sigma=0.5'
 //        --fault 'logging:/v2/entries:list=status:429,retry_after=2'
+//        --fault 'logging:/v2/entries:list=status:429,retry_info_ms=2500'
 //        --fault 'dagster:RunEvents=status:500,contains=2a16ae35-2640-4e3c-9463-1a8f82d62ca2'
 //
 // Decisions are reproducible: whether fault i fires for a request depends only on (its seed, i, the
@@ -83,6 +87,7 @@ struct Fault {
   double sigma = 0;                      // latency: log-normal sigma; 0 is a fixed delay
   int status = 503;                      // status
   std::optional<int> retry_after;        // status: Retry-After seconds
+  std::optional<long long> retry_info_ms;  // status: RetryInfo retryDelay in the Google error body
   std::optional<std::size_t> keep;       // truncate: bytes kept; default half the body
   std::string message;                   // graphql_errors; empty: a default naming the fault
   std::string source;                    // where it was defined, for messages: "faults.json:4", "--fault '...'"

@@ -8,6 +8,8 @@
 #include <memory>
 #include <random>
 #include <mutex>
+#include <optional>
+#include <string_view>
 
 #include "recorder/http.hpp"
 #include "recorder/result.hpp"
@@ -35,11 +37,14 @@ struct RetryPolicy {
   std::function<bool(const HttpRequest&, const HttpResponse&)> permanent;
 };
 
-// Whether a response with this status is worth retrying (429 and 5xx).
+// Whether a response with this status is worth retrying (408, 429 and 5xx).
 bool is_retryable_status(int status);
 
-// Decorator: retries `inner` on connection errors, 429 and 5xx with exponential backoff and full
-// jitter, honouring Retry-After (seconds or HTTP date), except answers the policy calls permanent.
+// Decorator: retries `inner` on connection errors, 408, 429 and 5xx with exponential backoff and
+// jitter, except answers the policy calls permanent. A delay the server asks for (Retry-After in
+// seconds or as an HTTP date, else a google.rpc.RetryInfo `retryDelay` in a Google error body) is
+// waited instead of the backoff, capped at max_retry_after. The one retry layer of a stack: clients
+// above it do not retry again.
 // `sleep` is injectable for tests.
 class RetryingTransport : public Transport {
  public:
@@ -78,5 +83,13 @@ class LimitingTransport : public Transport {
 // Parses a Retry-After header value (delta seconds or an IMF-fixdate); nullopt when invalid.
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
                                                            std::chrono::system_clock::time_point now);
+
+// Parses a google.protobuf.Duration as JSON writes it ("30s", "2.5s", "0.100000000s"); nullopt when invalid.
+std::optional<std::chrono::milliseconds> parse_duration_seconds(std::string_view text);
+
+// The delay a response asks for before a retry: its Retry-After header, else the retryDelay of a
+// google.rpc.RetryInfo in its JSON error body; nullopt when it names none (or names it wrongly).
+std::optional<std::chrono::milliseconds> server_retry_delay(const HttpResponse& response,
+                                                            std::chrono::system_clock::time_point now);
 
 }  // namespace recorder

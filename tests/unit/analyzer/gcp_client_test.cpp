@@ -32,8 +32,8 @@ std::shared_ptr<Pacer> fake_pacer(const std::shared_ptr<FakeClock>& clock, int p
       });
 }
 
-GcpClient client_over(const std::shared_ptr<GcpFake>& fake, const std::shared_ptr<FakeClock>& clock = std::make_shared<FakeClock>()) {
-  return GcpClient(fake, GcpEndpoints::all(std::string(k_root) + "/"), std::chrono::milliseconds(1000), fake_pacer(clock));
+GcpClient client_over(const std::shared_ptr<GcpFake>& fake) {
+  return GcpClient(fake, GcpEndpoints::all(std::string(k_root) + "/"), std::chrono::milliseconds(1000));
 }
 
 std::shared_ptr<GcpFake> pod_event_pages() {
@@ -133,40 +133,74 @@ TEST(GcpClient, TransportFailuresNameTheMethod) {
       return recorder::make_error("POST " + request.url + " failed: connection refused");
     }
   };
-  GcpClient client(std::make_shared<Refusing>(), GcpEndpoints::all(k_root), std::chrono::milliseconds(100),
-                   fake_pacer(std::make_shared<FakeClock>()));
+  GcpClient client(std::make_shared<Refusing>(), GcpEndpoints::all(k_root), std::chrono::milliseconds(100));
   EXPECT_EQ(client.list_log_entries("p", "").error().message,
             "logging entries.list: POST http://127.0.0.1:9/v2/entries:list failed: connection refused");
 }
 
-TEST(GcpClient, LoggingTooManyRequestsHoldsThePacerThenRetries) {
-  auto clock = std::make_shared<FakeClock>();
-  struct Flaky : recorder::Transport {
-    int calls = 0;
-    recorder::Result<recorder::HttpResponse> send(const recorder::HttpRequest&) override {
-      if (++calls == 1) {
-        return recorder::HttpResponse{429, {}, R"({"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED"}})"};
-      }
-      return recorder::HttpResponse{200, {}, R"({"entries": [{"insertId": "x"}]})"};
-    }
-  };
-  auto flaky = std::make_shared<Flaky>();
-  GcpClient client(flaky, GcpEndpoints::all(k_root), std::chrono::milliseconds(100), fake_pacer(clock));
-  auto entries = client.list_log_entries("p", "");
-  ASSERT_TRUE(entries.ok()) << entries.error().message;
-  EXPECT_EQ(flaky->calls, 2);
-  ASSERT_EQ(clock->sleeps.size(), 1u);  // held until the next minute boundary
-  EXPECT_GT(clock->sleeps[0].count(), 0);
-  EXPECT_LE(clock->sleeps[0].count(), 60000);
+constexpr const char* k_quota_exceeded =
+    R"({"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED"}})";
+
+// Answers a scripted status per call (then 200), counting calls.
+struct Scripted : recorder::Transport {
+  std::vector<recorder::HttpResponse> answers;
+  int calls = 0;
+  recorder::Result<recorder::HttpResponse> send(const recorder::HttpRequest&) override {
+    auto i = static_cast<std::size_t>(calls++);
+    return i < answers.size() ? answers[i] : recorder::HttpResponse{200, {}, R"({"entries": []})"};
+  }
+};
+
+recorder::HttpRequest logging_request(recorder::Service service = recorder::Service::logging) {
+  recorder::HttpRequest request;
+  request.service = service;
+  request.method = "POST";
+  request.url = std::string(k_root) + "/v2/entries:list";
+  return request;
 }
 
-TEST(GcpClient, PersistentTooManyRequestsIsAnError) {
+TEST(PacedTransport, ALogging429WithoutADelayHoldsEveryLoggingReadUntilTheNextMinute) {
+  auto clock = std::make_shared<FakeClock>();
+  auto inner = std::make_shared<Scripted>();
+  inner->answers = {{429, {}, k_quota_exceeded}};
+  PacedTransport paced(inner, fake_pacer(clock));
+  ASSERT_EQ(paced.send(logging_request())->status, 429);  // passed up: the retry layer decides
+  EXPECT_TRUE(clock->sleeps.empty());
+  ASSERT_EQ(paced.send(logging_request())->status, 200);
+  ASSERT_EQ(clock->sleeps.size(), 1u);  // held until the minute boundary of the real clock
+  EXPECT_GT(clock->sleeps[0].count(), 0);
+  EXPECT_LE(clock->sleeps[0].count(), 60000);
+  EXPECT_EQ(inner->calls, 2);  // it never retries itself
+}
+
+TEST(PacedTransport, ALogging429sRetryInfoDelayHoldsLoggingReadsForThatLong) {
+  auto clock = std::make_shared<FakeClock>();
+  auto inner = std::make_shared<Scripted>();
+  inner->answers = {{429, {}, R"({"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED",
+                       "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "2.500s"}]}})"}};
+  PacedTransport paced(inner, fake_pacer(clock));
+  (void)paced.send(logging_request());
+  (void)paced.send(logging_request());
+  EXPECT_EQ(clock->sleeps, std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(2500)});
+}
+
+TEST(PacedTransport, OtherServicesAreNeitherPacedNorHeld) {
+  auto clock = std::make_shared<FakeClock>();
+  auto inner = std::make_shared<Scripted>();
+  inner->answers = {{429, {}, k_quota_exceeded}};
+  PacedTransport paced(inner, fake_pacer(clock, 60, 1));
+  for (int i = 0; i < 10; ++i) (void)paced.send(logging_request(recorder::Service::monitoring));
+  EXPECT_TRUE(clock->sleeps.empty());
+  EXPECT_EQ(inner->calls, 10);
+}
+
+TEST(GcpClient, ATooManyRequestsAnswerIsAnErrorAfterOneSendTheRetriesAreTheTransports) {
   auto fake = std::make_shared<GcpFake>();
-  fake->on("/v2/entries:list", "", R"({"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED"}})", 429);
+  fake->on("/v2/entries:list", "", k_quota_exceeded, 429);
   auto entries = client_over(fake).list_log_entries("p", "");
   ASSERT_FALSE(entries.ok());
   EXPECT_EQ(entries.error().message, "logging entries.list: HTTP 429 RESOURCE_EXHAUSTED: Quota exceeded");
-  EXPECT_EQ(fake->requests().size(), 4u);
+  EXPECT_EQ(fake->requests().size(), 1u);
 }
 
 TEST(Pacer, AllowsABurstThenPacesToTheQuota) {

@@ -150,8 +150,6 @@ rapidjson::Document collect_with(std::shared_ptr<recorder::Transport> google, co
   CollectRequest request{config, day2test::captured_window()};
   request.google = std::move(google);
   request.google_api_root = root;
-  request.logging_pacer = std::make_shared<Pacer>(60, 5, [] { return std::chrono::steady_clock::time_point{}; },
-                                                  [](std::chrono::milliseconds) {});
   request.now = *recorder::parse_rfc3339("2026-11-22T05:30:00Z");
   return collect(client, request);
 }

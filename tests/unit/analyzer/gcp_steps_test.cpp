@@ -47,8 +47,6 @@ rapidjson::Document run_collect(const std::shared_ptr<GcpFake>& fake, Config con
   CollectRequest request{config, day2test::captured_window()};
   request.google = fake;
   request.google_api_root = "http://127.0.0.1:9";
-  request.logging_pacer = std::make_shared<Pacer>(60, 5, [] { return std::chrono::steady_clock::time_point{}; },
-                                                  [](std::chrono::milliseconds) {});
   request.now = *recorder::parse_rfc3339("2026-11-22T05:30:00Z");
   return collect(client, request);
 }

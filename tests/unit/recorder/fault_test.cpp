@@ -3,6 +3,7 @@
 #include "recorder/fault.hpp"
 
 #include <fmt/format.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -78,6 +79,22 @@ TEST(FaultSpec, RestOperationMayHoldColons) {
 TEST(FaultSpec, Status429RetriesAfterOneSecondByDefault) {
   EXPECT_EQ(parsed("*=status:429").retry_after, 1);
   EXPECT_FALSE(parsed("*=status:500").retry_after.has_value());
+}
+
+TEST(FaultSpec, ARetryInfoDelayReplacesTheDefaultRetryAfter) {
+  auto fault = parsed("logging=status:429,retry_info_ms=2500");
+  EXPECT_EQ(fault.retry_info_ms, 2500);
+  EXPECT_FALSE(fault.retry_after.has_value());
+  EXPECT_EQ(parsed("logging=status:429,retry_info_ms=2500,retry_after=4").retry_after, 4);
+  EXPECT_EQ(parsed("logging=status:503,retry_info_ms=10").retry_info_ms, 10);
+  EXPECT_EQ(parse_fault_spec("logging=status:429,retry_info_ms=-1").error().message,
+            "'logging=status:429,retry_info_ms=-1': retry_info_ms must be 0-86400000 milliseconds, got -1");
+  EXPECT_THAT(parse_fault_spec("logging=reset,retry_info_ms=5").error().message,
+              testing::HasSubstr("a reset fault takes no option \"retry_info_ms\""));
+  auto file = parse_fault_file(R"({"faults": [{"type": "status", "status": 429, "retry_info_ms": 1500}]})", "f.json");
+  ASSERT_TRUE(file) << file.error().message;
+  EXPECT_EQ((*file)[0].retry_info_ms, 1500);
+  EXPECT_FALSE((*file)[0].retry_after.has_value());
 }
 
 TEST(FaultSpec, AnyServiceAndLogNormalLatency) {
@@ -162,7 +179,7 @@ TEST(FaultFile, ErrorsNameFileLineAndProblem) {
             "f.json:2: p must be in [0, 1], got 1.5");
   EXPECT_EQ(file_error("{\"faults\": [\n  {\"type\": \"reset\",\n   \"propability\": 1}\n]}"),
             "f.json:3: unknown member \"propability\" (known: service, operation, contains, type, p, seed, ms, sigma, "
-            "status, retry_after, keep, message)");
+            "status, retry_after, retry_info_ms, keep, message)");
   EXPECT_EQ(file_error("{\"faults\": [\n  {\"type\": \"reset\", \"keep\": 1}\n]}"),
             "f.json:2: a reset fault takes no \"keep\"");
   EXPECT_EQ(file_error("{\"faults\": [\n  {\"type\": \"status\"}\n]}"),
@@ -388,6 +405,16 @@ TEST(FaultEffect, TooManyRequestsCarriesRetryAfter) {
   EXPECT_EQ(find_header(response->headers, "Retry-After"), "1");
   EXPECT_EQ(response->body,
             R"x({"error":{"code":429,"message":"day2 fault: HTTP 429 injected (--fault 'logging=status:429')","status":"RESOURCE_EXHAUSTED"}})x");
+}
+
+TEST(FaultEffect, ARetryInfoDelayIsInTheGoogleErrorBody) {
+  Rig rig("logging=status:429,retry_info_ms=2500");
+  auto response = rig.transport.send(rest_request(Service::logging, "https://logging.googleapis.com/v2/entries:list"));
+  ASSERT_TRUE(response.ok());
+  EXPECT_FALSE(find_header(response->headers, "Retry-After"));
+  EXPECT_EQ(response->body,
+            R"x({"error":{"code":429,"details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"2.500s"}],"message":"day2 fault: HTTP 429 injected (--fault 'logging=status:429,retry_info_ms=2500')","status":"RESOURCE_EXHAUSTED"}})x");
+  EXPECT_EQ(server_retry_delay(*response, std::chrono::system_clock::now()), std::chrono::milliseconds(2500));
 }
 
 TEST(FaultEffect, InternalErrorIsA500) {

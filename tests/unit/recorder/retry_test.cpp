@@ -52,6 +52,7 @@ std::string http_date_in(std::chrono::seconds delta) {
 // ---- which outcomes are retried --------------------------------------------------------------
 
 TEST(RetryStatus, RetryableStatuses) {
+  EXPECT_TRUE(is_retryable_status(408));  // Request Timeout: Google's retry guidance lists it
   EXPECT_TRUE(is_retryable_status(429));
   EXPECT_TRUE(is_retryable_status(500));
   EXPECT_TRUE(is_retryable_status(503));
@@ -231,6 +232,15 @@ TEST(Retry, DoesNotSleepAfterTheLastAttempt) {
   EXPECT_EQ(h.waits, std::vector<milliseconds>{10000ms});
 }
 
+TEST(Retry, RetriesOn408) {
+  Harness h;
+  h.inner->respond(408).respond(200);
+  auto result = h.retrying.send(request());
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(h.waits.size(), 1u);
+}
+
 // ---- Retry-After -----------------------------------------------------------------------------
 
 TEST(RetryAfter, SecondsAreHonoured) {
@@ -325,6 +335,59 @@ TEST(RetryAfter, HugeSecondsDoNotOverflow) {
 }
 
 // ---- backoff ---------------------------------------------------------------------------------
+
+// ---- google.rpc.RetryInfo -------------------------------------------------------------------
+
+std::string retry_info_body(std::string_view delay) {
+  return std::string(R"({"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED", "details": [)"
+                     R"({"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "RATE_LIMIT_EXCEEDED"},)"
+                     R"({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": ")") +
+         std::string(delay) + "\"}]}}";
+}
+
+TEST(RetryInfo, TheDelayGoogleAsksForIsWaitedNotTheBackoff) {
+  Harness h;
+  h.inner->respond(429, {}, retry_info_body("2.500s")).respond(503, {}, retry_info_body("7s")).respond(200);
+  ASSERT_TRUE(h.retrying.send(request()));
+  EXPECT_EQ(h.waits, (std::vector<milliseconds>{2500ms, 7000ms}));
+}
+
+TEST(RetryInfo, IsCappedAtMaxRetryAfter) {
+  Harness h;
+  h.inner->respond(429, {}, retry_info_body("86400s")).respond(200);
+  ASSERT_TRUE(h.retrying.send(request()));
+  EXPECT_EQ(h.waits, std::vector<milliseconds>{30000ms});
+}
+
+TEST(RetryInfo, RetryAfterWinsWhenBothAreThere) {
+  Harness h;
+  h.inner->respond(429, {{"Retry-After", "3"}}, retry_info_body("9s")).respond(200);
+  ASSERT_TRUE(h.retrying.send(request()));
+  EXPECT_EQ(h.waits, std::vector<milliseconds>{3000ms});
+}
+
+TEST(RetryInfo, ABadDelayOrABodyThatIsNotGooglesFallsBackToBackoff) {
+  for (const std::string& body : {retry_info_body("soon"), retry_info_body("-1s"), retry_info_body("1.5"),
+                                  std::string("RetryInfo but not JSON"), std::string(R"({"error": "RetryInfo"})")}) {
+    Harness h;
+    h.inner->respond(503, {}, body).respond(200);
+    ASSERT_TRUE(h.retrying.send(request())) << body;
+    ASSERT_EQ(h.waits.size(), 1u) << body;
+    EXPECT_LE(h.waits[0], 100ms) << body;
+  }
+}
+
+TEST(RetryInfo, DurationsParseAsProtobufWritesThem) {
+  EXPECT_EQ(parse_duration_seconds("30s"), 30000ms);
+  EXPECT_EQ(parse_duration_seconds("2.5s"), 2500ms);
+  EXPECT_EQ(parse_duration_seconds("0.100000000s"), 100ms);
+  EXPECT_EQ(parse_duration_seconds("1.000340012s"), 1000ms);
+  EXPECT_EQ(parse_duration_seconds("0s"), 0ms);
+  EXPECT_EQ(parse_duration_seconds("9223372036854775807s"), milliseconds::max());
+  for (const char* bad : {"", "s", "30", "-1s", "1.s", ".5s", "1.0000000001s", "1e3s", "1,5s", "abc"}) {
+    EXPECT_EQ(parse_duration_seconds(bad), std::nullopt) << bad;
+  }
+}
 
 TEST(RetryBackoff, GrowsAndStaysWithinMaxBackoff) {
   Harness h(policy(8));

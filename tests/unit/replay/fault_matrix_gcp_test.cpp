@@ -131,8 +131,6 @@ rapidjson::Document collect_in_process(const recorder::Bundle& bundle, std::shar
   analyzer::CollectRequest request{config, bundle.manifest.window, bundle.manifest.timezone, nullptr,
                                    analyzer::Progress::quiet};
   request.google = std::move(google);
-  request.logging_pacer = std::make_shared<analyzer::Pacer>(60, 5, analyzer::Pacer::Clock{},
-                                                            [](std::chrono::milliseconds) {});
   request.now = bundle.manifest.now;
   return analyzer::collect(client, request);
 }
@@ -384,6 +382,113 @@ INSTANTIATE_TEST_SUITE_P(GcpFaultMatrix, GcpFaultMatrixLatency, ::testing::Value
                          [](const ::testing::TestParamInfo<GooglePath>& param) {
                            return test_name(param.param.path);
                          });
+
+// ---- retries as Google specifies them ------------------------------------------------------------
+
+// Answers the first attempt of every Google request with `status` (and `body`), later attempts from
+// the recording: a retry layer that retries it collects exactly the clean artifact.
+class FirstAttemptRefused : public recorder::Transport {
+ public:
+  FirstAttemptRefused(std::shared_ptr<recorder::Transport> inner, int status, std::string body)
+      : m_inner(std::move(inner)), m_status(status), m_body(std::move(body)) {}
+  recorder::Result<recorder::HttpResponse> send(const recorder::HttpRequest& request) override {
+    if (request.service != recorder::Service::dagster) {
+      std::lock_guard lock(m_mutex);
+      ++m_sends;
+      if (m_seen.insert(request.url + " " + request.body).second) {
+        return recorder::HttpResponse{m_status, {{"Content-Type", "application/json"}}, m_body};
+      }
+    }
+    return m_inner->send(request);
+  }
+  int sends() const { std::lock_guard lock(m_mutex); return m_sends; }
+  std::size_t distinct() const { std::lock_guard lock(m_mutex); return m_seen.size(); }
+
+ private:
+  std::shared_ptr<recorder::Transport> m_inner;
+  int m_status;
+  std::string m_body;
+  mutable std::mutex m_mutex;
+  std::set<std::string> m_seen;
+  int m_sends = 0;
+};
+
+struct RetryRig {
+  std::shared_ptr<recorder::Matcher> matcher;
+  std::shared_ptr<FirstAttemptRefused> refusing;
+  std::shared_ptr<recorder::Transport> transport;  // as make_transport_stack builds it: retries over pacing
+  std::shared_ptr<std::mutex> mutex = std::make_shared<std::mutex>();
+  std::shared_ptr<std::vector<std::chrono::milliseconds>> waits =
+      std::make_shared<std::vector<std::chrono::milliseconds>>();
+};
+
+RetryRig retry_rig(int status, const std::string& body) {
+  RetryRig rig;
+  rig.matcher = std::make_shared<recorder::Matcher>(fixture().bundle);
+  rig.refusing = std::make_shared<FirstAttemptRefused>(std::make_shared<recorder::ReplayTransport>(rig.matcher),
+                                                        status, body);
+  auto pacer = std::make_shared<analyzer::Pacer>(60, 5, analyzer::Pacer::Clock{}, [](std::chrono::milliseconds) {});
+  auto paced = std::make_shared<analyzer::PacedTransport>(rig.refusing, pacer);
+  recorder::RetryPolicy policy;  // the defaults of `collect`: --retries 3
+  rig.transport = std::make_shared<recorder::RetryingTransport>(
+      paced, policy, 0x5eed, [mutex = rig.mutex, waits = rig.waits](std::chrono::milliseconds wait) {
+        std::lock_guard lock(*mutex);
+        waits->push_back(wait);
+      });
+  return rig;
+}
+
+void expect_clean(const rapidjson::Value& artifact) {
+  for (const auto& key : analyzer::step_keys()) {
+    EXPECT_EQ(json_of(artifact, key), json_of(fixture().clean, key)) << key;
+  }
+}
+
+TEST(GcpRetries, TheRetryInfoDelayGoogleSendsIsWaitedWithinTenPercent) {
+  auto rig = retry_rig(429, R"({"error": {"code": 429, "message": "Quota exceeded for quota metric 'Read requests'",
+      "status": "RESOURCE_EXHAUSTED", "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+      "retryDelay": "2.500s"}]}})");
+  auto artifact = collect_in_process(fixture().bundle, rig.transport, rig.transport);
+  expect_clean(artifact);
+  ASSERT_GT(rig.refusing->distinct(), 0u);
+  EXPECT_EQ(rig.refusing->sends(), static_cast<int>(2 * rig.refusing->distinct()));  // one retry each
+  ASSERT_EQ(rig.waits->size(), rig.refusing->distinct());
+  for (auto wait : *rig.waits) {
+    EXPECT_GE(wait, 2250ms);
+    EXPECT_LE(wait, 2750ms);
+  }
+}
+
+TEST(GcpRetries, RequestTimeout408IsRetried) {
+  auto rig = retry_rig(408, R"({"error": {"code": 408, "message": "Request timed out", "status": "DEADLINE_EXCEEDED"}})");
+  auto artifact = collect_in_process(fixture().bundle, rig.transport, rig.transport);
+  expect_clean(artifact);
+  EXPECT_EQ(rig.refusing->sends(), static_cast<int>(2 * rig.refusing->distinct()));
+  EXPECT_EQ(rig.waits->size(), rig.refusing->distinct());
+}
+
+TEST(GcpRetries, APersistent429CostsAtMostFiveSendsPerRequest) {
+  // Through the command as users run it (default --retries): the one retry layer, no second one in
+  // the client multiplying it.
+  const auto& built = fixture();
+  TempDir dir;
+  auto out_path = dir.file("day2.json");
+  auto outcome = run_day2({"collect", "--replay", built.bundle_dir, "--config", built.config_path, "--out", out_path,
+                           "--quiet", "--fault", "logging:/v2/entries:list=status:429,p=1"});
+  EXPECT_EQ(outcome.code, 1) << outcome.err;
+  auto at = outcome.err.find("faults: ");
+  ASSERT_NE(at, std::string::npos) << outcome.err;
+  int injected = std::stoi(outcome.err.substr(at + 8));
+  int requests = recorded_count("/v2/entries:list");
+  ASSERT_GT(requests, 0);
+  // Each distinct Logging read is sent, refused, and given up after the retries: 4 sends (<= 5).
+  EXPECT_GT(injected, 0);
+  EXPECT_LE(injected, 5 * requests) << outcome.err;
+  EXPECT_EQ(injected % 4, 0) << outcome.err;
+  auto artifact = read_artifact(out_path);
+  EXPECT_NE(recorder::get_string(artifact["step_10_gke_events"], "error").value_or("").find("HTTP 429"),
+            std::string::npos);
+}
 
 }  // namespace
 }  // namespace replay
