@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <deque>
 #include <optional>
+#include <set>
 
 #include "steps.hpp"
 
@@ -15,6 +16,9 @@ using recorder::Result;
 namespace {
 
 constexpr int k_tick_page = 1000;  // servers cap tick queries at 1000
+// How far past the oldest tick seen a continuation asks (`beforeTimestamp` is strict; Dagster keeps
+// tick times to the microsecond): the ticks of that instant come again and are dropped by id.
+constexpr double k_tick_overlap_seconds = 0.001;
 
 rapidjson::Value tick_json(const rapidjson::Value& tick, Allocator& a) {
   rapidjson::Value out(rapidjson::kObjectType);
@@ -34,26 +38,35 @@ rapidjson::Value tick_json(const rapidjson::Value& tick, Allocator& a) {
 struct TickHistory {
   std::vector<const rapidjson::Value*> ticks;
   std::optional<std::string> error;
+  double oldest_asked = 0;  // the oldest tick time of the page last continued
 };
 
 TickHistory all_ticks(StepContext& context, const rapidjson::Value& state, const std::string& location,
                       const std::string& repository, const std::string& name, std::deque<rapidjson::Document>& keep) {
   TickHistory history;
+  std::set<std::string> seen;  // tick ids: a continuation repeats the ticks at the page's oldest time
   const auto* page = recorder::get_array(state, "ticks");
-  std::optional<double> before;  // of the last InstigatorTicks request
   while (page) {
     double oldest = context.end;
+    std::size_t added = 0;
     for (const auto& tick : page->GetArray()) {
+      auto id = recorder::get_string(tick, "tickId").value_or(recorder::get_string(tick, "id").value_or(""));
+      if (!id.empty() && !seen.insert(id).second) continue;
       history.ticks.push_back(&tick);
+      ++added;
       oldest = std::min(oldest, number_or(tick, "timestamp", context.end));
     }
     if (static_cast<int>(page->Size()) < k_tick_page) break;
-    // A server that ignores `before` would send the same full page forever.
-    if (before && oldest >= *before) {
-      history.error = fmt::format("InstigatorTicks: {}: paging does not advance past tick time {}", name, *before);
+    // A full page of ticks already seen (a server that ignores `before`, or more than a page of
+    // ticks at one instant) would come back forever.
+    if (added == 0) {
+      history.error = fmt::format("InstigatorTicks: {}: paging does not advance past tick time {}", name,
+                                  keep.empty() ? oldest : history.oldest_asked);
       return history;
     }
-    before = oldest;
+    // `beforeTimestamp` is strict: asking before the oldest tick seen would lose another tick of that
+    // same instant on the next page. Ask a millisecond past it; the repeats are dropped above.
+    history.oldest_asked = oldest;
     rapidjson::Document vars(rapidjson::kObjectType);
     auto& a = vars.GetAllocator();
     rapidjson::Value selector(rapidjson::kObjectType);
@@ -62,7 +75,7 @@ TickHistory all_ticks(StepContext& context, const rapidjson::Value& state, const
     selector.AddMember("name", string_value(name, a), a);
     vars.AddMember("selector", selector, a);
     vars.AddMember("after", context.start, a);
-    vars.AddMember("before", oldest, a);
+    vars.AddMember("before", oldest + k_tick_overlap_seconds, a);
     vars.AddMember("limit", k_tick_page, a);
     auto data = context.client.query("InstigatorTicks", vars);
     if (!data) {
@@ -131,9 +144,13 @@ Result<std::vector<Instigator>> instigators(StepContext& context, bool sensors) 
   return out;
 }
 
+// Oldest first; ticks of one instant by tick id, so the order never depends on the pages.
 void sort_ticks(std::vector<const rapidjson::Value*>& ticks) {
   std::sort(ticks.begin(), ticks.end(), [](const rapidjson::Value* x, const rapidjson::Value* y) {
-    return number_or(*x, "timestamp", 0) < number_or(*y, "timestamp", 0);
+    auto key = [](const rapidjson::Value* tick) {
+      return std::make_pair(number_or(*tick, "timestamp", 0), recorder::get_string(*tick, "tickId").value_or(""));
+    };
+    return key(x) < key(y);
   });
 }
 

@@ -416,7 +416,8 @@ TEST(Collect, Step03ContinuesAFullPageOfTicksWithInstigatorTicks) {
   EXPECT_EQ(json_at(requests[0].variables(), "/selector"),
             R"({"name":"failing_sensor","repositoryLocationName":"day2_fixture","repositoryName":"__repository__"})");
   EXPECT_DOUBLE_EQ(number_at(requests[0].variables(), "/after"), window_start());
-  EXPECT_DOUBLE_EQ(number_at(requests[0].variables(), "/before"), 1795323800.001);  // the oldest tick seen
+  // A millisecond past the oldest tick seen (1795323800.001): beforeTimestamp is strict.
+  EXPECT_DOUBLE_EQ(number_at(requests[0].variables(), "/before"), 1795323800.002);
   EXPECT_EQ(json_at(requests[0].variables(), "/limit"), "1000");
   const std::string s = "/step_03_sensor_ticks/day2_fixture/failing_sensor";
   EXPECT_EQ(json_at(artifact, s + "/failureCount"), "1014");
@@ -747,6 +748,45 @@ TEST(Collect, AssetCheckHistoryThatIgnoresTheCursorIsThatChecksError) {
             "execution id-1");
   EXPECT_EQ(text_at(artifact, "/step_16_asset_checks/itemErrors/0/item"),
             "check warehouse/customers:customers_check_crashes");
+}
+
+// Another tick at the instant of the page's oldest one must not be lost between pages: the
+// continuation asks past that instant and drops the repeat.
+TEST(Collect, Step03LosesNoTickThatSharesTheOldestTimeOfAFullPage) {
+  auto workspace = day2test::dagster_data("AllInstigatorTicks");
+  repeat_first(workspace, k_sensor_ticks, 1000, "tickId", "timestamp", 1795323800.0);
+  const auto& oldest = (*rapidjson::Pointer(k_sensor_ticks).Get(workspace))[999];
+  ASSERT_EQ(std::string(oldest["tickId"].GetString()), "id-1");
+  auto older = day2test::dagster_data("InstigatorTicks.sensor");
+  auto& older_ticks = older["data"]["instigationStateOrError"]["ticks"];
+  for (auto tick = older_ticks.Begin(); tick != older_ticks.End();) {
+    tick = (*tick)["timestamp"].GetDouble() >= 1795323800.0 ? older_ticks.Erase(tick) : tick + 1;
+  }
+  auto& a = older.GetAllocator();
+  rapidjson::Value repeat, tied;
+  repeat.CopyFrom(oldest, a);
+  tied.CopyFrom(oldest, a);
+  tied["tickId"] = "tied";
+  tied["id"] = "tied-id";
+  rapidjson::Value page(rapidjson::kArrayType);  // newest first, as Dagster answers
+  page.PushBack(repeat, a).PushBack(tied, a);
+  for (auto& tick : older_ticks.GetArray()) page.PushBack(rapidjson::Value(tick, a), a);
+  older_ticks = page;
+  auto transport = captured();
+  transport->on("AllInstigatorTicks", Answer::json(workspace));
+  transport->on("InstigatorTicks", Answer::json(older));
+  auto artifact = run_collect(transport);
+
+  const std::string s = "/step_03_sensor_ticks/day2_fixture/failing_sensor";
+  EXPECT_EQ(json_at(artifact, s + "/failureCount"), "1015");  // 1000 + the tied one + 14 older
+  std::multiset<std::string> ids;
+  for (std::size_t i = 0; i < size_at(artifact, s + "/ticks"); ++i) {
+    ids.insert(text_at(artifact, s + "/ticks/" + std::to_string(i) + "/tickId"));
+  }
+  EXPECT_EQ(ids.count("id-1"), 1u);
+  EXPECT_EQ(ids.count("tied"), 1u);
+  EXPECT_EQ(text_at(artifact, s + "/ticks/14/tickId"), "id-1");  // same instant: by tick id
+  EXPECT_EQ(text_at(artifact, s + "/ticks/15/tickId"), "tied");
 }
 
 // A full page of `count` failed ticks for the fixture's failing sensor (or schedule) from 1795323800.001
