@@ -7,6 +7,8 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "recorder/json.hpp"
@@ -20,33 +22,109 @@ recorder::HttpResponse json_response(int status, std::string body) {
   return {status, {{"content-type", "application/json; charset=UTF-8"}}, std::move(body)};
 }
 
-// The pod events of the world: the spec's own, plus the one each oom / evicted / preempted /
+// The pod events of the world: the spec's own, plus the ones each oom / evicted / preempted /
 // unschedulable run implies when the spec gives none, and the events of other pods.
 std::vector<std::pair<const Run*, PodEvent>> pod_events(const World& world) { return all_pod_events(world); }
 
-std::string pod_entry(const World& world, const Run* run, const PodEvent& e, std::size_t n) {
-  std::string pod = !e.pod.empty() ? e.pod : run_pod(*run);
-  std::string message = e.message.empty() ? e.reason : e.message;
-  std::string labels = fmt::format(
-      R"({{"project_id":{},"location":{},"cluster_name":{},"namespace_name":"dagster","pod_name":{}}})",
-      quote(world.gcp.project), quote(world.gcp.location), quote(world.gcp.cluster), quote(pod));
-  return fmt::format(
-      R"({{"insertId":{},"jsonPayload":{{"apiVersion":"v1","kind":"Event","involvedObject":{{"kind":"Pod","namespace":"dagster","name":{}}},"reason":{},"message":{},"source":{{"component":"kubelet","host":{}}},"type":{},"lastTimestamp":{}}},"resource":{{"type":"k8s_pod","labels":{}}},"timestamp":{},"severity":{},"logName":{},"receiveTimestamp":{}}})",
-      quote(fmt::format("sim{:06}", n)), quote(pod), quote(e.reason), quote(message), quote(e.node),
-      quote(e.reason == "Preempted" || e.reason == "Scheduled" || e.reason == "Killing" ? "Normal" : "Warning"), quote(rfc3339(e.time)), labels,
-      quote(rfc3339(e.time)), quote(e.reason == "Preempted" || e.reason == "Killing" ? "INFO" : "WARNING"),
-      quote(fmt::format("projects/{}/logs/events", world.gcp.project)), quote(rfc3339(e.time + 2)));
+// A stable fake identifier derived from `seed` (uids, resource versions): same world, same bundle.
+std::uint64_t fnv1a(std::string_view text) {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  for (char c : text) hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+  return hash;
 }
 
-// A Kubernetes audit-log entry (Admin Activity) of the agent Deployment's controller creating a pod.
-std::string audit_entry(const World& world, const PodCreate& create, std::size_t n) {
-  std::string resource = fmt::format("core/v1/namespaces/dagster/pods/{}", create.pod);
-  std::string status = create.code == 0 ? "{}" : fmt::format(R"({{"code":{},"message":"pods is forbidden: exceeded quota"}})", create.code);
+std::string uid_of(std::string_view seed) {
+  auto h = fnv1a(seed);
+  return fmt::format("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", h >> 32, (h >> 16) & 0xffff, h & 0xfff, (h >> 20) & 0xfff,
+                     fnv1a(std::string(seed) + "#") & 0xffffffffffffULL);
+}
+
+// Who reports an event of `reason` and with which type, as Kubernetes does (docs/reference/
+// real-samples/k8s-event-reasons.md): the scheduler names no host; kubelet names its node.
+struct Reporter {
+  const char* component;
+  bool host;
+  bool warning;
+};
+
+Reporter reporter_of(std::string_view reason) {
+  if (reason == "Scheduled" || reason == "Preempted") return {"default-scheduler", false, false};
+  if (reason == "FailedScheduling") return {"default-scheduler", false, true};
+  if (reason == "Killing") return {"kubelet", true, false};
+  if (reason == "TaintManagerEviction") return {"taint-eviction-controller", false, false};
+  if (reason == "NodeNotReady") return {"node-controller", false, true};
+  if (reason == "OOMKilling") return {"kernel-monitor", true, true};
+  return {"kubelet", true, true};  // Evicted, BackOff, ...
+}
+
+// An Event as GKE's event exporter writes it to Cloud Logging: the Event object minus `count` and
+// `firstTimestamp` (every update is its own entry; the entry's timestamp is the time), severity INFO
+// for Normal and WARNING for Warning, resource k8s_pod for a Pod, k8s_node for a Node (like the real
+// entries in docs/reference/real-samples/logging-k8s-events.json).
+std::string event_entry(const World& world, std::string_view kind, const std::string& name, const std::string& reason,
+                        const std::string& message, double time, const std::string& node, std::size_t n) {
+  auto who = reporter_of(reason);
+  bool pod = kind == "Pod";
+  std::string ns = pod ? "dagster" : "default";  // node-problem-detector files Node events in "default"
+  std::string event_name = fmt::format("{}.{:016x}", name, fnv1a(fmt::format("{}/{}/{}", name, reason, time)));
+  std::string involved =
+      pod ? fmt::format(R"({{"apiVersion":"v1","kind":"Pod","name":{},"namespace":"dagster","resourceVersion":{},"uid":{}}})",
+                        quote(name), quote(std::to_string(fnv1a(name) % 900000 + 100000)), quote(uid_of(name)))
+          : fmt::format(R"({{"kind":"Node","name":{},"uid":{}}})", quote(name), quote(name));
+  std::string source = who.host && !node.empty()
+                           ? fmt::format(R"({{"component":{},"host":{}}})", quote(who.component), quote(node))
+                           : fmt::format(R"({{"component":{}}})", quote(who.component));
+  std::string labels =
+      pod ? fmt::format(R"({{"cluster_name":{},"location":{},"namespace_name":"dagster","pod_name":{},"project_id":{}}})",
+                        quote(world.gcp.cluster), quote(world.gcp.location), quote(name), quote(world.gcp.project))
+          : fmt::format(R"({{"cluster_name":{},"location":{},"node_name":{},"project_id":{}}})", quote(world.gcp.cluster),
+                        quote(world.gcp.location), quote(name), quote(world.gcp.project));
   return fmt::format(
-      R"({{"insertId":{},"logName":{},"resource":{{"type":"k8s_cluster","labels":{{"project_id":{},"location":{},"cluster_name":{}}}}},"timestamp":{},"receiveTimestamp":{},"severity":"NOTICE","protoPayload":{{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","serviceName":"k8s.io","methodName":"io.k8s.core.v1.pods.create","resourceName":{},"authenticationInfo":{{"principalEmail":"system:serviceaccount:kube-system:replicaset-controller"}},"status":{}}}}})",
+      R"({{"insertId":{},"jsonPayload":{{"apiVersion":"v1","eventTime":null,"involvedObject":{},"kind":"Event","message":{},"metadata":{{"creationTimestamp":{},"name":{},"namespace":{},"resourceVersion":{},"uid":{}}},"reason":{},"reportingComponent":"","reportingInstance":"","source":{},"type":{}}},"logName":{},"receiveTimestamp":{},"resource":{{"labels":{},"type":{}}},"severity":{},"timestamp":{}}})",
+      quote(fmt::format("sim{:06}", n)), involved, quote(message), quote(rfc3339(std::floor(time))), quote(event_name),
+      quote(ns), quote(std::to_string(fnv1a(event_name) % 900000 + 100000)), quote(uid_of(event_name)), quote(reason),
+      source, quote(who.warning ? "Warning" : "Normal"), quote(fmt::format("projects/{}/logs/events", world.gcp.project)),
+      quote(rfc3339(time + 2)), labels, quote(pod ? "k8s_pod" : "k8s_node"), quote(who.warning ? "WARNING" : "INFO"),
+      quote(rfc3339(time)));
+}
+
+std::string pod_entry(const World& world, const Run* run, const PodEvent& e, std::size_t n) {
+  std::string pod = !e.pod.empty() ? e.pod : run_pod(*run);
+  return event_entry(world, "Pod", pod, e.reason, e.message.empty() ? e.reason : e.message, e.time, e.node, n);
+}
+
+// A Kubernetes audit-log entry (Admin Activity) of the agent Deployment's ReplicaSet controller
+// creating a pod, as the real ones are (docs/reference/real-samples/audit-k8s-pods-create.json): the
+// request has only generateName, so resourceName is the collection and the pod's name is in the
+// response; a refused create answers a Status (403) and carries google.rpc code 7; k8s.io audit
+// entries have no severity.
+std::string audit_entry(const World& world, const PodCreate& create, std::size_t n) {
+  std::string generate = create.pod.substr(0, create.pod.rfind('-') + 1);
+  std::string labels = R"({"app.kubernetes.io/name":"dagster-cloud-agent","pod-template-hash":"7d9f8c6b5"})";
+  std::string owner = fmt::format(
+      R"([{{"apiVersion":"apps/v1","blockOwnerDeletion":true,"controller":true,"kind":"ReplicaSet","name":{},"uid":{}}}])",
+      quote(generate.substr(0, generate.size() - 1)), quote(uid_of(generate)));
+  std::string request = fmt::format(
+      R"({{"@type":"core.k8s.io/v1.Pod","apiVersion":"v1","kind":"Pod","metadata":{{"creationTimestamp":null,"generateName":{},"labels":{},"ownerReferences":{}}}}})",
+      quote(generate), labels, owner);
+  std::string response, status = "{}";
+  if (create.code == 0) {
+    response = fmt::format(
+        R"({{"@type":"core.k8s.io/v1.Pod","apiVersion":"v1","kind":"Pod","metadata":{{"creationTimestamp":{},"generateName":{},"labels":{},"name":{},"namespace":"dagster","ownerReferences":{},"resourceVersion":{},"uid":{}}},"status":{{"phase":"Pending","qosClass":"Burstable"}}}})",
+        quote(rfc3339(std::floor(create.time))), quote(generate), labels, quote(create.pod), owner,
+        quote(std::to_string(fnv1a(create.pod) % 90000000 + 10000000)), quote(uid_of(create.pod)));
+  } else {
+    std::string why = fmt::format("pods \"{}\" is forbidden: exceeded quota: pods-quota", generate);
+    response = fmt::format(
+        R"({{"@type":"core.k8s.io/v1.Status","apiVersion":"v1","code":403,"details":{{"kind":"pods"}},"kind":"Status","message":{},"metadata":{{}},"reason":"Forbidden","status":"Failure"}})",
+        quote(why));
+    status = fmt::format(R"({{"code":{},"message":{}}})", create.code, quote("Forbidden"));
+  }
+  return fmt::format(
+      R"({{"insertId":{},"labels":{{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC: allowed by ClusterRoleBinding \"system:controller:replicaset-controller\" of ClusterRole \"system:controller:replicaset-controller\" to ServiceAccount \"replicaset-controller/kube-system\""}},"logName":{},"operation":{{"first":true,"id":{},"last":true,"producer":"k8s.io"}},"protoPayload":{{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","authenticationInfo":{{"principalEmail":"system:serviceaccount:kube-system:replicaset-controller"}},"authorizationInfo":[{{"granted":true,"permission":"io.k8s.core.v1.pods.create","resource":"core/v1/namespaces/dagster/pods"}}],"methodName":"io.k8s.core.v1.pods.create","request":{},"requestMetadata":{{"callerIp":"::1"}},"resourceName":"core/v1/namespaces/dagster/pods","response":{},"serviceName":"k8s.io","status":{}}},"receiveTimestamp":{},"resource":{{"labels":{{"cluster_name":{},"location":{},"project_id":{}}},"type":"k8s_cluster"}},"timestamp":{}}})",
       quote(fmt::format("audit{:06}", n)), quote(fmt::format("projects/{}/logs/cloudaudit.googleapis.com%2Factivity", world.gcp.project)),
-      quote(world.gcp.project), quote(world.gcp.location), quote(world.gcp.cluster), quote(rfc3339(create.time)),
-      quote(rfc3339(create.time + 1)), quote(resource), status);
+      quote(uid_of(fmt::format("op{}", n))), request, response, status, quote(rfc3339(create.time + 1)),
+      quote(world.gcp.cluster), quote(world.gcp.location), quote(world.gcp.project), quote(rfc3339(create.time)));
 }
 
 // entries.list: the pod events when the filter asks for k8s_pod events in the window, else none.
@@ -58,14 +136,18 @@ recorder::HttpResponse list_entries(const World& world, const std::string& body)
   std::size_t from = 0;
   if (auto token = recorder::get_string(*request, "pageToken")) from = std::stoul("0" + token->substr(token->find('-') + 1));
   std::vector<std::string> entries;
+  double start = recorder::to_epoch_seconds(world.window.start), end = recorder::to_epoch_seconds(world.window.end);
   if (filter.find("resource.type=\"k8s_pod\"") != std::string::npos) {
-    double start = recorder::to_epoch_seconds(world.window.start), end = recorder::to_epoch_seconds(world.window.end);
     std::size_t n = 0;
     for (const auto& [run, e] : pod_events(world)) {
       if (e.time >= start && e.time < end) entries.push_back(pod_entry(world, run, e, n++));
     }
+  } else if (filter.find("resource.type=\"k8s_node\"") != std::string::npos) {
+    std::size_t n = 0;
+    for (const auto& e : node_events(world)) {
+      if (e.time >= start && e.time < end) entries.push_back(event_entry(world, "Node", e.node, e.reason, e.message, e.time, e.node, n++));
+    }
   } else if (filter.find("io.k8s.core.v1.pods.create") != std::string::npos) {
-    double start = recorder::to_epoch_seconds(world.window.start), end = recorder::to_epoch_seconds(world.window.end);
     std::size_t n = 0;
     for (const auto& create : world.agent_pod_creates) {
       if (create.time >= start && create.time < end) entries.push_back(audit_entry(world, create, n++));
@@ -102,24 +184,84 @@ std::string rfc3339(double epoch_seconds) {
 
 std::string run_pod(const Run& run) { return fmt::format("dagster-run-{}-x7k2p", run.id); }
 
+namespace {
+
+constexpr const char* k_default_node = "gke-pool-1-node-1";
+
+// node-problem-detector's kernel-monitor reports an OOM kill on the Node, naming only the process.
+bool is_node_kill(std::string_view reason) { return reason == "OOMKilling" || reason == "SystemOOM"; }
+
+PodEvent scheduled_on(const std::string& pod, const std::string& node, double time) {
+  std::string on = node.empty() ? k_default_node : node;
+  return PodEvent{"Scheduled", fmt::format("Successfully assigned dagster/{} to {}", pod, on), time, on, pod};
+}
+
+std::string kernel_oom_line(std::uint64_t seed) {
+  return fmt::format("Memory cgroup out of memory: Killed process {} (python3) total-vm:{}kB, anon-rss:{}kB, "
+                     "file-rss:{}kB, shmem-rss:0kB, UID:0 pgtables:{}kB oom_score_adj:999",
+                     3000000 + seed % 900000, 4000000 + seed % 100000, 2000000 + seed % 50000, 30000 + seed % 9000,
+                     5000 + seed % 900);
+}
+
+}  // namespace
+
+std::vector<NodeEvent> node_events(const World& world) {
+  std::vector<NodeEvent> out;
+  for (const auto& run : world.runs) {
+    for (const auto& e : run.pod_events) {
+      if (is_node_kill(e.reason)) {
+        std::string node = e.node.empty() ? k_default_node : e.node;
+        out.push_back({e.reason, e.message.empty() ? kernel_oom_line(fnv1a(run.id)) : e.message, e.time, node});
+      }
+    }
+    if (run.pod_events.empty() && run.mode == FailureMode::oom) {
+      double at = run.end != 0 ? run.end - 30 : run.created;
+      out.push_back({"OOMKilling", kernel_oom_line(fnv1a(run.id)), at, k_default_node});
+    }
+  }
+  for (const auto& e : world.pod_events) {
+    if (!is_node_kill(e.reason)) continue;
+    std::string node = e.node.empty() ? k_default_node : e.node;
+    out.push_back({e.reason, e.message.empty() ? kernel_oom_line(fnv1a(e.pod)) : e.message, e.time, node});
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const NodeEvent& x, const NodeEvent& y) { return std::tie(x.time, x.node) < std::tie(y.time, y.node); });
+  return out;
+}
+
 std::vector<std::pair<const Run*, PodEvent>> all_pod_events(const World& world) {
   std::vector<std::pair<const Run*, PodEvent>> out;
   for (const auto& run : world.runs) {
-    for (const auto& e : run.pod_events) out.emplace_back(&run, e);
+    for (const auto& e : run.pod_events) {
+      if (is_node_kill(e.reason)) {  // a spec's OOM kill of the run pod: the pod was on e.node
+        out.emplace_back(&run, scheduled_on(run_pod(run), e.node, run.start != 0 ? run.start : run.created));
+      } else {
+        out.emplace_back(&run, e);
+      }
+    }
     if (!run.pod_events.empty()) continue;
     double at = run.end != 0 ? run.end - 30 : run.created;
     const char* node = "gke-pool-1-node-1";
     if (run.mode == FailureMode::preempted) {
-      out.emplace_back(&run, PodEvent{"Preempted", "Preempting pod to free node resources", at, node, ""});
+      // Priority preemption by the scheduler, as it words it (the preemptor's uid and the node).
+      out.emplace_back(&run, PodEvent{"Preempted", fmt::format("Preempted by pod {} on node {}", uid_of(run.id + "/preemptor"), node), at, node, ""});
     } else if (run.mode == FailureMode::evicted) {
       out.emplace_back(&run, PodEvent{"Evicted", "The node was low on resource: memory. Threshold quantity: 100Mi, available: 81220Ki.", at, node, ""});
     } else if (run.mode == FailureMode::oom) {
-      out.emplace_back(&run, PodEvent{"OOMKilling", "Memory cgroup out of memory: Killed process 4242 (python3)", at, node, ""});
+      // The kill itself is a Node event (node_events); the scheduler's Scheduled event is what says
+      // the run pod was on that node.
+      out.emplace_back(&run, scheduled_on(run_pod(run), node, run.start != 0 ? run.start : run.created));
     } else if (run.mode == FailureMode::unschedulable) {
       out.emplace_back(&run, PodEvent{"FailedScheduling", "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.", run.created + 30, "", ""});
     }
   }
-  for (const auto& e : world.pod_events) out.emplace_back(nullptr, e);
+  for (const auto& e : world.pod_events) {
+    if (is_node_kill(e.reason)) {
+      out.emplace_back(nullptr, scheduled_on(e.pod, e.node, e.time - 600));
+    } else {
+      out.emplace_back(nullptr, e);
+    }
+  }
   std::stable_sort(out.begin(), out.end(), [](const auto& x, const auto& y) {
     auto pod = [](const std::pair<const Run*, PodEvent>& p) { return p.second.pod.empty() ? run_pod(*p.first) : p.second.pod; };
     return std::make_tuple(x.second.time, pod(x)) < std::make_tuple(y.second.time, pod(y));

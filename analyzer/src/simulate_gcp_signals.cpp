@@ -144,8 +144,9 @@ recorder::HttpResponse alerts(const World& world) {
   return json_response(200, out.empty() ? "{}" : fmt::format(R"({{"alerts":[{}]}})", fmt::join(out, ",")));
 }
 
-// timeSeries.list: for each OOM-killed run in the window, its pod's container restart (ALIGN_DELTA)
-// or its memory limit utilisation at the limit (ALIGN_MAX), as the filter's metric asks.
+// timeSeries.list: for each OOM-killed run in the window, its pod's container restarts (ALIGN_DELTA:
+// none, the pod is never restarted) or its memory limit utilisation at the limit (ALIGN_MAX), as the
+// filter's metric asks.
 recorder::HttpResponse time_series(const World& world, const Params& params) {
   auto filter = params.contains("filter") ? params.at("filter") : "";
   bool restarts = filter.find("restart_count") != std::string::npos;
@@ -155,7 +156,9 @@ recorder::HttpResponse time_series(const World& world, const Params& params) {
   for (const auto& run : world.runs) {
     if (run.mode != FailureMode::oom || run.end < start || run.end > end || !(restarts || memory)) continue;
     double t = std::floor((run.end - 30) / 300) * 300;
-    std::string value = restarts ? R"({"int64Value":"1"})" : R"({"doubleValue":0.998})";
+    // dagster-k8s Jobs run with backoffLimit 0 and restartPolicy Never: an OOM-killed container is
+    // not restarted, so its restart count stays 0; the memory limit utilisation shows the kill.
+    std::string value = restarts ? R"({"int64Value":"0"})" : R"({"doubleValue":0.998})";
     out.push_back(fmt::format(
         R"({{"metric":{{"type":{},"labels":{{{}}}}},"resource":{{"type":"k8s_container","labels":{{"project_id":{},"location":{},"cluster_name":{},"namespace_name":"dagster","pod_name":{},"container_name":"dagster"}}}},"metricKind":{},"valueType":{},"points":[{{"interval":{{"startTime":{},"endTime":{}}},"value":{}}}]}})",
         quote(restarts ? "kubernetes.io/container/restart_count" : "kubernetes.io/container/memory/limit_utilization"),

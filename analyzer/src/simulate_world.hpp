@@ -230,6 +230,16 @@ std::optional<recorder::HttpResponse> answer_google_signals(const World& world, 
 std::string run_pod(const Run& run);
 std::vector<std::pair<const Run*, PodEvent>> all_pod_events(const World& world);
 
+// A Node event (resource k8s_node): node-problem-detector's OOM kills, which name only the process.
+struct NodeEvent {
+  std::string reason;
+  std::string message;
+  double time = 0;
+  std::string node;
+};
+// The Node events of `world`: an oom run's kill (and a spec's OOMKilling pod event) on its node.
+std::vector<NodeEvent> node_events(const World& world);
+
 // A PythonError object from "ClassName: message"; `typed` adds the __typename of a union member.
 std::string py_error_text(std::string_view text, bool typed = true);
 std::string rfc3339(double epoch_seconds);

@@ -11,6 +11,11 @@ namespace analyzer {
 
 namespace {
 
+// A pod the agent Deployment's ReplicaSet controller creates has no name yet in the request (only
+// generateName "<deployment>-<hash>-"), so the audit entry's resourceName is the collection
+// ("core/v1/namespaces/<ns>/pods") and the name is only in response.metadata.name; a refused create
+// has no Pod in its response at all. So the filter selects the namespace's pod creations by
+// generateName, name or resourceName prefix, and created_pod() takes the name where it is.
 std::string churn_filter(const StepContext& context) {
   const auto& gcp = context.config.gcp;
   std::string filter =
@@ -20,20 +25,29 @@ std::string churn_filter(const StepContext& context) {
   if (!gcp.cluster.empty()) filter += " resource.labels.cluster_name=" + lql_quote(gcp.cluster);
   if (!gcp.location.empty()) filter += " resource.labels.location=" + lql_quote(gcp.location);
   // ':' is a substring test; the exact prefix is checked below.
-  filter += " protoPayload.resourceName:" +
-            lql_quote(fmt::format("namespaces/{}/pods/{}-", gcp.namespace_name, gcp.agent_deployment));
+  std::string prefix = gcp.agent_deployment + "-";
+  filter += " protoPayload.resourceName:" + lql_quote(fmt::format("namespaces/{}/pods", gcp.namespace_name));
+  filter += fmt::format(" (protoPayload.request.metadata.generateName:{} OR protoPayload.response.metadata.name:{} OR "
+                        "protoPayload.resourceName:{})",
+                        lql_quote(prefix), lql_quote(prefix), lql_quote("/pods/" + prefix));
   return filter + fmt::format(" timestamp>={} timestamp<{}",
                               lql_quote(recorder::format_rfc3339_utc(context.window.start)),
                               lql_quote(recorder::format_rfc3339_utc(context.window.end)));
 }
 
-// The pod name of a pods.create entry: resourceName carries the generated name; fall back to the
-// response's metadata.name.
+// The pod of a pods.create entry: the created Pod's name in the response; else a name in
+// resourceName (a pod created with a fixed name); else, for a refused create, the request's
+// generateName (the pod never got a name).
 std::string created_pod(const rapidjson::Value& entry) {
+  if (string_at(entry, "protoPayload/response/kind") == "Pod") {
+    auto name = string_at(entry, "protoPayload/response/metadata/name");
+    if (!name.empty()) return name;
+  }
   std::string resource = string_at(entry, "protoPayload/resourceName");
   auto slash = resource.rfind("/pods/");
-  if (slash != std::string::npos) return resource.substr(slash + 6);
-  return string_at(entry, "protoPayload/response/metadata/name");
+  if (slash != std::string::npos && slash + 6 < resource.size()) return resource.substr(slash + 6);
+  auto name = string_at(entry, "protoPayload/request/metadata/name");
+  return name.empty() ? string_at(entry, "protoPayload/request/metadata/generateName") : name;
 }
 
 }  // namespace

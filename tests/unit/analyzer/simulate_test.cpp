@@ -218,9 +218,9 @@ TEST(Simulate, GoogleResponsesValidateAgainstTheDiscoveryDocuments) {
     if (body.HasMember("entries")) entries += static_cast<int>(body["entries"].Size());
   }
   EXPECT_GE(google, 6);
-  // The oom, evicted, preempted and unschedulable runs' pod events, the code server's, and the
-  // agent's two pod creations in the audit log.
-  EXPECT_EQ(entries, 7);
+  // The evicted, preempted and unschedulable runs' pod events, the oom run's Scheduled pod event and
+  // its node's OOMKilling (a Node event), the code server's, and the agent's two pod creations.
+  EXPECT_EQ(entries, 8);
 }
 
 // Simulates k_world as the scenario dir/s, then collects it by replay into dir/day2.json.
