@@ -47,7 +47,10 @@ struct Reporter {
   bool warning;
 };
 
-Reporter reporter_of(std::string_view reason) {
+Reporter reporter_of(std::string_view reason, std::string_view kind = "Pod") {
+  if (kind == "Job") return {"job-controller", false, reason != "SuccessfulCreate" && reason != "Completed"};
+  if (kind == "Node" && reason == "NodeNotReady") return {"node-controller", false, false};
+  if (reason == "Shutdown") return {"kubelet", true, false};
   if (reason == "Scheduled" || reason == "Preempted") return {"default-scheduler", false, false};
   if (reason == "FailedScheduling") return {"default-scheduler", false, true};
   if (reason == "Killing") return {"kubelet", true, false};
@@ -63,28 +66,34 @@ Reporter reporter_of(std::string_view reason) {
 // entries in docs/reference/real-samples/logging-k8s-events.json).
 std::string event_entry(const World& world, std::string_view kind, const std::string& name, const std::string& reason,
                         const std::string& message, double time, const std::string& node, std::size_t n) {
-  auto who = reporter_of(reason);
-  bool pod = kind == "Pod";
-  std::string ns = pod ? "dagster" : "default";  // node-problem-detector files Node events in "default"
+  auto who = reporter_of(reason, kind);
+  bool pod = kind == "Pod", job = kind == "Job";
+  std::string ns = pod || job ? "dagster" : "default";  // node-problem-detector files Node events in "default"
   std::string event_name = fmt::format("{}.{:016x}", name, fnv1a(fmt::format("{}/{}/{}", name, reason, time)));
   std::string involved =
       pod ? fmt::format(R"({{"apiVersion":"v1","kind":"Pod","name":{},"namespace":"dagster","resourceVersion":{},"uid":{}}})",
                         quote(name), quote(std::to_string(fnv1a(name) % 900000 + 100000)), quote(uid_of(name)))
-          : fmt::format(R"({{"kind":"Node","name":{},"uid":{}}})", quote(name), quote(name));
+      : job ? fmt::format(R"({{"apiVersion":"batch/v1","kind":"Job","name":{},"namespace":"dagster","resourceVersion":{},"uid":{}}})",
+                          quote(name), quote(std::to_string(fnv1a(name) % 900000 + 100000)), quote(uid_of(name)))
+            : fmt::format(R"({{"kind":"Node","name":{},"uid":{}}})", quote(name), quote(name));
   std::string source = who.host && !node.empty()
                            ? fmt::format(R"({{"component":{},"host":{}}})", quote(who.component), quote(node))
                            : fmt::format(R"({{"component":{}}})", quote(who.component));
+  // The exporter files a Pod under k8s_pod, a Node under k8s_node, anything else (Jobs) under k8s_cluster.
   std::string labels =
       pod ? fmt::format(R"({{"cluster_name":{},"location":{},"namespace_name":"dagster","pod_name":{},"project_id":{}}})",
                         quote(world.gcp.cluster), quote(world.gcp.location), quote(name), quote(world.gcp.project))
-          : fmt::format(R"({{"cluster_name":{},"location":{},"node_name":{},"project_id":{}}})", quote(world.gcp.cluster),
-                        quote(world.gcp.location), quote(name), quote(world.gcp.project));
+      : job ? fmt::format(R"({{"cluster_name":{},"location":{},"project_id":{}}})", quote(world.gcp.cluster),
+                          quote(world.gcp.location), quote(world.gcp.project))
+            : fmt::format(R"({{"cluster_name":{},"location":{},"node_name":{},"project_id":{}}})", quote(world.gcp.cluster),
+                          quote(world.gcp.location), quote(name), quote(world.gcp.project));
   return fmt::format(
       R"({{"insertId":{},"jsonPayload":{{"apiVersion":"v1","eventTime":null,"involvedObject":{},"kind":"Event","message":{},"metadata":{{"creationTimestamp":{},"name":{},"namespace":{},"resourceVersion":{},"uid":{}}},"reason":{},"reportingComponent":"","reportingInstance":"","source":{},"type":{}}},"logName":{},"receiveTimestamp":{},"resource":{{"labels":{},"type":{}}},"severity":{},"timestamp":{}}})",
       quote(fmt::format("sim{:06}", n)), involved, quote(message), quote(rfc3339(std::floor(time))), quote(event_name),
       quote(ns), quote(std::to_string(fnv1a(event_name) % 900000 + 100000)), quote(uid_of(event_name)), quote(reason),
       source, quote(who.warning ? "Warning" : "Normal"), quote(fmt::format("projects/{}/logs/events", world.gcp.project)),
-      quote(rfc3339(time + 2)), labels, quote(pod ? "k8s_pod" : "k8s_node"), quote(who.warning ? "WARNING" : "INFO"),
+      quote(rfc3339(time + 2)), labels, quote(pod ? "k8s_pod" : job ? "k8s_cluster" : "k8s_node"),
+      quote(who.warning ? "WARNING" : "INFO"),
       quote(rfc3339(time)));
 }
 
@@ -127,6 +136,31 @@ std::string audit_entry(const World& world, const PodCreate& create, std::size_t
       quote(world.gcp.cluster), quote(world.gcp.location), quote(world.gcp.project), quote(rfc3339(create.time)));
 }
 
+// The exporter's own entry when it (re)starts watching: events before it may be missing.
+std::string exporter_entry(const World& world, double time, std::size_t n) {
+  return fmt::format(
+      R"({{"insertId":{},"logName":{},"receiveTimestamp":{},"resource":{{"labels":{{"cluster_name":{},"location":{},"project_id":{}}},"type":"k8s_cluster"}},"severity":"WARNING","textPayload":"Event exporter started watching. Some events may have been lost up to this point.","timestamp":{}}})",
+      quote(fmt::format("exp{:06}", n)), quote(fmt::format("projects/{}/logs/events", world.gcp.project)),
+      quote(rfc3339(time + 1)), quote(world.gcp.cluster), quote(world.gcp.location), quote(world.gcp.project),
+      quote(rfc3339(time)));
+}
+
+// Compute Engine's system-event audit entry of a Spot / preemptible VM reclaim, shaped as the real one
+// (tests/data/gcp/real/compute-system-event-preempted.json). GKE node names are their instance names.
+std::string spot_entry(const World& world, const std::string& node, double time, std::size_t n) {
+  std::string zone = std::count(world.gcp.location.begin(), world.gcp.location.end(), '-') >= 2
+                         ? world.gcp.location
+                         : world.gcp.location + "-a";
+  std::string op = fmt::format("systemevent-{}-{:x}", static_cast<long long>(time * 1000), fnv1a(node) & 0xffffffffULL);
+  return fmt::format(
+      R"({{"insertId":{},"logName":{},"operation":{{"first":true,"id":{},"last":true,"producer":"compute.instances.preempted"}},"protoPayload":{{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","authenticationInfo":{{"principalEmail":"system@google.com"}},"methodName":"compute.instances.preempted","request":{{"@type":"type.googleapis.com/compute.instances.preempted"}},"resourceName":{},"serviceName":"compute.googleapis.com","status":{{"message":"Instance was preempted."}}}},"receiveTimestamp":{},"resource":{{"labels":{{"instance_id":{},"project_id":{},"zone":{}}},"type":"gce_instance"}},"severity":"INFO","timestamp":{}}})",
+      quote(fmt::format("spot{:06}", n)),
+      quote(fmt::format("projects/{}/logs/cloudaudit.googleapis.com%2Fsystem_event", world.gcp.project)), quote(op),
+      quote(fmt::format("projects/{}/zones/{}/instances/{}", world.gcp.project, zone, node)), quote(rfc3339(time + 1)),
+      quote(std::to_string(fnv1a(node) % 9000000000000000000ULL)), quote(world.gcp.project), quote(zone),
+      quote(rfc3339(time)));
+}
+
 // entries.list: the pod events when the filter asks for k8s_pod events in the window, else none.
 recorder::HttpResponse list_entries(const World& world, const std::string& body) {
   auto request = recorder::parse_json(body, "entries.list request");
@@ -145,7 +179,30 @@ recorder::HttpResponse list_entries(const World& world, const std::string& body)
   } else if (filter.find("resource.type=\"k8s_node\"") != std::string::npos) {
     std::size_t n = 0;
     for (const auto& e : node_events(world)) {
+      if (e.reason == "InstancePreempted") continue;  // Compute Engine's, below
       if (e.time >= start && e.time < end) entries.push_back(event_entry(world, "Node", e.node, e.reason, e.message, e.time, e.node, n++));
+    }
+  } else if (filter.find("compute.instances.preempted") != std::string::npos) {
+    std::size_t n = 0;
+    for (const auto& e : node_events(world)) {
+      if (e.reason == "InstancePreempted" && e.time >= start && e.time < end) entries.push_back(spot_entry(world, e.node, e.time, n++));
+    }
+  } else if (filter.find("textPayload:") != std::string::npos) {  // Job events and the exporter's restarts
+    std::vector<std::pair<double, std::string>> timed;
+    std::size_t n = 0;
+    for (const auto& run : world.runs) {
+      // The step's Job failed (backoffLimit 0): the job controller's event, a k8s_cluster entry.
+      bool job_failed = run.mode == FailureMode::backoff_limit || run.mode == FailureMode::prestart_kill;
+      if (!job_failed || run.end == 0) continue;
+      std::string job = fmt::format("dagster-step-{}", run.id.substr(0, 8));  // as its step failure names it
+      double t = run.end - 5;
+      timed.emplace_back(t, event_entry(world, "Job", job, "BackoffLimitExceeded", "Job has reached the specified backoff limit",
+                                        t, "", n++));
+    }
+    for (double t : world.exporter_restarts) timed.emplace_back(t, exporter_entry(world, t, n++));
+    std::stable_sort(timed.begin(), timed.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+    for (auto& [t, entry] : timed) {
+      if (t >= start && t < end) entries.push_back(std::move(entry));
     }
   } else if (filter.find("io.k8s.core.v1.pods.create") != std::string::npos) {
     std::size_t n = 0;
@@ -162,6 +219,21 @@ recorder::HttpResponse list_entries(const World& world, const std::string& body)
                                                        entries.begin() + static_cast<long>(to), ","), to);
   if (from == to) out = to < entries.size() ? fmt::format(R"({{"nextPageToken":"page-{}"}})", to) : "{}";
   return json_response(200, out);
+}
+
+// nodePools.list: the world's pools (one ordinary pool "pool-1" when it names none).
+recorder::HttpResponse node_pools(const World& world) {
+  std::vector<NodePoolSpec> pools = world.node_pools;
+  if (pools.empty()) pools.push_back({"pool-1", false});
+  std::vector<std::string> out;
+  for (const auto& pool : pools) {
+    out.push_back(fmt::format(
+        R"({{"config":{{"diskSizeGb":100,"machineType":"e2-standard-8"{}}},"initialNodeCount":3,"name":{},"selfLink":{},"status":"RUNNING","version":"1.30.5-gke.1014001"}})",
+        pool.spot ? R"(,"spot":true)" : "", quote(pool.name),
+        quote(fmt::format("https://container.googleapis.com/v1/projects/{}/locations/{}/clusters/{}/nodePools/{}",
+                          world.gcp.project, world.gcp.location, world.gcp.cluster, pool.name))));
+  }
+  return json_response(200, fmt::format(R"({{"nodePools":[{}]}})", fmt::join(out, ",")));
 }
 
 std::string path_of(const std::string& url) {
@@ -188,8 +260,18 @@ namespace {
 
 constexpr const char* k_default_node = "gke-pool-1-node-1";
 
-// node-problem-detector's kernel-monitor reports an OOM kill on the Node, naming only the process.
-bool is_node_kill(std::string_view reason) { return reason == "OOMKilling" || reason == "SystemOOM"; }
+// Pod events of a spec that GKE shows on the Node: an OOM kill (node-problem-detector names only the
+// process) and "NodeShutdown", a spec shorthand for the node shutting down under the pod.
+bool is_node_kill(std::string_view reason) {
+  return reason == "OOMKilling" || reason == "SystemOOM" || reason == "NodeShutdown";
+}
+
+bool spot_node(const World& world, const std::string& node) {
+  for (const auto& pool : world.node_pools) {
+    if (pool.spot && node.find("-" + pool.name + "-") != std::string::npos) return true;
+  }
+  return false;
+}
 
 PodEvent scheduled_on(const std::string& pod, const std::string& node, double time) {
   std::string on = node.empty() ? k_default_node : node;
@@ -203,16 +285,25 @@ std::string kernel_oom_line(std::uint64_t seed) {
                      5000 + seed % 900);
 }
 
+// The Node events a pod event of the spec stands for: an OOM kill on its node, or the node's
+// graceful shutdown ("NodeShutdown"), which on a Spot pool follows Compute Engine's reclaim.
+void node_side(const World& world, const PodEvent& e, const std::string& seed, std::vector<NodeEvent>& out) {
+  std::string node = e.node.empty() ? k_default_node : e.node;
+  if (e.reason == "NodeShutdown") {
+    if (spot_node(world, node)) out.push_back({"InstancePreempted", "", e.time - 25, node});
+    out.push_back({"Shutdown", e.message.empty() ? "Shutdown manager detected shutdown event" : e.message, e.time, node});
+    return;
+  }
+  out.push_back({e.reason, e.message.empty() ? kernel_oom_line(fnv1a(seed)) : e.message, e.time, node});
+}
+
 }  // namespace
 
 std::vector<NodeEvent> node_events(const World& world) {
   std::vector<NodeEvent> out;
   for (const auto& run : world.runs) {
     for (const auto& e : run.pod_events) {
-      if (is_node_kill(e.reason)) {
-        std::string node = e.node.empty() ? k_default_node : e.node;
-        out.push_back({e.reason, e.message.empty() ? kernel_oom_line(fnv1a(run.id)) : e.message, e.time, node});
-      }
+      if (is_node_kill(e.reason)) node_side(world, e, run.id, out);
     }
     if (run.pod_events.empty() && run.mode == FailureMode::oom) {
       double at = run.end != 0 ? run.end - 30 : run.created;
@@ -220,9 +311,14 @@ std::vector<NodeEvent> node_events(const World& world) {
     }
   }
   for (const auto& e : world.pod_events) {
-    if (!is_node_kill(e.reason)) continue;
-    std::string node = e.node.empty() ? k_default_node : e.node;
-    out.push_back({e.reason, e.message.empty() ? kernel_oom_line(fnv1a(e.pod)) : e.message, e.time, node});
+    if (is_node_kill(e.reason)) node_side(world, e, e.pod, out);
+  }
+  for (const auto& e : world.node_happenings) {
+    std::string message = e.message;
+    if (message.empty() && e.reason == "Shutdown") message = "Shutdown manager detected shutdown event";
+    if (message.empty() && e.reason == "NodeNotReady") message = fmt::format("Node {} status is now: NodeNotReady", e.node);
+    if (message.empty() && e.reason == "OOMKilling") message = kernel_oom_line(fnv1a(e.node));
+    out.push_back({e.reason, message, e.time, e.node});
   }
   std::stable_sort(out.begin(), out.end(),
                    [](const NodeEvent& x, const NodeEvent& y) { return std::tie(x.time, x.node) < std::tie(y.time, y.node); });
@@ -274,7 +370,7 @@ recorder::HttpResponse answer_google(const World& world, const recorder::HttpReq
   if (request.method == "POST" && path == "/v2/entries:list") return list_entries(world, request.body);
   if (request.method == "GET") {
     if (auto answer = answer_google_signals(world, request, path)) return *answer;
-    if (ends_with(path, "/nodePools")) return json_response(200, "{}");
+    if (ends_with(path, "/nodePools")) return node_pools(world);
   }
   return json_response(404, fmt::format(R"({{"error":{{"code":404,"message":{},"status":"NOT_FOUND"}}}})",
                                         quote("day2 simulate: " + request.method + " " + path + " is not simulated")));

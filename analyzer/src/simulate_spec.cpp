@@ -254,7 +254,7 @@ struct Parser {
     check_keys(doc, "", {"now", "window", "timezone", "flavor", "organization", "agent_replicas", "seed", "page_size",
                          "gcp", "locations", "runs", "sensors", "schedules", "daemons", "backfills", "agents",
                          "asset_checks", "error_groups", "alerts", "pod_events", "agent_pod_creates", "findings",
-                         "description"});
+                         "description", "node_pools", "node_events", "exporter_restarts"});
     auto now = recorder::parse_rfc3339(text(doc, "", "now"));
     if (!now) throw SpecError{"/now", member(doc, "now") ? now.error().message : "\"now\" is required"};
     world.now = *now;

@@ -197,6 +197,40 @@ void agent_pod_creates(const Value& doc, World& world) {
   });
 }
 
+void node_pools(const Value& doc, World& world) {
+  each_google_item(doc, world, "node_pools", {"name", "spot"}, [&](const Value& item, const std::string& at,
+                                                                   rapidjson::SizeType) {
+    NodePoolSpec pool{text(item, at, "name"), flag(item, at, "spot")};
+    if (pool.name.empty()) throw SpecError{at, "\"name\" is required (the node pool's name)"};
+    world.node_pools.push_back(std::move(pool));
+  });
+}
+
+void node_events(const Value& doc, World& world) {
+  std::set<std::string> keys = {"node", "reason", "message", "time", "count", "every"};
+  each_google_item(doc, world, "node_events", keys, [&](const Value& item, const std::string& at, rapidjson::SizeType) {
+    NodeHappening e;
+    e.node = text(item, at, "node");
+    if (e.node.empty()) throw SpecError{at, "\"node\" is required (a GKE node name)"};
+    e.reason = one_of(item, at, "reason", {"Shutdown", "InstancePreempted", "OOMKilling", "NodeNotReady"}, "");
+    if (e.reason.empty()) throw SpecError{at, "\"reason\" is required"};
+    e.message = text(item, at, "message");
+    e.time = time_at(item, at, "time", world.now, true);
+    repeated(item, at, 60, [&](double shift) {
+      NodeHappening copy = e;
+      copy.time += shift;
+      world.node_happenings.push_back(std::move(copy));
+    });
+  });
+}
+
+void exporter_restarts(const Value& doc, World& world) {
+  each_google_item(doc, world, "exporter_restarts", {"time"}, [&](const Value& item, const std::string& at,
+                                                                  rapidjson::SizeType) {
+    world.exporter_restarts.push_back(time_at(item, at, "time", world.now, true));
+  });
+}
+
 }  // namespace
 
 void read_google_signals(const Value& doc, World& world) {
@@ -204,6 +238,9 @@ void read_google_signals(const Value& doc, World& world) {
   alerts(doc, world);
   pod_events(doc, world);
   agent_pod_creates(doc, world);
+  node_pools(doc, world);
+  node_events(doc, world);
+  exporter_restarts(doc, world);
 }
 
 }  // namespace analyzer::sim::spec

@@ -175,6 +175,19 @@ struct PodCreate {
   int code = 0;  // non-zero: refused
 };
 
+// A GKE node pool (nodePools.list) and a Node-level happening (docs/scenarios.md, "Scenario specs").
+struct NodePoolSpec {
+  std::string name;
+  bool spot = false;
+};
+
+struct NodeHappening {
+  std::string node;
+  std::string reason;   // Shutdown (kubelet's graceful shutdown), InstancePreempted (Compute Engine), OOMKilling
+  std::string message;  // "" = the reporter's own wording
+  double time = 0;
+};
+
 struct World {
   recorder::Instant now{};
   recorder::Window window{};
@@ -190,6 +203,10 @@ struct World {
   std::vector<Alert> alerts;
   std::vector<PodEvent> pod_events;  // pods other than run pods (code servers, the agent)
   std::vector<PodCreate> agent_pod_creates;
+  std::vector<NodePoolSpec> node_pools;       // empty: one pool "pool-1", not Spot
+  std::vector<NodeHappening> node_happenings;  // besides those the runs' pod events imply
+  std::vector<double> exporter_restarts;       // the event exporter's "started watching" entries
+  std::vector<std::pair<std::string, double>> job_events;  // (Job name, time): BackoffLimitExceeded
   std::vector<Location> locations;
   std::vector<Run> runs;
   std::vector<Instigator> instigators;

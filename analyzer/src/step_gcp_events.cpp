@@ -135,6 +135,14 @@ PodEvent pod_event(const rapidjson::Value& entry) {
   event.reason = string_at(entry, "jsonPayload/reason");
   event.message = string_at(entry, "jsonPayload/message");
   event.node = string_at(entry, "jsonPayload/source/host");
+  // The scheduler names no host: its Preempted says "Preempted by pod <uid> on node <node>".
+  constexpr std::string_view on_node = " on node ";
+  if (event.node.empty() && event.reason == "Preempted") {
+    if (auto at = event.message.rfind(on_node); at != std::string::npos) {
+      event.node = event.message.substr(at + on_node.size());
+      while (!event.node.empty() && (event.node.back() == '.' || event.node.back() == ' ')) event.node.pop_back();
+    }
+  }
   event.insert_id = string_at(entry, "insertId");
   return event;
 }
@@ -200,8 +208,12 @@ std::vector<PodEvent> map_node_events(const std::vector<PodEvent>& pods, const s
   }
   std::vector<PodEvent> mapped;
   for (const auto& node_event : nodes) {
+    // kubelet's graceful node shutdown ("Shutdown manager detected shutdown event") is how a Spot
+    // reclaim shows on the Node; its pods end "Terminated" without a Preempted event.
+    bool shutdown = node_event.reason == "Shutdown" &&
+                    node_event.message.find("detected shutdown event") != std::string::npos;
     bool kill = node_event.reason == "OOMKilling" || node_event.reason == "SystemOOM" ||
-                node_event.reason == "InstancePreempted";
+                node_event.reason == "InstancePreempted" || shutdown;
     if (!kill || node_event.kind != "Node") continue;
     for (const auto& [key, when] : seen) {
       if (key.first != node_event.name) continue;
@@ -209,7 +221,9 @@ std::vector<PodEvent> map_node_events(const std::vector<PodEvent>& pods, const s
       PodEvent event;
       event.timestamp = node_event.timestamp;
       event.pod_name = key.second;
-      event.reason = node_event.reason == "InstancePreempted" ? "NodePreempted" : node_event.reason;
+      event.reason = node_event.reason == "InstancePreempted" ? "NodePreempted"
+                     : shutdown                                 ? "NodeShutdown"
+                                                                : node_event.reason;
       event.message = node_event.message;
       event.node = node_event.name;
       event.node_event = true;
@@ -218,6 +232,37 @@ std::vector<PodEvent> map_node_events(const std::vector<PodEvent>& pods, const s
     }
   }
   return mapped;
+}
+
+// The pool of a GKE node: node names are "gke-<cluster>-<pool>-<hash>-<suffix>" (GKE shortens a
+// long cluster name), so the pool is the longest pool name found between dashes in it.
+const NodePool* pool_of(const std::string& node, const std::vector<NodePool>& pools) {
+  const NodePool* best = nullptr;
+  if (node.rfind("gke-", 0) != 0) return nullptr;
+  for (const auto& pool : pools) {
+    if (pool.name.empty() || node.find("-" + pool.name + "-") == std::string::npos) continue;
+    if (best == nullptr || pool.name.size() > best->name.size()) best = &pool;
+  }
+  return best;
+}
+
+Result<std::vector<NodePool>> read_pools(const StepContext& context) {
+  const auto& gcp = context.config.gcp;
+  auto list = context.gcp->list_node_pools(gcp.project, gcp.location, gcp.cluster);
+  if (!list) return list.error();
+  std::vector<NodePool> pools;
+  for (const auto& pool : list->GetArray()) {
+    NodePool out;
+    out.name = string_at(pool, "name");
+    const auto* config = recorder::get_object(pool, "config");
+    auto flag = [&](const char* key) {  // NodeConfig.spot / NodeConfig.preemptible (container-v1.json)
+      return config && config->HasMember(key) && (*config)[key].IsBool() && (*config)[key].GetBool();
+    };
+    out.spot = flag("spot") || flag("preemptible");
+    if (!out.name.empty()) pools.push_back(std::move(out));
+  }
+  std::sort(pools.begin(), pools.end(), [](const NodePool& x, const NodePool& y) { return x.name < y.name; });
+  return pools;
 }
 
 Result<void> read_into(const StepContext& context, const std::string& filter, bool pods, GkeEvents& out) {
@@ -236,17 +281,30 @@ Result<void> read_into(const StepContext& context, const std::string& filter, bo
 
 }  // namespace
 
-Result<GkeEvents> fetch_gke_events(const StepContext& context) {
+Result<GkeEvents> fetch_gke_events(const StepContext& context, bool with_pools) {
   GkeEvents events;
   GkeEvents parts[4];
   const std::pair<std::string, bool> queries[] = {{pod_filter(context), true},
                                                   {node_filter(context), false},
                                                   {cluster_filter(context), false},
                                                   {spot_filter(context), false}};
-  auto read = parallel_for(4, 4, [&](std::size_t i) {
+  // The node pools say which nodes are Spot: read with the events; without them the events stay.
+  bool ask_pools = with_pools && !context.config.gcp.cluster.empty() && !context.config.gcp.location.empty();
+  Result<std::vector<NodePool>> pools = std::vector<NodePool>{};
+  auto read = parallel_for(5, 5, [&](std::size_t i) -> Result<void> {
+    if (i == 4) {
+      if (ask_pools) pools = read_pools(context);
+      return {};
+    }
     return read_into(context, queries[i].first, queries[i].second, parts[i]);
   });
   if (!read) return read.error();
+  events.pools_read = ask_pools && pools.ok();
+  if (pools) {
+    events.pools = std::move(*pools);
+  } else {
+    events.pools_error = pools.error().message;
+  }
   events.pods = std::move(parts[0].pods);
   for (auto& part : parts) {
     for (auto& event : part.cluster) events.cluster.push_back(std::move(event));
@@ -254,6 +312,12 @@ Result<GkeEvents> fetch_gke_events(const StepContext& context) {
   auto mapped = map_node_events(events.pods, events.cluster);
   std::erase_if(events.pods, [](const PodEvent& event) { return event.reason == "Scheduled"; });
   for (auto& event : mapped) events.pods.push_back(std::move(event));
+  for (auto& event : events.pods) {
+    if (const auto* pool = pool_of(event.node, events.pools)) {
+      event.node_pool = pool->name;
+      event.spot = pool->spot;
+    }
+  }
   std::sort(events.pods.begin(), events.pods.end(), [](const PodEvent& a, const PodEvent& b) {
     return std::tie(a.timestamp, a.pod_name, a.reason, a.insert_id) <
            std::tie(b.timestamp, b.pod_name, b.reason, b.insert_id);
@@ -262,6 +326,13 @@ Result<GkeEvents> fetch_gke_events(const StepContext& context) {
     return std::tie(a.timestamp, a.name, a.reason, a.insert_id) < std::tie(b.timestamp, b.name, b.reason, b.insert_id);
   });
   return events;
+}
+
+std::string preemption_kind(const PodEvent& event) {
+  if (event.reason == "Preempted") return "priority";
+  if (event.reason == "NodePreempted") return "spot";
+  if (event.reason == "NodeShutdown") return event.spot.value_or(false) ? "spot" : "node_shutdown";
+  return "";
 }
 
 StepResult step_gke_events(StepContext& context) {
@@ -283,6 +354,11 @@ StepResult step_gke_events(StepContext& context) {
     row.AddMember("runStatus", string_value(status, a), a);
     row.AddMember("node", event.node.empty() ? rapidjson::Value() : string_value(event.node, a), a);
     row.AddMember("fromNodeEvent", event.node_event, a);
+    if (!event.node_pool.empty()) {
+      row.AddMember("nodePool", string_value(event.node_pool, a), a);
+      row.AddMember("spotNode", *event.spot, a);
+    }
+    if (auto kind = preemption_kind(event); !kind.empty()) row.AddMember("preemption", string_value(kind, a), a);
     pods.PushBack(row, a);
   }
   rapidjson::Value cluster(rapidjson::kArrayType);
@@ -298,6 +374,27 @@ StepResult step_gke_events(StepContext& context) {
   }
   out.AddMember("clusterEvents", cluster, a);
   out.AddMember("podEvents", pods, a);
+  if (events->pools_read) {
+    rapidjson::Value pools(rapidjson::kArrayType);
+    for (const auto& pool : events->pools) {
+      rapidjson::Value row(rapidjson::kObjectType);
+      row.AddMember("name", string_value(pool.name, a), a);
+      row.AddMember("spot", pool.spot, a);
+      pools.PushBack(row, a);
+    }
+    out.AddMember("nodePools", pools, a);
+  }
+  // Without the pools the events stand; only which nodes are Spot is missing (a Spot reclaim by graceful
+  // shutdown reads "node_shutdown"), and the gate says so.
+  if (!events->pools_error.empty()) {
+    out.AddMember("nodePoolsError", string_value(events->pools_error, a), a);
+    rapidjson::Value items(rapidjson::kArrayType);
+    rapidjson::Value item(rapidjson::kObjectType);
+    item.AddMember("item", "node pools", a);
+    item.AddMember("error", string_value(events->pools_error, a), a);
+    items.PushBack(item, a);
+    out.AddMember("itemErrors", items, a);
+  }
   // Without step 01's runs every runStatus is UNKNOWN; say why rather than fail the GKE signals.
   if (!statuses) out.AddMember("runStatusError", string_value(statuses.error().message, a), a);
   return out;

@@ -61,6 +61,14 @@ struct PodEvent {
   std::string node;    // the node the event names ("" when unknown)
   bool node_event = false;
   std::string insert_id;
+  std::string node_pool;      // the GKE node pool of `node` ("" when unknown)
+  std::optional<bool> spot;   // whether that pool is Spot / preemptible (nullopt: unknown)
+};
+
+// A GKE node pool and whether its VMs can be reclaimed (Spot or preemptible).
+struct NodePool {
+  std::string name;
+  bool spot = false;
 };
 
 // An event not about a pod: nodes, Jobs, Spot VM preemptions, event-exporter restarts.
@@ -77,7 +85,16 @@ struct ClusterEvent {
 struct GkeEvents {
   std::vector<PodEvent> pods;          // sorted by time, then pod
   std::vector<ClusterEvent> cluster;   // sorted by time, then name
+  std::vector<NodePool> pools;         // the cluster's node pools, by name (empty: not read)
+  std::string pools_error;             // why they could not be read ("" when read or not asked)
+  bool pools_read = false;
 };
+
+// How a pod lost its node, told apart because they need different fixes: "priority" (the
+// scheduler's Preempted: a higher-priority pod took its place), "spot" (the Spot / preemptible VM
+// was reclaimed: Compute Engine's preemption, or the node's graceful shutdown on a Spot pool),
+// "node_shutdown" (a graceful node shutdown on a pool not known to be Spot); "" for other events.
+std::string preemption_kind(const PodEvent& event);
 
 struct StepContext {
   const DagsterClient& client;
@@ -122,7 +139,8 @@ StepResult step_error_groups(StepContext& context);     // step_12_error_groups
 StepResult step_oom_metrics(StepContext& context);      // step_13_oom_metrics
 
 // The Kubernetes events of the window (Cloud Logging), for steps 10 and 12.
-recorder::Result<GkeEvents> fetch_gke_events(const StepContext& context);
+// `with_pools`: also read the cluster's node pools (nodePools.list), which say which nodes are Spot.
+recorder::Result<GkeEvents> fetch_gke_events(const StepContext& context, bool with_pools = true);
 
 // Google Cloud helpers shared by the step_gcp files.
 std::string lql_quote(std::string_view text);  // a double-quoted Logging / Monitoring filter string

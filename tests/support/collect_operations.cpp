@@ -44,6 +44,8 @@ const std::vector<GooglePath>& collect_google_paths() {
        {"step_12_error_groups"}, {}},
       {"error_reporting", "/v1beta1/projects/my-proj/events", "errorreporting projects.events.list", {}, {},
        {"step_12_error_groups"}},
+      {"container", "/v1/projects/my-proj/locations/us-central1/clusters/prod/nodePools",
+       "container projects.locations.clusters.nodePools.list", {}, {}, {}, {"step_10_gke_events"}},
   };
   return table;
 }

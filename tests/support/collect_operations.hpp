@@ -29,10 +29,12 @@ struct GooglePath {
   std::vector<std::string> steps;    // the steps that fail without it (sorted)
   std::vector<std::string> degraded; // the steps that keep their data but say it is partial
   std::vector<std::string> items = {}; // the steps that lose one item each (their "itemErrors")
+  std::vector<std::string> pools = {}; // the steps that only lose which nodes are Spot ("nodePoolsError")
 };
 
 // Every Google path of steps 08 and 10-13 (analyzer/src/step_gcp_*.cpp; the GKE events fetch is
-// shared by steps 10 and 12, and step 12 only loses its pod correlation without it). Fixed order.
+// shared by steps 10 and 12, and step 12 only loses its pod correlation without it; without the node
+// pools step 10 keeps its events and says so). Fixed order.
 const std::vector<GooglePath>& collect_google_paths();
 
 }  // namespace day2test

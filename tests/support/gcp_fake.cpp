@@ -134,6 +134,7 @@ std::shared_ptr<GcpFake> gcp_fixture() {
       .on(events, "", gcp_data("events.grpE"), 200, "groupId=grpE");
   const std::string alerts = "/v3/projects/my-proj/alerts";
   fake->on(alerts, "", gcp_data("alerts.page1")).on(alerts, "al-2", gcp_data("alerts.page2"));
+  fake->on("/v1/projects/my-proj/locations/us-central1/clusters/prod/nodePools", "", gcp_data("node_pools"));
   const std::string series = "/v3/projects/my-proj/timeSeries";
   fake->on(series, "", gcp_data("restarts"), 200, "restart_count")
       .on(series, "", gcp_data("memory.page1"), 200, "limit_utilization")

@@ -219,8 +219,9 @@ TEST(Simulate, GoogleResponsesValidateAgainstTheDiscoveryDocuments) {
   }
   EXPECT_GE(google, 6);
   // The evicted, preempted and unschedulable runs' pod events, the oom run's Scheduled pod event and
-  // its node's OOMKilling (a Node event), the code server's, and the agent's two pod creations.
-  EXPECT_EQ(entries, 8);
+  // its node's OOMKilling (a Node event), the code server's, the agent's two pod creations, and the
+  // BackoffLimitExceeded Job events (k8s_cluster) of the prestart_kill and backoff_limit runs.
+  EXPECT_EQ(entries, 10);
 }
 
 // Simulates k_world as the scenario dir/s, then collects it by replay into dir/day2.json.
@@ -333,8 +334,9 @@ TEST(Simulate, BadSpecsAreRefusedNamingFileLineAndPath) {
             "user_code_error)");
   EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\", \"windw\": {}}"),
             "spec.json:1: /windw: unknown key \"windw\" (known: agent_pod_creates, agent_replicas, agents, alerts, "
-            "asset_checks, backfills, daemons, description, error_groups, findings, flavor, gcp, locations, now, "
-            "organization, page_size, pod_events, runs, schedules, seed, sensors, timezone, window)");
+            "asset_checks, backfills, daemons, description, error_groups, exporter_restarts, findings, flavor, gcp, "
+            "locations, node_events, node_pools, now, organization, page_size, pod_events, runs, schedules, seed, "
+            "sensors, timezone, window)");
   EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\",\n \"window\": {\"start\": \"2025-11-24T00:00:00Z\", "
                        "\"end\": \"2026-11-24T12:00:00Z\"}}"),
             "spec.json:2: /window/start: 2025-11-24T00:00:00Z is not within 7 days before \"now\" (or 1 day after)");

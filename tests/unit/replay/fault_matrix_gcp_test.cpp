@@ -202,6 +202,20 @@ bool holds(const std::vector<std::string>& keys, const std::string& key) {
   return std::find(keys.begin(), keys.end(), key) != keys.end();
 }
 
+// Step 10 without what the node pools add (the pools, each pod event's pool and Spot flag, and the
+// preemption kind that depends on it), as JSON.
+std::string without_pools(const rapidjson::Value& step) {
+  rapidjson::Document copy;
+  copy.CopyFrom(step, copy.GetAllocator());
+  for (const char* member : {"nodePools", "nodePoolsError", "itemErrors"}) copy.RemoveMember(member);
+  if (copy.HasMember("podEvents")) {
+    for (auto& row : copy["podEvents"].GetArray()) {
+      for (const char* member : {"nodePool", "spotNode", "preemption"}) row.RemoveMember(member);
+    }
+  }
+  return recorder::write_json(copy);
+}
+
 // The steps of `path.steps` hold an error naming its method; those of `path.degraded` keep their
 // groups and buckets but say (podEventsError, naming the method) that the pod correlation is missing;
 // every other step equals the clean artifact's.
@@ -241,6 +255,14 @@ void expect_steps(const rapidjson::Value& artifact, const GooglePath& path) {
         named.insert(recorder::get_string(item, "item").value_or(""));
       }
       EXPECT_EQ(named, marked);
+    } else if (holds(path.pools, key)) {
+      // Without the node pools the events stay; only which nodes are Spot is missing, and said.
+      auto error = recorder::get_string(*step, "nodePoolsError");
+      ASSERT_TRUE(error.has_value()) << "expected a nodePoolsError, got " << recorder::write_json(*step);
+      EXPECT_NE(error->find(path.method), std::string::npos) << *error;
+      ASSERT_TRUE(step->HasMember("itemErrors"));
+      EXPECT_EQ(recorder::get_string((*step)["itemErrors"][0], "item"), "node pools");
+      EXPECT_EQ(without_pools(*step), without_pools(*clean_step));
     } else if (holds(path.degraded, key)) {
       auto error = recorder::get_string(*step, "podEventsError");
       ASSERT_TRUE(error.has_value()) << "expected a podEventsError, got " << recorder::write_json(*step);
@@ -341,7 +363,8 @@ TEST_P(GcpFaultMatrixFailure, StepsOfThePathFailAndNoOtherStepChanges) {
                            fmt::format("{}:{}={},p=1,seed=1", cell.path.service, cell.path.path, cell.spec)});
   EXPECT_EQ(outcome.code, 1) << outcome.err;  // written, but some steps hold errors
   EXPECT_EQ(outcome.out, out_path + "\n");
-  EXPECT_NE(outcome.err.find(cell.path.items.empty() ? "step(s) hold errors" : "item(s) could not be read"),
+  bool item_only = !cell.path.items.empty() || !cell.path.pools.empty();
+  EXPECT_NE(outcome.err.find(item_only ? "item(s) could not be read" : "step(s) hold errors"),
             std::string::npos)
       << outcome.err;
   EXPECT_EQ(outcome.err.find("replay miss"), std::string::npos) << outcome.err;
