@@ -134,6 +134,9 @@ void finding_actions(const std::vector<Finding>& findings, Report& report) {
       {"degraded-cluster-noise", {Action::no_action, "downstream noise of one failed asset: the run's row covers it"}},
       {"queued-run-stuck", {Action::investigate, "runs stuck in the queue"}},
       {"backfill-failed", {Action::investigate, "partitions failed; re-run after the fix"}},
+      {"priority-preemption", {Action::monitor, "if it recurs: find the preemptor (the event names its uid) and raise the run pods' PriorityClass"}},
+      {"spot-reclaim", {Action::monitor, "expected on Spot pools; move runs that must not be interrupted to an on-demand pool"}},
+      {"event-exporter-gap", {Action::monitor, "Kubernetes evidence before the restart may be incomplete"}},
   };
   for (const auto& finding : findings) {
     if (finding.rule_id == "self-resolving-alert") {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <initializer_list>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "analyzer/overlap.hpp"
@@ -267,10 +268,74 @@ void alerts(const Json& artifact, const recorder::Zone& zone, const Config& conf
   }
 }
 
+// Run and step pods that lost their node (step 10 `preemption`). A Spot reclaim and a priority
+// preemption look alike from Dagster (the run was interrupted) but need different fixes, so each has
+// its own finding; a pod's several events of one loss (Compute Engine's reclaim, then the node's
+// shutdown) are one item with all their evidence.
+void node_losses(const Json& artifact, const recorder::Zone& zone, Report& report) {
+  const Json* step = step_payload(artifact, "step_10_gke_events");
+  if (step == nullptr) { return; }
+  Finding spot{"Spot VM reclaims", "", {}, "spot-reclaim", {}};
+  Finding priority{"Priority preemptions", "", {}, "priority-preemption", {}};
+  std::set<std::string> seen_spot, seen_priority;
+  const Json& events = array_of(*step, "podEvents");
+  for (rapidjson::SizeType i = 0; i < events.Size(); ++i) {
+    const Json& event = events[i];
+    std::string kind = text_of(event, "preemption");
+    const Json* run = member(event, "runId");
+    if (run == nullptr || !run->IsString() || (kind != "spot" && kind != "priority")) { continue; }
+    auto at = epoch_of(event, "timestamp");
+    std::string pod = text_of(event, "podName");
+    std::string node = text_of(event, "node");
+    std::string pool = text_of(event, "nodePool");
+    Finding& finding = kind == "spot" ? spot : priority;
+    auto& seen = kind == "spot" ? seen_spot : seen_priority;
+    std::string summary = fmt::format("{} pod `{}` {} on node `{}`{}", when(zone, at), pod, text_of(event, "reason"),
+                                      node.empty() ? "?" : node, pool.empty() ? "" : fmt::format(" (pool `{}`)", pool));
+    finding.evidence.push_back({"pod_event", fmt::format("/step_10_gke_events/podEvents/{}", i), summary, at});
+    if (seen.insert(pod).second) { finding.items.push_back(summary); }
+  }
+  if (!priority.items.empty()) {
+    priority.summary = fmt::format("{} run pod(s) preempted by a higher-priority pod (the scheduler's Preempted): give run "
+                                   "pods a PriorityClass no lower than what preempts them, or reserve capacity",
+                                   priority.items.size());
+    report.impact.push_back(std::move(priority));
+  }
+  if (!spot.items.empty()) {
+    spot.summary = fmt::format("{} run pod(s) lost their Spot VM (Compute Engine reclaimed it; no Preempted event): keep "
+                               "runs that must not be interrupted on an on-demand pool, or let retries absorb reclaims",
+                               spot.items.size());
+    report.impact.push_back(std::move(spot));
+  }
+}
+
+// The GKE event exporter's restarts (step 10): Kubernetes events before each may be missing, so the
+// absence of a pod event there is not evidence of anything.
+void exporter_gaps(const Json& artifact, const recorder::Zone& zone, Report& report) {
+  const Json* step = step_payload(artifact, "step_10_gke_events");
+  if (step == nullptr) { return; }
+  Finding gap{"Kubernetes event gap", "", {}, "event-exporter-gap", {}};
+  const Json& events = array_of(*step, "clusterEvents");
+  for (rapidjson::SizeType i = 0; i < events.Size(); ++i) {
+    if (text_of(events[i], "reason") != "EventExporterRestarted") { continue; }
+    auto at = epoch_of(events[i], "timestamp");
+    std::string line = fmt::format("the event exporter restarted at {}", when(zone, at));
+    gap.items.push_back(line);
+    gap.evidence.push_back({"cluster_event", fmt::format("/step_10_gke_events/clusterEvents/{}", i), line, at});
+  }
+  if (gap.items.empty()) { return; }
+  gap.summary = fmt::format("GKE's event exporter restarted {} time(s): Kubernetes events before each restart may be "
+                            "missing, so a pod event not found there is not evidence that nothing happened",
+                            gap.items.size());
+  report.impact.push_back(std::move(gap));
+}
+
 }  // namespace
 
 void add_findings(const Json& artifact, const recorder::Zone& zone, const Config& config, Report& report) {
   alerts(artifact, zone, config, report);
+  node_losses(artifact, zone, report);
+  exporter_gaps(artifact, zone, report);
   agent_rules(artifact, zone, config, report);
   for (auto& [location, ticks] : unavailable_ticks(artifact)) {
     // More than the threshold per location: exactly the threshold does not fire.

@@ -8,9 +8,12 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <sstream>
+#include <unistd.h>
 #include <string>
 #include <vector>
 
+#include "analyzer/cli.hpp"
 #include "analyzer/collect.hpp"
 #include "analyzer/simulate.hpp"
 #include "recorder/bundle.hpp"
@@ -180,8 +183,13 @@ const char* const k_world = R"({
     {"job": "big", "failure": "oom", "start": "2026-11-24T05:00:00Z", "end": "2026-11-24T05:10:00Z"},
     {"job": "evict", "failure": "evicted", "start": "2026-11-24T05:00:00Z", "end": "2026-11-24T05:10:00Z"},
     {"job": "pre", "failure": "preempted", "start": "2026-11-24T05:00:00Z", "end": "2026-11-24T05:10:00Z"},
-    {"job": "nonode", "failure": "unschedulable", "created": "2026-11-24T05:00:00Z", "end": "2026-11-24T05:20:00Z"}
+    {"job": "nonode", "failure": "unschedulable", "created": "2026-11-24T05:00:00Z", "end": "2026-11-24T05:20:00Z"},
+    {"job": "spot", "failure": "preempted", "start": "2026-11-24T06:00:00Z", "end": "2026-11-24T06:10:00Z",
+     "pod_events": [{"reason": "NodeShutdown", "node": "gke-prod-spot-pool-5c2e9a1b-q7wd", "time": "2026-11-24T06:09:20Z"}]},
+    {"job": "bl", "failure": "backoff_limit", "start": "2026-11-24T07:00:00Z", "end": "2026-11-24T07:05:00Z"}
   ],
+  "node_pools": [{"name": "pool-1"}, {"name": "spot-pool", "spot": true}],
+  "exporter_restarts": [{"time": "2026-11-24T04:30:00Z"}],
   "pod_events": [{"pod": "etl-prod-5d8c9-abcde", "reason": "Killing", "message": "Stopping container dagster",
                   "time": "2026-11-24T03:00:00Z", "node": "gke-pool-1-node-2"}],
   "agent_pod_creates": [{"time": "2026-11-24T02:00:00Z", "count": 2}, {"time": "2026-11-24T02:30:00Z", "code": 7}]
@@ -275,7 +283,7 @@ std::vector<std::string> shape_problems(const rapidjson::Value& sim, const std::
 
 TEST(RealShapes, TheSimulatorWritesEveryKindOfEntryAsGkeDoes) {
   std::map<std::string, Kind> kinds;
-  for (const char* file : {"logging-k8s-events.json", "audit-k8s-pods-create.json"}) {
+  for (const char* file : {"logging-k8s-events.json", "audit-k8s-pods-create.json", "compute-system-event-preempted.json"}) {
     for (const auto& sample : real(file)["entries"].GetArray()) {
       const auto& entry = sample["entry"];
       kinds[kind_of(entry)].real.push_back(&entry);
@@ -298,6 +306,9 @@ TEST(RealShapes, TheSimulatorWritesEveryKindOfEntryAsGkeDoes) {
   EXPECT_FALSE(kinds["k8s_pod event"].simulated.empty());
   EXPECT_FALSE(kinds["k8s_node event"].simulated.empty());
   EXPECT_FALSE(kinds["audit io.k8s.core.v1.pods.create"].simulated.empty());
+  EXPECT_FALSE(kinds["k8s_cluster event"].simulated.empty());  // the Job's BackoffLimitExceeded
+  EXPECT_FALSE(kinds["k8s_cluster text"].simulated.empty());   // the exporter's restart
+  EXPECT_FALSE(kinds["audit compute.instances.preempted"].simulated.empty());  // the Spot reclaim
 }
 
 // The comparison catches what the simulator wrote before it followed the real samples.
@@ -327,7 +338,7 @@ TEST(RealShapes, TheShapeCheckFindsTheEntriesOfTheOldSimulator) {
 }
 
 TEST(RealShapes, SimulatedEventsFollowTheExportersRules) {
-  int oom = 0, refused = 0, created = 0;
+  int oom = 0, refused = 0, created = 0, spot = 0;
   for (const auto& entry : simulated_entries()) {
     std::string json = recorder::write_json(entry);
     if (entry.HasMember("jsonPayload")) {
@@ -354,6 +365,12 @@ TEST(RealShapes, SimulatedEventsFollowTheExportersRules) {
         EXPECT_THAT(recorder::get_string(payload, "message").value_or(""),
                     testing::MatchesRegex("Preempted by pod [0-9a-f-]+ on node .+"));
       }
+    } else if (entry.HasMember("protoPayload") &&
+               recorder::get_string(entry["protoPayload"], "methodName") == "compute.instances.preempted") {
+      ++spot;  // Compute Engine's system event on the instance (= the GKE node), severity INFO
+      EXPECT_EQ(json_at(entry, "/resource/type"), "\"gce_instance\"") << json;
+      EXPECT_EQ(json_at(entry, "/severity"), "\"INFO\"") << json;
+      EXPECT_THAT(text_at(entry, "/protoPayload/resourceName"), testing::EndsWith("/instances/gke-prod-spot-pool-5c2e9a1b-q7wd"));
     } else if (entry.HasMember("protoPayload")) {
       EXPECT_FALSE(entry.HasMember("severity")) << "k8s.io audit entries carry no severity: " << json;
       const auto& proto = entry["protoPayload"];
@@ -371,6 +388,39 @@ TEST(RealShapes, SimulatedEventsFollowTheExportersRules) {
   EXPECT_EQ(oom, 1);
   EXPECT_EQ(created, 2);
   EXPECT_EQ(refused, 1);
+  EXPECT_EQ(spot, 1);
+}
+
+// The scenario's spec: build_features' pod was preempted by the scheduler on default-pool,
+// score_customers' Spot VM (spot-pool) was reclaimed and its node shut down.
+TEST(RealShapes, TheSpotScenarioTellsTheReclaimFromThePriorityPreemption) {
+  const std::string dir = std::string(DAY2_SOURCE_DIR) + "/scenarios/spot-reclaim-and-priority-preemption";
+  auto out = std::filesystem::temp_directory_path() / ("day2-spot-" + std::to_string(::getpid()) + ".json");
+  std::ostringstream stdout_text, stderr_text;
+  ASSERT_EQ(run_cli({"collect", "--replay", dir + "/bundle", "--config", dir + "/config.json", "--out", out.string(), "-q"},
+                    stdout_text, stderr_text),
+            0)
+      << stderr_text.str();
+  auto artifact = read_json(out.string());
+  std::filesystem::remove(out);
+  std::map<std::string, std::string> job_of;
+  for (const auto& run : artifact["step_01_failed_runs"]["failures"].GetArray()) {
+    job_of[run["runId"].GetString()] = run["jobName"].GetString();
+  }
+  std::map<std::string, std::set<std::string>> kinds;  // job -> preemption kinds of its pod's events
+  std::map<std::string, std::set<std::string>> pools;
+  for (const auto& event : artifact["step_10_gke_events"]["podEvents"].GetArray()) {
+    if (!event["runId"].IsString() || !event.HasMember("preemption")) continue;
+    std::string job = job_of[event["runId"].GetString()];
+    kinds[job].insert(event["preemption"].GetString());
+    if (event.HasMember("nodePool")) pools[job].insert(event["nodePool"].GetString());
+  }
+  EXPECT_EQ(kinds["build_features"], std::set<std::string>{"priority"});
+  EXPECT_EQ(kinds["score_customers"], std::set<std::string>{"spot"});
+  EXPECT_EQ(pools["build_features"], std::set<std::string>{"default-pool"});
+  EXPECT_EQ(pools["score_customers"], std::set<std::string>{"spot-pool"});
+  EXPECT_EQ(json_at(artifact, "/step_10_gke_events/nodePools"),
+            R"([{"name":"default-pool","spot":false},{"name":"spot-pool","spot":true}])");
 }
 
 // ---- the corpus --------------------------------------------------------------------------------

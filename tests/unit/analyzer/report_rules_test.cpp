@@ -50,6 +50,75 @@ const ActionRow* action_for(const Report& report, const std::string& item_part) 
 
 std::string at(double epoch) { return std::to_string(static_cast<long long>(epoch)); }
 
+// ---- node losses and event gaps (step 10) ----------------------------------------------------------
+
+std::string pod_row(double t, const std::string& pod, const std::string& reason, const std::string& run_id,
+                    const std::string& preemption, const std::string& pool = "") {
+  return R"({"timestamp": )" + at(t) + R"(, "podName": ")" + pod + R"(", "reason": ")" + reason +
+         R"(", "message": "m", "node": "gke-prod-)" + (pool.empty() ? "default-pool" : pool) + R"(-1a2b3c4d-x1y2", "runId": )" +
+         (run_id.empty() ? "null" : "\"" + run_id + "\"") + R"(, "runStatus": "FAILURE", "fromNodeEvent": false)" +
+         (pool.empty() ? "" : R"(, "nodePool": ")" + pool + R"(", "spotNode": true)") +
+         (preemption.empty() ? "" : R"(, "preemption": ")" + preemption + "\"") + "}";
+}
+
+std::string gke(const std::vector<std::string>& pods, const std::string& cluster = "") {
+  std::string rows;
+  for (const auto& row : pods) rows += (rows.empty() ? "" : ", ") + row;
+  return R"("step_10_gke_events": {"podEvents": [)" + rows + R"(], "clusterEvents": [)" + cluster + "]}";
+}
+
+const std::string k_run_a = "2428d0b6-dad3-45f2-89d2-2366c794389c";
+const std::string k_run_b = "a030ec01-5ae1-45e2-80ba-3ac8d7a41959";
+
+TEST(ReportRules, SpotReclaimAndPriorityPreemptionAreTwoFindingsWithTheirOwnPods) {
+  auto report = build(gke({
+      pod_row(k_t4, "dagster-run-" + k_run_a + "-x7k2p", "Preempted", k_run_a, "priority"),
+      pod_row(k_t4 + 600, "dagster-run-" + k_run_b + "-x7k2p", "NodePreempted", k_run_b, "spot", "spot-pool"),
+      pod_row(k_t4 + 625, "dagster-run-" + k_run_b + "-x7k2p", "NodeShutdown", k_run_b, "spot", "spot-pool"),
+  }));
+  const Finding* priority = rule(report, "priority-preemption");
+  const Finding* spot = rule(report, "spot-reclaim");
+  ASSERT_NE(priority, nullptr);
+  ASSERT_NE(spot, nullptr);
+  ASSERT_EQ(priority->items.size(), 1u);
+  EXPECT_THAT(priority->items[0], HasSubstr(k_run_a));
+  EXPECT_THAT(priority->summary, HasSubstr("PriorityClass"));
+  // One pod, one item: Compute Engine's reclaim and the node's shutdown are both its evidence.
+  ASSERT_EQ(spot->items.size(), 1u);
+  EXPECT_THAT(spot->items[0], HasSubstr(k_run_b));
+  EXPECT_THAT(spot->items[0], HasSubstr("pool `spot-pool`"));
+  EXPECT_THAT(pointers(*spot), ::testing::ElementsAre("/step_10_gke_events/podEvents/1", "/step_10_gke_events/podEvents/2"));
+  EXPECT_THAT(spot->summary, HasSubstr("on-demand pool"));
+  ASSERT_NE(action_for(report, "Spot VM reclaims"), nullptr);
+  EXPECT_EQ(action_for(report, "Spot VM reclaims")->action, Action::monitor);
+}
+
+TEST(ReportRules, NoNodeLossFindingForAShutdownOffSpotOrForPodsThatAreNotRuns) {
+  auto report = build(gke({
+      pod_row(k_t4, "dagster-run-" + k_run_a + "-x7k2p", "NodeShutdown", k_run_a, "node_shutdown"),
+      pod_row(k_t4, "etl-prod-5d8c9-abcde", "Preempted", "", "priority"),           // a code server
+      pod_row(k_t4, "etl-prod-5d8c9-fghij", "NodePreempted", "", "spot", "spot-pool"),  // not a run pod
+      pod_row(k_t4, "dagster-run-" + k_run_b + "-x7k2p", "Evicted", k_run_b, ""),
+  }));
+  EXPECT_EQ(rule(report, "priority-preemption"), nullptr);
+  EXPECT_EQ(rule(report, "spot-reclaim"), nullptr);
+}
+
+TEST(ReportRules, AnEventExporterRestartIsAGapInTheKubernetesEvidence) {
+  std::string restart = R"({"timestamp": )" + at(k_t4) + R"(, "kind": "EventExporter", "name": "", "reason": "EventExporterRestarted",
+      "message": "Event exporter started watching. Some events may have been lost up to this point.", "resourceType": "k8s_cluster"})";
+  auto report = build(gke({}, restart));
+  const Finding* gap = rule(report, "event-exporter-gap");
+  ASSERT_NE(gap, nullptr);
+  EXPECT_THAT(pointers(*gap), ::testing::ElementsAre("/step_10_gke_events/clusterEvents/0"));
+  EXPECT_THAT(gap->items[0], HasSubstr("00:00"));  // 04:00 UTC in New York
+  EXPECT_THAT(gap->summary, HasSubstr("not evidence"));
+  // A Job event is not a gap.
+  std::string job = R"({"timestamp": )" + at(k_t4) + R"(, "kind": "Job", "name": "dagster-step-0badc0de", "reason": "BackoffLimitExceeded",
+      "message": "Job has reached the specified backoff limit", "resourceType": "k8s_cluster"})";
+  EXPECT_EQ(rule(build(gke({}, job)), "event-exporter-gap"), nullptr);
+}
+
 // ---- agent topology -------------------------------------------------------------------------------
 
 std::string agents(const std::string& running, bool deviation, const std::string& errors) {
