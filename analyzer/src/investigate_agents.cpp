@@ -162,7 +162,7 @@ AgentCheck check_agent(const Session& session, const po::variables_map& vm, cons
 
   auto gcp = make_gcp(session, vm, check.events_skipped, check.events_error);
   if (!gcp) return check;
-  auto events = fetch_gke_events(step_context(session, &*gcp, check.start, check.end), /*with_pools=*/false);
+  auto events = fetch_gke_events(step_context(session, &*gcp, check.start, check.end), /*full=*/false);
   if (!events) {
     check.events_error = events.error().message;
     return check;

@@ -119,6 +119,8 @@ bool pod_event(const PredicateCall& call, const RunContext& run, Sink& out) {
     const Json& event = events[i];
     std::string reason = string_of(event, "reason");
     if (string_of(event, "runId") != run.run_id) continue;
+    // A node-level kill names no pod: with several pods on the node it is evidence for none of them.
+    if (const Json* pods = member(event, "nodeEventPods"); pods && pods->IsNumber() && pods->GetDouble() > 1) continue;
     if (std::find(call.reasons.begin(), call.reasons.end(), reason) == call.reasons.end()) continue;
     auto t = epoch_of(event, "timestamp");
     if (!t || !overlaps(pod_event_extent(*t, run.extent), *run.extent)) continue;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <set>
 #include <string>
 
 #include "recorder/json.hpp"
@@ -136,6 +137,30 @@ std::string audit_entry(const World& world, const PodCreate& create, std::size_t
       quote(world.gcp.cluster), quote(world.gcp.location), quote(world.gcp.project), quote(rfc3339(create.time)));
 }
 
+// The Job controller creating a step pod (audit log): like the agent's, the name only in the response,
+// and dagster-k8s' labels on it, `dagster/run-id` among them (docs/reference/real-samples/dagster-k8s-jobs.md).
+std::string step_audit_entry(const World& world, const Run& run, const std::string& pod, double time, std::size_t n) {
+  std::string generate = pod.substr(0, pod.rfind('-') + 1);
+  std::string labels = fmt::format(
+      R"({{"app.kubernetes.io/component":"step_worker","app.kubernetes.io/instance":"dagster","app.kubernetes.io/name":"dagster","app.kubernetes.io/part-of":"dagster","dagster/job":{},"dagster/op":{},"dagster/run-id":{},"job-name":{}}})",
+      quote(run.job), quote(run.step.empty() ? "step" : run.step), quote(run.id), quote(generate.substr(0, generate.size() - 1)));
+  std::string owner = fmt::format(
+      R"([{{"apiVersion":"batch/v1","blockOwnerDeletion":true,"controller":true,"kind":"Job","name":{},"uid":{}}}])",
+      quote(generate.substr(0, generate.size() - 1)), quote(uid_of(generate)));
+  std::string request = fmt::format(
+      R"({{"@type":"core.k8s.io/v1.Pod","apiVersion":"v1","kind":"Pod","metadata":{{"creationTimestamp":null,"generateName":{},"labels":{},"ownerReferences":{}}}}})",
+      quote(generate), labels, owner);
+  std::string response = fmt::format(
+      R"({{"@type":"core.k8s.io/v1.Pod","apiVersion":"v1","kind":"Pod","metadata":{{"creationTimestamp":{},"generateName":{},"labels":{},"name":{},"namespace":"dagster","ownerReferences":{},"resourceVersion":{},"uid":{}}},"status":{{"phase":"Pending","qosClass":"Burstable"}}}})",
+      quote(rfc3339(std::floor(time))), quote(generate), labels, quote(pod), owner,
+      quote(std::to_string(fnv1a(pod) % 90000000 + 10000000)), quote(uid_of(pod)));
+  return fmt::format(
+      R"({{"insertId":{},"labels":{{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC: allowed by ClusterRoleBinding \"system:controller:job-controller\" of ClusterRole \"system:controller:job-controller\" to ServiceAccount \"job-controller/kube-system\""}},"logName":{},"operation":{{"first":true,"id":{},"last":true,"producer":"k8s.io"}},"protoPayload":{{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","authenticationInfo":{{"principalEmail":"system:serviceaccount:kube-system:job-controller"}},"authorizationInfo":[{{"granted":true,"permission":"io.k8s.core.v1.pods.create","resource":"core/v1/namespaces/dagster/pods"}}],"methodName":"io.k8s.core.v1.pods.create","request":{},"requestMetadata":{{"callerIp":"::1"}},"resourceName":"core/v1/namespaces/dagster/pods","response":{},"serviceName":"k8s.io","status":{{}}}},"receiveTimestamp":{},"resource":{{"labels":{{"cluster_name":{},"location":{},"project_id":{}}},"type":"k8s_cluster"}},"timestamp":{}}})",
+      quote(fmt::format("step{:06}", n)), quote(fmt::format("projects/{}/logs/cloudaudit.googleapis.com%2Factivity", world.gcp.project)),
+      quote(uid_of(fmt::format("stepop{}", n))), request, response, quote(rfc3339(time + 1)),
+      quote(world.gcp.cluster), quote(world.gcp.location), quote(world.gcp.project), quote(rfc3339(time)));
+}
+
 // The exporter's own entry when it (re)starts watching: events before it may be missing.
 std::string exporter_entry(const World& world, double time, std::size_t n) {
   return fmt::format(
@@ -204,6 +229,19 @@ recorder::HttpResponse list_entries(const World& world, const std::string& body)
     for (auto& [t, entry] : timed) {
       if (t >= start && t < end) entries.push_back(std::move(entry));
     }
+  } else if (filter.find("io.k8s.core.v1.pods.create") != std::string::npos &&
+             filter.find("generateName:\"dagster-step-\"") != std::string::npos) {
+    // The step pods the spec names (pod events of "dagster-step-..." pods of a run), created when
+    // the run started; the query reaches back a day before the window.
+    std::size_t n = 0;
+    std::set<std::string> done;
+    for (const auto& run : world.runs) {
+      for (const auto& e : run.pod_events) {
+        if (e.pod.rfind("dagster-step-", 0) != 0 || !done.insert(e.pod).second) continue;
+        double t = (run.start != 0 ? run.start : run.created) + 5;
+        if (t >= start - 86400 && t < end) entries.push_back(step_audit_entry(world, run, e.pod, t, n++));
+      }
+    }
   } else if (filter.find("io.k8s.core.v1.pods.create") != std::string::npos) {
     std::size_t n = 0;
     for (const auto& create : world.agent_pod_creates) {
@@ -256,6 +294,13 @@ std::string rfc3339(double epoch_seconds) {
 
 std::string run_pod(const Run& run) { return fmt::format("dagster-run-{}-x7k2p", run.id); }
 
+// Each run's pod on its own node of pool-1 unless the spec names one: GKE node names are
+// "gke-<cluster>-<pool>-<hash>-<suffix>". Pods that share a node share its node-level events.
+std::string run_node(const Run& run) {
+  auto h = fnv1a(run.id);
+  return fmt::format("gke-pool-1-{:08x}-{:04x}", h & 0xffffffffULL, (h >> 32) & 0xffffULL);
+}
+
 namespace {
 
 constexpr const char* k_default_node = "gke-pool-1-node-1";
@@ -302,12 +347,15 @@ void node_side(const World& world, const PodEvent& e, const std::string& seed, s
 std::vector<NodeEvent> node_events(const World& world) {
   std::vector<NodeEvent> out;
   for (const auto& run : world.runs) {
-    for (const auto& e : run.pod_events) {
-      if (is_node_kill(e.reason)) node_side(world, e, run.id, out);
+    for (const auto& given : run.pod_events) {
+      if (!is_node_kill(given.reason)) continue;
+      PodEvent e = given;
+      if (e.node.empty()) e.node = run_node(run);
+      node_side(world, e, run.id, out);
     }
     if (run.pod_events.empty() && run.mode == FailureMode::oom) {
       double at = run.end != 0 ? run.end - 30 : run.created;
-      out.push_back({"OOMKilling", kernel_oom_line(fnv1a(run.id)), at, k_default_node});
+      out.push_back({"OOMKilling", kernel_oom_line(fnv1a(run.id)), at, run_node(run)});
     }
   }
   for (const auto& e : world.pod_events) {
@@ -328,16 +376,20 @@ std::vector<NodeEvent> node_events(const World& world) {
 std::vector<std::pair<const Run*, PodEvent>> all_pod_events(const World& world) {
   std::vector<std::pair<const Run*, PodEvent>> out;
   for (const auto& run : world.runs) {
-    for (const auto& e : run.pod_events) {
+    for (const auto& given : run.pod_events) {
+      PodEvent e = given;
+      if (e.node.empty()) e.node = run_node(run);
       if (is_node_kill(e.reason)) {  // a spec's OOM kill of the run pod: the pod was on e.node
-        out.emplace_back(&run, scheduled_on(run_pod(run), e.node, run.start != 0 ? run.start : run.created));
+        // Scheduled before it was killed there (a spec may put the kill before the run's start).
+        double placed = std::min(run.start != 0 ? run.start : run.created, e.time - 5);
+        out.emplace_back(&run, scheduled_on(e.pod.empty() ? run_pod(run) : e.pod, e.node, placed));
       } else {
         out.emplace_back(&run, e);
       }
     }
     if (!run.pod_events.empty()) continue;
     double at = run.end != 0 ? run.end - 30 : run.created;
-    const char* node = "gke-pool-1-node-1";
+    std::string node = run_node(run);
     if (run.mode == FailureMode::preempted) {
       // Priority preemption by the scheduler, as it words it (the preemptor's uid and the node).
       out.emplace_back(&run, PodEvent{"Preempted", fmt::format("Preempted by pod {} on node {}", uid_of(run.id + "/preemptor"), node), at, node, ""});

@@ -63,7 +63,7 @@ struct Parser {
       if (e.reason.empty()) throw SpecError{p, "\"reason\" is required"};
       e.message = text(list[i], p, "message");
       e.time = time_at(list[i], p, "time", world.now, true);
-      e.node = text(list[i], p, "node", "gke-pool-1-node-1");
+      e.node = text(list[i], p, "node");  // "": the run pod's own node (simulate_gcp.cpp run_node)
       e.pod = text(list[i], p, "pod");
       out.pod_events.push_back(std::move(e));
     }

@@ -245,6 +245,7 @@ std::optional<recorder::HttpResponse> answer_google_signals(const World& world, 
 
 // The run pod's name, and every pod event of the world (run pods and others), by time.
 std::string run_pod(const Run& run);
+std::string run_node(const Run& run);
 std::vector<std::pair<const Run*, PodEvent>> all_pod_events(const World& world);
 
 // A Node event (resource k8s_node): node-problem-detector's OOM kills, which name only the process.

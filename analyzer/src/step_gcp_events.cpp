@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "steps.hpp"
 
@@ -109,6 +110,20 @@ std::string cluster_filter(const StepContext& context) {
       cluster_terms(gcp), lql_quote(gcp.namespace_name), time_terms(context));
 }
 
+// Step pods of the runs' namespace created from the day before the window on (a step pod evicted in
+// the window may have started before it): the audit log's pods.create by the Job controller, whose
+// response carries the pod's name and its `dagster/run-id` label.
+std::string step_pod_filter(const StepContext& context) {
+  const auto& gcp = context.config.gcp;
+  auto from = context.window.start - std::chrono::hours(24);
+  return fmt::format(
+      "log_id(\"cloudaudit.googleapis.com/activity\") resource.type=\"k8s_cluster\"{} protoPayload.serviceName=\"k8s.io\" "
+      "protoPayload.methodName=\"io.k8s.core.v1.pods.create\" protoPayload.resourceName:{} "
+      "protoPayload.request.metadata.generateName:\"dagster-step-\" timestamp>={} timestamp<{}",
+      cluster_terms(gcp), lql_quote(fmt::format("namespaces/{}/pods", gcp.namespace_name)),
+      lql_quote(recorder::format_rfc3339_utc(from)), lql_quote(recorder::format_rfc3339_utc(context.window.end)));
+}
+
 // Spot / preemptible VM loss is a Compute Engine system event, not a Kubernetes event.
 std::string spot_filter(const StepContext& context) {
   return fmt::format(
@@ -188,22 +203,27 @@ std::string assigned_node(const PodEvent& event) {
 // preemption names only the instance. The pods on that node are known from the pod events
 // themselves: the scheduler's "Scheduled" event names the node in its message, kubelet events name
 // it in source.host. Pods are not seen leaving a node, so a pod counts as on the node when it was
-// first seen there no later than 5 minutes after the kill (kubelet's BackOff / Killing follow it)
-// and last seen there no earlier than 6 hours before.
+// scheduled there before the kill (or, known only from kubelet events, first seen there no later than
+// 5 minutes after it: kubelet's Killing follows it) and last seen there no earlier than 6 hours before.
+// Several pods on the node all get the kill: the kernel line names no pod (docs/gke-signals.md).
 std::vector<PodEvent> map_node_events(const std::vector<PodEvent>& pods, const std::vector<ClusterEvent>& nodes) {
   struct Seen {
     double first = 0;
     double last = 0;
+    std::optional<double> scheduled;  // the scheduler put it on the node then
   };
   std::map<std::pair<std::string, std::string>, Seen> seen;  // (node, pod)
   for (const auto& event : pods) {
     std::string node = assigned_node(event);
     if (node.empty()) node = event.node;
     if (node.empty() || event.pod_name.empty()) continue;
-    auto [it, inserted] = seen.try_emplace({node, event.pod_name}, Seen{event.timestamp, event.timestamp});
+    auto [it, inserted] = seen.try_emplace({node, event.pod_name}, Seen{event.timestamp, event.timestamp, std::nullopt});
     if (!inserted) {
       it->second.first = std::min(it->second.first, event.timestamp);
       it->second.last = std::max(it->second.last, event.timestamp);
+    }
+    if (event.reason == "Scheduled") {
+      it->second.scheduled = std::min(it->second.scheduled.value_or(event.timestamp), event.timestamp);
     }
   }
   std::vector<PodEvent> mapped;
@@ -215,18 +235,26 @@ std::vector<PodEvent> map_node_events(const std::vector<PodEvent>& pods, const s
     bool kill = node_event.reason == "OOMKilling" || node_event.reason == "SystemOOM" ||
                 node_event.reason == "InstancePreempted" || shutdown;
     if (!kill || node_event.kind != "Node") continue;
+    std::vector<std::string> on_node;
     for (const auto& [key, when] : seen) {
       if (key.first != node_event.name) continue;
-      if (when.first > node_event.timestamp + 300 || when.last < node_event.timestamp - 6 * 3600) continue;
+      // A pod the scheduler put on the node after the kill was not there; one known only from kubelet
+      // events (which follow a kill) may have been.
+      if (when.scheduled ? *when.scheduled > node_event.timestamp : when.first > node_event.timestamp + 300) continue;
+      if (when.last < node_event.timestamp - 6 * 3600) continue;
+      on_node.push_back(key.second);
+    }
+    for (const auto& pod : on_node) {
       PodEvent event;
       event.timestamp = node_event.timestamp;
-      event.pod_name = key.second;
+      event.pod_name = pod;
       event.reason = node_event.reason == "InstancePreempted" ? "NodePreempted"
                      : shutdown                                 ? "NodeShutdown"
                                                                 : node_event.reason;
       event.message = node_event.message;
       event.node = node_event.name;
       event.node_event = true;
+      event.node_event_pods = static_cast<int>(on_node.size());
       event.insert_id = node_event.insert_id;
       mapped.push_back(std::move(event));
     }
@@ -265,6 +293,28 @@ Result<std::vector<NodePool>> read_pools(const StepContext& context) {
   return pools;
 }
 
+Result<std::map<std::string, std::string>> read_step_pods(const StepContext& context) {
+  auto entries = context.gcp->list_log_entries(context.config.gcp.project, step_pod_filter(context));
+  if (!entries) return entries.error();
+  std::map<std::string, std::string> runs;
+  for (const auto& entry : entries->GetArray()) {
+    if (!entry.IsObject() || string_at(entry, "protoPayload/response/kind") != "Pod") continue;
+    std::string pod = string_at(entry, "protoPayload/response/metadata/name");
+    // The label's key holds a '/': read it as a member, not as a path.
+    auto label = [&](const char* where) -> std::string {
+      const auto* payload = recorder::get_object(entry, "protoPayload");
+      const auto* part = payload ? recorder::get_object(*payload, where) : nullptr;
+      const auto* metadata = part ? recorder::get_object(*part, "metadata") : nullptr;
+      const auto* labels = metadata ? recorder::get_object(*metadata, "labels") : nullptr;
+      return labels ? recorder::get_string(*labels, "dagster/run-id").value_or("") : "";
+    };
+    std::string run = label("response");
+    if (run.empty()) run = label("request");
+    if (!pod.empty() && !run.empty()) runs[pod] = run;
+  }
+  return runs;
+}
+
 Result<void> read_into(const StepContext& context, const std::string& filter, bool pods, GkeEvents& out) {
   auto entries = context.gcp->list_log_entries(context.config.gcp.project, filter);
   if (!entries) return entries.error();
@@ -281,7 +331,14 @@ Result<void> read_into(const StepContext& context, const std::string& filter, bo
 
 }  // namespace
 
-Result<GkeEvents> fetch_gke_events(const StepContext& context, bool with_pools) {
+std::optional<std::string> run_of_pod(const std::string& pod, const GkeEvents& events) {
+  if (auto run = run_id_from_pod_name(pod)) return run;
+  auto found = events.step_pod_runs.find(pod);
+  if (found == events.step_pod_runs.end()) return std::nullopt;
+  return found->second;
+}
+
+Result<GkeEvents> fetch_gke_events(const StepContext& context, bool full) {
   GkeEvents events;
   GkeEvents parts[4];
   const std::pair<std::string, bool> queries[] = {{pod_filter(context), true},
@@ -289,11 +346,16 @@ Result<GkeEvents> fetch_gke_events(const StepContext& context, bool with_pools) 
                                                   {cluster_filter(context), false},
                                                   {spot_filter(context), false}};
   // The node pools say which nodes are Spot: read with the events; without them the events stay.
-  bool ask_pools = with_pools && !context.config.gcp.cluster.empty() && !context.config.gcp.location.empty();
+  bool ask_pools = full && !context.config.gcp.cluster.empty() && !context.config.gcp.location.empty();
   Result<std::vector<NodePool>> pools = std::vector<NodePool>{};
-  auto read = parallel_for(5, 5, [&](std::size_t i) -> Result<void> {
+  Result<std::map<std::string, std::string>> step_pods = std::map<std::string, std::string>{};
+  auto read = parallel_for(6, 6, [&](std::size_t i) -> Result<void> {
     if (i == 4) {
       if (ask_pools) pools = read_pools(context);
+      return {};
+    }
+    if (i == 5) {
+      if (full) step_pods = read_step_pods(context);
       return {};
     }
     return read_into(context, queries[i].first, queries[i].second, parts[i]);
@@ -304,6 +366,11 @@ Result<GkeEvents> fetch_gke_events(const StepContext& context, bool with_pools) 
     events.pools = std::move(*pools);
   } else {
     events.pools_error = pools.error().message;
+  }
+  if (step_pods) {
+    events.step_pod_runs = std::move(*step_pods);
+  } else {
+    events.step_pods_error = step_pods.error().message;
   }
   events.pods = std::move(parts[0].pods);
   for (auto& part : parts) {
@@ -343,7 +410,7 @@ StepResult step_gke_events(StepContext& context) {
   auto& a = out.GetAllocator();
   rapidjson::Value pods(rapidjson::kArrayType);
   for (const auto& event : events->pods) {
-    auto run_id = run_id_from_pod_name(event.pod_name);
+    auto run_id = run_of_pod(event.pod_name, *events);
     rapidjson::Value row(rapidjson::kObjectType);
     row.AddMember("timestamp", event.timestamp, a);
     row.AddMember("podName", string_value(event.pod_name, a), a);
@@ -354,6 +421,7 @@ StepResult step_gke_events(StepContext& context) {
     row.AddMember("runStatus", string_value(status, a), a);
     row.AddMember("node", event.node.empty() ? rapidjson::Value() : string_value(event.node, a), a);
     row.AddMember("fromNodeEvent", event.node_event, a);
+    if (event.node_event) row.AddMember("nodeEventPods", event.node_event_pods, a);
     if (!event.node_pool.empty()) {
       row.AddMember("nodePool", string_value(event.node_pool, a), a);
       row.AddMember("spotNode", *event.spot, a);
@@ -386,15 +454,19 @@ StepResult step_gke_events(StepContext& context) {
   }
   // Without the pools the events stand; only which nodes are Spot is missing (a Spot reclaim by graceful
   // shutdown reads "node_shutdown"), and the gate says so.
-  if (!events->pools_error.empty()) {
-    out.AddMember("nodePoolsError", string_value(events->pools_error, a), a);
-    rapidjson::Value items(rapidjson::kArrayType);
+  // Without the step pods' creations, step-pod events have no run (and the gate says so).
+  rapidjson::Value items(rapidjson::kArrayType);
+  for (const auto& [item_name, member, error] :
+       {std::tuple<const char*, const char*, const std::string*>{"node pools", "nodePoolsError", &events->pools_error},
+        {"step pods", "stepPodsError", &events->step_pods_error}}) {
+    if (error->empty()) continue;
+    out.AddMember(rapidjson::StringRef(member), string_value(*error, a), a);
     rapidjson::Value item(rapidjson::kObjectType);
-    item.AddMember("item", "node pools", a);
-    item.AddMember("error", string_value(events->pools_error, a), a);
+    item.AddMember("item", rapidjson::StringRef(item_name), a);
+    item.AddMember("error", string_value(*error, a), a);
     items.PushBack(item, a);
-    out.AddMember("itemErrors", items, a);
   }
+  if (!items.Empty()) out.AddMember("itemErrors", items, a);
   // Without step 01's runs every runStatus is UNKNOWN; say why rather than fail the GKE signals.
   if (!statuses) out.AddMember("runStatusError", string_value(statuses.error().message, a), a);
   return out;

@@ -151,9 +151,15 @@ StepResult step_oom_metrics(StepContext& context) {
     std::vector<const ContainerSeries*> containers;
   };
   std::map<std::string, RunRowOut> runs;  // run id -> flagged containers
+  // Step pods reach their run through the labels of their creation (step 10's fetch), when it was read.
+  static const GkeEvents k_none;
+  const GkeEvents* events = &k_none;
+  if (context.gke_events) {
+    if (const auto& fetched = context.gke_events->get(); fetched) events = &*fetched;
+  }
   for (const auto& [key, row] : containers) {
     bool flagged = row.restarts > 0 || (row.has_utilization && row.max_utilization >= k_memory_limit_hit);
-    auto run_id = run_id_from_pod_name(row.pod);
+    auto run_id = run_of_pod(row.pod, *events);
     if (flagged && run_id) runs[*run_id].containers.push_back(&row);
   }
   rapidjson::Document out(rapidjson::kObjectType);

@@ -60,6 +60,7 @@ struct PodEvent {
   std::string message;
   std::string node;    // the node the event names ("" when unknown)
   bool node_event = false;
+  int node_event_pods = 0;    // a node event: how many pods were on the node then (1: attributable)
   std::string insert_id;
   std::string node_pool;      // the GKE node pool of `node` ("" when unknown)
   std::optional<bool> spot;   // whether that pool is Spot / preemptible (nullopt: unknown)
@@ -88,7 +89,14 @@ struct GkeEvents {
   std::vector<NodePool> pools;         // the cluster's node pools, by name (empty: not read)
   std::string pools_error;             // why they could not be read ("" when read or not asked)
   bool pools_read = false;
+  // dagster-step pods -> their run, from the `dagster/run-id` label of their audit-log creation (a step
+  // pod's name holds only an md5 of run id and step key).
+  std::map<std::string, std::string> step_pod_runs;
+  std::string step_pods_error;         // why they could not be read ("" when read or not asked)
 };
+
+// The run of a pod: from a run pod's name, else from the step pods' labels of `events`.
+std::optional<std::string> run_of_pod(const std::string& pod, const GkeEvents& events);
 
 // How a pod lost its node, told apart because they need different fixes: "priority" (the
 // scheduler's Preempted: a higher-priority pod took its place), "spot" (the Spot / preemptible VM
@@ -139,8 +147,9 @@ StepResult step_error_groups(StepContext& context);     // step_12_error_groups
 StepResult step_oom_metrics(StepContext& context);      // step_13_oom_metrics
 
 // The Kubernetes events of the window (Cloud Logging), for steps 10 and 12.
-// `with_pools`: also read the cluster's node pools (nodePools.list), which say which nodes are Spot.
-recorder::Result<GkeEvents> fetch_gke_events(const StepContext& context, bool with_pools = true);
+// `full`: also read the cluster's node pools (nodePools.list: which nodes are Spot) and the step pods'
+// creations (audit log: which run each dagster-step pod belongs to).
+recorder::Result<GkeEvents> fetch_gke_events(const StepContext& context, bool full = true);
 
 // Google Cloud helpers shared by the step_gcp files.
 std::string lql_quote(std::string_view text);  // a double-quoted Logging / Monitoring filter string

@@ -121,6 +121,7 @@ std::shared_ptr<GcpFake> gcp_fixture() {
       .on(k_entries, "", gcp_data("cluster_events"), 200, "involvedObject.kind=\"Job\"")
       .on(k_entries, "", gcp_data("spot_events"), 200, "compute.instances.preempted")
       .on(k_entries, "", gcp_data("agent_creates.page1"), 200, "io.k8s.core.v1.pods.create")
+      .on(k_entries, "", gcp_data("step_creates"), 200, "generateName:\"dagster-step-\"")
       .on(k_entries, "churn-2", gcp_data("agent_creates.page2"), 200, "io.k8s.core.v1.pods.create")
       .on(k_entries, "churn-3", gcp_data("agent_creates.page3"), 200, "io.k8s.core.v1.pods.create");
   const std::string stats = "/v1beta1/projects/my-proj/groupStats";

@@ -62,9 +62,10 @@ inline std::optional<Extent> run_extent(std::optional<double> start, std::option
 }
 
 // A pod event of a run's pod covers the run's lifetime (the pod exists for the run) when it happened
-// during that lifetime (give or take the instant width); any other pod event is an instant.
+// during that lifetime (give or take the instant width: exactly when its instant extent overlaps the
+// run, both half-open); any other pod event is an instant.
 inline Extent pod_event_extent(double t, const std::optional<Extent>& run) {
-  if (run && t >= run->start - k_instant_half_width && t < run->end + k_instant_half_width) return *run;
+  if (run && overlaps(instant_extent(t), *run)) return *run;
   return instant_extent(t);
 }
 

@@ -93,6 +93,82 @@ TEST(GcpSteps, NodeOomKillingIsMappedToThePodScheduledOnTheNode) {
   EXPECT_THAT(text_at(a, "/step_10_gke_events/podEvents/3/message"), HasSubstr("Killed process 4242 (python3)"));
 }
 
+// The kernel's OOM line names no pod: a kill on a node is every pod's that was there then, each row
+// saying how many (nodeEventPods), and none that the scheduler put there after it.
+TEST(GcpSteps, ANodeOomKillGoesToEveryPodOnTheNodeThenAndSaysHowMany) {
+  auto fake = google();
+  auto scheduled = [](const std::string& pod, const char* time) {
+    return R"({"insertId": ")" + pod + R"(", "timestamp": ")" + time + R"(", "jsonPayload": {"reason": "Scheduled",
+      "message": "Successfully assigned dagster/)" + pod + R"( to gke-prod-pool-2-1a2b3c4d-x1y2", "type": "Normal",
+      "involvedObject": {"kind": "Pod", "name": ")" + pod + R"("}, "source": {"component": "default-scheduler"}},
+      "resource": {"type": "k8s_pod", "labels": {"pod_name": ")" + pod + R"("}}})";
+  };
+  fake->on(k_entries, "",
+           "{\"entries\": [" + scheduled("dagster-run-" + k_failed_run + "-aaaaa", "2026-11-22T04:00:00Z") + ", " +
+               scheduled("dagster-run-" + k_success_run + "-bbbbb", "2026-11-22T04:10:00Z") + ", " +
+               scheduled("dagster-run-" + k_outside_run + "-ccccc", "2026-11-22T05:00:00Z") + "]}",
+           200, "resource.type=\"k8s_pod\"");
+  fake->on(k_entries, "", R"j({"entries": [{"insertId": "oom", "timestamp": "2026-11-22T04:30:00Z",
+      "jsonPayload": {"reason": "OOMKilling", "type": "Warning", "message": "Memory cgroup out of memory: Killed process 77 (python3)",
+                      "involvedObject": {"kind": "Node", "name": "gke-prod-pool-2-1a2b3c4d-x1y2"},
+                      "source": {"component": "kernel-monitor", "host": "gke-prod-pool-2-1a2b3c4d-x1y2"}},
+      "resource": {"type": "k8s_node", "labels": {"node_name": "gke-prod-pool-2-1a2b3c4d-x1y2"}}}]})j",
+           200, "resource.type=\"k8s_node\"");
+  auto a = run_collect(fake);
+  std::vector<std::string> killed;
+  for (std::size_t i = 0; i < size_at(a, "/step_10_gke_events/podEvents"); ++i) {
+    std::string row = "/step_10_gke_events/podEvents/" + std::to_string(i);
+    if (text_at(a, row + "/reason") != "OOMKilling") continue;
+    killed.push_back(text_at(a, row + "/runId"));
+    EXPECT_EQ(json_at(a, row + "/nodeEventPods"), "2");
+    EXPECT_EQ(json_at(a, row + "/fromNodeEvent"), "true");
+  }
+  // The third pod was scheduled on the node half an hour after the kill.
+  EXPECT_THAT(killed, testing::UnorderedElementsAre(k_failed_run, k_success_run));
+}
+
+// A step pod's name holds no run id ("dagster-step-<md5>-<suffix>"): its run comes from the
+// `dagster/run-id` label of its creation in the audit log (tests/data/gcp/step_creates.json).
+TEST(GcpSteps, AStepPodsEventsReachItsRunThroughTheLabelOfItsCreation) {
+  auto fake = google();
+  fake->on(k_entries, "", R"({"entries": [{"insertId": "e1", "timestamp": "2026-11-22T05:01:05Z",
+      "jsonPayload": {"reason": "Evicted", "message": "The node was low on resource: memory.", "type": "Warning",
+                      "involvedObject": {"kind": "Pod", "name": "dagster-step-3199c71ccecc52488e2e22b7e04d9900-zm8zk"},
+                      "source": {"component": "kubelet", "host": "gke-prod-pool-2-bbbb"}},
+      "resource": {"type": "k8s_pod", "labels": {"pod_name": "dagster-step-3199c71ccecc52488e2e22b7e04d9900-zm8zk"}}},
+     {"insertId": "e2", "timestamp": "2026-11-22T05:02:05Z",
+      "jsonPayload": {"reason": "Evicted", "message": "m", "type": "Warning",
+                      "involvedObject": {"kind": "Pod", "name": "dagster-step-00000000000000000000000000000000-aaaaa"}},
+      "resource": {"type": "k8s_pod", "labels": {"pod_name": "dagster-step-00000000000000000000000000000000-aaaaa"}}}]})",
+           200, "resource.type=\"k8s_pod\"");
+  auto a = run_collect(fake);
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/podEvents/0/podName"), "dagster-step-3199c71ccecc52488e2e22b7e04d9900-zm8zk");
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/podEvents/0/runId"), k_failed_run);
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/podEvents/0/runStatus"), "FAILURE");
+  EXPECT_EQ(json_at(a, "/step_10_gke_events/podEvents/1/runId"), "null");  // a step pod not created in the lookback
+  // The audit query reaches a day before the window: a step pod may start before it.
+  std::string filter;
+  for (const auto& request : fake->requests(k_entries)) {
+    if (request.body.find("dagster-step-") != std::string::npos && request.body.find("pods.create") != std::string::npos) {
+      filter = request.body;
+    }
+  }
+  EXPECT_THAT(filter, HasSubstr(R"(protoPayload.resourceName:\"namespaces/dagster/pods\")"));
+  EXPECT_THAT(filter, HasSubstr("timestamp>=\\\"" + recorder::format_rfc3339_utc(day2test::captured_window().start -
+                                                                             std::chrono::hours(24))));
+}
+
+TEST(GcpSteps, UnreadableStepPodCreationsAreAnItemErrorNotTheSteps) {
+  auto fake = google();
+  fake->on(k_entries, "", R"({"error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"}})", 403,
+           "generateName:\"dagster-step-\"");
+  auto a = run_collect(fake);
+  EXPECT_FALSE(a["step_10_gke_events"].HasMember("error"));
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/itemErrors/0/item"), "step pods");
+  EXPECT_THAT(text_at(a, "/step_10_gke_events/stepPodsError"), HasSubstr("logging entries.list: HTTP 403"));
+  EXPECT_EQ(size_at(a, "/step_10_gke_events/podEvents"), 4u);
+}
+
 TEST(GcpSteps, ClusterEventsHoldJobNodeAndExporterEvents) {
   const auto& a = artifact();
   ASSERT_EQ(size_at(a, "/step_10_gke_events/clusterEvents"), 3u);

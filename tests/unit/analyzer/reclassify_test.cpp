@@ -172,6 +172,29 @@ TEST(Reclassify, OomKillingLongAfterTheRunIsIgnored) {
   expect_kept(only(artifact({failure("a", "Unclassified")}, "[]", events)), Category::unclassified);
 }
 
+// A node-level OOM kill names no pod: it is evidence for the run only when its pod was the only one
+// on the node (nodeEventPods 1), not when several were.
+std::string node_kill(const std::string& run_id, int pods_on_node) {
+  return fmt::format(R"j({{"timestamp": {}, "podName": "dagster-run-{}-x", "reason": "OOMKilling", "message":
+    "Memory cgroup out of memory: Killed process 4242 (python3)", "runId": "{}", "fromNodeEvent": true, "nodeEventPods": {}}})j",
+                     k_start + 60, run_id, run_id, pods_on_node);
+}
+
+TEST(Reclassify, ANodeOomKillOfTheOnlyPodOnTheNodeIsNodeOomEviction) {
+  auto result = only(artifact({failure("a", "Unclassified")}, "[]", "[" + node_kill("a", 1) + "]"));
+  expect_moved(result, Category::node_oom_eviction, "pod-oom-eviction", {"/step_10_gke_events/podEvents/0"});
+}
+
+TEST(Reclassify, ANodeOomKillSharedByPodsOnTheNodeIsNotEvidence) {
+  expect_kept(only(artifact({failure("a", "Unclassified")}, "[]", "[" + node_kill("a", 2) + "]")), Category::unclassified);
+}
+
+TEST(Reclassify, AStepJobThatFailedWhenItsPodWasOomKilledIsNodeOomEviction) {
+  auto result = only(artifact({failure("a", "Backoff limit")}, "[]", "[" + node_kill("a", 1) + "]"));
+  EXPECT_EQ(result.category, Category::node_oom_eviction);
+  expect_kept(only(artifact({failure("a", "Backoff limit")})), Category::backoff_limit);
+}
+
 TEST(Reclassify, PreemptedPodEventIsNotOomEviction) {
   auto events = "[" + pod_event("a", "Preempted", k_start + 60) + "]";
   expect_kept(only(artifact({failure("a", "Unclassified")}, "[]", events)), Category::unclassified);
