@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <functional>
 #include <map>
@@ -17,6 +19,14 @@ using recorder::make_error;
 using recorder::Result;
 
 std::string_view to_string(Flavor flavor) { return flavor == Flavor::plus ? "plus" : "oss"; }
+
+std::vector<std::string> GcpSettings::pod_namespaces() const {
+  std::vector<std::string> out{namespace_name, agent_ns()};
+  out.insert(out.end(), infra_namespaces.begin(), infra_namespaces.end());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
 
 namespace {
 
@@ -102,6 +112,18 @@ const std::map<std::string, Setter>& setters() {
       {"/gcp/agent_pod_prefix", text([](Config& c) -> std::string& { return c.gcp.agent_pod_prefix; })},
       {"/gcp/namespace", text([](Config& c) -> std::string& { return c.gcp.namespace_name; })},
       {"/gcp/agent_deployment", text([](Config& c) -> std::string& { return c.gcp.agent_deployment; })},
+      {"/gcp/agent_namespace", text([](Config& c) -> std::string& { return c.gcp.agent_namespace; })},
+      {"/gcp/infra_namespaces",
+       [](const rapidjson::Value& v, Config& c) -> std::string {
+         if (!v.IsArray()) return "must be a list of namespace names";
+         std::vector<std::string> names;
+         for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+           if (!v[i].IsString() || v[i].GetStringLength() == 0) return fmt::format("[{}] must be a non-empty string", i);
+           names.emplace_back(v[i].GetString(), v[i].GetStringLength());
+         }
+         c.gcp.infra_namespaces = std::move(names);
+         return "";
+       }},
       {"/gcp/api_root", text([](Config& c) -> std::string& { return c.gcp.api_root; })},
       {"/gcp/logging_reads_per_minute",
        number([](Config& c) -> int& { return c.gcp.logging_reads_per_minute; }, 1, 100000)},

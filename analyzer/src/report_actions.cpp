@@ -137,6 +137,7 @@ void finding_actions(const std::vector<Finding>& findings, Report& report) {
       {"priority-preemption", {Action::monitor, "if it recurs: find the preemptor (the event names its uid) and raise the run pods' PriorityClass"}},
       {"spot-reclaim", {Action::monitor, "expected on Spot pools; move runs that must not be interrupted to an on-demand pool"}},
       {"event-exporter-gap", {Action::monitor, "Kubernetes evidence before the restart may be incomplete"}},
+      {"agent-churn-storm", {Action::escalate, "sustained platform issue: the agent's pods keep being replaced"}},
   };
   for (const auto& finding : findings) {
     if (finding.rule_id == "self-resolving-alert") {

@@ -268,6 +268,31 @@ void alerts(const Json& artifact, const recorder::Zone& zone, const Config& conf
   }
 }
 
+// Step 08's verdict "storm": far more agent pod creations than a rollout, even a retried one, makes
+// (seed: "3-4 creates = a rollout retry; >>4 = sustained storm"): a platform issue of its own, whether
+// or not the agents looked healthy when Dagster+ was asked.
+void churn_storm(const Json& artifact, const recorder::Zone& zone, Report& report) {
+  const Json* step = step_payload(artifact, "step_08_agent_pod_churn");
+  if (step == nullptr || text_of(*step, "verdict") != "storm") { return; }
+  Finding storm{"Agent pod churn storm",
+                fmt::format("{} agent pod creation(s) in the window for {} replica(s) (maxSurge {} %): far beyond a rollout "
+                            "or a retried one; the agent's pods keep being replaced",
+                            summary::count_text(*step, "createCount"), summary::count_text(*step, "expectedReplicas"),
+                            summary::count_text(*step, "maxSurgePercent")),
+                {}, "agent-churn-storm", {}};
+  const Json& events = array_of(*step, "events");
+  for (rapidjson::SizeType i = 0; i < events.Size(); ++i) {
+    if (const Json* code = member(events[i], "statusCode"); code && code->IsNumber() && code->GetDouble() != 0) { continue; }
+    storm.evidence.push_back({"agent_churn", fmt::format("/step_08_agent_pod_churn/events/{}", i),
+                              "created " + text_of(events[i], "podName"), epoch_of(events[i], "timestamp")});
+  }
+  if (!storm.evidence.empty()) {
+    storm.items.push_back(fmt::format("{} pod(s) created from {} to {}", storm.evidence.size(),
+                                      when(zone, storm.evidence.front().epoch), when(zone, storm.evidence.back().epoch)));
+  }
+  report.impact.push_back(std::move(storm));
+}
+
 // Run and step pods that lost their node (step 10 `preemption`). A Spot reclaim and a priority
 // preemption look alike from Dagster (the run was interrupted) but need different fixes, so each has
 // its own finding; a pod's several events of one loss (Compute Engine's reclaim, then the node's
@@ -336,6 +361,7 @@ void add_findings(const Json& artifact, const recorder::Zone& zone, const Config
   alerts(artifact, zone, config, report);
   node_losses(artifact, zone, report);
   exporter_gaps(artifact, zone, report);
+  churn_storm(artifact, zone, report);
   agent_rules(artifact, zone, config, report);
   for (auto& [location, ticks] : unavailable_ticks(artifact)) {
     // More than the threshold per location: exactly the threshold does not fire.

@@ -49,6 +49,7 @@ Config world_config(const sim::World& world) {
   config.gcp.project = world.gcp.project;
   config.gcp.cluster = world.gcp.cluster;
   config.gcp.location = world.gcp.location;
+  config.gcp.agent_namespace = world.gcp.agent_namespace;
   config.agent_replicas = world.agent_replicas;
   if (world.plus) {
     config.dagster.flavor = Flavor::plus;
@@ -79,6 +80,9 @@ std::string config_text(const sim::World& world) {
     gcp.AddMember("project", recorder::json_string(world.gcp.project, a), a);
     gcp.AddMember("cluster", recorder::json_string(world.gcp.cluster, a), a);
     gcp.AddMember("location", recorder::json_string(world.gcp.location, a), a);
+    if (!world.gcp.agent_namespace.empty()) {
+      gcp.AddMember("agent_namespace", recorder::json_string(world.gcp.agent_namespace, a), a);
+    }
     doc.AddMember("gcp", gcp, a);
   }
   if (world.page_size != 200) {

@@ -65,15 +65,23 @@ Reporter reporter_of(std::string_view reason, std::string_view kind = "Pod") {
 // `firstTimestamp` (every update is its own entry; the entry's timestamp is the time), severity INFO
 // for Normal and WARNING for Warning, resource k8s_pod for a Pod, k8s_node for a Node (like the real
 // entries in docs/reference/real-samples/logging-k8s-events.json).
+// The namespace of a pod: the agent's pods ("user-cloud-dagster-cloud-agent-*") live in the agent's
+// namespace when the world gives it one; every other pod in "dagster".
+std::string pod_namespace(const World& world, const std::string& pod) {
+  bool agent = pod.rfind("user-cloud-dagster-cloud-agent", 0) == 0;
+  return agent && !world.gcp.agent_namespace.empty() ? world.gcp.agent_namespace : "dagster";
+}
+
 std::string event_entry(const World& world, std::string_view kind, const std::string& name, const std::string& reason,
                         const std::string& message, double time, const std::string& node, std::size_t n) {
   auto who = reporter_of(reason, kind);
   bool pod = kind == "Pod", job = kind == "Job";
-  std::string ns = pod || job ? "dagster" : "default";  // node-problem-detector files Node events in "default"
+  // node-problem-detector files Node events in "default"; the agent's pods live in its namespace.
+  std::string ns = !(pod || job) ? "default" : pod_namespace(world, name);
   std::string event_name = fmt::format("{}.{:016x}", name, fnv1a(fmt::format("{}/{}/{}", name, reason, time)));
   std::string involved =
-      pod ? fmt::format(R"({{"apiVersion":"v1","kind":"Pod","name":{},"namespace":"dagster","resourceVersion":{},"uid":{}}})",
-                        quote(name), quote(std::to_string(fnv1a(name) % 900000 + 100000)), quote(uid_of(name)))
+      pod ? fmt::format(R"({{"apiVersion":"v1","kind":"Pod","name":{},"namespace":{},"resourceVersion":{},"uid":{}}})",
+                        quote(name), quote(ns), quote(std::to_string(fnv1a(name) % 900000 + 100000)), quote(uid_of(name)))
       : job ? fmt::format(R"({{"apiVersion":"batch/v1","kind":"Job","name":{},"namespace":"dagster","resourceVersion":{},"uid":{}}})",
                           quote(name), quote(std::to_string(fnv1a(name) % 900000 + 100000)), quote(uid_of(name)))
             : fmt::format(R"({{"kind":"Node","name":{},"uid":{}}})", quote(name), quote(name));
@@ -82,8 +90,8 @@ std::string event_entry(const World& world, std::string_view kind, const std::st
                            : fmt::format(R"({{"component":{}}})", quote(who.component));
   // The exporter files a Pod under k8s_pod, a Node under k8s_node, anything else (Jobs) under k8s_cluster.
   std::string labels =
-      pod ? fmt::format(R"({{"cluster_name":{},"location":{},"namespace_name":"dagster","pod_name":{},"project_id":{}}})",
-                        quote(world.gcp.cluster), quote(world.gcp.location), quote(name), quote(world.gcp.project))
+      pod ? fmt::format(R"({{"cluster_name":{},"location":{},"namespace_name":{},"pod_name":{},"project_id":{}}})",
+                        quote(world.gcp.cluster), quote(world.gcp.location), quote(ns), quote(name), quote(world.gcp.project))
       : job ? fmt::format(R"({{"cluster_name":{},"location":{},"project_id":{}}})", quote(world.gcp.cluster),
                           quote(world.gcp.location), quote(world.gcp.project))
             : fmt::format(R"({{"cluster_name":{},"location":{},"node_name":{},"project_id":{}}})", quote(world.gcp.cluster),
@@ -109,6 +117,7 @@ std::string pod_entry(const World& world, const Run* run, const PodEvent& e, std
 // response; a refused create answers a Status (403) and carries google.rpc code 7; k8s.io audit
 // entries have no severity.
 std::string audit_entry(const World& world, const PodCreate& create, std::size_t n) {
+  const std::string ns = world.gcp.agent_namespace.empty() ? "dagster" : world.gcp.agent_namespace;
   std::string generate = create.pod.substr(0, create.pod.rfind('-') + 1);
   std::string labels = R"({"app.kubernetes.io/name":"dagster-cloud-agent","pod-template-hash":"7d9f8c6b5"})";
   std::string owner = fmt::format(
@@ -120,8 +129,8 @@ std::string audit_entry(const World& world, const PodCreate& create, std::size_t
   std::string response, status = "{}";
   if (create.code == 0) {
     response = fmt::format(
-        R"({{"@type":"core.k8s.io/v1.Pod","apiVersion":"v1","kind":"Pod","metadata":{{"creationTimestamp":{},"generateName":{},"labels":{},"name":{},"namespace":"dagster","ownerReferences":{},"resourceVersion":{},"uid":{}}},"status":{{"phase":"Pending","qosClass":"Burstable"}}}})",
-        quote(rfc3339(std::floor(create.time))), quote(generate), labels, quote(create.pod), owner,
+        R"({{"@type":"core.k8s.io/v1.Pod","apiVersion":"v1","kind":"Pod","metadata":{{"creationTimestamp":{},"generateName":{},"labels":{},"name":{},"namespace":{},"ownerReferences":{},"resourceVersion":{},"uid":{}}},"status":{{"phase":"Pending","qosClass":"Burstable"}}}})",
+        quote(rfc3339(std::floor(create.time))), quote(generate), labels, quote(create.pod), quote(ns), owner,
         quote(std::to_string(fnv1a(create.pod) % 90000000 + 10000000)), quote(uid_of(create.pod)));
   } else {
     std::string why = fmt::format("pods \"{}\" is forbidden: exceeded quota: pods-quota", generate);
@@ -131,9 +140,10 @@ std::string audit_entry(const World& world, const PodCreate& create, std::size_t
     status = fmt::format(R"({{"code":{},"message":{}}})", create.code, quote("Forbidden"));
   }
   return fmt::format(
-      R"({{"insertId":{},"labels":{{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC: allowed by ClusterRoleBinding \"system:controller:replicaset-controller\" of ClusterRole \"system:controller:replicaset-controller\" to ServiceAccount \"replicaset-controller/kube-system\""}},"logName":{},"operation":{{"first":true,"id":{},"last":true,"producer":"k8s.io"}},"protoPayload":{{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","authenticationInfo":{{"principalEmail":"system:serviceaccount:kube-system:replicaset-controller"}},"authorizationInfo":[{{"granted":true,"permission":"io.k8s.core.v1.pods.create","resource":"core/v1/namespaces/dagster/pods"}}],"methodName":"io.k8s.core.v1.pods.create","request":{},"requestMetadata":{{"callerIp":"::1"}},"resourceName":"core/v1/namespaces/dagster/pods","response":{},"serviceName":"k8s.io","status":{}}},"receiveTimestamp":{},"resource":{{"labels":{{"cluster_name":{},"location":{},"project_id":{}}},"type":"k8s_cluster"}},"timestamp":{}}})",
+      R"({{"insertId":{},"labels":{{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC: allowed by ClusterRoleBinding \"system:controller:replicaset-controller\" of ClusterRole \"system:controller:replicaset-controller\" to ServiceAccount \"replicaset-controller/kube-system\""}},"logName":{},"operation":{{"first":true,"id":{},"last":true,"producer":"k8s.io"}},"protoPayload":{{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","authenticationInfo":{{"principalEmail":"system:serviceaccount:kube-system:replicaset-controller"}},"authorizationInfo":[{{"granted":true,"permission":"io.k8s.core.v1.pods.create","resource":{}}}],"methodName":"io.k8s.core.v1.pods.create","request":{},"requestMetadata":{{"callerIp":"::1"}},"resourceName":{},"response":{},"serviceName":"k8s.io","status":{}}},"receiveTimestamp":{},"resource":{{"labels":{{"cluster_name":{},"location":{},"project_id":{}}},"type":"k8s_cluster"}},"timestamp":{}}})",
       quote(fmt::format("audit{:06}", n)), quote(fmt::format("projects/{}/logs/cloudaudit.googleapis.com%2Factivity", world.gcp.project)),
-      quote(uid_of(fmt::format("op{}", n))), request, response, status, quote(rfc3339(create.time + 1)),
+      quote(uid_of(fmt::format("op{}", n))), quote("core/v1/namespaces/" + ns + "/pods"), request,
+      quote("core/v1/namespaces/" + ns + "/pods"), response, status, quote(rfc3339(create.time + 1)),
       quote(world.gcp.cluster), quote(world.gcp.location), quote(world.gcp.project), quote(rfc3339(create.time)));
 }
 
@@ -197,8 +207,11 @@ recorder::HttpResponse list_entries(const World& world, const std::string& body)
   std::vector<std::string> entries;
   double start = recorder::to_epoch_seconds(world.window.start), end = recorder::to_epoch_seconds(world.window.end);
   if (filter.find("resource.type=\"k8s_pod\"") != std::string::npos) {
+    // As Logging does: only the namespaces the filter names.
     std::size_t n = 0;
     for (const auto& [run, e] : pod_events(world)) {
+      std::string pod = !e.pod.empty() ? e.pod : run_pod(*run);
+      if (filter.find(quote(pod_namespace(world, pod))) == std::string::npos) continue;
       if (e.time >= start && e.time < end) entries.push_back(pod_entry(world, run, e, n++));
     }
   } else if (filter.find("resource.type=\"k8s_node\"") != std::string::npos) {
@@ -242,7 +255,10 @@ recorder::HttpResponse list_entries(const World& world, const std::string& body)
         if (t >= start - 86400 && t < end) entries.push_back(step_audit_entry(world, run, e.pod, t, n++));
       }
     }
-  } else if (filter.find("io.k8s.core.v1.pods.create") != std::string::npos) {
+  } else if (filter.find("io.k8s.core.v1.pods.create") != std::string::npos &&
+             filter.find(fmt::format("namespaces/{}/pods", world.gcp.agent_namespace.empty() ? "dagster"
+                                                                                              : world.gcp.agent_namespace)) !=
+                 std::string::npos) {  // the agent's creations, only when asked in its namespace
     std::size_t n = 0;
     for (const auto& create : world.agent_pod_creates) {
       if (create.time >= start && create.time < end) entries.push_back(audit_entry(world, create, n++));

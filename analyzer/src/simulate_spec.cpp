@@ -270,9 +270,9 @@ struct Parser {
     seed = static_cast<std::uint64_t>(num(doc, "", "seed", 1, 0, 1e15));
     world.page_size = static_cast<int>(num(doc, "", "page_size", 200, 1, 1000));
     if (const Value* gcp = member(doc, "gcp")) {
-      check_keys(*gcp, "/gcp", {"project", "cluster", "location"});
+      check_keys(*gcp, "/gcp", {"project", "cluster", "location", "agent_namespace"});
       world.gcp = {text(*gcp, "/gcp", "project"), text(*gcp, "/gcp", "cluster", "prod"),
-                   text(*gcp, "/gcp", "location", "us-central1")};
+                   text(*gcp, "/gcp", "location", "us-central1"), text(*gcp, "/gcp", "agent_namespace")};
       if (world.gcp.project.empty()) throw SpecError{"/gcp", "\"project\" is required"};
     }
     const auto& runs = array(doc, "", "runs");

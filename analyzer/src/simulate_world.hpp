@@ -112,6 +112,7 @@ struct Gcp {
   std::string project;
   std::string cluster;
   std::string location;
+  std::string agent_namespace;  // "" = the runs' ("dagster")
 };
 
 // A Dagster+ agent (flavor "plus") and its recent heartbeat errors.

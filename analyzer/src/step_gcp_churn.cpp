@@ -26,7 +26,7 @@ std::string churn_filter(const StepContext& context) {
   if (!gcp.location.empty()) filter += " resource.labels.location=" + lql_quote(gcp.location);
   // ':' is a substring test; the exact prefix is checked below.
   std::string prefix = gcp.agent_deployment + "-";
-  filter += " protoPayload.resourceName:" + lql_quote(fmt::format("namespaces/{}/pods", gcp.namespace_name));
+  filter += " protoPayload.resourceName:" + lql_quote(fmt::format("namespaces/{}/pods", gcp.agent_ns()));
   filter += fmt::format(" (protoPayload.request.metadata.generateName:{} OR protoPayload.response.metadata.name:{} OR "
                         "protoPayload.resourceName:{})",
                         lql_quote(prefix), lql_quote(prefix), lql_quote("/pods/" + prefix));

@@ -83,13 +83,21 @@ std::string cluster_terms(const GcpSettings& gcp) {
 
 // Select events by reason, never by severity (Preempted is a Normal event). "Scheduled" is read
 // only to learn which node each pod ran on (see map_node_events).
+// `a` or `("a" OR "b")`: LQL's value list.
+std::string one_of(const std::vector<std::string>& values) {
+  if (values.size() == 1) return lql_quote(values.front());
+  std::string out = "(";
+  for (std::size_t i = 0; i < values.size(); ++i) out += (i ? " OR " : "") + lql_quote(values[i]);
+  return out + ")";
+}
+
 std::string pod_filter(const StepContext& context) {
   const auto& gcp = context.config.gcp;
   return fmt::format(
       "log_id(\"events\") resource.type=\"k8s_pod\"{} resource.labels.namespace_name={} "
       "jsonPayload.reason=(\"Preempted\" OR \"Evicted\" OR \"OOMKilling\" OR \"FailedScheduling\" OR \"BackOff\" OR "
       "\"Killing\" OR \"NodeNotReady\" OR \"TaintManagerEviction\" OR \"ScaleDown\" OR \"Scheduled\") {}",
-      cluster_terms(gcp), lql_quote(gcp.namespace_name), time_terms(context));
+      cluster_terms(gcp), one_of(gcp.pod_namespaces()), time_terms(context));
 }
 
 std::string node_filter(const StepContext& context) {

@@ -25,7 +25,12 @@ struct GcpSettings {
   std::string cluster;
   std::string location;       // region or zone of the cluster
   std::string agent_pod_prefix = "user-cloud-dagster-cloud-agent";
-  std::string namespace_name = "dagster";  // Kubernetes namespace of the Dagster runs and agent
+  std::string namespace_name = "dagster";  // Kubernetes namespace of the Dagster runs (and the agent)
+  std::string agent_namespace;             // the agent's, when not the runs' ("" = namespace_name)
+  std::vector<std::string> infra_namespaces;  // more namespaces whose pod events to read (code servers, secret injection)
+  const std::string& agent_ns() const { return agent_namespace.empty() ? namespace_name : agent_namespace; }
+  // Every namespace of pod events: the runs', the agent's, the infrastructure ones; sorted, distinct.
+  std::vector<std::string> pod_namespaces() const;
   std::string agent_deployment = "user-cloud-dagster-cloud-agent-agent";  // the agent's Deployment
   std::string api_root;  // "" = Google's endpoints; else every API at this root (replay, tests)
   int logging_reads_per_minute = 60;  // Cloud Logging read quota of the project (pacing)

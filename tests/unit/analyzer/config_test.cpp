@@ -145,6 +145,22 @@ TEST(Config, SelfResolvingAlertWithAnUnknownKeyIsRejected) {
             "day2.json:1: \"report/self_resolving_alerts\" [0]: unknown key \"resource\"");
 }
 
+TEST(Config, NamespacesOfTheAgentAndTheInfrastructure) {
+  auto config = parse_config(R"({"gcp": {"namespace": "runs", "agent_namespace": "dagster-agent",
+      "infra_namespaces": ["onepassword", "code-servers", "runs"]}})", "day2.json");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->gcp.agent_ns(), "dagster-agent");
+  EXPECT_EQ(config->gcp.pod_namespaces(),
+            (std::vector<std::string>{"code-servers", "dagster-agent", "onepassword", "runs"}));
+  Config defaults;
+  EXPECT_EQ(defaults.gcp.agent_ns(), "dagster");
+  EXPECT_EQ(defaults.gcp.pod_namespaces(), std::vector<std::string>{"dagster"});
+  EXPECT_EQ(config_error("{\"gcp\": {\n  \"infra_namespaces\": [\"a\", \"\"]\n}}"),
+            "day2.json:2: \"gcp/infra_namespaces\" [1] must be a non-empty string");
+  EXPECT_EQ(config_error("{\"gcp\": {\n  \"infra_namespaces\": \"a\"\n}}"),
+            "day2.json:2: \"gcp/infra_namespaces\" must be a list of namespace names");
+}
+
 TEST(Config, UnknownKeyNamesItAndItsLine) {
   EXPECT_EQ(config_error("{\n  \"dagster\": {\n    \"url\": \"http://x/\",\n    \"urll\": \"http://y/\"\n  }\n}"),
             "day2.json:4: unknown setting \"dagster/urll\"");

@@ -193,6 +193,33 @@ TEST(GcpSteps, LoggingFiltersBoundTheWindowAndSelectByReason) {
   EXPECT_TRUE(found);
 }
 
+// Runs, the agent and infrastructure pods may each have their own namespace: pod events are read
+// from all of them, the agent's creations from the agent's.
+TEST(GcpSteps, PodEventsComeFromEveryConfiguredNamespaceAndChurnFromTheAgents) {
+  auto fake = google();
+  auto config = gcp_config();
+  config.gcp.agent_namespace = "dagster-agent";
+  config.gcp.infra_namespaces = {"onepassword"};
+  run_collect(fake, config);
+  int pods = 0, churn = 0;
+  for (const auto& request : fake->requests(k_entries)) {
+    if (request.body.find("k8s_pod") != std::string::npos) {
+      ++pods;
+      EXPECT_THAT(request.body,
+                  HasSubstr(R"j(resource.labels.namespace_name=(\"dagster\" OR \"dagster-agent\" OR \"onepassword\"))j"));
+    }
+    if (request.body.find("user-cloud-dagster-cloud-agent-agent-") != std::string::npos) {
+      ++churn;
+      EXPECT_THAT(request.body, HasSubstr(R"(protoPayload.resourceName:\"namespaces/dagster-agent/pods\")"));
+    }
+    if (request.body.find("generateName:\\\"dagster-step-") != std::string::npos) {
+      EXPECT_THAT(request.body, HasSubstr(R"(protoPayload.resourceName:\"namespaces/dagster/pods\")"));  // the runs'
+    }
+  }
+  EXPECT_GT(pods, 0);
+  EXPECT_GT(churn, 0);
+}
+
 TEST(GcpSteps, ErrorGroupsAreCategorised) {
   const auto& a = artifact();
   const auto& g = "/step_12_error_groups/groups";

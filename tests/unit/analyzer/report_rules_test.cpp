@@ -70,6 +70,32 @@ std::string gke(const std::vector<std::string>& pods, const std::string& cluster
 const std::string k_run_a = "2428d0b6-dad3-45f2-89d2-2366c794389c";
 const std::string k_run_b = "a030ec01-5ae1-45e2-80ba-3ac8d7a41959";
 
+std::string churn(int creates, const std::string& verdict) {
+  std::string events;
+  for (int i = 0; i < creates; ++i) {
+    events += (i ? ", " : "") + std::string(R"({"timestamp": )") + at(k_t4 + 600.0 * i) +
+              R"(, "podName": "agent-7d9f-)" + std::to_string(i) + R"(", "principal": "rs", "statusCode": 0})";
+  }
+  return R"("step_08_agent_pod_churn": {"events": [)" + events + R"(], "skipped": false, "createCount": )" +
+         std::to_string(creates) + R"(, "expectedReplicas": 1, "maxSurgePercent": 200, "verdict": ")" + verdict + "\"}";
+}
+
+TEST(ReportRules, AnAgentChurnStormIsEscalatedEvenWithHealthyAgents) {
+  auto report = build(churn(10, "storm"));
+  const Finding* storm = rule(report, "agent-churn-storm");
+  ASSERT_NE(storm, nullptr);
+  EXPECT_THAT(storm->summary, HasSubstr("10 agent pod creation(s)"));
+  EXPECT_EQ(storm->evidence.size(), 10u);
+  EXPECT_EQ(storm->evidence.front().pointer, "/step_08_agent_pod_churn/events/0");
+  ASSERT_NE(action_for(report, "Agent pod churn storm"), nullptr);
+  EXPECT_EQ(action_for(report, "Agent pod churn storm")->action, Action::escalate);
+}
+
+TEST(ReportRules, ARetriedRolloutIsNoStorm) {
+  EXPECT_EQ(rule(build(churn(4, "retried_rollout")), "agent-churn-storm"), nullptr);
+  EXPECT_EQ(rule(build(churn(2, "normal_rollout")), "agent-churn-storm"), nullptr);
+}
+
 TEST(ReportRules, SpotReclaimAndPriorityPreemptionAreTwoFindingsWithTheirOwnPods) {
   auto report = build(gke({
       pod_row(k_t4, "dagster-run-" + k_run_a + "-x7k2p", "Preempted", k_run_a, "priority"),
