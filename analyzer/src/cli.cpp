@@ -169,7 +169,8 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
   }
   auto zone = recorder::Zone::find(config.timezone);
   if (!zone) throw UsageError{(vm.count("tz") ? "--tz: " : config.source + ": report.timezone: ") + zone.error().message};
-  recorder::Instant now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+  const recorder::Instant clock = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+  recorder::Instant now = clock;
   if (replay) now = replay->bundle().manifest.now;
   if (vm.count("now")) {
     auto frozen = recorder::parse_rfc3339(vm["now"].as<std::string>());
@@ -208,7 +209,9 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
   DagsterClient client(transport, config.dagster, token, timeout);
 
   CollectRequest request;
-  request.now = now;
+  // Error Reporting's periods end at the real now: live, that is the clock even with --now in the
+  // past (which only places the window); replaying, the recording's.
+  request.now = replay ? now : clock;
   if (vm.count("gcp-api-root")) request.google_api_root = vm["gcp-api-root"].as<std::string>();
   if (!config.gcp.project.empty()) {
     if (replay) {
@@ -239,7 +242,7 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
   out << path << '\n';
   if (recording) {
     recorder::Manifest manifest;
-    manifest.now = now;
+    manifest.now = request.now;  // what the recorded requests were computed from
     manifest.window = window;
     manifest.timezone = zone->name();
     manifest.source = recorder::BundleSource::live;

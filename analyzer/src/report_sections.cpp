@@ -274,7 +274,8 @@ void error_groups(Context& c) {
   const Json* buckets = member(*step, "buckets");
   if (buckets == nullptr) { return; }
   Finding in_window{"Error groups in the window", "", {}, {}, {}};
-  Finding stale{"Stale open error groups", "", {}, {}, {}};
+  // OPEN groups not seen in the window (step 12 finds them over 30 days): cleanup candidates.
+  Finding stale{"Stale open error groups", "", {}, "stale-open-error-group", {}};
   std::map<std::string, int> by_category;
   for (const auto& id : array_of(*buckets, "inWindow").GetArray()) {
     std::string name = summary::asset_text(&id);
@@ -293,6 +294,10 @@ void error_groups(Context& c) {
     auto seen = group ? epoch_of(*group, "lastSeenTime") : std::nullopt;
     stale.items.push_back(fmt::format("`{}` {}, last seen {} — cleanup candidate", name, group ? brief(*group, "exception") : "?",
                                       seen ? c.zone.format(recorder::from_epoch_seconds(*seen), "%F") : "unknown"));
+    if (group) {
+      stale.evidence.push_back({"error_group", fmt::format("/step_12_error_groups/groups/{}", group_index[name]),
+                                fmt::format("error group `{}` last seen before the window", name), seen});
+    }
   }
   for (Finding* finding : {&in_window, &stale}) {
     if (finding->items.empty()) { continue; }

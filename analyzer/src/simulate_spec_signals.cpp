@@ -136,11 +136,11 @@ void error_groups(const Value& doc, World& world) {
     for (rapidjson::SizeType j = 0; j < events.Size(); ++j) {
       std::string p = fmt::format("{}/events/{}", at, j);
       check_keys(events[j], p, {"time", "count", "every"});
-      double t = time_at(events[j], p, "time", world.now, true);
+      double t = time_at(events[j], p, "time", world.now, true, 30);
       repeated(events[j], p, 60, [&](double shift) { g.events.push_back(t + shift); });
     }
     std::sort(g.events.begin(), g.events.end());
-    g.first_seen = time_at(item, at, "first_seen", world.now, false);
+    g.first_seen = time_at(item, at, "first_seen", world.now, false, 30);
     if (g.first_seen == 0 || g.first_seen > g.events.front()) g.first_seen = g.events.front();
     world.error_groups.push_back(std::move(g));
   });

@@ -61,7 +61,8 @@ const Value& array(const Value& object, const std::string& at, const char* key) 
 
 // Times are RFC 3339 with a zone, within a week of the world's "now" (a typo in a year or a
 // month would otherwise make a silently empty night).
-double time_at(const Value& object, const std::string& at, const char* key, recorder::Instant now, bool required) {
+double time_at(const Value& object, const std::string& at, const char* key, recorder::Instant now, bool required,
+               int days_before) {
   const Value* v = member(object, key);
   if (!v) {
     if (required) throw SpecError{at, fmt::format("\"{}\" is required", key)};
@@ -71,8 +72,9 @@ double time_at(const Value& object, const std::string& at, const char* key, reco
   auto t = recorder::parse_rfc3339(v->GetString());
   if (!t) throw SpecError{at + "/" + key, t.error().message};
   auto days = std::chrono::duration_cast<std::chrono::hours>(*t - now).count() / 24.0;
-  if (days < -7 || days > 1) {
-    throw SpecError{at + "/" + key, fmt::format("{} is not within 7 days before \"now\" (or 1 day after)", v->GetString())};
+  if (days < -days_before || days > 1) {
+    throw SpecError{at + "/" + key,
+                    fmt::format("{} is not within {} days before \"now\" (or 1 day after)", v->GetString(), days_before)};
   }
   return recorder::to_epoch_seconds(*t);
 }

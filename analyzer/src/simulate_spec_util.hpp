@@ -29,8 +29,10 @@ std::string text(const Value& object, const std::string& at, const char* key, st
 double num(const Value& object, const std::string& at, const char* key, double fallback, double min, double max);
 bool flag(const Value& object, const std::string& at, const char* key);
 const Value& array(const Value& object, const std::string& at, const char* key);
-// `key` as an RFC 3339 time within 7 days before `now` (or 1 day after); 0 when absent and not required.
-double time_at(const Value& object, const std::string& at, const char* key, recorder::Instant now, bool required);
+// `key` as an RFC 3339 time within `days_before` days before `now` (or 1 day after); 0 when absent and
+// not required. Error Reporting keeps 30 days: error groups' times may reach that far.
+double time_at(const Value& object, const std::string& at, const char* key, recorder::Instant now, bool required,
+               int days_before = 7);
 // `key` as one of `known` (`fallback` when absent).
 std::string one_of(const Value& object, const std::string& at, const char* key, const std::set<std::string>& known,
                    std::string fallback);

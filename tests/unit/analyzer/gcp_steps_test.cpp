@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "analyzer/collect.hpp"
 #include "support/captured_dagster.hpp"
 #include "support/fake_transport.hpp"
@@ -254,12 +256,53 @@ TEST(GcpSteps, ErrorReportingAsksForTheSmallestPeriodCoveringTheWindow) {
   auto fake = google();
   run_collect(fake);
   auto requests = fake->requests("/v1beta1/projects/my-proj/groupStats");
-  ASSERT_EQ(requests.size(), 3u);
+  ASSERT_EQ(requests.size(), 6u);  // three pages for the window's period, three for the stale candidates
+  Strings periods;
+  for (const auto& request : requests) periods.push_back(query_param(request.url, "timeRange.period"));
+  std::sort(periods.begin(), periods.end());
+  EXPECT_EQ(periods, (Strings{"PERIOD_1_HOUR", "PERIOD_1_HOUR", "PERIOD_1_HOUR", "PERIOD_30_DAYS", "PERIOD_30_DAYS",
+                              "PERIOD_30_DAYS"}));
   EXPECT_EQ(query_param(requests[0].url, "timeRange.period"), "PERIOD_1_HOUR");
   EXPECT_EQ(query_param(requests[0].url, "timedCountDuration"), "60s");
   EXPECT_EQ(query_param(requests[0].url, "order"), "LAST_SEEN_DESC");
   // Only groups seen since the window began get their events read.
   EXPECT_EQ(fake->requests("/v1beta1/projects/my-proj/events").size(), 4u);
+}
+
+// groupStats returns only groups with errors in the period asked: an OPEN group silent since days
+// before the window comes only from PERIOD_30_DAYS, and is stale; a RESOLVED one is not listed.
+TEST(GcpSteps, AnOpenGroupSilentForDaysIsAStaleCandidateFromTheMonthsStats) {
+  auto fake = google();
+  auto group = [](const char* id, const char* status, const char* last) {
+    return std::string(R"({"group": {"groupId": ")") + id + R"(", "resolutionStatus": ")" + status +
+           R"("}, "count": "4", "firstSeenTime": "2026-11-10T08:00:00Z", "lastSeenTime": ")" + last +
+           R"(", "affectedServices": [{"service": "etl", "version": "etl-prod-1"}],
+             "representative": {"message": "PermissionError: denied"}})";
+  };
+  fake->on("/v1beta1/projects/my-proj/groupStats", "",
+           "{\"errorGroupStats\": [" + group("grpOld", "OPEN", "2026-11-12T03:00:00Z") + ", " +
+               group("grpGone", "RESOLVED", "2026-11-11T03:00:00Z") + "]}",
+           200, "PERIOD_30_DAYS");
+  auto a = run_collect(fake);
+  auto stale = strings_at(a, "/step_12_error_groups/buckets/staleOpen");
+  EXPECT_THAT(stale, testing::Contains("grpOld"));
+  EXPECT_THAT(stale, testing::Not(testing::Contains("grpGone")));
+  EXPECT_EQ(strings_at(a, "/step_12_error_groups/buckets/inWindow"), (Strings{"grpA", "grpB", "grpE"}));
+  // Nothing of its in the window: its events are not asked for.
+  for (const auto& request : fake->requests("/v1beta1/projects/my-proj/events")) {
+    EXPECT_EQ(query_param(request.url, "groupId").find("grpOld"), std::string::npos);
+  }
+}
+
+TEST(GcpSteps, UnreadableStaleCandidatesAreAnItemErrorTheWindowsGroupsStay) {
+  auto fake = google();
+  fake->on("/v1beta1/projects/my-proj/groupStats", "", R"({"error": {"code": 503, "message": "busy", "status": "UNAVAILABLE"}})",
+           503, "PERIOD_30_DAYS");
+  auto a = run_collect(fake);
+  EXPECT_FALSE(a["step_12_error_groups"].HasMember("error"));
+  EXPECT_EQ(strings_at(a, "/step_12_error_groups/buckets/inWindow"), (Strings{"grpA", "grpB", "grpE"}));
+  EXPECT_EQ(text_at(a, "/step_12_error_groups/itemErrors/0/item"), "stale open groups (PERIOD_30_DAYS)");
+  EXPECT_THAT(text_at(a, "/step_12_error_groups/staleCandidatesError"), HasSubstr("HTTP 503"));
 }
 
 TEST(GcpSteps, AlertsOpenDuringTheWindow) {
