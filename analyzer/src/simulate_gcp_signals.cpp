@@ -155,7 +155,11 @@ recorder::HttpResponse time_series(const World& world, const Params& params) {
   std::vector<std::string> out;
   for (const auto& run : world.runs) {
     if (run.mode != FailureMode::oom || run.end < start || run.end > end || !(restarts || memory)) continue;
-    double t = std::floor((run.end - 30) / 300) * 300;
+    // One point of the aggregation's alignment period, holding the minute before the kill.
+    double width = params.contains("aggregation.alignmentPeriod")
+                       ? std::max(1.0, std::atof(params.at("aggregation.alignmentPeriod").c_str()))
+                       : 60;
+    double t = std::floor((run.end - 30) / width) * width;
     // dagster-k8s Jobs run with backoffLimit 0 and restartPolicy Never: an OOM-killed container is
     // not restarted, so its restart count stays 0; the memory limit utilisation shows the kill.
     std::string value = restarts ? R"({"int64Value":"0"})" : R"({"doubleValue":0.998})";
@@ -164,7 +168,7 @@ recorder::HttpResponse time_series(const World& world, const Params& params) {
         quote(restarts ? "kubernetes.io/container/restart_count" : "kubernetes.io/container/memory/limit_utilization"),
         memory ? R"("memory_type":"non-evictable")" : "", quote(world.gcp.project), quote(world.gcp.location),
         quote(world.gcp.cluster), quote(run_pod(run)), restarts ? R"("DELTA")" : R"("GAUGE")",
-        restarts ? R"("INT64")" : R"("DOUBLE")", quote(rfc3339(t)), quote(rfc3339(t + 300)), value));
+        restarts ? R"("INT64")" : R"("DOUBLE")", quote(rfc3339(t)), quote(rfc3339(t + width)), value));
   }
   return json_response(200, out.empty() ? "{}" : fmt::format(R"({{"timeSeries":[{}]}})", fmt::join(out, ",")));
 }

@@ -58,7 +58,9 @@ std::string monitoring_filter(const StepContext& context, std::string_view metri
   std::string filter = fmt::format("metric.type=\"{}\" AND resource.type=\"k8s_container\"", metric);
   if (!gcp.cluster.empty()) filter += " AND resource.labels.cluster_name=" + lql_quote(gcp.cluster);
   filter += " AND resource.labels.namespace_name=" + lql_quote(gcp.namespace_name);
-  filter += " AND resource.labels.pod_name=starts_with(\"dagster-run-\")";
+  // Run pods and step pods (the k8s executor runs each step in its own pod).
+  filter += " AND (resource.labels.pod_name=starts_with(\"dagster-run-\") OR "
+            "resource.labels.pod_name=starts_with(\"dagster-step-\"))";
   return filter + std::string(extra);
 }
 
@@ -66,7 +68,9 @@ QueryParams series_params(const StepContext& context, std::string filter, const 
   return {{"filter", std::move(filter)},
           {"interval.startTime", recorder::format_rfc3339_utc(context.window.start)},
           {"interval.endTime", recorder::format_rfc3339_utc(context.window.end)},
-          {"aggregation.alignmentPeriod", "300s"},
+          // A minute: GKE samples container memory every 60 s, so ALIGN_MAX over 60 s keeps a spike
+          // that a longer period would still hold but place less precisely.
+          {"aggregation.alignmentPeriod", "60s"},
           {"aggregation.perSeriesAligner", aligner},
           {"view", "FULL"}};
 }
@@ -154,13 +158,28 @@ StepResult step_oom_metrics(StepContext& context) {
   // Step pods reach their run through the labels of their creation (step 10's fetch), when it was read.
   static const GkeEvents k_none;
   const GkeEvents* events = &k_none;
+  std::string events_error;
   if (context.gke_events) {
-    if (const auto& fetched = context.gke_events->get(); fetched) events = &*fetched;
+    if (const auto& fetched = context.gke_events->get(); fetched) {
+      events = &*fetched;
+    } else {
+      events_error = fetched.error().message;
+    }
   }
   for (const auto& [key, row] : containers) {
     bool flagged = row.restarts > 0 || (row.has_utilization && row.max_utilization >= k_memory_limit_hit);
     auto run_id = run_of_pod(row.pod, *events);
     if (flagged && run_id) runs[*run_id].containers.push_back(&row);
+  }
+  // The kernel's OOM kills on a node of one of the run's pods (step 10: node-problem-detector's
+  // Node events mapped to the pods on the node), a run's other evidence.
+  std::map<std::string, std::vector<const PodEvent*>> kills;
+  for (const auto& event : events->pods) {
+    if (!event.node_event || (event.reason != "OOMKilling" && event.reason != "SystemOOM")) continue;
+    if (auto run_id = run_of_pod(event.pod_name, *events)) {
+      kills[*run_id].push_back(&event);
+      runs[*run_id];  // listed even without a metric at the limit
+    }
   }
   rapidjson::Document out(rapidjson::kObjectType);
   auto& a = out.GetAllocator();
@@ -184,13 +203,39 @@ StepResult step_oom_metrics(StepContext& context) {
       pod.AddMember("maxMemoryLimitUtilization", utilization, a);
       pods.PushBack(pod, a);
     }
+    bool at_limit = max_utilization >= k_memory_limit_hit;
+    rapidjson::Value node_kills(rapidjson::kArrayType);
+    bool sole_kill = false, shared_kill = false;
+    for (const auto* kill : kills[run_id]) {
+      rapidjson::Value row(rapidjson::kObjectType);
+      row.AddMember("podName", string_value(kill->pod_name, a), a);
+      row.AddMember("node", string_value(kill->node, a), a);
+      row.AddMember("timestamp", kill->timestamp, a);
+      row.AddMember("podsOnNode", kill->node_event_pods, a);
+      node_kills.PushBack(row, a);
+      (kill->node_event_pods <= 1 ? sole_kill : shared_kill) = true;
+    }
+    // What the verdict rests on, and how much: the kernel killing a process on a node where only this
+    // run's pod was is the run's kill; a container at its memory limit was about to be; a kill on a
+    // node shared with other pods could be any of theirs.
+    rapidjson::Value evidence(rapidjson::kArrayType);
+    if (sole_kill) evidence.PushBack("kernel OOM kill on the node, the run's pod the only one there", a);
+    if (at_limit) evidence.PushBack(string_value(fmt::format("memory at {:.1f} % of the limit", max_utilization * 100), a), a);
+    if (restart_total > 0) evidence.PushBack("container restarted", a);
+    if (shared_kill) evidence.PushBack("kernel OOM kill on a node shared with other pods", a);
+    const char* strength = sole_kill && at_limit ? "strong" : sole_kill || at_limit || restart_total > 0 ? "medium" : "weak";
     entry.AddMember("restarts", restart_total, a);
     entry.AddMember("maxMemoryLimitUtilization", max_utilization, a);
-    entry.AddMember("hitMemoryLimit", max_utilization >= k_memory_limit_hit, a);
+    entry.AddMember("hitMemoryLimit", at_limit, a);
     entry.AddMember("containers", pods, a);
+    entry.AddMember("nodeOomKills", node_kills, a);
+    entry.AddMember("evidence", evidence, a);
+    entry.AddMember("strength", rapidjson::StringRef(strength), a);
     list.PushBack(entry, a);
   }
   out.AddMember("oomRuns", list, a);
+  // Without step 10's events the metrics stand; the node kills (and step pods' runs) are missing.
+  if (!events_error.empty()) out.AddMember("podEventsError", string_value(events_error, a), a);
   out.AddMember("skipped", false, a);
   out.AddMember("memoryLimitThreshold", k_memory_limit_hit, a);
   return out;

@@ -232,8 +232,16 @@ void print_alerts(const std::vector<Step>& steps, std::ostream& out) {
 
 Row oom_row(const Json& r) {
   std::string run_id = text_of(r, "runId");
-  return {run_id, fmt::format("  run {}  {}  restarts {}  max memory/limit {}\n", run_id, text_of(r, "runStatus"),
-                              number_text(r, "restarts"), number_text(r, "maxMemoryLimitUtilization"))};
+  std::vector<std::string> evidence;
+  if (const Json* list = member(r, "evidence"); list && list->IsArray()) {
+    for (const auto& item : list->GetArray()) {
+      if (item.IsString()) evidence.emplace_back(summary::clean({item.GetString(), item.GetStringLength()}));
+    }
+  }
+  std::string strength = member(r, "strength") ? fmt::format("  {} evidence", text_of(r, "strength")) : "";
+  return {run_id, fmt::format("  run {}  {}  restarts {}  max memory/limit {}{}{}\n", run_id, text_of(r, "runStatus"),
+                              number_text(r, "restarts"), number_text(r, "maxMemoryLimitUtilization"), strength,
+                              evidence.empty() ? "" : fmt::format(": {}", join(std::move(evidence))))};
 }
 
 void print_oom_runs(const std::vector<Step>& steps, std::ostream& out) {

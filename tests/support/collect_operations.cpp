@@ -36,7 +36,7 @@ bool is_item_operation(const std::string& operation) {
 const std::vector<GooglePath>& collect_google_paths() {
   static const std::vector<GooglePath> table = {
       {"logging", "/v2/entries:list", "logging entries.list", {"step_08_agent_pod_churn", "step_10_gke_events"},
-       {"step_12_error_groups"}},
+       {"step_12_error_groups", "step_13_oom_metrics"}},
       {"monitoring", "/v3/projects/my-proj/alerts", "monitoring projects.alerts.list", {"step_11_alerts"}, {}},
       {"monitoring", "/v3/projects/my-proj/timeSeries", "monitoring projects.timeSeries.list", {"step_13_oom_metrics"},
        {}},

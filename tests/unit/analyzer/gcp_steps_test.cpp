@@ -319,14 +319,24 @@ TEST(GcpSteps, AlertsOpenDuringTheWindow) {
 
 TEST(GcpSteps, OomRunsJoinRestartsAndMemoryLimitToRuns) {
   const auto& a = artifact();
-  ASSERT_EQ(size_at(a, "/step_13_oom_metrics/oomRuns"), 2u) << json_at(a, "/step_13_oom_metrics");
-  EXPECT_EQ(text_at(a, "/step_13_oom_metrics/oomRuns/0/runId"), k_success_run);
-  EXPECT_EQ(text_at(a, "/step_13_oom_metrics/oomRuns/0/runStatus"), "SUCCESS");
-  EXPECT_EQ(json_at(a, "/step_13_oom_metrics/oomRuns/0/hitMemoryLimit"), "true");
-  EXPECT_EQ(number_at(a, "/step_13_oom_metrics/oomRuns/0/maxMemoryLimitUtilization"), 0.97);
-  EXPECT_EQ(text_at(a, "/step_13_oom_metrics/oomRuns/1/runId"), k_failed_run);
-  EXPECT_EQ(text_at(a, "/step_13_oom_metrics/oomRuns/1/runStatus"), "FAILURE");
-  EXPECT_EQ(number_at(a, "/step_13_oom_metrics/oomRuns/1/restarts"), 2);
+  ASSERT_EQ(size_at(a, "/step_13_oom_metrics/oomRuns"), 3u) << json_at(a, "/step_13_oom_metrics");
+  // By run id: the outside run has no metric at the limit but the kernel killed a process on the
+  // node where its pod was the only one (step 10's node event).
+  const std::string outside = "/step_13_oom_metrics/oomRuns/0";
+  EXPECT_EQ(text_at(a, outside + "/runId"), k_outside_run);
+  EXPECT_EQ(json_at(a, outside + "/hitMemoryLimit"), "false");
+  EXPECT_EQ(text_at(a, outside + "/nodeOomKills/0/node"), "gke-prod-spot-pool-1a2b3c4d-k3j4");
+  EXPECT_EQ(json_at(a, outside + "/nodeOomKills/0/podsOnNode"), "1");
+  EXPECT_EQ(strings_at(a, outside + "/evidence"), Strings{"kernel OOM kill on the node, the run's pod the only one there"});
+  EXPECT_EQ(text_at(a, outside + "/strength"), "medium");
+  EXPECT_EQ(text_at(a, "/step_13_oom_metrics/oomRuns/1/runId"), k_success_run);
+  EXPECT_EQ(text_at(a, "/step_13_oom_metrics/oomRuns/1/runStatus"), "SUCCESS");
+  EXPECT_EQ(json_at(a, "/step_13_oom_metrics/oomRuns/1/hitMemoryLimit"), "true");
+  EXPECT_EQ(number_at(a, "/step_13_oom_metrics/oomRuns/1/maxMemoryLimitUtilization"), 0.97);
+  EXPECT_EQ(strings_at(a, "/step_13_oom_metrics/oomRuns/1/evidence"), Strings{"memory at 97.0 % of the limit"});
+  EXPECT_EQ(text_at(a, "/step_13_oom_metrics/oomRuns/2/runId"), k_failed_run);
+  EXPECT_EQ(text_at(a, "/step_13_oom_metrics/oomRuns/2/runStatus"), "FAILURE");
+  EXPECT_EQ(number_at(a, "/step_13_oom_metrics/oomRuns/2/restarts"), 2);
   EXPECT_EQ(json_at(a, "/step_13_oom_metrics/skipped"), "false");
 }
 
@@ -337,6 +347,8 @@ TEST(GcpSteps, TimeSeriesAreAskedPerMetricWithAnAligner) {
   ASSERT_EQ(requests.size(), 3u);
   EXPECT_THAT(query_param(requests[0].url, "filter"), HasSubstr(R"j(metric.type="kubernetes.io/container/restart_count")j"));
   EXPECT_EQ(query_param(requests[0].url, "aggregation.perSeriesAligner"), "ALIGN_DELTA");
+  EXPECT_EQ(query_param(requests[0].url, "aggregation.alignmentPeriod"), "60s");  // a spike keeps its minute
+  EXPECT_THAT(query_param(requests[0].url, "filter"), HasSubstr(R"j(starts_with("dagster-step-"))j"));
   EXPECT_EQ(query_param(requests[0].url, "interval.endTime"), "2026-11-22T05:03:53.061592Z");
   EXPECT_EQ(query_param(requests[0].url, "view"), "FULL");
 }
