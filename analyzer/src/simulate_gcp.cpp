@@ -111,64 +111,75 @@ std::string pod_entry(const World& world, const Run* run, const PodEvent& e, std
   return event_entry(world, "Pod", pod, e.reason, e.message.empty() ? e.reason : e.message, e.time, e.node, n);
 }
 
-// A Kubernetes audit-log entry (Admin Activity) of the agent Deployment's ReplicaSet controller
-// creating a pod, as the real ones are (docs/reference/real-samples/audit-k8s-pods-create.json): the
-// request has only generateName, so resourceName is the collection and the pod's name is in the
-// response; a refused create answers a Status (403) and carries google.rpc code 7; k8s.io audit
-// entries have no severity.
-std::string audit_entry(const World& world, const PodCreate& create, std::size_t n) {
-  const std::string ns = world.gcp.agent_namespace.empty() ? "dagster" : world.gcp.agent_namespace;
-  std::string generate = create.pod.substr(0, create.pod.rfind('-') + 1);
-  std::string labels = R"({"app.kubernetes.io/name":"dagster-cloud-agent","pod-template-hash":"7d9f8c6b5"})";
+// A controller's pods.create in the Kubernetes audit log (Admin Activity), as the real ones are
+// (docs/reference/real-samples/audit-k8s-pods-create.json): the request has only generateName, so
+// resourceName is the collection and the pod's name is in the response; a refused create answers a
+// Status (403) and carries google.rpc code 7; k8s.io audit entries have no severity.
+struct PodCreation {
+  std::string controller;  // "replicaset-controller" (a Deployment's pods), "job-controller" (a Job's)
+  std::string owner_kind;  // ReplicaSet, Job
+  std::string owner_api;   // apps/v1, batch/v1
+  std::string ns;
+  std::string pod;
+  std::string labels;      // a JSON object
+  double time = 0;
+  int code = 0;            // non-zero: refused
+  std::string insert_id;
+};
+
+std::string creation_entry(const World& world, const PodCreation& c) {
+  std::string generate = c.pod.substr(0, c.pod.rfind('-') + 1);
+  std::string owner_name = generate.substr(0, generate.size() - 1);
   std::string owner = fmt::format(
-      R"([{{"apiVersion":"apps/v1","blockOwnerDeletion":true,"controller":true,"kind":"ReplicaSet","name":{},"uid":{}}}])",
-      quote(generate.substr(0, generate.size() - 1)), quote(uid_of(generate)));
+      R"([{{"apiVersion":{},"blockOwnerDeletion":true,"controller":true,"kind":{},"name":{},"uid":{}}}])",
+      quote(c.owner_api), quote(c.owner_kind), quote(owner_name), quote(uid_of(generate)));
   std::string request = fmt::format(
       R"({{"@type":"core.k8s.io/v1.Pod","apiVersion":"v1","kind":"Pod","metadata":{{"creationTimestamp":null,"generateName":{},"labels":{},"ownerReferences":{}}}}})",
-      quote(generate), labels, owner);
+      quote(generate), c.labels, owner);
   std::string response, status = "{}";
-  if (create.code == 0) {
+  if (c.code == 0) {
     response = fmt::format(
         R"({{"@type":"core.k8s.io/v1.Pod","apiVersion":"v1","kind":"Pod","metadata":{{"creationTimestamp":{},"generateName":{},"labels":{},"name":{},"namespace":{},"ownerReferences":{},"resourceVersion":{},"uid":{}}},"status":{{"phase":"Pending","qosClass":"Burstable"}}}})",
-        quote(rfc3339(std::floor(create.time))), quote(generate), labels, quote(create.pod), quote(ns), owner,
-        quote(std::to_string(fnv1a(create.pod) % 90000000 + 10000000)), quote(uid_of(create.pod)));
+        quote(rfc3339(std::floor(c.time))), quote(generate), c.labels, quote(c.pod), quote(c.ns), owner,
+        quote(std::to_string(fnv1a(c.pod) % 90000000 + 10000000)), quote(uid_of(c.pod)));
   } else {
     std::string why = fmt::format("pods \"{}\" is forbidden: exceeded quota: pods-quota", generate);
     response = fmt::format(
         R"({{"@type":"core.k8s.io/v1.Status","apiVersion":"v1","code":403,"details":{{"kind":"pods"}},"kind":"Status","message":{},"metadata":{{}},"reason":"Forbidden","status":"Failure"}})",
         quote(why));
-    status = fmt::format(R"({{"code":{},"message":{}}})", create.code, quote("Forbidden"));
+    status = fmt::format(R"({{"code":{},"message":{}}})", c.code, quote("Forbidden"));
   }
+  std::string reason = fmt::format(
+      "RBAC: allowed by ClusterRoleBinding \"system:controller:{0}\" of ClusterRole \"system:controller:{0}\" to "
+      "ServiceAccount \"{0}/kube-system\"",
+      c.controller);
+  std::string collection = "core/v1/namespaces/" + c.ns + "/pods";
   return fmt::format(
-      R"({{"insertId":{},"labels":{{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC: allowed by ClusterRoleBinding \"system:controller:replicaset-controller\" of ClusterRole \"system:controller:replicaset-controller\" to ServiceAccount \"replicaset-controller/kube-system\""}},"logName":{},"operation":{{"first":true,"id":{},"last":true,"producer":"k8s.io"}},"protoPayload":{{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","authenticationInfo":{{"principalEmail":"system:serviceaccount:kube-system:replicaset-controller"}},"authorizationInfo":[{{"granted":true,"permission":"io.k8s.core.v1.pods.create","resource":{}}}],"methodName":"io.k8s.core.v1.pods.create","request":{},"requestMetadata":{{"callerIp":"::1"}},"resourceName":{},"response":{},"serviceName":"k8s.io","status":{}}},"receiveTimestamp":{},"resource":{{"labels":{{"cluster_name":{},"location":{},"project_id":{}}},"type":"k8s_cluster"}},"timestamp":{}}})",
-      quote(fmt::format("audit{:06}", n)), quote(fmt::format("projects/{}/logs/cloudaudit.googleapis.com%2Factivity", world.gcp.project)),
-      quote(uid_of(fmt::format("op{}", n))), quote("core/v1/namespaces/" + ns + "/pods"), request,
-      quote("core/v1/namespaces/" + ns + "/pods"), response, status, quote(rfc3339(create.time + 1)),
-      quote(world.gcp.cluster), quote(world.gcp.location), quote(world.gcp.project), quote(rfc3339(create.time)));
+      R"({{"insertId":{},"labels":{{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":{}}},"logName":{},"operation":{{"first":true,"id":{},"last":true,"producer":"k8s.io"}},"protoPayload":{{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","authenticationInfo":{{"principalEmail":{}}},"authorizationInfo":[{{"granted":true,"permission":"io.k8s.core.v1.pods.create","resource":{}}}],"methodName":"io.k8s.core.v1.pods.create","request":{},"requestMetadata":{{"callerIp":"::1"}},"resourceName":{},"response":{},"serviceName":"k8s.io","status":{}}},"receiveTimestamp":{},"resource":{{"labels":{{"cluster_name":{},"location":{},"project_id":{}}},"type":"k8s_cluster"}},"timestamp":{}}})",
+      quote(c.insert_id), quote(reason),
+      quote(fmt::format("projects/{}/logs/cloudaudit.googleapis.com%2Factivity", world.gcp.project)),
+      quote(uid_of("op/" + c.insert_id)), quote("system:serviceaccount:kube-system:" + c.controller), quote(collection),
+      request, quote(collection), response, status, quote(rfc3339(c.time + 1)), quote(world.gcp.cluster),
+      quote(world.gcp.location), quote(world.gcp.project), quote(rfc3339(c.time)));
 }
 
-// The Job controller creating a step pod (audit log): like the agent's, the name only in the response,
-// and dagster-k8s' labels on it, `dagster/run-id` among them (docs/reference/real-samples/dagster-k8s-jobs.md).
+// The agent Deployment's ReplicaSet controller creating a pod (step 08's churn).
+std::string audit_entry(const World& world, const PodCreate& create, std::size_t n) {
+  return creation_entry(world, {"replicaset-controller", "ReplicaSet", "apps/v1",
+                                world.gcp.agent_namespace.empty() ? "dagster" : world.gcp.agent_namespace, create.pod,
+                                R"({"app.kubernetes.io/name":"dagster-cloud-agent","pod-template-hash":"7d9f8c6b5"})",
+                                create.time, create.code, fmt::format("audit{:06}", n)});
+}
+
+// The Job controller creating a step pod, with dagster-k8s' labels on it, `dagster/run-id` among them
+// (docs/reference/real-samples/dagster-k8s-jobs.md).
 std::string step_audit_entry(const World& world, const Run& run, const std::string& pod, double time, std::size_t n) {
-  std::string generate = pod.substr(0, pod.rfind('-') + 1);
+  std::string job = pod.substr(0, pod.rfind('-'));
   std::string labels = fmt::format(
       R"({{"app.kubernetes.io/component":"step_worker","app.kubernetes.io/instance":"dagster","app.kubernetes.io/name":"dagster","app.kubernetes.io/part-of":"dagster","dagster/job":{},"dagster/op":{},"dagster/run-id":{},"job-name":{}}})",
-      quote(run.job), quote(run.step.empty() ? "step" : run.step), quote(run.id), quote(generate.substr(0, generate.size() - 1)));
-  std::string owner = fmt::format(
-      R"([{{"apiVersion":"batch/v1","blockOwnerDeletion":true,"controller":true,"kind":"Job","name":{},"uid":{}}}])",
-      quote(generate.substr(0, generate.size() - 1)), quote(uid_of(generate)));
-  std::string request = fmt::format(
-      R"({{"@type":"core.k8s.io/v1.Pod","apiVersion":"v1","kind":"Pod","metadata":{{"creationTimestamp":null,"generateName":{},"labels":{},"ownerReferences":{}}}}})",
-      quote(generate), labels, owner);
-  std::string response = fmt::format(
-      R"({{"@type":"core.k8s.io/v1.Pod","apiVersion":"v1","kind":"Pod","metadata":{{"creationTimestamp":{},"generateName":{},"labels":{},"name":{},"namespace":"dagster","ownerReferences":{},"resourceVersion":{},"uid":{}}},"status":{{"phase":"Pending","qosClass":"Burstable"}}}})",
-      quote(rfc3339(std::floor(time))), quote(generate), labels, quote(pod), owner,
-      quote(std::to_string(fnv1a(pod) % 90000000 + 10000000)), quote(uid_of(pod)));
-  return fmt::format(
-      R"({{"insertId":{},"labels":{{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC: allowed by ClusterRoleBinding \"system:controller:job-controller\" of ClusterRole \"system:controller:job-controller\" to ServiceAccount \"job-controller/kube-system\""}},"logName":{},"operation":{{"first":true,"id":{},"last":true,"producer":"k8s.io"}},"protoPayload":{{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","authenticationInfo":{{"principalEmail":"system:serviceaccount:kube-system:job-controller"}},"authorizationInfo":[{{"granted":true,"permission":"io.k8s.core.v1.pods.create","resource":"core/v1/namespaces/dagster/pods"}}],"methodName":"io.k8s.core.v1.pods.create","request":{},"requestMetadata":{{"callerIp":"::1"}},"resourceName":"core/v1/namespaces/dagster/pods","response":{},"serviceName":"k8s.io","status":{{}}}},"receiveTimestamp":{},"resource":{{"labels":{{"cluster_name":{},"location":{},"project_id":{}}},"type":"k8s_cluster"}},"timestamp":{}}})",
-      quote(fmt::format("step{:06}", n)), quote(fmt::format("projects/{}/logs/cloudaudit.googleapis.com%2Factivity", world.gcp.project)),
-      quote(uid_of(fmt::format("stepop{}", n))), request, response, quote(rfc3339(time + 1)),
-      quote(world.gcp.cluster), quote(world.gcp.location), quote(world.gcp.project), quote(rfc3339(time)));
+      quote(run.job), quote(run.step.empty() ? "step" : run.step), quote(run.id), quote(job));
+  return creation_entry(world, {"job-controller", "Job", "batch/v1", "dagster", pod, labels, time, 0,
+                                fmt::format("step{:06}", n)});
 }
 
 // The exporter's own entry when it (re)starts watching: events before it may be missing.

@@ -1,5 +1,7 @@
 #include "support/captured_dagster.hpp"
 
+#include "analyzer/collect.hpp"
+
 #include <rapidjson/pointer.h>
 
 #include <stdexcept>
@@ -90,6 +92,17 @@ void repeat_first(rapidjson::Document& document, const char* list, int count, co
     if (time_key) item[time_key] = time + (count - i) * 0.001;
     items->PushBack(item, a);
   }
+}
+
+rapidjson::Document collect_with_google(std::shared_ptr<recorder::Transport> google, const analyzer::Config& config) {
+  auto dagster = std::make_shared<FakeTransport>();
+  answer_captured(*dagster);
+  analyzer::DagsterClient client(dagster, config.dagster, "", std::chrono::milliseconds(2000));
+  analyzer::CollectRequest request{config, captured_window()};
+  request.google = std::move(google);
+  request.google_api_root = "http://127.0.0.1:9";
+  request.now = *recorder::parse_rfc3339("2026-11-22T05:30:00Z");
+  return analyzer::collect(client, request);
 }
 
 }  // namespace day2test

@@ -3,10 +3,12 @@
 // collect tests and anything else that needs a whole, realistic artifact without a server.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "analyzer/config.hpp"
 #include "recorder/time.hpp"
 #include "support/fake_transport.hpp"
 
@@ -23,6 +25,10 @@ std::vector<std::pair<std::string, std::string>> captured_run_events();
 // Adds a rule for every operation collect sends (RunEvents by runId, AssetCheckHistory by
 // checkName, TypeFields by name, the rest unconditionally). Later rules override these.
 void answer_captured(FakeTransport& transport);
+
+// collect() over the captured window with Dagster answered from the captures and every Google API
+// answered by `google` (at http://127.0.0.1:9), Error Reporting's "now" 2026-11-22T05:30:00Z.
+rapidjson::Document collect_with_google(std::shared_ptr<recorder::Transport> google, const analyzer::Config& config);
 
 // Synthetic answers built from the captures, for paging tests.
 

@@ -43,14 +43,7 @@ Config gcp_config() {
 std::shared_ptr<GcpFake> google() { return day2test::gcp_fixture(); }
 
 rapidjson::Document run_collect(const std::shared_ptr<GcpFake>& fake, Config config = gcp_config()) {
-  auto dagster = std::make_shared<day2test::FakeTransport>();
-  day2test::answer_captured(*dagster);
-  DagsterClient client(dagster, config.dagster, "", std::chrono::milliseconds(2000));
-  CollectRequest request{config, day2test::captured_window()};
-  request.google = fake;
-  request.google_api_root = "http://127.0.0.1:9";
-  request.now = *recorder::parse_rfc3339("2026-11-22T05:30:00Z");
-  return collect(client, request);
+  return day2test::collect_with_google(fake, config);
 }
 
 const rapidjson::Document& artifact() {

@@ -72,14 +72,7 @@ Config real_config() {
 }
 
 rapidjson::Document collect_with(const std::shared_ptr<GcpFake>& fake, const Config& config) {
-  auto dagster = std::make_shared<day2test::FakeTransport>();
-  day2test::answer_captured(*dagster);
-  DagsterClient client(dagster, config.dagster, "", std::chrono::milliseconds(2000));
-  CollectRequest request{config, day2test::captured_window()};
-  request.google = fake;
-  request.google_api_root = "http://127.0.0.1:9";
-  request.now = *recorder::parse_rfc3339("2026-11-22T05:30:00Z");
-  return collect(client, request);
+  return day2test::collect_with_google(fake, config);
 }
 
 // Every Google request answered: the Logging queries by their filters (later rules win), the rest empty.
