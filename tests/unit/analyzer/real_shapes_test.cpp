@@ -169,6 +169,19 @@ TEST(RealSamples, ARefusedPodCreateIsListedWithItsCodeAndCreatesNothing) {
   EXPECT_EQ(json_at(artifact, step + "/createCount"), "0");
 }
 
+// A Spot / preemptible VM reclaim is Compute Engine's system-event entry on the instance (the GKE node).
+TEST(RealSamples, ComputesPreemptedEntryIsTheNodesReclaim) {
+  auto fake = google_answering({{"compute.instances.preempted", page_of("compute-system-event-preempted.json", {0})}});
+  auto artifact = collect_with(fake, real_config());
+  const std::string cluster = "/step_10_gke_events/clusterEvents";
+  ASSERT_EQ(size_at(artifact, cluster), 1u) << json_at(artifact, cluster);
+  EXPECT_EQ(text_at(artifact, cluster + "/0/reason"), "InstancePreempted");
+  EXPECT_EQ(text_at(artifact, cluster + "/0/kind"), "Node");
+  EXPECT_EQ(text_at(artifact, cluster + "/0/name"), "mock-instance-spot-3706-5b909138-nr65");
+  EXPECT_EQ(text_at(artifact, cluster + "/0/resourceType"), "gce_instance");
+  EXPECT_DOUBLE_EQ(number_at(artifact, cluster + "/0/timestamp"), 1694860951.325309);
+}
+
 // ---- the simulator against the real shapes -----------------------------------------------------
 
 const char* const k_world = R"({
