@@ -200,10 +200,7 @@ StepResult step_asset_checks(StepContext& context) {
   rapidjson::Value item_errors(rapidjson::kArrayType);
   for (std::size_t i = 0; i < checks.size(); ++i) {
     if (!unreadable[i]) continue;
-    rapidjson::Value item(rapidjson::kObjectType);
-    item.AddMember("item", string_value(fmt::format("check {}:{}", checks[i].asset->key, checks[i].name), a), a);
-    item.AddMember("error", string_value(*unreadable[i], a), a);
-    item_errors.PushBack(item, a);
+    item_errors.PushBack(item_error(fmt::format("check {}:{}", checks[i].asset->key, checks[i].name), *unreadable[i], a), a);
   }
   rapidjson::Value error_now(rapidjson::kArrayType), warn_now(rapidjson::kArrayType);
   rapidjson::Value error_stale(rapidjson::kArrayType), warn_stale(rapidjson::kArrayType);

@@ -39,6 +39,13 @@ rapidjson::Value string_value(std::string_view text, Allocator& allocator) {
   return recorder::json_string(text, allocator);
 }
 
+rapidjson::Value item_error(std::string_view item, std::string_view error, Allocator& allocator) {
+  rapidjson::Value out(rapidjson::kObjectType);
+  out.AddMember("item", string_value(item, allocator), allocator);
+  out.AddMember("error", string_value(error, allocator), allocator);
+  return out;
+}
+
 rapidjson::Value nullable_number(const rapidjson::Value& object, const char* key) {
   if (!object.IsObject()) return rapidjson::Value();
   auto found = object.FindMember(key);

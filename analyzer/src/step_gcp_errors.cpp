@@ -257,10 +257,7 @@ StepResult step_error_groups(StepContext& context) {
   std::sort(groups.begin(), groups.end(), [](const Group& x, const Group& y) { return x.id < y.id; });
   for (auto& group : groups) {
     if (group.events_error) {
-      rapidjson::Value item(rapidjson::kObjectType);
-      item.AddMember("item", string_value("error group " + group.id, a), a);
-      item.AddMember("error", string_value(*group.events_error, a), a);
-      item_errors.PushBack(item, a);
+      item_errors.PushBack(item_error("error group " + group.id, *group.events_error, a), a);
     }
     // Events are sampled: a group with no listed event in the window still counts when its timed
     // counts put occurrences there.
@@ -283,10 +280,7 @@ StepResult step_error_groups(StepContext& context) {
   out.AddMember("period", rapidjson::StringRef(period.name), a);
   if (!stale_error.empty()) {  // the in-window groups stand; only the stale candidates are missing
     out.AddMember("staleCandidatesError", string_value(stale_error, a), a);
-    rapidjson::Value item(rapidjson::kObjectType);
-    item.AddMember("item", "stale open groups (PERIOD_30_DAYS)", a);
-    item.AddMember("error", string_value(stale_error, a), a);
-    item_errors.PushBack(item, a);
+    item_errors.PushBack(item_error("stale open groups (PERIOD_30_DAYS)", stale_error, a), a);
   }
   if (!gke) out.AddMember("podEventsError", string_value(gke.error().message, a), a);
   if (!item_errors.Empty()) out.AddMember("itemErrors", item_errors, a);

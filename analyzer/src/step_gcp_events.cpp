@@ -81,8 +81,6 @@ std::string cluster_terms(const GcpSettings& gcp) {
   return terms;
 }
 
-// Select events by reason, never by severity (Preempted is a Normal event). "Scheduled" is read
-// only to learn which node each pod ran on (see map_node_events).
 // `a` or `("a" OR "b")`: LQL's value list.
 std::string one_of(const std::vector<std::string>& values) {
   if (values.size() == 1) return lql_quote(values.front());
@@ -91,6 +89,8 @@ std::string one_of(const std::vector<std::string>& values) {
   return out + ")";
 }
 
+// Select events by reason, never by severity (Preempted is a Normal event), from every namespace of
+// pods day2 watches. "Scheduled" is read only to learn which node each pod ran on (see map_node_events).
 std::string pod_filter(const StepContext& context) {
   const auto& gcp = context.config.gcp;
   return fmt::format(
@@ -469,10 +469,7 @@ StepResult step_gke_events(StepContext& context) {
         {"step pods", "stepPodsError", &events->step_pods_error}}) {
     if (error->empty()) continue;
     out.AddMember(rapidjson::StringRef(member), string_value(*error, a), a);
-    rapidjson::Value item(rapidjson::kObjectType);
-    item.AddMember("item", rapidjson::StringRef(item_name), a);
-    item.AddMember("error", string_value(*error, a), a);
-    items.PushBack(item, a);
+    items.PushBack(item_error(item_name, *error, a), a);
   }
   if (!items.Empty()) out.AddMember("itemErrors", items, a);
   // Without step 01's runs every runStatus is UNKNOWN; say why rather than fail the GKE signals.

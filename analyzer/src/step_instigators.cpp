@@ -97,13 +97,6 @@ TickHistory all_ticks(StepContext& context, const rapidjson::Value& state, const
   return history;
 }
 
-rapidjson::Value item_error(const std::string& item, const std::string& error, Allocator& a) {
-  rapidjson::Value out(rapidjson::kObjectType);
-  out.AddMember("item", string_value(item, a), a);
-  out.AddMember("error", string_value(error, a), a);
-  return out;
-}
-
 struct Instigator {
   std::string location;
   std::string repository;

@@ -246,10 +246,7 @@ StepResult step_failed_runs(StepContext& context) {
     json.AddMember("ruleId", verdict.rule_id.empty() ? rapidjson::Value() : string_value(verdict.rule_id, a), a);
     if (!record.events_complete) {
       json.AddMember("eventsError", string_value(record.events_error, a), a);
-      rapidjson::Value item(rapidjson::kObjectType);
-      item.AddMember("item", string_value("run " + record.run_id, a), a);
-      item.AddMember("error", string_value(record.events_error, a), a);
-      item_errors.PushBack(item, a);
+      item_errors.PushBack(item_error("run " + record.run_id, record.events_error, a), a);
     }
     failures.PushBack(json, a);
   }

@@ -185,6 +185,8 @@ std::string join_path(const rapidjson::Value* path_array);  // ["a","b"] -> "a/b
 std::map<std::string, std::string> read_tags(const rapidjson::Value& run);
 double number_or(const rapidjson::Value& object, const char* key, double fallback);
 rapidjson::Value string_value(std::string_view text, Allocator& allocator);
+// One entry of a step's "itemErrors": {"item": what could not be read, "error": why} (docs/artifact.md).
+rapidjson::Value item_error(std::string_view item, std::string_view error, Allocator& allocator);
 rapidjson::Value nullable_number(const rapidjson::Value& object, const char* key);
 // The first error of a PythonError's cause chain as "Class: message" (first line), "" when none.
 std::string error_chain_top(const rapidjson::Value& python_error);
