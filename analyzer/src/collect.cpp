@@ -134,6 +134,9 @@ rapidjson::Document collect(const DagsterClient& client, const CollectRequest& r
     }
     pending.push_back(std::async(std::launch::async, [&, i] {
       auto begin = std::chrono::steady_clock::now();
+      // The step's cap on its total time: its retries, backoffs and quota waits stop at it.
+      auto cap = std::chrono::milliseconds(static_cast<long long>(request.config.step_seconds * 1000));
+      recorder::DeadlineScope deadline(recorder::Deadline{begin + cap, cap});
       StepResult result = [&]() -> StepResult {
         try {
           if (specs[i].google && context.gcp == nullptr) {

@@ -127,6 +127,8 @@ const std::map<std::string, Setter>& setters() {
       {"/gcp/api_root", text([](Config& c) -> std::string& { return c.gcp.api_root; })},
       {"/gcp/logging_reads_per_minute",
        number([](Config& c) -> int& { return c.gcp.logging_reads_per_minute; }, 1, 100000)},
+      {"/gcp/error_reporting_reads_per_minute",
+       number([](Config& c) -> int& { return c.gcp.error_reporting_reads_per_minute; }, 1, 100000)},
       {"/report/timezone", text([](Config& c) -> std::string& { return c.timezone; })},
       {"/report/self_resolving_alerts", self_resolving_alerts},
       {"/agents/replicas", number([](Config& c) -> int& { return c.agent_replicas; }, 0, 1000)},
@@ -144,6 +146,7 @@ const std::map<std::string, Setter>& setters() {
       {"/thresholds/fan_out_min_runs", number([](Config& c) -> int& { return c.thresholds.fan_out_min_runs; }, 1, 1e6)},
       {"/collect/concurrency", number([](Config& c) -> int& { return c.concurrency; }, 1, 64)},
       {"/collect/timeout_seconds", number([](Config& c) -> double& { return c.timeout_seconds; }, 0.1, 3600)},
+      {"/collect/step_seconds", number([](Config& c) -> double& { return c.step_seconds; }, 1, 86400)},
       {"/collect/retries", number([](Config& c) -> int& { return c.retries; }, 0, 20)},
       {"/collect/page_size", number([](Config& c) -> int& { return c.page_size; }, 1, 1000)},
   };

@@ -66,7 +66,7 @@ std::chrono::steady_clock::time_point Pacer::now() const {
   return m_clock ? m_clock() : std::chrono::steady_clock::now();
 }
 
-void Pacer::acquire() {
+bool Pacer::acquire(std::optional<std::chrono::steady_clock::time_point> deadline) {
   std::chrono::steady_clock::duration wait{};
   {
     std::lock_guard lock(m_mutex);
@@ -74,16 +74,18 @@ void Pacer::acquire() {
     auto next = std::max(m_next, current);
     auto allowed = next - m_tolerance;
     if (allowed > current) wait = allowed - current;
+    if (deadline && wait > std::chrono::steady_clock::duration::zero() && allowed >= *deadline) return false;
     m_next = next + m_interval;  // reserve the slot before sleeping, so concurrent callers queue up
     m_waited += std::chrono::ceil<std::chrono::milliseconds>(wait);
   }
-  if (wait <= std::chrono::steady_clock::duration::zero()) return;
+  if (wait <= std::chrono::steady_clock::duration::zero()) return true;
   auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait);
   if (m_sleep) {
     m_sleep(ms);
   } else {
     std::this_thread::sleep_for(ms);
   }
+  return true;
 }
 
 void Pacer::hold(std::chrono::milliseconds delay) {
@@ -97,22 +99,55 @@ std::chrono::milliseconds Pacer::waited() const {
   return m_waited;
 }
 
-PacedTransport::PacedTransport(std::shared_ptr<recorder::Transport> inner, std::shared_ptr<Pacer> pacer)
-    : m_inner(std::move(inner)), m_pacer(std::move(pacer)) {}
+ReadQuota read_quota_of(const recorder::HttpRequest& request) {
+  if (request.service == Service::logging) return ReadQuota::logging;
+  if (request.service != Service::error_reporting) return ReadQuota::none;
+  // .../v1beta1/projects/<p>/groupStats and .../projects/<p>/events (events.list).
+  std::string_view path(request.url);
+  path = path.substr(0, path.find('?'));
+  auto ends_with = [&path](std::string_view tail) {
+    return path.size() >= tail.size() && path.substr(path.size() - tail.size()) == tail;
+  };
+  if (ends_with("/groupStats")) return ReadQuota::error_groups;
+  if (ends_with("/events")) return ReadQuota::error_events;
+  return ReadQuota::none;
+}
+
+std::shared_ptr<Pacer> Pacers::of(ReadQuota quota) const {
+  switch (quota) {
+    case ReadQuota::logging: return logging;
+    case ReadQuota::error_groups: return error_groups;
+    case ReadQuota::error_events: return error_events;
+    case ReadQuota::none: break;
+  }
+  return nullptr;
+}
+
+PacedTransport::PacedTransport(std::shared_ptr<recorder::Transport> inner, Pacers pacers, bool bounded)
+    : m_inner(std::move(inner)), m_pacers(std::move(pacers)), m_bounded(bounded) {}
+
+PacedTransport::PacedTransport(std::shared_ptr<recorder::Transport> inner, std::shared_ptr<Pacer> logging)
+    : PacedTransport(std::move(inner), Pacers{std::move(logging), nullptr, nullptr}) {}
 
 Result<recorder::HttpResponse> PacedTransport::send(const recorder::HttpRequest& request) {
-  if (request.service != Service::logging || !m_pacer) return m_inner->send(request);
-  m_pacer->acquire();
+  auto pacer = m_pacers.of(read_quota_of(request));
+  if (!pacer) return m_inner->send(request);
+  auto deadline = m_bounded ? recorder::current_deadline() : std::nullopt;
+  if (!pacer->acquire(deadline ? std::optional(deadline->at) : std::nullopt)) {
+    return recorder::make_error(fmt::format("{} {}: {} waiting for the read quota", request.method,
+                                            request.url.substr(0, request.url.find('?')),
+                                            recorder::deadline_text(*deadline)));
+  }
   auto response = m_inner->send(request);
   if (response && response->status == 429) {
     auto now = std::chrono::system_clock::now();
     auto delay = recorder::server_retry_delay(*response, now);
-    if (!delay) {  // the per-minute quota refills at the minute boundary
+    if (!delay) {  // the per-minute quotas refill at the minute boundary
       auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
       delay = std::chrono::milliseconds((60 - seconds % 60) * 1000);
     }
-    recorder::log::debug("logging: 429, holding Logging reads for {} ms", delay->count());
-    m_pacer->hold(*delay);
+    recorder::log::debug("{}: 429, holding its quota's reads for {} ms", to_string(request.service), delay->count());
+    pacer->hold(*delay);
   }
   return response;
 }

@@ -38,13 +38,16 @@ TransportStack make_transport_stack(const Config& config, std::shared_ptr<record
   }
   // The limit sits under the retries, so a request waiting out a backoff holds no slot.
   base = std::make_shared<recorder::LimitingTransport>(base, config.concurrency);
-  // Pacing sits under the retries too, so every attempt of a Logging read is paced, and a 429 holds
-  // the other Logging reads as well. Replaying, the pacer schedules but never sleeps.
-  stack.logging_pacer =
-      replay ? std::make_shared<Pacer>(config.gcp.logging_reads_per_minute, 5, Pacer::Clock{},
-                                       [](std::chrono::milliseconds) {})
-             : std::make_shared<Pacer>(config.gcp.logging_reads_per_minute);
-  base = std::make_shared<PacedTransport>(base, stack.logging_pacer);
+  // Pacing sits under the retries too, so every attempt of a paced read is paced, and a 429 holds
+  // the other reads of its quota as well. Replaying, the pacers schedule but never sleep, and so
+  // never stop a read at a step's deadline.
+  auto pacer = [&replay](int per_minute) {
+    return replay ? std::make_shared<Pacer>(per_minute, 5, Pacer::Clock{}, [](std::chrono::milliseconds) {})
+                  : std::make_shared<Pacer>(per_minute);
+  };
+  stack.pacers = Pacers{pacer(config.gcp.logging_reads_per_minute), pacer(config.gcp.error_reporting_reads_per_minute),
+                        pacer(config.gcp.error_reporting_reads_per_minute)};
+  base = std::make_shared<PacedTransport>(base, stack.pacers, /*bounded=*/!replay);
   // Retries sit above the recorder, so a bundle holds every attempt and replays them in order. They
   // are the only retries: no client retries again above them.
   stack.transport = std::make_shared<recorder::RetryingTransport>(base, policy, 0x5eed, sleep);

@@ -155,7 +155,8 @@ void sort_entries(rapidjson::Value& list) {
 
 StepResult step_asset_checks(StepContext& context) {
   // The checks query does not depend on the shared asset list: send it while that list is read.
-  auto latest_pending = std::async(std::launch::async, [&context] {
+  auto latest_pending = std::async(std::launch::async, [&context, deadline = recorder::current_deadline()] {
+    recorder::DeadlineScope scope(deadline);
     return context.client.query("AssetChecksLatest", rapidjson::Value(rapidjson::kObjectType));
   });
   const auto& nodes = context.asset_nodes->get();

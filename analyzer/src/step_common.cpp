@@ -173,7 +173,9 @@ recorder::Result<void> parallel_for(std::size_t count, int concurrency,
                                     const std::function<recorder::Result<void>(std::size_t)>& fn) {
   std::vector<std::optional<recorder::Error>> errors(count);
   std::atomic<std::size_t> next{0};
+  auto deadline = recorder::current_deadline();  // the step's, on every worker
   auto worker = [&]() {
+    recorder::DeadlineScope scope(deadline);
     for (std::size_t i = next++; i < count; i = next++) {
       auto result = fn(i);
       if (!result) errors[i] = result.error();

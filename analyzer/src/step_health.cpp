@@ -57,7 +57,10 @@ StepResult step_freshness(StepContext& context) {
   int policies = 0;
 
   // The legacy query and the probe for new-style policies are independent: send both at once.
-  auto legacy_pending = std::async(std::launch::async, [&context] { return context.client.query("FreshnessLegacy"); });
+  auto legacy_pending = std::async(std::launch::async, [&context, deadline = recorder::current_deadline()] {
+    recorder::DeadlineScope scope(deadline);
+    return context.client.query("FreshnessLegacy");
+  });
   auto fields = type_fields(context.client, "AssetNode");
   auto legacy = legacy_pending.get();
   if (!legacy) return legacy.error();

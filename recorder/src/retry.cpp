@@ -11,6 +11,22 @@
 
 namespace recorder {
 
+namespace {
+thread_local std::optional<Deadline> t_deadline;
+}  // namespace
+
+std::optional<Deadline> current_deadline() { return t_deadline; }
+
+DeadlineScope::DeadlineScope(std::optional<Deadline> deadline) : m_previous(t_deadline) { t_deadline = deadline; }
+
+DeadlineScope::~DeadlineScope() { t_deadline = m_previous; }
+
+std::string deadline_text(const Deadline& deadline) {
+  auto ms = deadline.cap.count();
+  return ms % 1000 == 0 ? fmt::format("the step's time cap of {} s was reached", ms / 1000)
+                        : fmt::format("the step's time cap of {:.3g} s was reached", ms / 1000.0);
+}
+
 bool is_retryable_status(int status) { return status == 408 || status == 429 || (status >= 500 && status <= 599); }
 
 std::optional<std::chrono::milliseconds> parse_duration_seconds(std::string_view text) {
@@ -107,8 +123,22 @@ std::chrono::milliseconds RetryingTransport::backoff(int attempt) {
 
 Result<HttpResponse> RetryingTransport::send(const HttpRequest& request) {
   int attempts = std::max(1, m_policy.max_attempts);
+  auto deadline = current_deadline();
+  auto where = [&request] { return fmt::format("{} {}", request.method, request.url.substr(0, request.url.find('?'))); };
   for (int attempt = 1;; ++attempt) {
-    auto result = m_inner->send(request);
+    std::optional<HttpRequest> bounded;  // the request with its timeout cut to the time left
+    if (deadline) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline->at - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        return make_error(fmt::format("{}: {}{}", where(), deadline_text(*deadline),
+                                      attempt == 1 ? "" : fmt::format(" (after {} attempts)", attempt - 1)));
+      }
+      if (left < request.timeout) {
+        bounded = request;
+        bounded->timeout = left;
+      }
+    }
+    auto result = m_inner->send(bounded ? *bounded : request);
     bool last = attempt >= attempts;
     std::chrono::milliseconds wait{0};
     if (!result) {
@@ -124,10 +154,16 @@ Result<HttpResponse> RetryingTransport::send(const HttpRequest& request) {
       // not more (capped); without one, back off.
       auto hint = server_retry_delay(*result, std::chrono::system_clock::now());
       wait = hint ? std::min(*hint, m_policy.max_retry_after) : backoff(attempt - 1);
-      log::debug("{} {} -> {}; retrying in {} ms", request.method, request.url.substr(0, request.url.find('?')),
-                 result->status, wait.count());
+      log::debug("{} -> {}; retrying in {} ms", where(), result->status, wait.count());
     } else {
       return result;
+    }
+    if (deadline && std::chrono::steady_clock::now() + wait >= deadline->at) {
+      // A retry could only start after the deadline: the last answer is the answer.
+      log::debug("{}: no retry, {}", where(), deadline_text(*deadline));
+      if (result) return result;
+      return make_error(fmt::format("{} (after {} attempt{}; {})", result.error().message, attempt,
+                                    attempt == 1 ? "" : "s", deadline_text(*deadline)));
     }
     m_sleep(wait);
   }

@@ -37,7 +37,7 @@ struct CollectRequest {
 const std::vector<std::string>& step_keys();
 
 // Runs every step against `client` (independent steps concurrently, bounded by
-// config.concurrency) and returns the artifact. Never throws on bad responses: they become step errors.
+// config.concurrency; each under a recorder::Deadline of config.step_seconds) and returns the artifact. Never throws on bad responses: they become step errors.
 rapidjson::Document collect(const DagsterClient& client, const CollectRequest& request);
 
 // The step keys of `artifact` that hold an error, in order.

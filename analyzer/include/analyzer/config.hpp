@@ -34,6 +34,9 @@ struct GcpSettings {
   std::string agent_deployment = "user-cloud-dagster-cloud-agent-agent";  // the agent's Deployment
   std::string api_root;  // "" = Google's endpoints; else every API at this root (replay, tests)
   int logging_reads_per_minute = 60;  // Cloud Logging read quota of the project (pacing)
+  // Error Reporting's read quotas per user: group metadata (groupStats.list) and event data
+  // (events.list) requests a minute, each paced on its own.
+  int error_reporting_reads_per_minute = 60;
 };
 
 struct Thresholds {
@@ -64,6 +67,7 @@ struct Config {
   int concurrency = 16;            // requests in flight at once (LimitingTransport)
   double timeout_seconds = 30;     // per HTTP request
   int retries = 3;                 // retries after the first attempt
+  double step_seconds = 900;       // a collection step's total time: no retry, backoff or quota wait past it
   int page_size = 200;             // runs per page (<= 1000)
   std::string source = "defaults"; // where the settings came from, for messages
 };

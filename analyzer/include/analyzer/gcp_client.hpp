@@ -39,8 +39,9 @@ class Pacer {
   using Sleep = std::function<void(std::chrono::milliseconds)>;
   explicit Pacer(int per_minute = 60, int burst = 5, Clock clock = {}, Sleep sleep = {});
 
-  // Blocks until the next request may go.
-  void acquire();
+  // Blocks until the next request may go and returns true; false at once, taking no slot, when the
+  // request could only go after `deadline` (a time of `clock`).
+  bool acquire(std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
   // After a 429: no request goes before `delay` from now.
   void hold(std::chrono::milliseconds delay);
   // The time the caller waited in acquire() in total (tests, progress).
@@ -57,18 +58,37 @@ class Pacer {
   std::chrono::milliseconds m_waited{0};
 };
 
-// Decorator pacing Cloud Logging reads: every Logging request (each attempt: put it under the
-// RetryingTransport) waits for `pacer`, and a 429 from Logging holds every Logging read for the delay
-// the answer asks (Retry-After or google.rpc.RetryInfo), else until the next minute, when the
-// per-minute quota refills. Other services pass through. It never retries itself.
+// The per-minute read quotas day2 paces: Cloud Logging's entries.list (about 60 a minute per
+// project) and Error Reporting's group metadata (groupStats.list) and event data (events.list)
+// requests (60 a minute per user each, Google's defaults).
+enum class ReadQuota { none, logging, error_groups, error_events };
+ReadQuota read_quota_of(const recorder::HttpRequest& request);
+
+// One pacer per quota; a null pacer leaves its quota unpaced.
+struct Pacers {
+  std::shared_ptr<Pacer> logging;
+  std::shared_ptr<Pacer> error_groups;
+  std::shared_ptr<Pacer> error_events;
+  std::shared_ptr<Pacer> of(ReadQuota quota) const;
+};
+
+// Decorator pacing Google reads by quota: every attempt of a paced read (put it under the
+// RetryingTransport) waits for its quota's pacer, and a 429 holds every read of that quota for the
+// delay the answer asks (Retry-After or google.rpc.RetryInfo), else until the next minute, when the
+// per-minute quotas refill. Other requests pass through. It never retries itself. With `bounded`, a
+// read that could only go after the current recorder::Deadline is not sent (an Error saying so);
+// replay passes false, since its pacers schedule without waiting.
 class PacedTransport : public recorder::Transport {
  public:
-  PacedTransport(std::shared_ptr<recorder::Transport> inner, std::shared_ptr<Pacer> pacer);
+  PacedTransport(std::shared_ptr<recorder::Transport> inner, Pacers pacers, bool bounded = true);
+  // Cloud Logging alone.
+  PacedTransport(std::shared_ptr<recorder::Transport> inner, std::shared_ptr<Pacer> logging);
   recorder::Result<recorder::HttpResponse> send(const recorder::HttpRequest& request) override;
 
  private:
   std::shared_ptr<recorder::Transport> m_inner;
-  std::shared_ptr<Pacer> m_pacer;
+  Pacers m_pacers;
+  bool m_bounded = true;
 };
 
 // A query string as name/value pairs in order; repeated names are allowed. Values are raw (the

@@ -30,12 +30,12 @@ enum class Record { no, yes };
 struct TransportStack {
   std::shared_ptr<recorder::Transport> transport;           // retrying, paced, limited: what clients use
   std::shared_ptr<recorder::RecordingTransport> recording;  // set with Record::yes
-  std::shared_ptr<Pacer> logging_pacer;                     // paces every Cloud Logging attempt
+  Pacers pacers;                                            // pace every Logging and Error Reporting attempt
 };
 
 // The transport every command sends through: `replay` (in process, optionally under `faults`) or
 // the real HTTP transport (teed into a bundle with Record::yes), under the concurrency limit of
-// `config`, Cloud Logging's pacing (config.gcp.logging_reads_per_minute) and the one retry layer
+// `config`, the read quotas' pacing (config.gcp.*_reads_per_minute) and the one retry layer
 // (nothing waits when replaying: the clock is frozen). Does no I/O.
 TransportStack make_transport_stack(const Config& config, std::shared_ptr<recorder::Matcher> replay,
                                     std::shared_ptr<recorder::FaultInjector> faults, Record record);

@@ -9,6 +9,7 @@
 #include <random>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "recorder/http.hpp"
@@ -40,8 +41,37 @@ struct RetryPolicy {
 // Whether a response with this status is worth retrying (408, 429 and 5xx).
 bool is_retryable_status(int status);
 
+// A cap on the total time of one unit of work (a collection step): the moment it ends and the cap as
+// configured (for messages). Installed on the thread doing the work with DeadlineScope and carried
+// by that work to the threads it starts; the retry layer and the pacers read it, so that nothing
+// waits on retries, backoffs or quotas past it.
+struct Deadline {
+  std::chrono::steady_clock::time_point at;
+  std::chrono::milliseconds cap{0};
+};
+
+// The deadline of the calling thread's work; nullopt when none is set.
+std::optional<Deadline> current_deadline();
+
+// Sets the calling thread's deadline for its lifetime (nullopt: none) and restores the previous one.
+class DeadlineScope {
+ public:
+  explicit DeadlineScope(std::optional<Deadline> deadline);
+  ~DeadlineScope();
+  DeadlineScope(const DeadlineScope&) = delete;
+  DeadlineScope& operator=(const DeadlineScope&) = delete;
+
+ private:
+  std::optional<Deadline> m_previous;
+};
+
+// "the step's time cap of 600 s was reached": how an Error says that a deadline stopped the work.
+std::string deadline_text(const Deadline& deadline);
+
 // Decorator: retries `inner` on connection errors, 408, 429 and 5xx with exponential backoff and
-// jitter, except answers the policy calls permanent. A delay the server asks for (Retry-After in
+// jitter, except answers the policy calls permanent. Under a current_deadline() it sends nothing
+// once the deadline has passed (an Error saying so), gives each attempt at most the time left as its
+// timeout, and returns the last answer rather than wait for a retry that would end past it. A delay the server asks for (Retry-After in
 // seconds or as an HTTP date, else a google.rpc.RetryInfo `retryDelay` in a Google error body) is
 // waited instead of the backoff, capped at max_retry_after. The one retry layer of a stack: clients
 // above it do not retry again.

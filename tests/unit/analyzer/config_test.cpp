@@ -38,6 +38,8 @@ TEST(Config, Defaults) {
   EXPECT_EQ(config.concurrency, 16);
   EXPECT_EQ(config.timeout_seconds, 30);
   EXPECT_EQ(config.retries, 3);
+  EXPECT_EQ(config.step_seconds, 900);
+  EXPECT_EQ(config.gcp.error_reporting_reads_per_minute, 60);
   EXPECT_EQ(config.page_size, 200);
   EXPECT_EQ(config.source, "defaults");
 }
@@ -62,7 +64,8 @@ TEST(Config, FullConfigWithCommentsParses) {
   },
   /* Google Cloud */
   "gcp": {"project": "p", "cluster": "c", "location": "us-east1", "agent_pod_prefix": "agent", "namespace": "orchestration",
-          "agent_deployment": "agent-deploy", "api_root": "http://127.0.0.1:8080", "logging_reads_per_minute": 120},
+          "agent_deployment": "agent-deploy", "api_root": "http://127.0.0.1:8080", "logging_reads_per_minute": 120,
+          "error_reporting_reads_per_minute": 30},
   "report": {"timezone": "Europe/Paris"},
   "agents": {"replicas": 2, "max_surge_percent": 50},
   "thresholds": {
@@ -71,7 +74,7 @@ TEST(Config, FullConfigWithCommentsParses) {
     "cancel_timeout_seconds": 120,
     "tick_unavailable_burst": 7,
   },
-  "collect": {"concurrency": 8, "timeout_seconds": 12.5, "retries": 0, "page_size": 1000},
+  "collect": {"concurrency": 8, "timeout_seconds": 12.5, "retries": 0, "page_size": 1000, "step_seconds": 120},
 }
 )",
                              "acme.json");
@@ -99,6 +102,8 @@ TEST(Config, FullConfigWithCommentsParses) {
   EXPECT_EQ(config->concurrency, 8);
   EXPECT_EQ(config->timeout_seconds, 12.5);
   EXPECT_EQ(config->retries, 0);
+  EXPECT_EQ(config->step_seconds, 120);
+  EXPECT_EQ(config->gcp.error_reporting_reads_per_minute, 30);
   EXPECT_EQ(config->page_size, 1000);
   EXPECT_EQ(config->source, "acme.json");
 }

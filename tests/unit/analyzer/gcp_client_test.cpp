@@ -194,6 +194,72 @@ TEST(PacedTransport, OtherServicesAreNeitherPacedNorHeld) {
   EXPECT_EQ(inner->calls, 10);
 }
 
+recorder::HttpRequest error_reporting_request(const std::string& method_path) {
+  recorder::HttpRequest request;
+  request.service = recorder::Service::error_reporting;
+  request.url = std::string(k_root) + "/v1beta1/projects/p/" + method_path;
+  return request;
+}
+
+TEST(ReadQuota, EachPacedGoogleReadCountsAgainstItsOwnQuota) {
+  EXPECT_EQ(read_quota_of(logging_request()), ReadQuota::logging);
+  EXPECT_EQ(read_quota_of(error_reporting_request("groupStats?timeRange.period=PERIOD_1_DAY")), ReadQuota::error_groups);
+  EXPECT_EQ(read_quota_of(error_reporting_request("events?groupId=g&pageToken=t")), ReadQuota::error_events);
+  EXPECT_EQ(read_quota_of(error_reporting_request("events:report")), ReadQuota::none);
+  EXPECT_EQ(read_quota_of(logging_request(recorder::Service::monitoring)), ReadQuota::none);
+  EXPECT_EQ(read_quota_of(logging_request(recorder::Service::dagster)), ReadQuota::none);
+}
+
+TEST(PacedTransport, ErrorReportingReadsArePacedPerQuotaAndA429HoldsOnlyItsOwnQuota) {
+  auto clock = std::make_shared<FakeClock>();
+  auto inner = std::make_shared<Scripted>();
+  inner->answers = {{429, {}, R"({"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED",
+                       "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "7s"}]}})"}};
+  // A burst of 1 at 60 a minute: one read a second per quota.
+  PacedTransport paced(inner, Pacers{nullptr, fake_pacer(clock, 60, 1), fake_pacer(clock, 60, 1)});
+  ASSERT_EQ(paced.send(error_reporting_request("events?groupId=a"))->status, 429);
+  EXPECT_TRUE(clock->sleeps.empty());
+  (void)paced.send(error_reporting_request("groupStats"));  // its own quota: neither held nor waiting
+  EXPECT_TRUE(clock->sleeps.empty());
+  (void)paced.send(error_reporting_request("groupStats"));  // a second group read waits its second
+  ASSERT_EQ(clock->sleeps.size(), 1u);
+  EXPECT_EQ(clock->sleeps[0], std::chrono::milliseconds(1000));
+  (void)paced.send(error_reporting_request("events?groupId=a"));  // held 7 s from the 429 (1 s ago)
+  ASSERT_EQ(clock->sleeps.size(), 2u);
+  EXPECT_EQ(clock->sleeps[1], std::chrono::milliseconds(6000));
+  for (int i = 0; i < 5; ++i) (void)paced.send(logging_request());  // no Logging pacer: unpaced
+  EXPECT_EQ(clock->sleeps.size(), 2u);
+}
+
+TEST(Pacer, AReadThatCouldOnlyGoAfterTheDeadlineIsRefusedWithoutTakingASlot) {
+  auto clock = std::make_shared<FakeClock>();
+  auto pacer = fake_pacer(clock, 60, 1);  // one a second
+  ASSERT_TRUE(pacer->acquire(clock->now + std::chrono::milliseconds(100)));  // goes at once
+  EXPECT_FALSE(pacer->acquire(clock->now + std::chrono::milliseconds(500)));  // would go at 1 s
+  EXPECT_TRUE(clock->sleeps.empty());
+  ASSERT_TRUE(pacer->acquire(clock->now + std::chrono::milliseconds(1500)));  // the slot is still the 1 s one
+  EXPECT_EQ(clock->sleeps, std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(1000)});
+}
+
+TEST(PacedTransport, UnderAStepDeadlineAReadTheQuotaWouldDelayPastItIsAnErrorSayingSo) {
+  auto inner = std::make_shared<Scripted>();
+  // A real clock, 1 read a minute: the second read would wait about 60 s.
+  auto pacer = std::make_shared<Pacer>(1, 1, Pacer::Clock{}, [](std::chrono::milliseconds) { FAIL() << "slept"; });
+  PacedTransport paced(inner, Pacers{pacer, nullptr, nullptr});
+  recorder::DeadlineScope scope(
+      recorder::Deadline{std::chrono::steady_clock::now() + std::chrono::seconds(5), std::chrono::seconds(5)});
+  ASSERT_TRUE(paced.send(logging_request()));
+  auto second = paced.send(logging_request());
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().message, "POST " + std::string(k_root) +
+                                        "/v2/entries:list: the step's time cap of 5 s was reached waiting for the read quota");
+  EXPECT_EQ(inner->calls, 1);
+  PacedTransport unbounded(inner, Pacers{std::make_shared<Pacer>(1, 1, Pacer::Clock{}, [](std::chrono::milliseconds) {}),
+                                         nullptr, nullptr}, /*bounded=*/false);
+  ASSERT_TRUE(unbounded.send(logging_request()));  // replay: pacers schedule, nothing waits or stops
+  ASSERT_TRUE(unbounded.send(logging_request()));
+}
+
 TEST(GcpClient, ATooManyRequestsAnswerIsAnErrorAfterOneSendTheRetriesAreTheTransports) {
   auto fake = std::make_shared<GcpFake>();
   fake->on("/v2/entries:list", "", k_quota_exceeded, 429);

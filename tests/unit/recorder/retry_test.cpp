@@ -432,5 +432,91 @@ TEST(RetryBackoff, IsDeterministicForASeed) {
   EXPECT_NE(waits_for(42), waits_for(43));
 }
 
+// ---- a step's deadline (issue 16.8: a cap on total time per step) ------------------------------
+
+Deadline deadline_in(milliseconds left, milliseconds cap = 900000ms) {
+  return Deadline{std::chrono::steady_clock::now() + left, cap};
+}
+
+TEST(RetryDeadline, NothingIsSentOnceTheStepsDeadlineHasPassed) {
+  Harness h;
+  DeadlineScope scope(deadline_in(-1ms, 600000ms));
+  auto result = h.retrying.send(request());
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().message, "POST http://127.0.0.1:3000/graphql: the step's time cap of 600 s was reached");
+  EXPECT_EQ(h.inner->calls(), 0u);
+}
+
+TEST(RetryDeadline, ARetryThatCouldOnlyStartAfterTheDeadlineIsNotWaitedTheLastAnswerStands) {
+  Harness h;
+  h.inner->respond(503, {{"Retry-After", "20"}});
+  DeadlineScope scope(deadline_in(5000ms));
+  auto result = h.retrying.send(request());
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 503);
+  EXPECT_EQ(h.inner->calls(), 1u);
+  EXPECT_TRUE(h.waits.empty());
+}
+
+TEST(RetryDeadline, AConnectionErrorWhoseRetryWouldEndPastTheDeadlineSaysSo) {
+  auto p = policy();
+  p.initial_backoff = 10000ms;
+  p.max_backoff = 10000ms;
+  Harness h(p);
+  h.inner->fail("POST http://127.0.0.1:3000/graphql: connection refused");
+  DeadlineScope scope(deadline_in(2000ms, 2000ms));
+  auto result = h.retrying.send(request());
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().message, "POST http://127.0.0.1:3000/graphql: connection refused (after 1 attempt; "
+                                    "the step's time cap of 2 s was reached)");
+  EXPECT_TRUE(h.waits.empty());
+}
+
+TEST(RetryDeadline, RetriesThatFitBeforeTheDeadlineStillHappen) {
+  Harness h;
+  h.inner->respond(503, {{"Retry-After", "1"}}).respond(200);
+  DeadlineScope scope(deadline_in(60000ms));
+  auto result = h.retrying.send(request());
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(h.waits, std::vector<milliseconds>{1000ms});
+}
+
+TEST(RetryDeadline, EachAttemptsTimeoutIsCutToTheTimeLeft) {
+  Harness h;
+  h.inner->respond(200).respond(200);
+  auto sent = request();
+  sent.timeout = 30000ms;
+  {
+    DeadlineScope scope(deadline_in(3000ms));
+    ASSERT_TRUE(h.retrying.send(sent));
+  }
+  ASSERT_TRUE(h.retrying.send(sent));  // the scope ended: no deadline any more
+  auto seen = h.inner->requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_LE(seen[0].timeout, 3000ms);
+  EXPECT_GT(seen[0].timeout, 0ms);
+  EXPECT_EQ(seen[1].timeout, 30000ms);
+}
+
+TEST(RetryDeadline, AScopeRestoresThePreviousDeadline) {
+  EXPECT_FALSE(current_deadline());
+  {
+    DeadlineScope outer(deadline_in(1000ms, 1000ms));
+    {
+      DeadlineScope inner(std::nullopt);
+      EXPECT_FALSE(current_deadline());
+    }
+    ASSERT_TRUE(current_deadline());
+    EXPECT_EQ(current_deadline()->cap, 1000ms);
+  }
+  EXPECT_FALSE(current_deadline());
+}
+
+TEST(RetryDeadline, TheCapIsWrittenInSecondsEvenWhenFractional) {
+  EXPECT_EQ(deadline_text(Deadline{{}, 1500ms}), "the step's time cap of 1.5 s was reached");
+  EXPECT_EQ(deadline_text(Deadline{{}, 900000ms}), "the step's time cap of 900 s was reached");
+}
+
 }  // namespace
 }  // namespace recorder

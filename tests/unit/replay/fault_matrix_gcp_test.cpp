@@ -513,5 +513,29 @@ TEST(GcpRetries, APersistent429CostsAtMostFiveSendsPerRequest) {
             std::string::npos);
 }
 
+TEST(GcpRetries, AStepStopsAtItsTimeCapWhateverItsRequestsStillHadToWaitFor) {
+  // Every Logging read takes 1.5 s (a real wait: --fault latency sleeps) and a step may take 1 s: the
+  // first read of each Logging step is answered, and the step stops there instead of reading on.
+  const auto& built = fixture();
+  TempDir dir;
+  auto config = dir.write("config.json", R"({
+    "gcp": {"project": "my-proj", "cluster": "prod", "location": "us-central1"},
+    "collect": {"step_seconds": 1}
+  })");
+  auto out_path = dir.file("day2.json");
+  auto outcome = run_day2({"collect", "--replay", built.bundle_dir, "--config", config, "--out", out_path, "--quiet",
+                           "--fault", "logging:/v2/entries:list=latency:1500,p=1"});
+  EXPECT_EQ(outcome.code, 1) << outcome.err;
+  auto artifact = read_artifact(out_path);
+  for (const char* step : {"step_08_agent_pod_churn", "step_10_gke_events"}) {
+    auto error = recorder::get_string(artifact[step], "error").value_or("");
+    EXPECT_NE(error.find("/v2/entries:list: the step's time cap of 1 s was reached"), std::string::npos)
+        << step << ": " << error;
+  }
+  // Steps without Logging reads are untouched by the cap.
+  EXPECT_EQ(json_of(artifact, "step_11_alerts"), json_of(built.clean, "step_11_alerts"));
+  EXPECT_EQ(json_of(artifact, "step_01_failed_runs"), json_of(built.clean, "step_01_failed_runs"));
+}
+
 }  // namespace
 }  // namespace replay
