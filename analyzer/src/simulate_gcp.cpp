@@ -286,6 +286,33 @@ recorder::HttpResponse list_entries(const World& world, const std::string& body)
   return json_response(200, out);
 }
 
+// The managed instance groups of `pool`, as nodePools.list gives them (instanceGroupUrls): a node
+// "gke-<cluster>-<pool>-<hash>-<suffix>" belongs to the group "gke-<cluster>-<pool>-<hash>-grp". One
+// per distinct prefix among the world's nodes whose name holds the pool's (the longest pool name
+// wins), else one for the pool alone.
+std::vector<std::string> instance_groups(const World& world, const std::vector<NodePoolSpec>& pools,
+                                         const std::string& pool) {
+  std::set<std::string> nodes;
+  for (const auto& e : node_events(world)) nodes.insert(e.node);
+  for (const auto& [run, e] : all_pod_events(world)) nodes.insert(e.node);
+  std::set<std::string> groups;
+  for (const auto& node : nodes) {
+    std::string best;
+    for (const auto& other : pools) {
+      if (node.find("-" + other.name + "-") != std::string::npos && other.name.size() > best.size()) best = other.name;
+    }
+    auto dash = node.rfind('-');
+    if (best == pool && dash != std::string::npos) groups.insert(node.substr(0, dash) + "-grp");
+  }
+  if (groups.empty()) groups.insert(fmt::format("gke-{}-{}-{:08x}-grp", world.gcp.cluster, pool, fnv1a(pool) & 0xffffffffULL));
+  std::vector<std::string> urls;
+  for (const auto& group : groups) {
+    urls.push_back(quote(fmt::format("https://www.googleapis.com/compute/v1/projects/{}/zones/{}-a/instanceGroupManagers/{}",
+                                     world.gcp.project, world.gcp.location, group)));
+  }
+  return urls;
+}
+
 // nodePools.list: the world's pools (one ordinary pool "pool-1" when it names none).
 recorder::HttpResponse node_pools(const World& world) {
   std::vector<NodePoolSpec> pools = world.node_pools;
@@ -293,8 +320,8 @@ recorder::HttpResponse node_pools(const World& world) {
   std::vector<std::string> out;
   for (const auto& pool : pools) {
     out.push_back(fmt::format(
-        R"({{"config":{{"diskSizeGb":100,"machineType":"e2-standard-8"{}}},"initialNodeCount":3,"name":{},"selfLink":{},"status":"RUNNING","version":"1.30.5-gke.1014001"}})",
-        pool.spot ? R"(,"spot":true)" : "", quote(pool.name),
+        R"({{"config":{{"diskSizeGb":100,"machineType":"e2-standard-8"{}}},"initialNodeCount":3,"instanceGroupUrls":[{}],"name":{},"selfLink":{},"status":"RUNNING","version":"1.30.5-gke.1014001"}})",
+        pool.spot ? R"(,"spot":true)" : "", fmt::join(instance_groups(world, pools, pool.name), ","), quote(pool.name),
         quote(fmt::format("https://container.googleapis.com/v1/projects/{}/locations/{}/clusters/{}/nodePools/{}",
                           world.gcp.project, world.gcp.location, world.gcp.cluster, pool.name))));
   }

@@ -270,35 +270,11 @@ std::vector<PodEvent> map_node_events(const std::vector<PodEvent>& pods, const s
   return mapped;
 }
 
-// The pool of a GKE node: node names are "gke-<cluster>-<pool>-<hash>-<suffix>" (GKE shortens a
-// long cluster name), so the pool is the longest pool name found between dashes in it.
-const NodePool* pool_of(const std::string& node, const std::vector<NodePool>& pools) {
-  const NodePool* best = nullptr;
-  if (node.rfind("gke-", 0) != 0) return nullptr;
-  for (const auto& pool : pools) {
-    if (pool.name.empty() || node.find("-" + pool.name + "-") == std::string::npos) continue;
-    if (best == nullptr || pool.name.size() > best->name.size()) best = &pool;
-  }
-  return best;
-}
-
 Result<std::vector<NodePool>> read_pools(const StepContext& context) {
   const auto& gcp = context.config.gcp;
   auto list = context.gcp->list_node_pools(gcp.project, gcp.location, gcp.cluster);
   if (!list) return list.error();
-  std::vector<NodePool> pools;
-  for (const auto& pool : list->GetArray()) {
-    NodePool out;
-    out.name = string_at(pool, "name");
-    const auto* config = recorder::get_object(pool, "config");
-    auto flag = [&](const char* key) {  // NodeConfig.spot / NodeConfig.preemptible (container-v1.json)
-      return config && config->HasMember(key) && (*config)[key].IsBool() && (*config)[key].GetBool();
-    };
-    out.spot = flag("spot") || flag("preemptible");
-    if (!out.name.empty()) pools.push_back(std::move(out));
-  }
-  std::sort(pools.begin(), pools.end(), [](const NodePool& x, const NodePool& y) { return x.name < y.name; });
-  return pools;
+  return parse_node_pools(*list);
 }
 
 Result<std::map<std::string, std::string>> read_step_pods(const StepContext& context) {
@@ -338,6 +314,52 @@ Result<void> read_into(const StepContext& context, const std::string& filter, bo
 }
 
 }  // namespace
+
+// The pool of a GKE node: the one whose instance group's prefix starts the node's name; else, for
+// pools listed without groups, the longest pool name found between dashes in it (node names are
+// "gke-<cluster>-<pool>-<hash>-<suffix>", a long pool name shortened, which only the groups resolve).
+const NodePool* pool_of(const std::string& node, const std::vector<NodePool>& pools) {
+  const NodePool* best = nullptr;
+  if (node.rfind("gke-", 0) != 0) return nullptr;
+  for (const auto& pool : pools) {
+    for (const auto& prefix : pool.node_prefixes) {
+      if (node.size() > prefix.size() && node.compare(0, prefix.size(), prefix) == 0) return &pool;
+    }
+  }
+  for (const auto& pool : pools) {
+    if (pool.name.empty() || node.find("-" + pool.name + "-") == std::string::npos) continue;
+    if (best == nullptr || pool.name.size() > best->name.size()) best = &pool;
+  }
+  return best;
+}
+
+std::vector<NodePool> parse_node_pools(const rapidjson::Value& list) {
+  std::vector<NodePool> pools;
+  if (!list.IsArray()) return pools;
+  for (const auto& pool : list.GetArray()) {
+    NodePool out;
+    out.name = string_at(pool, "name");
+    const auto* config = recorder::get_object(pool, "config");
+    auto flag = [&](const char* key) {  // NodeConfig.spot / NodeConfig.preemptible (container-v1.json)
+      return config && config->HasMember(key) && (*config)[key].IsBool() && (*config)[key].GetBool();
+    };
+    out.spot = flag("spot") || flag("preemptible");
+    // ".../zones/<zone>/instanceGroupManagers/gke-<cluster>-<pool>-<hash>-grp" -> "gke-<cluster>-<pool>-<hash>-".
+    if (const auto* groups = recorder::get_array(pool, "instanceGroupUrls")) {
+      for (const auto& url : groups->GetArray()) {
+        std::string_view text = url.IsString() ? std::string_view(url.GetString(), url.GetStringLength()) : "";
+        auto name = text.substr(text.rfind('/') + 1);
+        if (name.size() > 4 && name.substr(name.size() - 4) == "-grp") {
+          out.node_prefixes.emplace_back(name.substr(0, name.size() - 3));
+        }
+      }
+    }
+    if (!out.name.empty()) pools.push_back(std::move(out));
+  }
+  std::sort(pools.begin(), pools.end(), [](const NodePool& x, const NodePool& y) { return x.name < y.name; });
+  return pools;
+}
+
 
 std::optional<std::string> run_of_pod(const std::string& pod, const GkeEvents& events) {
   if (auto run = run_id_from_pod_name(pod)) return run;

@@ -70,7 +70,17 @@ struct PodEvent {
 struct NodePool {
   std::string name;
   bool spot = false;
+  // Its nodes' name prefixes, from its managed instance groups (instanceGroupUrls): the group
+  // "gke-<cluster>-<pool>-<hash>-grp" holds the nodes "gke-<cluster>-<pool>-<hash>-<suffix>", names
+  // in which GKE shortens a long cluster or pool name.
+  std::vector<std::string> node_prefixes;
 };
+
+// The pools of a nodePools.list answer (sorted by name; unnamed ones dropped). Pure.
+std::vector<NodePool> parse_node_pools(const rapidjson::Value& list);
+// The pool of GKE node `node`: the pool whose instance group's prefix starts its name, else the
+// longest pool name between dashes in it; null when none. Pure.
+const NodePool* pool_of(const std::string& node, const std::vector<NodePool>& pools);
 
 // An event not about a pod: nodes, Jobs, Spot VM preemptions, event-exporter restarts.
 struct ClusterEvent {

@@ -88,6 +88,22 @@ TEST(GcpSteps, NodeOomKillingIsMappedToThePodScheduledOnTheNode) {
   EXPECT_THAT(text_at(a, "/step_10_gke_events/podEvents/3/message"), HasSubstr("Killed process 4242 (python3)"));
 }
 
+// GKE shortens long cluster and pool names in node names; a pool's managed instance groups
+// (nodePools.list instanceGroupUrls, "gke-<cluster>-<pool>-<hash>-grp") name its nodes' prefix exactly.
+TEST(GcpSteps, ANodesPoolIsTheOneWhoseInstanceGroupPrefixesItsNameNotAShorterNameInside) {
+  auto fake = google();
+  fake->on("/v1/projects/my-proj/locations/us-central1/clusters/prod/nodePools", "", R"({"nodePools": [
+      {"name": "pool", "config": {"machineType": "e2-standard-8"},
+       "instanceGroupUrls": ["https://www.googleapis.com/compute/v1/projects/my-proj/zones/us-central1-a/instanceGroupManagers/gke-prod-pool-5e6f7a8b-grp"]},
+      {"name": "spot-pool-highmem-for-dagster-runs", "config": {"machineType": "n2-highmem-8", "spot": true},
+       "instanceGroupUrls": ["https://www.googleapis.com/compute/v1/projects/my-proj/zones/us-central1-b/instanceGroupManagers/gke-prod-spot-pool-1a2b3c4d-grp",
+                             "https://www.googleapis.com/compute/v1/projects/my-proj/zones/us-central1-c/instanceGroupManagers/gke-prod-spot-pool-9a8b7c6d-grp"]}]})");
+  auto a = run_collect(fake);
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/podEvents/3/node"), "gke-prod-spot-pool-1a2b3c4d-k3j4");
+  EXPECT_EQ(text_at(a, "/step_10_gke_events/podEvents/3/nodePool"), "spot-pool-highmem-for-dagster-runs");
+  EXPECT_EQ(json_at(a, "/step_10_gke_events/podEvents/3/spotNode"), "true");
+}
+
 // The kernel's OOM line names no pod: a kill on a node is every pod's that was there then, each row
 // saying how many (nodeEventPods), and none that the scheduler put there after it.
 TEST(GcpSteps, ANodeOomKillGoesToEveryPodOnTheNodeThenAndSaysHowMany) {
@@ -329,7 +345,11 @@ TEST(GcpSteps, OomRunsJoinRestartsAndMemoryLimitToRuns) {
   EXPECT_EQ(strings_at(a, "/step_13_oom_metrics/oomRuns/1/evidence"), Strings{"memory at 97.0 % of the limit"});
   EXPECT_EQ(text_at(a, "/step_13_oom_metrics/oomRuns/2/runId"), k_failed_run);
   EXPECT_EQ(text_at(a, "/step_13_oom_metrics/oomRuns/2/runStatus"), "FAILURE");
-  EXPECT_EQ(number_at(a, "/step_13_oom_metrics/oomRuns/2/restarts"), 2);
+  // dagster-k8s pods never restart (restartPolicy Never): the failed run stands on its memory alone.
+  EXPECT_EQ(number_at(a, "/step_13_oom_metrics/oomRuns/2/restarts"), 0);
+  EXPECT_EQ(json_at(a, "/step_13_oom_metrics/oomRuns/2/hitMemoryLimit"), "true");
+  EXPECT_EQ(strings_at(a, "/step_13_oom_metrics/oomRuns/2/evidence"), Strings{"memory at 99.0 % of the limit"});
+  EXPECT_EQ(text_at(a, "/step_13_oom_metrics/oomRuns/2/strength"), "medium");
   EXPECT_EQ(json_at(a, "/step_13_oom_metrics/skipped"), "false");
 }
 
