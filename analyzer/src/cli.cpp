@@ -33,6 +33,7 @@
 #include "recorder/time.hpp"
 #include "recorder/transport.hpp"
 #include "investigate_options.hpp"
+#include "recorder/secrets.hpp"
 
 namespace analyzer {
 
@@ -197,6 +198,7 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
       return 1;
     }
     token = value;
+    recorder::hold_secret(token);  // never printed or written, even when an upstream echoes it
   }
 
   bool quiet = vm.count("quiet") || !::isatty(STDERR_FILENO);

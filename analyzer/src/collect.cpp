@@ -10,6 +10,7 @@
 
 #include "recorder/log.hpp"
 #include "steps.hpp"
+#include "recorder/redact.hpp"
 
 namespace analyzer {
 
@@ -167,7 +168,7 @@ rapidjson::Document collect(const DagsterClient& client, const CollectRequest& r
   artifact.AddMember("window", window_json(request, a), a);
   rapidjson::Value meta(rapidjson::kObjectType);
   meta.AddMember("day2Version", rapidjson::StringRef(DAY2_VERSION), a);
-  meta.AddMember("dagsterUrl", recorder::json_string(client.endpoint(), a), a);
+  meta.AddMember("dagsterUrl", recorder::json_string(recorder::safe_url(client.endpoint()), a), a);
   meta.AddMember("dagsterFlavor", recorder::json_string(to_string(request.config.dagster.flavor), a), a);
   meta.AddMember("rules", recorder::json_string(rules.source, a), a);
   artifact.AddMember("meta", meta, a);

@@ -10,6 +10,7 @@
 
 #include "gcp_auth_sources.hpp"
 #include "recorder/log.hpp"
+#include "recorder/secrets.hpp"
 
 namespace analyzer {
 
@@ -159,6 +160,7 @@ Result<std::string> GcpCredentials::fetch_locked() {
   }
   ++m_fetches;
   m_token = std::move(*token);
+  recorder::hold_secret(m_token->access_token);  // never printed or written, even when echoed
   recorder::log::debug("Google Cloud credentials: new token from {}", m_fetcher->description());
   return m_token->access_token;
 }

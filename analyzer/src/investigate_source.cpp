@@ -12,6 +12,7 @@
 #include "recorder/log.hpp"
 #include "recorder/options.hpp"
 #include "recorder/shift.hpp"
+#include "recorder/secrets.hpp"
 
 namespace analyzer {
 
@@ -161,6 +162,7 @@ std::unique_ptr<Session> open_session(const po::variables_map& vm, std::string_v
   std::string token;
   if (session->config.dagster.flavor == Flavor::plus && !session->replay) {
     const char* value = std::getenv(session->config.dagster.token_env.c_str());
+    if (value) recorder::hold_secret(value);  // never printed or written, even when echoed
     if (!value || !*value) {
       err << fmt::format("day2 {}: error: {} is not set; Dagster+ needs an API token in the environment\n", command,
                          session->config.dagster.token_env);

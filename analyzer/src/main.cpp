@@ -7,9 +7,24 @@
 #include "analyzer/cli.hpp"
 #include "recorder/cli.hpp"
 #include "recorder/command.hpp"
+#include "recorder/secrets.hpp"
 #include "replay/server.hpp"
 
 int main(int argc, char** argv) {
+  // Nothing printed holds a secret day2 holds (recorder/secrets.hpp), logs included.
+  recorder::SecretScrubbingBuffer out_buffer(std::cout.rdbuf()), err_buffer(std::cerr.rdbuf());
+  auto* cout_was = std::cout.rdbuf(&out_buffer);
+  auto* cerr_was = std::cerr.rdbuf(&err_buffer);
+  struct Restore {
+    std::streambuf* out;
+    std::streambuf* err;
+    ~Restore() {
+      std::cout.flush();
+      std::cerr.flush();
+      std::cout.rdbuf(out);
+      std::cerr.rdbuf(err);
+    }
+  } restore{cout_was, cerr_was};
   std::vector<recorder::Command> table = analyzer::commands();
   for (recorder::Command& command : replay::commands()) table.push_back(std::move(command));
   for (recorder::Command& command : recorder::commands()) table.push_back(std::move(command));

@@ -8,6 +8,7 @@
 
 #include "recorder/result.hpp"
 #include "recorder/text.hpp"
+#include "recorder/redact.hpp"
 
 namespace recorder {
 
@@ -39,29 +40,30 @@ std::string Url::origin() const {
 }
 
 Result<Url> parse_url(std::string_view text) {
+  auto shown = [text] { return safe_url(text); };  // errors never print credentials
   Url url;
   auto scheme_end = text.find("://");
   if (scheme_end == std::string_view::npos) {
-    return make_error(fmt::format("\"{}\" is not a URL (expected http://host[:port]/path)", text));
+    return make_error(fmt::format("\"{}\" is not a URL (expected http://host[:port]/path)", shown()));
   }
   url.scheme = lower(text.substr(0, scheme_end));
   if (url.scheme != "http" && url.scheme != "https") {
-    return make_error(fmt::format("\"{}\": scheme \"{}\" is not http or https", text, url.scheme));
+    return make_error(fmt::format("\"{}\": scheme \"{}\" is not http or https", shown(), url.scheme));
   }
   auto rest = text.substr(scheme_end + 3);
   auto path_start = rest.find_first_of("/?");
   auto authority = rest.substr(0, path_start);
   if (authority.find('@') != std::string_view::npos) {
-    return make_error(fmt::format("\"{}\": credentials in URLs are not accepted; use the environment", text));
+    return make_error(fmt::format("\"{}\": credentials in URLs are not accepted; use the environment", shown()));
   }
   url.port = url.scheme == "https" ? 443 : 80;
   std::string_view host = authority;
   if (!authority.empty() && authority.front() == '[') {
     auto close = authority.find(']');
-    if (close == std::string_view::npos) return make_error(fmt::format("\"{}\": unterminated IPv6 host", text));
+    if (close == std::string_view::npos) return make_error(fmt::format("\"{}\": unterminated IPv6 host", shown()));
     host = authority.substr(1, close - 1);
     authority = authority.substr(close + 1);
-    if (!authority.empty() && authority.front() != ':') return make_error(fmt::format("\"{}\": bad host", text));
+    if (!authority.empty() && authority.front() != ':') return make_error(fmt::format("\"{}\": bad host", shown()));
   } else {
     auto colon = authority.rfind(':');
     host = authority.substr(0, colon);
@@ -72,11 +74,11 @@ Result<Url> parse_url(std::string_view text) {
     int port = 0;
     auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
     if (ec != std::errc{} || ptr != port_text.data() + port_text.size() || port < 1 || port > 65535) {
-      return make_error(fmt::format("\"{}\": \"{}\" is not a port (1-65535)", text, port_text));
+      return make_error(fmt::format("\"{}\": \"{}\" is not a port (1-65535)", shown(), port_text));
     }
     url.port = port;
   }
-  if (host.empty()) return make_error(fmt::format("\"{}\": empty host", text));
+  if (host.empty()) return make_error(fmt::format("\"{}\": empty host", shown()));
   url.host = std::string(host);
   std::string_view path_and_query = path_start == std::string_view::npos ? "/" : rest.substr(path_start);
   auto question = path_and_query.find('?');

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "synced_write.hpp"
+#include "recorder/secrets.hpp"
 
 namespace recorder {
 
@@ -263,6 +264,12 @@ std::string write_json(const rapidjson::Value& value, Pretty pretty) {
 
 Result<void> write_file_atomic(const std::string& path, std::string_view content) {
   namespace fs = std::filesystem;
+  // No file day2 writes holds a secret it holds (recorder/secrets.hpp).
+  std::string scrubbed;
+  if (!held_secrets().empty()) {
+    scrubbed = scrub_held_secrets(content);
+    content = scrubbed;
+  }
   fs::path target(path);
   fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   std::string pattern = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <set>
 
+#include "recorder/secrets.hpp"
 #include "recorder/text.hpp"
 
 namespace recorder {
@@ -26,12 +27,67 @@ bool is_placeholder(std::string_view text) {
   return text.starts_with(k_placeholder_open) && text.back() == '>' && text.find('>') == text.size() - 1;
 }
 
-// Members whose value is a credential wherever they appear.
-bool is_secret_member(std::string_view name) {
+// A name as the families compare it: lower case, without '_', '-', '.' and spaces, so that apiKey,
+// api_key, API-Key and "api key" are one name.
+std::string squeezed(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    if (c == '_' || c == '-' || c == '.' || c == ' ') continue;
+    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return out;
+}
+
+// The key-name families of credentials, case- and separator-insensitive: a name holding token,
+// secret, password, passwd, apikey, accesskey, privatekey, signature or credential, or one of
+// `exact`. Not the names that only point at one (secretName, tokenRef), nor pagination
+// (pageToken), nor token_type.
+bool in_secret_family(std::string_view name, std::initializer_list<std::string_view> exact) {
+  auto n = squeezed(name);
+  if (n.empty() || n.ends_with("pagetoken") || n == "tokentype" || n.ends_with("name") || n.ends_with("ref") ||
+      n.ends_with("path") || n.ends_with("file") || n.ends_with("uri")) {
+    return false;
+  }
+  for (auto word : exact) {
+    if (n == word) return true;
+  }
+  for (std::string_view part : {"token", "secret", "password", "passwd", "apikey", "accesskey", "privatekey",
+                                "signature", "credential"}) {
+    if (contains(n, part)) return true;
+  }
+  return false;
+}
+
+// Members whose value is a credential wherever they appear: strings of the families (and
+// "assertion"), and numbers too under the OAuth names.
+bool is_secret_member(std::string_view name) { return in_secret_family(name, {"assertion", "pwd", "sessionid"}); }
+bool is_secret_number_member(std::string_view name) {
   static const std::set<std::string, std::less<>> k_names = {
       "access_token", "accessToken", "refresh_token", "refreshToken", "id_token", "idToken",
       "client_secret", "clientSecret", "private_key", "privateKey", "password", "assertion", "token"};
   return k_names.count(name) > 0;
+}
+
+// Base64 of "user:password" (HTTP Basic credentials)?
+bool is_basic_credential(std::string_view text) {
+  static constexpr std::string_view k_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string decoded;
+  unsigned buffer = 0;
+  int bits = 0;
+  for (char c : text) {
+    if (c == '=') break;
+    auto at = k_alphabet.find(c);
+    if (at == std::string_view::npos) return false;
+    buffer = (buffer << 6) | static_cast<unsigned>(at);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      decoded.push_back(static_cast<char>((buffer >> bits) & 0xff));
+    }
+  }
+  auto colon = decoded.find(':');
+  return colon != std::string::npos && colon > 0 &&
+         std::all_of(decoded.begin(), decoded.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
 }
 
 // What a token endpoint may say in clear.
@@ -79,15 +135,12 @@ bool valid_rule_name(std::string_view name) {
 bool is_secret_header(std::string_view name) {
   auto n = lower(name);
   return n == "authorization" || n == "proxy-authorization" || n == "cookie" || n == "set-cookie" ||
-         n == "x-goog-api-key" || contains(n, "token") || contains(n, "secret") || contains(n, "password") ||
-         contains(n, "api-key") || contains(n, "apikey");
+         in_secret_family(name, {"xgoogapikey", "xapikey"});
 }
 
 bool is_secret_query_param(std::string_view name) {
-  static const std::set<std::string, std::less<>> k_names = {
-      "access_token", "api_key", "apikey", "assertion", "client_secret", "id_token",
-      "key",          "password", "refresh_token", "token", "x-goog-api-key"};
-  return k_names.count(lower(name)) > 0;
+  // Google's key, signed URLs' sig / X-Amz-Signature / X-Goog-Signature, OAuth's code.
+  return in_secret_family(name, {"key", "sig", "code", "assertion", "pwd"});
 }
 
 bool is_token_endpoint(Service service, std::string_view path) {
@@ -113,7 +166,25 @@ struct Redactor::Impl {
       compile(R"((-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)))");
   std::unique_ptr<RE2> bearer = compile(R"((?i)\bbearer\s+([A-Za-z0-9._~+/=-]{8,}))");
   std::unique_ptr<RE2> token_pair = compile(
-      R"((?i)\b(?:access_token|refresh_token|id_token|client_secret|assertion|api_key|apikey|password|token)=([^&\s"'<>]{4,}))");
+      R"((?i)\b(?:access_token|refresh_token|id_token|client_secret|assertion|api_key|apikey|api-key|password|passwd|)"
+      R"(secret|token|session_token|access_key|secret_access_key)=([^&\s"'<>]{4,}))");
+  // A query parameter of a URL inside a text: the families of is_secret_query_param.
+  std::unique_ptr<RE2> url_param = compile(
+      R"((?i)[?&](?:key|sig|signature|code|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|)"
+      R"(x-goog-credential|x-goog-api-key|api-key|apikey|api_key|access_key|accesskey|secret|password|token|)"
+      R"(access_token|id_token|refresh_token)=([^&\s"'<>#\\]{4,}))");
+  // JWTs (a JSON header and payload, base64url): "eyJ….eyJ….…".
+  std::unique_ptr<RE2> jwt = compile(R"(\b(eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*))");
+  // HTTP Basic credentials (kept only when they decode to "user:password").
+  std::unique_ptr<RE2> basic = compile(R"(\b[Bb]asic\s+([A-Za-z0-9+/]{6,}={0,2}))");
+  // The password of a URL's userinfo: "scheme://user:PASSWORD@host".
+  std::unique_ptr<RE2> userinfo = compile(R"((?i)\b[a-z][a-z0-9+.-]*://[^\s/:@"'<>]*:([^\s/@"'<>]+)@)");
+  // Credentials known by their prefix: Google API keys and OAuth tokens, GitHub, Slack, AWS, Stripe,
+  // GitLab, Dagster+ user and agent tokens.
+  std::unique_ptr<RE2> prefixed = compile(
+      R"(\b((?:AIza[0-9A-Za-z_-]{35}|ya29\.[0-9A-Za-z_-]{16,}|1//0[0-9A-Za-z_-]{20,}|gh[pousr]_[0-9A-Za-z]{30,}|)"
+      R"(github_pat_[0-9A-Za-z_]{22,}|xox[abprs]-[0-9A-Za-z-]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16}|sk_live_[0-9A-Za-z]{16,}|)"
+      R"(glpat-[0-9A-Za-z_-]{20,}|(?:user|agent):(?:[A-Za-z0-9-]+:)?[0-9a-f]{32,})))");
 
   std::mutex mutex;
   std::map<std::pair<std::string, std::string>, std::string> placeholders;  // (kind, value) -> placeholder
@@ -154,7 +225,8 @@ struct Redactor::Impl {
   // Replaces every match of `re` (or of its first group, for the built-in rules) by a placeholder
   // of `kind`; a `secret` value is remembered and replaced wherever it occurs later.
   enum class Part { whole, group };
-  std::string replace_matches(std::string_view text, const RE2& re, const std::string& kind, Part which, bool secret) {
+  std::string replace_matches(std::string_view text, const RE2& re, const std::string& kind, Part which, bool secret,
+                              bool (*accept)(std::string_view) = nullptr) {
     return outside_placeholders(text, [&](std::string_view part) {
       std::string out;
       int group = which == Part::group ? 1 : 0;
@@ -166,7 +238,13 @@ struct Redactor::Impl {
         auto end = begin + found[group].size();
         auto whole_end = static_cast<std::size_t>(found[0].data() - part.data()) + found[0].size();
         out += part.substr(pos, begin - pos);
-        out += found[group].empty() ? std::string() : placeholder(kind, found[group], secret);
+        std::string_view value(found[group].data(), found[group].size());
+        if (found[group].empty()) {
+        } else if (accept && !accept(value)) {
+          out += value;
+        } else {
+          out += placeholder(kind, value, secret);
+        }
         out += part.substr(end, whole_end - end);
         if (whole_end == pos) {  // an empty match: step over one character
           if (pos < part.size()) out.push_back(part[pos]);
@@ -208,12 +286,19 @@ struct Redactor::Impl {
     });
   }
 
-  // Any text: known secrets, private keys, bearer tokens and token=... pairs, then the patterns.
+  // Any text: known secrets (the process's held ones too), private keys, bearer tokens and
+  // token=... pairs, then the patterns.
   std::string text(std::string_view input) {
+    for (const auto& held : held_secrets()) learn(held);
     auto out = replace_known(input);
     out = replace_matches(out, *private_key, "private key", Part::group, true);
     out = replace_matches(out, *bearer, "token", Part::group, true);
     out = replace_matches(out, *token_pair, "token", Part::group, true);
+    out = replace_matches(out, *url_param, "token", Part::group, true);
+    out = replace_matches(out, *jwt, "token", Part::group, true);
+    out = replace_matches(out, *basic, "token", Part::group, true, is_basic_credential);
+    out = replace_matches(out, *userinfo, "password", Part::group, true);
+    out = replace_matches(out, *prefixed, "token", Part::group, true);
     for (const auto& rule : rules) out = replace_matches(out, *rule.re, rule.name, Part::whole, false);
     return out;
   }
@@ -247,8 +332,9 @@ struct Redactor::Impl {
     } else if (value.IsObject()) {
       for (auto& member : value.GetObject()) {
         std::string name(text_of(member.name));
-        bool secret_value = member.value.IsString() || member.value.IsNumber();
-        if (is_secret_member(name) && secret_value && !(member.value.IsString() && is_placeholder(text_of(member.value)))) {
+        bool secret_value = (member.value.IsString() && is_secret_member(name)) ||
+                            (member.value.IsNumber() && is_secret_number_member(name));
+        if (secret_value && !(member.value.IsString() && is_placeholder(text_of(member.value)))) {
           set_string(member.value, placeholder_of("token", member.value), a);
         } else {
           path.push_back(name);
@@ -309,6 +395,45 @@ struct Redactor::Impl {
     return out;
   }
 
+  // A value day2 or a client sent as a credential: remembered, so that any echo of it is replaced.
+  void learn(std::string_view value) {
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+    if (value.size() >= 6 && !is_placeholder(value)) placeholder("credential", value);
+  }
+
+  // The credentials of secret headers ("Bearer X", "Basic X", cookie values, a token header's
+  // value) and of secret query parameters, before they are dropped.
+  void learn_headers(const Headers& headers) {
+    for (const auto& [name, value] : headers) {
+      if (!is_secret_header(name)) continue;
+      auto n = lower(name);
+      std::string_view v(value);
+      if (n == "cookie" || n == "set-cookie") {
+        while (!v.empty()) {
+          auto end = v.find(';');
+          auto pair = v.substr(0, end);
+          auto eq = pair.find('=');
+          if (eq != std::string_view::npos) learn(pair.substr(eq + 1));
+          if (end == std::string_view::npos || n == "set-cookie") break;  // Set-Cookie: attributes follow
+          v = v.substr(end + 1);
+        }
+        continue;
+      }
+      auto space = v.find(' ');
+      if ((n == "authorization" || n == "proxy-authorization") && space != std::string_view::npos) {
+        learn(v.substr(space + 1));
+      }
+      learn(v);
+    }
+  }
+
+  void learn_query(std::string_view input) {
+    for (const auto& [name, value] : parse_query(input)) {
+      if (is_secret_query_param(name)) learn(value);
+    }
+  }
+
   std::string query(std::string_view input) {
     std::string out;
     for (const auto& [name, value] : parse_query(input)) {
@@ -358,7 +483,10 @@ Result<Redactor> Redactor::make(RedactionSettings settings) {
 
 void Redactor::redact(Exchange& exchange) const {
   auto& impl = *m_impl;
-  // Bodies first: the secrets they hold become known before the URL and headers are looked at.
+  // The credentials the client sent first, so that an echo anywhere in the exchange is replaced.
+  impl.learn_headers(exchange.request_headers);
+  impl.learn_query(exchange.query);
+  // Bodies next: the secrets they hold become known before the URL and headers are looked at.
   if (is_token_endpoint(exchange.service, exchange.path)) {
     exchange.request_body = impl.token_body(exchange.request_body);
     exchange.response_body = impl.token_body(exchange.response_body);
@@ -373,6 +501,51 @@ void Redactor::redact(Exchange& exchange) const {
 
 std::string Redactor::redact_text(std::string_view text) const { return m_impl->text(text); }
 
+void Redactor::add_secret(std::string_view value) const { m_impl->learn(value); }
+
+std::string safe_url(std::string_view url) {
+  std::string out;
+  auto scheme = url.find("://");
+  std::string_view rest = url;
+  if (scheme != std::string_view::npos) {
+    out += url.substr(0, scheme + 3);
+    rest = url.substr(scheme + 3);
+    auto authority_end = rest.find_first_of("/?#");
+    auto at = rest.substr(0, authority_end).rfind('@');
+    if (at != std::string_view::npos) {
+      out += "<redacted>@";
+      rest = rest.substr(at + 1);
+    }
+  }
+  auto question = rest.find('?');
+  out += rest.substr(0, question);
+  if (question == std::string_view::npos) return out;
+  auto query = rest.substr(question + 1);
+  auto hash = query.find('#');
+  auto fragment = hash == std::string_view::npos ? std::string_view{} : query.substr(hash);
+  query = query.substr(0, hash);
+  out.push_back('?');
+  bool first = true;
+  while (true) {
+    auto amp = query.find('&');
+    auto pair = query.substr(0, amp);
+    auto eq = pair.find('=');
+    if (!first) out.push_back('&');
+    first = false;
+    auto parsed = eq == std::string_view::npos ? QueryParams{} : parse_query(pair);
+    if (!parsed.empty() && is_secret_query_param(parsed.front().first)) {
+      out += pair.substr(0, eq);
+      out += "=<redacted>";
+    } else {
+      out += pair;
+    }
+    if (amp == std::string_view::npos) break;
+    query = query.substr(amp + 1);
+  }
+  out += fragment;
+  return out;
+}
+
 std::vector<std::string> Redactor::names() const {
   std::vector<std::string> names = {"Authorization header",
                                     "Cookie and Set-Cookie headers",
@@ -380,9 +553,13 @@ std::vector<std::string> Redactor::names() const {
                                     "headers naming a token, secret, password or API key",
                                     "token query parameters (access_token, key, token, ...)",
                                     "OAuth token endpoint bodies",
-                                    "secret JSON members (access_token, private_key, ...)",
+                                    "secret JSON members (names holding token, secret, password, api key, access key, "
+                                    "private key, signature or credential, any case or separator)",
+                                    "signed-URL and credential query parameters (key, sig, X-Amz-Signature, code, ...)",
                                     "private keys (PEM)",
-                                    "bearer tokens"};
+                                    "bearer tokens", "JWTs", "HTTP Basic credentials", "passwords in URLs",
+                                    "credentials known by their prefix (AIza, ya29., ghp_, xox?-, AKIA, user:…)",
+                                    "the credentials day2 and its clients send, wherever echoed"};
   for (const auto& rule : m_impl->rules) names.push_back("pattern " + rule.name);
   for (const auto& path : m_impl->json_paths) names.push_back("json path " + path.text);
   return names;

@@ -7,6 +7,11 @@
 //                token_type, scope, expires_in, error, error_description), secret JSON members
 //                anywhere (access_token, refresh_token, id_token, client_secret, private_key,
 //                password, assertion, token and their camelCase forms), bearer tokens in text
+//                and members of the credential families (apiKey, secret_value, sessionToken, ...),
+//                bearer and Basic credentials, JWTs, signed-URL parameters, known token prefixes
+//   credential   what the client itself sent as a credential (secret headers, secret query
+//                parameters) and the secrets day2 holds (add_secret), wherever echoed
+//   password     the password of a URL's userinfo ("postgres://user:PASSWORD@host")
 //   private key  PEM private key blocks, in any text or JSON string
 //   json         the values at the configured JSON paths, replaced wholesale
 //   <rule name>  the matches of each configured RE2 pattern (emails, project ids, hostnames)
@@ -37,11 +42,15 @@ struct RedactionSettings {
 };
 
 // Whether header `name` carries a credential (Authorization, Cookie, Set-Cookie,
-// Dagster-Cloud-Api-Token, x-goog-api-key, or any name with token, secret, password or api-key).
+// Dagster-Cloud-Api-Token, x-goog-api-key, or any name of the credential families: token, secret,
+// password, api key, access key, private key, signature, credential; any case and separators).
 bool is_secret_header(std::string_view name);
-// Whether query parameter `name` carries a credential (access_token, key, token, api_key, ...).
-// Not pageToken: pagination is part of a request's identity.
+// Whether query parameter `name` carries a credential: the families above, key, sig, code (access_token,
+// X-Amz-Signature, api-key, ...). Not pageToken: pagination is part of a request's identity.
 bool is_secret_query_param(std::string_view name);
+// `url` as day2 may write or print it: userinfo replaced by "<redacted>@", the values of secret
+// query parameters by "<redacted>". Pure.
+std::string safe_url(std::string_view url);
 // Whether a request to `path` is an OAuth token endpoint whose bodies are secret: `service` oauth,
 // https://oauth2.googleapis.com/token (any path ending in "/token"), the metadata server's
 // /computeMetadata/v1/instance/service-accounts/*/token and .../identity, and IAM credentials'
@@ -64,6 +73,9 @@ class Redactor {
   // Redacts free text (log lines, error messages): private keys, bearer tokens, token=... pairs,
   // known secrets and the patterns.
   std::string redact_text(std::string_view text) const;
+  // Remembers `value` (a credential day2 holds: a token from the environment or from credentials) so
+  // that it is replaced wherever it appears from now on. Values under 6 characters are ignored.
+  void add_secret(std::string_view value) const;
   // Names of what this redactor redacts, for the manifest (never values).
   std::vector<std::string> names() const;
 

@@ -157,12 +157,17 @@ TEST(Url, EmptyIpv6Host) {
 
 TEST(Url, CredentialsAreRejected) {
   EXPECT_EQ(parse_error("https://user:secret@example.com/graphql"),
-            "\"https://user:secret@example.com/graphql\": credentials in URLs are not accepted; use the environment");
+            "\"https://<redacted>@example.com/graphql\": credentials in URLs are not accepted; use the environment");
 }
 
 TEST(Url, UserWithoutPasswordIsRejected) {
   EXPECT_EQ(parse_error("http://token@example.com"),
-            "\"http://token@example.com\": credentials in URLs are not accepted; use the environment");
+            "\"http://<redacted>@example.com\": credentials in URLs are not accepted; use the environment");
+}
+
+TEST(Url, NoErrorPrintsASecretQueryValue) {
+  EXPECT_EQ(parse_error("http://example.com:99999/graphql?token=s3cretT0ken"),
+            "\"http://example.com:99999/graphql?token=<redacted>\": \"99999\" is not a port (1-65535)");
 }
 
 // ---- find_header -----------------------------------------------------------------------------

@@ -171,6 +171,116 @@ TEST(Redactor, ReplacesALearntSecretWhereverItIsEchoed) {
   EXPECT_EQ(echo.response_body, "token was <redacted:token:2>");
 }
 
+// ---- every kind of secret (issue 21.3): canaries in request and response, headers, query, JSON, text
+
+// Each case hides a distinct canary; none may survive redaction anywhere in the exchange.
+struct SecretCase {
+  std::string name;
+  std::string canary;
+  Exchange exchange;
+};
+
+std::vector<SecretCase> secret_kinds() {
+  std::vector<SecretCase> cases;
+  auto json_member = [&](const std::string& member) {
+    std::string canary = "Cm" + std::to_string(cases.size()) + "x9Q2w7Zr";
+    auto x = exchange(Service::dagster, "POST", "/graphql");
+    x.request_body = R"({"variables":{")" + member + R"(":")" + canary + R"("}})";
+    x.response_body = R"({"data":{"config":{")" + member + R"(":")" + canary + R"("}}})";
+    cases.push_back({"JSON member " + member, canary, x});
+  };
+  for (const char* member : {"apiKey", "api_key", "API-Key", "secret", "secretValue", "secret_value", "sessionToken",
+                             "accessKey", "aws_secret_access_key", "Password", "db.password", "clientSecret"}) {
+    json_member(member);
+  }
+  auto query_param = [&](const std::string& param) {
+    std::string canary = "Cq" + std::to_string(cases.size()) + "x9Q2w7Zr";
+    cases.push_back({"query " + param, canary, exchange(Service::other, "GET", "/download", param + "=" + canary + "&page=2")});
+  };
+  for (const char* param : {"secret", "sig", "X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token", "code",
+                            "api-key", "X-Goog-Signature", "key"}) {
+    query_param(param);
+  }
+  auto in_text = [&](const std::string& name, const std::string& canary, const std::string& text) {
+    auto x = exchange(Service::dagster, "POST", "/graphql");
+    x.response_body = R"({"data":{"message":")" + text + R"("}})";
+    auto plain = exchange(Service::other, "GET", "/log");
+    plain.response_body = "log line: " + text;
+    cases.push_back({name + " (JSON string)", canary, x});
+    cases.push_back({name + " (text)", canary, plain});
+  };
+  const std::string jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJqd3RjYW5hcnkifQ.c2lnbmF0dXJlQ2FuYXJ5";
+  in_text("JWT", jwt, "token " + jwt + " expired");
+  const std::string basic = "dXNlcjpiNHNpY1Bhc3N3b3Jk";  // user:b4sicPassword
+  in_text("Basic credentials", basic, "sent Authorization: Basic " + basic);
+  in_text("URL password", "Pg9x7Secret", "could not connect to postgres://etl:Pg9x7Secret@db.internal:5432/warehouse");
+  in_text("key= in an embedded URL", "AbCkeyValue123", "fetch https://example.com/api?key=AbCkeyValue123&alt=json failed");
+  in_text("signed URL", "d34db33fSig", "https://storage.googleapis.com/b/o?X-Goog-Signature=d34db33fSig&X-Goog-Date=1");
+  in_text("Google API key", "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q", "key AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q leaked");
+  in_text("GitHub token", "ghp_abcdefghijklmnopqrstuvwxyz0123456789", "GH ghp_abcdefghijklmnopqrstuvwxyz0123456789");
+  in_text("Dagster+ user token", "user:0123456789abcdef0123456789abcdef", "token user:0123456789abcdef0123456789abcdef");
+
+  // The Dagster+ API token and a bearer token, sent by the client and echoed by the upstream.
+  auto echo = exchange(Service::dagster, "POST", "/graphql");
+  echo.request_headers = {{"Dagster-Cloud-Api-Token", "agent:acme:EchoedT0kenValue"}, {"Authorization", "Bearer Ya29EchoBearer"}};
+  echo.response_body = R"({"errors":[{"message":"bad token agent:acme:EchoedT0kenValue / Ya29EchoBearer"}]})";
+  cases.push_back({"echoed Dagster+ token", "EchoedT0kenValue", echo});
+  cases.push_back({"echoed bearer", "Ya29EchoBearer", echo});
+  // A header of the families.
+  auto header = exchange(Service::other, "GET", "/x");
+  header.request_headers = {{"X-Amz-Security-Token", "AmzHeaderCanary1"}, {"X-Api-Key", "ApiHeaderCanary2"}};
+  header.response_body = "echo AmzHeaderCanary1 ApiHeaderCanary2";
+  cases.push_back({"family headers", "AmzHeaderCanary1", header});
+  cases.push_back({"family headers", "ApiHeaderCanary2", header});
+  return cases;
+}
+
+std::string everything(const Exchange& x) {
+  std::string all = x.path + "?" + x.query + "\n" + x.request_body + "\n" + x.response_body;
+  for (const auto& [name, value] : x.request_headers) all += "\n" + name + ": " + value;
+  for (const auto& [name, value] : x.response_headers) all += "\n" + name + ": " + value;
+  return all;
+}
+
+TEST(Redactor, EveryKindOfSecretIsGoneFromEveryPartOfTheExchange) {
+  Redactor redactor;
+  for (auto& c : secret_kinds()) {
+    auto x = c.exchange;
+    ASSERT_NE(everything(x).find(c.canary), std::string::npos) << c.name;  // the case does hold it
+    redactor.redact(x);
+    EXPECT_EQ(everything(x).find(c.canary), std::string::npos) << c.name << ":\n" << everything(x);
+  }
+}
+
+TEST(Redactor, WhatOnlyLooksLikeASecretStays) {
+  Redactor redactor;
+  auto x = exchange(Service::logging, "POST", "/v2/entries:list", "pageToken=next42");
+  // (JSON as the redactor writes it back: keys sorted, no spaces)
+  x.request_body = R"({"filter":"basic authentication failed","pageToken":"next42","tokenType":"Bearer"})";
+  x.response_body = R"({"entries":[{"secretName":"onepassword-token",)"
+                    R"("tags":[{"key":"dagster/partition","value":"2026-11-22"}],"text":"exit code=137, basic setup"}],)"
+                    R"("nextPageToken":"n43"})";
+  auto before = x;
+  redactor.redact(x);
+  EXPECT_EQ(x.query, before.query);
+  EXPECT_EQ(x.request_body, before.request_body);
+  EXPECT_EQ(x.response_body, before.response_body);
+}
+
+TEST(Redactor, ASecretDay2HoldsIsReplacedWhereverItAppears) {
+  Redactor redactor;
+  redactor.add_secret("env-token-value-42");
+  redactor.add_secret("short");  // under 6 characters: not remembered
+  EXPECT_EQ(redactor.redact_text("upstream said env-token-value-42; short"), "upstream said <redacted:credential:1>; short");
+}
+
+TEST(SafeUrl, DropsUserinfoAndSecretQueryValues) {
+  EXPECT_EQ(safe_url("http://user:PW@host:3000/graphql?token=abc&x=1"), "http://<redacted>@host:3000/graphql?token=<redacted>&x=1");
+  EXPECT_EQ(safe_url("https://acme.dagster.cloud/prod/graphql"), "https://acme.dagster.cloud/prod/graphql");
+  EXPECT_EQ(safe_url("https://s/o?X-Amz-Signature=s1g&pageToken=p#frag"), "https://s/o?X-Amz-Signature=<redacted>&pageToken=p#frag");
+  EXPECT_EQ(safe_url("not a url ?key=v"), "not a url ?key=<redacted>");
+}
+
 TEST(Redactor, RedactsBearerTokensInText) {
   EXPECT_EQ(Redactor().redact_text("Authorization: Bearer abcdefgh12345"), "Authorization: Bearer <redacted:token:1>");
 }
