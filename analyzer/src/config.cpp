@@ -7,11 +7,13 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <set>
 #include <type_traits>
 
 #include <re2/re2.h>
 
 #include "recorder/json.hpp"
+#include "recorder/options.hpp"
 
 namespace analyzer {
 
@@ -172,6 +174,25 @@ std::string pointer_token(const rapidjson::Value& name) {
   return token;
 }
 
+// "unknown setting "collect/retrys"; did you mean "collect/retries"?": the hint names the nearest
+// setting or section when one is close enough to be a typo.
+std::string unknown_setting(const std::string& pointer) {
+  // The candidates are the settings and sections next to it (same parent).
+  auto parent = pointer.substr(0, pointer.rfind('/'));
+  std::set<std::string> names;
+  for (const auto& [key, setter] : setters()) {
+    if (key.rfind(parent + "/", 0) != 0) continue;
+    auto next = key.find('/', parent.size() + 1);
+    names.insert(key.substr(1, next == std::string::npos ? std::string::npos : next - 1));
+  }
+  // A key holding '/' ("dagster~1url") is a nesting mistake, not a typo: no hint.
+  auto nearest = pointer.find('~') != std::string::npos
+                     ? std::string()
+                     : recorder::nearest_name(pointer.substr(1), {names.begin(), names.end()});
+  return nearest.empty() ? fmt::format("unknown setting \"{}\"", pointer.substr(1))
+                         : fmt::format("unknown setting \"{}\"; did you mean \"{}\"?", pointer.substr(1), nearest);
+}
+
 // Applies every member of `object` (at JSON pointer `prefix`); the first problem wins.
 std::string apply(const rapidjson::Value& object, const std::string& prefix, Config& config,
                   std::string& failed_pointer) {
@@ -193,7 +214,7 @@ std::string apply(const rapidjson::Value& object, const std::string& prefix, Con
       if (!problem.empty()) return problem;
     } else {
       failed_pointer = pointer;
-      return fmt::format("unknown setting \"{}\"", pointer.substr(1));
+      return unknown_setting(pointer);
     }
   }
   return "";

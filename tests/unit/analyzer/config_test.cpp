@@ -168,16 +168,21 @@ TEST(Config, NamespacesOfTheAgentAndTheInfrastructure) {
 
 TEST(Config, UnknownKeyNamesItAndItsLine) {
   EXPECT_EQ(config_error("{\n  \"dagster\": {\n    \"url\": \"http://x/\",\n    \"urll\": \"http://y/\"\n  }\n}"),
-            "day2.json:4: unknown setting \"dagster/urll\"");
+            "day2.json:4: unknown setting \"dagster/urll\"; did you mean \"dagster/url\"?");
 }
 
 TEST(Config, UnknownSectionNamesItAndItsLine) {
-  EXPECT_EQ(config_error("{\n  // comment\n  \"dagstr\": {}\n}"), "day2.json:3: unknown setting \"dagstr\"");
+  EXPECT_EQ(config_error("{\n  // comment\n  \"dagstr\": {}\n}"), "day2.json:3: unknown setting \"dagstr\"; did you mean \"dagster\"?");
 }
 
 TEST(Config, UnknownKeyAfterCommentsAndBlankLines) {
   EXPECT_EQ(config_error("/* a\n b */\n{\n\n  \"collect\": {\n    // c\n    \"retires\": 2,\n  },\n}"),
-            "day2.json:7: unknown setting \"collect/retires\"");
+            "day2.json:7: unknown setting \"collect/retires\"; did you mean \"collect/retries\"?");
+}
+
+TEST(Config, AnUnknownKeyFarFromEveryKnownOneGetsNoHint) {
+  EXPECT_EQ(config_error("{\"collect\": {\"parallelism_factor\": 2}}"),
+            "day2.json:1: unknown setting \"collect/parallelism_factor\"");
 }
 
 TEST(Config, KeyContainingSlashIsUnknown) {
