@@ -4,6 +4,7 @@
 
 #include <string_view>
 
+#include "analyzer/artifact.hpp"
 #include "recorder/json.hpp"
 #include "summarize_steps.hpp"
 
@@ -53,6 +54,15 @@ recorder::Result<void> check_shape(const Json& artifact) {
   if (!window->IsObject()) {
     return recorder::make_error(fmt::format("not a day2 artifact: \"window\" is {}, expected an object",
                                             summary::type_name(*window)));
+  }
+  // "artifactVersion": absent in the seed's own shape (version 1), else a version day2 knows.
+  if (const Json* version = summary::member(artifact, "artifactVersion")) {
+    if (!version->IsInt() || version->GetInt() < 1 || version->GetInt() > k_artifact_version) {
+      return recorder::make_error(fmt::format("artifactVersion {} is not one this day2 reads (it reads 1 to {}{}); "
+                                              "use the day2 that wrote it, or a newer one",
+                                              recorder::write_json(*version), k_artifact_version,
+                                              k_artifact_version == 1 ? ", and artifacts without a version" : ""));
+    }
   }
   return {};
 }

@@ -7,7 +7,9 @@
 #include <future>
 #include <optional>
 #include <semaphore>
+#include <stdexcept>
 
+#include "analyzer/artifact.hpp"
 #include "recorder/log.hpp"
 #include "steps.hpp"
 #include "recorder/redact.hpp"
@@ -24,26 +26,36 @@ struct StepSpec {
   bool google = false;  // a Google Cloud step
 };
 
+// What runs each step of the artifact's table (analyzer/artifact.hpp).
+StepFn runner_of(StepId id) {
+  switch (id) {
+    case StepId::failed_runs: return step_failed_runs;
+    case StepId::retries: return step_retries;
+    case StepId::sensor_ticks: return step_sensor_ticks;
+    case StepId::freshness: return step_freshness;
+    case StepId::load_failures: return step_load_failures;
+    case StepId::schedule_ticks: return step_schedule_ticks;
+    case StepId::agents: return step_agents;
+    case StepId::agent_pod_churn: return step_agent_pod_churn;
+    case StepId::daemons: return step_daemons;
+    case StepId::gke_events: return step_gke_events;
+    case StepId::alerts: return step_alerts;
+    case StepId::error_groups: return step_error_groups;
+    case StepId::oom_metrics: return step_oom_metrics;
+    case StepId::queued_runs: return step_queued_runs;
+    case StepId::backfills: return step_backfills;
+    case StepId::asset_checks: return step_asset_checks;
+    case StepId::degraded_assets: return step_degraded_assets;
+  }
+  throw std::logic_error("a step without a runner");
+}
+
 const std::vector<StepSpec>& step_specs() {
-  static const std::vector<StepSpec> specs = {
-      {"step_01_failed_runs", step_failed_runs},
-      {"step_02_retries", step_retries},
-      {"step_03_sensor_ticks", step_sensor_ticks},
-      {"step_04_freshness", step_freshness},
-      {"step_05_load_failures", step_load_failures},
-      {"step_06_schedule_ticks", step_schedule_ticks},
-      {"step_07_agents", step_agents},
-      {"step_08_agent_pod_churn", step_agent_pod_churn, true},
-      {"step_09_daemons", step_daemons},
-      {"step_10_gke_events", step_gke_events, true},
-      {"step_11_alerts", step_alerts, true},
-      {"step_12_error_groups", step_error_groups, true},
-      {"step_13_oom_metrics", step_oom_metrics, true},
-      {"step_14_queued_runs", step_queued_runs},
-      {"step_15_backfills", step_backfills},
-      {"step_16_asset_checks", step_asset_checks},
-      {"step_17_degraded_assets", step_degraded_assets},
-  };
+  static const std::vector<StepSpec> specs = [] {
+    std::vector<StepSpec> out;
+    for (const auto& step : step_table()) out.push_back({step.key, runner_of(step.id), step.google});
+    return out;
+  }();
   return specs;
 }
 
@@ -65,7 +77,7 @@ std::string skip_reason(const StepSpec& spec, const Config& config) {
   if (spec.google && config.gcp.project.empty()) {
     return "Google Cloud is not configured (set gcp.project, gcp.cluster and gcp.location)";
   }
-  if (spec.key == "step_07_agents" && config.dagster.flavor == Flavor::oss) {
+  if (spec.key == step_key(StepId::agents) && config.dagster.flavor == Flavor::oss) {
     return "open-source Dagster has no agents (Dagster+ only); set dagster.flavor to \"plus\" for Dagster+";
   }
   return "";
@@ -165,6 +177,7 @@ rapidjson::Document collect(const DagsterClient& client, const CollectRequest& r
 
   rapidjson::Document artifact(rapidjson::kObjectType);
   auto& a = artifact.GetAllocator();
+  artifact.AddMember("artifactVersion", k_artifact_version, a);
   artifact.AddMember("window", window_json(request, a), a);
   rapidjson::Value meta(rapidjson::kObjectType);
   meta.AddMember("day2Version", rapidjson::StringRef(DAY2_VERSION), a);

@@ -1,6 +1,7 @@
 // Reclassification of failed runs (analyzer/reclassify.hpp): evaluates the typed predicates of each
 // rule over one failure record of step 01 and the other steps' items, applying the overlap gate to
 // every signal that is not the run's own, and records the evidence of every predicate that held.
+#include "analyzer/artifact.hpp"
 #include "analyzer/reclassify.hpp"
 
 #include <fmt/format.h>
@@ -111,7 +112,7 @@ struct RunContext {
 using Sink = std::vector<ReclassifyEvidence>;
 
 bool pod_event(const PredicateCall& call, const RunContext& run, Sink& out) {
-  const Json* step = step_payload(run.artifact, "step_10_gke_events");
+  const Json* step = step_payload(run.artifact, step_key(StepId::gke_events));
   if (step == nullptr || !run.extent) return false;
   const Json& events = array_of(*step, "podEvents");
   bool held = false;
@@ -133,7 +134,7 @@ bool pod_event(const PredicateCall& call, const RunContext& run, Sink& out) {
 }
 
 bool agent_error(const PredicateCall& call, const RunContext& run, Sink& out) {
-  const Json* step = step_payload(run.artifact, "step_07_agents");
+  const Json* step = step_payload(run.artifact, step_key(StepId::agents));
   if (step == nullptr || !run.extent) return false;
   const Json& agents = array_of(*step, "agents");
   bool held = false;
@@ -302,7 +303,7 @@ Reclassification reclassify_run(const RunContext& run, const ReclassifyRules& ru
 
 std::map<std::string, Reclassification> reclassify(const rapidjson::Value& artifact, const ReclassifyRules& rules) {
   std::map<std::string, Reclassification> out;
-  const Json* step = step_payload(artifact, "step_01_failed_runs");
+  const Json* step = step_payload(artifact, step_key(StepId::failed_runs));
   if (step == nullptr) return out;
   const Json& failures = array_of(*step, "failures");
   for (rapidjson::SizeType i = 0; i < failures.Size(); ++i) {

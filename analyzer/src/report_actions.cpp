@@ -24,6 +24,7 @@
 #include <set>
 #include <tuple>
 
+#include "analyzer/artifact.hpp"
 #include "report_model.hpp"
 
 namespace analyzer::report {
@@ -96,7 +97,7 @@ void run_actions(Report& report) {
 }
 
 void daemon_actions(const Json& artifact, Report& report) {
-  const Json* step = step_payload(artifact, "step_09_daemons");
+  const Json* step = step_payload(artifact, step_key(StepId::daemons));
   if (step == nullptr) { return; }
   for (const auto& daemon : array_of(*step, "daemons").GetArray()) {
     const Json* healthy = member(daemon, "healthy");

@@ -9,6 +9,7 @@
 #include <optional>
 #include <tuple>
 
+#include "analyzer/artifact.hpp"
 #include "analyzer/overlap.hpp"
 #include "recorder/json.hpp"
 #include "report_model.hpp"
@@ -57,7 +58,7 @@ void note_steps(const Json& artifact, Report& report) {
 
 
 void run_volume(const Json& artifact, Report& report) {
-  const Json* runs = step_payload(artifact, "step_01_failed_runs");
+  const Json* runs = step_payload(artifact, step_key(StepId::failed_runs));
   if (runs == nullptr) { return; }
   report.failed = summary::count_text(*runs, "failureCount", "failures");
   report.succeeded = summary::count_text(*runs, "successCount", "successRunIds");
@@ -92,7 +93,7 @@ std::string first_step_error(const Json& failure) {
 // Retries of each parent run (step 02), "retry <id>: <status>".
 std::map<std::string, std::string> retries_by_parent(const Json& artifact) {
   std::map<std::string, std::string> out;
-  const Json* step = step_payload(artifact, "step_02_retries");
+  const Json* step = step_payload(artifact, step_key(StepId::retries));
   if (step == nullptr) { return out; }
   for (const auto& retry : array_of(*step, "retries").GetArray()) {
     auto line = fmt::format("retry {}: {}", text_of(retry, "retryRunId"), text_of(retry, "retryStatus"));
@@ -111,7 +112,7 @@ struct RunPodEvent {
 // Pod events of step 10 that carry a run id, by run id, oldest first.
 std::map<std::string, std::vector<RunPodEvent>> pod_events_by_run(const Json& artifact, const recorder::Zone& zone) {
   std::map<std::string, std::vector<RunPodEvent>> out;
-  const Json* step = step_payload(artifact, "step_10_gke_events");
+  const Json* step = step_payload(artifact, step_key(StepId::gke_events));
   if (step == nullptr) { return out; }
   const Json& events = array_of(*step, "podEvents");
   for (rapidjson::SizeType i = 0; i < events.Size(); ++i) {
@@ -170,7 +171,7 @@ std::pair<std::string, std::string> apply_reclassification(const Json& failure, 
 }
 
 void root_causes(const Json& artifact, const recorder::Zone& zone, const ReclassifyRules& rules, Report& report) {
-  const Json* step = step_payload(artifact, "step_01_failed_runs");
+  const Json* step = step_payload(artifact, step_key(StepId::failed_runs));
   if (step == nullptr) { return; }
   auto retries = retries_by_parent(artifact);
   auto pod_events = pod_events_by_run(artifact, zone);

@@ -10,6 +10,7 @@
 #include <set>
 #include <tuple>
 
+#include "analyzer/artifact.hpp"
 #include "analyzer/overlap.hpp"
 #include "recorder/json.hpp"
 #include "report_model.hpp"
@@ -36,7 +37,7 @@ struct PodEvent {
 std::vector<PodEvent> pod_events(const Json& artifact, const recorder::Zone& zone, const std::string& prefix,
                                  std::initializer_list<std::string_view> reasons) {
   std::vector<PodEvent> out;
-  const Json* step = step_payload(artifact, "step_10_gke_events");
+  const Json* step = step_payload(artifact, step_key(StepId::gke_events));
   if (step == nullptr) { return out; }
   const Json& events = array_of(*step, "podEvents");
   for (rapidjson::SizeType i = 0; i < events.Size(); ++i) {
@@ -85,7 +86,7 @@ void topology_deviation(const Json& step, const Json& artifact, const recorder::
   Finding finding{"Agent topology", fmt::format("{} agent(s) RUNNING, {} expected (dagsterCloudAgent.replicas)",
                                                 summary::count_text(step, "runningCount"), summary::count_text(step, "expectedReplicas")),
                   {}, "agent-topology", {{"agent", "/step_07_agents", "topologyDeviation: true", std::nullopt}}};
-  if (const Json* churn = step_payload(artifact, "step_08_agent_pod_churn")) {
+  if (const Json* churn = step_payload(artifact, step_key(StepId::agent_pod_churn))) {
     finding.items.push_back(fmt::format("agent pod churn (step 08): {} create(s), verdict {}", summary::count_text(*churn, "createCount"),
                                         text_of(*churn, "verdict")));
     finding.evidence.push_back({"agent_churn", "/step_08_agent_pod_churn/verdict", finding.items.back(), std::nullopt});
@@ -100,7 +101,7 @@ void topology_deviation(const Json& step, const Json& artifact, const recorder::
 // Agent pods Preempted while no agent heartbeated (the two overlap) → rare, investigate; agents
 // RUNNING but ReadTimeout to *.agent.dagster.cloud → control-plane connectivity.
 void agent_rules(const Json& artifact, const recorder::Zone& zone, const Config& config, Report& report) {
-  const Json* step = step_payload(artifact, "step_07_agents");
+  const Json* step = step_payload(artifact, step_key(StepId::agents));
   if (step == nullptr) { return; }
   topology_deviation(*step, artifact, zone, config, report);
   auto errors = agent_errors(*step, zone);
@@ -154,7 +155,7 @@ std::map<std::string, std::vector<Tick>> unavailable_ticks(const Json& artifact)
     auto at = epoch_of(tick, "timestamp");
     if (at && unavailable(tick)) { out[location].push_back({std::move(pointer), *at}); }
   };
-  if (const Json* step = step_payload(artifact, "step_03_sensor_ticks")) {
+  if (const Json* step = step_payload(artifact, step_key(StepId::sensor_ticks))) {
     for (const auto& location : step->GetObject()) {
       if (!location.value.IsObject()) { continue; }
       for (const auto& sensor : location.value.GetObject()) {
@@ -167,7 +168,7 @@ std::map<std::string, std::vector<Tick>> unavailable_ticks(const Json& artifact)
       }
     }
   }
-  const Json* step = step_payload(artifact, "step_06_schedule_ticks");
+  const Json* step = step_payload(artifact, step_key(StepId::schedule_ticks));
   const Json* failures = step ? member(*step, "scheduleTickFailures") : nullptr;
   if (failures == nullptr || !failures->IsObject()) { return out; }
   for (const auto& schedule : failures->GetObject()) {
@@ -199,7 +200,7 @@ void tick_burst(const Json& artifact, const recorder::Zone& zone, const std::str
     ++linked;
   }
   std::string churn = "none recorded";
-  if (const Json* step = step_payload(artifact, "step_08_agent_pod_churn")) {
+  if (const Json* step = step_payload(artifact, step_key(StepId::agent_pod_churn))) {
     churn = fmt::format("{} create(s), verdict {}", summary::count_text(*step, "createCount"), text_of(*step, "verdict"));
     finding.evidence.push_back({"agent_churn", "/step_08_agent_pod_churn/verdict", "agent pod churn: " + churn, std::nullopt});
   }
@@ -238,7 +239,7 @@ const SelfResolvingAlert* known_alert(const Json& alert, const Config& config) {
 }
 
 void alerts(const Json& artifact, const recorder::Zone& zone, const Config& config, Report& report) {
-  const Json* step = step_payload(artifact, "step_11_alerts");
+  const Json* step = step_payload(artifact, step_key(StepId::alerts));
   if (step == nullptr) { return; }
   Finding open{"Alerts", "", {}, {}, {}};
   std::map<std::string, Finding> known;  // by reason
@@ -272,7 +273,7 @@ void alerts(const Json& artifact, const recorder::Zone& zone, const Config& conf
 // (seed: "3-4 creates = a rollout retry; >>4 = sustained storm"): a platform issue of its own, whether
 // or not the agents looked healthy when Dagster+ was asked.
 void churn_storm(const Json& artifact, const recorder::Zone& zone, Report& report) {
-  const Json* step = step_payload(artifact, "step_08_agent_pod_churn");
+  const Json* step = step_payload(artifact, step_key(StepId::agent_pod_churn));
   if (step == nullptr || text_of(*step, "verdict") != "storm") { return; }
   Finding storm{"Agent pod churn storm",
                 fmt::format("{} agent pod creation(s) in the window for {} replica(s) (maxSurge {} %): far beyond a rollout "
@@ -298,7 +299,7 @@ void churn_storm(const Json& artifact, const recorder::Zone& zone, Report& repor
 // its own finding; a pod's several events of one loss (Compute Engine's reclaim, then the node's
 // shutdown) are one item with all their evidence.
 void node_losses(const Json& artifact, const recorder::Zone& zone, Report& report) {
-  const Json* step = step_payload(artifact, "step_10_gke_events");
+  const Json* step = step_payload(artifact, step_key(StepId::gke_events));
   if (step == nullptr) { return; }
   Finding spot{"Spot VM reclaims", "", {}, "spot-reclaim", {}};
   Finding priority{"Priority preemptions", "", {}, "priority-preemption", {}};
@@ -337,7 +338,7 @@ void node_losses(const Json& artifact, const recorder::Zone& zone, Report& repor
 // The GKE event exporter's restarts (step 10): Kubernetes events before each may be missing, so the
 // absence of a pod event there is not evidence of anything.
 void exporter_gaps(const Json& artifact, const recorder::Zone& zone, Report& report) {
-  const Json* step = step_payload(artifact, "step_10_gke_events");
+  const Json* step = step_payload(artifact, step_key(StepId::gke_events));
   if (step == nullptr) { return; }
   Finding gap{"Kubernetes event gap", "", {}, "event-exporter-gap", {}};
   const Json& events = array_of(*step, "clusterEvents");

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "analyzer/artifact.hpp"
 #include "recorder/json.hpp"
 #include "report_model.hpp"
 
@@ -27,7 +28,7 @@ struct FailedRun {
 // step 01's failures by run id.
 std::map<std::string, FailedRun> failed_runs(const Json& artifact) {
   std::map<std::string, FailedRun> out;
-  const Json* step = step_payload(artifact, "step_01_failed_runs");
+  const Json* step = step_payload(artifact, step_key(StepId::failed_runs));
   if (step == nullptr) { return out; }
   const Json& failures = array_of(*step, "failures");
   for (rapidjson::SizeType i = 0; i < failures.Size(); ++i) { out[text_of(failures[i], "runId")] = {i, &failures[i]}; }
@@ -126,7 +127,7 @@ std::string genuine_failure(const Json& failure, const std::vector<std::string>&
 }
 
 void degraded_assets(const Json& artifact, const recorder::Zone& zone, const std::map<std::string, FailedRun>& runs, Report& report) {
-  const Json* step = step_payload(artifact, "step_17_degraded_assets");
+  const Json* step = step_payload(artifact, step_key(StepId::degraded_assets));
   if (step == nullptr) { return; }
   auto window_start = epoch_of(*member(artifact, "window"), "utc_start");
   Finding current{"Degraded assets", "", {}, {}, {}};
@@ -176,7 +177,7 @@ void degraded_assets(const Json& artifact, const recorder::Zone& zone, const std
 
 void add_asset_sections(const Json& artifact, const recorder::Zone& zone, Report& report) {
   auto runs = failed_runs(artifact);
-  if (const Json* step = step_payload(artifact, "step_16_asset_checks")) {
+  if (const Json* step = step_payload(artifact, step_key(StepId::asset_checks))) {
     error_checks(*step, zone, runs, report);
     warn_and_stale_checks(*step, zone, report);
   }

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <map>
 
+#include "analyzer/artifact.hpp"
 #include "analyzer/overlap.hpp"
 #include "recorder/json.hpp"
 #include "report_model.hpp"
@@ -109,7 +110,7 @@ bool materializes_dbt(const Json& failure) {
 }
 
 void dbt_retries(const Json& artifact, const Json& failures, Report& report) {
-  const Json* step = step_payload(artifact, "step_02_retries");
+  const Json* step = step_payload(artifact, step_key(StepId::retries));
   if (step == nullptr) { return; }
   std::map<std::string, std::pair<rapidjson::SizeType, std::string>> succeeded;  // parent -> retry index, retry id
   const Json& retries = array_of(*step, "retries");
@@ -141,7 +142,7 @@ void dbt_retries(const Json& artifact, const Json& failures, Report& report) {
 }  // namespace
 
 void add_run_findings(const Json& artifact, const recorder::Zone& zone, const Config& config, Report& report) {
-  const Json* step = step_payload(artifact, "step_01_failed_runs");
+  const Json* step = step_payload(artifact, step_key(StepId::failed_runs));
   if (step == nullptr) { return; }
   const Json& failures = array_of(*step, "failures");
   auto runs = never_started_runs(failures);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "analyzer/artifact.hpp"
 #include "analyzer/config.hpp"
 #include "analyzer/reclassify.hpp"
 #include "recorder/time.hpp"
@@ -16,7 +17,7 @@ namespace analyzer::report {
 using summary::Json;
 
 struct StepNote {
-  std::string step;     // "step_10_gke_events", or "step_01_failed_runs (run <id>)" for one unreadable item
+  std::string step;     // a step_key(), or "<step key> (run <id>)" for one unreadable item
   std::string message;  // the error, or the reason it was skipped
 };
 

@@ -10,6 +10,7 @@
 #include <tuple>
 #include <utility>
 
+#include "analyzer/artifact.hpp"
 #include "recorder/json.hpp"
 #include "report_model.hpp"
 
@@ -49,7 +50,7 @@ std::pair<std::string, std::string> final_category(const Report& report, const s
 }
 
 void failed_runs(Context& c) {
-  const Json* step = step_payload(c.artifact, "step_01_failed_runs");
+  const Json* step = step_payload(c.artifact, step_key(StepId::failed_runs));
   if (step == nullptr) { return; }
   std::map<std::string, std::pair<int, std::string>> jobs;  // job -> runs, location
   int total = 0;
@@ -75,7 +76,7 @@ void failed_runs(Context& c) {
 }
 
 void retries(Context& c) {
-  const Json* step = step_payload(c.artifact, "step_02_retries");
+  const Json* step = step_payload(c.artifact, step_key(StepId::retries));
   if (step == nullptr || array_of(*step, "retries").Empty()) { return; }
   std::map<std::string, int> by_status;
   std::vector<std::string> items;
@@ -91,7 +92,7 @@ void retries(Context& c) {
 }
 
 void sensor_ticks(Context& c) {
-  const Json* step = step_payload(c.artifact, "step_03_sensor_ticks");
+  const Json* step = step_payload(c.artifact, step_key(StepId::sensor_ticks));
   if (step == nullptr) { return; }
   Finding finding{"Tick failures", "", {}, {}, {}};
   std::size_t total = 0;
@@ -124,7 +125,7 @@ void sensor_ticks(Context& c) {
 }
 
 void schedule_ticks(Context& c) {
-  const Json* step = step_payload(c.artifact, "step_06_schedule_ticks");
+  const Json* step = step_payload(c.artifact, step_key(StepId::schedule_ticks));
   const Json* failures = step ? member(*step, "scheduleTickFailures") : nullptr;
   if (failures == nullptr || !failures->IsObject()) { return; }
   Finding finding{"Schedule tick failures", "", {}, {}, {}};
@@ -148,7 +149,7 @@ void schedule_ticks(Context& c) {
 }
 
 void load_failures(Context& c) {
-  const Json* step = step_payload(c.artifact, "step_05_load_failures");
+  const Json* step = step_payload(c.artifact, step_key(StepId::load_failures));
   if (step == nullptr || array_of(*step, "loadFailures").Empty()) { return; }
   Finding finding{"Location load failures", "", {}, {}, {}};
   const Json& failures = array_of(*step, "loadFailures");
@@ -165,7 +166,7 @@ void load_failures(Context& c) {
 }
 
 void agents_and_daemons(Context& c) {
-  if (const Json* step = step_payload(c.artifact, "step_07_agents")) {
+  if (const Json* step = step_payload(c.artifact, step_key(StepId::agents))) {
     const Json& agents = array_of(*step, "agents");
     for (rapidjson::SizeType a = 0; a < agents.Size(); ++a) {
       const Json& errors = array_of(agents[a], "errors");
@@ -176,7 +177,7 @@ void agents_and_daemons(Context& c) {
       }
     }
   }
-  if (const Json* step = step_payload(c.artifact, "step_09_daemons")) {
+  if (const Json* step = step_payload(c.artifact, step_key(StepId::daemons))) {
     const Json& daemons = array_of(*step, "daemons");
     for (rapidjson::SizeType i = 0; i < daemons.Size(); ++i) {
       const Json* healthy = member(daemons[i], "healthy");
@@ -189,7 +190,7 @@ void agents_and_daemons(Context& c) {
 }
 
 void gke_and_alerts(Context& c) {
-  if (const Json* step = step_payload(c.artifact, "step_10_gke_events")) {
+  if (const Json* step = step_payload(c.artifact, step_key(StepId::gke_events))) {
     const Json& pods = array_of(*step, "podEvents");
     for (rapidjson::SizeType i = 0; i < pods.Size(); ++i) {
       const Json& event = pods[i];
@@ -208,7 +209,7 @@ void gke_and_alerts(Context& c) {
     }
   }
   // The Alerts finding (and known self-resolving alerts) is built by add_findings: it needs the config.
-  const Json* step = step_payload(c.artifact, "step_11_alerts");
+  const Json* step = step_payload(c.artifact, step_key(StepId::alerts));
   if (step == nullptr) { return; }
   const Json& alerts = array_of(*step, "alerts");
   for (rapidjson::SizeType i = 0; i < alerts.Size(); ++i) {
@@ -220,7 +221,7 @@ void gke_and_alerts(Context& c) {
 }
 
 void queued_and_backfills(Context& c) {
-  if (const Json* step = step_payload(c.artifact, "step_14_queued_runs")) {
+  if (const Json* step = step_payload(c.artifact, step_key(StepId::queued_runs))) {
     Finding finding{"Queued runs", "", {}, "queued-run-stuck", {}};
     const Json& runs = array_of(*step, "runs");
     for (rapidjson::SizeType i = 0; i < runs.Size(); ++i) {
@@ -240,7 +241,7 @@ void queued_and_backfills(Context& c) {
       c.report.impact.push_back(std::move(finding));
     }
   }
-  const Json* step = step_payload(c.artifact, "step_15_backfills");
+  const Json* step = step_payload(c.artifact, step_key(StepId::backfills));
   if (step == nullptr || array_of(*step, "failed").Empty()) { return; }
   Finding finding{"Backfills", "", {}, "backfill-failed", {}};
   const Json& failed = array_of(*step, "failed");
@@ -262,7 +263,7 @@ void queued_and_backfills(Context& c) {
 }
 
 void error_groups(Context& c) {
-  const Json* step = step_payload(c.artifact, "step_12_error_groups");
+  const Json* step = step_payload(c.artifact, step_key(StepId::error_groups));
   if (step == nullptr) { return; }
   std::map<std::string, const Json*> groups;
   std::map<std::string, rapidjson::SizeType> group_index;

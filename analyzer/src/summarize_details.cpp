@@ -12,6 +12,7 @@
 #include <tuple>
 #include <vector>
 
+#include "analyzer/artifact.hpp"
 #include "summarize_steps.hpp"
 
 namespace analyzer::summary {
@@ -134,7 +135,7 @@ Row failure_row(const Json& f) {
 
 void print_failures(const std::vector<Step>& steps, std::ostream& out) {
   constexpr std::string_view title = "Failures";
-  const Json* payload = step_payload(steps, "step_01_failed_runs", title, out);
+  const Json* payload = step_payload(steps, step_key(StepId::failed_runs), title, out);
   const Json* list = payload != nullptr ? list_of(*payload, "failures", title, out) : nullptr;
   if (list != nullptr) { print_rows(title, rows_of(*list, failure_row), out); }
 }
@@ -147,7 +148,7 @@ Row retry_row(const Json& r) {
 
 void print_retries(const std::vector<Step>& steps, std::ostream& out) {
   constexpr std::string_view title = "Retries";
-  const Json* payload = step_payload(steps, "step_02_retries", title, out);
+  const Json* payload = step_payload(steps, step_key(StepId::retries), title, out);
   const Json* list = payload != nullptr ? list_of(*payload, "retries", title, out) : nullptr;
   if (list != nullptr) { print_rows(title, rows_of(*list, retry_row), out); }
 }
@@ -161,7 +162,7 @@ Row pod_event_row(const Json& e) {
 
 // Pod events appear only when step 10 carries them: they are optional (Google Cloud access).
 void print_pod_events(const std::vector<Step>& steps, std::ostream& out) {
-  auto it = std::find_if(steps.begin(), steps.end(), [](const Step& s) { return s.key == "step_10_gke_events"; });
+  auto it = std::find_if(steps.begin(), steps.end(), [](const Step& s) { return s.key == step_key(StepId::gke_events); });
   if (it == steps.end() || it->state != StepState::ok || member(*it->value, "podEvents") == nullptr) { return; }
   if (const Json* list = list_of(*it->value, "podEvents", "Pod events", out)) {
     print_rows("Pod events", rows_of(*list, pod_event_row), out);
@@ -188,7 +189,7 @@ Row churn_row(const Json& e) {
 }
 
 void print_agent_churn(const std::vector<Step>& steps, std::ostream& out) {
-  const Json* payload = optional_payload(steps, "step_08_agent_pod_churn");
+  const Json* payload = optional_payload(steps, step_key(StepId::agent_pod_churn));
   if (payload == nullptr || member(*payload, "events") == nullptr) { return; }
   out << fmt::format("Agent pod churn: {} creates, verdict {} (replicas {}, maxSurge {}%)\n",
                      number_text(*payload, "createCount"), text_of(*payload, "verdict"),
@@ -207,7 +208,7 @@ Row cluster_event_row(const Json& e) {
 }
 
 void print_cluster_events(const std::vector<Step>& steps, std::ostream& out) {
-  const Json* payload = optional_payload(steps, "step_10_gke_events");
+  const Json* payload = optional_payload(steps, step_key(StepId::gke_events));
   if (payload == nullptr || member(*payload, "clusterEvents") == nullptr) { return; }
   if (const Json* list = list_of(*payload, "clusterEvents", "Cluster events", out)) {
     print_rows("Cluster events", rows_of(*list, cluster_event_row), out);
@@ -223,7 +224,7 @@ Row alert_row(const Json& a) {
 }
 
 void print_alerts(const std::vector<Step>& steps, std::ostream& out) {
-  const Json* payload = optional_payload(steps, "step_11_alerts");
+  const Json* payload = optional_payload(steps, step_key(StepId::alerts));
   if (payload == nullptr || member(*payload, "alerts") == nullptr) { return; }
   if (const Json* list = list_of(*payload, "alerts", "Alerts", out)) {
     print_rows("Alerts", rows_of(*list, alert_row), out);
@@ -245,7 +246,7 @@ Row oom_row(const Json& r) {
 }
 
 void print_oom_runs(const std::vector<Step>& steps, std::ostream& out) {
-  const Json* payload = optional_payload(steps, "step_13_oom_metrics");
+  const Json* payload = optional_payload(steps, step_key(StepId::oom_metrics));
   if (payload == nullptr || member(*payload, "oomRuns") == nullptr) { return; }
   if (const Json* list = list_of(*payload, "oomRuns", "OOM runs", out)) {
     print_rows("OOM runs", rows_of(*list, oom_row), out);
@@ -295,7 +296,7 @@ std::string bucket_text(const Json* buckets, const char* key) {
 
 void print_error_groups(const std::vector<Step>& steps, std::ostream& out) {
   constexpr std::string_view title = "Error groups";
-  const Json* payload = step_payload(steps, "step_12_error_groups", title, out);
+  const Json* payload = step_payload(steps, step_key(StepId::error_groups), title, out);
   if (payload == nullptr) { return; }
   if (const Json* list = list_of(*payload, "groups", title, out)) {
     print_rows(title, rows_of(*list, error_group_row), out);
@@ -315,7 +316,7 @@ Row asset_check_row(const Json& c) {
 }
 
 void print_asset_checks(const std::vector<Step>& steps, std::ostream& out) {
-  const Json* payload = step_payload(steps, "step_16_asset_checks", "Asset checks", out);
+  const Json* payload = step_payload(steps, step_key(StepId::asset_checks), "Asset checks", out);
   if (payload == nullptr) { return; }
   for (const char* bucket : {"inWindow_error", "inWindow_warn", "stale_error", "stale_warn"}) {
     std::string title = fmt::format("Asset checks {}", bucket);
@@ -346,7 +347,7 @@ Row cluster_row(const Json& r, std::optional<double> window_start) {
 
 void print_degraded(const std::vector<Step>& steps, std::optional<double> window_start, std::ostream& out) {
   constexpr std::string_view title = "Degraded assets by run";
-  const Json* payload = step_payload(steps, "step_17_degraded_assets", title, out);
+  const Json* payload = step_payload(steps, step_key(StepId::degraded_assets), title, out);
   const Json* list = payload != nullptr ? list_of(*payload, "byRun", title, out) : nullptr;
   if (list != nullptr) {
     print_rows(title, rows_of(*list, [&](const Json& r) { return cluster_row(r, window_start); }), out);

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 
+#include "analyzer/artifact.hpp"
 #include "summarize_steps.hpp"
 
 namespace analyzer::summary {
@@ -133,15 +134,15 @@ std::string degraded_assets(const Json& p) {
 
 const std::map<std::string, Headline, std::less<>>& headlines() {
   static const std::map<std::string, Headline, std::less<>> table = {
-      {"step_01_failed_runs", failed_runs},       {"step_02_retries", retries},
-      {"step_03_sensor_ticks", sensor_ticks},     {"step_04_freshness", freshness},
-      {"step_05_load_failures", load_failures},   {"step_06_schedule_ticks", schedule_ticks},
-      {"step_07_agents", agents},                 {"step_08_agent_pod_churn", pod_churn},
-      {"step_09_daemons", daemons},               {"step_10_gke_events", gke_events},
-      {"step_11_alerts", alerts},                 {"step_12_error_groups", error_groups},
-      {"step_13_oom_metrics", oom_runs},          {"step_14_queued_runs", queued_runs},
-      {"step_15_backfills", backfills},           {"step_16_asset_checks", asset_checks},
-      {"step_17_degraded_assets", degraded_assets},
+      {step_key(StepId::failed_runs), failed_runs},       {step_key(StepId::retries), retries},
+      {step_key(StepId::sensor_ticks), sensor_ticks},     {step_key(StepId::freshness), freshness},
+      {step_key(StepId::load_failures), load_failures},   {step_key(StepId::schedule_ticks), schedule_ticks},
+      {step_key(StepId::agents), agents},                 {step_key(StepId::agent_pod_churn), pod_churn},
+      {step_key(StepId::daemons), daemons},               {step_key(StepId::gke_events), gke_events},
+      {step_key(StepId::alerts), alerts},                 {step_key(StepId::error_groups), error_groups},
+      {step_key(StepId::oom_metrics), oom_runs},          {step_key(StepId::queued_runs), queued_runs},
+      {step_key(StepId::backfills), backfills},           {step_key(StepId::asset_checks), asset_checks},
+      {step_key(StepId::degraded_assets), degraded_assets},
   };
   return table;
 }

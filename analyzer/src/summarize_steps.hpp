@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "analyzer/artifact.hpp"
 #include "summarize_fields.hpp"
 
 namespace analyzer::summary {
@@ -15,7 +16,7 @@ namespace analyzer::summary {
 enum class StepState { ok, error, skipped, malformed };
 
 struct Step {
-  std::string key;               // "step_01_failed_runs"
+  std::string key;               // a step_key()
   const Json* value = nullptr;   // never null; points into the parsed artifact
   StepState state = StepState::ok;
   std::string note;              // error message, skip reason or what is malformed; cleaned

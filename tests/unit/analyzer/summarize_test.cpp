@@ -150,6 +150,24 @@ TEST_F(Summarize, WindowOfTheWrongTypeIsNotAnArtifact) {
   EXPECT_EQ(result.err, "day2 summarize: error: " + path + ": not a day2 artifact: \"window\" is a string, expected an object\n");
 }
 
+TEST_F(Summarize, AnArtifactFromANewerDay2NamesItsVersionAndTheOnesKnown) {
+  for (const char* version : {"2", "0", "\"1\"", "1.5"}) {
+    std::string path = write("day2.json", std::string(R"({"artifactVersion": )") + version + R"(, "window": {}})");
+    auto result = run(path);
+    EXPECT_EQ(result.code, 2) << version;
+    EXPECT_EQ(result.err, "day2 summarize: error: " + path + ": artifactVersion " + version +
+                              " is not one this day2 reads (it reads 1 to 1, and artifacts without a version); use the "
+                              "day2 that wrote it, or a newer one\n");
+  }
+}
+
+TEST_F(Summarize, AnArtifactOfVersionOneOrWithoutAVersionReads) {
+  for (const char* head : {R"({"artifactVersion": 1, )", "{"}) {
+    std::string path = write("day2.json", std::string(head) + R"("window": {"utc_start": "2026-11-22T04:00:00Z"}})");
+    EXPECT_EQ(run(path).code, 0) << head;
+  }
+}
+
 TEST_F(Summarize, HostileNestingIsExit2NotAStackOverflow) {
   std::string path = write("day2.json", std::string(100000, '['));
   auto result = run(path);
