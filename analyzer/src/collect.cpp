@@ -59,8 +59,12 @@ const std::vector<StepSpec>& step_specs() {
   return specs;
 }
 
-rapidjson::Document skipped(const std::string& reason) {
+// A step that does not apply. Steps 08 and 13 keep their list, empty, as the seed's shape has them
+// ({"events": [...], "skipped": bool}, {"oomRuns": [...], "skipped": bool}).
+rapidjson::Document skipped(const std::string& key, const std::string& reason) {
   rapidjson::Document out(rapidjson::kObjectType);
+  if (key == step_key(StepId::agent_pod_churn)) out.AddMember("events", rapidjson::Value(rapidjson::kArrayType), out.GetAllocator());
+  if (key == step_key(StepId::oom_metrics)) out.AddMember("oomRuns", rapidjson::Value(rapidjson::kArrayType), out.GetAllocator());
   out.AddMember("skipped", true, out.GetAllocator());
   out.AddMember("reason", recorder::json_string(reason, out.GetAllocator()), out.GetAllocator());
   return out;
@@ -142,7 +146,7 @@ rapidjson::Document collect(const DagsterClient& client, const CollectRequest& r
   for (std::size_t i = 0; i < specs.size(); ++i) {
     auto reason = skip_reason(specs[i], request.config);
     if (!reason.empty()) {
-      payloads[i] = skipped(reason);
+      payloads[i] = skipped(specs[i].key, reason);
       continue;
     }
     pending.push_back(std::async(std::launch::async, [&, i] {

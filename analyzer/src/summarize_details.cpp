@@ -113,7 +113,10 @@ std::string first_step_error(const Json& failure) {
   std::string message = text_of(error, "errorMessage");
   if (message == "-") { message = text_of(error, "message"); }
   std::string error_class = text_of(error, "errorClass");
-  if (error_class == "-") { return fmt::format("{}: {}", text_of(error, "stepKey"), message); }
+  // A message that already names its class ("PermissionError: ...", "module.Error: ...") is shown once.
+  if (error_class == "-" || message.find(error_class + ":") != std::string::npos) {
+    return fmt::format("{}: {}", text_of(error, "stepKey"), message);
+  }
   return fmt::format("{}: {}: {}", text_of(error, "stepKey"), error_class, message);
 }
 

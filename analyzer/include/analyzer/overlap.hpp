@@ -62,9 +62,12 @@ inline std::optional<Extent> run_extent(std::optional<double> start, std::option
 }
 
 // A pod event of a run's pod covers the run's lifetime (the pod exists for the run) when it happened
-// during that lifetime (give or take the instant width: exactly when its instant extent overlaps the
-// run, both half-open); any other pod event is an instant.
+// during that lifetime or up to the instant width before it started (a pod is scheduled and can be
+// killed before its run reports a start). One at or after the run's end cannot have caused it: its
+// extent starts at the event, [t, t + width), so the gate never links it back to the run. Any other
+// pod event is an instant.
 inline Extent pod_event_extent(double t, const std::optional<Extent>& run) {
+  if (run && t >= run->end) return {t, t + k_instant_half_width};
   if (run && overlaps(instant_extent(t), *run)) return *run;
   return instant_extent(t);
 }

@@ -129,6 +129,13 @@ TEST(Collect, GoogleCloudStepsAreSkippedWithAReason) {
   }
 }
 
+// The seed's shape: {"events": [...], "skipped": bool} and {"oomRuns": [...], "skipped": bool}.
+TEST(Collect, SkippedStepsEightAndThirteenKeepTheirListsEmpty) {
+  EXPECT_EQ(json_at(baseline(), "/step_08_agent_pod_churn/events"), "[]");
+  EXPECT_EQ(json_at(baseline(), "/step_13_oom_metrics/oomRuns"), "[]");
+  EXPECT_FALSE(baseline()["step_11_alerts"].HasMember("alerts"));  // the close case: no list the seed does not show
+}
+
 TEST(Collect, ErrorStepsListsStepsHoldingAnError) {
   rapidjson::Document artifact;
   artifact.Parse(R"({"step_02_retries": {"error": "x"}, "step_01_failed_runs": {"failures": []},

@@ -158,8 +158,17 @@ TEST(Reclassify, OomKillingOfTheRunsPodIsNodeOomEviction) {
 }
 
 TEST(Reclassify, EvictedOfTheRunsPodIsNodeOomEviction) {
-  auto result = only(artifact({failure("a", "Unclassified")}, "[]", "[" + pod_event("a", "Evicted", k_end) + "]"));
+  auto result = only(artifact({failure("a", "Unclassified")}, "[]", "[" + pod_event("a", "Evicted", k_end - 1) + "]"));
   EXPECT_EQ(result.category, Category::node_oom_eviction);
+}
+
+// Issue 25: an eviction after the run had ended (its pod cleaned up, a node drained later) cannot be
+// what failed it, however close to the end.
+TEST(Reclassify, AnEvictionAtOrAfterTheRunsEndIsNotItsCause) {
+  for (double t : {k_end, k_end + 30}) {
+    auto events = "[" + pod_event("a", "Evicted", t) + "]";
+    expect_kept(only(artifact({failure("a", "Unclassified")}, "[]", events)), Category::unclassified);
+  }
 }
 
 TEST(Reclassify, OomKillingOfAnotherRunsPodIsIgnored) {

@@ -292,6 +292,55 @@ TEST(RulesClassify, ConnectionRefusedInUserCodeIsConnectionFailureNotCodeError) 
   EXPECT_EQ(verdict(record), "Connection failure / connection-error-class");
 }
 
+// Issue 25: a socket timeout ("TimeoutError: timed out") is a network failure, not a code error.
+TEST(RulesClassify, ASocketTimeoutInUserCodeIsConnectionFailure) {
+  for (const char* message : {"TimeoutError: timed out", "TimeoutError: The read operation timed out", "timed out"}) {
+    auto record = failed_run(k_steps_failed);
+    record.tags["dagster/failure_reason"] = "STEP_FAILURE";
+    record.step_errors.push_back(step_error("USER_CODE_ERROR", "DagsterExecutionStepExecutionError",
+                                            "Error occurred while executing op \"load_op\":", {{"TimeoutError", message, false}}));
+    EXPECT_EQ(verdict(record), "Connection failure / socket-timeout") << message;
+  }
+}
+
+// The close case: the user's own deadline raising TimeoutError with its own words stays a code error.
+TEST(RulesClassify, AUsersOwnTimeoutErrorIsACodeError) {
+  auto record = failed_run(k_steps_failed);
+  record.tags["dagster/failure_reason"] = "STEP_FAILURE";
+  record.step_errors.push_back(step_error("USER_CODE_ERROR", "DagsterExecutionStepExecutionError",
+                                          "Error occurred while executing op \"load_op\":",
+                                          {{"TimeoutError", "TimeoutError: timed out waiting for the export lock", false}}));
+  EXPECT_EQ(verdict(record), "Code error / user-code-error");
+}
+
+// Issue 25: a resource whose initialization fails (RESOURCE_INIT_FAILURE, then a step failure with
+// errorSource FRAMEWORK_ERROR) is classified, not Unclassified.
+TEST(RulesClassify, AResourceThatFailsToInitializeIsACodeError) {
+  auto record = failed_run(k_steps_failed);
+  record.tags["dagster/failure_reason"] = "STEP_FAILURE";
+  auto init = step_error("FRAMEWORK_ERROR", "DagsterResourceFunctionError",
+                         "dagster._core.errors.DagsterResourceFunctionError: Error executing resource_fn on ResourceDefinition warehouse",
+                         {{"PermissionError", "PermissionError: [Errno 13] Permission denied: '/secrets/warehouse.json'", false}});
+  init.event_type = "ResourceInitFailureEvent";
+  init.message = "Initialization of resources [warehouse] failed.";
+  record.step_errors.push_back(init);
+  auto step = init;
+  step.event_type = "ExecutionStepFailureEvent";
+  step.message = "Execution of step \"load_op\" failed.";
+  record.step_errors.push_back(step);
+  EXPECT_EQ(verdict(record), "Code error / resource-init-failure");
+}
+
+// The close case: a resource that cannot reach its server is a connection failure.
+TEST(RulesClassify, AResourceThatCannotConnectIsAConnectionFailure) {
+  auto record = failed_run(k_steps_failed);
+  record.tags["dagster/failure_reason"] = "STEP_FAILURE";
+  record.step_errors.push_back(step_error("FRAMEWORK_ERROR", "DagsterResourceFunctionError",
+                                          "Error executing resource_fn on ResourceDefinition warehouse",
+                                          {{"ConnectionRefusedError", "ConnectionRefusedError: [Errno 111] Connection refused", false}}));
+  EXPECT_EQ(verdict(record), "Connection failure / connection-error-class");
+}
+
 TEST(RulesClassify, UnreachableCodeServerIsConnectionFailure) {
   auto record = failed_run();
   record.engine_events = {"Run dequeue failed to reach the user code server after 3 attempts, failing run\n"

@@ -234,6 +234,18 @@ TEST_F(Summarize, DetailEntriesOfTheWrongTypeDoNotCrash) {
   EXPECT_THAT(result.out, HasSubstr("  run r  ended -1 (before the window: stale)  ? assets: ?, a/b\n"));
 }
 
+// Issue 25: a step error whose message already starts with its class names the class once.
+TEST_F(Summarize, AStepErrorsClassIsPrintedOnce) {
+  auto result = run_artifact(
+      R"("step_01_failed_runs": {"failures": [{"runId": "r", "stepErrors": [{"stepKey": "load", "errorClass": "PermissionError",)"
+      R"( "errorMessage": "PermissionError: [Errno 13] Permission denied", "causeChain": []}]},)"
+      R"( {"runId": "s", "stepErrors": [{"stepKey": "load", "errorClass": "KeyError", "errorMessage": "'id'", "causeChain": []}]}]})",
+      Details::yes);
+  EXPECT_EQ(result.code, 0);
+  EXPECT_THAT(result.out, HasSubstr("    first step error: load: PermissionError: [Errno 13] Permission denied\n"));
+  EXPECT_THAT(result.out, HasSubstr("    first step error: load: KeyError: 'id'\n"));  // the close case: named once too
+}
+
 TEST_F(Summarize, DetailsPrintCategoryRuleIdAndByRunGrouping) {
   auto result = run(fixture("overnight.json").string(), Details::yes);
   EXPECT_EQ(result.code, 0);
