@@ -117,7 +117,6 @@ void finding_actions(const std::vector<Finding>& findings, Report& report) {
       {"Location load failures", {Action::investigate, "the location's schedules and sensors are down"}},
       {"Asset checks", {Action::investigate, "blocking data-quality failures"}},
       {"Alerts", {Action::monitor, "open alerts during the window"}},
-      {"Asset check warnings", {Action::monitor, "schema drift: update the schema or allowlist the fields"}},
       {"Error groups in the window", {Action::monitor, "errors seen in the window, not (yet) failing runs"}},
       {"Stale open error groups", {Action::no_action, "cleanup candidates: not seen in the window"}},
       {"Stale asset checks", {Action::no_action, "cleanup candidates: failed before the window"}},
@@ -139,6 +138,8 @@ void finding_actions(const std::vector<Finding>& findings, Report& report) {
       {"spot-reclaim", {Action::monitor, "expected on Spot pools; move runs that must not be interrupted to an on-demand pool"}},
       {"event-exporter-gap", {Action::monitor, "Kubernetes evidence before the restart may be incomplete"}},
       {"agent-churn-storm", {Action::escalate, "sustained platform issue: the agent's pods keep being replaced"}},
+      {"asset-check-schema-drift", {Action::monitor, "schema drift: update the schema (real new fields) or allowlist the fields (vendor fillers)"}},
+      {"asset-check-warning", {Action::monitor, "a warning-level check: it blocks nothing; read what it says and its metadata, then fix the data or tune the check"}},
   };
   for (const auto& finding : findings) {
     if (finding.rule_id == "self-resolving-alert") {

@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 
@@ -81,18 +82,43 @@ void error_checks(const Json& step, const recorder::Zone& zone, const std::map<s
   }
 }
 
+// A schema-validation check (the seed's avro_schema_valid, warning on vendor schema drift with the
+// extra fields in its "extras" metadata): its name or description speaks of a schema, or it reports
+// extras. Only these get the schema advice; other WARN checks are advised from their own words.
+bool is_schema_check(const std::string& name, const std::string& description, bool has_extras) {
+  auto lower = [](std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+  };
+  return has_extras || lower(name).find("schema") != std::string::npos ||
+         lower(description).find("schema") != std::string::npos;
+}
+
 void warn_and_stale_checks(const Json& step, const recorder::Zone& zone, Report& report) {
-  std::map<std::string, std::vector<std::string>> warn_by_check;
+  struct WarnCheck {
+    std::vector<std::string> assets;
+    std::string description;
+    bool schema = false;
+  };
+  std::map<std::string, WarnCheck> warn_by_check;
   for (const auto& check : array_of(step, "inWindow_warn").GetArray()) {
     std::string extras;
-    if (const Json* metadata = member(check, "metadata"); metadata && member(*metadata, "extras")) {
-      extras = fmt::format(" (extras: {})", brief(*metadata, "extras"));
-    }
-    warn_by_check[text_of(check, "check")].push_back(summary::asset_text(member(check, "asset")) + extras);
+    const Json* metadata = member(check, "metadata");
+    bool has_extras = metadata && member(*metadata, "extras");
+    if (has_extras) extras = fmt::format(" (extras: {})", brief(*metadata, "extras"));
+    auto name = text_of(check, "check");
+    auto description = text_of(check, "description");
+    auto& entry = warn_by_check[name];
+    entry.assets.push_back(summary::asset_text(member(check, "asset")) + extras);
+    if (entry.description.empty() && description != "-") entry.description = description;
+    entry.schema = entry.schema || is_schema_check(name, description == "-" ? "" : description, has_extras);
   }
-  for (auto& [name, assets] : warn_by_check) {
-    std::sort(assets.begin(), assets.end());
-    report.emerging.push_back({"Asset check warnings", fmt::format("`{}` failed (WARN) on {} asset(s)", name, assets.size()), assets, {}, {}});
+  for (auto& [name, check] : warn_by_check) {
+    std::sort(check.assets.begin(), check.assets.end());
+    auto summary = fmt::format("`{}` failed (WARN) on {} asset(s){}", name, check.assets.size(),
+                               check.description.empty() ? "" : ": " + check.description);
+    report.emerging.push_back({"Asset check warnings", summary, check.assets,
+                               check.schema ? "asset-check-schema-drift" : "asset-check-warning", {}});
   }
   Finding stale{"Stale asset checks", "", {}, {}, {}};
   for (const char* bucket : {"stale_error", "stale_warn"}) {
