@@ -57,14 +57,22 @@ std::set<std::string> dbt_caveat_runs(const Report& report) {
   return out;
 }
 
+// The status of a retry chain's last run ("retry B: FAILURE; retry C: SUCCESS" -> "SUCCESS"): a
+// chain's outcome is its last run.
+std::string_view chain_outcome(std::string_view retry) {
+  auto colon = retry.rfind(": ");
+  return colon == std::string_view::npos ? std::string_view{} : retry.substr(colon + 2);
+}
+
 Verdict run_verdict(const RunEvidence& run, const Cause& cause, std::size_t unretried_in_cause, const std::set<std::string>& dbt) {
-  if (run.retry.find(": SUCCESS") != std::string::npos && dbt.count(run.run_id) != 0) {
+  auto outcome = chain_outcome(run.retry);
+  if (outcome == "SUCCESS" && dbt.count(run.run_id) != 0) {
     return {Action::monitor, std::string(k_dbt_rationale)};
   }
-  if (run.retry.find(": SUCCESS") != std::string::npos) {
+  if (outcome == "SUCCESS") {
     return {Action::no_action, "transient: the retry succeeded"};
   }
-  if (run.retry.find(": FAILURE") != std::string::npos) {
+  if (outcome == "FAILURE") {
     return {Action::investigate, "the retry failed too"};
   }
   if (cause.category == "Code error" || cause.category == "Unclassified") {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <set>
 #include <optional>
 #include <tuple>
 
@@ -90,15 +91,45 @@ std::string first_step_error(const Json& failure) {
   return fmt::format("{}: {}", text_of(error, "stepKey"), text);
 }
 
-// Retries of each parent run (step 02), "retry <id>: <status>".
+// The retry chain after each parent run (step 02), oldest link first: "retry <id>: <status>" for
+// Dagster's automatic retries, "re-execution <id> (manual): <status>" for re-executions someone
+// launched. A chain's outcome is its last run: A failed, its retry B failed, B's re-execution C
+// succeeded reads "retry B: FAILURE; re-execution C (manual): SUCCESS" for A, and for B.
 std::map<std::string, std::string> retries_by_parent(const Json& artifact) {
-  std::map<std::string, std::string> out;
+  struct Child {
+    std::string line;
+    std::string id;
+  };
+  std::map<std::string, std::vector<Child>> children;
   const Json* step = step_payload(artifact, step_key(StepId::retries));
-  if (step == nullptr) { return out; }
+  if (step == nullptr) { return {}; }
   for (const auto& retry : array_of(*step, "retries").GetArray()) {
-    auto line = fmt::format("retry {}: {}", text_of(retry, "retryRunId"), text_of(retry, "retryStatus"));
-    auto& slot = out[text_of(retry, "parentRunId")];
-    slot = slot.empty() ? line : slot + "; " + line;
+    const Json* automatic = member(retry, "automatic");  // absent in the seed's shape: a retry
+    bool manual = automatic != nullptr && automatic->IsFalse();
+    auto id = text_of(retry, "retryRunId");
+    auto line = manual ? fmt::format("re-execution {} (manual): {}", id, text_of(retry, "retryStatus"))
+                       : fmt::format("retry {}: {}", id, text_of(retry, "retryStatus"));
+    children[text_of(retry, "parentRunId")].push_back({std::move(line), std::move(id)});
+  }
+  std::map<std::string, std::string> out;
+  for (const auto& [parent, direct] : children) {
+    std::vector<std::string> lines;
+    std::set<std::string> seen{parent};
+    std::vector<std::string> next{parent};
+    while (!next.empty()) {  // breadth first: generation by generation
+      std::vector<std::string> generation;
+      for (const auto& id : next) {
+        auto found = children.find(id);
+        if (found == children.end()) { continue; }
+        for (const auto& child : found->second) {
+          if (!seen.insert(child.id).second) { continue; }  // a malformed artifact's cycle
+          lines.push_back(child.line);
+          generation.push_back(child.id);
+        }
+      }
+      next = std::move(generation);
+    }
+    out[parent] = fmt::format("{}", fmt::join(lines, "; "));
   }
   return out;
 }

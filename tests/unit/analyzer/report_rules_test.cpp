@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <string>
+#include <tuple>
 
 #include "../../../analyzer/src/report_model.hpp"
 #include "recorder/json.hpp"
@@ -316,6 +317,49 @@ TEST(ReportRules, FanOutThresholdsAreConfigurable) {
   config.thresholds.fan_out_min_runs = 1;
   EXPECT_NE(rule(build(failed_runs(never_started_run("aaaaaaaa-0000-0000-0000-000000000001", k_t4 + 180)), config), "top-of-hour-fan-out"),
             nullptr);
+}
+
+// ---- retry chains (issue 25: a chain's outcome is its last run) -----------------------------------
+
+std::string code_error_run(const std::string& id) {
+  return R"({"runId": ")" + id + R"(", "jobName": "nightly", "location": "kipptaf", "status": "FAILURE", "startTime": )" +
+         at(k_t4 - 600) + R"(, "endTime": )" + at(k_t4) +
+         R"(, "runFailureMessage": "Steps failed", "stepErrors": [], "category": "Code error", "ruleId": "user-code-error"})";
+}
+
+std::string chain(const std::vector<std::tuple<std::string, std::string, std::string, bool>>& links) {
+  std::string rows;
+  for (const auto& [parent, child, status, automatic] : links) {
+    rows += std::string(rows.empty() ? "" : ", ") + R"({"parentRunId": ")" + parent + R"(", "retryRunId": ")" + child +
+            R"(", "retryStatus": ")" + status + R"(", "jobName": "nightly", "automatic": )" + (automatic ? "true" : "false") + "}";
+  }
+  return R"("step_02_retries": {"retries": [)" + rows + "]}";
+}
+
+const std::string k_first = "aaaaaaaa-0000-0000-0000-00000000000a";
+const std::string k_second = "bbbbbbbb-0000-0000-0000-00000000000b";
+const std::string k_third = "cccccccc-0000-0000-0000-00000000000c";
+
+TEST(ReportRules, ARunWhoseChainEndsInSuccessNeedsNoActionAndAManualReexecutionIsLabelled) {
+  auto report = build(failed_runs(code_error_run(k_first)) + ", " +
+                      chain({{k_first, k_second, "FAILURE", true}, {k_second, k_third, "SUCCESS", false}}));
+  const ActionRow* row = action_for(report, "`nightly` `aaaaaaaa`");
+  ASSERT_NE(row, nullptr);
+  EXPECT_EQ(row->action, Action::no_action);
+  EXPECT_EQ(row->rationale, "transient: the retry succeeded");
+  ASSERT_EQ(report.causes.size(), 1u);
+  EXPECT_EQ(report.causes[0].runs.at(0).retry,
+            "retry " + k_second + ": FAILURE; re-execution " + k_third + " (manual): SUCCESS");
+}
+
+TEST(ReportRules, ARunWhoseChainEndsInFailureIsInvestigated) {
+  // The close case: the same chain, its last run failed (an earlier success cannot hide it).
+  auto report = build(failed_runs(code_error_run(k_first)) + ", " +
+                      chain({{k_first, k_second, "FAILURE", true}, {k_second, k_third, "FAILURE", false}}));
+  const ActionRow* row = action_for(report, "`nightly` `aaaaaaaa`");
+  ASSERT_NE(row, nullptr);
+  EXPECT_EQ(row->action, Action::investigate);
+  EXPECT_EQ(row->rationale, "the retry failed too");
 }
 
 // ---- dbt retry ------------------------------------------------------------------------------------
