@@ -69,9 +69,9 @@ void run_volume(const Json& artifact, Report& report) {
 // "step: the user's exception": the first cause in the chain (the exception under Dagster's
 // wrapper), else the step's error message, else its event message.
 std::string first_step_error(const Json& failure) {
-  const Json& errors = array_of(failure, "stepErrors");
-  if (errors.Empty()) { return "-"; }
-  const Json& error = errors[0];
+  auto shown = summary::shown_step_error(failure);
+  if (shown.error == nullptr) { return "-"; }
+  const Json& error = *shown.error;
   std::string text;
   const Json& chain = array_of(error, "causeChain");
   if (!chain.Empty()) {
@@ -88,6 +88,7 @@ std::string first_step_error(const Json& failure) {
   }
   if (unset(text) && !chain.Empty()) { text = brief(chain[0], "className"); }
   if (unset(text)) { text = brief(error, "message"); }
+  if (shown.attempts > 1) { text += fmt::format(" (final attempt of {})", shown.attempts); }
   return fmt::format("{}: {}", text_of(error, "stepKey"), text);
 }
 

@@ -98,7 +98,9 @@ std::string first_step_error(const Json& failure) {
   const Json* errors = member(failure, "stepErrors");
   if (errors == nullptr || (errors->IsArray() && errors->Empty())) { return "-"; }
   if (!errors->IsArray() || !errors->Begin()->IsObject()) { return "?"; }
-  const Json& error = *errors->Begin();
+  auto shown = shown_step_error(failure);
+  const Json& error = *shown.error;
+  std::string attempts = shown.attempts > 1 ? fmt::format(" (final attempt of {})", shown.attempts) : "";
   // Dagster wraps the user's exception (DagsterExecutionStepExecutionError): show the cause.
   const Json* chain = member(error, "causeChain");
   if (chain != nullptr && chain->IsArray() && !chain->Empty() && chain->Begin()->IsObject() &&
@@ -108,16 +110,16 @@ std::string first_step_error(const Json& failure) {
     std::string cause_message = text_of(cause, "message");
     // PythonError messages usually start with their class already ("ValueError: ...").
     if (cause_message.find(cause_class + ":") == std::string::npos) cause_message = cause_class + ": " + cause_message;
-    return fmt::format("{}: {} (under {})", text_of(error, "stepKey"), cause_message, text_of(error, "errorClass"));
+    return fmt::format("{}: {} (under {}){}", text_of(error, "stepKey"), cause_message, text_of(error, "errorClass"), attempts);
   }
   std::string message = text_of(error, "errorMessage");
   if (message == "-") { message = text_of(error, "message"); }
   std::string error_class = text_of(error, "errorClass");
   // A message that already names its class ("PermissionError: ...", "module.Error: ...") is shown once.
   if (error_class == "-" || message.find(error_class + ":") != std::string::npos) {
-    return fmt::format("{}: {}", text_of(error, "stepKey"), message);
+    return fmt::format("{}: {}{}", text_of(error, "stepKey"), message, attempts);
   }
-  return fmt::format("{}: {}: {}", text_of(error, "stepKey"), error_class, message);
+  return fmt::format("{}: {}: {}{}", text_of(error, "stepKey"), error_class, message, attempts);
 }
 
 Row failure_row(const Json& f) {

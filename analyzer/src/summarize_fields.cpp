@@ -117,4 +117,24 @@ std::string asset_text(const Json* value) {
 
 std::string json_text(const Json& value) { return clean(recorder::write_json(value)); }
 
+StepErrorView shown_step_error(const Json& failure) {
+  const Json* errors = member(failure, "stepErrors");
+  if (errors == nullptr || !errors->IsArray() || errors->Empty() || !errors->Begin()->IsObject()) { return {}; }
+  const Json& first = *errors->Begin();
+  const Json* key = member(first, "stepKey");
+  StepErrorView view{&first, 0};
+  for (const auto& error : errors->GetArray()) {
+    if (!error.IsObject()) { continue; }
+    const Json* other = member(error, "stepKey");
+    bool same = key != nullptr && other != nullptr && *other == *key;
+    if (!same) { continue; }
+    auto type = text_of(error, "eventType");
+    if (type == "ExecutionStepUpForRetryEvent" || type == "ExecutionStepFailureEvent") {
+      ++view.attempts;
+      view.error = &error;  // the latest attempt so far
+    }
+  }
+  return view;
+}
+
 }  // namespace analyzer::summary

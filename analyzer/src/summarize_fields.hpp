@@ -46,4 +46,14 @@ std::string asset_text(const Json* value);
 // Any value as compact JSON, cleaned (for values of an unexpected type).
 std::string json_text(const Json& value);
 
+// The step error a reader should see first in a failure's "stepErrors": the first failing step's
+// final attempt (a step that retried fails for the last attempt's reason), with how many attempts
+// of it failed (ExecutionStepUpForRetryEvent, then ExecutionStepFailureEvent). Null when there is
+// none or the list is malformed.
+struct StepErrorView {
+  const Json* error = nullptr;
+  int attempts = 0;
+};
+StepErrorView shown_step_error(const Json& failure);
+
 }  // namespace analyzer::summary

@@ -246,6 +246,22 @@ TEST_F(Summarize, AStepErrorsClassIsPrintedOnce) {
   EXPECT_THAT(result.out, HasSubstr("    first step error: load: KeyError: 'id'\n"));  // the close case: named once too
 }
 
+// Issue 25: a step that retried failed for its final attempt's reason; the attempts are counted.
+TEST_F(Summarize, AStepThatRetriedShowsItsFinalAttemptsErrorAndTheAttemptCount) {
+  auto error = [](const char* type, const char* message) {
+    return std::string(R"({"stepKey": "load", "eventType": ")") + type + R"(", "errorClass": "ValueError", "errorMessage": ")" +
+           message + R"(", "causeChain": []})";
+  };
+  auto result = run_artifact(
+      R"("step_01_failed_runs": {"failures": [{"runId": "r", "stepErrors": [)" +
+          error("ExecutionStepUpForRetryEvent", "ValueError: first") + ", " +
+          error("ExecutionStepUpForRetryEvent", "ValueError: second") + ", " + error("ExecutionStepFailureEvent", "ValueError: third") +
+          ", " + R"({"stepKey": "other", "eventType": "ExecutionStepFailureEvent", "errorClass": "KeyError", "errorMessage": "'x'"}]}]})",
+      Details::yes);
+  EXPECT_EQ(result.code, 0);
+  EXPECT_THAT(result.out, HasSubstr("    first step error: load: ValueError: third (final attempt of 3)\n"));
+}
+
 TEST_F(Summarize, DetailsPrintCategoryRuleIdAndByRunGrouping) {
   auto result = run(fixture("overnight.json").string(), Details::yes);
   EXPECT_EQ(result.code, 0);
