@@ -258,6 +258,15 @@ const Json* step_payload(const Json& artifact, const char* key) {
   return step;
 }
 
+std::string missing_reason(const Json& artifact, const char* key) {
+  if (step_payload(artifact, key) != nullptr) { return ""; }
+  const Json* step = member(artifact, key);
+  if (step == nullptr) { return fmt::format("`{}` is absent from the artifact", key); }
+  if (!step->IsObject()) { return fmt::format("`{}` is not an object", key); }
+  if (member(*step, "error") != nullptr) { return fmt::format("`{}` holds an error: {}", key, brief(*step, "error")); }
+  return fmt::format("`{}` was not collected: {}", key, brief(*step, "reason"));
+}
+
 std::optional<double> epoch_of(const Json& object, const char* key) {
   const Json* value = member(object, key);
   if (value == nullptr) { return std::nullopt; }

@@ -199,14 +199,22 @@ void tick_burst(const Json& artifact, const recorder::Zone& zone, const std::str
     finding.evidence.push_back({"pod_event", event.pointer, event.summary, event.at});
     ++linked;
   }
-  std::string churn = "none recorded";
+  // Missing is not absent: a step that holds an error (or was not collected) says so, never "0 found".
+  auto churn_missing = missing_reason(artifact, step_key(StepId::agent_pod_churn));
+  std::string churn = churn_missing.empty() ? "none recorded" : "evidence missing: " + churn_missing;
   if (const Json* step = step_payload(artifact, step_key(StepId::agent_pod_churn))) {
     churn = fmt::format("{} create(s), verdict {}", summary::count_text(*step, "createCount"), text_of(*step, "verdict"));
     finding.evidence.push_back({"agent_churn", "/step_08_agent_pod_churn/verdict", "agent pod churn: " + churn, std::nullopt});
   }
+  auto events_missing = missing_reason(artifact, step_key(StepId::gke_events));
+  std::string first =
+      events_missing.empty()
+          ? fmt::format("1. Code-server pod events `{}-*` (Preempted/Evicted/Killing, step 10) overlapping the failures: {} found → "
+                        "{}", location, linked, linked > 0 ? "preemption (cluster side)" : "no preemption evidence")
+          : fmt::format("1. Code-server pod events `{}-*` (Preempted/Evicted/Killing, step 10): evidence missing ({}) → "
+                        "preemption can be neither confirmed nor ruled out until they are read", location, events_missing);
   finding.items = {
-      fmt::format("1. Code-server pod events `{}-*` (Preempted/Evicted/Killing, step 10) overlapping the failures: {} found → "
-                  "{}", location, linked, linked > 0 ? "preemption (cluster side)" : "no preemption evidence"),
+      first,
       fmt::format("2. No such pod events but agent pod churn or redeploys (step 08: {}) → Service recreation (agent side)", churn),
       "3. Confirm with the Kubernetes audit log (Service and pod create/delete around the failures) before attributing",
   };

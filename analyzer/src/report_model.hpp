@@ -108,6 +108,10 @@ struct Report {
 // Shared by the builders. The payload of step `key` when it holds one (not an error, not skipped,
 // an object), else nullptr.
 const Json* step_payload(const Json& artifact, const char* key);
+// Why step `key`'s signals are missing ("`step_10_gke_events` holds an error: …", "… was not
+// collected: …", "… is absent"), or "" when its payload is there. Missing is not absent: a finding
+// that would read "0 found" says this instead.
+std::string missing_reason(const Json& artifact, const char* key);
 // A time field: float epoch seconds or an RFC 3339 string; nullopt when absent or unreadable.
 std::optional<double> epoch_of(const Json& object, const char* key);
 // `epoch` in `zone` as "2026-03-30 00:11:58 EDT"; "-" when absent.

@@ -246,6 +246,26 @@ TEST(ReportRules, SixUnavailableTicksGiveTheProcedureWithGatedPodEvents) {
   EXPECT_EQ(action_for(report, "UNAVAILABLE")->action, Action::investigate);
 }
 
+// Issue 25, missing is not absent: with step 10 holding an error, the procedure cannot read "0 found".
+TEST(ReportRules, TheProcedureSaysPodEventsAreMissingWhenStepTenFailed) {
+  auto report = build(unavailable_ticks(6) + R"(, "step_10_gke_events": {"error": "logging entries.list: HTTP 403 PERMISSION_DENIED"},)" +
+                      R"( "step_08_agent_pod_churn": {"error": "logging entries.list: HTTP 403 PERMISSION_DENIED"})");
+  const Finding* finding = rule(report, "tick-unavailable-procedure");
+  ASSERT_NE(finding, nullptr);
+  EXPECT_THAT(finding->items[0], HasSubstr("evidence missing (`step_10_gke_events` holds an error: logging entries.list: HTTP 403"));
+  EXPECT_THAT(finding->items[0], Not(HasSubstr("0 found")));
+  EXPECT_THAT(finding->items[0], Not(HasSubstr("no preemption evidence")));
+  EXPECT_THAT(finding->items[1], HasSubstr("step 08: evidence missing: `step_08_agent_pod_churn` holds an error"));
+}
+
+// The close case: step 10 read and empty is evidence of absence.
+TEST(ReportRules, TheProcedureReadsNoPodEventsAsNoPreemptionEvidenceWhenStepTenWasRead) {
+  auto report = build(unavailable_ticks(6) + R"(, "step_10_gke_events": {"podEvents": [], "clusterEvents": []})");
+  const Finding* finding = rule(report, "tick-unavailable-procedure");
+  ASSERT_NE(finding, nullptr);
+  EXPECT_THAT(finding->items[0], HasSubstr("0 found → no preemption evidence"));
+}
+
 TEST(ReportRules, ExactlyFiveUnavailableTicksDoNotFire) {
   EXPECT_EQ(rule(build(unavailable_ticks(5) + ", " + k_code_server_events), "tick-unavailable-procedure"), nullptr);
 }
