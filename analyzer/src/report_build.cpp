@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "analyzer/artifact.hpp"
+#include "analyzer/failure.hpp"
 #include "analyzer/overlap.hpp"
 #include "recorder/json.hpp"
 #include "report_model.hpp"
@@ -75,7 +76,12 @@ std::string first_step_error(const Json& failure) {
   std::string text;
   const Json& chain = array_of(error, "causeChain");
   if (!chain.Empty()) {
-    text = brief(chain[0], "message");
+    // The exception's own line: a SyntaxError's message starts with its location.
+    const Json* message = member(chain[0], "message");
+    text = message != nullptr && message->IsString()
+               ? cut(summary::clean(exception_line({message->GetString(), message->GetStringLength()})))
+               : brief(chain[0], "message");
+    if (text.empty()) { text = "-"; }
   }
   auto unset = [](const std::string& t) { return t.empty() || t == "-" || t == "?"; };
   if (unset(text)) {
@@ -285,8 +291,9 @@ std::string when(const recorder::Zone& zone, std::optional<double> epoch) {
   return epoch ? zone.format(recorder::from_epoch_seconds(*epoch)) : "-";
 }
 
-std::string brief(const Json& object, const char* key, std::size_t limit) {
-  std::string text = text_of(object, key);
+std::string brief(const Json& object, const char* key, std::size_t limit) { return cut(text_of(object, key), limit); }
+
+std::string cut(std::string text, std::size_t limit) {
   if (text.size() <= limit) { return text; }
   std::size_t cut = limit;
   // Never cut inside a UTF-8 sequence.

@@ -119,6 +119,8 @@ std::string when(const recorder::Zone& zone, std::optional<double> epoch);
 // The first line of the string `object[key]`, cleaned and cut to `limit` characters ("…" added);
 // "-" when absent, "?" for another type.
 std::string brief(const Json& object, const char* key, std::size_t limit = 160);
+// `text` cut to `limit` bytes, never inside a UTF-8 sequence ("…" added when cut).
+std::string cut(std::string text, std::size_t limit = 160);
 // Array member `key` of `object`, or an empty array.
 const Json& array_of(const Json& object, const char* key);
 // The first 8 characters of a run id.

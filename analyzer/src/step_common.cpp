@@ -60,10 +60,8 @@ std::string error_chain_top(const rapidjson::Value& python_error) {
   if (!chain || chain->Empty()) return "";
   const auto* inner = recorder::get_object((*chain)[0], "error");
   if (!inner) return "";
-  auto message = python_error_text(*inner);
-  auto newline = message.find('\n');
-  if (newline != std::string::npos) message.resize(newline);
-  return message;
+  // The exception's own line (a SyntaxError's message starts with its location).
+  return exception_line(python_error_text(*inner));
 }
 
 namespace {
