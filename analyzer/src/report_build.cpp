@@ -145,7 +145,20 @@ struct RunPodEvent {
   std::string pointer;  // /step_10_gke_events/podEvents/<i>
   std::optional<double> epoch;
   std::string line;     // "<time> <reason> on pod `<pod>`: <message>"
+  std::string reason;
 };
+
+// Whether a pod event's reason bears out a run's category: the Kubernetes side of what the run's own
+// messages said (a run classified Preemption/Interrupt from its messages whose pod was preempted).
+bool corroborates(const std::string& category, const std::string& reason) {
+  static const std::map<std::string, std::set<std::string>> k_reasons = {
+      {"Preemption/Interrupt", {"Preempted", "NodePreempted", "NodeShutdown", "TaintManagerEviction", "NodeNotReady"}},
+      {"Node OOM/eviction", {"OOMKilling", "SystemOOM", "Evicted"}},
+      {"Scheduling failure", {"FailedScheduling", "FailedCreate"}},
+  };
+  auto found = k_reasons.find(category);
+  return found != k_reasons.end() && found->second.count(reason) > 0;
+}
 
 // Pod events of step 10 that carry a run id, by run id, oldest first.
 std::map<std::string, std::vector<RunPodEvent>> pod_events_by_run(const Json& artifact, const recorder::Zone& zone) {
@@ -160,7 +173,8 @@ std::map<std::string, std::vector<RunPodEvent>> pod_events_by_run(const Json& ar
     auto epoch = epoch_of(event, "timestamp");
     out[text_of(event, "runId")].push_back({fmt::format("/step_10_gke_events/podEvents/{}", i), epoch,
                                             fmt::format("{} {} on pod `{}`: {}", when(zone, epoch), text_of(event, "reason"),
-                                                        text_of(event, "podName"), brief(event, "message"))});
+                                                        text_of(event, "podName"), brief(event, "message")),
+                                            text_of(event, "reason")});
   }
   for (auto& [run, list] : out) {
     std::sort(list.begin(), list.end(), [](const RunPodEvent& a, const RunPodEvent& b) {
@@ -171,9 +185,10 @@ std::map<std::string, std::vector<RunPodEvent>> pod_events_by_run(const Json& ar
 }
 
 // The pod events of the run's pods that no rule cited, each saying whether it passes the overlap gate
-// with the run's lifetime: only those may be read as part of the run's story.
+// with the run's lifetime: only those may be read as part of the run's story. One that passes the gate
+// and bears out the run's `category` is cited as its evidence instead (corroboration).
 std::vector<std::string> uncited_pod_events(const std::vector<RunPodEvent>& events, RunEvidence& run,
-                                            const Json& failure) {
+                                            const Json& failure, const std::string& category) {
   std::vector<std::string> out;
   auto extent = run_extent(run.start_epoch, run.end_epoch, never_started_timeout(text_of(failure, "runFailureMessage")));
   for (const auto& event : events) {
@@ -181,6 +196,11 @@ std::vector<std::string> uncited_pod_events(const std::vector<RunPodEvent>& even
                              [&](const Evidence& e) { return e.pointer == event.pointer; });
     if (cited) { continue; }
     bool linked = extent && event.epoch && overlaps(pod_event_extent(*event.epoch, extent), *extent);
+    if (linked && corroborates(category, event.reason)) {
+      run.evidence.push_back({"pod_event", event.pointer, event.line + " (during the run: corroborates " + category + ")", event.epoch});
+      ++run.pod_events_corroborating;
+      continue;
+    }
     ++(linked ? run.pod_events_during : run.pod_events_outside);
     out.push_back(fmt::format("{} ({})", event.line,
                               linked ? "during the run; no rule cites it" : "outside the run's lifetime: not linked"));
@@ -229,7 +249,7 @@ void root_causes(const Json& artifact, const recorder::Zone& zone, const Reclass
     run.start_epoch = epoch_of(failure, "startTime");
     auto found = reclassified.find(run.run_id);
     auto key = apply_reclassification(failure, found == reclassified.end() ? nullptr : &found->second, zone, run);
-    run.pod_events = uncited_pod_events(pod_events[run.run_id], run, failure);
+    run.pod_events = uncited_pod_events(pod_events[run.run_id], run, failure, key.first);
     groups[key].push_back(std::move(run));
   }
   for (auto& [key, runs] : groups) {

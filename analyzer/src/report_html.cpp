@@ -115,6 +115,10 @@ void run_item(const Cause& cause, const RunEvidence& run, std::string& html) {
     for (const auto& e : run.evidence) {
       if (e.kind != "run") { evidence_item(e, html); }  // the run itself is the item
     }
+  } else {
+    for (const auto& e : run.evidence) {
+      if (e.kind == "pod_event") { evidence_item(e, html); }  // corroboration of collect's category
+    }
   }
   html += fmt::format("<li>Step error: {}</li>\n", html_escape(run.first_step_error));
   html += fmt::format("<li>Run failure: {}{}</li>\n", html_escape(run.run_message),

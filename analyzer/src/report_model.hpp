@@ -61,6 +61,7 @@ struct RunEvidence {
   std::vector<Evidence> evidence;       // what the classification rests on (the run first)
   int pod_events_during = 0;            // uncited pod events of the run's pods that pass the overlap gate
   int pod_events_outside = 0;           // ... and those that do not
+  int pod_events_corroborating = 0;     // pod events during the run that bear out its category (cited as evidence)
 };
 
 struct Cause {

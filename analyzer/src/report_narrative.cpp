@@ -73,6 +73,7 @@ std::string narrative(const Cause& cause) {
   int reclassified = 0;
   int during = 0;
   int outside = 0;
+  int corroborating = 0;
   for (const auto& run : cause.runs) {
     job_set.insert(fmt::format("`{}`", run.job));
     if (run.reclassified) {
@@ -88,6 +89,7 @@ std::string narrative(const Cause& cause) {
     }
     during += run.pod_events_during;
     outside += run.pod_events_outside;
+    if (!run.reclassified) { corroborating += run.pod_events_corroborating; }
   }
   std::vector<std::string> jobs(job_set.begin(), job_set.end());
   bool one = cause.runs.size() == 1;
@@ -109,6 +111,11 @@ std::string narrative(const Cause& cause) {
                                     single ? "s" : ""));
     }
     text += grounds.empty() ? "." : fmt::format(" on {}.", listing(grounds));
+  } else if (corroborating > 0) {
+    text += fmt::format(" {} collect's rule `{}` on {} own failure record; {} pod event(s) of {} pods during the run{} "
+                        "corroborate it (the temporal overlap gate), cited as evidence.",
+                        one ? "It matched" : "Each matched", cause.rule_id, one ? "its" : "its", corroborating,
+                        one ? "its" : "their", one ? "" : "s");
   } else {
     text += fmt::format(" {} collect's rule `{}` on {} own failure record; no other signal was needed.",
                         one ? "It matched" : "Each matched", cause.rule_id, one ? "its" : "its");

@@ -83,6 +83,10 @@ void causes(const Report& r, std::string& md) {
         for (const auto& e : run.evidence) {
           if (e.kind != "run") { md += fmt::format("  - Evidence ({}, `{}`): {}\n", e.kind, e.pointer, e.summary); }
         }
+      } else {
+        for (const auto& e : run.evidence) {  // corroboration of collect's category
+          if (e.kind == "pod_event") { md += fmt::format("  - Evidence ({}, `{}`): {}\n", e.kind, e.pointer, e.summary); }
+        }
       }
       md += fmt::format("  - Step error: {}\n", run.first_step_error);
       md += fmt::format("  - Run failure: {}{}\n", run.run_message,

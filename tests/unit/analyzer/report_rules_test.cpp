@@ -382,6 +382,44 @@ TEST(ReportRules, ARunWhoseChainEndsInFailureIsInvestigated) {
   EXPECT_EQ(row->rationale, "the retry failed too");
 }
 
+// ---- corroboration (issue 25: corroborating evidence is cited) --------------------------------------
+
+std::string preempted_run(const std::string& id) {
+  return R"({"runId": ")" + id + R"(", "jobName": "nightly", "location": "kipptaf", "status": "FAILURE", "startTime": )" +
+         at(k_t4 - 600) + R"(, "endTime": )" + at(k_t4) +
+         R"(, "runFailureMessage": "Run worker was interrupted", "stepErrors": [], "category": "Preemption/Interrupt", "ruleId": "interrupted-step"})";
+}
+
+TEST(ReportRules, APreemptedPodEventDuringARunClassifiedPreemptionIsCitedAsItsEvidence) {
+  auto report = build(failed_runs(preempted_run(k_run_a)) + ", " +
+                      gke({pod_row(k_t4 - 120, "dagster-run-" + k_run_a + "-x7k2p", "Preempted", k_run_a, "priority")}));
+  ASSERT_EQ(report.causes.size(), 1u);
+  const auto& run = report.causes[0].runs.at(0);
+  EXPECT_TRUE(run.pod_events.empty());
+  EXPECT_EQ(run.pod_events_corroborating, 1);
+  auto cited = std::find_if(run.evidence.begin(), run.evidence.end(),
+                            [](const Evidence& e) { return e.pointer == "/step_10_gke_events/podEvents/0"; });
+  ASSERT_NE(cited, run.evidence.end());
+  EXPECT_EQ(cited->kind, "pod_event");
+  EXPECT_THAT(cited->summary, HasSubstr("corroborates Preemption/Interrupt"));
+  EXPECT_THAT(report.causes[0].narrative, HasSubstr("1 pod event(s) of its pods during the run corroborate it"));
+  EXPECT_THAT(report.causes[0].narrative, Not(HasSubstr("no rule cites them")));
+}
+
+TEST(ReportRules, APodEventThatDoesNotBearOutTheCategoryOrFallsAfterTheRunStaysUncited) {
+  // The close cases: an OOM kill does not corroborate a preemption; a preemption after the run's end
+  // cannot.
+  auto report = build(failed_runs(preempted_run(k_run_a)) + ", " +
+                      gke({pod_row(k_t4 - 120, "dagster-run-" + k_run_a + "-x7k2p", "OOMKilling", k_run_a, ""),
+                           pod_row(k_t4 + 30, "dagster-run-" + k_run_a + "-x7k2p", "Preempted", k_run_a, "priority")}));
+  const auto& run = report.causes.at(0).runs.at(0);
+  EXPECT_EQ(run.pod_events_corroborating, 0);
+  for (const auto& e : run.evidence) EXPECT_NE(e.kind, "pod_event") << e.pointer;
+  ASSERT_EQ(run.pod_events.size(), 2u);
+  EXPECT_EQ(run.pod_events_during, 1);
+  EXPECT_EQ(run.pod_events_outside, 1);
+}
+
 // ---- dbt retry ------------------------------------------------------------------------------------
 
 std::string dbt_run(const std::string& retry_status) {
