@@ -6,12 +6,12 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <set>
 
 #include "analyzer/artifact.hpp"
 #include "recorder/json.hpp"
+#include "recorder/text.hpp"
 #include "report_model.hpp"
 
 namespace analyzer::report {
@@ -86,12 +86,8 @@ void error_checks(const Json& step, const recorder::Zone& zone, const std::map<s
 // extra fields in its "extras" metadata): its name or description speaks of a schema, or it reports
 // extras. Only these get the schema advice; other WARN checks are advised from their own words.
 bool is_schema_check(const std::string& name, const std::string& description, bool has_extras) {
-  auto lower = [](std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return text;
-  };
-  return has_extras || lower(name).find("schema") != std::string::npos ||
-         lower(description).find("schema") != std::string::npos;
+  return has_extras || recorder::lower(name).find("schema") != std::string::npos ||
+         recorder::lower(description).find("schema") != std::string::npos;
 }
 
 void warn_and_stale_checks(const Json& step, const recorder::Zone& zone, Report& report) {

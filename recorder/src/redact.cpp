@@ -286,10 +286,14 @@ struct Redactor::Impl {
     });
   }
 
-  // Any text: known secrets (the process's held ones too), private keys, bearer tokens and
-  // token=... pairs, then the patterns.
-  std::string text(std::string_view input) {
+  // The secrets the process holds (recorder/secrets.hpp) become known ones: once per exchange or
+  // text, not per string of a body.
+  void learn_held() {
     for (const auto& held : held_secrets()) learn(held);
+  }
+
+  // Any text: known secrets, private keys, bearer tokens and token=... pairs, then the patterns.
+  std::string text(std::string_view input) {
     auto out = replace_known(input);
     out = replace_matches(out, *private_key, "private key", Part::group, true);
     out = replace_matches(out, *bearer, "token", Part::group, true);
@@ -484,6 +488,7 @@ Result<Redactor> Redactor::make(RedactionSettings settings) {
 void Redactor::redact(Exchange& exchange) const {
   auto& impl = *m_impl;
   // The credentials the client sent first, so that an echo anywhere in the exchange is replaced.
+  impl.learn_held();
   impl.learn_headers(exchange.request_headers);
   impl.learn_query(exchange.query);
   // Bodies next: the secrets they hold become known before the URL and headers are looked at.
@@ -499,7 +504,10 @@ void Redactor::redact(Exchange& exchange) const {
   impl.headers(exchange.response_headers);
 }
 
-std::string Redactor::redact_text(std::string_view text) const { return m_impl->text(text); }
+std::string Redactor::redact_text(std::string_view text) const {
+  m_impl->learn_held();
+  return m_impl->text(text);
+}
 
 void Redactor::add_secret(std::string_view value) const { m_impl->learn(value); }
 
