@@ -10,10 +10,15 @@
 #include <boost/program_options.hpp>
 #pragma GCC diagnostic pop
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <functional>
 
 #include "analyzer/collect.hpp"
 #include "analyzer/config.hpp"
+#include "analyzer/night_metrics.hpp"
+#include "analyzer/nights.hpp"
 #include "analyzer/gcp_auth.hpp"
 #include "analyzer/gcp_client.hpp"
 #include "analyzer/investigate.hpp"
@@ -78,6 +83,13 @@ po::options_description collect_options() {
       ("faults", po::value<std::string>(), "with --replay: inject the faults of this fault file (docs/bundle.md, \"Faults\")")
       ("fault", po::value<std::vector<std::string>>()->composing(),
        "with --replay: inject a fault, e.g. 'dagster:RunsInWindow=status:503,p=0.5' (repeatable)")
+      ("metrics", po::value<std::string>()->value_name("FILE"),
+       "also write the night as Prometheus metrics to FILE (atomically; node-exporter's textfile collector; docs/metrics.md)")
+      ("pushgateway", po::value<std::string>()->value_name("URL"),
+       "also push those metrics to the Pushgateway at URL (job metrics.job, instance metrics.instance or the deployment)")
+      ("record-dir", po::value<std::string>()->value_name("DIR"),
+       "record this night into DIR/<deployment>/<date>/ (bundle, artifact, settings; docs/scenarios.md)")
+      ("keep", po::value<int>()->value_name("N"), "with --record-dir: keep the newest N nights of the deployment")
       ("quiet,q", "no progress lines on stderr")
       ("verbose,v", "log every request on stderr");
   return options;
@@ -137,6 +149,40 @@ bool report_replay(const recorder::ReplayReport& report, std::ostream& err) {
   return report.misses.empty();
 }
 
+// The whole text of `path` (a config file, already read once by load_config).
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Writes `text` to --metrics (atomically) and pushes it to --pushgateway (over the network even when
+// replaying: the gateway is where the night is charted). False when either failed (said on `err`);
+// the file is written whatever the push does.
+bool deliver_metrics(const po::variables_map& vm, const Config& config, const std::string& text, std::ostream& out,
+                     std::ostream& err, std::string_view command) {
+  bool ok = true;
+  if (vm.count("metrics")) {
+    auto path = vm["metrics"].as<std::string>();
+    if (auto written = write_metrics_file(path, text); !written) {
+      err << fmt::format("day2 {}: error: --metrics: {}\n", command, written.error().message);
+      ok = false;
+    } else {
+      out << path << '\n';
+    }
+  }
+  if (vm.count("pushgateway")) {
+    auto http = recorder::make_http_transport();
+    const auto& instance = config.metrics.instance.empty() ? config.dagster.deployment : config.metrics.instance;
+    if (auto pushed = push_metrics(*http, vm["pushgateway"].as<std::string>(), config.metrics.job, instance, text); !pushed) {
+      err << fmt::format("day2 {}: error: --pushgateway: {}\n", command, pushed.error().message);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 int run_collect(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   auto options = collect_options();
   auto vm = parse_args(args, options, {});
@@ -144,6 +190,16 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
   Config config = build_config(vm);
   if (vm.count("record") && vm.count("replay")) throw UsageError{"--record and --replay cannot be combined"};
   if (vm.count("shift") && !vm.count("replay")) throw UsageError{"--shift: only with --replay (it moves a bundle in time)"};
+  if (vm.count("record-dir") && (vm.count("replay") || vm.count("record"))) {
+    throw UsageError{fmt::format("--record-dir and --{} cannot be combined", vm.count("replay") ? "replay" : "record")};
+  }
+  if (vm.count("keep") && !vm.count("record-dir")) throw UsageError{"--keep: only with --record-dir (it prunes recorded nights)"};
+  if (vm.count("keep") && vm["keep"].as<int>() < 1) throw UsageError{fmt::format("--keep: {} is not 1 or more", vm["keep"].as<int>())};
+  if (vm.count("record-dir")) {
+    if (auto problem = check_deployment_name(config.dagster.deployment); !problem.empty()) {
+      throw UsageError{"--record-dir: the deployment (--deployment, dagster.deployment) names its folder: " + problem};
+    }
+  }
   std::shared_ptr<recorder::Matcher> replay;
   if (vm.count("replay")) {
     auto bundle = recorder::read_bundle(vm["replay"].as<std::string>());
@@ -204,7 +260,7 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
   bool quiet = vm.count("quiet") || !::isatty(STDERR_FILENO);
   recorder::log::set_level(vm.count("verbose") ? recorder::log::Level::debug
                                                : quiet ? recorder::log::Level::quiet : recorder::log::Level::info);
-  auto stack = make_transport_stack(config, replay, faults, vm.count("record") ? Record::yes : Record::no);
+  auto stack = make_transport_stack(config, replay, faults, vm.count("record") || vm.count("record-dir") ? Record::yes : Record::no);
   auto transport = stack.transport;
   auto recording = stack.recording;
   auto timeout = std::chrono::milliseconds(static_cast<long long>(config.timeout_seconds * 1000));
@@ -235,6 +291,8 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
   request.timezone = zone->name();
   request.rules = custom_rules ? &*custom_rules : nullptr;
   request.progress = quiet && !vm.count("verbose") ? Progress::quiet : Progress::lines;
+  std::map<StepId, double> step_seconds;
+  request.step_seconds = &step_seconds;
   auto artifact = collect(client, request);
   auto path = vm["out"].as<std::string>();
   if (auto written = recorder::write_file_atomic(path, recorder::write_json(artifact, recorder::Pretty::yes)); !written) {
@@ -243,6 +301,36 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
   }
   out << path << '\n';
   if (recording) {
+    recorder::Manifest manifest;
+    manifest.now = request.now;
+    manifest.window = window;
+    manifest.timezone = zone->name();
+    manifest.source = recorder::BundleSource::live;
+    manifest.day2_version = DAY2_VERSION;
+    if (vm.count("record-dir")) {
+      auto date = zone->local_date(window.end);
+      Night night{config.dagster.deployment, fmt::format("{:04}-{:02}-{:02}", date.year, date.month, date.day), window,
+                  zone->name()};
+      std::optional<std::string> config_text;
+      if (vm.count("config")) config_text = read_text_file(vm["config"].as<std::string>());
+      auto written = write_night(vm["record-dir"].as<std::string>(), night, recording->bundle(manifest),
+                                 recorder::write_json(artifact, recorder::Pretty::yes), config_text);
+      if (!written) {
+        err << "day2 collect: error: " << written.error().message << '\n';
+        return 1;
+      }
+      out << *written << '\n';
+      if (vm.count("keep")) {
+        auto removed = prune_nights(std::filesystem::path(*written).parent_path().string(), vm["keep"].as<int>(), *written);
+        if (!removed) {
+          err << "day2 collect: error: " << removed.error().message << '\n';
+          return 1;
+        }
+        for (const auto& dir : *removed) err << "day2 collect: --keep: removed " << dir << '\n';
+      }
+    }
+  }
+  if (recording && vm.count("record")) {
     recorder::Manifest manifest;
     manifest.now = request.now;  // what the recorded requests were computed from
     manifest.window = window;
@@ -256,8 +344,18 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
     }
     out << dir << '\n';
   }
+  bool delivered = true;
+  if (vm.count("metrics") || vm.count("pushgateway")) {
+    CollectFacts facts;
+    facts.step_seconds = step_seconds;
+    facts.now = std::chrono::duration<double>(request.now.time_since_epoch()).count();
+    if (vm.count("metrics")) facts.previous_success = previous_success(vm["metrics"].as<std::string>());
+    auto text = collect_metrics(artifact, custom_rules ? *custom_rules : default_rules(), config.metrics, facts).text();
+    delivered = deliver_metrics(vm, config, text, out, err, "collect");
+  }
   if (faults) err << "day2 collect: " << faults->summary() << '\n';
   if (replay && !report_replay(replay->report(), err)) return 1;
+  if (!delivered) return 1;
   auto errors = error_steps(artifact);
   if (!errors.empty()) {
     err << fmt::format("day2 collect: {} step(s) hold errors (their signals are missing): {}\n", errors.size(),
@@ -295,7 +393,7 @@ int run_summarize(const std::vector<std::string>& args, std::ostream& out, std::
 // ---- report ----------------------------------------------------------------------------------
 
 constexpr CommandHelp k_report_help{
-    "day2 report [--out-dir DIR] [--format md|json|html] [--tz ZONE] [--reclassify FILE] [--config FILE] [FILE]",
+    "day2 report [--out-dir DIR] [--format md|json|html] [--tz ZONE] [--reclassify FILE] [--config FILE] [--metrics FILE] [FILE]",
     "The incident report of an artifact (docs/report.md); prints the path it wrote.",
     "day2 report day2.json --out-dir build/demo", k_exit_codes};
 
@@ -308,6 +406,8 @@ int run_report(const std::vector<std::string>& args, std::ostream& out, std::ost
       ("tz", po::value<std::string>(), "report zone, any IANA name (default: the artifact's, else America/New_York)")
       ("reclassify", po::value<std::string>(), "reclassify rules file (default: the built-in reclassify.rules.json)")
       ("config", po::value<std::string>(), "deployment settings (docs/day2.example.json): agent replicas, thresholds, self-resolving alerts")
+      ("metrics", po::value<std::string>()->value_name("FILE"),
+       "also add the report's findings and actions to the Prometheus textfile FILE (docs/metrics.md)")
       ("file", po::value<std::string>()->default_value("day2.json"), "the artifact (positional)");
   po::positional_options_description positional;
   positional.add("file", 1);
@@ -321,6 +421,7 @@ int run_report(const std::vector<std::string>& args, std::ostream& out, std::ost
   }
   report.format = format == "json" ? ReportFormat::json : format == "html" ? ReportFormat::html : ReportFormat::markdown;
   if (vm.count("tz")) report.timezone = vm["tz"].as<std::string>();
+  if (vm.count("metrics")) report.metrics_path = vm["metrics"].as<std::string>();
   if (vm.count("reclassify")) {
     auto rules = load_reclassify_rules(vm["reclassify"].as<std::string>());
     if (!rules) throw UsageError{"--reclassify: " + rules.error().message};
@@ -384,6 +485,7 @@ std::vector<recorder::Command> commands() {
       {"rules", "check and list classification rules", run_rules},
       {"regress", "replay every scenario and compare classifications and findings with expectations", run_regress},
       {"simulate", "render a scenario spec (an incident world) into a scenario bundle", run_simulate},
+      {"scenario", "turn a night recorded by collect --record-dir into a regression scenario", run_scenario},
   };
   for (auto& command : investigate_commands()) all.push_back(std::move(command));
   return all;

@@ -141,6 +141,7 @@ rapidjson::Document collect(const DagsterClient& client, const CollectRequest& r
   std::mutex progress_mutex;
   std::size_t done = 0;
   std::vector<std::future<void>> pending;
+  std::vector<std::optional<double>> seconds_of(specs.size());
   std::size_t pending_count = 0;
   for (const auto& spec : specs) pending_count += skip_reason(spec, request.config).empty() ? 1 : 0;
   for (std::size_t i = 0; i < specs.size(); ++i) {
@@ -168,6 +169,7 @@ rapidjson::Document collect(const DagsterClient& client, const CollectRequest& r
         }
       }();
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+      seconds_of[i] = seconds;
       payloads[i] = result ? std::move(*result) : errored(result.error().message);
       if (request.progress == Progress::lines) {
         std::lock_guard lock(progress_mutex);
@@ -178,6 +180,12 @@ rapidjson::Document collect(const DagsterClient& client, const CollectRequest& r
     }));
   }
   for (auto& future : pending) future.get();
+  if (request.step_seconds != nullptr) {
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      auto id = step_of_key(specs[i].key);
+      if (id && seconds_of[i]) (*request.step_seconds)[*id] = *seconds_of[i];
+    }
+  }
 
   rapidjson::Document artifact(rapidjson::kObjectType);
   auto& a = artifact.GetAllocator();

@@ -214,6 +214,11 @@ Result<Expectation> read_expectation(const std::string& scenario) {
   } else if (doc->HasMember("findings")) {
     return make_error(fmt::format("{}: \"findings\" is not an object", file));
   }
+  if (doc->HasMember("review")) {
+    auto review = recorder::get_string(*doc, "review");
+    if (!review) return make_error(fmt::format("{}: \"review\" must be a string (what to check before deleting it)", file));
+    expectation.review = *review;
+  }
   return expectation;
 }
 
@@ -244,6 +249,7 @@ Result<void> write_expectation(const std::string& scenario, const Outcome& outco
   findings.AddMember("absent", names(absent), a);
   findings.AddMember("present", names(outcome.findings), a);
   doc.AddMember("findings", findings, a);
+  if (previous && !previous->review.empty()) doc.AddMember("review", recorder::json_string(previous->review, a), a);
   doc.AddMember("runs", runs, a);
   return recorder::write_file_atomic((fs::path(scenario) / "expected.json").string(),
                                      recorder::write_json(doc, recorder::Pretty::yes));

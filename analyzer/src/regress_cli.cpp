@@ -91,6 +91,7 @@ Row run_one(const std::string& scenario, std::size_t index, const regress::RuleF
   } else {
     row.details = regress::compare(*expected, *outcome);
     row.result = row.details.empty() ? "pass" : "FAIL";
+    if (!expected->review.empty()) row.details.push_back("expected.json needs review: " + expected->review);
   }
   if (baseline) {
     auto before = regress::replay(scenario, *baseline, scratch.dir(index, "baseline"));

@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <fstream>
 #include <ostream>
 
+#include "analyzer/night_metrics.hpp"
+#include "analyzer/reclassify.hpp"
 #include "artifact_file.hpp"
 #include "recorder/json.hpp"
 #include "recorder/result.hpp"
@@ -72,6 +75,16 @@ int prepare_out_dir(const std::string& dir, std::ostream& err) {
   return 0;
 }
 
+// The text of `path` (at most 4 MiB: a metrics textfile), or "" when it cannot be read.
+std::string read_small_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) { return {}; }
+  std::string text(std::size_t{4} << 20, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return text;
+}
+
 }  // namespace
 
 int write_report(const std::string& path, const ReportOptions& options, std::ostream& out, std::ostream& err) {
@@ -100,6 +113,15 @@ int write_report(const std::string& path, const ReportOptions& options, std::ost
     return 1;
   }
   out << target << '\n';
+  if (options.metrics_path) {
+    const auto& rules = options.reclassify_rules ? *options.reclassify_rules : default_reclassify_rules();
+    auto merged = metrics::merge_text(read_small_file(*options.metrics_path), report::report_metrics(report, rules));
+    if (auto metrics_written = recorder::write_file_atomic(*options.metrics_path, merged); !metrics_written) {
+      err << k_tool << ": error: --metrics: " << metrics_written.error().message << '\n';
+      return 1;
+    }
+    out << *options.metrics_path << '\n';
+  }
   return 0;
 }
 

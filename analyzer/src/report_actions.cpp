@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -116,9 +117,8 @@ void daemon_actions(const Json& artifact, Report& report) {
   }
 }
 
-// Rules 7-9 by the finding's label; findings not named here (run failures, retries, degraded assets
-// in the window) are covered by the run rows.
-void finding_actions(const std::vector<Finding>& findings, Report& report) {
+// Rules 7-9 by the finding's label.
+const std::map<std::string, Verdict>& label_rules() {
   static const std::map<std::string, Verdict> k_rules = {
       {"Tick failures", {Action::investigate, "sensors keep failing: their runs are not requested"}},
       {"Schedule tick failures", {Action::investigate, "terminal schedule failures: scheduled runs did not start"}},
@@ -130,6 +130,11 @@ void finding_actions(const std::vector<Finding>& findings, Report& report) {
       {"Stale asset checks", {Action::no_action, "cleanup candidates: failed before the window"}},
       {"Stale degraded assets", {Action::no_action, "cleanup candidates: runs ended before the window"}},
   };
+  return k_rules;
+}
+
+// Rule 10 by the finding's rule id.
+const std::map<std::string, Verdict>& id_rules() {
   static const std::map<std::string, Verdict> k_rule_actions = {
       {"agent-topology", {Action::investigate, "agent replicas deviate from dagsterCloudAgent.replicas: check pod events and churn"}},
       {"agent-preempted-without-heartbeat",
@@ -149,24 +154,65 @@ void finding_actions(const std::vector<Finding>& findings, Report& report) {
       {"asset-check-schema-drift", {Action::monitor, "schema drift: update the schema (real new fields) or allowlist the fields (vendor fillers)"}},
       {"asset-check-warning", {Action::monitor, "a warning-level check: it blocks nothing; read what it says and its metadata, then fix the data or tune the check"}},
   };
+  return k_rule_actions;
+}
+
+constexpr std::string_view k_self_resolving = "self-resolving-alert";
+// Finding kinds the tables above do not key: run failures, retries and degraded assets in the window (the run
+// rows cover them), stale open error groups (keyed by label).
+constexpr std::string_view k_other_finding_kinds[] = {"run-failures", "retries", "degraded-assets", "stale-open-error-group"};
+
+// The verdict of a finding by rules 7-10; nullopt for findings not named there (run failures,
+// retries, degraded assets in the window), which the run rows cover.
+std::optional<Verdict> finding_verdict(const Finding& finding) {
+  if (finding.rule_id == k_self_resolving) {
+    return Verdict{Action::no_action, "known self-resolving alert: " + finding.summary.substr(finding.summary.find(": ") + 2)};
+  }
+  if (auto by_id = id_rules().find(finding.rule_id); by_id != id_rules().end()) { return by_id->second; }
+  if (auto rule = label_rules().find(finding.label); rule != label_rules().end()) { return rule->second; }
+  return std::nullopt;
+}
+
+void finding_actions(const std::vector<Finding>& findings, Report& report) {
   for (const auto& finding : findings) {
-    if (finding.rule_id == "self-resolving-alert") {
-      // Summary: "N alert(s): <reason>".
-      report.actions.push_back({Action::no_action, fmt::format("{}: {}", finding.label, fmt::join(finding.items, ", ")),
-                                "known self-resolving alert: " + finding.summary.substr(finding.summary.find(": ") + 2)});
-      continue;
-    }
-    if (auto by_id = k_rule_actions.find(finding.rule_id); by_id != k_rule_actions.end()) {
-      report.actions.push_back({by_id->second.action, fmt::format("{}: {}", finding.label, finding.summary), by_id->second.rationale});
-      continue;
-    }
-    auto rule = k_rules.find(finding.label);
-    if (rule == k_rules.end()) { continue; }
-    report.actions.push_back({rule->second.action, fmt::format("{}: {}", finding.label, finding.summary), rule->second.rationale});
+    auto verdict = finding_verdict(finding);
+    if (!verdict) { continue; }
+    std::string item = finding.rule_id == k_self_resolving
+                           ? fmt::format("{}: {}", finding.label, fmt::join(finding.items, ", "))
+                           : fmt::format("{}: {}", finding.label, finding.summary);
+    report.actions.push_back({verdict->action, std::move(item), verdict->rationale});
   }
 }
 
+// "Tick failures" -> "tick-failures".
+std::string slug(std::string_view label) {
+  std::string out;
+  for (char c : label) {
+    bool word = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (c >= 'A' && c <= 'Z') { c = static_cast<char>(c - 'A' + 'a'), word = true; }
+    if (word) { out += c; }
+    else if (!out.empty() && out.back() != '-') { out += '-'; }
+  }
+  while (!out.empty() && out.back() == '-') { out.pop_back(); }
+  return out;
+}
+
 }  // namespace
+
+std::string finding_kind(const Finding& finding) { return finding.rule_id.empty() ? slug(finding.label) : finding.rule_id; }
+
+std::optional<Action> finding_action(const Finding& finding) {
+  auto verdict = finding_verdict(finding);
+  return verdict ? std::optional(verdict->action) : std::nullopt;
+}
+
+std::set<std::string> finding_kinds() {
+  std::set<std::string> out{std::string(k_self_resolving)};
+  for (const auto& [label, verdict] : label_rules()) { out.insert(slug(label)); }
+  for (const auto& [id, verdict] : id_rules()) { out.insert(id); }
+  for (const auto& kind : k_other_finding_kinds) { out.insert(std::string(kind)); }
+  return out;
+}
 
 void add_actions(const Json& artifact, Report& report) {
   for (const auto& step : report.missing) {

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "analyzer/artifact.hpp"
 #include "analyzer/config.hpp"
+#include "analyzer/metrics/metrics.hpp"
 #include "analyzer/reclassify.hpp"
 #include "recorder/time.hpp"
 #include "summarize_fields.hpp"
@@ -161,6 +163,15 @@ Report build_report(const Json& artifact, const recorder::Zone& zone, const Conf
                     const ReclassifyRules& reclassify_rules = default_reclassify_rules());
 
 std::string_view action_name(Action action);
+// A finding's name in metrics: its rule id, else its label as a slug ("Tick failures" -> "tick-failures").
+std::string finding_kind(const Finding& finding);
+// The action rules 7-10 give `finding` (report_actions.cpp); nullopt when the run rows cover it.
+std::optional<Action> finding_action(const Finding& finding);
+// Every kind finding_kind can return: the closed set of the metrics' finding label.
+std::set<std::string> finding_kinds();
+// The report as metrics (report_metrics.cpp): day2_findings{finding,action}, day2_actions{action},
+// day2_root_causes{category}, day2_report_failed_runs{category,rule}.
+metrics::Registry report_metrics(const Report& report, const ReclassifyRules& reclassify);
 std::string render_markdown(const Report& report);
 std::string render_json(const Report& report);
 // One self-contained HTML page (report_html.cpp): inline CSS, no script, no external resource; every

@@ -3,10 +3,12 @@
 // every other step completes.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "analyzer/artifact.hpp"
 #include "analyzer/config.hpp"
 #include "analyzer/dagster_client.hpp"
 #include "analyzer/gcp_client.hpp"
@@ -31,6 +33,7 @@ struct CollectRequest {
   std::shared_ptr<recorder::Transport> google{};
   std::string google_api_root{};
   recorder::Instant now{};               // "now" for Error Reporting's periods; epoch: the clock
+  std::map<StepId, double>* step_seconds = nullptr;  // when set: each step that ran, its wall time (metrics)
 };
 
 // The artifact's step keys, in order.

@@ -56,12 +56,21 @@ struct SelfResolvingAlert {
   std::string reason;
 };
 
+// `collect --metrics` / `--pushgateway` and `report --metrics` (docs/metrics.md).
+struct MetricsSettings {
+  int top_locations = 10;   // location label values: the night's top N by failures, the rest "other"
+  int top_jobs = 20;        // job label values: likewise
+  std::string job = "day2"; // the Pushgateway job label
+  std::string instance;     // the Pushgateway instance label ("" = dagster.deployment)
+};
+
 struct Config {
   DagsterSettings dagster;
   GcpSettings gcp;
   Thresholds thresholds;
   std::string timezone = "America/New_York";
   std::vector<SelfResolvingAlert> self_resolving_alerts;  // report.self_resolving_alerts
+  MetricsSettings metrics;
   int agent_replicas = 1;
   double agent_max_surge_percent = 200;
   int concurrency = 16;            // requests in flight at once (LimitingTransport)

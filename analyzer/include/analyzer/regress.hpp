@@ -32,10 +32,14 @@ struct Outcome {
 
 // `expected.json`: {"runs": {"<runId>": {"job", "category", "rule"}}, "findings": {"present": [...],
 // "absent": [...]}}. `absent` lists findings that must not appear.
+// "review": set while the expectation was written from day2's own outcome (`day2 scenario add`) and
+// no one has confirmed it yet; regress passes such a scenario and says it needs review. A person
+// deletes the key once each run's category and each finding are checked.
 struct Expectation {
   std::map<std::string, RunOutcome> runs;
   std::set<std::string> present;
   std::set<std::string> absent;
+  std::string review;
 };
 
 // The rules a replay is classified with; empty: the built-in ones.
@@ -56,7 +60,7 @@ recorder::Result<Outcome> replay(const std::string& scenario, const RuleFiles& r
 recorder::Result<Expectation> read_expectation(const std::string& scenario);
 
 // Writes `<scenario>/expected.json` from `outcome`, keeping the `absent` findings of `previous` that
-// are still absent (atomically; sorted keys).
+// are still absent and its `review` note (atomically; sorted keys).
 recorder::Result<void> write_expectation(const std::string& scenario, const Outcome& outcome,
                                          const std::optional<Expectation>& previous);
 

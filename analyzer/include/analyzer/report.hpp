@@ -20,6 +20,7 @@ struct ReportOptions {
   std::optional<std::string> timezone;       // IANA name; default: the artifact's window.timezone,
                                              // else America/New_York
   std::shared_ptr<const ReclassifyRules> reclassify_rules;  // --reclassify; default: the built-in rules
+  std::optional<std::string> metrics_path;  // --metrics: the report's families merged into this textfile
   std::shared_ptr<const Config> config;  // --config: agent replicas, thresholds, self-resolving alerts; default: defaults
 };
 
