@@ -159,8 +159,8 @@ const std::map<std::string, Verdict>& id_rules() {
 
 constexpr std::string_view k_self_resolving = "self-resolving-alert";
 // Finding kinds the tables above do not key: run failures, retries and degraded assets in the window (the run
-// rows cover them), stale open error groups (keyed by label).
-constexpr std::string_view k_other_finding_kinds[] = {"run-failures", "retries", "degraded-assets", "stale-open-error-group"};
+// rows cover them; dbt-retry-not-definitive sets its runs' rows), stale open error groups (keyed by label).
+constexpr std::string_view k_other_finding_kinds[] = {"run-failures", "retries", "degraded-assets", "stale-open-error-group", "dbt-retry-not-definitive"};
 
 // The verdict of a finding by rules 7-10; nullopt for findings not named there (run failures,
 // retries, degraded assets in the window), which the run rows cover.
