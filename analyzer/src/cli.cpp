@@ -103,7 +103,8 @@ constexpr CommandHelp k_collect_help{
     "DAGSTER_CLOUD_API_TOKEN (or the variable named by dagster.token_env) for Dagster+.",
     "day2 collect --dagster-url http://127.0.0.1:3000/graphql --hours 12 --out day2.json",
     "Exit codes: 0 artifact written with no step errors, 1 written but some steps hold errors or items\n"
-    "could not be read (or it could not be written), 2 bad usage or input file, 3 internal error.\n"};
+    "could not be read (or it, the recorded night or the metrics could not be written or pushed),\n"
+    "2 bad usage or input file, 3 internal error.\n"};
 
 recorder::Window build_window(const po::variables_map& vm, const recorder::Zone& zone, recorder::Instant now) {
   if (vm.count("hours") && vm.count("since")) throw UsageError{"--hours and --since cannot be combined"};
