@@ -166,3 +166,76 @@ def test_a_night_recorded_from_the_real_fixture_becomes_a_passing_scenario(day2_
     proc = run([day2_bin, "regress", str(tmp_path / "scenarios")])
     assert proc.returncode == 0, describe(proc)
     assert "1 passed" in proc.stdout and "needs review" in proc.stdout, proc.stdout
+
+
+class Serve:
+    """`day2 replay serve BUNDLE [ARGS]` on a free loopback port, killed on exit."""
+
+    def __init__(self, day2: str, bundle: Path, *args: str):
+        from day2_helpers import free_port
+        import subprocess
+        self.port = free_port()
+        self.proc = subprocess.Popen([day2, "replay", "serve", str(bundle), "--port", str(self.port), *args],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def __enter__(self) -> "Serve":
+        import socket
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        pytest.fail("day2 replay serve did not listen")
+
+    def __exit__(self, *exc) -> None:
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+def nights_of(root: Path) -> list[str]:
+    return sorted(p.name for p in (root / "prod").iterdir())
+
+
+def test_keep_3_over_five_nights_keeps_the_newest_three(day2_bin, tmp_path):
+    root = tmp_path / "nights"
+    with Serve(day2_bin, FIXTURE / "bundle") as server:
+        for day in ["21", "23", "20", "24", "22"]:
+            # Only the 24th is the bundle's own night; the others' requests miss (their steps hold
+            # errors, exit 1), but each night is recorded all the same.
+            proc = run([day2_bin, "collect", "--dagster-url", f"http://127.0.0.1:{server.port}/graphql",
+                        "--now", f"2026-11-{day}T08:10:30Z", "--hours", "2", "--record-dir", str(root), "--keep", "3",
+                        "--out", str(tmp_path / "a.json"), "--quiet"])
+            assert proc.returncode in (0, 1), describe(proc)
+            assert (root / "prod" / f"2026-11-{day}" / "night.json").exists(), describe(proc)
+    assert nights_of(root) == ["2026-11-22", "2026-11-23", "2026-11-24"]
+
+
+def test_a_recording_killed_mid_night_leaves_the_older_nights_intact(day2_bin, tmp_path):
+    import signal
+    import subprocess
+    root = tmp_path / "nights"
+    with Serve(day2_bin, FIXTURE / "bundle") as server:
+        url = f"http://127.0.0.1:{server.port}/graphql"
+        for day in ["22", "23"]:
+            proc = run([day2_bin, "collect", "--dagster-url", url, "--now", f"2026-11-{day}T08:10:30Z", "--hours", "2",
+                        "--record-dir", str(root), "--out", str(tmp_path / "a.json"), "--quiet"])
+            assert proc.returncode in (0, 1), describe(proc)
+    before = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    for delay in [0.3, 2.0, 4.0]:
+        # A fresh server each time: a replay answers each recorded exchange once, and the killed
+        # collection used some.
+        with Serve(day2_bin, FIXTURE / "bundle", "--fault", "*=latency:3000") as slow:
+            proc = subprocess.Popen([day2_bin, "collect", "--dagster-url", f"http://127.0.0.1:{slow.port}/graphql",
+                                     "--now", "2026-11-24T08:10:30Z", "--hours", "2", "--record-dir", str(root),
+                                     "--keep", "1", "--out", str(tmp_path / "b.json"), "--quiet"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(delay)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+        assert proc.returncode == -signal.SIGKILL, "the collection ended before it was killed"
+        after = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()
+                 and not p.relative_to(root).parts[1].startswith(".")}
+        assert after == before, "an older night changed"
+        assert "2026-11-24" not in nights_of(root)
