@@ -16,6 +16,7 @@
 #include "analyzer/regress.hpp"
 #include "recorder/command.hpp"
 #include "investigate_options.hpp"
+#include "scratch_dir.hpp"
 
 namespace analyzer {
 
@@ -33,26 +34,15 @@ struct Row {
   std::vector<std::string> details;
 };
 
-// A scratch directory, removed with everything in it when it goes out of scope.
+// Scratch directories of the replays: one per scenario and rule set.
 class Scratch {
  public:
-  Scratch() {
-    std::string pattern = (fs::temp_directory_path() / "day2-regress-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("cannot create a temporary directory " + pattern);
-    m_path = pattern;
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(m_path, ec);
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
   std::string dir(std::size_t index, const char* which) const {
-    return (m_path / fmt::format("{}-{}", index, which)).string();
+    return (m_dir.path() / fmt::format("{}-{}", index, which)).string();
   }
 
  private:
-  fs::path m_path;
+  ScratchDir m_dir{"day2-regress"};
 };
 
 std::string checked_file(const po::variables_map& vm, const char* option) {

@@ -2,7 +2,6 @@
 // regression scenario (docs/scenarios.md "From a recorded night to a scenario").
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <stdlib.h>
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wnull-dereference"
@@ -16,6 +15,7 @@
 #include "analyzer/nights.hpp"
 #include "analyzer/regress.hpp"
 #include "investigate_options.hpp"
+#include "scratch_dir.hpp"
 #include "recorder/bundle.hpp"
 #include "recorder/command.hpp"
 #include "recorder/json.hpp"
@@ -55,20 +55,6 @@ int redact_again(recorder::Bundle& bundle) {
   }
   return changed;
 }
-
-// A scratch directory, removed with everything in it.
-struct Scratch {
-  fs::path path;
-  Scratch() {
-    std::string pattern = (fs::temp_directory_path() / "day2-scenario-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("cannot create a temporary directory " + pattern);
-    path = pattern;
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 // "6 failed runs: 4 Code error, 1 Connection failure, 1 Infra timeout; findings: backfill-failed, ..."
 std::string headline(const regress::Outcome& outcome) {
@@ -130,8 +116,8 @@ int add(const std::string& night_dir, const std::string& scenario, std::ostream&
       return fail(written.error().message);
     }
   }
-  Scratch scratch;
-  auto outcome = regress::replay(staging.string(), regress::RuleFiles{}, scratch.path.string());
+  ScratchDir scratch("day2-scenario");
+  auto outcome = regress::replay(staging.string(), regress::RuleFiles{}, scratch.path().string());
   if (!outcome) return fail(outcome.error().message);
   regress::Expectation review;
   review.review = fmt::format(
