@@ -19,6 +19,7 @@
 #include "analyzer/config.hpp"
 #include "analyzer/night_metrics.hpp"
 #include "analyzer/nights.hpp"
+#include "analyzer/runbook.hpp"
 #include "analyzer/gcp_auth.hpp"
 #include "analyzer/gcp_client.hpp"
 #include "analyzer/investigate.hpp"
@@ -373,7 +374,7 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
 // ---- summarize -------------------------------------------------------------------------------
 
 constexpr CommandHelp k_summarize_help{
-    "day2 summarize [--details] [FILE]", "Per-step counts and the error gate of an artifact written by `day2 collect`.",
+    "day2 summarize [--details | --json] [--tz ZONE] [FILE]", "Per-step counts and the error gate of an artifact written by `day2 collect`.",
     "day2 summarize --details day2.json",
     "Exit codes: 0 no step holds an error, 1 some step holds an error,\n"
     "2 the file is missing, truncated or not an artifact.\n"};
@@ -383,18 +384,26 @@ int run_summarize(const std::vector<std::string>& args, std::ostream& out, std::
   options.add_options()
       ("help,h", "show this help")
       ("details", "add the failure / retry / asset-check / degraded-asset dump")
+      ("json", "print one JSON object: the window, each step, the run counts, the gate")
+      ("tz", po::value<std::string>()->value_name("ZONE"), "print times in this IANA zone, as the report does (default: UTC)")
       ("file", po::value<std::string>()->default_value("day2.json"), "the artifact (positional)");
   po::positional_options_description positional;
   positional.add("file", 1);
   auto vm = parse_args(args, options, positional);
   if (print_help_if_asked(vm, k_summarize_help, options, out)) return 0;
-  return summarize(vm["file"].as<std::string>(), vm.count("details") ? Details::yes : Details::no, out, err);
+  SummarizeOptions summary;
+  summary.details = vm.count("details") ? Details::yes : Details::no;
+  summary.format = vm.count("json") ? SummaryFormat::json : SummaryFormat::text;
+  if (vm.count("json") && vm.count("details")) throw UsageError{"--json and --details cannot be combined"};
+  if (vm.count("tz")) summary.timezone = vm["tz"].as<std::string>();
+  return summarize(vm["file"].as<std::string>(), summary, out, err);
 }
 
 // ---- report ----------------------------------------------------------------------------------
 
 constexpr CommandHelp k_report_help{
-    "day2 report [--out-dir DIR] [--format md|json|html] [--tz ZONE] [--reclassify FILE] [--config FILE] [--metrics FILE] [FILE]",
+    "day2 report [--out-dir DIR | --out FILE|-] [--format md|json|html] [--tz ZONE] [--deployment NAME]\n"
+    "            [--reclassify FILE] [--runbook FILE] [--config FILE] [--metrics FILE] [FILE]",
     "The incident report of an artifact (docs/report.md); prints the path it wrote.",
     "day2 report day2.json --out-dir build/demo", k_exit_codes};
 
@@ -403,6 +412,9 @@ int run_report(const std::vector<std::string>& args, std::ostream& out, std::ost
   options.add_options()
       ("help,h", "show this help")
       ("out-dir", po::value<std::string>()->default_value("."), "write day2-report-<YYYY-MM-DD>.md (.json, .html) here (atomically)")
+      ("out", po::value<std::string>()->value_name("FILE"), "write the report to FILE instead (atomically); - prints it on stdout")
+      ("deployment", po::value<std::string>()->value_name("NAME"), "name the file day2-report-<NAME>-<YYYY-MM-DD>.md: several deployments share a folder")
+      ("runbook", po::value<std::string>()->value_name("FILE"), "runbook entries added to the built-in ones (analyzer/rules/runbook.json)")
       ("format", po::value<std::string>()->default_value("md"), "md, json or html (self-contained, SVG timeline)")
       ("tz", po::value<std::string>(), "report zone, any IANA name (default: the artifact's, else America/New_York)")
       ("reclassify", po::value<std::string>(), "reclassify rules file (default: the built-in reclassify.rules.json)")
@@ -423,6 +435,22 @@ int run_report(const std::vector<std::string>& args, std::ostream& out, std::ost
   report.format = format == "json" ? ReportFormat::json : format == "html" ? ReportFormat::html : ReportFormat::markdown;
   if (vm.count("tz")) report.timezone = vm["tz"].as<std::string>();
   if (vm.count("metrics")) report.metrics_path = vm["metrics"].as<std::string>();
+  if (vm.count("out")) {
+    if (vm["out"].as<std::string>().empty()) throw UsageError{"--out: an empty path (use - for stdout)"};
+    if (!vm["out-dir"].defaulted()) throw UsageError{"--out and --out-dir cannot be combined"};
+    report.out = vm["out"].as<std::string>();
+  }
+  if (vm.count("deployment")) {
+    if (auto problem = check_deployment_name(vm["deployment"].as<std::string>()); !problem.empty()) {
+      throw UsageError{"--deployment: " + problem};
+    }
+    report.deployment = vm["deployment"].as<std::string>();
+  }
+  if (vm.count("runbook")) {
+    auto runbook = load_runbook(vm["runbook"].as<std::string>());
+    if (!runbook) throw UsageError{"--runbook: " + runbook.error().message};
+    report.runbook = std::make_shared<const Runbook>(merge_runbooks(default_runbook(), *runbook));
+  }
   if (vm.count("reclassify")) {
     auto rules = load_reclassify_rules(vm["reclassify"].as<std::string>());
     if (!rules) throw UsageError{"--reclassify: " + rules.error().message};

@@ -146,6 +146,8 @@ const std::map<std::string, Setter>& setters() {
        number([](Config& c) -> int& { return c.thresholds.tick_unavailable_burst; }, 0, 1e6)},
       {"/thresholds/fan_out_minutes", number([](Config& c) -> double& { return c.thresholds.fan_out_minutes; }, 0, 60)},
       {"/thresholds/fan_out_min_runs", number([](Config& c) -> int& { return c.thresholds.fan_out_min_runs; }, 1, 1e6)},
+      {"/links/dagster_ui", text([](Config& c) -> std::string& { return c.links.dagster_ui; })},
+      {"/links/console", text([](Config& c) -> std::string& { return c.links.console; })},
       {"/metrics/top_locations", number([](Config& c) -> int& { return c.metrics.top_locations; }, 0, 1000)},
       {"/metrics/top_jobs", number([](Config& c) -> int& { return c.metrics.top_jobs; }, 0, 1000)},
       {"/metrics/job", text([](Config& c) -> std::string& { return c.metrics.job; })},

@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "analyzer/regress.hpp"
+#include "recorder/json.hpp"
 #include "recorder/command.hpp"
 #include "investigate_options.hpp"
 #include "scratch_dir.hpp"
@@ -95,6 +96,78 @@ Row run_one(const std::string& scenario, std::size_t index, const regress::RuleF
   return row;
 }
 
+// `text` escaped for XML text and attributes.
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        // XML 1.0 forbids most control characters even escaped.
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') {
+          out += '?';
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+// JUnit XML as CI systems read it (Jenkins, GitLab, GitHub annotations): one <testcase> per
+// scenario, a <failure> for a difference, an <error> for a scenario that could not be replayed.
+std::string junit_xml(const std::vector<Row>& rows) {
+  std::size_t failures = 0;
+  std::size_t errors = 0;
+  for (const auto& row : rows) {
+    failures += row.result == "FAIL" ? 1 : 0;
+    errors += row.result == "ERROR" ? 1 : 0;
+  }
+  std::string xml = fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"day2 regress\" tests=\"{0}\" failures=\"{1}\" "
+      "errors=\"{2}\">\n<testsuite name=\"day2 regress\" tests=\"{0}\" failures=\"{1}\" errors=\"{2}\" skipped=\"0\">\n",
+      rows.size(), failures, errors);
+  for (const auto& row : rows) {
+    xml += fmt::format("  <testcase classname=\"day2.regress\" name=\"{}\">", xml_escape(row.scenario));
+    std::string details = fmt::format("{}", fmt::join(row.details, "\n"));
+    if (row.result == "FAIL") {
+      xml += fmt::format("<failure message=\"{} difference(s)\">{}</failure>", row.details.size(), xml_escape(details));
+    } else if (row.result == "ERROR") {
+      xml += fmt::format("<error message=\"could not be replayed\">{}</error>", xml_escape(details));
+    } else if (!details.empty()) {
+      xml += fmt::format("<system-out>{}</system-out>", xml_escape(details));
+    }
+    xml += "</testcase>\n";
+  }
+  xml += "</testsuite>\n</testsuites>\n";
+  return xml;
+}
+
+std::string results_json(const std::vector<Row>& rows, std::size_t passed, std::size_t failed, std::size_t errors) {
+  rapidjson::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  rapidjson::Value list(rapidjson::kArrayType);
+  for (const auto& row : rows) {
+    rapidjson::Value item(rapidjson::kObjectType);
+    item.AddMember("scenario", recorder::json_string(row.scenario, a), a);
+    item.AddMember("failedRuns", row.runs == "-" ? rapidjson::Value() : rapidjson::Value(std::stoi(row.runs)), a);
+    item.AddMember("result", recorder::json_string(row.result == "FAIL" ? "fail" : row.result == "ERROR" ? "error" : row.result, a), a);
+    rapidjson::Value details(rapidjson::kArrayType);
+    for (const auto& line : row.details) details.PushBack(recorder::json_string(line, a), a);
+    item.AddMember("details", details, a);
+    list.PushBack(item, a);
+  }
+  doc.AddMember("scenarios", list, a);
+  doc.AddMember("passed", static_cast<std::uint64_t>(passed), a);
+  doc.AddMember("failed", static_cast<std::uint64_t>(failed), a);
+  doc.AddMember("errors", static_cast<std::uint64_t>(errors), a);
+  return recorder::write_json(doc, recorder::Pretty::yes);
+}
+
 void print_table(const std::vector<Row>& rows, std::ostream& out) {
   std::size_t width = std::string_view("scenario").size();
   for (const auto& row : rows) width = std::max(width, row.scenario.size());
@@ -119,6 +192,8 @@ int run_regress(const std::vector<std::string>& args, std::ostream& out, std::os
       ("baseline", po::value<std::string>(), "classification rules to compare with: list the runs that change")
       ("baseline-reclassify", po::value<std::string>(), "reclassification rules to compare with")
       ("update", "rewrite every expected.json from this replay (review the diff like code)")
+      ("junit", po::value<std::string>()->value_name("FILE"), "also write the results as JUnit XML to FILE (one testcase per scenario)")
+      ("json", "print the results as one JSON object instead of the table")
       ("shard", po::value<std::string>(), "I/N: run only every N-th scenario, starting at the I-th")
       ("dir", po::value<std::vector<std::string>>(), "scenario directories (default: scenarios)");
   po::positional_options_description positional;
@@ -126,7 +201,7 @@ int run_regress(const std::vector<std::string>& args, std::ostream& out, std::os
   po::variables_map vm = parse_args(args, options, positional);
   if (vm.count("help")) {
     out << "usage: day2 regress [DIR...] [--rules FILE] [--reclassify FILE] [--baseline FILE]\n"
-           "                    [--baseline-reclassify FILE] [--update] [--shard I/N]\n\n"
+           "                    [--baseline-reclassify FILE] [--update] [--shard I/N] [--junit FILE] [--json]\n\n"
            "Replays every scenario (a directory with bundle/ or scenario.json) in process and compares\n"
            "each failed run's category and rule, and the report's findings, with expected.json\n"
            "(docs/scenarios.md). Exits 1 on any difference.\n\n"
@@ -164,7 +239,6 @@ int run_regress(const std::vector<std::string>& args, std::ostream& out, std::os
   std::vector<Row> rows;
   bool update = vm.count("update") > 0;
   for (std::size_t i = 0; i < mine.size(); ++i) rows.push_back(run_one(mine[i], i, rules, baseline, update, scratch));
-  print_table(rows, out);
   std::size_t passed = 0;
   std::size_t failed = 0;
   std::size_t errors = 0;
@@ -173,6 +247,18 @@ int run_regress(const std::vector<std::string>& args, std::ostream& out, std::os
     else if (row.result == "FAIL") ++failed;
     else ++errors;
   }
+  if (vm.count("junit")) {
+    auto path = vm["junit"].as<std::string>();
+    if (auto written = recorder::write_file_atomic(path, junit_xml(rows)); !written) {
+      err << "day2 regress: error: --junit: " << written.error().message << '\n';
+      return 1;
+    }
+  }
+  if (vm.count("json")) {
+    out << results_json(rows, passed, failed, errors);
+    return failed == 0 && errors == 0 ? 0 : 1;
+  }
+  print_table(rows, out);
   out << fmt::format("{} scenario(s){}: {} {}, {} failed, {} could not be replayed\n", rows.size(),
                      shard.second > 1 ? fmt::format(" (shard {}/{})", shard.first, shard.second) : "", passed,
                      update ? "updated" : "passed", failed, errors);

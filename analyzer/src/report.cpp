@@ -8,6 +8,7 @@
 
 #include "analyzer/night_metrics.hpp"
 #include "analyzer/reclassify.hpp"
+#include "analyzer/runbook.hpp"
 #include "artifact_file.hpp"
 #include "recorder/json.hpp"
 #include "recorder/result.hpp"
@@ -39,14 +40,15 @@ recorder::Result<recorder::Zone> report_zone(const Json& artifact, const ReportO
 
 // The report's file name: day2-report-<the window's end date in `zone`>.<extension of `format`>.
 recorder::Result<std::string> report_name(const Json& artifact, const recorder::Zone& zone, ReportFormat format,
-                                          const std::string& path) {
+                                          const std::string& path, const std::string& deployment) {
   auto end = recorder::get_string(*summary::member(artifact, "window"), "utc_end");
   if (!end) { return recorder::make_error(path + ": window.utc_end: missing; the report is named after the window's end"); }
   auto instant = recorder::parse_rfc3339(*end);
   if (!instant) { return recorder::make_error(path + ": window.utc_end: " + instant.error().message); }
   auto date = zone.local_date(*instant);
   std::string_view extension = format == ReportFormat::json ? "json" : format == ReportFormat::html ? "html" : "md";
-  return fmt::format("day2-report-{:04}-{:02}-{:02}.{}", date.year, date.month, date.day, extension);
+  return fmt::format("day2-report-{}{:04}-{:02}-{:02}.{}", deployment.empty() ? "" : deployment + "-", date.year, date.month,
+                     date.day, extension);
 }
 
 std::string render(const report::Report& report, const recorder::Zone& zone, ReportFormat format) {
@@ -85,6 +87,19 @@ std::string read_small_file(const std::string& path) {
   return text;
 }
 
+// --metrics: the report's families merged into the textfile; 1 when it cannot be written.
+int metrics_only(const report::Report& report, const ReportOptions& options, std::ostream& out, std::ostream& err) {
+  if (!options.metrics_path) { return 0; }
+  const auto& rules = options.reclassify_rules ? *options.reclassify_rules : default_reclassify_rules();
+  auto merged = metrics::merge_text(read_small_file(*options.metrics_path), report::report_metrics(report, rules));
+  if (auto written = recorder::write_file_atomic(*options.metrics_path, merged); !written) {
+    err << k_tool << ": error: --metrics: " << written.error().message << '\n';
+    return 1;
+  }
+  if (!options.out || *options.out != "-") { out << *options.metrics_path << '\n'; }  // stdout holds the report
+  return 0;
+}
+
 }  // namespace
 
 int write_report(const std::string& path, const ReportOptions& options, std::ostream& out, std::ostream& err) {
@@ -99,30 +114,28 @@ int write_report(const std::string& path, const ReportOptions& options, std::ost
     return 2;
   }
   auto report = report::build_report(*document, *zone, options.config ? *options.config : Config{},
-                                     options.reclassify_rules ? *options.reclassify_rules : default_reclassify_rules());
-  auto name = report_name(*document, *zone, options.format, path);
+                                     options.reclassify_rules ? *options.reclassify_rules : default_reclassify_rules(),
+                                     options.runbook ? *options.runbook : default_runbook());
+  auto name = report_name(*document, *zone, options.format, path, options.deployment);
   if (!name) {
     err << k_tool << ": error: " << name.error().message << '\n';
     return 2;
   }
-  if (int code = prepare_out_dir(options.out_dir, err); code != 0) { return code; }
   std::string text = render(report, *zone, options.format);
-  std::string target = (std::filesystem::path(options.out_dir) / *name).string();
+  if (options.out && *options.out == "-") {
+    out << text;  // stdout: a pipe or a terminal; no file is written
+    return metrics_only(report, options, out, err);
+  }
+  std::string target = options.out ? *options.out : (std::filesystem::path(options.out_dir) / *name).string();
+  if (!options.out) {
+    if (int code = prepare_out_dir(options.out_dir, err); code != 0) { return code; }
+  }
   if (auto written = recorder::write_file_atomic(target, text); !written) {
     err << k_tool << ": error: " << written.error().message << '\n';
     return 1;
   }
   out << target << '\n';
-  if (options.metrics_path) {
-    const auto& rules = options.reclassify_rules ? *options.reclassify_rules : default_reclassify_rules();
-    auto merged = metrics::merge_text(read_small_file(*options.metrics_path), report::report_metrics(report, rules));
-    if (auto metrics_written = recorder::write_file_atomic(*options.metrics_path, merged); !metrics_written) {
-      err << k_tool << ": error: --metrics: " << metrics_written.error().message << '\n';
-      return 1;
-    }
-    out << *options.metrics_path << '\n';
-  }
-  return 0;
+  return metrics_only(report, options, out, err);
 }
 
 }  // namespace analyzer

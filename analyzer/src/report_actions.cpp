@@ -93,14 +93,16 @@ void run_actions(Report& report) {
     std::size_t unretried = 0;
     for (const auto& run : cause.runs) { unretried += run.retry.empty() ? 1 : 0; }
     std::map<std::pair<Action, std::string>, std::vector<std::string>> rows;
+    std::map<std::pair<Action, std::string>, std::string> first_run;
     for (const auto& run : cause.runs) {
       auto verdict = run_verdict(run, cause, unretried, dbt);
       rows[{verdict.action, verdict.rationale}].push_back(fmt::format("`{}` `{}`", run.job, short_id(run.run_id)));
+      first_run.emplace(std::pair{verdict.action, verdict.rationale}, run.run_id);
     }
     for (auto& [key, runs] : rows) {
       std::string item = fmt::format("{} (`{}`): {}", cause.category, cause.rule_id, runs.front());
       for (std::size_t i = 1; i < runs.size(); ++i) { item += ", " + runs[i]; }
-      report.actions.push_back({key.first, item, key.second});
+      report.actions.push_back({key.first, item, key.second, cause.category, first_run[key], {}});
     }
   }
 }
@@ -113,7 +115,7 @@ void daemon_actions(const Json& artifact, Report& report) {
     const Json* required = member(daemon, "required");
     if (healthy == nullptr || !healthy->IsFalse() || (required != nullptr && required->IsFalse())) { continue; }
     report.actions.push_back({Action::escalate, fmt::format("Daemon `{}`", text_of(daemon, "daemonType")),
-                              "a required daemon is unhealthy: schedules, sensors or runs stall"});
+                              "a required daemon is unhealthy: schedules, sensors or runs stall", {}, {}, {}});
   }
 }
 
@@ -180,7 +182,7 @@ void finding_actions(const std::vector<Finding>& findings, Report& report) {
     std::string item = finding.rule_id == k_self_resolving
                            ? fmt::format("{}: {}", finding.label, fmt::join(finding.items, ", "))
                            : fmt::format("{}: {}", finding.label, finding.summary);
-    report.actions.push_back({verdict->action, std::move(item), verdict->rationale});
+    report.actions.push_back({verdict->action, std::move(item), verdict->rationale, finding_kind(finding), {}, {}});
   }
 }
 
@@ -217,7 +219,7 @@ std::set<std::string> finding_kinds() {
 void add_actions(const Json& artifact, Report& report) {
   for (const auto& step : report.missing) {
     report.actions.push_back({Action::investigate, fmt::format("`{}` collection", step.step),
-                              "signals missing: re-run `day2 collect` before relying on findings that depend on it"});
+                              "signals missing: re-run `day2 collect` before relying on findings that depend on it", {}, {}, {}});
   }
   run_actions(report);
   daemon_actions(artifact, report);

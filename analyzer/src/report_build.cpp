@@ -203,7 +203,7 @@ std::vector<std::string> uncited_pod_events(const std::vector<RunPodEvent>& even
     }
     ++(linked ? run.pod_events_during : run.pod_events_outside);
     out.push_back(fmt::format("{} ({})", event.line,
-                              linked ? "during the run; no rule cites it" : "outside the run's lifetime: not linked"));
+                              linked ? "during the run; it does not explain the failure" : "outside the run's lifetime: not linked"));
   }
   return out;
 }
@@ -240,10 +240,14 @@ void root_causes(const Json& artifact, const recorder::Zone& zone, const Reclass
     run.run_id = text_of(failure, "runId");
     run.job = text_of(failure, "jobName");
     run.location = text_of(failure, "location");
+    run.repository = text_of(failure, "repository") == "-" ? std::string() : text_of(failure, "repository");
     run.end_epoch = epoch_of(failure, "endTime");
     run.ended = when(zone, run.end_epoch);
     run.error_class = text_of(failure, "errorClass");
     run.first_step_error = first_step_error(failure);
+    if (auto shown = summary::shown_step_error(failure); shown.error != nullptr) {
+      run.step_key = text_of(*shown.error, "stepKey") == "-" ? std::string() : text_of(*shown.error, "stepKey");
+    }
     run.run_message = brief(failure, "runFailureMessage", 300);
     run.retry = retries[run.run_id];
     run.start_epoch = epoch_of(failure, "startTime");
@@ -340,7 +344,7 @@ std::string_view action_name(Action action) {
 }
 
 Report build_report(const Json& artifact, const recorder::Zone& zone, const Config& config,
-                    const ReclassifyRules& reclassify_rules) {
+                    const ReclassifyRules& reclassify_rules, const Runbook& runbook) {
   Report report;
   const Json& window = *member(artifact, "window");
   report.zone = zone.name();
@@ -354,6 +358,11 @@ Report build_report(const Json& artifact, const recorder::Zone& zone, const Conf
   add_sections(artifact, zone, report);
   add_findings(artifact, zone, config, report);
   add_actions(artifact, report);
+  add_next_steps(runbook, config, report);
+  add_headline(zone, report);
+  add_links(artifact, make_links(artifact, &config), report);
+  auto end = recorder::parse_rfc3339(report.utc_end);
+  report.zone_label = zone_label(zone, end ? *end : recorder::Instant{});
   return report;
 }
 

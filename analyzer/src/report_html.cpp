@@ -18,9 +18,15 @@ th{background:#f4f4f4}code{background:#f2f2f2;padding:0 .2rem;border-radius:3px}
 .missing{background:#fff3cd;border:1px solid #e0b000;padding:.6rem 1rem;margin:1rem 0}
 .skipped{color:#555}.evidence{color:#555;font-size:.9rem}
 #timeline{border:1px solid #ddd;background:#fff}#timeline text{font-size:11px;fill:#333}
+.headline{font-size:1.1rem;margin:.4rem 0}.counts{margin:.2rem 0 1rem}.tag{background:#eef;border-radius:3px;padding:0 .3rem;font-size:.8rem}
 #timeline .tick{fill:#555}#timeline .window{stroke:#444;stroke-dasharray:4 3}
 </style>
 )";
+
+// `html` (already escaped) as a link to `url`, or alone without one.
+std::string anchor(std::string_view html, std::string_view url) {
+  return url.empty() ? std::string(html) : fmt::format("<a href=\"{}\">{}</a>", html_escape(url), html);
+}
 
 // Escaped text with the Markdown the model uses: `code` and **bold** spans.
 std::string inline_text(std::string_view text) {
@@ -48,9 +54,12 @@ std::string inline_text(std::string_view text) {
   return out;
 }
 
+// The title, the verdict, the counts and what is missing: the first screen.
 void header(const Report& r, std::string& html) {
   html += fmt::format("<h1>Day-2 Operations Report — {} → {}</h1>\n", html_escape(r.window_start),
                       html_escape(r.window_end));
+  html += fmt::format("<p class=\"headline\" id=\"headline\"><strong>{}</strong></p>\n<p class=\"counts\">{}</p>\n",
+                      inline_text(r.headline), inline_text(r.counts));
   if (!r.missing.empty()) {
     html += fmt::format(
         "<div class=\"missing\" role=\"alert\"><p><strong>Missing signals:</strong> {}; their "
@@ -62,6 +71,10 @@ void header(const Report& r, std::string& html) {
     }
     html += "</ul></div>\n";
   }
+}
+
+// What was not collected, the run volume and the window: before the details.
+void preamble(const Report& r, std::string& html) {
   if (!r.not_collected.empty()) {
     // Steps skipped for the same reason share one entry, in the order of their first step (as in Markdown).
     std::vector<std::pair<std::string, std::string>> by_reason;  // reason, steps
@@ -82,12 +95,12 @@ void header(const Report& r, std::string& html) {
   }
   html += fmt::format("<p><strong>Run volume:</strong> {} succeeded, {} failed, {} canceled</p>\n",
                       html_escape(r.succeeded), html_escape(r.failed), html_escape(r.canceled));
-  html += fmt::format("<p>Window: {} → {} (UTC); every time below is in {}.</p>\n", html_escape(r.utc_start),
-                      html_escape(r.utc_end), html_escape(r.zone));
+  html += fmt::format("<p>Window: {} → {} (UTC); every time below is in {} ({}).</p>\n", html_escape(r.utc_start),
+                      html_escape(r.utc_end), html_escape(r.zone_label), html_escape(r.zone));
 }
 
 void timeline(const Report& r, const recorder::Zone& zone, std::string& html) {
-  html += fmt::format("<h2>Timeline ({})</h2>\n", html_escape(r.zone));
+  html += fmt::format("<h2>Timeline ({})</h2>\n", html_escape(r.zone_label));
   html += render_timeline_svg(r, zone);
   if (r.timeline.empty()) {
     html += "<p>No timestamped findings in the window.</p>\n";
@@ -95,20 +108,36 @@ void timeline(const Report& r, const recorder::Zone& zone, std::string& html) {
   }
   html += "<table class=\"timeline\">\n<tr><th>Time</th><th>Signal</th><th>Source</th></tr>\n";
   for (const auto& row : r.timeline) {
-    html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n", html_escape(row.time), inline_text(row.signal),
-                        html_escape(row.source));
+    html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n", anchor(html_escape(row.time), row.url),
+                        inline_text(row.signal), html_escape(row.source));
   }
   html += "</table>\n";
 }
 
 void evidence_item(const Evidence& e, std::string& html) {
-  html += fmt::format("<li class=\"evidence\">Evidence ({}, <code>{}</code>): {}</li>\n", html_escape(e.kind),
-                      html_escape(e.pointer), inline_text(e.summary));
+  html += fmt::format("<li class=\"evidence\">Evidence ({}): {}</li>\n",
+                      anchor(fmt::format("<span class=\"tag\">{}</span>", html_escape(evidence_kind_name(e.kind))), e.url),
+                      inline_text(e.summary));
+}
+
+// The next commands and the runbook line, as <p> or <li> elements.
+void next_html(const std::optional<RunbookEntry>& runbook, const std::vector<std::string>& next, std::string_view tag,
+               std::string& html) {
+  if (!next.empty()) {
+    html += fmt::format("<{} class=\"next\"><strong>Next:</strong> ", tag);
+    for (std::size_t i = 0; i < next.size(); ++i) { html += fmt::format("{}<code>{}</code>", i ? " · " : "", html_escape(next[i])); }
+    html += fmt::format("</{}>\n", tag);
+  }
+  if (runbook) {
+    html += fmt::format("<{} class=\"runbook\">Runbook: diagnose — {}; recover — {}; validate — {}.</{}>\n", tag,
+                        inline_text(runbook->diagnosis), inline_text(runbook->recovery), inline_text(runbook->validation), tag);
+  }
 }
 
 void run_item(const Cause& cause, const RunEvidence& run, std::string& html) {
-  html += fmt::format("<li><code>{}</code> run <code>{}</code> ({}), failed {}\n<ul>\n", html_escape(run.job),
-                      html_escape(run.run_id), html_escape(run.location), html_escape(run.ended));
+  html += fmt::format("<li>{} run {} ({}), failed {}\n<ul>\n", anchor("<code>" + html_escape(run.job) + "</code>", run.job_url),
+                      anchor("<code>" + html_escape(run.run_id) + "</code>", run.url), html_escape(run.location),
+                      html_escape(run.ended));
   if (run.reclassified) {
     html += fmt::format("<li>Reclassified from {} by rule <code>{}</code></li>\n", html_escape(run.collected_category),
                         html_escape(cause.rule_id));
@@ -120,7 +149,7 @@ void run_item(const Cause& cause, const RunEvidence& run, std::string& html) {
       if (e.kind == "pod_event") { evidence_item(e, html); }  // corroboration of collect's category
     }
   }
-  html += fmt::format("<li>Step error: {}</li>\n", html_escape(run.first_step_error));
+  if (run.first_step_error != "-") { html += fmt::format("<li>Step error: {}</li>\n", html_escape(run.first_step_error)); }
   html += fmt::format("<li>Run failure: {}{}</li>\n", html_escape(run.run_message),
                       run.error_class == "-" ? "" : fmt::format(" (error class <code>{}</code>)", html_escape(run.error_class)));
   if (!run.retry.empty()) { html += fmt::format("<li>Retry: {}</li>\n", inline_text(run.retry)); }
@@ -147,6 +176,7 @@ void causes(const Report& r, std::string& html) {
       html += fmt::format("<p class=\"guidance\">Guidance: {}</p>\n", inline_text(guidance));
     }
     if (!cause.narrative.empty()) { html += fmt::format("<p>{}</p>\n", inline_text(cause.narrative)); }
+    next_html(cause.runbook, cause.next, "p", html);
     html += "<ul>\n";
     for (const auto& run : cause.runs) { run_item(cause, run, html); }
     html += "</ul></li>\n";
@@ -159,9 +189,10 @@ void findings(const std::vector<Finding>& list, std::string& html) {
   for (const auto& finding : list) {
     html += fmt::format("<li><strong>{}:</strong> {}", inline_text(finding.label), inline_text(finding.summary));
     if (!finding.rule_id.empty()) { html += fmt::format(" (rule: <code>{}</code>)", html_escape(finding.rule_id)); }
-    if (!finding.items.empty() || !finding.evidence.empty()) {
+    if (!finding.items.empty() || !finding.evidence.empty() || !finding.next.empty() || finding.runbook) {
       html += "\n<ul>\n";
       for (const auto& item : finding.items) { html += fmt::format("<li>{}</li>\n", inline_text(item)); }
+      next_html(finding.runbook, finding.next, "li", html);
       for (const auto& e : finding.evidence) { evidence_item(e, html); }
       html += "</ul>";
     }
@@ -171,11 +202,12 @@ void findings(const std::vector<Finding>& list, std::string& html) {
 }
 
 void actions(const Report& r, std::string& html) {
-  html += "<h2>Actions</h2>\n<table class=\"actions\">\n<tr><th>Action</th><th>Item</th><th>Rationale</th></tr>\n";
-  if (r.actions.empty()) { html += "<tr><td>No action</td><td>-</td><td>nothing failed in the window</td></tr>\n"; }
+  html += "<h2 id=\"actions\">Actions</h2>\n<table class=\"actions\">\n<tr><th>Action</th><th>Item</th><th>Rationale</th>"
+          "<th>Next step</th></tr>\n";
+  if (r.actions.empty()) { html += "<tr><td>No action</td><td>-</td><td>nothing failed in the window</td><td>-</td></tr>\n"; }
   for (const auto& row : r.actions) {
-    html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n", action_name(row.action), inline_text(row.item),
-                        inline_text(row.rationale));
+    html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", action_name(row.action), inline_text(row.item),
+                        inline_text(row.rationale), row.next.empty() ? "-" : fmt::format("<code>{}</code>", html_escape(row.next)));
   }
   html += "</table>\n";
 }
@@ -206,6 +238,8 @@ std::string render_html(const Report& report, const recorder::Zone& zone) {
   html += k_style;
   html += "</head>\n<body>\n";
   header(report, html);
+  actions(report, html);
+  preamble(report, html);
   timeline(report, zone, html);
   causes(report, html);
   html += "<h2>Impact</h2>\n";
@@ -218,7 +252,6 @@ std::string render_html(const Report& report, const recorder::Zone& zone) {
     html += "<h2>Emerging Issues</h2>\n";
     findings(report.emerging, html);
   }
-  actions(report, html);
   html += "</body>\n</html>\n";
   return html;
 }

@@ -11,6 +11,7 @@
 #include "analyzer/config.hpp"
 #include "analyzer/metrics/metrics.hpp"
 #include "analyzer/reclassify.hpp"
+#include "analyzer/runbook.hpp"
 #include "recorder/time.hpp"
 #include "summarize_fields.hpp"
 
@@ -34,6 +35,7 @@ struct Evidence {
   std::string pointer;  // RFC 6901 JSON pointer into the artifact: "/step_10_gke_events/podEvents/3"
   std::string summary;  // one line, for the reader
   std::optional<double> epoch;
+  std::string url = {};  // where to see it: the Dagster UI or the Cloud console (report_links.cpp), or empty
 };
 
 struct TimelineRow {
@@ -43,16 +45,21 @@ struct TimelineRow {
   std::string source;
   std::string kind;             // as Evidence::kind; the HTML timeline's marker type
   std::string pointer;          // the artifact item, as Evidence::pointer; may be empty
+  std::string url = {};         // where to see it (report_links.cpp), or empty
 };
 
 struct RunEvidence {
   std::string run_id;
   std::string job;
   std::string location;
+  std::string repository;       // the run's repository ("__repository__" for Definitions)
+  std::string url;              // the run in the Dagster UI, or empty
+  std::string job_url;          // its job in the Dagster UI, or empty
   std::string ended;            // report zone
   std::optional<double> end_epoch;
   std::string error_class;
   std::string first_step_error; // "step: the user exception", or "-"
+  std::string step_key;         // the failing step shown, or empty
   std::string run_message;      // the RunFailureEvent message, first line
   std::string retry;            // "retry <id>: SUCCESS", or empty
   std::vector<std::string> pod_events;  // pod events of the run's pods no rule cited, each saying if it passes the overlap gate
@@ -71,6 +78,8 @@ struct Cause {
   std::string rule_id;  // "-" when no rule matched
   std::vector<RunEvidence> runs;
   std::string narrative;  // links the signals behind the group (only links that pass the overlap gate)
+  std::optional<RunbookEntry> runbook = {};  // the runbook's entry for its category
+  std::vector<std::string> next = {};        // its commands, filled for the cause's first run
 };
 
 // A bulleted line of Impact / Emerging Issues: "**label:** summary" plus sub-items.
@@ -80,6 +89,8 @@ struct Finding {
   std::vector<std::string> items;
   std::string rule_id;             // the rule that produced it (docs/report.md), or empty
   std::vector<Evidence> evidence;  // what it rests on
+  std::optional<RunbookEntry> runbook = {};  // the runbook's entry for its kind
+  std::vector<std::string> next = {};        // its commands, filled
 };
 
 enum class Action { escalate, investigate, monitor, no_action };
@@ -88,10 +99,38 @@ struct ActionRow {
   Action action = Action::monitor;
   std::string item;
   std::string rationale;
+  std::string topic = {};   // what the runbook knows it by: a category ("Code error") or a finding kind
+  std::string run_id = {};  // the first run of a run row, for the commands' {run}
+  std::string next = {};    // the first command to run (report_next.cpp), or empty
+};
+
+// The bases of the report's links (report_links.cpp): the Dagster UI (an OSS webserver or
+// https://<org>.dagster.cloud/<deployment>) and the Cloud console of the project. Each URL is empty
+// when its base is unknown (no Dagster URL in the artifact, no gcp.project in --config).
+struct Links {
+  std::string dagster_base;
+  std::string console = "https://console.cloud.google.com";
+  std::string project;
+  std::string cluster;
+  std::string dagster(std::string_view path) const;
+  std::string run(std::string_view run_id) const;
+  std::string job(std::string_view repository, std::string_view location, std::string_view job) const;
+  // kind: "sensors" or "schedules"; the location's Definitions repository.
+  std::string instigator(std::string_view kind, std::string_view location, std::string_view name) const;
+  // Logs Explorer with `query` over [start, end] (epoch seconds).
+  std::string logs(std::string_view query, double start, double end) const;
+  std::string error_group(std::string_view group_id) const;
+  std::string incident(std::string_view alert_name) const;
+  // The page of the artifact item at `pointer` of evidence kind `kind`, or empty.
+  std::string for_item(const summary::Json& artifact, std::string_view kind, std::string_view pointer) const;
 };
 
 struct Report {
+  Links links;
   std::string zone;
+  std::string zone_label;    // the headings' short zone name: "ET", "UTC", "CET/CEST" (zone_label())
+  std::string headline;      // the night's verdict in one line (report_headline.cpp)
+  std::string counts;        // the counts under it: failed (when, by category), succeeded, canceled, actions
   std::string window_start;  // report zone
   std::string window_end;
   std::string utc_start;     // as in the artifact
@@ -152,6 +191,22 @@ void add_run_findings(const Json& artifact, const recorder::Zone& zone, const Co
 // `key` as one RFC 6901 pointer token ('~' → "~0", '/' → "~1").
 std::string pointer_token(std::string_view key);
 
+// The zone's usual short name for headings: "ET" for America/New_York (EST/EDT), its one
+// abbreviation when it has no daylight time ("UTC", "JST"), both when they do not pair up
+// ("CET/CEST"), and its IANA name when the database has no abbreviation ("+03").
+std::string zone_label(const recorder::Zone& zone, recorder::Instant at);
+// An evidence kind in words: "pod_event" -> "pod event", "agent_churn" -> "agent churn".
+std::string evidence_kind_name(std::string_view kind);
+// The link bases of `artifact` and `config` (null: no --config).
+Links make_links(const Json& artifact, const Config* config);
+// Sets the URL of every timeline row, run, job and evidence that has a page.
+void add_links(const Json& artifact, const Links& links, Report& report);
+// The runbook's entries and the filled commands of every cause, finding and action row
+// (report_next.cpp); runs after add_actions.
+void add_next_steps(const Runbook& runbook, const Config& config, Report& report);
+// Sets report.headline and report.counts from the actions and causes (runs after add_actions).
+void add_headline(const recorder::Zone& zone, Report& report);
+
 // Adds the Actions table by the rules documented in report_actions.cpp and docs/report.md. Reads
 // `report.causes` and `report.missing`, so it runs last.
 void add_actions(const Json& artifact, Report& report);
@@ -160,7 +215,8 @@ void add_actions(const Json& artifact, Report& report);
 // `config` supplies the reasoning rules' settings (thresholds, agent pod prefix, self-resolving alerts).
 // `reclassify_rules` reclassify the failed runs before they are grouped into root causes.
 Report build_report(const Json& artifact, const recorder::Zone& zone, const Config& config = Config{},
-                    const ReclassifyRules& reclassify_rules = default_reclassify_rules());
+                    const ReclassifyRules& reclassify_rules = default_reclassify_rules(),
+                    const Runbook& runbook = default_runbook());
 
 std::string_view action_name(Action action);
 // A finding's name in metrics: its rule id, else its label as a slug ("Tick failures" -> "tick-failures").

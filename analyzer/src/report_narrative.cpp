@@ -122,8 +122,8 @@ std::string narrative(const Cause& cause) {
   }
   text += " " + retries(cause);
   if (during > 0) {
-    text += fmt::format(" {} pod event(s) of these runs' pods happened during the runs but no rule cites them: read them "
-                        "before closing the cause.",
+    text += fmt::format(" {} pod event(s) of these runs' pods happened during the runs without explaining them: check "
+                        "them (listed under each run) before closing the cause.",
                         during);
   }
   if (outside > 0) {

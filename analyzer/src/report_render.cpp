@@ -1,6 +1,8 @@
 // The report as Markdown (the seed's "Report format") and as JSON (the same content, sorted keys).
 #include <fmt/format.h>
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
 
 #include "recorder/json.hpp"
@@ -9,6 +11,11 @@
 namespace analyzer::report {
 
 namespace {
+
+// `text` as a Markdown link to `url`, or `text` alone without one.
+std::string md_link(std::string_view text, std::string_view url) {
+  return url.empty() ? std::string(text) : fmt::format("[{}]({})", text, url);
+}
 
 // A table cell: a pipe would end the cell.
 std::string cell(std::string_view text) {
@@ -20,8 +27,32 @@ std::string cell(std::string_view text) {
   return out;
 }
 
+// "Next: `cmd` · `cmd`" and "Runbook: diagnose — …; recover — …; validate — …", each on its own line
+// (as list items under `bullet`, or paragraphs when it is empty).
+std::string next_lines(const std::optional<RunbookEntry>& runbook, const std::vector<std::string>& next, std::string_view bullet) {
+  std::string out;
+  std::string end = bullet.empty() ? "\n\n" : "\n";
+  if (!next.empty()) {
+    std::vector<std::string> quoted;
+    for (const auto& command : next) { quoted.push_back(fmt::format("`{}`", command)); }
+    out += fmt::format("{}**Next:** {}{}", bullet, fmt::join(quoted, " · "), end);
+  }
+  if (runbook) {
+    out += fmt::format("{}Runbook: diagnose — {}; recover — {}; validate — {}.{}", bullet, runbook->diagnosis, runbook->recovery,
+                       runbook->validation, end);
+  }
+  return out;
+}
+
+// "  - Evidence ([pod event](url)): <summary>": plain words; the artifact pointer stays in the JSON form.
+std::string evidence_line(const Evidence& e) {
+  return fmt::format("  - Evidence ({}): {}\n", md_link(evidence_kind_name(e.kind), e.url), e.summary);
+}
+
+// The title, the verdict and the counts, then what is missing: what an on-call engineer reads first.
 void header(const Report& r, std::string& md) {
   md += fmt::format("## Day-2 Operations Report — {} → {}\n\n", r.window_start, r.window_end);
+  md += fmt::format("**{}**\n\n{}\n\n", r.headline, r.counts);
   if (!r.missing.empty()) {
     md += fmt::format("> **Missing signals:** {}; their signals are missing from this report. "
                       "Re-run `day2 collect` before drawing conclusions that depend on them.\n",
@@ -29,6 +60,10 @@ void header(const Report& r, std::string& md) {
     for (const auto& step : r.missing) { md += fmt::format("> - `{}`: {}\n", step.step, step.message); }
     md += "\n";
   }
+}
+
+// The details' preamble: what was not collected, the window in UTC, the run volume.
+void preamble(const Report& r, std::string& md) {
   if (!r.not_collected.empty()) {
     // Steps skipped for the same reason share one entry, in the order of their first step.
     std::vector<std::pair<std::string, std::string>> by_reason;  // reason, steps
@@ -47,17 +82,19 @@ void header(const Report& r, std::string& md) {
     md += ".\n\n";
   }
   md += fmt::format("**Run volume:** {} succeeded, {} failed, {} canceled\n\n", r.succeeded, r.failed, r.canceled);
-  md += fmt::format("Window: {} → {} (UTC); every time below is in {}.\n\n", r.utc_start, r.utc_end, r.zone);
+  md += fmt::format("Window: {} → {} (UTC); every time below is in {} ({}).\n\n", r.utc_start, r.utc_end, r.zone_label, r.zone);
 }
 
 void timeline(const Report& r, std::string& md) {
-  md += fmt::format("### Timeline ({})\n\n", r.zone);
+  md += fmt::format("### Timeline ({})\n\n", r.zone_label);
   if (r.timeline.empty()) {
     md += "No timestamped findings in the window.\n\n";
     return;
   }
   md += "| Time | Signal | Source |\n| ---- | ------ | ------ |\n";
-  for (const auto& row : r.timeline) { md += fmt::format("| {} | {} | {} |\n", row.time, cell(row.signal), cell(row.source)); }
+  for (const auto& row : r.timeline) {
+    md += fmt::format("| {} | {} | {} |\n", md_link(row.time, row.url), cell(row.signal), cell(row.source));
+  }
   md += "\n";
 }
 
@@ -76,19 +113,21 @@ void causes(const Report& r, std::string& md) {
     if (!cause.narrative.empty()) { md += cause.narrative + "\n\n"; }
     std::string guidance = cause_guidance(cause);
     if (!guidance.empty()) { md += fmt::format("Guidance: {}\n\n", guidance); }
+    md += next_lines(cause.runbook, cause.next, "");
     for (const auto& run : cause.runs) {
-      md += fmt::format("- `{}` run `{}` ({}), failed {}\n", run.job, run.run_id, run.location, run.ended);
+      md += fmt::format("- {} run {} ({}), failed {}\n", md_link(fmt::format("`{}`", run.job), run.job_url),
+                        md_link(fmt::format("`{}`", run.run_id), run.url), run.location, run.ended);
       if (run.reclassified) {
         md += fmt::format("  - Reclassified from {} by rule `{}`\n", run.collected_category, cause.rule_id);
         for (const auto& e : run.evidence) {
-          if (e.kind != "run") { md += fmt::format("  - Evidence ({}, `{}`): {}\n", e.kind, e.pointer, e.summary); }
+          if (e.kind != "run") { md += evidence_line(e); }
         }
       } else {
         for (const auto& e : run.evidence) {  // corroboration of collect's category
-          if (e.kind == "pod_event") { md += fmt::format("  - Evidence ({}, `{}`): {}\n", e.kind, e.pointer, e.summary); }
+          if (e.kind == "pod_event") { md += evidence_line(e); }
         }
       }
-      md += fmt::format("  - Step error: {}\n", run.first_step_error);
+      if (run.first_step_error != "-") { md += fmt::format("  - Step error: {}\n", run.first_step_error); }
       md += fmt::format("  - Run failure: {}{}\n", run.run_message,
                         run.error_class == "-" ? "" : fmt::format(" (error class `{}`)", run.error_class));
       if (!run.retry.empty()) { md += fmt::format("  - Retry: {}\n", run.retry); }
@@ -103,17 +142,20 @@ void findings(const std::vector<Finding>& list, std::string& md) {
     md += fmt::format("- **{}:** {}{}\n", finding.label, finding.summary,
                       finding.rule_id.empty() ? "" : fmt::format(" (rule: {})", finding.rule_id));
     for (const auto& item : finding.items) { md += fmt::format("  - {}\n", item); }
-    for (const auto& e : finding.evidence) { md += fmt::format("  - Evidence ({}, `{}`): {}\n", e.kind, e.pointer, e.summary); }
+    md += next_lines(finding.runbook, finding.next, "  - ");
+    for (const auto& e : finding.evidence) { md += evidence_line(e); }
   }
   md += "\n";
 }
 
 void actions(const Report& r, std::string& md) {
-  md += "### Actions\n\n| Action | Item | Rationale |\n| ------ | ---- | --------- |\n";
-  if (r.actions.empty()) { md += "| No action | - | nothing failed in the window |\n"; }
+  md += "### Actions\n\n| Action | Item | Rationale | Next step |\n| ------ | ---- | --------- | --------- |\n";
+  if (r.actions.empty()) { md += "| No action | - | nothing failed in the window | - |\n"; }
   for (const auto& row : r.actions) {
-    md += fmt::format("| {} | {} | {} |\n", action_name(row.action), cell(row.item), cell(row.rationale));
+    md += fmt::format("| {} | {} | {} | {} |\n", action_name(row.action), cell(row.item), cell(row.rationale),
+                      row.next.empty() ? "-" : cell(fmt::format("`{}`", row.next)));
   }
+  md += "\n";
 }
 
 using Allocator = rapidjson::Document::AllocatorType;
@@ -137,6 +179,16 @@ rapidjson::Value notes(const std::vector<StepNote>& list, const char* key, Alloc
   return out;
 }
 
+// A runbook entry: diagnosis, recovery, validation; null when there is none.
+rapidjson::Value runbook_json(const std::optional<RunbookEntry>& entry, Allocator& a) {
+  if (!entry) { return rapidjson::Value(); }
+  rapidjson::Value out(rapidjson::kObjectType);
+  out.AddMember("diagnosis", str(entry->diagnosis, a), a);
+  out.AddMember("recovery", str(entry->recovery, a), a);
+  out.AddMember("validation", str(entry->validation, a), a);
+  return out;
+}
+
 // A finding's evidence: kind, pointer (RFC 6901 into the artifact), summary, time (epoch seconds or null).
 rapidjson::Value finding_evidence_json(const std::vector<Evidence>& list, Allocator& a) {
   rapidjson::Value out(rapidjson::kArrayType);
@@ -146,6 +198,7 @@ rapidjson::Value finding_evidence_json(const std::vector<Evidence>& list, Alloca
     row.AddMember("pointer", str(e.pointer, a), a);
     row.AddMember("summary", str(e.summary, a), a);
     row.AddMember("time", e.epoch ? rapidjson::Value(*e.epoch) : rapidjson::Value(), a);
+    row.AddMember("url", e.url.empty() ? rapidjson::Value() : str(e.url, a), a);
     out.PushBack(row, a);
   }
   return out;
@@ -160,6 +213,8 @@ rapidjson::Value findings_json(const std::vector<Finding>& list, Allocator& a) {
     row.AddMember("items", strings(finding.items, a), a);
     row.AddMember("ruleId", finding.rule_id.empty() ? rapidjson::Value() : str(finding.rule_id, a), a);
     row.AddMember("evidence", finding_evidence_json(finding.evidence, a), a);
+    row.AddMember("next", strings(finding.next, a), a);
+    row.AddMember("runbook", runbook_json(finding.runbook, a), a);
     out.PushBack(row, a);
   }
   return out;
@@ -174,6 +229,8 @@ rapidjson::Value causes_json(const Report& r, Allocator& a) {
       row.AddMember("runId", str(run.run_id, a), a);
       row.AddMember("jobName", str(run.job, a), a);
       row.AddMember("location", str(run.location, a), a);
+      row.AddMember("url", run.url.empty() ? rapidjson::Value() : str(run.url, a), a);
+      row.AddMember("jobUrl", run.job_url.empty() ? rapidjson::Value() : str(run.job_url, a), a);
       row.AddMember("ended", str(run.ended, a), a);
       row.AddMember("errorClass", str(run.error_class, a), a);
       row.AddMember("firstStepError", str(run.first_step_error, a), a);
@@ -191,6 +248,8 @@ rapidjson::Value causes_json(const Report& r, Allocator& a) {
     row.AddMember("narrative", str(cause.narrative, a), a);
     std::string guidance = cause_guidance(cause);
     row.AddMember("guidance", guidance.empty() ? rapidjson::Value() : str(guidance, a), a);
+    row.AddMember("next", strings(cause.next, a), a);
+    row.AddMember("runbook", runbook_json(cause.runbook, a), a);
     row.AddMember("runs", runs, a);
     out.PushBack(row, a);
   }
@@ -206,6 +265,7 @@ rapidjson::Value timeline_json(const Report& r, Allocator& a) {
     row.AddMember("source", str(item.source, a), a);
     row.AddMember("kind", str(item.kind, a), a);
     row.AddMember("pointer", str(item.pointer, a), a);
+    row.AddMember("url", item.url.empty() ? rapidjson::Value() : str(item.url, a), a);
     out.PushBack(row, a);
   }
   return out;
@@ -218,6 +278,7 @@ rapidjson::Value actions_json(const Report& r, Allocator& a) {
     row.AddMember("action", str(action_name(item.action), a), a);
     row.AddMember("item", str(item.item, a), a);
     row.AddMember("rationale", str(item.rationale, a), a);
+    row.AddMember("next", item.next.empty() ? rapidjson::Value() : str(item.next, a), a);
     out.PushBack(row, a);
   }
   return out;
@@ -228,6 +289,8 @@ rapidjson::Value actions_json(const Report& r, Allocator& a) {
 std::string render_markdown(const Report& report) {
   std::string md;
   header(report, md);
+  actions(report, md);
+  preamble(report, md);
   timeline(report, md);
   causes(report, md);
   md += "### Impact\n\n";
@@ -242,7 +305,7 @@ std::string render_markdown(const Report& report) {
     md += "### Emerging Issues\n\n";
     findings(report.emerging, md);
   }
-  actions(report, md);
+  while (md.size() >= 2 && md.compare(md.size() - 2, 2, "\n\n") == 0) { md.pop_back(); }
   return md;
 }
 
@@ -255,12 +318,15 @@ std::string render_json(const Report& report) {
   window.AddMember("utcStart", str(report.utc_start, a), a);
   window.AddMember("utcEnd", str(report.utc_end, a), a);
   window.AddMember("timezone", str(report.zone, a), a);
+  window.AddMember("zoneLabel", str(report.zone_label, a), a);
   rapidjson::Value volume(rapidjson::kObjectType);
   volume.AddMember("failed", str(report.failed, a), a);
   volume.AddMember("succeeded", str(report.succeeded, a), a);
   volume.AddMember("canceled", str(report.canceled, a), a);
   doc.AddMember("title", str(fmt::format("Day-2 Operations Report — {} → {}", report.window_start, report.window_end), a), a);
   doc.AddMember("window", window, a);
+  doc.AddMember("headline", str(report.headline, a), a);
+  doc.AddMember("counts", str(report.counts, a), a);
   doc.AddMember("runVolume", volume, a);
   doc.AddMember("missingSignals", notes(report.missing, "error", a), a);
   doc.AddMember("notCollected", notes(report.not_collected, "reason", a), a);

@@ -1,6 +1,7 @@
-// The HTML report's SVG timeline: a time axis over the window with hour ticks in the report zone,
-// one lane per failed run (a bar from start to end, coloured by category) and one lane per kind of
-// other timeline signal (a marker each). Every bar and marker carries an SVG <title> with its
+// The HTML report's SVG timeline: an overview strip of the whole window (where the night's signals
+// are, and the part shown below), then a time axis zoomed to the signals with hour ticks in the
+// report zone, one lane per failed run (a bar from start to end, coloured by category, grouped by
+// root cause) and one lane per kind of other timeline signal (a marker each). Every bar and marker carries an SVG <title> with its
 // evidence. Deterministic: lanes and markers are sorted, nothing reads the clock.
 #include <fmt/format.h>
 
@@ -19,8 +20,9 @@ constexpr double k_width = 1200;     // viewBox width; the SVG scales to its con
 constexpr double k_left = 260;       // lane labels
 constexpr double k_right = 30;       // room for the last hour label
 constexpr double k_lane = 20;        // lane height
-constexpr double k_axis = 54;        // two legend rows and the hour labels
 constexpr double k_short_bar = 6;    // a run without a start: a short bar ending at its end
+constexpr double k_min_bar = 4;      // no bar is narrower: a 2-second run still shows
+constexpr double k_overview = 26;    // the overview strip's height (with its labels)
 constexpr std::size_t k_label_chars = 36;
 
 struct Style {
@@ -86,6 +88,7 @@ struct Bar {
   double end = 0;
   const RunEvidence* run = nullptr;
   const Cause* cause = nullptr;
+  std::size_t cause_index = 0;
 };
 
 struct Scale {
@@ -100,30 +103,40 @@ std::optional<double> parse_utc(const std::string& text) {
   return recorder::to_epoch_seconds(*instant);
 }
 
-// Bars of the failed runs that have a time, by start (or end), then run id.
+// Bars of the failed runs that have a time, grouped by root cause (in the report's order), then by
+// start (or end), then run id.
 std::vector<Bar> bars_of(const Report& report) {
   std::vector<Bar> bars;
-  for (const auto& cause : report.causes) {
+  for (std::size_t c = 0; c < report.causes.size(); ++c) {
+    const auto& cause = report.causes[c];
     for (const auto& run : cause.runs) {
       auto end = run.end_epoch ? run.end_epoch : run.start_epoch;
       if (!end) { continue; }
       auto start = run.end_epoch ? run.start_epoch : std::nullopt;
-      bars.push_back({start && *start <= *end ? start : std::nullopt, *end, &run, &cause});
+      bars.push_back({start && *start <= *end ? start : std::nullopt, *end, &run, &cause, c});
     }
   }
   std::sort(bars.begin(), bars.end(), [](const Bar& a, const Bar& b) {
-    return std::make_tuple(a.start.value_or(a.end), a.end, a.run->run_id) <
-           std::make_tuple(b.start.value_or(b.end), b.end, b.run->run_id);
+    return std::make_tuple(a.cause_index, a.start.value_or(a.end), a.end, a.run->run_id) <
+           std::make_tuple(b.cause_index, b.start.value_or(b.end), b.end, b.run->run_id);
   });
   return bars;
 }
 
-// The axis spans the window and everything drawn (a run may start before the window).
-Scale scale_of(const Report& report, const std::vector<Bar>& bars) {
-  std::vector<double> points;
+// The whole window (the overview strip's scale), widened to what is drawn.
+Scale window_scale(const Report& report, const Scale& detail) {
+  std::vector<double> points{detail.from, detail.to};
   for (const auto& text : {report.utc_start, report.utc_end}) {
     if (auto epoch = parse_utc(text)) { points.push_back(*epoch); }
   }
+  auto [lo, hi] = std::minmax_element(points.begin(), points.end());
+  return {*lo, *hi > *lo ? *hi : *lo + 3600};
+}
+
+// The detail axis: zoomed to the signals (a run may start before the window), with a margin of a
+// twentieth of their span and at least 10 minutes; the whole window when nothing is timed.
+Scale scale_of(const Report& report, const std::vector<Bar>& bars) {
+  std::vector<double> points;
   for (const auto& bar : bars) {
     points.push_back(bar.end);
     if (bar.start) { points.push_back(*bar.start); }
@@ -131,9 +144,45 @@ Scale scale_of(const Report& report, const std::vector<Bar>& bars) {
   for (const auto& row : report.timeline) {
     if (row.epoch) { points.push_back(*row.epoch); }
   }
-  if (points.empty()) { return {}; }
+  if (points.empty()) {
+    for (const auto& text : {report.utc_start, report.utc_end}) {
+      if (auto epoch = parse_utc(text)) { points.push_back(*epoch); }
+    }
+    if (points.empty()) { return {}; }
+    auto [lo, hi] = std::minmax_element(points.begin(), points.end());
+    return {*lo, *hi > *lo ? *hi : *lo + 3600};
+  }
   auto [lo, hi] = std::minmax_element(points.begin(), points.end());
-  return {*lo, *hi > *lo ? *hi : *lo + 3600};
+  double margin = std::max((*hi - *lo) / 20, 600.0);
+  return {*lo - margin, *hi + margin};
+}
+
+// The overview strip: the whole window as a band, the zoomed part outlined, a tick per signal.
+void overview(const Report& report, const Scale& whole, const Scale& detail, const std::vector<Bar>& bars,
+              const recorder::Zone& zone, double top, std::string& svg) {
+  double y = top;
+  svg += fmt::format(R"(<g class="overview"><text x="{:.1f}" y="{:.1f}" text-anchor="end" class="lane">whole window</text>)",
+                     k_left - 8, y + 12);
+  svg += fmt::format(R"(<rect class="overview-window" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="12" fill="#f4f4f4" stroke="#bbb"/>)",
+                     whole.x(whole.from), y + 2, whole.x(whole.to) - whole.x(whole.from));
+  for (const auto& bar : bars) {
+    svg += fmt::format(R"(<line x1="{0:.1f}" y1="{1:.1f}" x2="{0:.1f}" y2="{2:.1f}" stroke="{3}"/>)", whole.x(bar.end), y + 3,
+                       y + 13, category_colour(bar.cause->category));
+  }
+  for (const auto& row : report.timeline) {
+    if (row.epoch && row.kind != "run") {
+      svg += fmt::format(R"(<line x1="{0:.1f}" y1="{1:.1f}" x2="{0:.1f}" y2="{2:.1f}" stroke="#888"/>)", whole.x(*row.epoch),
+                         y + 5, y + 11);
+    }
+  }
+  double x1 = whole.x(std::max(detail.from, whole.from));
+  double x2 = whole.x(std::min(detail.to, whole.to));
+  svg += fmt::format(R"(<rect class="overview-zoom" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="16" fill="none" stroke="#1f77b4" stroke-width="2"/>)",
+                     x1, y, std::max(x2 - x1, 2.0));
+  svg += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" class="tick">{}</text><text x="{:.1f}" y="{:.1f}" text-anchor="end" class="tick">{}</text></g>)"
+                     "\n",
+                     whole.x(whole.from), y + 25, zone.format(recorder::from_epoch_seconds(whole.from), "%m-%d %H:%M"),
+                     whole.x(whole.to), y + 25, zone.format(recorder::from_epoch_seconds(whole.to), "%m-%d %H:%M %Z"));
 }
 
 // Hour boundaries in `zone` within the scale, labelled every `step` hours.
@@ -195,12 +244,14 @@ void run_lanes(const std::vector<Bar>& bars, const Scale& scale, const recorder:
     double x1 = bar.start ? scale.x(*bar.start) : x2 - k_short_bar;
     svg += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="end" class="lane">{} {}</text>)", k_left - 8,
                        y + 14, html_escape(cut(bar.run->job)), html_escape(short_id(bar.run->run_id)));
-    svg += fmt::format(
+    double width = std::max(x2 - x1, k_min_bar);
+    std::string rect = fmt::format(
         R"(<rect class="run-bar" data-category="{}" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{}" rx="2" fill="{}">)"
-        R"(<title>{}</title></rect>)"
-        "\n",
-        html_escape(bar.cause->category), x1, y + 4, std::max(x2 - x1, 4.0), k_lane - 8,
+        R"(<title>{}</title></rect>)",
+        html_escape(bar.cause->category), std::min(x1, x2 - width), y + 4, width, k_lane - 8,
         category_colour(bar.cause->category), html_escape(run_title(bar, zone)));
+    svg += bar.run->url.empty() ? rect : fmt::format(R"(<a href="{}">{}</a>)", html_escape(bar.run->url), rect);
+    svg += "\n";
   }
 }
 
@@ -299,10 +350,12 @@ std::string render_timeline_svg(const Report& report, const recorder::Zone& zone
   auto bars = bars_of(report);
   auto lanes = marker_lanes(report);
   Scale scale = scale_of(report, bars);
+  Scale whole = window_scale(report, scale);
   std::string legend_svg;
   int legend_rows = legend(bars, lanes, legend_svg);
-  // The axis labels sit below the legend's last row.
-  double top = k_axis + 10 + k_lane * (std::max(legend_rows, 2) - 2);
+  // The overview strip sits below the legend's last row, the axis labels below it.
+  double strip = k_lane * std::max(legend_rows, 1) + 7;
+  double top = strip + k_overview + 24;
   double height = top + static_cast<double>(bars.size() + lanes.size()) * k_lane + 12;
   std::string svg = fmt::format(
       R"(<svg id="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {:.0f}" width="100%" role="img" )"
@@ -310,9 +363,10 @@ std::string render_timeline_svg(const Report& report, const recorder::Zone& zone
       "\n",
       k_width, height, html_escape(report.zone));
   svg += legend_svg;
+  overview(report, whole, scale, bars, zone, strip, svg);
   axis(scale, zone, top, height - 8, svg);
   for (const auto& text : {report.utc_start, report.utc_end}) {
-    if (auto epoch = parse_utc(text)) {
+    if (auto epoch = parse_utc(text); epoch && *epoch >= scale.from && *epoch <= scale.to) {
       svg += fmt::format(R"(<line class="window" x1="{0:.1f}" y1="{1:.1f}" x2="{0:.1f}" y2="{2:.1f}"/>)"
                          "\n",
                          scale.x(*epoch), top, height - 8);

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <ostream>
 #include <vector>
 
+#include "analyzer/artifact.hpp"
 #include "artifact_file.hpp"
 #include "recorder/json.hpp"
 #include "recorder/result.hpp"
@@ -94,8 +96,8 @@ std::string step_line(const Step& step, std::size_t key_width) {
 
 void print_steps(const Json& artifact, const std::vector<Step>& steps, std::ostream& out) {
   const Json& window = *summary::member(artifact, "window");
-  out << "day2 summary: window " << summary::text_of(window, "utc_start") << " → "
-      << summary::text_of(window, "utc_end") << "\n\n";
+  out << "day2 summary: window " << summary::time_of(window, "utc_start") << " → "
+      << summary::time_of(window, "utc_end") << "\n\n";
   if (steps.empty()) {
     out << "  (no step_NN_* keys in the artifact)\n";
     return;
@@ -146,9 +148,80 @@ std::optional<double> window_start(const Json& artifact) {
   return recorder::to_epoch_seconds(*instant);
 }
 
+// A count of step 01 as a number: a non-negative integer member, else the length of the list
+// member, else null (as the text's count_text, which prints "?").
+rapidjson::Value count_json(const Json* step, const char* key, const char* list) {
+  if (step == nullptr) { return rapidjson::Value(); }
+  if (auto n = recorder::get_number(*step, key); n && *n >= 0 && *n == std::floor(*n)) { return rapidjson::Value(*n); }
+  if (list != nullptr) {
+    if (const Json* array = recorder::get_array(*step, list)) { return rapidjson::Value(static_cast<double>(array->Size())); }
+  }
+  return rapidjson::Value();
+}
+
+int print_json(const Json& artifact, const std::vector<Step>& steps, std::ostream& out) {
+  rapidjson::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  const Json& window = *summary::member(artifact, "window");
+  rapidjson::Value w(rapidjson::kObjectType);
+  w.AddMember("start", recorder::json_string(summary::time_of(window, "utc_start"), a), a);
+  w.AddMember("end", recorder::json_string(summary::time_of(window, "utc_end"), a), a);
+  doc.AddMember("window", w, a);
+  rapidjson::Value list(rapidjson::kArrayType);
+  rapidjson::Value errors(rapidjson::kArrayType);
+  rapidjson::Value unreadable(rapidjson::kArrayType);
+  const Json* step01 = nullptr;
+  for (const auto& step : steps) {
+    rapidjson::Value row(rapidjson::kObjectType);
+    row.AddMember("key", recorder::json_string(step.key, a), a);
+    row.AddMember("state", recorder::json_string(step.state == StepState::error ? "error" : state_name(step.state), a), a);
+    row.AddMember("headline", step.state == StepState::ok ? recorder::json_string(summary::headline(step.key, *step.value), a)
+                                                          : rapidjson::Value(), a);
+    row.AddMember("note", step.state == StepState::ok ? rapidjson::Value() : recorder::json_string(step.note, a), a);
+    rapidjson::Value items(rapidjson::kArrayType);
+    for (const auto& item : step.item_errors) {
+      items.PushBack(recorder::json_string(item, a), a);
+      unreadable.PushBack(recorder::json_string(step.key + ": " + item, a), a);
+    }
+    row.AddMember("itemErrors", items, a);
+    if (step.state == StepState::error) errors.PushBack(recorder::json_string(step.key + ": " + step.note, a), a);
+    if (step.key == step_key(StepId::failed_runs) && step.state == StepState::ok) step01 = step.value;
+    list.PushBack(row, a);
+  }
+  doc.AddMember("steps", list, a);
+  rapidjson::Value runs(rapidjson::kObjectType);
+  runs.AddMember("failed", count_json(step01, "failureCount", "failures"), a);
+  runs.AddMember("succeeded", count_json(step01, "successCount", "successRunIds"), a);
+  runs.AddMember("canceled", count_json(step01, "canceledCount", nullptr), a);
+  doc.AddMember("runs", runs, a);
+  bool pass = errors.Empty() && unreadable.Empty();
+  rapidjson::Value gate(rapidjson::kObjectType);
+  gate.AddMember("pass", pass, a);
+  gate.AddMember("errors", errors, a);
+  gate.AddMember("unreadable", unreadable, a);
+  doc.AddMember("gate", gate, a);
+  out << recorder::write_json(doc, recorder::Pretty::yes);
+  return pass ? 0 : 1;
+}
+
 }  // namespace
 
 int summarize(const std::string& path, Details details, std::ostream& out, std::ostream& err) {
+  return summarize(path, SummarizeOptions{details, SummaryFormat::text, ""}, out, err);
+}
+
+int summarize(const std::string& path, const SummarizeOptions& options, std::ostream& out, std::ostream& err) {
+  std::optional<recorder::Zone> zone;
+  if (!options.timezone.empty()) {
+    auto found = recorder::Zone::find(options.timezone);
+    if (!found) {
+      err << k_tool << ": error: --tz: " << found.error().message << '\n';
+      return 2;
+    }
+    zone = *found;
+  }
+  summary::DisplayZone display(zone ? &*zone : nullptr);
+  Details details = options.details;
   auto document = read_artifact_file(path);
   if (!document) {
     err << k_tool << ": error: " << document.error().message << '\n';
@@ -156,6 +229,7 @@ int summarize(const std::string& path, Details details, std::ostream& out, std::
   }
   const Json& artifact = *document;
   auto steps = find_steps(artifact);
+  if (options.format == SummaryFormat::json) return print_json(artifact, steps, out);
   print_steps(artifact, steps, out);
   if (details == Details::yes) {
     out << '\n';

@@ -91,14 +91,29 @@ std::string text_of(const Json& object, const char* key) {
   return text.empty() ? "-" : text;
 }
 
+namespace {
+thread_local const recorder::Zone* t_display_zone = nullptr;
+}  // namespace
+
+DisplayZone::DisplayZone(const recorder::Zone* zone) : m_previous(t_display_zone) { t_display_zone = zone; }
+DisplayZone::~DisplayZone() { t_display_zone = m_previous; }
+
+std::string display_time(recorder::Instant instant) {
+  return t_display_zone != nullptr ? t_display_zone->format(instant, "%F %T %Z") : recorder::format_rfc3339_utc(instant);
+}
+
 std::string time_of(const Json& object, const char* key) {
   const Json* value = member(object, key);
   if (value == nullptr || value->IsNull()) { return "-"; }
-  if (value->IsString()) { return first_line(view(*value)); }
+  if (value->IsString()) {
+    auto text = first_line(view(*value));
+    auto instant = t_display_zone != nullptr ? recorder::parse_rfc3339(text) : recorder::Result<recorder::Instant>(recorder::make_error(""));
+    return instant ? display_time(*instant) : text;
+  }
   if (!value->IsNumber()) { return "?"; }
   double seconds = value->GetDouble();
   if (!(seconds >= 0 && seconds < k_max_epoch_seconds)) { return recorder::write_json(*value); }
-  return recorder::format_rfc3339_utc(recorder::from_epoch_seconds(std::floor(seconds)));
+  return display_time(recorder::from_epoch_seconds(std::floor(seconds)));
 }
 
 std::string asset_text(const Json* value) {

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "recorder/time.hpp"
+
 namespace analyzer::summary {
 
 using Json = rapidjson::Value;
@@ -41,6 +43,19 @@ std::string text_of(const Json& object, const char* key);
 // A timestamp: float epoch seconds as UTC RFC 3339 (whole seconds), a string as is (cleaned);
 // "-" when absent or null, "?" for another type. Numbers outside years 1970-9999 print as numbers.
 std::string time_of(const Json& object, const char* key);
+// While alive, time_of and display_time print in `zone` ("2026-11-24 03:09:07 EST") instead of
+// RFC 3339 UTC (`summarize --tz`); null: UTC.
+class DisplayZone {
+ public:
+  explicit DisplayZone(const recorder::Zone* zone);
+  ~DisplayZone();
+  DisplayZone(const DisplayZone&) = delete;
+  DisplayZone& operator=(const DisplayZone&) = delete;
+
+ private:
+  const recorder::Zone* m_previous;
+};
+std::string display_time(recorder::Instant instant);
 // An asset key: "a/b" from a string, an array of strings, or an object with "path"; "?" otherwise.
 std::string asset_text(const Json* value);
 // Any value as compact JSON, cleaned (for values of an unexpected type).

@@ -9,9 +9,18 @@ artifact; every bar has a hover text (an SVG <title>) naming its run, is the ele
 centre, and takes :hover when the mouse is moved there. The timeline is captured as a PNG
 (--screenshot, one per --artifact, clipped to the SVG).
 
-The checker proves it can fail: a page it writes with a script error must be reported as failing.
+The first screen: the headline and the Actions table start within the first 1,000 px of a
+1400x1000 viewport. Every bar is at least 4 px wide. Links: every <a href> of the page (the SVG's
+too) matches one of the documented routes (LINK_PATTERNS: the Dagster UI's router of
+dagster-webserver 1.13 and the Cloud console's pages, docs/report.md "Links"), and a report with
+failed runs has links to them. --hours N first widens the artifact's window to the N hours before
+its end (a 24-hour night from a 16-hour one); --config passes deployment settings (gcp.project for
+the console links).
 
-  check_html.py --day2 BIN --artifact A.json --screenshot A.png [--artifact B.json --screenshot B.png]
+The checker proves it can fail: a page it writes with a script error must be reported as failing,
+and a link outside the documented routes must be refused.
+
+  check_html.py --day2 BIN --artifact A.json --screenshot A.png [--hours N] [--config C.json] [--artifact ...]
   check_html.py --page FILE.html     # only the console check of one page
 
 Exit 0 when every check passes, 1 with one line per problem otherwise (2: usage).
@@ -20,8 +29,10 @@ Exit 0 when every check passes, 1 with one line per problem otherwise (2: usage)
 import argparse
 import asyncio
 import base64
+import datetime
 import json
 import pathlib
+import re
 import subprocess
 import sys
 import tempfile
@@ -42,7 +53,10 @@ PROBE = r"""(() => {
   const svg = document.querySelector("svg#timeline");
   if (!svg) return {error: "no svg#timeline in the page"};
   const box = svg.getBoundingClientRect();
+  // Each bar is scrolled into view before it is measured: below the Actions table, the timeline
+  // may start past the first screen.
   const bars = [...svg.querySelectorAll("rect.run-bar")].map(bar => {
+    bar.scrollIntoView({block: "center"});
     const r = bar.getBoundingClientRect();
     const cx = r.left + r.width / 2, cy = r.top + r.height / 2;
     const title = bar.querySelector("title");
@@ -53,15 +67,65 @@ PROBE = r"""(() => {
     const title = m.querySelector("title");
     return {kind: m.getAttribute("data-kind"), title: title ? title.textContent : ""};
   });
+  const firstBar = svg.querySelector("rect.run-bar");
+  if (firstBar) {  // the hover check moves the mouse to the first bar: it must be on screen
+    firstBar.scrollIntoView({block: "center"});
+    const r = firstBar.getBoundingClientRect();
+    if (bars.length) { bars[0].cx = r.left + r.width / 2; bars[0].cy = r.top + r.height / 2; }
+  }
   const texts = sel => [...svg.querySelectorAll(sel)].map(t => t.textContent);
   const outside = [...svg.querySelectorAll("g.legend > g")].filter(g => {
     const r = g.getBoundingClientRect();
     return r.right > box.right + 0.5 || r.left < box.left - 0.5;
   }).map(g => g.textContent);
   return {bars, markers, categories: texts("g.legend-category text"), kinds: texts("g.legend-kind text"),
-          legendOutside: outside, clip: {x: box.left + scrollX, y: box.top + scrollY, width: box.width,
-          height: box.height, scale: 1}};
+          legendOutside: outside, clip: (() => { const now = svg.getBoundingClientRect();
+            return {x: now.left + scrollX, y: now.top + scrollY, width: now.width, height: now.height, scale: 1}; })()};
 })()"""
+
+
+# The documented routes (docs/report.md "Links"). Dagster UI: dagster-webserver 1.13's router
+# ("/runs/:runId", "/runs/b/:backfillId", "/locations/:repoPath/jobs/...", ".../sensors/:sensorName",
+# ".../schedules/:scheduleName/:runTab?", "/deployment/locations", assetDetailsPathForKey "/assets/<key>");
+# Cloud console: Logs Explorer, Error Reporting's group page, a Monitoring incident.
+SEGMENT = r"[A-Za-z0-9\-_.!~*'()%@]+"
+LINK_PATTERNS = {
+    "dagster run": rf"^https?://[^/]+(/{SEGMENT})*/runs/[0-9a-f][0-9a-f\-]*$",
+    "dagster backfill": rf"^https?://[^/]+(/{SEGMENT})*/runs/b/{SEGMENT}$",
+    "dagster job/sensor/schedule": rf"^https?://[^/]+(/{SEGMENT})*/locations/{SEGMENT}/(jobs|sensors|schedules)/{SEGMENT}$",
+    "dagster code locations": rf"^https?://[^/]+(/{SEGMENT})*/deployment/locations$",
+    "dagster asset": rf"^https?://[^/]+(/{SEGMENT})*/assets(/{SEGMENT})+$",
+    "logs explorer": r"^https://console\.cloud\.google\.com/logs/query;query=[^;?/]+;timeRange=\d{4}-\d\d-\d\dT[\d:.]+Z%2F\d{4}-\d\d-\d\dT[\d:.]+Z\?project=[a-z][a-z0-9\-]+$",
+    "error reporting": r"^https://console\.cloud\.google\.com/errors/detail/[A-Za-z0-9_\-]+\?project=[a-z][a-z0-9\-]+$",
+    "monitoring incident": r"^https://console\.cloud\.google\.com/monitoring/alerting/incidents/[A-Za-z0-9._\-]+\?project=[a-z][a-z0-9\-]+$",
+}
+LINKS_PROBE = r"""(() => {
+  const links = [...document.querySelectorAll("a")].map(a => a.getAttribute("href"));
+  const top = sel => { const e = document.querySelector(sel); return e ? e.getBoundingClientRect().top + scrollY : null; };
+  const headline = document.querySelector("#headline");
+  return {links, headlineBottom: headline ? headline.getBoundingClientRect().bottom + scrollY : null,
+          actionsTop: top("table.actions"), firstActionBottom: (() => {
+            const row = document.querySelector("table.actions tr:nth-child(2)");
+            return row ? row.getBoundingClientRect().bottom + scrollY : null; })()};
+})()"""
+
+
+def route_of(href):
+    """The name of the documented route `href` matches, or None."""
+    for name, pattern in LINK_PATTERNS.items():
+        if re.match(pattern, href or ""):
+            return name
+    return None
+
+
+def widen(artifact, hours, work):
+    """A copy of `artifact` whose window starts `hours` before its end."""
+    doc = json.loads(artifact.read_text())
+    end = datetime.datetime.fromisoformat(doc["window"]["utc_end"].replace("Z", "+00:00"))
+    doc["window"]["utc_start"] = (end - datetime.timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = work / f"{artifact.stem}-{hours:g}h.json"
+    out.write_text(json.dumps(doc))
+    return out
 
 
 class Page:
@@ -125,8 +189,9 @@ class Page:
         await self.browser.send("Target.closeTarget", {"targetId": self.target})
 
 
-def day2_report(day2, artifact, out_dir, fmt):
-    result = subprocess.run([day2, "report", str(artifact), "--out-dir", str(out_dir), "--format", fmt],
+def day2_report(day2, artifact, out_dir, fmt, config=None):
+    extra = ["--config", str(config)] if config else []
+    result = subprocess.run([day2, "report", str(artifact), "--out-dir", str(out_dir), "--format", fmt, *extra],
                             capture_output=True, text=True, timeout=30)
     if result.returncode != 0:
         raise RuntimeError(f"day2 report {artifact} --format {fmt} exited {result.returncode}: {result.stderr.strip()}")
@@ -139,7 +204,8 @@ def expected_of(report):
     markers = Counter(row["kind"] or row["source"] for row in report["timeline"]
                       if row["time"] != "-" and row["kind"] != "run")
     return {"bars": len(barred), "run_ids": sorted(run["runId"] for _, run in barred),
-            "categories": sorted({category for category, _ in barred}), "markers": markers}
+            "categories": sorted({category for category, _ in barred}), "markers": markers,
+            "run_links": sum(1 for _, run in barred if run.get("url"))}
 
 
 def compare(name, probe, expected):
@@ -156,8 +222,8 @@ def compare(name, probe, expected):
         first = bar["title"].split("\n")[0] or "(no title)"
         if "pointer: /step_01_failed_runs/failures/" not in bar["title"] and "pointer: -" not in bar["title"]:
             problems.append(f"{name}: bar '{first}' has no hover text with its pointer")
-        if bar["width"] < 1 or bar["height"] < 1:
-            problems.append(f"{name}: bar '{first}' is not visible ({bar['width']}x{bar['height']} px)")
+        if bar["width"] < 4 or bar["height"] < 1:
+            problems.append(f"{name}: bar '{first}' is narrower than 4 px or flat ({bar['width']:.1f}x{bar['height']:.1f} px)")
         if not bar["onTop"]:
             problems.append(f"{name}: bar '{first}' is covered at its centre: hovering it would not show its title")
     drawn = Counter(marker["kind"] for marker in probe["markers"])
@@ -187,6 +253,19 @@ async def check_report(browser, html, expected, screenshot):
         problems = [f"{name}: {p}" for p in page.problems()]
         probe = await page.evaluate(PROBE)
         problems += compare(name, probe, expected)
+        first = await page.evaluate(LINKS_PROBE)
+        if first["headlineBottom"] is None or first["headlineBottom"] > 1000:
+            problems.append(f"{name}: the headline is not within the first 1000 px ({first['headlineBottom']})")
+        if first["firstActionBottom"] is None or first["firstActionBottom"] > 1000:
+            problems.append(f"{name}: the Actions table's first row is not within the first 1000 px ({first['firstActionBottom']})")
+        unmatched = [href for href in first["links"] if route_of(href) is None]
+        problems += [f"{name}: link {href!r} matches no documented route" for href in unmatched]
+        routes = Counter(route_of(href) for href in first["links"])
+        if expected["run_links"] and routes["dagster run"] < expected["run_links"]:
+            problems.append(f"{name}: {routes['dagster run']} link(s) to runs, the JSON report has {expected['run_links']} run URL(s)")
+        print(f"{name}: headline bottom {first['headlineBottom']:.0f} px, first action row {first['firstActionBottom']:.0f} px; "
+              f"links by route {dict(sorted((k, v) for k, v in routes.items() if k))}; "
+              f"narrowest bar {min((b['width'] for b in probe.get('bars', [])), default=0):.1f} px")
         if probe.get("bars") and not await hovers(page, probe["bars"][0]):
             problems.append(f"{name}: moving the mouse onto the first bar does not hover it")
         if "clip" in probe:
@@ -228,10 +307,17 @@ async def run(args, work):
             problems.append(f"the checker missed the broken page's errors (it saw {found}): it cannot be trusted")
         else:
             print(f"broken page reported as failing, as it must be: {'; '.join(found)}")
-        for artifact, screenshot in zip(args.artifact, args.screenshot):
+        for bad in ["https://console.cloud.google.com/logs/query?project=p", "http://dagster/runs/../etc",
+                    "javascript:alert(1)", "https://evil.example/runs/b/x?y"]:
+            if route_of(bad) is not None:
+                problems.append(f"the link check accepts {bad!r}: it cannot be trusted")
+        hours = args.hours + [None] * (len(args.artifact) - len(args.hours))
+        for artifact, screenshot, wide in zip(args.artifact, args.screenshot, hours):
             out = work / artifact.stem
-            html = day2_report(args.day2, artifact, out, "html")
-            expected = expected_of(json.loads(day2_report(args.day2, artifact, out, "json").read_text()))
+            if wide:
+                artifact = widen(artifact, wide, work)
+            html = day2_report(args.day2, artifact, out, "html", args.config)
+            expected = expected_of(json.loads(day2_report(args.day2, artifact, out, "json", args.config).read_text()))
             problems += await asyncio.wait_for(check_report(browser, html, expected, screenshot), PAGE_TIMEOUT)
         return problems
     finally:
@@ -248,6 +334,9 @@ def main():
     parser.add_argument("--screenshot", type=pathlib.Path, action="append", default=[],
                         help="the PNG of the timeline, one per --artifact")
     parser.add_argument("--page", type=pathlib.Path, help="only check this page for console errors")
+    parser.add_argument("--hours", type=float, action="append", default=[],
+                        help="widen the window of the --artifact of the same position to N hours (0: keep it)")
+    parser.add_argument("--config", type=pathlib.Path, help="deployment settings for every report (gcp.project: console links)")
     args = parser.parse_args()
     if not args.page and (not args.day2 or not args.artifact or len(args.artifact) != len(args.screenshot)):
         parser.error("give --day2 and one --screenshot per --artifact (or --page FILE)")

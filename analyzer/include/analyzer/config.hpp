@@ -56,6 +56,13 @@ struct SelfResolvingAlert {
   std::string reason;
 };
 
+// Where the report's links point (docs/report.md "Links").
+struct LinkSettings {
+  std::string dagster_ui;  // the Dagster UI's base URL; "" = derived (OSS: the GraphQL URL without /graphql;
+                           // Dagster+: https://<organization>.dagster.cloud/<deployment>)
+  std::string console = "https://console.cloud.google.com";  // the Google Cloud console
+};
+
 // `collect --metrics` / `--pushgateway` and `report --metrics` (docs/metrics.md).
 struct MetricsSettings {
   int top_locations = 10;   // location label values: the night's top N by failures, the rest "other"
@@ -71,6 +78,7 @@ struct Config {
   std::string timezone = "America/New_York";
   std::vector<SelfResolvingAlert> self_resolving_alerts;  // report.self_resolving_alerts
   MetricsSettings metrics;
+  LinkSettings links;
   int agent_replicas = 1;
   double agent_max_surge_percent = 200;
   int concurrency = 16;            // requests in flight at once (LimitingTransport)

@@ -10,6 +10,7 @@
 namespace analyzer {
 
 struct ReclassifyRules;  // analyzer/reclassify.hpp
+struct Runbook;          // analyzer/runbook.hpp
 struct Config;           // analyzer/config.hpp
 
 enum class ReportFormat { markdown, json, html };
@@ -20,6 +21,9 @@ struct ReportOptions {
   std::optional<std::string> timezone;       // IANA name; default: the artifact's window.timezone,
                                              // else America/New_York
   std::shared_ptr<const ReclassifyRules> reclassify_rules;  // --reclassify; default: the built-in rules
+  std::optional<std::string> out;           // --out: this file instead of out_dir/<name>; "-" = stdout
+  std::string deployment;                   // --deployment: named in the file, day2-report-<deployment>-<date>
+  std::shared_ptr<const Runbook> runbook;   // --runbook merged over the built-in one; default: built in
   std::optional<std::string> metrics_path;  // --metrics: the report's families merged into this textfile
   std::shared_ptr<const Config> config;  // --config: agent replicas, thresholds, self-resolving alerts; default: defaults
 };

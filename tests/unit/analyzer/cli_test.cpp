@@ -388,7 +388,7 @@ TEST(CliSummarize, MissingFileExits2) {
 TEST(CliSummarize, Help) {
   auto result = run_day2({"summarize", "--help"});
   EXPECT_EQ(result.code, 0);
-  EXPECT_EQ(result.out.rfind("usage: day2 summarize [--details] [FILE]\n", 0), 0u) << result.out;
+  EXPECT_EQ(result.out.rfind("usage: day2 summarize [--details | --json] [--tz ZONE] [FILE]\n", 0), 0u) << result.out;
 }
 
 TEST(CliSummarize, UnknownOptionExits2) {
@@ -408,9 +408,9 @@ TEST(CliOptions, AnAbbreviatedOptionIsUnknownAndTheNearestIsNamed) {
   auto result = day2test::run_day2({"collect", "--hour", "3"});
   EXPECT_EQ(result.code, 2);
   EXPECT_EQ(result.err, "day2 collect: error: unknown option --hour; did you mean --hours?\n");
-  auto report = day2test::run_day2({"report", "day2.json", "--out", "/dev/stdout"});
+  auto report = day2test::run_day2({"report", "day2.json", "--form", "md"});
   EXPECT_EQ(report.code, 2);
-  EXPECT_EQ(report.err, "day2 report: error: unknown option --out; did you mean --out-dir?\n");
+  EXPECT_EQ(report.err, "day2 report: error: unknown option --form; did you mean --format?\n");
 }
 
 TEST(CliOptions, AMisspeltCommandNamesTheNearest) {

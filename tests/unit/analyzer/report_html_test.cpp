@@ -170,10 +170,15 @@ TEST(ReportHtml, LegendWrapsInsideTheViewBox) {
   EXPECT_GE(rows.size(), 3u);
 }
 
+// Self-contained: nothing is loaded from elsewhere (no src, stylesheet, import or script); links
+// the reader follows (<a href>, into the Dagster UI and the console) are not loads.
 TEST(ReportHtml, IsSelfContained) {
   auto html = render_html(build_file(k_reasoning), new_york());
-  std::regex external(R"re((src|href)\s*=\s*["']?\s*(https?:)?//)re", std::regex::icase);
+  std::regex external(R"re((src|srcset|xlink:href|action)\s*=\s*["']?\s*(https?:)?//)re", std::regex::icase);
   EXPECT_FALSE(std::regex_search(html, external));
+  std::regex non_anchor_href(R"re(<(?!a\s)[a-z]+[^>]*\shref\s*=)re", std::regex::icase);
+  EXPECT_FALSE(std::regex_search(html, non_anchor_href));
+  EXPECT_THAT(html, HasSubstr("<a href=\"https://kipp.dagster.cloud/prod/runs/"));
   EXPECT_THAT(html, Not(HasSubstr("<script")));
   EXPECT_THAT(html, Not(HasSubstr("<link")));
   EXPECT_THAT(html, Not(HasSubstr("@import")));
@@ -184,15 +189,16 @@ TEST(ReportHtml, ShowsReclassificationEvidenceLikeTheMarkdown) {
   auto html = render_html(build_file(k_data / "artifacts" / "reclassify.json"), new_york());
   EXPECT_THAT(html, HasSubstr("<p class=\"guidance\">Guidance: The agent lost its connection"));
   EXPECT_THAT(html, HasSubstr("<li>Reclassified from Unclassified by rule <code>agent-api-timeout</code></li>\n"
-                              "<li class=\"evidence\">Evidence (agent_error, <code>/step_07_agents/agents/0/errors/0"
-                              "</code>): agent agent-1: requests.exceptions.ReadTimeout"));
+                              "<li class=\"evidence\">Evidence (<span class=\"tag\">agent error</span>): agent agent-1: "
+                              "requests.exceptions.ReadTimeout"));
   EXPECT_THAT(html, HasSubstr("\nreclassified from Unclassified\nevidence (agent_error, /step_07_agents/agents/0/errors/0)"));
 }
 
 TEST(ReportHtml, ShowsTheRuleAndEvidenceOfAFinding) {
   auto html = render_html(build_file(k_reasoning), new_york());
   EXPECT_THAT(html, HasSubstr("(rule: <code>run-never-started</code>)"));
-  EXPECT_THAT(html, HasSubstr("<li class=\"evidence\">Evidence (run, <code>/step_01_failed_runs/failures/0</code>): "
+  EXPECT_THAT(html, HasSubstr("<li class=\"evidence\">Evidence (<a href=\"https://kipp.dagster.cloud/prod/runs/"
+                              "aaaaaaaa-0000-4000-8000-000000000001\"><span class=\"tag\">run</span></a>): "
                               "run aaaaaaaa-0000-4000-8000-000000000001 never started</li>"));
 }
 

@@ -130,7 +130,8 @@ TEST_F(Report, TimesFollowTheReportZone) {
   EXPECT_THAT(berlin, HasSubstr("## Day-2 Operations Report — 2026-03-29 23:00 CEST → 2026-03-30 15:00 CEST\n"));
   EXPECT_THAT(new_york, HasSubstr("| 2026-03-30 00:11:58 EDT | Pod `dagster-run-5c1e2d3a"));
   EXPECT_THAT(berlin, HasSubstr("| 2026-03-30 06:11:58 CEST | Pod `dagster-run-5c1e2d3a"));
-  EXPECT_THAT(berlin, HasSubstr("### Timeline (Europe/Berlin)"));
+  EXPECT_THAT(berlin, HasSubstr("### Timeline (CET/CEST)"));
+  EXPECT_THAT(new_york, HasSubstr("### Timeline (ET)"));
 }
 
 TEST_F(Report, DefaultsToTheArtifactsZone) {
