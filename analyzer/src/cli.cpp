@@ -159,6 +159,27 @@ std::string read_text_file(const std::string& path) {
   return text.str();
 }
 
+// With a recording, after the collection: each failed run's detail and run group, the requests
+// `day2 run|logs|steps|compare --replay` send besides the event log collect already read (at the
+// same page size), so a recorded night is a whole post-mortem. Returns the first seq they took
+// (manifest.investigations_from), 0 when none was recorded. A failure is logged, never fatal.
+int record_investigations(const DagsterClient& client, const rapidjson::Value& artifact,
+                          const recorder::RecordingTransport& recording) {
+  std::size_t before = recording.size();
+  const auto* step = recorder::get_object(artifact, step_key(StepId::failed_runs));
+  const auto* failures = step ? recorder::get_array(*step, "failures") : nullptr;
+  if (failures == nullptr) return 0;
+  for (const auto& failure : failures->GetArray()) {
+    auto run_id = recorder::get_string(failure, "runId");
+    if (!run_id || run_id->empty()) continue;
+    if (auto run = fetch_run(client, *run_id); !run) recorder::log::info("day2: run {}: {}", *run_id, run.error().message);
+    if (auto group = fetch_run_group(client, *run_id); !group) {
+      recorder::log::info("day2: run {}: {}", *run_id, group.error().message);
+    }
+  }
+  return recording.size() > before ? static_cast<int>(before) + 1 : 0;
+}
+
 // Writes `text` to --metrics (atomically) and pushes it to --pushgateway (over the network even when
 // replaying: the gateway is where the night is charted). False when either failed (said on `err`);
 // the file is written whatever the push does.
@@ -302,8 +323,10 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
     return 1;
   }
   out << path << '\n';
+  int investigations_from = recording ? record_investigations(client, artifact, *recording) : 0;
   if (recording) {
     recorder::Manifest manifest;
+    manifest.investigations_from = investigations_from;
     manifest.now = request.now;
     manifest.window = window;
     manifest.timezone = zone->name();
@@ -334,6 +357,7 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
   }
   if (recording && vm.count("record")) {
     recorder::Manifest manifest;
+    manifest.investigations_from = investigations_from;
     manifest.now = request.now;  // what the recorded requests were computed from
     manifest.window = window;
     manifest.timezone = zone->name();

@@ -193,7 +193,7 @@ int run_logs(const std::vector<std::string>& args, std::ostream& out, std::ostre
       ("level", po::value<std::string>()->value_name("L"), "only events at this level or above (DEBUG, INFO, WARNING, ERROR, CRITICAL)")
       ("limit", po::value<int>()->value_name("N"), "stop after N matching events and print the cursor to continue (default: every event)")
       ("cursor", po::value<std::string>()->value_name("C"), "start after this cursor (from an earlier --limit)")
-      ("page-size", po::value<int>()->default_value(1000), "events per request (1-10000; Dagster serves at most 1000 a page, so more is read 1000 at a time)");
+      ("page-size", po::value<int>(), "events per request (1-10000; default collect.page_size, 200, as collect reads them, so a recorded night replays; Dagster serves at most 1000 a page)");
   auto vm = parse_run_args(args, options);
   if (print_help_if_asked(vm, k_logs_help, options, out)) return 0;
   const auto run_id = required_run_id(vm, "logs");
@@ -214,12 +214,14 @@ int run_logs(const std::vector<std::string>& args, std::ostream& out, std::ostre
     limit = vm["limit"].as<int>();
     if (limit < 1) throw UsageError{fmt::format("--limit: {} is not a positive number", limit)};
   }
-  int page_size = vm["page-size"].as<int>();
-  if (page_size < 1 || page_size > 10000) throw UsageError{fmt::format("--page-size: {} is not in 1-10000", page_size)};
+  int page_size = vm.count("page-size") ? vm["page-size"].as<int>() : 0;
+  if (vm.count("page-size") && (page_size < 1 || page_size > 10000)) {
+    throw UsageError{fmt::format("--page-size: {} is not in 1-10000", page_size)};
+  }
   auto session = open_session(vm, "logs", err);
   if (!session) return 1;
   auto page = fetch_events(*session->client, run_id, vm.count("cursor") ? vm["cursor"].as<std::string>() : "", filter,
-                           limit, page_size);
+                           limit, page_size > 0 ? page_size : session->config.page_size);
   if (!page) return fail(*session, page.error().message, err);
   if (page->not_found) return run_not_found(*session, run_id, err);
 

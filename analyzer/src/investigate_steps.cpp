@@ -10,7 +10,6 @@ using recorder::UsageError;
 
 namespace {
 
-constexpr int k_page_size = 1000;
 
 rapidjson::Value optional_string(const std::optional<std::string>& text, Allocator& a) {
   return text ? recorder::json_string(*text, a) : rapidjson::Value();
@@ -36,7 +35,7 @@ int run_steps(const std::vector<std::string>& args, std::ostream& out, std::ostr
   double gap = parse_seconds_option("gap", vm["gap"].as<std::string>());
   auto session = open_session(vm, "steps", err);
   if (!session) return 1;
-  auto page = fetch_events(*session->client, run_id, "", EventFilter{}, 0, k_page_size);
+  auto page = fetch_events(*session->client, run_id, "", EventFilter{}, 0, session->config.page_size);
   if (!page) return fail(*session, page.error().message, err);
   if (page->not_found) return run_not_found(*session, run_id, err);
   auto report = analyze_steps(page->events, gap);
@@ -203,7 +202,7 @@ int run_compare(const std::vector<std::string>& args, std::ostream& out, std::os
     auto lookup = fetch_run(*session->client, id);
     if (!lookup) return fail(*session, lookup.error().message, err);
     if (lookup->not_found) return run_not_found(*session, id, err);
-    auto page = fetch_events(*session->client, id, "", EventFilter{}, 0, k_page_size);
+    auto page = fetch_events(*session->client, id, "", EventFilter{}, 0, session->config.page_size);
     if (!page) return fail(*session, page.error().message, err);
     if (page->not_found) return run_not_found(*session, id, err);
     runs.push_back(*lookup->run);

@@ -301,6 +301,7 @@ Result<std::string> render_manifest(const Bundle& bundle) {
   add(doc, "day2_version", json_string(m.day2_version, a), a);
   add(doc, "redactions", std::move(redactions), a);
   add(doc, "exchange_count", Value(static_cast<int>(bundle.exchanges.size())), a);
+  if (m.investigations_from > 0) add(doc, "investigations_from", Value(m.investigations_from), a);
   return write_json(doc, Pretty::yes);
 }
 
@@ -714,6 +715,14 @@ Result<Manifest> read_manifest(const fs::path& dir) {
   manifest.exchange_count = f.integer(doc, root, "exchange_count");
   if (!f.failed() && manifest.exchange_count < 0) {
     f.fail(root / "exchange_count", fmt::format("\"exchange_count\" must not be negative, got {}", manifest.exchange_count));
+  }
+  if (!f.failed() && doc.HasMember("investigations_from")) {
+    manifest.investigations_from = f.integer(doc, root, "investigations_from");
+    if (!f.failed() && (manifest.investigations_from < 1 || manifest.investigations_from > manifest.exchange_count)) {
+      f.fail(root / "investigations_from",
+             fmt::format("\"investigations_from\" must be an exchange's seq (1 to exchange_count {}), got {}",
+                         manifest.exchange_count, manifest.investigations_from));
+    }
   }
   if (f.failed()) return f.error();
   return manifest;

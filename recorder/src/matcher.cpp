@@ -373,8 +373,11 @@ HttpResponse Matcher::answer(const HttpRequest& request) {
 ReplayReport Matcher::report() const {
   std::lock_guard lock(m_impl->mutex);
   auto report = m_impl->report;
+  // Exchanges recorded for later investigations are there to be used by some, not by every replay.
+  const int investigations_from = m_bundle.manifest.investigations_from;
   for (std::size_t i = 0; i < m_impl->used.size(); ++i) {
-    if (!m_impl->used[i]) report.unused.push_back(static_cast<int>(i) + 1);
+    int seq = static_cast<int>(i) + 1;
+    if (!m_impl->used[i] && (investigations_from == 0 || seq < investigations_from)) report.unused.push_back(seq);
   }
   return report;
 }

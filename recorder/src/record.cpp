@@ -91,3 +91,10 @@ Bundle RecordingTransport::bundle(Manifest manifest) const {
 }
 
 }  // namespace recorder
+
+namespace recorder {
+std::size_t RecordingTransport::size() const {
+  std::lock_guard lock(m_mutex);
+  return m_exchanges.size();
+}
+}  // namespace recorder

@@ -107,10 +107,40 @@ def test_recorded_collection_replays_identically(day2_bin, expected, tmp_path):
         assert proc.returncode == 0, f"collect against replay serve: {describe(proc)}"
         report = server.report()
     assert report["misses"] == [] and report["unused"] == [], report
-    assert report["served"] == manifest["exchange_count"], report
+    # Every exchange of the collection is served; the ones recorded for investigations after it are not asked for.
+    assert report["served"] == manifest.get("investigations_from", manifest["exchange_count"] + 1) - 1, report
     live_doc, served_doc = json.loads(live.read_text()), json.loads(served.read_text())
     assert served_doc["meta"]["dagsterUrl"] == f"http://127.0.0.1:{server.port}/graphql"
     assert without_meta_url(served_doc) == without_meta_url(live_doc), "served replay differs beyond meta.dagsterUrl"
+
+
+def test_a_recorded_night_answers_every_investigation_offline(day2_bin, expected, tmp_path):
+    """`collect --record` also records each failed run's detail and run group, and reads event logs
+    at the page size the investigations use: `day2 run|logs|steps|compare --replay night/` answer for
+    every failed run of the night without a miss, and a replay of the collection reports none of
+    those extra exchanges as unused."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    hours = f"{(time.time() - expected['started_at'] + 300) / 3600:.4f}"
+    night = tmp_path / "night"
+    proc = run([day2_bin, "collect", "--dagster-url", expected["url"], "--now", now, "--hours", hours,
+                "--record", str(night), "--out", str(tmp_path / "live.json"), "--quiet"])
+    assert proc.returncode == 0, f"live collect --record: {describe(proc)}"
+    manifest = json.loads((night / "manifest.json").read_text())
+    assert 1 <= manifest["investigations_from"] <= manifest["exchange_count"], manifest
+    failed = sorted(r["runId"] for r in expected["runs"] if r["status"] == "FAILURE")
+    assert len(failed) >= 5, failed
+    for run_id in failed:
+        for command in (["run", run_id, "--json"], ["logs", run_id, "--type", "STEP_FAILURE"], ["steps", run_id]):
+            proc = run([day2_bin, *command, "--replay", str(night)])
+            assert proc.returncode == 0 and "replay miss" not in proc.stderr, f"day2 {' '.join(command)}: {describe(proc)}"
+        detail = json.loads(run([day2_bin, "run", run_id, "--json", "--replay", str(night)]).stdout)
+        assert detail["run"]["runId"] == run_id and detail["run"]["status"] == "FAILURE", detail["run"]
+    for first, second in zip(failed, failed[1:]):
+        proc = run([day2_bin, "compare", first, second, "--replay", str(night)])
+        assert proc.returncode == 0 and "replay miss" not in proc.stderr, f"day2 compare: {describe(proc)}"
+    proc = run([day2_bin, "collect", "--replay", str(night), "--out", str(tmp_path / "again.json"), "--quiet"])
+    assert proc.returncode == 0 and "never used" not in proc.stderr, describe(proc)
+    assert (tmp_path / "again.json").read_bytes() == (tmp_path / "live.json").read_bytes()
 
 
 # --- 2. google-cloud-logging through the replay server ------------------------------------------

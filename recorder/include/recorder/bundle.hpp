@@ -79,6 +79,10 @@ struct Manifest {
   std::string day2_version;
   std::vector<std::string> redactions;
   int exchange_count = 0;
+  // The first exchange recorded for later investigations rather than by the collection (`collect
+  // --record` reads each failed run's detail and run group for `day2 run|logs|steps|compare
+  // --replay`): a replay of the collection does not report those as unused. 0 = none.
+  int investigations_from = 0;
 };
 
 // One recorded request and its response. Bodies are kept as text here; the writer stores JSON

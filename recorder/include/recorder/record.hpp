@@ -33,6 +33,8 @@ class RecordingTransport : public Transport {
   // build's); endpoints (one alias per origin: the service name, "-2", "-3" for further origins of a
   // service, origins redacted), redactions and exchange_count are filled in.
   Bundle bundle(Manifest manifest) const;
+  // How many exchanges are recorded so far.
+  std::size_t size() const;
 
  private:
   std::shared_ptr<Transport> m_inner;

@@ -513,3 +513,38 @@ TEST(ParseBodyJson, AcceptsOnlyObjectsAndArraysWithinDepth) {
 
 }  // namespace
 }  // namespace recorder
+
+namespace recorder {
+namespace {
+
+TEST(BundleWriter, RoundTripsWhereTheInvestigationsStart) {
+  TempDir dir;
+  auto sample = sample_bundle();
+  sample.manifest.investigations_from = 2;
+  auto bundle = read_bundle(written(dir, sample));
+  ASSERT_TRUE(bundle.ok()) << bundle.error().message;
+  EXPECT_EQ(bundle->manifest.investigations_from, 2);
+  EXPECT_NE(slurp(dir.path() / "bundle" / "manifest.json").find("\"investigations_from\": 2"), std::string::npos);
+  TempDir plain;
+  auto without = read_bundle(written(plain));
+  ASSERT_TRUE(without.ok());
+  EXPECT_EQ(without->manifest.investigations_from, 0);
+  EXPECT_EQ(slurp(plain.path() / "bundle" / "manifest.json").find("investigations_from"), std::string::npos)
+      << "absent when there are none: older readers see the same manifest";
+}
+
+TEST(BundleReader, RefusesInvestigationsFromOutsideTheExchanges) {
+  TempDir dir;
+  auto text = manifest_text();
+  text.replace(text.find("\"exchange_count\": 1"), 19, "\"exchange_count\": 1,\n  \"investigations_from\": 5");
+  put(dir.path() / "b" / "manifest.json", text);
+  put(dir.path() / "b" / "exchanges" / "0001.json", exchange_text());
+  auto bundle = read_bundle(dir.path() / "b");
+  ASSERT_FALSE(bundle.ok());
+  EXPECT_NE(bundle.error().message.find("\"investigations_from\" must be an exchange's seq (1 to exchange_count 1), got 5"),
+            std::string::npos)
+      << bundle.error().message;
+}
+
+}  // namespace
+}  // namespace recorder

@@ -295,3 +295,22 @@ TEST(ReplayReport, FormatsForPeople) {
 
 }  // namespace
 }  // namespace recorder
+
+namespace recorder {
+namespace {
+
+// Exchanges recorded for later investigations (manifest.investigations_from) are not "unused" when
+// a replay does not ask for them; the ones before are.
+TEST(Matcher, ExchangesRecordedForInvestigationsAreNotReportedUnused) {
+  auto bundle = dagster_bundle();
+  bundle.manifest.investigations_from = 3;
+  Matcher matcher(std::move(bundle));
+  EXPECT_EQ(matcher.answer(graphql(R"({"runId":"abc","after":null})")).status, 200);
+  EXPECT_EQ(matcher.report().unused, std::vector<int>{2}) << "seq 2 is the collection's, seq 3 an investigation's";
+  Matcher plain(dagster_bundle());
+  EXPECT_EQ(plain.answer(graphql(R"({"runId":"abc","after":null})")).status, 200);
+  EXPECT_EQ(plain.report().unused, (std::vector<int>{2, 3}));
+}
+
+}  // namespace
+}  // namespace recorder
