@@ -67,6 +67,26 @@ void run_volume(const Json& artifact, Report& report) {
   report.canceled = summary::count_text(*runs, "canceledCount");
 }
 
+// The run section's material: the steps' spans, the failing step's error lines, the captured steps.
+void run_details(const Json& failure, RunEvidence& run) {
+  for (const auto& step : array_of(failure, "steps").GetArray()) {
+    if (!step.IsObject()) { continue; }
+    run.steps.push_back({text_of(step, "stepKey"), epoch_of(step, "startTime"), epoch_of(step, "endTime"), text_of(step, "status")});
+  }
+  if (auto shown = summary::shown_step_error(failure); shown.error != nullptr) {
+    const Json& error = *shown.error;
+    for (const char* key : {"message", "errorMessage"}) {
+      if (auto line = brief(error, key, 400); line != "-" && line != "?") { run.error_lines.push_back(line); }
+    }
+    for (const auto& link : array_of(error, "causeChain").GetArray()) {
+      if (auto line = brief(link, "message", 400); line != "-" && line != "?") { run.error_lines.push_back("caused by: " + line); }
+    }
+  }
+  for (const auto& key : array_of(failure, "logsCapturedSteps").GetArray()) {
+    if (key.IsString()) { run.captured_steps.emplace_back(key.GetString(), key.GetStringLength()); }
+  }
+}
+
 // "step: the user's exception": the first cause in the chain (the exception under Dagster's
 // wrapper), else the step's error message, else its event message.
 std::string first_step_error(const Json& failure) {
@@ -249,6 +269,7 @@ void root_causes(const Json& artifact, const recorder::Zone& zone, const Reclass
       run.step_key = text_of(*shown.error, "stepKey") == "-" ? std::string() : text_of(*shown.error, "stepKey");
     }
     run.run_message = brief(failure, "runFailureMessage", 300);
+    run_details(failure, run);
     run.retry = retries[run.run_id];
     run.start_epoch = epoch_of(failure, "startTime");
     auto found = reclassified.find(run.run_id);

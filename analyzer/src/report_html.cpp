@@ -1,6 +1,7 @@
 // The report as one self-contained HTML page: inline CSS, the SVG timeline (report_svg.cpp), no
 // script and no external resource. Every artifact string is escaped (it is untrusted input).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 
@@ -19,6 +20,8 @@ th{background:#f4f4f4}code{background:#f2f2f2;padding:0 .2rem;border-radius:3px}
 .skipped{color:#555}.evidence{color:#555;font-size:.9rem}
 #timeline{border:1px solid #ddd;background:#fff}#timeline text{font-size:11px;fill:#333}
 .headline{font-size:1.1rem;margin:.4rem 0}.counts{margin:.2rem 0 1rem}.tag{background:#eef;border-radius:3px;padding:0 .3rem;font-size:.8rem}
+.run{border-top:1px solid #eee;margin-top:1rem}.run h3{font-size:1rem}pre.error{background:#fafafa;border:1px solid #eee;padding:.5rem;white-space:pre-wrap;font-size:.85rem}
+table.steps td.span,table.steps th.span{width:40%}.step-bar{height:10px;border-radius:2px}.step-bar.ok{background:#2ca02c}.step-bar.bad{background:#d62728}
 #timeline .tick{fill:#555}#timeline .window{stroke:#444;stroke-dasharray:4 3}
 </style>
 )";
@@ -184,6 +187,72 @@ void causes(const Report& r, std::string& html) {
   html += "</ol>\n";
 }
 
+// One failed run, readable offline: when, its steps on a bar chart of the run's span, the failing
+// step's error and cause chain, where its captured logs are, its evidence and pod events.
+void run_section(const Cause& cause, const RunEvidence& run, const recorder::Zone& zone, std::string& html) {
+  html += fmt::format("<section class=\"run\" id=\"run-{}\">\n<h3>{} run {} — {}{}</h3>\n", html_escape(run.run_id),
+                      anchor("<code>" + html_escape(run.job) + "</code>", run.job_url),
+                      anchor("<code>" + html_escape(run.run_id) + "</code>", run.url), html_escape(cause.category),
+                      cause.rule_id == "-" ? "" : fmt::format(" (<code>{}</code>)", html_escape(cause.rule_id)));
+  std::string duration;
+  if (run.start_epoch && run.end_epoch && *run.end_epoch >= *run.start_epoch) {
+    duration = fmt::format(" ({:.1f} s)", *run.end_epoch - *run.start_epoch);
+  }
+  html += fmt::format("<p>Location {}; started {}, failed {}{}.</p>\n", html_escape(run.location),
+                      html_escape(when(zone, run.start_epoch)), html_escape(run.ended), duration);
+  if (!run.steps.empty()) {
+    double from = run.start_epoch.value_or(1e18);
+    double to = run.end_epoch.value_or(0);
+    for (const auto& step : run.steps) {
+      if (step.start) { from = std::min(from, *step.start); }
+      if (step.end) { to = std::max(to, *step.end); }
+    }
+    double span = to > from ? to - from : 1;
+    html += "<table class=\"steps\">\n<tr><th>Step</th><th>Status</th><th>Started</th><th>Took</th><th class=\"span\">In the run</th></tr>\n";
+    for (const auto& step : run.steps) {
+      std::string took = step.start && step.end ? fmt::format("{:.1f} s", *step.end - *step.start) : "-";
+      std::string bar;
+      if (step.start) {
+        double left = std::clamp((*step.start - from) / span * 100, 0.0, 100.0);
+        double width = std::clamp(((step.end ? *step.end : to) - *step.start) / span * 100, 0.5, 100.0 - left);
+        bar = fmt::format("<div class=\"step-bar {}\" style=\"margin-left:{:.1f}%;width:{:.1f}%\"></div>",
+                          step.status == "SUCCESS" ? "ok" : "bad", left, width);
+      }
+      html += fmt::format("<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td class=\"span\">{}</td></tr>\n",
+                          html_escape(step.step_key), html_escape(step.status), html_escape(when(zone, step.start)), took, bar);
+    }
+    html += "</table>\n";
+  }
+  if (!run.error_lines.empty()) {
+    html += fmt::format("<p><strong>Failing step</strong> <code>{}</code>:</p>\n<pre class=\"error\">", html_escape(run.step_key));
+    for (const auto& line : run.error_lines) { html += html_escape(line) + "\n"; }
+    html += "</pre>\n";
+  }
+  if (!run.captured_steps.empty()) {
+    std::vector<std::string> keys;
+    for (const auto& key : run.captured_steps) { keys.push_back("<code>" + html_escape(key) + "</code>"); }
+    html += fmt::format("<p>Captured logs of {} (not in the artifact): <code>day2 logs {} --type LOGS_CAPTURED</code></p>\n",
+                        fmt::join(keys, ", "), html_escape(run.run_id));
+  }
+  if (!run.evidence.empty() || !run.pod_events.empty()) {
+    html += "<ul>\n";
+    for (const auto& e : run.evidence) { evidence_item(e, html); }
+    for (const auto& event : run.pod_events) {
+      html += fmt::format("<li class=\"evidence\">Pod event of the run&#39;s pod: {}</li>\n", inline_text(event));
+    }
+    html += "</ul>\n";
+  }
+  html += "</section>\n";
+}
+
+void run_sections(const Report& r, const recorder::Zone& zone, std::string& html) {
+  if (r.causes.empty()) { return; }
+  html += "<h2 id=\"failed-runs\">Failed runs</h2>\n";
+  for (const auto& cause : r.causes) {
+    for (const auto& run : cause.runs) { run_section(cause, run, zone, html); }
+  }
+}
+
 void findings(const std::vector<Finding>& list, std::string& html) {
   html += "<ul>\n";
   for (const auto& finding : list) {
@@ -242,6 +311,7 @@ std::string render_html(const Report& report, const recorder::Zone& zone) {
   preamble(report, html);
   timeline(report, zone, html);
   causes(report, html);
+  run_sections(report, zone, html);
   html += "<h2>Impact</h2>\n";
   if (report.impact.empty()) {
     html += "<p>No impact recorded in the window.</p>\n";

@@ -48,6 +48,14 @@ struct TimelineRow {
   std::string url = {};         // where to see it (report_links.cpp), or empty
 };
 
+// A step of a failed run for the HTML report's run section (the artifact's failures[].steps).
+struct StepRow {
+  std::string step_key;
+  std::optional<double> start;
+  std::optional<double> end;
+  std::string status;
+};
+
 struct RunEvidence {
   std::string run_id;
   std::string job;
@@ -60,6 +68,9 @@ struct RunEvidence {
   std::string error_class;
   std::string first_step_error; // "step: the user exception", or "-"
   std::string step_key;         // the failing step shown, or empty
+  std::vector<StepRow> steps = {};                 // its steps by start (HTML run section)
+  std::vector<std::string> error_lines = {};       // the failing step's error and cause chain, one line each
+  std::vector<std::string> captured_steps = {};    // steps whose logs were captured (logsCapturedSteps)
   std::string run_message;      // the RunFailureEvent message, first line
   std::string retry;            // "retry <id>: SUCCESS", or empty
   std::vector<std::string> pod_events;  // pod events of the run's pods no rule cited, each saying if it passes the overlap gate

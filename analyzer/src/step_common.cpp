@@ -157,6 +157,16 @@ rapidjson::Value failure_to_json(const FailureRecord& record, Allocator& a) {
   }
   out.AddMember("unmaterializedAssets", string_list(missing, a), a);
   out.AddMember("inProgressSteps", string_list(record.in_progress_steps, a), a);
+  rapidjson::Value spans(rapidjson::kArrayType);
+  for (const auto& span : record.step_spans) {
+    rapidjson::Value item(rapidjson::kObjectType);
+    item.AddMember("stepKey", string_value(span.step_key, a), a);
+    item.AddMember("startTime", span.start ? rapidjson::Value(*span.start) : rapidjson::Value(), a);
+    item.AddMember("endTime", span.end ? rapidjson::Value(*span.end) : rapidjson::Value(), a);
+    item.AddMember("status", string_value(span.status, a), a);
+    spans.PushBack(item, a);
+  }
+  out.AddMember("steps", spans, a);
   return out;
 }
 

@@ -3,6 +3,10 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
+#include <map>
+#include <cstdlib>
+#include <cmath>
 
 #include "steps.hpp"
 
@@ -32,6 +36,44 @@ void add_unique(std::vector<std::string>& list, std::string value) {
 }
 
 // Folds one event of RunEvents into the record; `started`/`finished` track step lifecycles.
+// The span of `step_key` in `spans`, added when new.
+StepSpan& span_of(std::vector<StepSpan>& spans, const std::string& step_key) {
+  for (auto& span : spans) {
+    if (span.step_key == step_key) return span;
+  }
+  spans.push_back(StepSpan{step_key, std::nullopt, std::nullopt, "STARTED"});
+  return spans.back();
+}
+
+// A MessageEvent's timestamp: a string of epoch milliseconds.
+std::optional<double> event_seconds(const rapidjson::Value& event) {
+  auto text = recorder::get_string(event, "timestamp");
+  if (!text || text->empty()) return std::nullopt;
+  char* end = nullptr;
+  double ms = std::strtod(text->c_str(), &end);
+  if (end == text->c_str() || *end != '\0' || !std::isfinite(ms) || ms < 0) return std::nullopt;
+  return ms / 1000.0;
+}
+
+// Folds a STEP_* event into the step's span.
+void step_event(const rapidjson::Value& event, const std::string& step_key, const std::string& event_type,
+                FailureRecord& record) {
+  static const std::map<std::string, std::string, std::less<>> k_outcomes = {
+      {"STEP_SUCCESS", "SUCCESS"}, {"STEP_FAILURE", "FAILURE"}, {"STEP_SKIPPED", "SKIPPED"}, {"STEP_UP_FOR_RETRY", "UP_FOR_RETRY"}};
+  bool start = event_type == "STEP_START";
+  auto outcome = k_outcomes.find(event_type);
+  if (step_key.empty() || (!start && outcome == k_outcomes.end())) return;
+  StepSpan& span = span_of(record.step_spans, step_key);
+  auto at = event_seconds(event);
+  if (start) {
+    if (!span.start || (at && *at < *span.start)) span.start = at;
+    if (span.status == "UP_FOR_RETRY") span.status = "STARTED";
+  } else {
+    if (at && (!span.end || *at >= *span.end)) span.end = at;
+    span.status = outcome->second;
+  }
+}
+
 void read_event(const rapidjson::Value& event, FailureRecord& record, std::set<std::string>& started,
                 std::set<std::string>& finished) {
   auto type = recorder::get_string(event, "__typename").value_or("");
@@ -39,6 +81,7 @@ void read_event(const rapidjson::Value& event, FailureRecord& record, std::set<s
   auto step_key = recorder::get_string(event, "stepKey").value_or("");
   auto event_type = recorder::get_string(event, "eventType").value_or("");
   const auto* error = recorder::get_object(event, "error");
+  step_event(event, step_key, event_type, record);
 
   if (event_type == "STEP_START") started.insert(step_key);
   if (event_type == "STEP_SUCCESS" || event_type == "STEP_FAILURE" || event_type == "STEP_SKIPPED") {
@@ -204,6 +247,9 @@ Result<void> read_run_events(const DagsterClient& client, int page_size, Failure
   for (const auto& step : started) {
     if (!finished.contains(step)) record.in_progress_steps.push_back(step);
   }
+  std::sort(record.step_spans.begin(), record.step_spans.end(), [](const StepSpan& a, const StepSpan& b) {
+    return std::make_tuple(a.start.value_or(1e18), a.step_key) < std::make_tuple(b.start.value_or(1e18), b.step_key);
+  });
   std::sort(record.logs_captured_steps.begin(), record.logs_captured_steps.end());
   std::sort(record.planned_materializations.begin(), record.planned_materializations.end());
   std::sort(record.materializations.begin(), record.materializations.end());

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,16 @@ struct StepError {
   std::vector<ErrorLink> cause_chain;
 };
 
+// One step of a run as its events tell it: when it started and ended (epoch seconds, from the
+// events' millisecond timestamps) and how (SUCCESS, FAILURE, SKIPPED, UP_FOR_RETRY, or STARTED when
+// it never finished). A step that retried keeps its first start and its last outcome.
+struct StepSpan {
+  std::string step_key;
+  std::optional<double> start;
+  std::optional<double> end;
+  std::string status = "STARTED";
+};
+
 struct FailureRecord {
   std::string run_id;
   std::string job_name;
@@ -88,6 +99,7 @@ struct FailureRecord {
   std::vector<std::string> planned_materializations;  // asset keys ("a/b") planned
   std::vector<std::string> materializations;          // asset keys materialized
   std::vector<std::string> in_progress_steps;  // steps started and never finished
+  std::vector<StepSpan> step_spans;            // every step with a STEP_* event, by start then key
   bool events_complete = true;  // false when the event log could not be read in full
   std::string events_error;     // why, when !events_complete
 };

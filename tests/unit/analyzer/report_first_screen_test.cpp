@@ -295,3 +295,37 @@ TEST(RegressJunit, AFailureIsAFailureElementAndJsonSaysTheSame) {
 
 }  // namespace
 }  // namespace analyzer::report
+
+namespace analyzer::report {
+namespace {
+
+// The HTML report holds a section per failed run, readable offline: its steps (from the artifact's
+// failures[].steps), the failing step's error, where its captured logs are.
+TEST(RunSections, EveryFailedRunOfTheFixtureHasItsSection) {
+  auto document = recorder::read_json_file(k_fixture.string());
+  ASSERT_TRUE(document);
+  auto report = build_report(*document, zone("America/New_York"));
+  auto html = render_html(report, zone("America/New_York"));
+  const auto& failures = (*document)["step_01_failed_runs"]["failures"];
+  ASSERT_EQ(failures.Size(), 6u);
+  for (const auto& failure : failures.GetArray()) {
+    std::string id = failure["runId"].GetString();
+    auto at = html.find("<section class=\"run\" id=\"run-" + id + "\">");
+    ASSERT_NE(at, std::string::npos) << id;
+    auto section = html.substr(at, html.find("</section>", at) - at);
+    for (const auto& step : failure["steps"].GetArray()) {
+      EXPECT_THAT(section, HasSubstr(std::string("<tr><td><code>") + step["stepKey"].GetString() + "</code></td><td>" +
+                                     step["status"].GetString() + "</td>"))
+          << id;
+    }
+    const auto& first_error = failure["stepErrors"][failure["stepErrors"].Size() - 1];
+    EXPECT_THAT(section, HasSubstr(std::string("<p><strong>Failing step</strong> <code>") + first_error["stepKey"].GetString()))
+        << id;
+    if (failure["logsCapturedSteps"].Size() > 0) {
+      EXPECT_THAT(section, HasSubstr("<code>day2 logs " + id + " --type LOGS_CAPTURED</code>")) << id;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace analyzer::report
