@@ -15,6 +15,7 @@
 
 #include "analyzer/regress.hpp"
 #include "recorder/json.hpp"
+#include "recorder/text.hpp"
 #include "recorder/command.hpp"
 #include "investigate_options.hpp"
 #include "scratch_dir.hpp"
@@ -96,28 +97,6 @@ Row run_one(const std::string& scenario, std::size_t index, const regress::RuleF
   return row;
 }
 
-// `text` escaped for XML text and attributes.
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default:
-        // XML 1.0 forbids most control characters even escaped.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') {
-          out += '?';
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
-
 // JUnit XML as CI systems read it (Jenkins, GitLab, GitHub annotations): one <testcase> per
 // scenario, a <failure> for a difference, an <error> for a scenario that could not be replayed.
 std::string junit_xml(const std::vector<Row>& rows) {
@@ -132,14 +111,14 @@ std::string junit_xml(const std::vector<Row>& rows) {
       "errors=\"{2}\">\n<testsuite name=\"day2 regress\" tests=\"{0}\" failures=\"{1}\" errors=\"{2}\" skipped=\"0\">\n",
       rows.size(), failures, errors);
   for (const auto& row : rows) {
-    xml += fmt::format("  <testcase classname=\"day2.regress\" name=\"{}\">", xml_escape(row.scenario));
+    xml += fmt::format("  <testcase classname=\"day2.regress\" name=\"{}\">", recorder::markup_escape(row.scenario));
     std::string details = fmt::format("{}", fmt::join(row.details, "\n"));
     if (row.result == "FAIL") {
-      xml += fmt::format("<failure message=\"{} difference(s)\">{}</failure>", row.details.size(), xml_escape(details));
+      xml += fmt::format("<failure message=\"{} difference(s)\">{}</failure>", row.details.size(), recorder::markup_escape(details));
     } else if (row.result == "ERROR") {
-      xml += fmt::format("<error message=\"could not be replayed\">{}</error>", xml_escape(details));
+      xml += fmt::format("<error message=\"could not be replayed\">{}</error>", recorder::markup_escape(details));
     } else if (!details.empty()) {
-      xml += fmt::format("<system-out>{}</system-out>", xml_escape(details));
+      xml += fmt::format("<system-out>{}</system-out>", recorder::markup_escape(details));
     }
     xml += "</testcase>\n";
   }

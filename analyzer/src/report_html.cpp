@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "recorder/text.hpp"
 #include "report_model.hpp"
 
 namespace analyzer::report {
@@ -283,21 +284,7 @@ void actions(const Report& r, std::string& html) {
 
 }  // namespace
 
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string html_escape(std::string_view text) { return recorder::markup_escape(text); }
 
 std::string render_html(const Report& report, const recorder::Zone& zone) {
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"

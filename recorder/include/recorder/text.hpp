@@ -29,4 +29,8 @@ std::size_t utf8_length(std::string_view text);
 // "<first bytes>... (5242880 bytes, fnv1a 9f3c...)". For echoing client input without echoing it all.
 std::string excerpt(std::string_view text, std::size_t max_bytes);
 
+// `text` escaped for HTML and XML text and attribute values (& < > " '); control characters XML
+// 1.0 cannot carry (all but tab, line feed and carriage return) become '?'.
+std::string markup_escape(std::string_view text);
+
 }  // namespace recorder
