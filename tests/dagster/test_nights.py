@@ -12,6 +12,7 @@ Run: pytest tests/dagster/test_nights.py --day2 PATH (the fixture must be runnin
 
 from __future__ import annotations
 
+import datetime
 import http.server
 import json
 import threading
@@ -77,8 +78,8 @@ def test_collect_and_report_metrics_parse_with_the_prometheus_parser(day2_bin, t
         assert value(fams, "day2_report_failed_runs", category=category, rule=rule) == count
     manifest = json.loads((FIXTURE / "bundle" / "manifest.json").read_text())
     assert value(fams, "day2_collect_success") == 1
-    assert value(fams, "day2_last_success_timestamp_seconds") == pytest.approx(
-        time.mktime(time.strptime(manifest["now"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone)
+    recorded_now = datetime.datetime.fromisoformat(manifest["now"].replace("Z", "+00:00")).timestamp()
+    assert value(fams, "day2_last_success_timestamp_seconds") == pytest.approx(recorded_now)
 
 
 class Gateway:
@@ -201,15 +202,15 @@ def nights_of(root: Path) -> list[str]:
 def test_keep_3_over_five_nights_keeps_the_newest_three(day2_bin, tmp_path):
     root = tmp_path / "nights"
     with Serve(day2_bin, FIXTURE / "bundle") as server:
-        for day in ["21", "23", "20", "24", "22"]:
-            # Only the 24th is the bundle's own night; the others' requests miss (their steps hold
+        for day in ["03", "05", "02", "06", "04"]:
+            # Only the 6th is the bundle's own night; the others' requests miss (their steps hold
             # errors, exit 1), but each night is recorded all the same.
             proc = run([day2_bin, "collect", "--dagster-url", f"http://127.0.0.1:{server.port}/graphql",
-                        "--now", f"2026-11-{day}T08:10:30Z", "--hours", "2", "--record-dir", str(root), "--keep", "3",
+                        "--now", f"2026-12-{day}T17:22:30Z", "--hours", "2", "--record-dir", str(root), "--keep", "3",
                         "--out", str(tmp_path / "a.json"), "--quiet"])
             assert proc.returncode in (0, 1), describe(proc)
-            assert (root / "prod" / f"2026-11-{day}" / "night.json").exists(), describe(proc)
-    assert nights_of(root) == ["2026-11-22", "2026-11-23", "2026-11-24"]
+            assert (root / "prod" / f"2026-12-{day}" / "night.json").exists(), describe(proc)
+    assert nights_of(root) == ["2026-12-04", "2026-12-05", "2026-12-06"]
 
 
 def test_a_recording_killed_mid_night_leaves_the_older_nights_intact(day2_bin, tmp_path):
@@ -218,8 +219,8 @@ def test_a_recording_killed_mid_night_leaves_the_older_nights_intact(day2_bin, t
     root = tmp_path / "nights"
     with Serve(day2_bin, FIXTURE / "bundle") as server:
         url = f"http://127.0.0.1:{server.port}/graphql"
-        for day in ["22", "23"]:
-            proc = run([day2_bin, "collect", "--dagster-url", url, "--now", f"2026-11-{day}T08:10:30Z", "--hours", "2",
+        for day in ["04", "05"]:
+            proc = run([day2_bin, "collect", "--dagster-url", url, "--now", f"2026-12-{day}T17:22:30Z", "--hours", "2",
                         "--record-dir", str(root), "--out", str(tmp_path / "a.json"), "--quiet"])
             assert proc.returncode in (0, 1), describe(proc)
     before = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
@@ -228,7 +229,7 @@ def test_a_recording_killed_mid_night_leaves_the_older_nights_intact(day2_bin, t
         # collection used some.
         with Serve(day2_bin, FIXTURE / "bundle", "--fault", "*=latency:3000") as slow:
             proc = subprocess.Popen([day2_bin, "collect", "--dagster-url", f"http://127.0.0.1:{slow.port}/graphql",
-                                     "--now", "2026-11-24T08:10:30Z", "--hours", "2", "--record-dir", str(root),
+                                     "--now", "2026-12-06T17:22:30Z", "--hours", "2", "--record-dir", str(root),
                                      "--keep", "1", "--out", str(tmp_path / "b.json"), "--quiet"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(delay)
@@ -238,4 +239,4 @@ def test_a_recording_killed_mid_night_leaves_the_older_nights_intact(day2_bin, t
         after = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()
                  and not p.relative_to(root).parts[1].startswith(".")}
         assert after == before, "an older night changed"
-        assert "2026-11-24" not in nights_of(root)
+        assert "2026-12-06" not in nights_of(root)

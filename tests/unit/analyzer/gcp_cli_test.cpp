@@ -44,7 +44,7 @@ class GcpCli : public ::testing::Test {
 
   day2test::Outcome collect(const std::vector<std::string>& extra) {
     std::vector<std::string> args{"collect", "--config", m_config, "--dagster-url", m_root + "/graphql",
-                                  "--now", "2026-11-24T08:10:30Z", "--hours", "2", "--retries", "0",
+                                  "--now", "2026-12-06T17:22:30Z", "--hours", "2", "--retries", "0",
                                   "--out", m_dir.file("day2.json.out"), "-q"};
     args.insert(args.end(), extra.begin(), extra.end());
     return day2test::run_day2(args);

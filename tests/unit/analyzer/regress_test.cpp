@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 using day2test::read_text;
 
 const fs::path k_scenario = fs::path(DAY2_SOURCE_DIR) / "scenarios" / "dagster-fixture";
-const std::string k_connection_run = "dccbe862-6660-4856-8597-1dcfd5492ff9";
+const std::string k_connection_run = "737bc2b3-0650-441c-bb3f-244b53497b14";
 
 struct Cli {
   int code;

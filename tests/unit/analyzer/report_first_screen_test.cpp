@@ -152,7 +152,7 @@ TEST(Links, TheDefinitionsRepositoryIsTheLocationAloneAndOthersAreNameAtLocation
 TEST(Links, TheUiIsWhereTheGraphqlEndpointIsUnlessConfigured) {
   auto document = recorder::read_json_file(k_fixture.string());
   ASSERT_TRUE(document);
-  EXPECT_EQ(make_links(*document, nullptr).dagster_base, "http://127.0.0.1:49619");
+  EXPECT_EQ(make_links(*document, nullptr).dagster_base, "http://127.0.0.1:57955");
   Config config;
   config.links.dagster_ui = "https://dagster.example.com/";
   EXPECT_EQ(make_links(*document, &config).dagster_base, "https://dagster.example.com");
@@ -260,7 +260,8 @@ TEST(SummarizeJson, HasTheSameCountsAsTheText) {
 
 TEST(SummarizeTz, PrintsTheWindowInTheZone) {
   auto text = day2test::run_day2({"summarize", k_fixture.string(), "--tz", "America/New_York"});
-  EXPECT_THAT(text.out, HasSubstr("day2 summary: window 2026-11-24 01:10:30 EST → 2026-11-24 03:10:30 EST"));
+  // The fixture's window: 2026-12-06T15:22:30Z to 17:22:30Z.
+  EXPECT_THAT(text.out, HasSubstr("day2 summary: window 2026-12-06 10:22:30 EST → 2026-12-06 12:22:30 EST"));
   EXPECT_EQ(day2test::run_day2({"summarize", k_fixture.string(), "--tz", "Mars/Olympus"}).code, 2);
 }
 
@@ -324,6 +325,38 @@ TEST(RunSections, EveryFailedRunOfTheFixtureHasItsSection) {
     if (failure["logsCapturedSteps"].Size() > 0) {
       EXPECT_THAT(section, HasSubstr("<code>day2 logs " + id + " --type LOGS_CAPTURED</code>")) << id;
     }
+  }
+}
+
+}  // namespace
+}  // namespace analyzer::report
+
+namespace analyzer::report {
+namespace {
+
+// The nightly bundle is a whole post-mortem: every failed run of the example night can be
+// investigated offline from scenarios/dagster-fixture/bundle (recorded by `collect --record`).
+TEST(PostMortem, EveryFailedRunOfTheFixtureBundleAnswersRunLogsStepsAndCompare) {
+  const std::string bundle = DAY2_SOURCE_DIR "/scenarios/dagster-fixture/bundle";
+  auto document = recorder::read_json_file(k_fixture.string());
+  ASSERT_TRUE(document);
+  std::vector<std::string> ids;
+  for (const auto& failure : (*document)["step_01_failed_runs"]["failures"].GetArray()) ids.emplace_back(failure["runId"].GetString());
+  ASSERT_EQ(ids.size(), 6u);
+  for (const auto& id : ids) {
+    for (const std::vector<std::string>& command : {std::vector<std::string>{"run", id, "--json"},
+                                                    std::vector<std::string>{"logs", id, "--type", "STEP_FAILURE"},
+                                                    std::vector<std::string>{"steps", id}}) {
+      auto args = command;
+      args.insert(args.end(), {"--replay", bundle});
+      auto outcome = day2test::run_day2(args);
+      EXPECT_EQ(outcome.code, 0) << command[0] << " " << id << ": " << outcome.err;
+      EXPECT_THAT(outcome.err, Not(HasSubstr("miss"))) << command[0] << " " << id;
+    }
+  }
+  for (std::size_t i = 0; i + 1 < ids.size(); ++i) {
+    auto outcome = day2test::run_day2({"compare", ids[i], ids[i + 1], "--replay", bundle});
+    EXPECT_EQ(outcome.code, 0) << ids[i] << " vs " << ids[i + 1] << ": " << outcome.err;
   }
 }
 
