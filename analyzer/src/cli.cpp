@@ -39,6 +39,7 @@
 #include "recorder/time.hpp"
 #include "recorder/transport.hpp"
 #include "investigate_options.hpp"
+#include "steps.hpp"
 #include "recorder/secrets.hpp"
 
 namespace analyzer {
@@ -151,32 +152,29 @@ bool report_replay(const recorder::ReplayReport& report, std::ostream& err) {
   return report.misses.empty();
 }
 
-// The whole text of `path` (a config file, already read once by load_config).
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // With a recording, after the collection: each failed run's detail and run group, the requests
 // `day2 run|logs|steps|compare --replay` send besides the event log collect already read (at the
 // same page size), so a recorded night is a whole post-mortem. Returns the first seq they took
 // (manifest.investigations_from), 0 when none was recorded. A failure is logged, never fatal.
 int record_investigations(const DagsterClient& client, const rapidjson::Value& artifact,
-                          const recorder::RecordingTransport& recording) {
+                          const recorder::RecordingTransport& recording, int concurrency) {
   std::size_t before = recording.size();
   const auto* step = recorder::get_object(artifact, step_key(StepId::failed_runs));
   const auto* failures = step ? recorder::get_array(*step, "failures") : nullptr;
   if (failures == nullptr) return 0;
+  std::vector<std::string> ids;
   for (const auto& failure : failures->GetArray()) {
     auto run_id = recorder::get_string(failure, "runId");
-    if (!run_id || run_id->empty()) continue;
-    if (auto run = fetch_run(client, *run_id); !run) recorder::log::info("day2: run {}: {}", *run_id, run.error().message);
-    if (auto group = fetch_run_group(client, *run_id); !group) {
-      recorder::log::info("day2: run {}: {}", *run_id, group.error().message);
-    }
+    if (run_id && !run_id->empty()) ids.push_back(*run_id);
   }
+  // As many at once as the collection sends (the transport's limit still holds).
+  (void)parallel_for(ids.size(), concurrency, [&](std::size_t i) -> recorder::Result<void> {
+    if (auto run = fetch_run(client, ids[i]); !run) recorder::log::info("day2: run {}: {}", ids[i], run.error().message);
+    if (auto group = fetch_run_group(client, ids[i]); !group) {
+      recorder::log::info("day2: run {}: {}", ids[i], group.error().message);
+    }
+    return {};
+  });
   return recording.size() > before ? static_cast<int>(before) + 1 : 0;
 }
 
@@ -323,7 +321,7 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
     return 1;
   }
   out << path << '\n';
-  int investigations_from = recording ? record_investigations(client, artifact, *recording) : 0;
+  int investigations_from = recording ? record_investigations(client, artifact, *recording, config.concurrency) : 0;
   if (recording) {
     recorder::Manifest manifest;
     manifest.investigations_from = investigations_from;
@@ -337,7 +335,11 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
       Night night{config.dagster.deployment, fmt::format("{:04}-{:02}-{:02}", date.year, date.month, date.day), window,
                   zone->name()};
       std::optional<std::string> config_text;
-      if (vm.count("config")) config_text = read_text_file(vm["config"].as<std::string>());
+      if (vm.count("config")) {  // already read once by load_config
+        auto text = recorder::read_file(vm["config"].as<std::string>());
+        if (!text) throw UsageError{"--config: " + text.error().message};
+        config_text = std::move(*text);
+      }
       auto written = write_night(vm["record-dir"].as<std::string>(), night, recording->bundle(manifest),
                                  recorder::write_json(artifact, recorder::Pretty::yes), config_text);
       if (!written) {

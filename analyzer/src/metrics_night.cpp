@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <fstream>
 #include <sstream>
 
+#include "gcp_auth_sources.hpp"
 #include "recorder/http.hpp"
 #include "recorder/redact.hpp"
 #include "recorder/text.hpp"
@@ -144,24 +144,10 @@ bool all_read(const Json& artifact) {
   return true;
 }
 
-// Base64url without padding is not what the Pushgateway reads: it wants RFC 4648 base64url with
-// padding ("=" alone for the empty string).
-std::string base64url(std::string_view text) {
-  static constexpr char k_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < text.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(text[i]) << 16) | (static_cast<unsigned char>(text[i + 1]) << 8) |
-                 static_cast<unsigned char>(text[i + 2]);
-    out += {k_alphabet[(v >> 18) & 63], k_alphabet[(v >> 12) & 63], k_alphabet[(v >> 6) & 63], k_alphabet[v & 63]};
-  }
-  if (i + 1 == text.size()) {
-    unsigned v = static_cast<unsigned char>(text[i]) << 16;
-    out += {k_alphabet[(v >> 18) & 63], k_alphabet[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == text.size()) {
-    unsigned v = (static_cast<unsigned char>(text[i]) << 16) | (static_cast<unsigned char>(text[i + 1]) << 8);
-    out += {k_alphabet[(v >> 18) & 63], k_alphabet[(v >> 12) & 63], k_alphabet[(v >> 6) & 63], '='};
-  }
+// RFC 4648 base64url with its padding, as the Pushgateway reads it ("=" alone for the empty string).
+std::string padded_base64url(std::string_view text) {
+  std::string out = gcp_auth::base64url(text);  // the JWT encoder's: no padding
+  while (out.size() % 4 != 0) out += '=';
   return out.empty() ? "=" : out;
 }
 
@@ -169,7 +155,7 @@ std::string base64url(std::string_view text) {
 // a "/" (the Pushgateway's documented escape); other characters are percent-encoded.
 std::string grouping(std::string_view name, std::string_view value) {
   if (value.empty() || value.find('/') != std::string_view::npos) {
-    return fmt::format("/{}@base64/{}", name, base64url(value));
+    return fmt::format("/{}@base64/{}", name, padded_base64url(value));
   }
   return fmt::format("/{}/{}", name, recorder::url_encode(value));
 }
@@ -279,12 +265,9 @@ recorder::Result<void> write_metrics_file(const std::string& path, const std::st
 }
 
 std::optional<double> previous_success(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::string text(static_cast<std::size_t>(1) << 20, '\0');  // a textfile is small; read at most 1 MiB
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  return metrics::read_sample(text, "day2_last_success_timestamp_seconds");
+  auto text = recorder::read_file(path, std::size_t{4} << 20);  // a textfile is small; none yet is fine
+  if (!text) return std::nullopt;
+  return metrics::read_sample(*text, "day2_last_success_timestamp_seconds");
 }
 
 std::string push_path(const std::string& job, const std::string& instance) {

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <filesystem>
-#include <fstream>
 #include <ostream>
 
 #include "analyzer/night_metrics.hpp"
@@ -77,21 +76,12 @@ int prepare_out_dir(const std::string& dir, std::ostream& err) {
   return 0;
 }
 
-// The text of `path` (at most 4 MiB: a metrics textfile), or "" when it cannot be read.
-std::string read_small_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) { return {}; }
-  std::string text(std::size_t{4} << 20, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  return text;
-}
-
 // --metrics: the report's families merged into the textfile; 1 when it cannot be written.
 int metrics_only(const report::Report& report, const ReportOptions& options, std::ostream& out, std::ostream& err) {
   if (!options.metrics_path) { return 0; }
   const auto& rules = options.reclassify_rules ? *options.reclassify_rules : default_reclassify_rules();
-  auto merged = metrics::merge_text(read_small_file(*options.metrics_path), report::report_metrics(report, rules));
+  auto existing = recorder::read_file(*options.metrics_path, std::size_t{4} << 20);  // none yet: a new file
+  auto merged = metrics::merge_text(existing ? *existing : std::string(), report::report_metrics(report, rules));
   if (auto written = recorder::write_file_atomic(*options.metrics_path, merged); !written) {
     err << k_tool << ": error: --metrics: " << written.error().message << '\n';
     return 1;

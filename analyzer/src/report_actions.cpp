@@ -102,7 +102,7 @@ void run_actions(Report& report) {
     for (auto& [key, runs] : rows) {
       std::string item = fmt::format("{} (`{}`): {}", cause.category, cause.rule_id, runs.front());
       for (std::size_t i = 1; i < runs.size(); ++i) { item += ", " + runs[i]; }
-      report.actions.push_back({key.first, item, key.second, cause.category, first_run[key], {}});
+      report.actions.push_back({key.first, item, key.second, cause.category, first_run[key], runs.size(), {}});
     }
   }
 }
@@ -115,7 +115,7 @@ void daemon_actions(const Json& artifact, Report& report) {
     const Json* required = member(daemon, "required");
     if (healthy == nullptr || !healthy->IsFalse() || (required != nullptr && required->IsFalse())) { continue; }
     report.actions.push_back({Action::escalate, fmt::format("Daemon `{}`", text_of(daemon, "daemonType")),
-                              "a required daemon is unhealthy: schedules, sensors or runs stall", {}, {}, {}});
+                              "a required daemon is unhealthy: schedules, sensors or runs stall", {}, {}, 0, {}});
   }
 }
 
@@ -182,7 +182,7 @@ void finding_actions(const std::vector<Finding>& findings, Report& report) {
     std::string item = finding.rule_id == k_self_resolving
                            ? fmt::format("{}: {}", finding.label, fmt::join(finding.items, ", "))
                            : fmt::format("{}: {}", finding.label, finding.summary);
-    report.actions.push_back({verdict->action, std::move(item), verdict->rationale, finding_kind(finding), {}, {}});
+    report.actions.push_back({verdict->action, std::move(item), verdict->rationale, finding_kind(finding), {}, 0, {}});
   }
 }
 
@@ -219,7 +219,7 @@ std::set<std::string> finding_kinds() {
 void add_actions(const Json& artifact, Report& report) {
   for (const auto& step : report.missing) {
     report.actions.push_back({Action::investigate, fmt::format("`{}` collection", step.step),
-                              "signals missing: re-run `day2 collect` before relying on findings that depend on it", {}, {}, {}});
+                              "signals missing: re-run `day2 collect` before relying on findings that depend on it", {}, {}, 0, {}});
   }
   run_actions(report);
   daemon_actions(artifact, report);

@@ -32,15 +32,6 @@ std::string failure_span(const Report& report, const recorder::Zone& zone) {
   return from == zone.format(at(*last), "%H:%M") ? fmt::format("at {}", to) : fmt::format("between {} and {}", from, to);
 }
 
-// How many runs a run row of the Actions table names (its cause's runs with that verdict).
-// ("<category> (`rule`): `job` `id`, `job` `id`": one more than its ", ").
-long runs_of(const ActionRow& row) {
-  if (row.run_id.empty()) { return 0; }
-  long n = 1;
-  for (std::size_t at = row.item.find("`, `"); at != std::string::npos; at = row.item.find("`, `", at + 1)) { ++n; }
-  return n;
-}
-
 // "and 3 more actions" / "".
 std::string more(std::size_t n) { return n == 0 ? "" : fmt::format(" (and {} more action{})", n, n == 1 ? "" : "s"); }
 
@@ -86,8 +77,8 @@ void add_headline(const recorder::Zone& zone, Report& report) {
     // The row that matters most: a root cause's runs before a finding, the cause with more runs first.
     const ActionRow& top = **std::min_element(by_action[action].begin(), by_action[action].end(),
                                               [&](const ActionRow* a, const ActionRow* b) {
-                                                return std::make_pair(a->run_id.empty(), -runs_of(*a)) <
-                                                       std::make_pair(b->run_id.empty(), -runs_of(*b));
+                                                return std::make_pair(a->run_id.empty(), b->runs) <
+                                                       std::make_pair(b->run_id.empty(), a->runs);
                                               });
     report.headline = fmt::format("{}: {} — {}{}", action_name(action), top.item, top.rationale, more(total - 1));
     break;

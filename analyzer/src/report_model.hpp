@@ -112,6 +112,7 @@ struct ActionRow {
   std::string rationale;
   std::string topic = {};   // what the runbook knows it by: a category ("Code error") or a finding kind
   std::string run_id = {};  // the first run of a run row, for the commands' {run}
+  std::size_t runs = 0;     // how many runs a run row names
   std::string next = {};    // the first command to run (report_next.cpp), or empty
 };
 

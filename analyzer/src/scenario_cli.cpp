@@ -68,13 +68,6 @@ std::string headline(const regress::Outcome& outcome) {
   return text;
 }
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // night.json's window.start / window.end, or "?".
 std::string window_end(const rapidjson::Value& meta, const char* which) {
   const auto* window = recorder::get_object(meta, "window");
@@ -111,8 +104,9 @@ int add(const std::string& night_dir, const std::string& scenario, std::ostream&
   if (auto written = recorder::write_bundle(staging / "bundle", *bundle); !written) return fail(written.error().message);
   bool has_config = fs::is_regular_file(night / "config.json", ec);
   if (has_config) {
-    if (auto written = recorder::write_file_atomic((staging / "config.json").string(), read_text(night / "config.json"));
-        !written) {
+    auto text = recorder::read_file((night / "config.json").string());
+    if (!text) return fail(text.error().message);
+    if (auto written = recorder::write_file_atomic((staging / "config.json").string(), *text); !written) {
       return fail(written.error().message);
     }
   }
