@@ -157,6 +157,7 @@ const std::map<std::string, Setter>& setters() {
       {"/collect/step_seconds", number([](Config& c) -> double& { return c.step_seconds; }, 1, 86400)},
       {"/collect/retries", number([](Config& c) -> int& { return c.retries; }, 0, 20)},
       {"/collect/page_size", number([](Config& c) -> int& { return c.page_size; }, 1, 1000)},
+      {"/collect/captured_log_lines", number([](Config& c) -> int& { return c.captured_log_lines; }, 0, 1000)},
   };
   return table;
 }

@@ -85,6 +85,14 @@ void run_details(const Json& failure, RunEvidence& run) {
   for (const auto& key : array_of(failure, "logsCapturedSteps").GetArray()) {
     if (key.IsString()) { run.captured_steps.emplace_back(key.GetString(), key.GetStringLength()); }
   }
+  if (const Json* log = member(failure, "capturedLog"); log != nullptr && log->IsObject()) {
+    run.log_stream = recorder::get_string(*log, "stream").value_or("");
+    run.log_error = recorder::get_string(*log, "error").value_or("");
+    if (const Json* total = member(*log, "totalLines"); total != nullptr && total->IsInt()) { run.log_total_lines = total->GetInt(); }
+    for (const auto& line : array_of(*log, "lines").GetArray()) {
+      if (line.IsString()) { run.log_lines.emplace_back(line.GetString(), line.GetStringLength()); }
+    }
+  }
 }
 
 // "step: the user's exception": the first cause in the chain (the exception under Dagster's

@@ -22,7 +22,7 @@ th{background:#f4f4f4}code{background:#f2f2f2;padding:0 .2rem;border-radius:3px}
 #timeline{border:1px solid #ddd;background:#fff}#timeline text{font-size:11px;fill:#333}
 .headline{font-size:1.1rem;margin:.4rem 0}.counts{margin:.2rem 0 1rem}.tag{background:#eef;border-radius:3px;padding:0 .3rem;font-size:.8rem}
 .run{border-top:1px solid #eee;margin-top:1rem}.run h3{font-size:1rem}pre.error{background:#fafafa;border:1px solid #eee;padding:.5rem;white-space:pre-wrap;font-size:.85rem}
-table.steps td.span,table.steps th.span{width:40%}.step-bar{height:10px;border-radius:2px}.step-bar.ok{background:#2ca02c}.step-bar.bad{background:#d62728}
+table.steps td.span,table.steps th.span{width:40%}pre.log{max-height:24em;overflow:auto;background:#f6f6f6;padding:6px;font-size:12px}.step-bar{height:10px;border-radius:2px}.step-bar.ok{background:#2ca02c}.step-bar.bad{background:#d62728}
 #timeline .tick{fill:#555}#timeline .window{stroke:#444;stroke-dasharray:4 3}
 </style>
 )";
@@ -188,6 +188,30 @@ void causes(const Report& r, std::string& html) {
   html += "</ol>\n";
 }
 
+// The failing step's captured output: its last lines as collect kept them, or why they are missing;
+// for the other captured steps, where their output is.
+void captured_log(const RunEvidence& run, std::string& html) {
+  if (!run.log_lines.empty()) {
+    std::size_t shown = run.log_lines.size();
+    std::string which = static_cast<int>(shown) < run.log_total_lines
+                            ? fmt::format("last {} of {} lines", shown, run.log_total_lines)
+                            : fmt::format("{} line{}", shown, shown == 1 ? "" : "s");
+    html += fmt::format("<p>Captured {} of <code>{}</code> ({}):</p>\n<pre class=\"log\">", html_escape(run.log_stream),
+                        html_escape(run.step_key), which);
+    for (const auto& line : run.log_lines) { html += html_escape(line) + "\n"; }
+    html += "</pre>\n";
+  } else if (!run.log_error.empty()) {
+    html += fmt::format("<p>Captured output of <code>{}</code> could not be read: {}</p>\n", html_escape(run.step_key),
+                        html_escape(run.log_error));
+  }
+  if (!run.captured_steps.empty()) {
+    std::vector<std::string> keys;
+    for (const auto& key : run.captured_steps) { keys.push_back("<code>" + html_escape(key) + "</code>"); }
+    html += fmt::format("<p>Captured logs of {}: <code>day2 logs {} --type LOGS_CAPTURED</code> names their files.</p>\n",
+                        fmt::join(keys, ", "), html_escape(run.run_id));
+  }
+}
+
 // One failed run, readable offline: when, its steps on a bar chart of the run's span, the failing
 // step's error and cause chain, where its captured logs are, its evidence and pod events.
 void run_section(const Cause& cause, const RunEvidence& run, const recorder::Zone& zone, std::string& html) {
@@ -229,12 +253,7 @@ void run_section(const Cause& cause, const RunEvidence& run, const recorder::Zon
     for (const auto& line : run.error_lines) { html += html_escape(line) + "\n"; }
     html += "</pre>\n";
   }
-  if (!run.captured_steps.empty()) {
-    std::vector<std::string> keys;
-    for (const auto& key : run.captured_steps) { keys.push_back("<code>" + html_escape(key) + "</code>"); }
-    html += fmt::format("<p>Captured logs of {} (not in the artifact): <code>day2 logs {} --type LOGS_CAPTURED</code></p>\n",
-                        fmt::join(keys, ", "), html_escape(run.run_id));
-  }
+  captured_log(run, html);
   if (!run.evidence.empty() || !run.pod_events.empty()) {
     html += "<ul>\n";
     for (const auto& e : run.evidence) { evidence_item(e, html); }

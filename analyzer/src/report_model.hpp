@@ -71,6 +71,10 @@ struct RunEvidence {
   std::vector<StepRow> steps = {};                 // its steps by start (HTML run section)
   std::vector<std::string> error_lines = {};       // the failing step's error and cause chain, one line each
   std::vector<std::string> captured_steps = {};    // steps whose logs were captured (logsCapturedSteps)
+  std::string log_stream = {};                     // capturedLog.stream of the failing step ("stderr"), or empty
+  std::vector<std::string> log_lines = {};         // its last lines (capturedLog.lines)
+  int log_total_lines = 0;                         // capturedLog.totalLines
+  std::string log_error = {};                      // capturedLog.error: why they could not be read
   std::string run_message;      // the RunFailureEvent message, first line
   std::string retry;            // "retry <id>: SUCCESS", or empty
   std::vector<std::string> pod_events;  // pod events of the run's pods no rule cited, each saying if it passes the overlap gate

@@ -108,6 +108,20 @@ std::string run_events_page(const World& world, const Vars& vars) {
                      quote(fmt::format("storage-{}", to)), to < events.size() ? "true" : "false", join(page));
 }
 
+// Run.capturedLogs of a run's step file (simulated runs capture one file, named after their step).
+std::string captured_logs(const World& world, const Vars& vars) {
+  auto id = recorder::get_string(vars, "runId").value_or("");
+  auto file_key = recorder::get_string(vars, "fileKey").value_or("");
+  auto it = std::find_if(world.runs.begin(), world.runs.end(), [&](const Run& r) { return r.id == id; });
+  if (it == world.runs.end()) {
+    return fmt::format(R"({{"runOrError":{{"__typename":"RunNotFoundError","runId":{},"message":{}}}}})", quote(id),
+                       quote("Run " + id + " could not be found."));
+  }
+  std::string stderr_text = file_key == it->step ? captured_stderr(*it) : "";
+  return fmt::format(R"({{"runOrError":{{"__typename":"Run","capturedLogs":{{"logKey":[{},"compute_logs",{}],"stdout":null,"stderr":{}}}}}}})",
+                     quote(id), quote(file_key), stderr_text.empty() ? "null" : quote(stderr_text));
+}
+
 std::string tick_json(const Instigator& ins, const Tick& t, int n) {
   std::string error = "null";
   if (t.status == "FAILURE") {
@@ -253,6 +267,7 @@ std::string dispatch(const World& world, const std::string& op, const Vars& vars
   if (op == "RunsInWindow") return runs_in_window(world, vars);
   if (op == "InFlightRuns") return in_flight_runs(world, vars);
   if (op == "RunEvents") return run_events_page(world, vars);
+  if (op == "RunCapturedLogs") return captured_logs(world, vars);
   if (op == "AllInstigatorTicks") return all_instigator_ticks(world, vars);
   if (op == "InstigatorTicks") return instigator_ticks(world, vars);
   if (op == "CodeLocations") return code_locations(world);

@@ -3,6 +3,10 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <stdexcept>
+
+#include "recorder/json.hpp"
 
 #include "simulate_world.hpp"
 
@@ -240,6 +244,39 @@ std::vector<std::string> run_events(const Run& run) {
     log.engine(end + 0.1, "Process for run exited (pid: 1).");
   }
   return log.events;
+}
+
+std::string captured_stderr(const Run& run) {
+  std::string out;
+  bool capturing = false;
+  for (const auto& text : run_events(run)) {
+    auto event = recorder::parse_json(text, "simulated event");
+    if (!event) throw std::logic_error(event.error().message);  // a bug in the builders above
+    auto type = recorder::get_string(*event, "__typename").value_or("");
+    capturing = capturing || type == "LogsCapturedEvent";
+    auto step = recorder::get_string(*event, "stepKey");
+    if (!capturing || (type != "LogsCapturedEvent" && !step)) continue;
+    // A failed health check is the run worker's finding about a step pod that died: not in the step's file.
+    auto message = recorder::get_string(*event, "message").value_or("");
+    if (message.find("failed health check") != std::string::npos) continue;
+    double ms = std::strtod(recorder::get_string(*event, "timestamp").value_or("0").c_str(), nullptr);
+    auto when = recorder::format_rfc3339_utc(recorder::from_epoch_seconds(std::floor(ms / 1000)));
+    when = when.substr(0, 10) + " " + when.substr(11, 8) + " +0000";
+    out += fmt::format("{} - dagster - {} - {} - {} - 1 - {}{} - {}\n", when,
+                       recorder::get_string(*event, "level").value_or("INFO"), run.job, run.id,
+                       step ? *step + " - " : "", recorder::get_string(*event, "eventType").value_or(""), message);
+    const auto* error = recorder::get_object(*event, "error");
+    if (error == nullptr) continue;
+    out += "\n" + recorder::get_string(*error, "message").value_or("") + "\n";
+    if (const auto* chain = recorder::get_array(*error, "errorChain")) {
+      for (const auto& link : chain->GetArray()) {
+        const auto* inner = recorder::get_object(link, "error");
+        if (inner != nullptr) out += "\n" + recorder::get_string(*inner, "message").value_or("") + "\n";
+      }
+    }
+    out += "\n";
+  }
+  return out;
 }
 
 }  // namespace analyzer::sim

@@ -233,6 +233,12 @@ recorder::HttpResponse answer_google(const World& world, const recorder::HttpReq
 // The event log of a run (RunEvents' events), oldest first, as GraphQL JSON objects (text).
 std::vector<std::string> run_events(const Run& run);
 
+// What the run's step process wrote to its captured stderr (RunCapturedLogs of the step's file key),
+// as Dagster's default console logger writes it ("<UTC time> +0000 - dagster - LEVEL - job - run id -
+// pid - step - EVENT_TYPE - message", a failure's error after it): the step's events from its
+// LogsCapturedEvent on. "" when the run captured no logs.
+std::string captured_stderr(const Run& run);
+
 // The Dagster data of the assets and their checks (AssetKeys, AssetsLatestInfo, FreshnessLegacy,
 // FreshnessNew, AssetChecksLatest, AssetCheckHistory) and of Dagster+ (PlusAgents): the `data`
 // member's JSON text, or "" when `op` is not one of them.

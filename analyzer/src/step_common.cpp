@@ -167,6 +167,19 @@ rapidjson::Value failure_to_json(const FailureRecord& record, Allocator& a) {
     spans.PushBack(item, a);
   }
   out.AddMember("steps", spans, a);
+  if (const auto& log = record.captured_log) {
+    rapidjson::Value captured(rapidjson::kObjectType);
+    captured.AddMember("stepKey", string_value(log->step_key, a), a);
+    captured.AddMember("fileKey", string_value(log->file_key, a), a);
+    if (!log->error.empty()) {
+      captured.AddMember("error", string_value(log->error, a), a);
+    } else {
+      captured.AddMember("stream", log->stream.empty() ? rapidjson::Value() : string_value(log->stream, a), a);
+      captured.AddMember("totalLines", log->total_lines, a);
+      captured.AddMember("lines", string_list(log->lines, a), a);
+    }
+    out.AddMember("capturedLog", captured, a);
+  }
   return out;
 }
 

@@ -8,6 +8,10 @@
 #include <cstdlib>
 #include <cmath>
 
+#include "recorder/log.hpp"
+#include "recorder/redact.hpp"
+#include "recorder/secrets.hpp"
+#include "recorder/text.hpp"
 #include "steps.hpp"
 
 namespace analyzer {
@@ -112,11 +116,15 @@ void read_event(const rapidjson::Value& event, FailureRecord& record, std::set<s
     if (error) text += "\n" + python_error_text(*error);
     record.engine_events.push_back(std::move(text));
   } else if (type == "LogsCapturedEvent") {
+    LogFile file{recorder::get_string(event, "fileKey").value_or(""), {}};
     if (const auto* keys = recorder::get_array(event, "stepKeys")) {
       for (const auto& key : keys->GetArray()) {
-        if (key.IsString()) add_unique(record.logs_captured_steps, key.GetString());
+        if (!key.IsString()) continue;
+        add_unique(record.logs_captured_steps, key.GetString());
+        file.step_keys.emplace_back(key.GetString(), key.GetStringLength());
       }
     }
+    if (!file.file_key.empty()) record.log_files.push_back(std::move(file));
   } else if (type == "AssetMaterializationPlannedEvent") {
     add_unique(record.planned_materializations, join_path(recorder::get_object(event, "assetKey")));
   } else if (type == "MaterializationEvent") {
@@ -256,6 +264,96 @@ Result<void> read_run_events(const DagsterClient& client, int page_size, Failure
   return {};
 }
 
+namespace {
+
+// `line` cut to at most `max_bytes` at a character boundary, "…" marking the cut.
+std::string clip_line(std::string_view line, std::size_t max_bytes) {
+  if (line.size() <= max_bytes) return std::string(line);
+  std::size_t end = 0;
+  while (end < line.size()) {
+    std::size_t length = recorder::utf8_length(line.substr(end));
+    if (length == 0) length = 1;  // a stray byte counts as one; the redactor's output stays as it was
+    if (end + length > max_bytes) break;
+    end += length;
+  }
+  return std::string(line.substr(0, end)) + "\u2026";
+}
+
+bool blank(std::string_view text) {
+  return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
+// The last file whose LogsCapturedEvent names `step_key` (a retried step's final attempt); null when none.
+const LogFile* log_file_of(const FailureRecord& record, const std::string& step_key) {
+  for (auto it = record.log_files.rbegin(); it != record.log_files.rend(); ++it) {
+    if (std::find(it->step_keys.begin(), it->step_keys.end(), step_key) != it->step_keys.end()) return &*it;
+  }
+  return nullptr;
+}
+
+// Reads the captured output of the step whose error the report shows (the first step error's step)
+// into record.captured_log: the excerpt, or why it could not be read. Nothing when the step has no
+// captured log file or `max_lines` is 0.
+void read_captured_log(const DagsterClient& client, int max_lines, FailureRecord& record) {
+  if (max_lines <= 0 || record.step_errors.empty()) return;
+  const std::string& step_key = record.step_errors.front().step_key;
+  const LogFile* file = step_key.empty() ? nullptr : log_file_of(record, step_key);
+  if (file == nullptr) return;
+  rapidjson::Document vars(rapidjson::kObjectType);
+  auto& a = vars.GetAllocator();
+  vars.AddMember("runId", recorder::json_string(record.run_id, a), a);
+  vars.AddMember("fileKey", recorder::json_string(file->file_key, a), a);
+  CapturedLog log;
+  auto data = client.query("RunCapturedLogs", vars);
+  const rapidjson::Value* result = data ? recorder::get_object(*data, "runOrError") : nullptr;
+  if (!data) {
+    log.error = data.error().message;
+  } else if (result == nullptr) {
+    log.error = "RunCapturedLogs: runOrError is missing";
+  } else if (auto ok = check_union(*result, "RunCapturedLogs", "Run"); !ok) {
+    log.error = ok.error().message;
+  } else if (const auto* captured = recorder::get_object(*result, "capturedLogs"); captured == nullptr) {
+    log.error = "RunCapturedLogs: capturedLogs is missing";
+  } else {
+    log = captured_log_excerpt(recorder::get_string(*captured, "stdout").value_or(""),
+                               recorder::get_string(*captured, "stderr").value_or(""), max_lines);
+  }
+  if (!log.error.empty()) recorder::log::info("day2: run {}: captured logs of {}: {}", record.run_id, step_key, log.error);
+  log.step_key = step_key;
+  log.file_key = file->file_key;
+  record.captured_log = std::move(log);
+}
+
+}  // namespace
+
+CapturedLog captured_log_excerpt(std::string_view stdout_text, std::string_view stderr_text, int max_lines) {
+  CapturedLog log;
+  std::string_view text = stderr_text;
+  log.stream = "stderr";
+  if (blank(stderr_text)) {
+    text = stdout_text;
+    log.stream = blank(stdout_text) ? "" : "stdout";
+  }
+  if (log.stream.empty()) return log;
+  std::vector<std::string_view> lines;
+  for (std::size_t from = 0; from <= text.size();) {
+    std::size_t end = text.find('\n', from);
+    if (end == std::string_view::npos) end = text.size();
+    auto line = text.substr(from, end - from);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    lines.push_back(line);
+    from = end + 1;
+  }
+  while (!lines.empty() && blank(lines.back())) lines.pop_back();
+  log.total_lines = static_cast<int>(lines.size());
+  const recorder::Redactor redactor;  // numbered per excerpt: the artifact does not depend on thread order
+  std::size_t first = lines.size() > static_cast<std::size_t>(std::max(max_lines, 0)) ? lines.size() - static_cast<std::size_t>(std::max(max_lines, 0)) : 0;
+  for (std::size_t i = first; i < lines.size(); ++i) {
+    log.lines.push_back(clip_line(redactor.redact_text(recorder::scrub_held_secrets(lines[i])), 400));
+  }
+  return log;
+}
+
 StepResult step_failed_runs(StepContext& context) {
   const auto& rows = context.runs->get();
   if (!rows) return rows.error();
@@ -278,6 +376,7 @@ StepResult step_failed_runs(StepContext& context) {
       records[i].events_complete = false;
       records[i].events_error = result.error().message;
     }
+    read_captured_log(context.client, context.config.captured_log_lines, records[i]);
     return {};
   });
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Validate day2's GraphQL documents against the running fixture and capture real responses.
 
-  capture.py [--out DIR] [--check-only]
+  capture.py [--out DIR] [--check-only] [--only OP,...]
 
 Reads <fixture state>/expected.json (start the fixture first: fixture.py start), then
   1. validates every analyzer/queries/*.graphql with graphql-core against the schema of the
@@ -89,6 +89,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(REPO / "tests" / "data" / "dagster"))
     ap.add_argument("--check-only", action="store_true", help="validate and send, write nothing")
+    ap.add_argument("--only", default="", help="write the responses of these operations only (comma-separated)")
     args = ap.parse_args()
     out = Path(args.out)
     if not args.check_only:
@@ -108,6 +109,7 @@ def main() -> int:
         by_purpose.setdefault(r["purpose"], []).append(r)
 
     docs = {f.stem: f.read_text() for f in sorted(QUERIES.glob("*.graphql"))}
+    only = {op for op in args.only.split(",") if op}
     captured: set[str] = set()
 
     def run(op: str, variables: dict, variant: str | None = None) -> dict:
@@ -119,7 +121,7 @@ def main() -> int:
         if op in EXPECTED_ERRORS and not errs:
             problems.append(f"{name}: expected a document error from OSS, got data")
         print(f"send {name}: HTTP {status}{' errors: ' + errs[0]['message'][:100] if errs else ''}")
-        if not args.check_only:
+        if not args.check_only and (not only or op in only):
             (out / f"{name}.json").write_text(scrub(json.dumps(body, indent=2)) + "\n")
             (out / f"{name}.variables.json").write_text(json.dumps(variables, indent=2) + "\n")
         captured.add(op)
@@ -141,7 +143,14 @@ def main() -> int:
     for purpose in ("code_error", "connection_refused", "max_runtime", "retried_first_attempt",
                     "crashing_check", "backfill_partition", "canceled", "retry_success"):
         rid = by_purpose[purpose][0]["runId"]
-        run("RunEvents", {"runId": rid, "afterCursor": None, "limit": 1000}, purpose)
+        events = run("RunEvents", {"runId": rid, "afterCursor": None, "limit": 1000}, purpose)
+        # The failing step's captured output: the last LogsCapturedEvent naming the first failed step.
+        body_events = events["data"]["logsForRun"].get("events", [])
+        failed = [e["stepKey"] for e in body_events if e["__typename"] == "ExecutionStepFailureEvent"]
+        files = [e["fileKey"] for e in body_events
+                 if e["__typename"] == "LogsCapturedEvent" and failed and failed[0] in (e.get("stepKeys") or [])]
+        if files:
+            run("RunCapturedLogs", {"runId": rid, "fileKey": files[-1]}, purpose)
     rid = by_purpose["code_error"][0]["runId"]
     p1 = run("RunEvents", {"runId": rid, "afterCursor": None, "limit": 5}, "code_error.page1")
     run("RunEvents", {"runId": rid, "afterCursor": p1["data"]["logsForRun"]["cursor"], "limit": 5},

@@ -146,6 +146,53 @@ def test_failed_runs_classified(artifact, expected):
         assert got["location"] == expected["locations"]["ok"]
 
 
+def graphql(expected: dict, query: str, variables: dict) -> dict:
+    body = json.dumps({"query": query, "variables": variables}).encode()
+    req = urllib.request.Request(expected["url"], data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        answer = json.loads(resp.read())
+    assert not answer.get("errors"), answer.get("errors")
+    return answer["data"]
+
+
+def test_captured_log_is_the_end_of_the_failing_steps_stderr(artifact, expected):
+    """Each failed run's capturedLog holds the last lines (collect.captured_log_lines, 30) of what
+    Dagster captured from its first failed step, asked here through another route: the top-level
+    capturedLogs(logKey) query the UI's log viewer uses, with the file the step's last
+    LogsCapturedEvent names."""
+    failures = by_run_id(artifact[0]["step_01_failed_runs"]["failures"])
+    checked = 0
+    for run in expected["runs"]:
+        if run["status"] != "FAILURE":
+            continue
+        events = graphql(expected, """query($id: ID!) { logsForRun(runId: $id, limit: 1000) {
+            ... on EventConnection { events { __typename
+              ... on ExecutionStepFailureEvent { stepKey }
+              ... on LogsCapturedEvent { fileKey stepKeys } } } } }""", {"id": run["runId"]})["logsForRun"]["events"]
+        failed = [e["stepKey"] for e in events if e["__typename"] == "ExecutionStepFailureEvent"]
+        got = failures[run["runId"]].get("capturedLog")
+        if not failed:
+            assert got is None, f"{run['job']}: no failed step, yet {got!r:.300}"
+            continue
+        files = [e["fileKey"] for e in events
+                 if e["__typename"] == "LogsCapturedEvent" and failed[0] in (e.get("stepKeys") or [])]
+        assert files, f"{run['job']}: no LogsCapturedEvent for {failed[0]}"
+        logs = graphql(expected, "query($key: [String!]!) { capturedLogs(logKey: $key) { stdout stderr } }",
+                       {"key": [run["runId"], "compute_logs", files[-1]]})["capturedLogs"]
+        lines = (logs["stderr"] or "").split("\n")
+        while lines and not lines[-1].strip():
+            lines.pop()
+        assert got is not None, f"{run['job']}: no capturedLog"
+        assert got["stepKey"] == failed[0] and got["fileKey"] == files[-1], got
+        assert got["stream"] == "stderr" and got["totalLines"] == len(lines), (got["totalLines"], len(lines))
+        assert len(got["lines"]) == min(30, len(lines))
+        for mine, theirs in zip(got["lines"], lines[-30:]):
+            assert mine == theirs or (len(theirs.encode()) > 400 and mine.endswith("\u2026")
+                                      and theirs.startswith(mine[:-1])), (mine, theirs)
+        checked += 1
+    assert checked >= 5, checked
+
+
 def test_run_counts(artifact, expected):
     step = artifact[0]["step_01_failed_runs"]
     counts = expected["counts"]

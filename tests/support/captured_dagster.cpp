@@ -45,6 +45,11 @@ void answer_captured(FakeTransport& transport) {
   }
   for (const auto& [run_id, variant] : captured_run_events()) {
     transport.on("RunEvents", where("/runId", run_id), Answer::file("RunEvents." + variant));
+    // The failed runs' captured output, captured later (capture.py --only RunCapturedLogs) from the
+    // fixture's run of the same purpose: its log key and lines name that run, not this one.
+    if (variant != "canceled" && variant != "retry_success") {
+      transport.on("RunCapturedLogs", where("/runId", run_id), Answer::file("RunCapturedLogs." + variant));
+    }
   }
   for (const char* variant : {"error", "warn", "execution_failed"}) {
     auto name = std::string("AssetCheckHistory.") + variant;

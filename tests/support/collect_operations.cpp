@@ -29,6 +29,11 @@ std::vector<std::string> steps_of_operation(const std::string& operation) {
   return {};
 }
 
+const std::vector<std::string>& display_operations() {
+  static const std::vector<std::string> operations = {"RunCapturedLogs"};
+  return operations;
+}
+
 bool is_item_operation(const std::string& operation) {
   return operation == "RunEvents" || operation == "AssetCheckHistory" || operation == "InstigatorTicks";
 }

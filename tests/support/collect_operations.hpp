@@ -21,6 +21,10 @@ std::vector<std::string> steps_of_operation(const std::string& operation);
 // the rest of its payload, instead of the whole step becoming {"error": ...}.
 bool is_item_operation(const std::string& operation);  // RunEvents, AssetCheckHistory, InstigatorTicks
 
+// Operations whose answers only the report shows (a failed step's captured output, RunCapturedLogs):
+// when one fails, its failure says why and no step or item is lost.
+const std::vector<std::string>& display_operations();
+
 // A Google Cloud REST path `collect` reads, as answered by gcp_fixture() for project my-proj.
 struct GooglePath {
   std::string service;               // its recorder::Service name, for --fault

@@ -86,6 +86,7 @@ struct Config {
   int retries = 3;                 // retries after the first attempt
   double step_seconds = 900;       // a collection step's total time: no retry, backoff or quota wait past it
   int page_size = 200;             // runs per page (<= 1000)
+  int captured_log_lines = 30;     // last lines of a failed step's captured output kept per run (0: none read)
   std::string source = "defaults"; // where the settings came from, for messages
 };
 

@@ -77,6 +77,30 @@ struct StepSpan {
   std::string status = "STARTED";
 };
 
+// A LogsCapturedEvent: the file the stdout and stderr of `step_keys` went to (one per step process
+// with the multiprocess and k8s executors, one for all steps in process).
+struct LogFile {
+  std::string file_key;
+  std::vector<std::string> step_keys;
+};
+
+// The end of the failing step's captured output (Run.capturedLogs of its file), what the report
+// shows under the step's error: the traceback's last frames, the step's last log lines.
+struct CapturedLog {
+  std::string step_key;            // the step whose error the report shows (the first step error's)
+  std::string file_key;            // the last LogsCapturedEvent naming it (the final attempt's)
+  std::string stream;              // "stderr", or "stdout" when stderr is empty; "" when both are
+  std::vector<std::string> lines;  // the stream's last lines, each at most 400 bytes, secrets redacted
+  int total_lines = 0;             // how many lines the stream has
+  std::string error;               // why it could not be read (then lines is empty)
+};
+
+// The excerpt of a captured log: the last `max_lines` lines of `stderr_text`, or of `stdout_text`
+// when stderr holds nothing but blanks; trailing blank lines and '\r' dropped, long lines clipped
+// at a character boundary, secrets (bearer tokens, JWTs, private keys, token=..., URL passwords)
+// redacted. step_key and file_key are left for the caller.
+CapturedLog captured_log_excerpt(std::string_view stdout_text, std::string_view stderr_text, int max_lines);
+
 struct FailureRecord {
   std::string run_id;
   std::string job_name;
@@ -100,6 +124,8 @@ struct FailureRecord {
   std::vector<std::string> materializations;          // asset keys materialized
   std::vector<std::string> in_progress_steps;  // steps started and never finished
   std::vector<StepSpan> step_spans;            // every step with a STEP_* event, by start then key
+  std::vector<LogFile> log_files;              // LogsCapturedEvents, in event order
+  std::optional<CapturedLog> captured_log;     // read when the failing step has a log file
   bool events_complete = true;  // false when the event log could not be read in full
   std::string events_error;     // why, when !events_complete
 };

@@ -10,6 +10,7 @@
 #include "recorder/bundle.hpp"
 #include "recorder/json.hpp"
 #include "recorder/matcher.hpp"
+#include "recorder/time.hpp"
 #include "replay/server.hpp"
 #include "support/cli_outcome.hpp"
 #include "support/files.hpp"
@@ -31,6 +32,7 @@ class GcpCli : public ::testing::Test {
   void SetUp() override {
     auto bundle = recorder::read_bundle(k_bundle);
     ASSERT_TRUE(bundle) << bundle.error().message;
+    m_now = recorder::format_rfc3339_utc(bundle->manifest.window.end);  // where the recorded window ends
     m_matcher = std::make_shared<recorder::Matcher>(std::move(*bundle));
     m_server = std::make_unique<replay::Server>(m_matcher, replay::ServerOptions{});
     auto port = m_server->start();
@@ -44,7 +46,7 @@ class GcpCli : public ::testing::Test {
 
   day2test::Outcome collect(const std::vector<std::string>& extra) {
     std::vector<std::string> args{"collect", "--config", m_config, "--dagster-url", m_root + "/graphql",
-                                  "--now", "2026-12-06T17:22:30Z", "--hours", "2", "--retries", "0",
+                                  "--now", m_now, "--hours", "2", "--retries", "0",
                                   "--out", m_dir.file("day2.json.out"), "-q"};
     args.insert(args.end(), extra.begin(), extra.end());
     return day2test::run_day2(args);
@@ -57,6 +59,7 @@ class GcpCli : public ::testing::Test {
   }
 
   day2_test::TempDir m_dir;
+  std::string m_now;
   std::shared_ptr<recorder::Matcher> m_matcher;
   std::unique_ptr<replay::Server> m_server;
   std::string m_root;

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <stdexcept>
 
 #include "analyzer/cli.hpp"
 #include "analyzer/regress.hpp"
@@ -20,7 +21,17 @@ namespace fs = std::filesystem;
 using day2test::read_text;
 
 const fs::path k_scenario = fs::path(DAY2_SOURCE_DIR) / "scenarios" / "dagster-fixture";
-const std::string k_connection_run = "737bc2b3-0650-441c-bb3f-244b53497b14";
+
+// The run of connection_job in the scenario's expectations (its id changes with each recording).
+std::string connection_run() {
+  auto expected = recorder::read_json_file((k_scenario / "expected.json").string());
+  if (!expected) throw std::runtime_error(expected.error().message);
+  for (const auto& run : (*expected)["runs"].GetObject()) {
+    if (recorder::get_string(run.value, "job") == "connection_job") return run.name.GetString();
+  }
+  throw std::runtime_error("expected.json has no connection_job run");
+}
+const std::string k_connection_run = connection_run();
 
 struct Cli {
   int code;

@@ -132,7 +132,52 @@ TEST(FaultMatrix, TableCoversEveryRecordedOperation) {
   }
   std::set<std::string> table;
   for (const auto& [operation, steps] : collect_operation_steps()) table.insert(operation);
+  for (const auto& operation : day2test::display_operations()) table.insert(operation);
   EXPECT_EQ(recorded, table);
+}
+
+// A failed run's captured output that cannot be read costs nothing the diagnosis rests on: the
+// collection exits 0, every step equals the clean artifact's but for each failure's capturedLog,
+// which keeps its step and file and says why (naming the operation) instead of holding lines.
+TEST(FaultMatrix, AnUnreadableCapturedLogIsNotedAndCostsNoStep) {
+  ASSERT_GT(recorded_count("RunCapturedLogs"), 0);
+  TempDir dir;
+  auto path = dir.file("day2.json");
+  auto outcome = collect_replay(path, {"dagster:RunCapturedLogs=status:500,p=1,seed=1"});
+  EXPECT_EQ(outcome.code, 0) << outcome.err;
+  auto artifact = read_artifact(path);
+  for (const auto& key : analyzer::step_keys()) {
+    if (key != "step_01_failed_runs") {
+      EXPECT_EQ(json_of(artifact, key), json_of(clean_artifact(), key)) << key;
+    }
+  }
+  const auto& failures = artifact["step_01_failed_runs"]["failures"];
+  const auto& clean = clean_artifact()["step_01_failed_runs"]["failures"];
+  ASSERT_EQ(failures.Size(), clean.Size());
+  int noted = 0;
+  int without_log = 0;
+  for (rapidjson::SizeType i = 0; i < failures.Size(); ++i) {
+    if (!clean[i].HasMember("capturedLog")) {  // no failed step with a captured file: nothing was asked
+      EXPECT_EQ(recorder::write_json(failures[i]), recorder::write_json(clean[i]));
+      ++without_log;
+      continue;
+    }
+    const auto& log = failures[i]["capturedLog"];
+    EXPECT_EQ(recorder::write_json(log["stepKey"]), recorder::write_json(clean[i]["capturedLog"]["stepKey"]));
+    EXPECT_NE(recorder::get_string(log, "error").value_or("").find("RunCapturedLogs"), std::string::npos)
+        << recorder::write_json(log);
+    EXPECT_FALSE(log.HasMember("lines"));
+    rapidjson::Document without;
+    without.CopyFrom(failures[i], without.GetAllocator());
+    without.RemoveMember("capturedLog");
+    rapidjson::Document clean_without;
+    clean_without.CopyFrom(clean[i], clean_without.GetAllocator());
+    clean_without.RemoveMember("capturedLog");
+    EXPECT_EQ(recorder::write_json(without), recorder::write_json(clean_without));
+    ++noted;
+  }
+  EXPECT_GT(noted, 0);
+  EXPECT_EQ(noted + without_log, static_cast<int>(clean.Size()));
 }
 
 TEST(FaultMatrix, FaultsThatSelectNothingLeaveTheArtifactByteForByte) {
