@@ -155,6 +155,21 @@ std::string Links::for_item(const Json& artifact, std::string_view kind, std::st
     auto slash = parts[2].rfind('/');
     return slash == std::string::npos ? std::string() : instigator("schedules", parts[2].substr(0, slash), parts[2].substr(slash + 1));
   }
+  if (kind == "agent_churn" && parts.size() == 3 && parts[1] == "events") {
+    // One pods.create audit entry of step 08: the entry itself, by the created pod's name (a refused
+    // create has none: its request's generateName), as step 08's filter finds it.
+    auto at = epoch_of(*item, "timestamp");
+    std::string pod = field("podName");
+    if (!at || pod.empty()) { return {}; }
+    const Json* code = member(*item, "statusCode");
+    bool refused = code != nullptr && code->IsInt() && code->GetInt() != 0;
+    std::string query = fmt::format(
+        "log_id(\"cloudaudit.googleapis.com/activity\")\nresource.type=\"k8s_cluster\"\n"
+        "protoPayload.methodName=\"io.k8s.core.v1.pods.create\"\n{}=\"{}\"",
+        refused ? "protoPayload.request.metadata.generateName" : "protoPayload.response.metadata.name", pod);
+    if (!cluster.empty()) { query += fmt::format("\nresource.labels.cluster_name=\"{}\"", cluster); }
+    return logs(query, *at - 600, *at + 600);
+  }
   if (kind == "pod_event" || kind == "agent_churn") {
     auto at = epoch_of(*item, "timestamp");
     std::string pod = field("podName");

@@ -137,6 +137,33 @@ TEST(Links, RunsJobsAndItemsLinkToTheirDocumentedRoutes) {
   EXPECT_GT(logs, 0);
 }
 
+// An agent pod creation (step 08) links to its own pods.create audit entry, found as step 08 finds
+// it: the created pod's name in the response; a refused create's generateName in the request.
+TEST(Links, AnAgentPodCreationLinksToItsAuditEntry) {
+  auto artifact = recorder::parse_json(R"({"step_08_agent_pod_churn": {"events": [
+      {"podName": "agent-7d9f8c6b5-x2k9q", "principal": "system:serviceaccount:kube-system:replicaset-controller",
+       "statusCode": 0, "timestamp": 1795482000.0},
+      {"podName": "agent-7d9f8c6b5-", "principal": "system:serviceaccount:kube-system:replicaset-controller",
+       "statusCode": 7, "timestamp": 1795482060.0}]}})", "artifact");
+  ASSERT_TRUE(artifact);
+  Links links;
+  links.project = "acme-prod";
+  links.cluster = "prod";
+  auto created = links.for_item(*artifact, "agent_churn", "/step_08_agent_pod_churn/events/0");
+  EXPECT_EQ(created,
+            "https://console.cloud.google.com/logs/query;query="
+            "log_id(%22cloudaudit.googleapis.com%2Factivity%22)%0Aresource.type%3D%22k8s_cluster%22%0A"
+            "protoPayload.methodName%3D%22io.k8s.core.v1.pods.create%22%0A"
+            "protoPayload.response.metadata.name%3D%22agent-7d9f8c6b5-x2k9q%22%0A"
+            "resource.labels.cluster_name%3D%22prod%22;timeRange=2026-11-24T00:50:00Z%2F2026-11-24T01:10:00Z"
+            "?project=acme-prod");
+  auto refused = links.for_item(*artifact, "agent_churn", "/step_08_agent_pod_churn/events/1");
+  EXPECT_THAT(refused, HasSubstr("protoPayload.request.metadata.generateName%3D%22agent-7d9f8c6b5-%22"));
+  EXPECT_EQ(links.for_item(*artifact, "agent_churn", "/step_08_agent_pod_churn/verdict"), "");
+  links.project.clear();
+  EXPECT_EQ(links.for_item(*artifact, "agent_churn", "/step_08_agent_pod_churn/events/0"), "") << "no project, no link";
+}
+
 TEST(Links, TheDefinitionsRepositoryIsTheLocationAloneAndOthersAreNameAtLocation) {
   Links links;
   links.dagster_base = "http://dagster:3000";
