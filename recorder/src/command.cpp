@@ -5,6 +5,7 @@
 #include <boost/program_options/errors.hpp>
 
 #include "recorder/options.hpp"
+#include "recorder/version.hpp"
 
 namespace recorder {
 
@@ -17,7 +18,9 @@ void help(const std::vector<Command>& commands, std::ostream& out) {
   out << "usage: day2 <command> [options]\n\n"
          "day2 tells the people who run Dagster what went wrong overnight and why.\n\ncommands:\n";
   for (const auto& command : commands) out << fmt::format("  {:<11} {}\n", command.name, command.summary);
-  out << "\n`day2 <command> --help` describes each command. `day2 --version` prints the version.\n" << k_exit_codes;
+  out << "\n`day2 <command> --help` describes each command. `day2 --version` prints the version;\n"
+         "`day2 --man` the manual page; `day2 --completion bash|zsh` a completion script.\n"
+      << k_exit_codes;
 }
 
 }  // namespace
@@ -28,8 +31,22 @@ int run_commands(const std::vector<Command>& commands, const std::vector<std::st
     help(commands, args.empty() ? err : out);
     return args.empty() ? 2 : 0;
   }
+  if (args[0] == "--man" && args.size() == 1) {
+    out << man_page(commands, DAY2_VERSION);
+    return 0;
+  }
+  if (args[0] == "--completion") {
+    auto script = args.size() == 2 ? completion_script(commands, args[1])
+                                   : Result<std::string>(make_error("--completion needs one shell: bash or zsh"));
+    if (!script) {
+      err << "day2: error: " << script.error().message << '\n';
+      return 2;
+    }
+    out << *script;
+    return 0;
+  }
   if (args[0] == "--version") {
-    out << "day2 " << DAY2_VERSION << '\n';
+    out << "day2 " << DAY2_VERSION << " (commit " << build_commit() << ")\n";
     return 0;
   }
   for (const auto& command : commands) {

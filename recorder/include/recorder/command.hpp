@@ -6,7 +6,10 @@
 #include <functional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "recorder/result.hpp"
 
 namespace recorder {
 
@@ -21,7 +24,16 @@ struct Command {
   std::function<int(const std::vector<std::string>& args, std::ostream& out, std::ostream& err)> run;
 };
 
+// Also answers, besides the commands: --help, --version, --man (the manual page, roff) and
+// --completion bash|zsh (a completion script), the last two generated from the table and each
+// command's --help.
 int run_commands(const std::vector<Command>& commands, const std::vector<std::string>& args, std::ostream& out,
                  std::ostream& err);
+
+// The manual page (roff, section 1) of `commands`: the top help, then each command's --help verbatim.
+std::string man_page(const std::vector<Command>& commands, std::string_view version);
+// A completion script for `shell` ("bash" or "zsh"): the command names, and each command's long
+// options as its --help names them. An Error for another shell.
+Result<std::string> completion_script(const std::vector<Command>& commands, std::string_view shell);
 
 }  // namespace recorder

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
+#include <regex>
+
 #include <chrono>
 #include <cstdlib>
 #include <optional>
@@ -67,11 +71,47 @@ TEST(Cli, UnknownCommandExits2) {
   EXPECT_EQ(result.err, "day2: error: unknown command \"frobnicate\" (see day2 --help)\n");
 }
 
-TEST(Cli, Version) {
+// The manual page holds every command's own --help; completion scripts exist for bash and zsh only.
+TEST(Cli, ManPageAndCompletionsComeFromTheCommands) {
+  auto man = run_day2({"--man"});
+  ASSERT_EQ(man.code, 0) << man.err;
+  auto help = run_day2({"--help"});
+  std::regex command_line(R"(\n  ([a-z]+) {2,})");
+  int commands = 0;
+  for (std::sregex_iterator it(help.out.begin(), help.out.end(), command_line), end; it != end; ++it) {
+    ++commands;
+    EXPECT_NE(man.out.find(".SS \"day2 " + (*it)[1].str() + "\""), std::string::npos) << (*it)[1];
+  }
+  EXPECT_GE(commands, 14);  // the analyzer's commands (the test harness runs its table)
+  EXPECT_NE(man.out.find(run_day2({"report", "--help"}).out.substr(0, 60)), std::string::npos);
+  auto zsh = run_day2({"--completion", "zsh"});
+  EXPECT_EQ(zsh.code, 0);
+  EXPECT_EQ(zsh.out.rfind("#compdef day2\n", 0), 0u);
+  EXPECT_NE(zsh.out.find("collect) opts=("), std::string::npos);
+  auto fish = run_day2({"--completion", "fish"});
+  EXPECT_EQ(fish.code, 2);
+  EXPECT_EQ(fish.err, "day2: error: --completion: unknown shell \"fish\" (bash or zsh)\n");
+  EXPECT_EQ(run_day2({"--completion"}).code, 2);
+}
+
+// The version and the commit built: the source tree's HEAD when it is a git checkout.
+TEST(Cli, VersionNamesTheCommit) {
   auto result = run_day2({"--version"});
   EXPECT_EQ(result.code, 0);
-  EXPECT_EQ(result.out, std::string("day2 ") + DAY2_VERSION + "\n");
   EXPECT_EQ(result.err, "");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(result.out, m, std::regex(R"(day2 (\S+) \(commit ([0-9a-f]{12}(-dirty)?|unknown)\)\n)")))
+      << result.out;
+  EXPECT_EQ(m[1].str(), DAY2_VERSION);
+  std::string head;
+  if (FILE* git = ::popen("git -C '" DAY2_SOURCE_DIR "' rev-parse --short=12 HEAD 2>/dev/null", "r")) {
+    char line[64] = {};
+    if (std::fgets(line, sizeof line, git) != nullptr) head = std::string(line).substr(0, 12);
+    ::pclose(git);
+  }
+  if (!head.empty()) {
+    EXPECT_EQ(m[2].str().substr(0, 12), head);
+  }
 }
 
 // ---- collect: usage errors -------------------------------------------------------------------
