@@ -1,4 +1,5 @@
 #include "analyzer/cli.hpp"
+#include "analyzer/delivery.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -429,7 +430,8 @@ int run_summarize(const std::vector<std::string>& args, std::ostream& out, std::
 
 constexpr CommandHelp k_report_help{
     "day2 report [--out-dir DIR | --out FILE|-] [--format md|json|html] [--tz ZONE] [--deployment NAME]\n"
-    "            [--reclassify FILE] [--runbook FILE] [--config FILE] [--metrics FILE] [FILE]",
+    "            [--reclassify FILE] [--runbook FILE] [--config FILE] [--metrics FILE]\n"
+    "            [--notify slack] [--upload gs://BUCKET/PREFIX [--upload-bundle DIR]] [FILE]",
     "The incident report of an artifact (docs/report.md); prints the path it wrote.",
     "day2 report day2.json --out-dir build/demo", k_exit_codes};
 
@@ -447,6 +449,16 @@ int run_report(const std::vector<std::string>& args, std::ostream& out, std::ost
       ("config", po::value<std::string>(), "deployment settings (docs/day2.example.json): agent replicas, thresholds, self-resolving alerts")
       ("metrics", po::value<std::string>()->value_name("FILE"),
        "also add the report's findings and actions to the Prometheus textfile FILE (docs/metrics.md)")
+      ("notify", po::value<std::string>()->value_name("slack"),
+       "post the headline and the actions to Slack (incoming webhook URL from $DAY2_SLACK_WEBHOOK_URL)")
+      ("upload", po::value<std::string>()->value_name("gs://BUCKET/PREFIX"),
+       "upload the written report to Cloud Storage (Application Default Credentials)")
+      ("upload-bundle", po::value<std::string>()->value_name("DIR"),
+       "with --upload: also every file under DIR (a night of collect --record-dir) as PREFIX/<DIR name>/...")
+      ("report-url", po::value<std::string>()->value_name("URL"), "the Slack message's link to the full report (default: the uploaded file)")
+      ("gcp-api-root", po::value<std::string>()->value_name("URL"), "send the Cloud Storage requests to this root instead")
+      ("gcp-access-token-env", po::value<std::string>()->value_name("NAME"),
+       "take the Google access token from this environment variable instead of ADC")
       ("file", po::value<std::string>()->default_value("day2.json"), "the artifact (positional)");
   po::positional_options_description positional;
   positional.add("file", 1);
@@ -487,6 +499,29 @@ int run_report(const std::vector<std::string>& args, std::ostream& out, std::ost
     if (!config) throw UsageError{"--config: " + config.error().message};
     report.config = std::make_shared<const Config>(std::move(*config));
   }
+  if (vm.count("notify")) {
+    if (vm["notify"].as<std::string>() != "slack") throw UsageError{"--notify: \"" + vm["notify"].as<std::string>() + "\" is not slack"};
+    report.notify_slack = true;
+  }
+  if (vm.count("upload")) {
+    if (auto location = parse_gcs_location(vm["upload"].as<std::string>()); !location) {
+      throw UsageError{"--upload: " + location.error().message};
+    }
+    report.upload = vm["upload"].as<std::string>();
+  }
+  if (vm.count("upload-bundle")) {
+    if (!report.upload) throw UsageError{"--upload-bundle needs --upload"};
+    if (!std::filesystem::is_directory(vm["upload-bundle"].as<std::string>())) {
+      throw UsageError{"--upload-bundle: " + vm["upload-bundle"].as<std::string>() + ": not a directory"};
+    }
+    report.upload_bundle = vm["upload-bundle"].as<std::string>();
+  }
+  if ((report.notify_slack || report.upload) && report.out && *report.out == "-") {
+    throw UsageError{"--notify and --upload deliver a written report: not with --out -"};
+  }
+  if (vm.count("report-url")) report.report_url = vm["report-url"].as<std::string>();
+  if (vm.count("gcp-api-root")) report.gcp_api_root = vm["gcp-api-root"].as<std::string>();
+  if (vm.count("gcp-access-token-env")) report.gcp_access_token_env = vm["gcp-access-token-env"].as<std::string>();
   return write_report(vm["file"].as<std::string>(), report, out, err);
 }
 

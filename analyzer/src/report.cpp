@@ -2,14 +2,20 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <ostream>
 
+#include "analyzer/delivery.hpp"
+#include "analyzer/gcp_auth.hpp"
 #include "analyzer/night_metrics.hpp"
 #include "analyzer/reclassify.hpp"
 #include "analyzer/runbook.hpp"
 #include "artifact_file.hpp"
 #include "recorder/json.hpp"
+#include "recorder/secrets.hpp"
+#include "recorder/transport.hpp"
 #include "recorder/result.hpp"
 #include "recorder/time.hpp"
 #include "report_model.hpp"
@@ -90,6 +96,86 @@ int metrics_only(const report::Report& report, const ReportOptions& options, std
   return 0;
 }
 
+std::string action_word(report::Action action) {
+  switch (action) {
+    case report::Action::escalate: return "Escalate";
+    case report::Action::investigate: return "Investigate";
+    case report::Action::monitor: return "Monitor";
+    case report::Action::no_action: return "No action";
+  }
+  return "?";
+}
+
+// Uploads the written report (and --upload-bundle's files) to --upload; returns the report's
+// browser URL. Stops at the first failure.
+recorder::Result<std::string> upload_report(const ReportOptions& options, const std::string& target, const std::string& text) {
+  auto location = parse_gcs_location(*options.upload);
+  if (!location) { return recorder::make_error("--upload: " + location.error().message); }
+  GcpAuthOptions auth;
+  if (options.gcp_access_token_env) { auth.access_token_env = *options.gcp_access_token_env; }
+  auto transport = make_gcp_auth_transport(std::shared_ptr<recorder::Transport>(recorder::make_http_transport()), auth);
+  if (!transport) { return recorder::make_error("--upload: Google Cloud credentials: " + transport.error().message); }
+  std::string name = std::filesystem::path(target).filename().string();
+  std::string object = gcs_object_name(*location, name);
+  if (auto sent = upload_object(**transport, options.gcp_api_root, *location, object, content_type_of(name), text); !sent) {
+    return sent.error();
+  }
+  if (options.upload_bundle) {
+    std::filesystem::path dir(*options.upload_bundle);
+    std::error_code ec;
+    std::vector<std::filesystem::path> files;
+    for (std::filesystem::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->is_regular_file()) { files.push_back(it->path()); }
+    }
+    if (ec) { return recorder::make_error(fmt::format("--upload-bundle: {}: {}", dir.string(), ec.message())); }
+    std::sort(files.begin(), files.end());
+    std::string base = std::filesystem::absolute(dir).lexically_normal().filename().string();
+    if (base.empty()) { base = std::filesystem::absolute(dir).lexically_normal().parent_path().filename().string(); }
+    for (const auto& file : files) {
+      auto body = recorder::read_file(file.string(), std::size_t{1} << 30);
+      if (!body) { return recorder::make_error("--upload-bundle: " + body.error().message); }
+      std::string relative = std::filesystem::relative(file, dir).generic_string();
+      auto sent = upload_object(**transport, options.gcp_api_root, *location, gcs_object_name(*location, base + "/" + relative),
+                                content_type_of(relative), *body);
+      if (!sent) { return sent.error(); }
+    }
+  }
+  return gcs_browser_url(*location, object);
+}
+
+// --notify and --upload, after the report is written: 1 when a delivery failed (said on `err`).
+int deliver(const report::Report& report, const ReportOptions& options, const std::string& title,
+            const std::string& target, const std::string& text, std::ostream& out, std::ostream& err) {
+  std::string link = options.report_url.value_or("");
+  int code = 0;
+  if (options.upload) {
+    auto uploaded = upload_report(options, target, text);
+    if (!uploaded) {
+      err << k_tool << ": error: " << uploaded.error().message << " (the report is written: " << target << ")\n";
+      code = 1;
+    } else {
+      link = *uploaded;
+      out << *uploaded << '\n';
+    }
+  }
+  if (options.notify_slack) {
+    const char* url = std::getenv(options.slack_webhook_env.c_str());
+    if (url == nullptr || *url == '\0') {
+      err << k_tool << ": error: --notify slack: $" << options.slack_webhook_env << " is not set (the Slack incoming webhook URL)\n";
+      return 1;
+    }
+    recorder::hold_secret(url);  // the webhook URL is a credential: never printed
+    SlackReport message{title, report.headline, report.counts, {}, link};
+    for (const auto& row : report.actions) { message.actions.push_back({action_word(row.action), row.item, row.next}); }
+    auto http = recorder::make_http_transport();
+    if (auto posted = post_slack(*http, url, slack_message(message)); !posted) {
+      err << k_tool << ": error: --notify slack: " << posted.error().message << " (the report is written: " << target << ")\n";
+      code = 1;
+    }
+  }
+  return code;
+}
+
 }  // namespace
 
 int write_report(const std::string& path, const ReportOptions& options, std::ostream& out, std::ostream& err) {
@@ -125,7 +211,11 @@ int write_report(const std::string& path, const ReportOptions& options, std::ost
     return 1;
   }
   out << target << '\n';
-  return metrics_only(report, options, out, err);
+  int code = metrics_only(report, options, out, err);
+  std::string date = name->substr(name->rfind('.') - 10, 10);  // day2-report-[<deployment>-]<YYYY-MM-DD>.<ext>
+  std::string title = fmt::format("day2{} \u00b7 {}", options.deployment.empty() ? "" : " \u00b7 " + options.deployment, date);
+  int delivered = deliver(report, options, title, target, text, out, err);
+  return code != 0 ? code : delivered;
 }
 
 }  // namespace analyzer

@@ -102,8 +102,9 @@ def test_a_weekday_morning_in_the_deployments_zone_with_workload_identity(object
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     # Every reference resolves: the Secret's key, the ConfigMap's file, the claim, the mounts.
     env = {e["name"]: e for e in container["env"]}
-    ref = env["DAGSTER_CLOUD_API_TOKEN"]["valueFrom"]["secretKeyRef"]
-    assert ref["name"] == objects["Secret"]["metadata"]["name"] and ref["key"] in objects["Secret"]["stringData"]
+    for name in ("DAGSTER_CLOUD_API_TOKEN", "DAY2_SLACK_WEBHOOK_URL"):
+        ref = env[name]["valueFrom"]["secretKeyRef"]
+        assert ref["name"] == objects["Secret"]["metadata"]["name"] and ref["key"] in objects["Secret"]["stringData"]
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["config"]["configMap"]["name"] == objects["ConfigMap"]["metadata"]["name"]
     assert volumes["nights"]["persistentVolumeClaim"]["claimName"] == objects["PersistentVolumeClaim"]["metadata"]["name"]
@@ -119,6 +120,9 @@ def test_the_cronjobs_script_collects_a_night_from_the_replay_server(objects, tm
     a recorded night without Google Cloud, and DAY2_NOW is that night's morning."""
     if not DAY2:
         pytest.fail("DAY2 (the day2 binary) is required")
+    from test_delivery import StandIn  # Slack's incoming webhook, stood in on 127.0.0.1
+
+    slack = StandIn()
     scenario = ROOT / "scenarios" / "connection-refused"
     server = subprocess.Popen([DAY2, "replay", "serve", str(scenario / "bundle"), "--port", "0"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -137,7 +141,8 @@ def test_the_cronjobs_script_collects_a_night_from_the_replay_server(objects, tm
         container = pod_of(objects)["containers"][0]
         env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
         env.update(DAY2_HOME=str(home), DAY2_CONFIG=str(config_dir / "day2.json"), DAY2_NOW="2026-11-24T13:00:00Z",
-                   PATH=f"{Path(DAY2).parent}:{os.environ['PATH']}", HOME=str(tmp_path))
+                   PATH=f"{Path(DAY2).parent}:{os.environ['PATH']}", HOME=str(tmp_path),
+                   DAY2_SLACK_WEBHOOK_URL=slack.url + "/services/T0/B0/cronjob")
         proc = subprocess.run(container["command"] + container["args"], env=env, capture_output=True, text=True,
                               timeout=120)
         assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -155,6 +160,10 @@ def test_the_cronjobs_script_collects_a_night_from_the_replay_server(objects, tm
         # The night's collection requests were all recorded; only the investigations --record-dir adds
         # for a failed run (RunDetail, RunGroup) are not in this generated bundle.
         assert all(re.search(r"graphql:(RunDetail|RunGroup) ", miss) for miss in report["misses"]), report["misses"]
+        # The HTML report's run posted the morning's headline to Slack, once.
+        assert [r["path"] for r in slack.requests] == ["/services/T0/B0/cronjob"]
+        assert json.loads(slack.requests[0]["body"])["blocks"][0]["text"]["text"] == "day2 \u00b7 prod \u00b7 2026-11-24"
     finally:
+        slack.close()
         server.terminate()
         server.wait(timeout=20)

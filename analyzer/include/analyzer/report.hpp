@@ -26,6 +26,15 @@ struct ReportOptions {
   std::shared_ptr<const Runbook> runbook;   // --runbook merged over the built-in one; default: built in
   std::optional<std::string> metrics_path;  // --metrics: the report's families merged into this textfile
   std::shared_ptr<const Config> config;  // --config: agent replicas, thresholds, self-resolving alerts; default: defaults
+  // Delivery, after the report is written (docs/deploy.md, "Delivery"); a failure is exit 1 and the
+  // written report stays.
+  bool notify_slack = false;                 // --notify slack: the webhook URL from $slack_webhook_env
+  std::string slack_webhook_env = "DAY2_SLACK_WEBHOOK_URL";
+  std::optional<std::string> upload;         // --upload gs://BUCKET[/PREFIX]: the report file goes there
+  std::optional<std::string> upload_bundle;  // --upload-bundle DIR: and every file under DIR, as PREFIX/<DIR name>/...
+  std::optional<std::string> report_url;     // --report-url: the Slack message's link when nothing is uploaded
+  std::string gcp_api_root;                  // --gcp-api-root: Cloud Storage's root (a stand-in in tests)
+  std::optional<std::string> gcp_access_token_env;  // --gcp-access-token-env: a token instead of ADC
 };
 
 // Reads the artifact at `path`, writes `day2-report-<YYYY-MM-DD>.md` (`.json`, `.html`) into
