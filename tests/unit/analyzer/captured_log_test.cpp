@@ -93,15 +93,20 @@ TEST(CapturedLogExcerpt, SecretsInTheOutputAreRedacted) {
 
 // The captured code_error run: its failing step's file is read and the excerpt ends with the user's
 // raise, as Dagster's stderr of that step does (RunCapturedLogs.code_error.json, from the fixture).
-TEST(CapturedLogCollect, TheFailingStepsStderrEndsTheExcerpt) {
-  auto transport = std::make_shared<day2test::FakeTransport>();
+// The artifact collect makes from the captured answers with `lines` lines of captured output.
+rapidjson::Document collect_captured(const std::shared_ptr<day2test::FakeTransport>& transport, int lines) {
   day2test::answer_captured(*transport);
   Config config;
   config.retries = 0;
-  config.captured_log_lines = 5;
+  config.captured_log_lines = lines;
   DagsterClient client(transport, config.dagster, "", std::chrono::milliseconds(2000));
   CollectRequest request{config, day2test::captured_window()};
-  auto artifact = collect(client, request);
+  return collect(client, request);
+}
+
+TEST(CapturedLogCollect, TheFailingStepsStderrEndsTheExcerpt) {
+  auto transport = std::make_shared<day2test::FakeTransport>();
+  auto artifact = collect_captured(transport, 5);
   auto answer = day2test::dagster_data("RunCapturedLogs.code_error");
   std::string stderr_text = answer["data"]["runOrError"]["capturedLogs"]["stderr"].GetString();
   const auto& failures = artifact["step_01_failed_runs"]["failures"];
@@ -125,13 +130,7 @@ TEST(CapturedLogCollect, TheFailingStepsStderrEndsTheExcerpt) {
 
 TEST(CapturedLogCollect, ZeroLinesReadsNoCapturedLogs) {
   auto transport = std::make_shared<day2test::FakeTransport>();
-  day2test::answer_captured(*transport);
-  Config config;
-  config.retries = 0;
-  config.captured_log_lines = 0;
-  DagsterClient client(transport, config.dagster, "", std::chrono::milliseconds(2000));
-  CollectRequest request{config, day2test::captured_window()};
-  auto artifact = collect(client, request);
+  auto artifact = collect_captured(transport, 0);
   for (const auto& failure : artifact["step_01_failed_runs"]["failures"].GetArray()) {
     EXPECT_FALSE(failure.HasMember("capturedLog")) << recorder::write_json(failure["capturedLog"]);
   }
