@@ -61,8 +61,9 @@ def check_setup_without_root(tmp_path: Path) -> None:
         shutil.copy2(ROOT / "tools" / name, tools / name)
     setup = tools / "setup"
     text = setup.read_text()
-    assert "  chromium\n)" in text
-    setup.write_text(text.replace("  chromium\n)", f"  chromium {MISSING}\n)"))
+    end_of_packages = "\n)\nmissing=()"  # the packages=( ... ) list ends here
+    assert end_of_packages in text
+    setup.write_text(text.replace(end_of_packages, f" {MISSING}{end_of_packages}", 1))
     for path in (tmp_path, tmp_path / "day2", tools):
         path.chmod(0o755)
     command = [str(setup)]
