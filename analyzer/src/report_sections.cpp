@@ -38,14 +38,21 @@ std::string tick_error(const Json& tick) {
   return top != "-" ? top : brief(tick, "error");
 }
 
+// run id -> the category and rule of the cause it sits under (the first, in the causes' order),
+// built once: looking each run up by scanning every cause made the report quadratic in failed runs.
+using CauseIndex = std::map<std::string, std::pair<std::string, std::string>, std::less<>>;
+CauseIndex index_causes(const Report& report) {
+  CauseIndex index;
+  for (const auto& cause : report.causes) {
+    for (const auto& run : cause.runs) { index.try_emplace(run.run_id, cause.category, cause.rule_id); }
+  }
+  return index;
+}
+
 // The run's category and rule after the report's reclassification (its root cause); what collect
 // gave when the run is in no root cause.
-std::pair<std::string, std::string> final_category(const Report& report, const std::string& run_id, const Json& failure) {
-  for (const auto& cause : report.causes) {
-    for (const auto& run : cause.runs) {
-      if (run.run_id == run_id) { return {cause.category, cause.rule_id}; }
-    }
-  }
+std::pair<std::string, std::string> final_category(const CauseIndex& causes, const std::string& run_id, const Json& failure) {
+  if (auto it = causes.find(run_id); it != causes.end()) { return it->second; }
   return {text_of(failure, "category"), text_of(failure, "ruleId")};
 }
 
@@ -55,10 +62,11 @@ void failed_runs(Context& c) {
   std::map<std::string, std::pair<int, std::string>> jobs;  // job -> runs, location
   int total = 0;
   const Json& failures = array_of(*step, "failures");
+  const CauseIndex causes = index_causes(c.report);
   for (rapidjson::SizeType i = 0; i < failures.Size(); ++i) {
     const Json& failure = failures[i];
     std::string run = text_of(failure, "runId");
-    auto [category, rule] = final_category(c.report, run, failure);
+    auto [category, rule] = final_category(causes, run, failure);
     c.row(epoch_of(failure, "endTime"),
           fmt::format("Run failed: `{}` `{}` — {} (`{}`)", text_of(failure, "jobName"), short_id(run), category, rule),
           "Dagster runs (step 01)", "run", fmt::format("/step_01_failed_runs/failures/{}", i));
