@@ -22,20 +22,6 @@ namespace {
 bool bucket_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'; }
 bool alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 
-// At most `limit` characters (UTF-8 code points) of `text`, "…" marking a cut.
-std::string cut(std::string_view text, std::size_t limit) {
-  std::size_t at = 0;
-  std::size_t count = 0;
-  while (at < text.size()) {
-    std::size_t length = recorder::utf8_length(text.substr(at));
-    if (length == 0) length = 1;
-    if (count + 1 >= limit && at + length < text.size()) return std::string(text.substr(0, at)) + "\u2026";
-    at += length;
-    ++count;
-  }
-  return std::string(text);
-}
-
 // Slack mrkdwn text: the three characters Slack asks to escape.
 std::string mrkdwn(std::string_view text) {
   std::string out;
@@ -58,7 +44,7 @@ rapidjson::Value text_object(const char* type, const std::string& text, rapidjso
 rapidjson::Value section(const std::string& text, rapidjson::Document::AllocatorType& a) {
   rapidjson::Value block(rapidjson::kObjectType);
   block.AddMember("type", "section", a);
-  block.AddMember("text", text_object("mrkdwn", cut(text, 3000), a), a);
+  block.AddMember("text", text_object("mrkdwn", recorder::clip(text, 2997), a), a);
   return block;
 }
 
@@ -131,11 +117,11 @@ Result<void> upload_object(recorder::Transport& transport, std::string_view api_
 std::string slack_message(const SlackReport& report) {
   rapidjson::Document doc(rapidjson::kObjectType);
   auto& a = doc.GetAllocator();
-  doc.AddMember("text", recorder::json_string(cut(report.title + ": " + report.headline, 3000), a), a);
+  doc.AddMember("text", recorder::json_string(recorder::clip(report.title + ": " + report.headline, 2997), a), a);
   rapidjson::Value blocks(rapidjson::kArrayType);
   rapidjson::Value header(rapidjson::kObjectType);
   header.AddMember("type", "header", a);
-  header.AddMember("text", text_object("plain_text", cut(report.title, 150), a), a);
+  header.AddMember("text", text_object("plain_text", recorder::clip(report.title, 147), a), a);
   blocks.PushBack(header, a);
   blocks.PushBack(section(fmt::format("*{}*\n{}", mrkdwn(report.headline), mrkdwn(report.counts)), a), a);
   constexpr std::size_t k_shown = 20;
@@ -152,7 +138,7 @@ std::string slack_message(const SlackReport& report) {
     rapidjson::Value block(rapidjson::kObjectType);
     block.AddMember("type", "context", a);
     rapidjson::Value elements(rapidjson::kArrayType);
-    elements.PushBack(text_object("mrkdwn", cut(fmt::format("{}", fmt::join(context, " · ")), 3000), a), a);
+    elements.PushBack(text_object("mrkdwn", recorder::clip(fmt::format("{}", fmt::join(context, " · ")), 2997), a), a);
     block.AddMember("elements", elements, a);
     blocks.PushBack(block, a);
   }

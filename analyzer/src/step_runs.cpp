@@ -266,19 +266,6 @@ Result<void> read_run_events(const DagsterClient& client, int page_size, Failure
 
 namespace {
 
-// `line` cut to at most `max_bytes` at a character boundary, "…" marking the cut.
-std::string clip_line(std::string_view line, std::size_t max_bytes) {
-  if (line.size() <= max_bytes) return std::string(line);
-  std::size_t end = 0;
-  while (end < line.size()) {
-    std::size_t length = recorder::utf8_length(line.substr(end));
-    if (length == 0) length = 1;  // a stray byte counts as one; the redactor's output stays as it was
-    if (end + length > max_bytes) break;
-    end += length;
-  }
-  return std::string(line.substr(0, end)) + "\u2026";
-}
-
 bool blank(std::string_view text) {
   return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
@@ -315,8 +302,8 @@ void read_captured_log(const DagsterClient& client, int max_lines, FailureRecord
   } else if (const auto* captured = recorder::get_object(*result, "capturedLogs"); captured == nullptr) {
     log.error = "RunCapturedLogs: capturedLogs is missing";
   } else {
-    log = captured_log_excerpt(recorder::get_string(*captured, "stdout").value_or(""),
-                               recorder::get_string(*captured, "stderr").value_or(""), max_lines);
+    log = captured_log_tail(recorder::get_string(*captured, "stdout").value_or(""),
+                            recorder::get_string(*captured, "stderr").value_or(""), max_lines);
   }
   if (!log.error.empty()) recorder::log::info("day2: run {}: captured logs of {}: {}", record.run_id, step_key, log.error);
   log.step_key = step_key;
@@ -326,7 +313,7 @@ void read_captured_log(const DagsterClient& client, int max_lines, FailureRecord
 
 }  // namespace
 
-CapturedLog captured_log_excerpt(std::string_view stdout_text, std::string_view stderr_text, int max_lines) {
+CapturedLog captured_log_tail(std::string_view stdout_text, std::string_view stderr_text, int max_lines) {
   CapturedLog log;
   std::string_view text = stderr_text;
   log.stream = "stderr";
@@ -346,11 +333,19 @@ CapturedLog captured_log_excerpt(std::string_view stdout_text, std::string_view 
   }
   while (!lines.empty() && blank(lines.back())) lines.pop_back();
   log.total_lines = static_cast<int>(lines.size());
-  const recorder::Redactor redactor;  // numbered per excerpt: the artifact does not depend on thread order
-  std::size_t first = lines.size() > static_cast<std::size_t>(std::max(max_lines, 0)) ? lines.size() - static_cast<std::size_t>(std::max(max_lines, 0)) : 0;
-  for (std::size_t i = first; i < lines.size(); ++i) {
-    log.lines.push_back(clip_line(redactor.redact_text(recorder::scrub_held_secrets(lines[i])), 400));
-  }
+  std::size_t keep = std::min(lines.size(), static_cast<std::size_t>(std::max(max_lines, 0)));
+  log.lines.assign(lines.end() - static_cast<std::ptrdiff_t>(keep), lines.end());
+  return log;
+}
+
+void redact_captured_log(CapturedLog& log, const recorder::Redactor& redactor) {
+  for (auto& line : log.lines) line = recorder::clip(redactor.redact_text(recorder::scrub_held_secrets(line)), 400);
+}
+
+CapturedLog captured_log_excerpt(std::string_view stdout_text, std::string_view stderr_text, int max_lines,
+                                 const recorder::Redactor& redactor) {
+  CapturedLog log = captured_log_tail(stdout_text, stderr_text, max_lines);
+  redact_captured_log(log, redactor);
   return log;
 }
 
@@ -379,6 +374,12 @@ StepResult step_failed_runs(StepContext& context) {
     read_captured_log(context.client, context.config.captured_log_lines, records[i]);
     return {};
   });
+  // One redactor (its patterns compiled once), applied in record order: placeholders are numbered
+  // the same whatever order the threads read the logs in.
+  const recorder::Redactor redactor;
+  for (auto& record : records) {
+    if (record.captured_log) redact_captured_log(*record.captured_log, redactor);
+  }
 
   rapidjson::Document out(rapidjson::kObjectType);
   auto& a = out.GetAllocator();

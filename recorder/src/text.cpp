@@ -75,6 +75,17 @@ std::string excerpt(std::string_view text, std::size_t max_bytes) {
   return out;
 }
 
+std::string clip(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  std::size_t end = 0;
+  while (end < text.size()) {
+    std::size_t length = std::max<std::size_t>(utf8_length(text.substr(end)), 1);
+    if (end + length > max_bytes) break;
+    end += length;
+  }
+  return std::string(text.substr(0, end)) + "\u2026";
+}
+
 std::string markup_escape(std::string_view text) {
   std::string out;
   out.reserve(text.size());

@@ -9,6 +9,10 @@
 #include <string_view>
 #include <vector>
 
+namespace recorder {
+class Redactor;
+}  // namespace recorder
+
 namespace analyzer {
 
 // The line of a Python exception message that names the exception. Most messages start with it
@@ -95,11 +99,17 @@ struct CapturedLog {
   std::string error;               // why it could not be read (then lines is empty)
 };
 
-// The excerpt of a captured log: the last `max_lines` lines of `stderr_text`, or of `stdout_text`
-// when stderr holds nothing but blanks; trailing blank lines and '\r' dropped, long lines clipped
-// at a character boundary, secrets (bearer tokens, JWTs, private keys, token=..., URL passwords)
-// redacted. step_key and file_key are left for the caller.
-CapturedLog captured_log_excerpt(std::string_view stdout_text, std::string_view stderr_text, int max_lines);
+// The last `max_lines` lines of `stderr_text`, or of `stdout_text` when stderr holds nothing but
+// blanks; trailing blank lines and '\r' dropped; as captured (see redact_captured_log).
+// step_key and file_key are left for the caller.
+CapturedLog captured_log_tail(std::string_view stdout_text, std::string_view stderr_text, int max_lines);
+// Redacts `log`'s lines with `redactor` (bearer tokens, JWTs, private keys, token=..., URL passwords)
+// and the secrets day2 holds, and clips each to 400 bytes at a character boundary. One redactor
+// per collection, applied in record order, numbers its placeholders the same whatever the threads did.
+void redact_captured_log(CapturedLog& log, const recorder::Redactor& redactor);
+// captured_log_tail, then redact_captured_log.
+CapturedLog captured_log_excerpt(std::string_view stdout_text, std::string_view stderr_text, int max_lines,
+                                 const recorder::Redactor& redactor);
 
 struct FailureRecord {
   std::string run_id;

@@ -29,6 +29,10 @@ std::size_t utf8_length(std::string_view text);
 // "<first bytes>... (5242880 bytes, fnv1a 9f3c...)". For echoing client input without echoing it all.
 std::string excerpt(std::string_view text, std::size_t max_bytes);
 
+// `text` cut to at most `max_bytes` bytes at a character boundary (a stray byte counts as one),
+// followed by "…" when cut; `text` itself when it fits. For a line of a log or a chat message.
+std::string clip(std::string_view text, std::size_t max_bytes);
+
 // `text` escaped for HTML and XML text and attribute values (& < > " '); control characters XML
 // 1.0 cannot carry (all but tab, line feed and carriage return) become '?'.
 std::string markup_escape(std::string_view text);

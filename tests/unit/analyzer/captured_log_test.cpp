@@ -10,6 +10,7 @@
 #include "analyzer/dagster_client.hpp"
 #include "analyzer/failure.hpp"
 #include "recorder/json.hpp"
+#include "recorder/redact.hpp"
 #include "recorder/secrets.hpp"
 #include "recorder/text.hpp"
 #include "support/captured_dagster.hpp"
@@ -26,8 +27,13 @@ using testing::HasSubstr;
 using testing::IsEmpty;
 using testing::Not;
 
+// The excerpt with a redactor of its own (collect shares one across a night's runs).
+CapturedLog excerpt(std::string_view stdout_text, std::string_view stderr_text, int max_lines) {
+  return captured_log_excerpt(stdout_text, stderr_text, max_lines, recorder::Redactor());
+}
+
 TEST(CapturedLogExcerpt, KeepsTheLastLinesOfStderr) {
-  auto log = captured_log_excerpt("printed\n", "one\ntwo\nthree\nfour\n", 3);
+  auto log = excerpt("printed\n", "one\ntwo\nthree\nfour\n", 3);
   EXPECT_EQ(log.stream, "stderr");
   EXPECT_EQ(log.total_lines, 4);
   EXPECT_THAT(log.lines, ElementsAre("two", "three", "four"));
@@ -35,27 +41,27 @@ TEST(CapturedLogExcerpt, KeepsTheLastLinesOfStderr) {
 }
 
 TEST(CapturedLogExcerpt, ReadsStdoutWhenStderrHoldsOnlyBlanks) {
-  auto log = captured_log_excerpt("printed a\r\nprinted b\r\n", " \n\t\n", 30);
+  auto log = excerpt("printed a\r\nprinted b\r\n", " \n\t\n", 30);
   EXPECT_EQ(log.stream, "stdout");
   EXPECT_THAT(log.lines, ElementsAre("printed a", "printed b"));  // carriage returns dropped
   EXPECT_EQ(log.total_lines, 2);
 }
 
 TEST(CapturedLogExcerpt, NothingCapturedIsNoStreamAndNoLines) {
-  auto log = captured_log_excerpt("", "\n\n", 30);
+  auto log = excerpt("", "\n\n", 30);
   EXPECT_EQ(log.stream, "");
   EXPECT_THAT(log.lines, IsEmpty());
   EXPECT_EQ(log.total_lines, 0);
 }
 
 TEST(CapturedLogExcerpt, TrailingBlankLinesAreNotCountedButInnerOnesStay) {
-  auto log = captured_log_excerpt("", "a\n\nb\n\n\n  \n", 30);
+  auto log = excerpt("", "a\n\nb\n\n\n  \n", 30);
   EXPECT_THAT(log.lines, ElementsAre("a", "", "b"));
   EXPECT_EQ(log.total_lines, 3);
 }
 
 TEST(CapturedLogExcerpt, ZeroLinesKeepsNoneButCountsThem) {
-  auto log = captured_log_excerpt("", "a\nb\n", 0);
+  auto log = excerpt("", "a\nb\n", 0);
   EXPECT_THAT(log.lines, IsEmpty());
   EXPECT_EQ(log.total_lines, 2);
 }
@@ -63,7 +69,7 @@ TEST(CapturedLogExcerpt, ZeroLinesKeepsNoneButCountsThem) {
 TEST(CapturedLogExcerpt, ALongLineIsClippedAtACharacterBoundary) {
   std::string line(398, 'x');
   line += "\xC3\xA9\xC3\xA9 and more";  // é straddles the 400-byte limit
-  auto log = captured_log_excerpt("", line, 5);
+  auto log = excerpt("", line, 5);
   ASSERT_EQ(log.lines.size(), 1u);
   EXPECT_EQ(log.lines[0], std::string(398, 'x') + "\xC3\xA9" + "\xE2\x80\xA6");
   std::string_view rest = log.lines[0];
@@ -77,7 +83,7 @@ TEST(CapturedLogExcerpt, ALongLineIsClippedAtACharacterBoundary) {
 TEST(CapturedLogExcerpt, SecretsInTheOutputAreRedacted) {
   const std::string jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJkYXkyIn0.c2lnbmF0dXJlLXZhbHVlLWxvbmc";
   recorder::hold_secret("day2-held-token-0123456789");
-  auto log = captured_log_excerpt("", "calling with Authorization: Bearer abcdefghijklmnop123456\n"
+  auto log = excerpt("", "calling with Authorization: Bearer abcdefghijklmnop123456\n"
                                       "token " + jwt + "\nusing day2-held-token-0123456789 now\n"
                                       "postgres://etl:hunter2secret@db:5432/x\n", 30);
   ASSERT_EQ(log.lines.size(), 4u);
