@@ -96,16 +96,6 @@ int metrics_only(const report::Report& report, const ReportOptions& options, std
   return 0;
 }
 
-std::string action_word(report::Action action) {
-  switch (action) {
-    case report::Action::escalate: return "Escalate";
-    case report::Action::investigate: return "Investigate";
-    case report::Action::monitor: return "Monitor";
-    case report::Action::no_action: return "No action";
-  }
-  return "?";
-}
-
 // Uploads the written report (and --upload-bundle's files) to --upload; returns the report's
 // browser URL. Stops at the first failure.
 recorder::Result<std::string> upload_report(const ReportOptions& options, const std::string& target, const std::string& text) {
@@ -166,7 +156,7 @@ int deliver(const report::Report& report, const ReportOptions& options, const st
     }
     recorder::hold_secret(url);  // the webhook URL is a credential: never printed
     SlackReport message{title, report.headline, report.counts, {}, link};
-    for (const auto& row : report.actions) { message.actions.push_back({action_word(row.action), row.item, row.next}); }
+    for (const auto& row : report.actions) { message.actions.push_back({std::string(report::action_name(row.action)), row.item, row.next}); }
     auto http = recorder::make_http_transport();
     if (auto posted = post_slack(*http, url, slack_message(message)); !posted) {
       err << k_tool << ": error: --notify slack: " << posted.error().message << " (the report is written: " << target << ")\n";

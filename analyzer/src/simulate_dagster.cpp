@@ -90,13 +90,20 @@ std::string in_flight_runs(const World& world, const Vars& vars) {
       join(rows));
 }
 
-std::string run_events_page(const World& world, const Vars& vars) {
+// The run `vars.runId` names, or null; `not_found` is then the answer's `field` as Dagster gives it.
+const Run* run_of(const World& world, const Vars& vars, const char* field, std::string& not_found) {
   auto id = recorder::get_string(vars, "runId").value_or("");
   auto it = std::find_if(world.runs.begin(), world.runs.end(), [&](const Run& r) { return r.id == id; });
-  if (it == world.runs.end()) {
-    return fmt::format(R"({{"logsForRun":{{"__typename":"RunNotFoundError","runId":{},"message":{}}}}})", quote(id),
-                       quote("Run " + id + " could not be found."));
-  }
+  if (it != world.runs.end()) return &*it;
+  not_found = fmt::format(R"({{"{}":{{"__typename":"RunNotFoundError","runId":{},"message":{}}}}})", field, quote(id),
+                          quote("Run " + id + " could not be found."));
+  return nullptr;
+}
+
+std::string run_events_page(const World& world, const Vars& vars) {
+  std::string not_found;
+  const Run* it = run_of(world, vars, "logsForRun", not_found);
+  if (it == nullptr) return not_found;
   auto events = run_events(*it);
   std::size_t from = 0;
   if (auto cursor = recorder::get_string(vars, "afterCursor")) from = std::stoul("0" + cursor->substr(cursor->find('-') + 1));
@@ -110,16 +117,13 @@ std::string run_events_page(const World& world, const Vars& vars) {
 
 // Run.capturedLogs of a run's step file (simulated runs capture one file, named after their step).
 std::string captured_logs(const World& world, const Vars& vars) {
-  auto id = recorder::get_string(vars, "runId").value_or("");
+  std::string not_found;
+  const Run* it = run_of(world, vars, "runOrError", not_found);
+  if (it == nullptr) return not_found;
   auto file_key = recorder::get_string(vars, "fileKey").value_or("");
-  auto it = std::find_if(world.runs.begin(), world.runs.end(), [&](const Run& r) { return r.id == id; });
-  if (it == world.runs.end()) {
-    return fmt::format(R"({{"runOrError":{{"__typename":"RunNotFoundError","runId":{},"message":{}}}}})", quote(id),
-                       quote("Run " + id + " could not be found."));
-  }
   std::string stderr_text = file_key == it->step ? captured_stderr(*it) : "";
   return fmt::format(R"({{"runOrError":{{"__typename":"Run","capturedLogs":{{"logKey":[{},"compute_logs",{}],"stdout":null,"stderr":{}}}}}}})",
-                     quote(id), quote(file_key), stderr_text.empty() ? "null" : quote(stderr_text));
+                     quote(it->id), quote(file_key), stderr_text.empty() ? "null" : quote(stderr_text));
 }
 
 std::string tick_json(const Instigator& ins, const Tick& t, int n) {
