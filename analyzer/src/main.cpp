@@ -4,7 +4,7 @@
 #include <utility>
 #include <vector>
 
-#include "analyzer/cli.hpp"
+#include "analyzer/cli/cli.hpp"
 #include "recorder/cli.hpp"
 #include "recorder/command.hpp"
 #include "recorder/secrets.hpp"

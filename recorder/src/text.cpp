@@ -102,4 +102,25 @@ std::string markup_escape(std::string_view text) {
   return out;
 }
 
+std::string base64url(std::string_view bytes) {
+  static constexpr char k_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  auto byte = [&](std::size_t at) { return static_cast<unsigned>(static_cast<unsigned char>(bytes[at])); };
+  for (; i + 3 <= bytes.size(); i += 3) {
+    unsigned n = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
+    for (int shift : {18, 12, 6, 0}) out += k_alphabet[(n >> shift) & 63];
+  }
+  if (bytes.size() - i == 1) {
+    unsigned n = byte(i) << 16;
+    out += k_alphabet[(n >> 18) & 63];
+    out += k_alphabet[(n >> 12) & 63];
+  } else if (bytes.size() - i == 2) {
+    unsigned n = byte(i) << 16 | byte(i + 1) << 8;
+    for (int shift : {18, 12, 6}) out += k_alphabet[(n >> shift) & 63];
+  }
+  return out;
+}
+
 }  // namespace recorder

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <string>
 
-#include "analyzer/gcp_client.hpp"
+#include "analyzer/clients/gcp_client.hpp"
 #include "support/rc_check.hpp"
 
 namespace {

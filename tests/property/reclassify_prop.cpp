@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "analyzer/overlap.hpp"
-#include "analyzer/reclassify.hpp"
+#include "analyzer/artifact/overlap.hpp"
+#include "analyzer/classify/reclassify.hpp"
 #include "recorder/json.hpp"
 #include "support/rc_check.hpp"
 

@@ -1,4 +1,4 @@
-#include "analyzer/rules.hpp"
+#include "analyzer/classify/rules.hpp"
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>

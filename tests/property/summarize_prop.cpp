@@ -1,4 +1,4 @@
-#include "analyzer/summarize.hpp"
+#include "analyzer/summarize/summarize.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>

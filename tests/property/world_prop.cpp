@@ -15,9 +15,9 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "analyzer/cli.hpp"
-#include "analyzer/overlap.hpp"
-#include "analyzer/simulate.hpp"
+#include "analyzer/cli/cli.hpp"
+#include "analyzer/artifact/overlap.hpp"
+#include "analyzer/simulate/simulate.hpp"
 #include "recorder/bundle.hpp"
 #include "recorder/json.hpp"
 #include "recorder/time.hpp"

@@ -12,7 +12,7 @@
 #include <cstdio>
 #include <set>
 
-#include "analyzer/overlap.hpp"
+#include "analyzer/artifact/overlap.hpp"
 #include "recorder/json.hpp"
 #include "recorder/time.hpp"
 #include "support/rc_check.hpp"

@@ -1,6 +1,6 @@
 #include "support/captured_dagster.hpp"
 
-#include "analyzer/collect.hpp"
+#include "analyzer/collect/collect.hpp"
 
 #include <rapidjson/pointer.h>
 

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "analyzer/config.hpp"
+#include "analyzer/config/config.hpp"
 #include "recorder/time.hpp"
 #include "support/fake_transport.hpp"
 

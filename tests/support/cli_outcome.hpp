@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "analyzer/cli.hpp"
+#include "analyzer/cli/cli.hpp"
 
 namespace day2test {
 

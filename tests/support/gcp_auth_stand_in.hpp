@@ -19,7 +19,7 @@
 #include <sstream>
 #include <thread>
 
-#include "analyzer/gcp_auth.hpp"
+#include "analyzer/clients/gcp_auth.hpp"
 #include "recorder/json.hpp"
 #include "recorder/log.hpp"
 

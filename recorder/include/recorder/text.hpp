@@ -37,4 +37,7 @@ std::string clip(std::string_view text, std::size_t max_bytes);
 // 1.0 cannot carry (all but tab, line feed and carriage return) become '?'.
 std::string markup_escape(std::string_view text);
 
+// RFC 4648 §5 base64url without padding (JWT segments, Pushgateway label values).
+std::string base64url(std::string_view bytes);
+
 }  // namespace recorder

@@ -6,9 +6,9 @@
 
 #include <string>
 
-#include "analyzer/collect.hpp"
-#include "analyzer/dagster_client.hpp"
-#include "analyzer/failure.hpp"
+#include "analyzer/collect/collect.hpp"
+#include "analyzer/clients/dagster_client.hpp"
+#include "analyzer/artifact/failure.hpp"
 #include "recorder/json.hpp"
 #include "recorder/redact.hpp"
 #include "recorder/secrets.hpp"

@@ -1,4 +1,4 @@
-#include "analyzer/cli.hpp"
+#include "analyzer/cli/cli.hpp"
 
 #include <gtest/gtest.h>
 
@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "analyzer/collect.hpp"
-#include "analyzer/rules.hpp"
+#include "analyzer/collect/collect.hpp"
+#include "analyzer/classify/rules.hpp"
 #include "recorder/json.hpp"
 #include "recorder/log.hpp"
 #include "support/cli_outcome.hpp"

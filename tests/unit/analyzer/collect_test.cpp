@@ -1,7 +1,7 @@
 // `collect` against the real Dagster 1.13.27 captures (tests/data/dagster/) through a FakeTransport:
 // every step's payload holds the values a reader relies on, paging follows cursors, a failing
 // operation only breaks the steps that use it, and the artifact is deterministic.
-#include "analyzer/collect.hpp"
+#include "analyzer/collect/collect.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -11,7 +11,7 @@
 #include <set>
 #include <sstream>
 
-#include "analyzer/cli.hpp"
+#include "analyzer/cli/cli.hpp"
 #include "recorder/json.hpp"
 #include "support/captured_dagster.hpp"
 #include "support/collect_operations.hpp"

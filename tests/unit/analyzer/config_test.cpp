@@ -1,4 +1,4 @@
-#include "analyzer/config.hpp"
+#include "analyzer/config/config.hpp"
 
 #include <gtest/gtest.h>
 

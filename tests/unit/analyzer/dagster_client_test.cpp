@@ -1,6 +1,6 @@
 // DagsterClient through a FakeTransport: what a request looks like (OSS and Dagster+), and every
 // error layer (transport, HTTP status, body, GraphQL `errors`, union error members) named by operation.
-#include "analyzer/dagster_client.hpp"
+#include "analyzer/clients/dagster_client.hpp"
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>

@@ -3,7 +3,7 @@
 // carries it) starts with its location, not with the exception.
 #include <gtest/gtest.h>
 
-#include "analyzer/failure.hpp"
+#include "analyzer/artifact/failure.hpp"
 
 namespace analyzer {
 namespace {

@@ -1,7 +1,7 @@
 // Google Cloud authentication flows against stand-ins: the service_account JWT grant over real HTTP on
 // 127.0.0.1 (signature verified with the key's public half, claims checked), authorized_user,
 // the metadata server, gcloud as a real subprocess, and broken key files.
-#include "analyzer/gcp_auth.hpp"
+#include "analyzer/clients/gcp_auth.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

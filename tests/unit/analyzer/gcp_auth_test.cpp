@@ -1,6 +1,6 @@
 // Google Cloud authentication: the ADC order, the token cache and expiry, the 401 retry, and that no
 // secret reaches an error message, a description or the log. The flows are in gcp_auth_flows_test.cpp.
-#include "analyzer/gcp_auth.hpp"
+#include "analyzer/clients/gcp_auth.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

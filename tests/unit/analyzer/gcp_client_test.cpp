@@ -1,6 +1,6 @@
 // The Google Cloud client layer: paging to the end (empty pages with a token included), proto3
 // JSON, google.rpc.Status errors naming the method, the Logging pacer, and the GKE name rules.
-#include "analyzer/gcp_client.hpp"
+#include "analyzer/clients/gcp_client.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

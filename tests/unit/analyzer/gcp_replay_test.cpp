@@ -3,8 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "analyzer/collect.hpp"
-#include "analyzer/gcp_client.hpp"
+#include "analyzer/collect/collect.hpp"
+#include "analyzer/clients/gcp_client.hpp"
 #include "recorder/bundle.hpp"
 #include "recorder/matcher.hpp"
 #include "replay/server.hpp"

@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "analyzer/collect.hpp"
+#include "analyzer/collect/collect.hpp"
 #include "support/captured_dagster.hpp"
 #include "support/fake_transport.hpp"
 #include "support/gcp_fake.hpp"

@@ -8,8 +8,8 @@
 
 #include <regex>
 
-#include "analyzer/dagster_client.hpp"
-#include "analyzer/investigate.hpp"
+#include "analyzer/clients/dagster_client.hpp"
+#include "analyzer/investigate/investigate.hpp"
 #include "recorder/bundle.hpp"
 #include "recorder/json.hpp"
 #include "support/cli_outcome.hpp"

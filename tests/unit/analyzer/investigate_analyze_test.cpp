@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "analyzer/investigate.hpp"
+#include "analyzer/investigate/investigate.hpp"
 
 namespace {
 

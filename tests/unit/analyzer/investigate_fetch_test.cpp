@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "analyzer/dagster_client.hpp"
-#include "analyzer/investigate.hpp"
+#include "analyzer/clients/dagster_client.hpp"
+#include "analyzer/investigate/investigate.hpp"
 #include "recorder/json.hpp"
 #include "support/fake_transport.hpp"
 

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <string>
 
-#include "analyzer/night_metrics.hpp"
-#include "analyzer/regress.hpp"
+#include "analyzer/report/night_metrics.hpp"
+#include "analyzer/regress/regress.hpp"
 #include "recorder/json.hpp"
 #include "support/cli_outcome.hpp"
 #include "support/files.hpp"

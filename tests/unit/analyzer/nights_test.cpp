@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <string>
 
-#include "analyzer/nights.hpp"
+#include "analyzer/commands/nights.hpp"
 #include "recorder/bundle.hpp"
 #include "recorder/json.hpp"
 #include "support/cli_outcome.hpp"

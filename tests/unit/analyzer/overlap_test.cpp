@@ -1,6 +1,6 @@
 // The overlap gate's edges (analyzer/overlap.hpp): instants are [t - 60, t + 60), runs [start, end),
 // and a pod event joins its run's lifetime when its instant overlaps the run and it is not after the run's end.
-#include "analyzer/overlap.hpp"
+#include "analyzer/artifact/overlap.hpp"
 
 #include <gtest/gtest.h>
 

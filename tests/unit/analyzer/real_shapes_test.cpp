@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "analyzer/cli.hpp"
-#include "analyzer/collect.hpp"
-#include "analyzer/simulate.hpp"
+#include "analyzer/cli/cli.hpp"
+#include "analyzer/collect/collect.hpp"
+#include "analyzer/simulate/simulate.hpp"
 #include "recorder/bundle.hpp"
 #include "recorder/json.hpp"
 #include "support/captured_dagster.hpp"

@@ -1,4 +1,4 @@
-#include "analyzer/reclassify.hpp"
+#include "analyzer/classify/reclassify.hpp"
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>

@@ -8,8 +8,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "analyzer/cli.hpp"
-#include "analyzer/regress.hpp"
+#include "analyzer/cli/cli.hpp"
+#include "analyzer/regress/regress.hpp"
 #include "recorder/json.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"

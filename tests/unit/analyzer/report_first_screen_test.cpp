@@ -10,8 +10,8 @@
 #include <regex>
 #include <string>
 
-#include "../../../analyzer/src/report_model.hpp"
-#include "analyzer/runbook.hpp"
+#include "../../../analyzer/report/src/report_model.hpp"
+#include "analyzer/report/runbook.hpp"
 #include "recorder/json.hpp"
 #include "recorder/text.hpp"
 #include "support/cli_outcome.hpp"

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "../../../analyzer/src/report_model.hpp"
+#include "../../../analyzer/report/src/report_model.hpp"
 #include "recorder/json.hpp"
 #include "support/cli_outcome.hpp"
 #include "support/files.hpp"

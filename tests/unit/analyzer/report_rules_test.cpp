@@ -8,7 +8,7 @@
 #include <string>
 #include <tuple>
 
-#include "../../../analyzer/src/report_model.hpp"
+#include "../../../analyzer/report/src/report_model.hpp"
 #include "recorder/json.hpp"
 
 namespace analyzer::report {

@@ -1,4 +1,4 @@
-#include "analyzer/report.hpp"
+#include "analyzer/report/report.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

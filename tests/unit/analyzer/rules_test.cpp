@@ -1,5 +1,5 @@
-#include "analyzer/reclassify.hpp"
-#include "analyzer/rules.hpp"
+#include "analyzer/classify/reclassify.hpp"
+#include "analyzer/classify/rules.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -7,7 +7,7 @@
 #include <sstream>
 #include <string>
 
-#include "analyzer/cli.hpp"
+#include "analyzer/cli/cli.hpp"
 #include "recorder/json.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"

@@ -1,7 +1,7 @@
 // day2 simulate: generated bundles have the real APIs' shapes (the recorded fixture for Dagster,
 // the discovery documents for Google), replay to the spec's ground truth, are deterministic, page
 // like the real APIs, refuse bad specs clearly, and reproduce the committed generated scenarios.
-#include "analyzer/simulate.hpp"
+#include "analyzer/simulate/simulate.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <set>
 #include <sstream>
 
-#include "analyzer/cli.hpp"
+#include "analyzer/cli/cli.hpp"
 #include "recorder/bundle.hpp"
 #include "recorder/json.hpp"
 #include "support/files.hpp"

@@ -5,7 +5,7 @@
 #include <sstream>
 #include <string>
 
-#include "analyzer/cli.hpp"
+#include "analyzer/cli/cli.hpp"
 #include "recorder/bundle.hpp"
 #include "recorder/time.hpp"
 #include "support/files.hpp"

@@ -20,10 +20,10 @@
 #include <utility>
 #include <vector>
 
-#include "analyzer/cli.hpp"
-#include "analyzer/collect.hpp"
-#include "analyzer/config.hpp"
-#include "analyzer/gcp_client.hpp"
+#include "analyzer/cli/cli.hpp"
+#include "analyzer/collect/collect.hpp"
+#include "analyzer/config/config.hpp"
+#include "analyzer/clients/gcp_client.hpp"
 #include "recorder/bundle.hpp"
 #include "recorder/fault.hpp"
 #include "recorder/json.hpp"

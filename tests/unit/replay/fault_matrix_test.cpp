@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "analyzer/cli.hpp"
-#include "analyzer/collect.hpp"
+#include "analyzer/cli/cli.hpp"
+#include "analyzer/collect/collect.hpp"
 #include "recorder/bundle.hpp"
 #include "recorder/fault.hpp"
 #include "recorder/json.hpp"

@@ -1,0 +1,258 @@
+// The investigation commands' analyses, pure functions of fetched data: step timelines and event
+// gaps (`day2 steps`), stuck runs (`day2 hung`), run comparison (`day2 compare`).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "analyzer/investigate/investigate.hpp"
+
+namespace analyzer {
+
+StepsReport analyze_steps(const std::vector<RunEvent>& events, double gap_seconds) {
+  std::map<std::string, StepTimeline> steps;
+  for (const auto& event : events) {
+    if (event.step_key.empty() || event.step_key.find(',') != std::string::npos) continue;
+    const auto& type = event.event_type;
+    if (type == "STEP_START") {
+      auto& step = steps[event.step_key];
+      step.step_key = event.step_key;
+      if (step.start == 0) step.start = event.timestamp;
+      ++step.attempts;
+      step.end = 0;  // a restarted step is in progress again
+      step.outcome = "IN_PROGRESS";
+    } else if (type == "STEP_SUCCESS" || type == "STEP_FAILURE" || type == "STEP_SKIPPED") {
+      auto& step = steps[event.step_key];
+      step.step_key = event.step_key;
+      step.end = event.timestamp;
+      step.outcome = type.substr(5);
+    } else if (type == "STEP_UP_FOR_RETRY") {
+      auto& step = steps[event.step_key];
+      step.step_key = event.step_key;
+      step.outcome = "UP_FOR_RETRY";
+    }
+  }
+  StepsReport report;
+  for (auto& [key, step] : steps) report.steps.push_back(std::move(step));
+  std::sort(report.steps.begin(), report.steps.end(), [](const StepTimeline& x, const StepTimeline& y) {
+    return std::tie(x.start, x.step_key) < std::tie(y.start, y.step_key);
+  });
+  auto describe = [](const RunEvent& event) {
+    auto name = event.event_type.empty() ? event.type_name : event.event_type;
+    return event.step_key.empty() ? name : name + " " + event.step_key;
+  };
+  for (std::size_t i = 1; i < events.size(); ++i) {
+    if (events[i].timestamp - events[i - 1].timestamp > gap_seconds) {
+      report.gaps.push_back(
+          EventGap{events[i - 1].timestamp, events[i].timestamp, describe(events[i - 1]), describe(events[i])});
+    }
+  }
+  return report;
+}
+
+std::string_view to_string(HungKind kind) {
+  switch (kind) {
+    case HungKind::starting: return "STARTING past the start timeout";
+    case HungKind::canceling: return "CANCELING past the cancel timeout";
+    case HungKind::max_runtime: return "STARTED past dagster/max_runtime";
+  }
+  return "?";
+}
+
+std::vector<HungRun> find_hung(const std::vector<RunRowInfo>& in_flight, const HungThresholds& thresholds,
+                               double now) {
+  std::vector<HungRun> hung;
+  for (const auto& run : in_flight) {
+    std::optional<HungRun> found;
+    if (run.status == "STARTING") {
+      double since = run.launch_time > 0 ? run.launch_time : run.update_time;
+      if (since > 0 && now - since > thresholds.start_timeout) {
+        found = HungRun{run, HungKind::starting, since, now - since, thresholds.start_timeout};
+      }
+    } else if (run.status == "CANCELING") {
+      if (run.update_time > 0 && now - run.update_time > thresholds.cancel_timeout) {
+        found = HungRun{run, HungKind::canceling, run.update_time, now - run.update_time, thresholds.cancel_timeout};
+      }
+    } else if (run.status == "STARTED") {
+      // Dagster's run monitoring reads dagster/max_runtime, else dagster/max_runtime_seconds.
+      auto tag = run.tags.find("dagster/max_runtime");
+      if (tag == run.tags.end()) tag = run.tags.find("dagster/max_runtime_seconds");
+      if (tag != run.tags.end() && run.start_time > 0) {
+        char* end = nullptr;
+        double limit = std::strtod(tag->second.c_str(), &end);
+        if (end && *end == '\0' && limit > 0 && now - run.start_time > limit) {
+          found = HungRun{run, HungKind::max_runtime, run.start_time, now - run.start_time, limit};
+        }
+      }
+    }
+    if (found) hung.push_back(std::move(*found));
+  }
+  std::sort(hung.begin(), hung.end(), [](const HungRun& x, const HungRun& y) {
+    return std::tie(y.stuck_for, x.run.run_id) < std::tie(x.stuck_for, y.run.run_id);
+  });
+  return hung;
+}
+
+namespace {
+
+std::string trim(std::string_view text) {
+  auto begin = text.find_first_not_of(" \t\r");
+  if (begin == std::string_view::npos) return "";
+  auto end = text.find_last_not_of(" \t\r");
+  return std::string(text.substr(begin, end - begin + 1));
+}
+
+std::string unquote(std::string text) {
+  if (text.size() >= 2 && (text.front() == '\'' || text.front() == '"') && text.back() == text.front()) {
+    return text.substr(1, text.size() - 2);
+  }
+  return text;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> flatten_run_config(const std::string& yaml) {
+  // Dagster writes block YAML (yaml.dump): "key: value", nested mappings by indentation, lists as
+  // "- item". Anything this reader does not follow stays visible as a whole line under "".
+  std::map<std::string, std::string> flat;
+  std::vector<std::pair<std::size_t, std::string>> stack;  // indentation -> path
+  std::map<std::string, int> list_index;
+  std::size_t start = 0;
+  while (start < yaml.size()) {
+    auto newline = yaml.find('\n', start);
+    std::string line = yaml.substr(start, newline == std::string::npos ? std::string::npos : newline - start);
+    start = newline == std::string::npos ? yaml.size() : newline + 1;
+    std::string content = trim(line);
+    if (content.empty() || content.front() == '#' || content == "---") continue;
+    std::size_t indent = line.find_first_not_of(' ');
+    bool item = content.starts_with("- ") || content == "-";
+    while (!stack.empty() && stack.back().first >= indent + (item ? 1 : 0)) stack.pop_back();
+    std::string parent = stack.empty() ? "" : stack.back().second;
+    if (item) {
+      std::string path = fmt::format("{}[{}]", parent, list_index[parent]++);
+      content = trim(content.substr(1));
+      indent += 2;
+      if (content.empty()) {
+        stack.emplace_back(indent - 1, path);
+        continue;
+      }
+      if (content.find(": ") == std::string::npos && content.back() != ':') {
+        flat[path] = unquote(content);
+        continue;
+      }
+      stack.emplace_back(indent - 1, path);
+      parent = path;
+    }
+    auto colon = content.find(": ");
+    if (colon == std::string::npos && content.back() == ':') {
+      stack.emplace_back(indent, (parent.empty() ? "" : parent + ".") + unquote(content.substr(0, content.size() - 1)));
+      continue;
+    }
+    if (colon == std::string::npos) {
+      flat[parent.empty() ? content : parent] = content;
+      continue;
+    }
+    auto key = (parent.empty() ? "" : parent + ".") + unquote(trim(content.substr(0, colon)));
+    flat[key] = unquote(trim(content.substr(colon + 2)));
+  }
+  // "{}" (no config) has no values.
+  flat.erase("{}");
+  return flat;
+}
+
+namespace {
+
+std::vector<ValueDiff> diff_maps(const std::map<std::string, std::string>& a,
+                                 const std::map<std::string, std::string>& b) {
+  std::vector<ValueDiff> diffs;
+  std::set<std::string> keys;
+  for (const auto& [key, value] : a) keys.insert(key);
+  for (const auto& [key, value] : b) keys.insert(key);
+  for (const auto& key : keys) {
+    auto x = a.find(key);
+    auto y = b.find(key);
+    std::optional<std::string> va = x == a.end() ? std::nullopt : std::optional(x->second);
+    std::optional<std::string> vb = y == b.end() ? std::nullopt : std::optional(y->second);
+    if (va != vb) diffs.push_back(ValueDiff{key, va, vb});
+  }
+  return diffs;
+}
+
+std::vector<std::string> event_sequence(const std::vector<RunEvent>& events) {
+  std::vector<std::string> sequence;
+  for (const auto& event : events) {
+    auto name = event.event_type.empty() ? event.type_name : event.event_type;
+    sequence.push_back(event.step_key.empty() ? name : name + " " + event.step_key);
+  }
+  return sequence;
+}
+
+// Tags that differ between any two runs (their ids and timing): left out of the comparison.
+bool is_run_specific_tag(const std::string& key) {
+  return key == "dagster/run_id" || key == "dagster/auto_retry_run_id" || key == "dagster/parent_run_id" ||
+         key == "dagster/root_run_id" || key == "dagster/backfill" || key == ".dagster/grpc_info";
+}
+
+}  // namespace
+
+Comparison compare_runs(const RunInfo& a, const std::vector<RunEvent>& events_a, const RunInfo& b,
+                        const std::vector<RunEvent>& events_b) {
+  Comparison out;
+  out.config = diff_maps(flatten_run_config(a.run_config_yaml), flatten_run_config(b.run_config_yaml));
+  auto tags = [](const RunInfo& run) {
+    std::map<std::string, std::string> kept;
+    for (const auto& [key, value] : run.tags) {
+      if (!is_run_specific_tag(key)) kept[key] = value;
+    }
+    return kept;
+  };
+  out.tags = diff_maps(tags(a), tags(b));
+
+  auto steps_a = analyze_steps(events_a, 1e18).steps;
+  auto steps_b = analyze_steps(events_b, 1e18).steps;
+  for (const auto& step : steps_a) out.outcomes_a.push_back(step.step_key + ":" + step.outcome);
+  for (const auto& step : steps_b) out.outcomes_b.push_back(step.step_key + ":" + step.outcome);
+  // Steps are matched by key, not by position: steps that ran in parallel start in any order, and
+  // that alone is no difference. The first differing step is the first, in A's start order, then
+  // B's for the steps only B ran, whose outcome differs or that only one run has.
+  std::map<std::string, std::string> by_key_a, by_key_b;
+  for (const auto& step : steps_a) by_key_a[step.step_key] = step.outcome;
+  for (const auto& step : steps_b) by_key_b[step.step_key] = step.outcome;
+  auto differs = [&](const std::string& key) {
+    auto x = by_key_a.find(key);
+    auto y = by_key_b.find(key);
+    return x == by_key_a.end() || y == by_key_b.end() || x->second != y->second;
+  };
+  for (const auto* steps : {&steps_a, &steps_b}) {
+    for (const auto& step : *steps) {
+      if (out.first_differing_step) break;
+      if (differs(step.step_key)) out.first_differing_step = step.step_key;
+    }
+  }
+
+  out.event_types_a = event_sequence(events_a);
+  out.event_types_b = event_sequence(events_b);
+  for (std::size_t i = 0; i < std::max(out.event_types_a.size(), out.event_types_b.size()); ++i) {
+    if (i < out.event_types_a.size() && i < out.event_types_b.size() && out.event_types_a[i] == out.event_types_b[i]) {
+      continue;
+    }
+    out.first_differing_event = i;
+    break;
+  }
+
+  std::map<std::string, StepDuration> durations;
+  for (const auto& step : steps_a) {
+    auto& d = durations[step.step_key];
+    d.step_key = step.step_key;
+    if (step.start > 0 && step.end > 0) d.a = step.end - step.start;
+  }
+  for (const auto& step : steps_b) {
+    auto& d = durations[step.step_key];
+    d.step_key = step.step_key;
+    if (step.start > 0 && step.end > 0) d.b = step.end - step.start;
+  }
+  for (auto& [key, d] : durations) out.durations.push_back(std::move(d));
+  return out;
+}
+
+}  // namespace analyzer

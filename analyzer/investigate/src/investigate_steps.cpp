@@ -1,0 +1,227 @@
+// `day2 steps RUN_ID` (per-step timeline, unfinished steps, silent gaps in the event log) and
+// `day2 compare RUN_A RUN_B` (config, tags, step outcomes, event sequence, durations).
+#include <fmt/format.h>
+
+#include "analyzer/investigate/investigate.hpp"
+#include "investigate_commands.hpp"
+
+namespace analyzer {
+
+using recorder::UsageError;
+
+namespace {
+
+
+rapidjson::Value optional_string(const std::optional<std::string>& text, Allocator& a) {
+  return text ? recorder::json_string(*text, a) : rapidjson::Value();
+}
+
+rapidjson::Value optional_number(const std::optional<double>& value) {
+  return value ? rapidjson::Value(*value) : rapidjson::Value();
+}
+
+constexpr CommandHelp k_steps_help{
+    "day2 steps RUN_ID [--gap S] [--json]",
+    "Per step: start, end, duration, outcome. Steps that started and never finished are called out\n"
+    "(a lost step worker, or a run still going), and so are silences between events longer than --gap.",
+    "day2 steps 4890f705-6473-4205-a7b0-2c5fde877358 --gap 2m", k_run_exit_codes};
+
+int run_steps(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  auto options = source_options();
+  options.add_options()
+      ("gap", po::value<std::string>()->default_value("10m")->value_name("S"), "report silences between events longer than this (600, 90s, 10m)");
+  auto vm = parse_run_args(args, options);
+  if (print_help_if_asked(vm, k_steps_help, options, out)) return 0;
+  const auto run_id = required_run_id(vm, "steps");
+  double gap = parse_seconds_option("gap", vm["gap"].as<std::string>());
+  auto session = open_session(vm, "steps", err);
+  if (!session) return 1;
+  auto page = fetch_events(*session->client, run_id, "", EventFilter{}, 0, session->config.page_size);
+  if (!page) return fail(*session, page.error().message, err);
+  if (page->not_found) return run_not_found(*session, run_id, err);
+  auto report = analyze_steps(page->events, gap);
+
+  if (session->json) {
+    rapidjson::Document doc(rapidjson::kObjectType);
+    auto& a = doc.GetAllocator();
+    rapidjson::Value steps(rapidjson::kArrayType);
+    rapidjson::Value unfinished(rapidjson::kArrayType);
+    for (const auto& step : report.steps) {
+      rapidjson::Value item(rapidjson::kObjectType);
+      item.AddMember("stepKey", recorder::json_string(step.step_key, a), a);
+      item.AddMember("outcome", recorder::json_string(step.outcome, a), a);
+      item.AddMember("start", time_json(*session, step.start, a), a);
+      item.AddMember("end", time_json(*session, step.end, a), a);
+      item.AddMember("durationSeconds", step.start > 0 && step.end > 0 ? rapidjson::Value(step.end - step.start)
+                                                                       : rapidjson::Value(), a);
+      item.AddMember("attempts", step.attempts, a);
+      steps.PushBack(item, a);
+      if (step.outcome == "IN_PROGRESS") unfinished.PushBack(recorder::json_string(step.step_key, a), a);
+    }
+    rapidjson::Value gaps(rapidjson::kArrayType);
+    for (const auto& g : report.gaps) {
+      rapidjson::Value item(rapidjson::kObjectType);
+      item.AddMember("from", time_json(*session, g.from, a), a);
+      item.AddMember("to", time_json(*session, g.to, a), a);
+      item.AddMember("seconds", g.to - g.from, a);
+      item.AddMember("before", recorder::json_string(g.before, a), a);
+      item.AddMember("after", recorder::json_string(g.after, a), a);
+      gaps.PushBack(item, a);
+    }
+    doc.AddMember("runId", recorder::json_string(run_id, a), a);
+    doc.AddMember("steps", steps, a);
+    doc.AddMember("unfinishedSteps", unfinished, a);
+    doc.AddMember("gaps", gaps, a);
+    doc.AddMember("gapThresholdSeconds", gap, a);
+    doc.AddMember("events", static_cast<int>(page->events.size()), a);
+    print_json(doc, out);
+    return finish(*session, 0, err);
+  }
+  out << fmt::format("Run {}: {} step(s), {} event(s)\n", run_id, report.steps.size(), page->events.size());
+  out << fmt::format("  {:<32} {:<12} {:<25} {:<25} {}\n", "STEP", "OUTCOME", "START", "END", "DURATION");
+  for (const auto& step : report.steps) {
+    out << fmt::format("  {:<32} {:<12} {:<25} {:<25} {}{}\n", step.step_key, step.outcome,
+                       session->local_time(step.start), session->local_time(step.end),
+                       step.start > 0 && step.end > 0 ? format_duration(step.end - step.start) : "-",
+                       step.attempts > 1 ? fmt::format(" ({} attempts)", step.attempts) : "");
+  }
+  for (const auto& step : report.steps) {
+    if (step.outcome == "IN_PROGRESS") {
+      out << fmt::format("  ! step {} started at {} and never finished\n", step.step_key, session->local_time(step.start));
+    }
+  }
+  for (const auto& g : report.gaps) {
+    out << fmt::format("  ! {} without events, {} to {}: after {}, before {}\n", format_duration(g.to - g.from),
+                       session->local_time(g.from), session->local_time(g.to), g.before, g.after);
+  }
+  return finish(*session, 0, err);
+}
+
+// ---- compare -------------------------------------------------------------------------------------
+
+std::string show(const std::optional<std::string>& value) { return value ? *value : "(absent)"; }
+
+void print_comparison(const Comparison& c, const RunInfo& a, const RunInfo& b, std::ostream& out) {
+  out << fmt::format("A {}  {}  {}\nB {}  {}  {}\n", a.run_id, a.status, a.job_name, b.run_id, b.status, b.job_name);
+  out << (c.config.empty() ? "run config: same\n" : "run config differs:\n");
+  for (const auto& d : c.config) out << fmt::format("  {}: A {} | B {}\n", d.key, show(d.a), show(d.b));
+  out << (c.tags.empty() ? "tags: same\n" : "tags differ:\n");
+  for (const auto& d : c.tags) out << fmt::format("  {}: A {} | B {}\n", d.key, show(d.a), show(d.b));
+  if (c.first_differing_step) {
+    out << fmt::format("first differing step: {}\n", *c.first_differing_step);
+  } else {
+    out << "step outcomes: same\n";
+  }
+  out << fmt::format("  A: {}\n  B: {}\n", fmt::join(c.outcomes_a, " "), fmt::join(c.outcomes_b, " "));
+  if (c.first_differing_event) {
+    auto i = *c.first_differing_event;
+    out << fmt::format("event sequences differ at #{}: A {} | B {}\n", i + 1,
+                       i < c.event_types_a.size() ? c.event_types_a[i] : "(end)",
+                       i < c.event_types_b.size() ? c.event_types_b[i] : "(end)");
+  } else {
+    out << fmt::format("event sequences: same ({} events)\n", c.event_types_a.size());
+  }
+  out << "durations:\n";
+  for (const auto& d : c.durations) {
+    out << fmt::format("  {:<32} A {:<12} B {}\n", d.step_key, d.a ? format_duration(*d.a) : "-",
+                       d.b ? format_duration(*d.b) : "-");
+  }
+}
+
+rapidjson::Value diffs_json(const std::vector<ValueDiff>& diffs, Allocator& a) {
+  rapidjson::Value list(rapidjson::kArrayType);
+  for (const auto& d : diffs) {
+    rapidjson::Value item(rapidjson::kObjectType);
+    item.AddMember("key", recorder::json_string(d.key, a), a);
+    item.AddMember("a", optional_string(d.a, a), a);
+    item.AddMember("b", optional_string(d.b, a), a);
+    list.PushBack(item, a);
+  }
+  return list;
+}
+
+rapidjson::Value strings_json(const std::vector<std::string>& items, Allocator& a) {
+  rapidjson::Value list(rapidjson::kArrayType);
+  for (const auto& item : items) list.PushBack(recorder::json_string(item, a), a);
+  return list;
+}
+
+void print_comparison_json(const Comparison& c, const RunInfo& a, const RunInfo& b, std::ostream& out) {
+  rapidjson::Document doc(rapidjson::kObjectType);
+  auto& al = doc.GetAllocator();
+  auto side = [&](const RunInfo& run, const std::vector<std::string>& outcomes, const std::vector<std::string>& events) {
+    rapidjson::Value item(rapidjson::kObjectType);
+    item.AddMember("runId", recorder::json_string(run.run_id, al), al);
+    item.AddMember("status", recorder::json_string(run.status, al), al);
+    item.AddMember("jobName", recorder::json_string(run.job_name, al), al);
+    item.AddMember("stepOutcomes", strings_json(outcomes, al), al);
+    item.AddMember("eventTypes", strings_json(events, al), al);
+    return item;
+  };
+  doc.AddMember("a", side(a, c.outcomes_a, c.event_types_a), al);
+  doc.AddMember("b", side(b, c.outcomes_b, c.event_types_b), al);
+  doc.AddMember("config", diffs_json(c.config, al), al);
+  doc.AddMember("tags", diffs_json(c.tags, al), al);
+  doc.AddMember("firstDifferingStep", optional_string(c.first_differing_step, al), al);
+  doc.AddMember("firstDifferingEvent", c.first_differing_event ? rapidjson::Value(static_cast<int>(*c.first_differing_event))
+                                                               : rapidjson::Value(), al);
+  rapidjson::Value durations(rapidjson::kArrayType);
+  for (const auto& d : c.durations) {
+    rapidjson::Value item(rapidjson::kObjectType);
+    item.AddMember("stepKey", recorder::json_string(d.step_key, al), al);
+    item.AddMember("a", optional_number(d.a), al);
+    item.AddMember("b", optional_number(d.b), al);
+    durations.PushBack(item, al);
+  }
+  doc.AddMember("durations", durations, al);
+  print_json(doc, out);
+}
+
+constexpr CommandHelp k_compare_help{
+    "day2 compare RUN_A RUN_B [--json]",
+    "What differs between two runs (say, last night's failure and the last success): run config\n"
+    "values, tags (not the run-specific ones), the sequence of step outcomes (the first differing\n"
+    "step), the sequence of event types, and durations per step.",
+    "day2 compare 58cfb27c-aadd-40f7-a296-00bef392347b 670b7bb3-7a3a-450f-a869-08badcbb48e2", k_run_exit_codes};
+
+int run_compare(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  auto options = source_options();
+  options.add_options()("runs", po::value<std::vector<std::string>>(), "RUN_A RUN_B (positional)");
+  po::positional_options_description positional;
+  positional.add("runs", 2);
+  auto vm = parse_args(args, options, positional);
+  if (print_help_if_asked(vm, k_compare_help, options, out)) return 0;
+  if (!vm.count("runs") || vm["runs"].as<std::vector<std::string>>().size() != 2) {
+    throw UsageError{"RUN_A and RUN_B are required (see day2 compare --help)"};
+  }
+  auto ids = vm["runs"].as<std::vector<std::string>>();
+  auto session = open_session(vm, "compare", err);
+  if (!session) return 1;
+  std::vector<RunInfo> runs;
+  std::vector<std::vector<RunEvent>> events;
+  for (const auto& id : ids) {
+    auto lookup = fetch_run(*session->client, id);
+    if (!lookup) return fail(*session, lookup.error().message, err);
+    if (lookup->not_found) return run_not_found(*session, id, err);
+    auto page = fetch_events(*session->client, id, "", EventFilter{}, 0, session->config.page_size);
+    if (!page) return fail(*session, page.error().message, err);
+    if (page->not_found) return run_not_found(*session, id, err);
+    runs.push_back(*lookup->run);
+    events.push_back(std::move(page->events));
+  }
+  auto comparison = compare_runs(runs[0], events[0], runs[1], events[1]);
+  if (session->json) print_comparison_json(comparison, runs[0], runs[1], out);
+  else print_comparison(comparison, runs[0], runs[1], out);
+  return finish(*session, 0, err);
+}
+
+}  // namespace
+
+std::vector<recorder::Command> investigate_steps_commands() {
+  return {
+      {"steps", "a run's steps: start, end, duration, outcome; unfinished steps and silent gaps", run_steps},
+      {"compare", "what differs between two runs: config, tags, step outcomes, events, durations", run_compare},
+  };
+}
+
+}  // namespace analyzer

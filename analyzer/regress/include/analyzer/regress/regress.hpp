@@ -1,0 +1,84 @@
+// `day2 regress`: the regression suite of the classification rules. Every scenario (a directory with
+// its own `bundle/`, or a `scenario.json` naming another bundle and a `--shift`; its expectations in
+// `expected.json`; optionally `config.json`) is replayed in process (`collect --replay`), reported
+// (`report --format json`), and its classifications and findings are compared with the expectations.
+// See docs/scenarios.md.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <ostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "recorder/result.hpp"
+
+namespace analyzer::regress {
+
+// What a scenario's replay concluded: each failed run's final category and rule, and the rule ids of
+// the report's findings.
+struct RunOutcome {
+  std::string job;
+  std::string category;
+  std::string rule;  // "-" when none
+  bool operator==(const RunOutcome&) const = default;
+};
+
+struct Outcome {
+  std::map<std::string, RunOutcome> runs;  // by run id
+  std::set<std::string> findings;          // rule ids of findings (Impact, Emerging Issues)
+};
+
+// `expected.json`: {"runs": {"<runId>": {"job", "category", "rule"}}, "findings": {"present": [...],
+// "absent": [...]}}. `absent` lists findings that must not appear.
+// "review": set while the expectation was written from day2's own outcome (`day2 scenario add`) and
+// no one has confirmed it yet; regress passes such a scenario and says it needs review. A person
+// deletes the key once each run's category and each finding are checked.
+struct Expectation {
+  std::map<std::string, RunOutcome> runs;
+  std::set<std::string> present;
+  std::set<std::string> absent;
+  std::string review;
+};
+
+// The rules a replay is classified with; empty: the built-in ones.
+struct RuleFiles {
+  std::string rules;       // collect's classification rules (--rules)
+  std::string reclassify;  // the report's reclassification rules (--reclassify)
+};
+
+// Scenario directories under `roots` (each root is a scenario itself or is searched recursively),
+// sorted by path, without duplicates. An Error names a root that does not exist.
+recorder::Result<std::vector<std::string>> find_scenarios(const std::vector<std::string>& roots);
+
+// Replays `scenario` in process with `rules`; `work` is a scratch directory. An Error names the
+// scenario and says what failed (a replay miss, a collect or report error).
+recorder::Result<Outcome> replay(const std::string& scenario, const RuleFiles& rules, const std::string& work);
+
+// Reads `<scenario>/expected.json`; an Error names the file and the problem.
+recorder::Result<Expectation> read_expectation(const std::string& scenario);
+
+// Writes `<scenario>/expected.json` from `outcome`, keeping the `absent` findings of `previous` that
+// are still absent and its `review` note (atomically; sorted keys).
+recorder::Result<void> write_expectation(const std::string& scenario, const Outcome& outcome,
+                                         const std::optional<Expectation>& previous);
+
+// The differences between an expectation and an outcome, one line each, sorted; empty: it passes.
+std::vector<std::string> compare(const Expectation& expected, const Outcome& actual);
+
+// The runs whose category or rule differs between two outcomes of the same scenario, one line each.
+std::vector<std::string> category_changes(const Outcome& baseline, const Outcome& candidate);
+
+// "I/N" (1 <= I <= N): the scenarios of shard I of N (every N-th, starting at the I-th).
+recorder::Result<std::pair<int, int>> parse_shard(const std::string& text);
+
+}  // namespace analyzer::regress
+
+namespace analyzer {
+// The `day2 regress` command (regress_cli.cpp).
+int run_regress(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// The `day2 scenario` command: `day2 scenario add NIGHT_DIR SCENARIO_DIR`.
+int run_scenario(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+}  // namespace analyzer

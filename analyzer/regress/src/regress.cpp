@@ -1,0 +1,317 @@
+// day2 regress: finding scenarios, replaying them in process, and comparing outcomes with the
+// expectations. The command line and the table are in regress_cli.cpp.
+#include "analyzer/regress/regress.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+
+#include "analyzer/commands/commands.hpp"
+#include "recorder/json.hpp"
+
+namespace analyzer::regress {
+
+namespace fs = std::filesystem;
+using recorder::make_error;
+using recorder::Result;
+
+namespace {
+
+bool is_scenario(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_directory(dir / "bundle", ec) || fs::is_regular_file(dir / "scenario.json", ec);
+}
+
+// How to replay a scenario: its own bundle/, or scenario.json's {"bundle": "<path relative to the
+// scenario>", "shift": "<duration>"} (another scenario's bundle moved to another night).
+struct Source {
+  std::string bundle;
+  std::string shift;
+};
+
+Result<Source> source_of(const fs::path& scenario) {
+  std::error_code ec;
+  fs::path spec = scenario / "scenario.json";
+  if (!fs::is_regular_file(spec, ec)) return Source{(scenario / "bundle").string(), ""};
+  auto doc = recorder::read_json_file(spec.string(), recorder::Comments::allowed);
+  if (!doc) return make_error(doc.error().message);
+  auto bundle = doc->IsObject() ? recorder::get_string(*doc, "bundle") : std::nullopt;
+  if (!bundle || bundle->empty()) return make_error(fmt::format("{}: missing \"bundle\" (a path)", spec.string()));
+  Source source{(scenario / *bundle).lexically_normal().string(), ""};
+  if (doc->HasMember("shift")) {
+    auto shift = recorder::get_string(*doc, "shift");
+    if (!shift) return make_error(fmt::format("{}: \"shift\" is not a string", spec.string()));
+    source.shift = *shift;
+  }
+  return source;
+}
+
+std::string text_or(const rapidjson::Value& object, const char* key, std::string fallback) {
+  auto text = recorder::get_string(object, key);
+  return text && !text->empty() ? *text : fallback;
+}
+
+// The last non-empty line of `text`, trimmed (the path `day2 report` prints).
+std::string last_line(const std::string& text) {
+  std::istringstream lines(text);
+  std::string line;
+  std::string last;
+  while (std::getline(lines, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty()) last = line;
+  }
+  return last;
+}
+
+// "... : <first line of err>" for a failed step of a replay.
+std::string first_error(const std::string& err) {
+  std::istringstream lines(err);
+  std::string line;
+  std::string found;
+  while (std::getline(lines, line)) {
+    if (line.find("error") != std::string::npos || line.find("miss") != std::string::npos) return line;
+    if (found.empty()) found = line;
+  }
+  return found.empty() ? "(no message)" : found;
+}
+
+Result<Outcome> read_outcome(const std::string& report_path) {
+  auto doc = recorder::read_json_file(report_path);
+  if (!doc) return make_error(doc.error().message);
+  Outcome outcome;
+  if (const auto* causes = recorder::get_array(*doc, "rootCauses")) {
+    for (const auto& cause : causes->GetArray()) {
+      std::string category = text_or(cause, "category", "Unclassified");
+      std::string rule = text_or(cause, "ruleId", "-");
+      const auto* runs = recorder::get_array(cause, "runs");
+      if (runs == nullptr) continue;
+      for (const auto& run : runs->GetArray()) {
+        outcome.runs[text_or(run, "runId", "?")] = RunOutcome{text_or(run, "jobName", "?"), category, rule};
+      }
+    }
+  }
+  for (const char* section : {"impact", "emergingIssues"}) {
+    const auto* findings = recorder::get_array(*doc, section);
+    if (findings == nullptr) continue;
+    for (const auto& finding : findings->GetArray()) {
+      if (!finding.IsObject()) continue;
+      auto rule = recorder::get_string(finding, "ruleId");
+      if (rule && !rule->empty()) outcome.findings.insert(*rule);
+    }
+  }
+  return outcome;
+}
+
+Result<std::map<std::string, RunOutcome>> read_runs(const rapidjson::Value& runs, const std::string& file) {
+  std::map<std::string, RunOutcome> out;
+  if (!runs.IsObject()) return make_error(fmt::format("{}: \"runs\" is not an object", file));
+  for (const auto& member : runs.GetObject()) {
+    std::string id(member.name.GetString(), member.name.GetStringLength());
+    const auto& run = member.value;
+    if (!run.IsObject() || !recorder::get_string(run, "category")) {
+      return make_error(fmt::format("{}: runs.{}: expected an object with \"category\"", file, id));
+    }
+    out[id] = RunOutcome{text_or(run, "job", "?"), text_or(run, "category", "?"), text_or(run, "rule", "-")};
+  }
+  return out;
+}
+
+Result<std::set<std::string>> read_names(const rapidjson::Value& findings, const char* key, const std::string& file) {
+  std::set<std::string> out;
+  const auto* names = recorder::get_array(findings, key);
+  if (names == nullptr) {
+    if (findings.HasMember(key)) return make_error(fmt::format("{}: findings.{} is not an array", file, key));
+    return out;
+  }
+  for (const auto& name : names->GetArray()) {
+    if (!name.IsString()) return make_error(fmt::format("{}: findings.{} holds a non-string", file, key));
+    out.insert(name.GetString());
+  }
+  return out;
+}
+
+std::string describe(const RunOutcome& run) { return fmt::format("{} ({})", run.category, run.rule); }
+
+}  // namespace
+
+Result<std::vector<std::string>> find_scenarios(const std::vector<std::string>& roots) {
+  std::set<std::string> found;
+  for (const auto& root : roots) {
+    std::error_code ec;
+    if (!fs::is_directory(root, ec)) return make_error(fmt::format("{}: no such directory", root));
+    if (is_scenario(root)) {
+      found.insert(fs::path(root).lexically_normal().string());
+      continue;
+    }
+    for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+      if (!it->is_directory(ec)) continue;
+      if (it->path().filename() == "bundle") {
+        it.disable_recursion_pending();
+        continue;
+      }
+      if (is_scenario(it->path())) {
+        found.insert(it->path().lexically_normal().string());
+        it.disable_recursion_pending();
+      }
+    }
+    if (ec) return make_error(fmt::format("{}: {}", root, ec.message()));
+  }
+  return std::vector<std::string>(found.begin(), found.end());
+}
+
+Result<Outcome> replay(const std::string& scenario, const RuleFiles& rules, const std::string& work) {
+  std::error_code ec;
+  fs::create_directories(work, ec);
+  if (ec) return make_error(fmt::format("{}: cannot create {}: {}", scenario, work, ec.message()));
+  std::string artifact = (fs::path(work) / "day2.json").string();
+  auto source = source_of(scenario);
+  if (!source) return make_error(fmt::format("{}: {}", scenario, source.error().message));
+  std::vector<std::string> collect{"collect", "--replay", source->bundle, "--out", artifact, "--quiet"};
+  if (!source->shift.empty()) collect.insert(collect.end(), {"--shift", source->shift});
+  if (fs::is_regular_file(fs::path(scenario) / "config.json", ec)) {
+    collect.insert(collect.end(), {"--config", (fs::path(scenario) / "config.json").string()});
+  }
+  if (!rules.rules.empty()) collect.insert(collect.end(), {"--rules", rules.rules});
+  std::ostringstream out;
+  std::ostringstream err;
+  if (int code = run_analysis(collect, out, err); code != 0) {
+    return make_error(fmt::format("{}: collect --replay exited {}: {}", scenario, code, first_error(err.str())));
+  }
+  std::vector<std::string> report{"report", artifact, "--format", "json", "--out-dir", work};
+  if (!rules.reclassify.empty()) report.insert(report.end(), {"--reclassify", rules.reclassify});
+  if (fs::is_regular_file(fs::path(scenario) / "config.json", ec)) {
+    report.insert(report.end(), {"--config", (fs::path(scenario) / "config.json").string()});
+  }
+  std::ostringstream report_out;
+  std::ostringstream report_err;
+  if (int code = run_analysis(report, report_out, report_err); code != 0) {
+    return make_error(fmt::format("{}: report exited {}: {}", scenario, code, first_error(report_err.str())));
+  }
+  auto outcome = read_outcome(last_line(report_out.str()));
+  if (!outcome) return make_error(fmt::format("{}: {}", scenario, outcome.error().message));
+  return outcome;
+}
+
+Result<Expectation> read_expectation(const std::string& scenario) {
+  std::string file = (fs::path(scenario) / "expected.json").string();
+  auto doc = recorder::read_json_file(file);
+  if (!doc) return make_error(doc.error().message);
+  if (!doc->IsObject()) return make_error(fmt::format("{}: expected an object", file));
+  Expectation expectation;
+  if (!doc->HasMember("runs")) return make_error(fmt::format("{}: missing \"runs\" (an object by run id)", file));
+  auto parsed = read_runs((*doc)["runs"], file);
+  if (!parsed) return make_error(parsed.error().message);
+  expectation.runs = std::move(*parsed);
+  if (const auto* findings = recorder::get_object(*doc, "findings")) {
+    auto present = read_names(*findings, "present", file);
+    if (!present) return make_error(present.error().message);
+    auto absent = read_names(*findings, "absent", file);
+    if (!absent) return make_error(absent.error().message);
+    expectation.present = std::move(*present);
+    expectation.absent = std::move(*absent);
+  } else if (doc->HasMember("findings")) {
+    return make_error(fmt::format("{}: \"findings\" is not an object", file));
+  }
+  if (doc->HasMember("review")) {
+    auto review = recorder::get_string(*doc, "review");
+    if (!review) return make_error(fmt::format("{}: \"review\" must be a string (what to check before deleting it)", file));
+    expectation.review = *review;
+  }
+  return expectation;
+}
+
+Result<void> write_expectation(const std::string& scenario, const Outcome& outcome,
+                               const std::optional<Expectation>& previous) {
+  rapidjson::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  rapidjson::Value runs(rapidjson::kObjectType);
+  for (const auto& [id, run] : outcome.runs) {
+    rapidjson::Value row(rapidjson::kObjectType);
+    row.AddMember("category", recorder::json_string(run.category, a), a);
+    row.AddMember("job", recorder::json_string(run.job, a), a);
+    row.AddMember("rule", recorder::json_string(run.rule, a), a);
+    runs.AddMember(recorder::json_string(id, a), row, a);
+  }
+  auto names = [&](const std::set<std::string>& set) {
+    rapidjson::Value array(rapidjson::kArrayType);
+    for (const auto& name : set) array.PushBack(recorder::json_string(name, a), a);
+    return array;
+  };
+  std::set<std::string> absent;
+  if (previous) {
+    for (const auto& name : previous->absent) {
+      if (!outcome.findings.contains(name)) absent.insert(name);
+    }
+  }
+  rapidjson::Value findings(rapidjson::kObjectType);
+  findings.AddMember("absent", names(absent), a);
+  findings.AddMember("present", names(outcome.findings), a);
+  doc.AddMember("findings", findings, a);
+  if (previous && !previous->review.empty()) doc.AddMember("review", recorder::json_string(previous->review, a), a);
+  doc.AddMember("runs", runs, a);
+  return recorder::write_file_atomic((fs::path(scenario) / "expected.json").string(),
+                                     recorder::write_json(doc, recorder::Pretty::yes));
+}
+
+std::vector<std::string> compare(const Expectation& expected, const Outcome& actual) {
+  std::vector<std::string> out;
+  for (const auto& [id, run] : expected.runs) {
+    auto found = actual.runs.find(id);
+    if (found == actual.runs.end()) {
+      out.push_back(fmt::format("run {} `{}`: expected {}, not among the failed runs", id, run.job, describe(run)));
+    } else if (found->second.category != run.category || found->second.rule != run.rule) {
+      out.push_back(fmt::format("run {} `{}`: {} -> {}", id, run.job, describe(run), describe(found->second)));
+    }
+  }
+  for (const auto& [id, run] : actual.runs) {
+    if (!expected.runs.contains(id)) {
+      out.push_back(fmt::format("run {} `{}`: unexpected failed run, {}", id, run.job, describe(run)));
+    }
+  }
+  for (const auto& name : expected.present) {
+    if (!actual.findings.contains(name)) out.push_back(fmt::format("finding {}: expected, missing", name));
+  }
+  for (const auto& name : expected.absent) {
+    if (actual.findings.contains(name)) out.push_back(fmt::format("finding {}: must not appear, present", name));
+  }
+  for (const auto& name : actual.findings) {
+    if (!expected.present.contains(name) && !expected.absent.contains(name)) {
+      out.push_back(fmt::format("finding {}: unexpected", name));
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> category_changes(const Outcome& baseline, const Outcome& candidate) {
+  std::vector<std::string> out;
+  for (const auto& [id, before] : baseline.runs) {
+    auto after = candidate.runs.find(id);
+    if (after == candidate.runs.end()) {
+      out.push_back(fmt::format("run {} `{}`: {} -> not a failed run", id, before.job, describe(before)));
+    } else if (!(after->second == before)) {
+      out.push_back(fmt::format("run {} `{}`: {} -> {}", id, before.job, describe(before), describe(after->second)));
+    }
+  }
+  for (const auto& [id, after] : candidate.runs) {
+    if (!baseline.runs.contains(id)) {
+      out.push_back(fmt::format("run {} `{}`: not a failed run -> {}", id, after.job, describe(after)));
+    }
+  }
+  return out;
+}
+
+Result<std::pair<int, int>> parse_shard(const std::string& text) {
+  int index = 0;
+  int count = 0;
+  char slash = 0;
+  std::istringstream in(text);
+  if (!(in >> index >> slash >> count) || slash != '/' || !in.eof() || count < 1 || index < 1 || index > count) {
+    return make_error(fmt::format("--shard: \"{}\" is not I/N with 1 <= I <= N", text));
+  }
+  return std::pair{index, count};
+}
+
+}  // namespace analyzer::regress
