@@ -6,8 +6,8 @@
 
 #include "analyzer/cli/cli.hpp"
 #include "recorder/cli.hpp"
-#include "recorder/command.hpp"
-#include "recorder/secrets.hpp"
+#include "recorder/base/command.hpp"
+#include "recorder/base/secrets.hpp"
 #include "replay/server.hpp"
 
 int main(int argc, char** argv) {

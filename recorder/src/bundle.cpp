@@ -14,8 +14,8 @@
 #include <map>
 #include <set>
 
-#include "recorder/text.hpp"
-#include "synced_write.hpp"
+#include "recorder/base/text.hpp"
+#include "recorder/base/durable.hpp"
 
 namespace recorder {
 
@@ -309,23 +309,6 @@ Error os_error(const fs::path& path, std::string_view what, int error) {
   return make_error(fmt::format("{}: {}: {}", path.string(), what, std::strerror(error)));
 }
 
-Result<void> write_synced(const fs::path& path, std::string_view content) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return os_error(path, "cannot create", errno);
-  if (auto failed = detail::write_sync_close(fd, content)) return os_error(path, failed->what, failed->error);
-  return {};
-}
-
-Result<void> fsync_directory(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return os_error(path, "cannot open directory", errno);
-  int synced = ::fsync(fd);
-  int saved = errno;
-  ::close(fd);
-  if (synced != 0) return os_error(path, "fsync failed", saved);
-  return {};
-}
-
 // The files of the bundle in writing order: exchanges first, the manifest last.
 Result<std::vector<std::pair<std::string, std::string>>> render_files(const Bundle& bundle) {
   std::vector<std::pair<std::string, std::string>> files;
@@ -344,10 +327,10 @@ Result<std::vector<std::pair<std::string, std::string>>> render_files(const Bund
 Result<void> fill_directory(const fs::path& dir, const std::vector<std::pair<std::string, std::string>>& files) {
   if (::mkdir((dir / "exchanges").c_str(), 0755) != 0) return os_error(dir / "exchanges", "cannot create", errno);
   for (const auto& [name, content] : files) {
-    if (auto written = write_synced(dir / name, content); !written) return written;
+    if (auto written = write_new_file_synced(dir / name, content); !written) return written;
   }
-  if (auto synced = fsync_directory(dir / "exchanges"); !synced) return synced;
-  return fsync_directory(dir);
+  if (auto synced = fsync_directory((dir / "exchanges").string()); !synced) return synced;
+  return fsync_directory(dir.string());
 }
 
 // Whether `dir` may be replaced: an empty directory or one that holds a bundle manifest.
@@ -412,7 +395,7 @@ Result<void> write_bundle(const fs::path& dir, const Bundle& bundle, Overwrite o
   ::chmod(tmp.c_str(), 0755);
   auto done = fill_directory(tmp, *files);
   if (done) done = place(tmp, target, overwrite);
-  if (done) (void)fsync_directory(parent);  // persists the rename; the bundle is complete either way
+  if (done) (void)fsync_directory(parent.string());  // persists the rename; the bundle is complete either way
   fs::remove_all(tmp, ec);                  // gone already unless something failed
   return done;
 }

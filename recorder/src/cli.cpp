@@ -19,13 +19,13 @@
 
 #include "recorder/bundle.hpp"
 #include "recorder/http_server.hpp"
-#include "recorder/json.hpp"
-#include "recorder/log.hpp"
-#include "recorder/options.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/log.hpp"
+#include "recorder/base/options.hpp"
 #include "recorder/proxy.hpp"
 #include "recorder/redact.hpp"
-#include "recorder/signals.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/signals.hpp"
+#include "recorder/base/time.hpp"
 
 namespace recorder {
 

@@ -6,8 +6,8 @@
 #include <cctype>
 #include <charconv>
 
-#include "recorder/result.hpp"
-#include "recorder/text.hpp"
+#include "recorder/base/result.hpp"
+#include "recorder/base/text.hpp"
 #include "recorder/redact.hpp"
 
 namespace recorder {

@@ -8,7 +8,7 @@
 #include <mutex>
 #include <vector>
 
-#include "recorder/log.hpp"
+#include "recorder/base/log.hpp"
 #include "recorder/transport.hpp"
 
 namespace recorder {

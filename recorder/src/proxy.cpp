@@ -10,10 +10,10 @@
 #include <mutex>
 
 #include "recorder/http_server.hpp"
-#include "recorder/json.hpp"
-#include "recorder/log.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/log.hpp"
 #include "recorder/record.hpp"
-#include "recorder/text.hpp"
+#include "recorder/base/text.hpp"
 
 namespace recorder {
 

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "recorder/text.hpp"
+#include "recorder/base/text.hpp"
 
 namespace recorder {
 

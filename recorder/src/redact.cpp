@@ -9,8 +9,8 @@
 #include <mutex>
 #include <set>
 
-#include "recorder/secrets.hpp"
-#include "recorder/text.hpp"
+#include "recorder/base/secrets.hpp"
+#include "recorder/base/text.hpp"
 
 namespace recorder {
 

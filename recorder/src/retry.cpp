@@ -5,8 +5,8 @@
 #include <sstream>
 #include <thread>
 
-#include "recorder/json.hpp"
-#include "recorder/log.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/log.hpp"
 #include "recorder/transport.hpp"
 
 namespace recorder {

@@ -16,11 +16,11 @@
 
 #include "recorder/bundle.hpp"
 #include "recorder/http_server.hpp"
-#include "recorder/log.hpp"
-#include "recorder/matcher.hpp"
-#include "recorder/options.hpp"
-#include "recorder/shift.hpp"
-#include "recorder/signals.hpp"
+#include "recorder/base/log.hpp"
+#include "replay/matcher.hpp"
+#include "recorder/base/options.hpp"
+#include "replay/shift.hpp"
+#include "recorder/base/signals.hpp"
 #include "replay/server.hpp"
 
 namespace replay {
@@ -132,16 +132,16 @@ ServeArgs parse_serve(const std::vector<std::string>& args) {
   parsed.repeat = vm.count("repeat") > 0;
   if (vm.count("threads")) parsed.server.threads = parse_threads(vm["threads"].as<std::string>());
   if (vm.count("shift")) {
-    auto by = recorder::parse_duration(vm["shift"].as<std::string>());
+    auto by = replay::parse_duration(vm["shift"].as<std::string>());
     if (!by) throw UsageError{"--shift: " + by.error().message};
     parsed.shift = *by;
   }
   if (vm.count("faults") || vm.count("fault")) {
-    auto faults = recorder::load_faults(
+    auto faults = replay::load_faults(
         vm.count("faults") ? std::optional(vm["faults"].as<std::string>()) : std::nullopt,
         vm.count("fault") ? vm["fault"].as<std::vector<std::string>>() : std::vector<std::string>{});
     if (!faults) throw UsageError{faults.error().message};
-    parsed.server.faults = std::make_shared<recorder::FaultInjector>(std::move(*faults));
+    parsed.server.faults = std::make_shared<replay::FaultInjector>(std::move(*faults));
   }
   if (!recorder::is_loopback(parsed.server.host) && !vm.count("allow-remote")) {
     throw UsageError{fmt::format(
@@ -157,9 +157,9 @@ int serve(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   if (!bundle) throw UsageError{bundle.error().message};
   if (args.verbose) recorder::log::set_level(recorder::log::Level::debug);
   auto exchanges = bundle->exchanges.size();
-  if (args.shift.count() != 0) *bundle = recorder::shift_bundle(std::move(*bundle), args.shift);
-  auto matcher = std::make_shared<recorder::Matcher>(std::move(*bundle),
-                                                     args.repeat ? recorder::Repeat::last : recorder::Repeat::no);
+  if (args.shift.count() != 0) *bundle = replay::shift_bundle(std::move(*bundle), args.shift);
+  auto matcher = std::make_shared<replay::Matcher>(std::move(*bundle),
+                                                     args.repeat ? replay::Repeat::last : replay::Repeat::no);
   recorder::StopSignals signals;
   Server server(matcher, args.server);
   // Request bodies up to 64 MiB come and go on several event-loop threads. glibc's adaptive mmap
@@ -180,7 +180,7 @@ int serve(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   while (!recorder::stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   server.stop();
   auto report = matcher->report();
-  err << recorder::format_replay_report(report, matcher->bundle());
+  err << replay::format_replay_report(report, matcher->bundle());
   if (args.server.faults) err << args.server.faults->summary() << '\n';
   return report.misses.empty() ? 0 : 1;
 }

@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "recorder/http_server.hpp"
-#include "recorder/log.hpp"
-#include "recorder/text.hpp"
+#include "recorder/base/log.hpp"
+#include "recorder/base/text.hpp"
 #include "wire.hpp"
 
 namespace replay::detail {

@@ -14,7 +14,7 @@
 #include <variant>
 
 #include "recorder/http.hpp"
-#include "recorder/result.hpp"
+#include "recorder/base/result.hpp"
 
 namespace replay::detail {
 

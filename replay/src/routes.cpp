@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <map>
 
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 
 namespace replay::detail {
 
@@ -160,7 +160,7 @@ recorder::HttpResponse error_response(Service service, int status, std::string_v
   return response;
 }
 
-std::string report_json(const recorder::ReplayReport& report) {
+std::string report_json(const replay::ReplayReport& report) {
   rapidjson::Document doc(rapidjson::kObjectType);
   auto& a = doc.GetAllocator();
   auto strings = [&](const std::vector<std::string>& items) {

@@ -9,7 +9,7 @@
 
 #include "recorder/bundle.hpp"
 #include "recorder/http.hpp"
-#include "recorder/matcher.hpp"
+#include "replay/matcher.hpp"
 
 namespace replay::detail {
 
@@ -46,6 +46,6 @@ std::optional<recorder::HttpResponse> check_request(recorder::Service service, s
 recorder::HttpResponse error_response(recorder::Service service, int status, std::string_view message);
 
 // The replay report as JSON: {"served", "misses":[...], "warnings":[...], "unused":[seq...]}.
-std::string report_json(const recorder::ReplayReport& report);
+std::string report_json(const replay::ReplayReport& report);
 
 }  // namespace replay::detail

@@ -11,7 +11,7 @@
 
 #include "event_server.hpp"
 #include "recorder/http_server.hpp"
-#include "recorder/log.hpp"
+#include "recorder/base/log.hpp"
 #include "routes.hpp"
 #include "wire.hpp"
 
@@ -57,7 +57,7 @@ recorder::HttpResponse json_ok(std::string body) {
 }  // namespace
 
 struct Server::Impl {
-  Impl(std::shared_ptr<recorder::Matcher> matcher_, ServerOptions options_)
+  Impl(std::shared_ptr<replay::Matcher> matcher_, ServerOptions options_)
       : matcher(std::move(matcher_)),
         options(std::move(options_)),
         dagster_paths(matcher->bundle()),
@@ -73,7 +73,7 @@ struct Server::Impl {
   detail::Answer finish(recorder::Result<recorder::HttpResponse> answered, const recorder::HttpRequest& request,
                         const std::string& path) const;
 
-  std::shared_ptr<recorder::Matcher> matcher;
+  std::shared_ptr<replay::Matcher> matcher;
   ServerOptions options;
   detail::DagsterPaths dagster_paths;
   std::mutex mutex;  // start() and stop()
@@ -193,7 +193,7 @@ detail::Answer Server::Impl::finish(recorder::Result<recorder::HttpResponse> ans
   return std::move(response);
 }
 
-Server::Server(std::shared_ptr<recorder::Matcher> matcher, ServerOptions options)
+Server::Server(std::shared_ptr<replay::Matcher> matcher, ServerOptions options)
     : m_impl(std::make_unique<Impl>(std::move(matcher), std::move(options))) {}
 
 Server::~Server() { stop(); }

@@ -5,8 +5,8 @@
 #include <boost/beast/http/status.hpp>
 #include <iterator>
 
-#include "recorder/result.hpp"
-#include "recorder/text.hpp"
+#include "recorder/base/result.hpp"
+#include "recorder/base/text.hpp"
 
 namespace replay::detail {
 

@@ -15,7 +15,7 @@
 
 #include "analyzer/artifact/overlap.hpp"
 #include "analyzer/classify/reclassify.hpp"
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "support/rc_check.hpp"
 
 namespace analyzer {

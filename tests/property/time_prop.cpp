@@ -1,4 +1,4 @@
-#include "recorder/time.hpp"
+#include "recorder/base/time.hpp"
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>

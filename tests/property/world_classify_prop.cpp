@@ -10,8 +10,8 @@
 #include <algorithm>
 #include <set>
 
-#include "recorder/json.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/time.hpp"
 #include "support/rc_check.hpp"
 #include "world_prop.hpp"
 

@@ -19,8 +19,8 @@
 #include "analyzer/artifact/overlap.hpp"
 #include "analyzer/simulate/simulate.hpp"
 #include "recorder/bundle.hpp"
-#include "recorder/json.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/time.hpp"
 
 namespace day2test::world {
 

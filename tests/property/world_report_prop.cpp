@@ -13,8 +13,8 @@
 #include <set>
 
 #include "analyzer/artifact/overlap.hpp"
-#include "recorder/json.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/time.hpp"
 #include "support/rc_check.hpp"
 #include "world_prop.hpp"
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "analyzer/config/config.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/time.hpp"
 #include "support/fake_transport.hpp"
 
 namespace day2test {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "recorder/http.hpp"
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "recorder/transport.hpp"
 
 namespace day2test {

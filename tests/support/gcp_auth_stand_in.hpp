@@ -20,8 +20,8 @@
 #include <thread>
 
 #include "analyzer/clients/gcp_auth.hpp"
-#include "recorder/json.hpp"
-#include "recorder/log.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/log.hpp"
 
 namespace day2_test::gcp {
 

@@ -4,7 +4,7 @@
 
 #include <stdexcept>
 
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 
 namespace day2test {
 

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 
 namespace day2test {
 

@@ -2,18 +2,18 @@
 
 #include <stdexcept>
 
-#include "recorder/fault.hpp"
+#include "replay/fault.hpp"
 
 namespace day2test {
 
 LatencyReplay make_latency_replay(const recorder::Bundle& bundle, const std::string& fault_spec) {
-  auto fault = recorder::parse_fault_spec(fault_spec);
+  auto fault = replay::parse_fault_spec(fault_spec);
   if (!fault.ok()) throw std::invalid_argument(fault_spec + ": " + fault.error().message);
   LatencyReplay replay;
-  replay.matcher = std::make_shared<recorder::Matcher>(bundle);
-  auto faulty = std::make_shared<recorder::FaultTransport>(
-      std::make_shared<recorder::ReplayTransport>(replay.matcher),
-      std::make_shared<recorder::FaultInjector>(std::vector<recorder::Fault>{*fault}),
+  replay.matcher = std::make_shared<replay::Matcher>(bundle);
+  auto faulty = std::make_shared<replay::FaultTransport>(
+      std::make_shared<replay::ReplayTransport>(replay.matcher),
+      std::make_shared<replay::FaultInjector>(std::vector<replay::Fault>{*fault}),
       [mutex = replay.mutex, slept = replay.slept](std::chrono::milliseconds delay) {
         std::lock_guard lock(*mutex);
         slept->push_back(delay);

@@ -10,13 +10,13 @@
 #include <vector>
 
 #include "recorder/bundle.hpp"
-#include "recorder/matcher.hpp"
+#include "replay/matcher.hpp"
 #include "recorder/transport.hpp"
 
 namespace day2test {
 
 struct LatencyReplay {
-  std::shared_ptr<recorder::Matcher> matcher;
+  std::shared_ptr<replay::Matcher> matcher;
   std::shared_ptr<recorder::Transport> transport;  // retries off, faults on, nothing really waits
   std::shared_ptr<std::mutex> mutex = std::make_shared<std::mutex>();
   std::shared_ptr<std::vector<std::chrono::milliseconds>> slept =

@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "analyzer/artifact/artifact.hpp"
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "analyzer/artifact/fields.hpp"
 
 namespace analyzer {

@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "recorder/json.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/time.hpp"
 
 namespace analyzer::summary {
 

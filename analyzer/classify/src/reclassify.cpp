@@ -10,7 +10,7 @@
 #include <algorithm>
 
 #include "analyzer/artifact/overlap.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/time.hpp"
 
 namespace analyzer {
 

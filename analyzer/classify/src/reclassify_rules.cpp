@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "analyzer/classify/reclassify.hpp"
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "analyzer/classify/rules_json.hpp"
 
 namespace analyzer {

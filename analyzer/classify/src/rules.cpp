@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <utility>
 
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "analyzer/classify/rules_json.hpp"
 
 namespace analyzer {

@@ -6,7 +6,7 @@
 #include <iterator>
 #include <utility>
 
-#include "recorder/text.hpp"
+#include "recorder/base/text.hpp"
 
 namespace analyzer {
 

@@ -9,8 +9,8 @@
 #include <rapidjson/document.h>
 
 #include "recorder/http.hpp"
-#include "recorder/json.hpp"
-#include "recorder/text.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/text.hpp"
 
 namespace analyzer {
 

@@ -9,8 +9,8 @@
 #include <utility>
 
 #include "gcp_auth_sources.hpp"
-#include "recorder/log.hpp"
-#include "recorder/secrets.hpp"
+#include "recorder/base/log.hpp"
+#include "recorder/base/secrets.hpp"
 
 namespace analyzer {
 

@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "gcp_auth_sources.hpp"
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 
 namespace analyzer::gcp_auth {
 

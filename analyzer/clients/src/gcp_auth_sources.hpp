@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "analyzer/clients/gcp_auth.hpp"
-#include "recorder/json.hpp"
-#include "recorder/text.hpp"
-#include "recorder/result.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/text.hpp"
+#include "recorder/base/result.hpp"
 #include "recorder/transport.hpp"
 
 namespace analyzer {

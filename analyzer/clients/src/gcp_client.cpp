@@ -6,7 +6,7 @@
 #include <functional>
 #include <thread>
 
-#include "recorder/log.hpp"
+#include "recorder/base/log.hpp"
 
 namespace analyzer {
 

@@ -10,7 +10,7 @@
 #include <stdexcept>
 
 #include "analyzer/artifact/artifact.hpp"
-#include "recorder/log.hpp"
+#include "recorder/base/log.hpp"
 #include "analyzer/collect/steps.hpp"
 #include "recorder/redact.hpp"
 

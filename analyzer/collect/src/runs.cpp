@@ -8,7 +8,7 @@
 #include <tuple>
 
 #include "analyzer/collect/runs.hpp"
-#include "recorder/text.hpp"
+#include "recorder/base/text.hpp"
 #include "analyzer/collect/steps.hpp"
 
 namespace analyzer {

@@ -8,10 +8,10 @@
 #include <cstdlib>
 #include <cmath>
 
-#include "recorder/log.hpp"
+#include "recorder/base/log.hpp"
 #include "recorder/redact.hpp"
-#include "recorder/secrets.hpp"
-#include "recorder/text.hpp"
+#include "recorder/base/secrets.hpp"
+#include "recorder/base/text.hpp"
 #include "analyzer/collect/steps.hpp"
 
 namespace analyzer {

@@ -26,17 +26,17 @@
 #include "analyzer/clients/gcp_client.hpp"
 #include "analyzer/classify/rules.hpp"
 #include "recorder/bundle.hpp"
-#include "recorder/command.hpp"
-#include "recorder/fault.hpp"
-#include "recorder/log.hpp"
-#include "recorder/matcher.hpp"
+#include "recorder/base/command.hpp"
+#include "replay/fault.hpp"
+#include "recorder/base/log.hpp"
+#include "replay/matcher.hpp"
 #include "recorder/record.hpp"
-#include "recorder/shift.hpp"
-#include "recorder/time.hpp"
+#include "replay/shift.hpp"
+#include "recorder/base/time.hpp"
 #include "recorder/transport.hpp"
 #include "analyzer/session/session.hpp"
 #include "analyzer/collect/steps.hpp"
-#include "recorder/secrets.hpp"
+#include "recorder/base/secrets.hpp"
 
 namespace analyzer {
 
@@ -135,7 +135,7 @@ class FailingTransport : public recorder::Transport {
 };
 
 // Prints the replay report; false when a request found no recorded answer (the artifact is suspect).
-bool report_replay(const recorder::ReplayReport& report, std::ostream& err) {
+bool report_replay(const replay::ReplayReport& report, std::ostream& err) {
   for (const auto& warning : report.warnings) err << "day2 collect: replay warning: " << warning << '\n';
   for (const auto& miss : report.misses) err << "day2 collect: replay miss: " << miss << '\n';
   if (!report.unused.empty()) {
@@ -220,35 +220,35 @@ void check_collect_options(const po::variables_map& vm, const Config& config) {
 
 // --replay (moved by --shift): the matcher, and the bundle's clock, zone and endpoint in `config`
 // unless flags say otherwise. Null without --replay.
-std::shared_ptr<recorder::Matcher> open_replay(const po::variables_map& vm, Config& config) {
+std::shared_ptr<replay::Matcher> open_replay(const po::variables_map& vm, Config& config) {
   if (!vm.count("replay")) return nullptr;
   auto bundle = recorder::read_bundle(vm["replay"].as<std::string>());
   if (!bundle) throw UsageError{"--replay: " + bundle.error().message};
   if (vm.count("shift")) {
-    auto by = recorder::parse_duration(vm["shift"].as<std::string>());
+    auto by = replay::parse_duration(vm["shift"].as<std::string>());
     if (!by) throw UsageError{"--shift: " + by.error().message};
-    *bundle = recorder::shift_bundle(std::move(*bundle), *by);
+    *bundle = replay::shift_bundle(std::move(*bundle), *by);
   }
-  auto replay = std::make_shared<recorder::Matcher>(std::move(*bundle));
+  auto replay = std::make_shared<replay::Matcher>(std::move(*bundle));
   adopt_bundle(replay->bundle(), vm.count("tz") > 0, vm.count("dagster-url") > 0, config);
   return replay;
 }
 
 // --faults and --fault (checked to come with --replay); null without them.
-std::shared_ptr<recorder::FaultInjector> open_faults(const po::variables_map& vm) {
+std::shared_ptr<replay::FaultInjector> open_faults(const po::variables_map& vm) {
   if (!vm.count("faults") && !vm.count("fault")) return nullptr;
-  auto loaded = recorder::load_faults(
+  auto loaded = replay::load_faults(
       vm.count("faults") ? std::optional(vm["faults"].as<std::string>()) : std::nullopt,
       vm.count("fault") ? vm["fault"].as<std::vector<std::string>>() : std::vector<std::string>{});
   if (!loaded) throw UsageError{loaded.error().message};
-  return std::make_shared<recorder::FaultInjector>(std::move(*loaded));
+  return std::make_shared<replay::FaultInjector>(std::move(*loaded));
 }
 
 // Where a collection's answers come from and when it is: everything decided before any request.
 struct CollectSession {
   Config config;
-  std::shared_ptr<recorder::Matcher> replay;
-  std::shared_ptr<recorder::FaultInjector> faults;
+  std::shared_ptr<replay::Matcher> replay;
+  std::shared_ptr<replay::FaultInjector> faults;
   recorder::Zone zone = recorder::Zone::utc();
   recorder::Instant now{};      // the window's now (--now, the bundle's, else the clock)
   recorder::Instant queried{};  // the instant Error Reporting's periods end at

@@ -28,16 +28,16 @@
 #include "analyzer/classify/rules.hpp"
 #include "analyzer/summarize/summarize.hpp"
 #include "recorder/bundle.hpp"
-#include "recorder/command.hpp"
-#include "recorder/fault.hpp"
-#include "recorder/log.hpp"
-#include "recorder/matcher.hpp"
+#include "recorder/base/command.hpp"
+#include "replay/fault.hpp"
+#include "recorder/base/log.hpp"
+#include "replay/matcher.hpp"
 #include "recorder/record.hpp"
-#include "recorder/shift.hpp"
-#include "recorder/time.hpp"
+#include "replay/shift.hpp"
+#include "recorder/base/time.hpp"
 #include "recorder/transport.hpp"
 #include "analyzer/session/session.hpp"
-#include "recorder/secrets.hpp"
+#include "recorder/base/secrets.hpp"
 
 namespace analyzer {
 

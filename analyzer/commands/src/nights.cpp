@@ -1,5 +1,7 @@
 #include "analyzer/commands/nights.hpp"
 
+#include "recorder/base/durable.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -11,7 +13,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 
 namespace analyzer {
 
@@ -29,15 +31,6 @@ bool is_date_name(std::string_view name) {
   return true;
 }
 
-Result<void> sync_dir(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return make_error(fmt::format("{}: cannot open the directory to sync it: {}", dir.string(), std::strerror(errno)));
-  int rc = ::fsync(fd);
-  int saved = errno;
-  ::close(fd);
-  if (rc != 0) return make_error(fmt::format("{}: fsync failed: {}", dir.string(), std::strerror(saved)));
-  return {};
-}
 
 // ".<date>.partial.<pid>" of a process that is gone: a recording killed before it finished.
 bool is_abandoned_staging(const std::string& name) {
@@ -116,7 +109,7 @@ Result<std::string> write_night(const std::string& root, const Night& night, con
       !written) {
     return fail(written.error().message);
   }
-  if (auto synced = sync_dir(staging); !synced) return fail(synced.error().message);
+  if (auto synced = recorder::fsync_directory(staging.string()); !synced) return fail(synced.error().message);
   fs::path final_dir = parent / night.date;
   fs::path previous = parent / fmt::format(".{}.old.{}", night.date, ::getpid());
   bool replaced = false;
@@ -131,7 +124,7 @@ Result<std::string> write_night(const std::string& root, const Night& night, con
     if (replaced) fs::rename(previous, final_dir, ignored);
     return fail(fmt::format("{}: cannot move the night into place: {}", final_dir.string(), ec.message()));
   }
-  if (auto synced = sync_dir(parent); !synced) return make_error("--record-dir: " + synced.error().message);
+  if (auto synced = recorder::fsync_directory(parent.string()); !synced) return make_error("--record-dir: " + synced.error().message);
   if (replaced) fs::remove_all(previous, ec);
   return final_dir.string();
 }

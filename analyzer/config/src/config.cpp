@@ -12,8 +12,8 @@
 
 #include <re2/re2.h>
 
-#include "recorder/json.hpp"
-#include "recorder/options.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/options.hpp"
 
 namespace analyzer {
 

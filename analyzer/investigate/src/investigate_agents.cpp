@@ -11,7 +11,7 @@
 #include "analyzer/artifact/overlap.hpp"
 #include "analyzer/investigate/investigate.hpp"
 #include "investigate_commands.hpp"
-#include "recorder/log.hpp"
+#include "recorder/base/log.hpp"
 #include "analyzer/collect/steps.hpp"
 
 namespace analyzer {

@@ -7,7 +7,7 @@
 
 #include "analyzer/collect/runs.hpp"
 #include "analyzer/session/session.hpp"
-#include "recorder/command.hpp"
+#include "recorder/base/command.hpp"
 
 namespace analyzer {
 

@@ -6,7 +6,7 @@
 
 #include "analyzer/investigate/investigate.hpp"
 #include "investigate_commands.hpp"
-#include "recorder/shift.hpp"
+#include "replay/shift.hpp"
 #include "analyzer/collect/steps.hpp"
 
 namespace analyzer {
@@ -17,7 +17,7 @@ using recorder::UsageError;
 
 double parse_instant_option(const std::string& option, const std::string& text, recorder::Instant now) {
   if (auto instant = recorder::parse_rfc3339(text)) return recorder::to_epoch_seconds(*instant);
-  auto ago = recorder::parse_duration(text);
+  auto ago = replay::parse_duration(text);
   if (!ago || ago->count() <= 0) {
     throw UsageError{fmt::format("--{}: \"{}\" is neither an RFC 3339 time (2026-03-30T04:00:00Z) nor a duration "
                                  "before now (24h, 90m)", option, text)};

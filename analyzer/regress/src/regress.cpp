@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "analyzer/commands/commands.hpp"
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 
 namespace analyzer::regress {
 

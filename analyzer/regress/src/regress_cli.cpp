@@ -14,9 +14,9 @@
 #include <optional>
 
 #include "analyzer/regress/regress.hpp"
-#include "recorder/json.hpp"
-#include "recorder/text.hpp"
-#include "recorder/command.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/text.hpp"
+#include "recorder/base/command.hpp"
 #include "analyzer/session/session.hpp"
 #include "scratch_dir.hpp"
 

@@ -17,8 +17,8 @@
 #include "analyzer/session/session.hpp"
 #include "scratch_dir.hpp"
 #include "recorder/bundle.hpp"
-#include "recorder/command.hpp"
-#include "recorder/json.hpp"
+#include "recorder/base/command.hpp"
+#include "recorder/base/json.hpp"
 #include "recorder/redact.hpp"
 
 namespace analyzer {

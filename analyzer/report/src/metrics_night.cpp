@@ -7,8 +7,8 @@
 
 #include "recorder/http.hpp"
 #include "recorder/redact.hpp"
-#include "recorder/text.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/text.hpp"
+#include "recorder/base/time.hpp"
 
 namespace analyzer {
 

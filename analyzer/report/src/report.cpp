@@ -13,11 +13,11 @@
 #include "analyzer/classify/reclassify.hpp"
 #include "analyzer/report/runbook.hpp"
 #include "analyzer/artifact/artifact_file.hpp"
-#include "recorder/json.hpp"
-#include "recorder/secrets.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/secrets.hpp"
 #include "recorder/transport.hpp"
-#include "recorder/result.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/result.hpp"
+#include "recorder/base/time.hpp"
 #include "report_model.hpp"
 
 namespace analyzer {

@@ -10,8 +10,8 @@
 #include <set>
 
 #include "analyzer/artifact/artifact.hpp"
-#include "recorder/json.hpp"
-#include "recorder/text.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/text.hpp"
 #include "report_model.hpp"
 
 namespace analyzer::report {

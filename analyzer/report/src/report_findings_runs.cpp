@@ -10,7 +10,7 @@
 
 #include "analyzer/artifact/artifact.hpp"
 #include "analyzer/artifact/overlap.hpp"
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "report_model.hpp"
 
 namespace analyzer::report {

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "recorder/text.hpp"
+#include "recorder/base/text.hpp"
 #include "report_model.hpp"
 
 namespace analyzer::report {

@@ -15,7 +15,7 @@
 #include <cmath>
 
 #include "recorder/http.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/time.hpp"
 #include "report_model.hpp"
 
 namespace analyzer::report {

@@ -12,7 +12,7 @@
 #include "analyzer/metrics/metrics.hpp"
 #include "analyzer/classify/reclassify.hpp"
 #include "analyzer/report/runbook.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/time.hpp"
 #include "analyzer/artifact/fields.hpp"
 
 namespace analyzer::report {

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "report_model.hpp"
 
 namespace analyzer::report {

@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "analyzer/artifact/artifact.hpp"
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "report_model.hpp"
 
 namespace analyzer::report {

@@ -8,18 +8,18 @@
 
 #include "analyzer/session/session.hpp"
 #include "recorder/bundle.hpp"
-#include "recorder/command.hpp"
-#include "recorder/log.hpp"
-#include "recorder/options.hpp"
-#include "recorder/shift.hpp"
-#include "recorder/secrets.hpp"
+#include "recorder/base/command.hpp"
+#include "recorder/base/log.hpp"
+#include "recorder/base/options.hpp"
+#include "replay/shift.hpp"
+#include "recorder/base/secrets.hpp"
 
 namespace analyzer {
 
 using recorder::UsageError;
 
-TransportStack make_transport_stack(const Config& config, std::shared_ptr<recorder::Matcher> replay,
-                                    std::shared_ptr<recorder::FaultInjector> faults, Record record) {
+TransportStack make_transport_stack(const Config& config, std::shared_ptr<replay::Matcher> replay,
+                                    std::shared_ptr<replay::FaultInjector> faults, Record record) {
   recorder::RetryPolicy policy;
   policy.max_attempts = config.retries + 1;
   policy.permanent = is_permanent_graphql_error;
@@ -27,9 +27,9 @@ TransportStack make_transport_stack(const Config& config, std::shared_ptr<record
   std::shared_ptr<recorder::Transport> base;
   recorder::RetryingTransport::Sleep sleep;
   if (replay) {
-    base = std::make_shared<recorder::ReplayTransport>(replay);
+    base = std::make_shared<replay::ReplayTransport>(replay);
     sleep = [](std::chrono::milliseconds) {};  // the clock is frozen: retries replay at once
-    if (faults) base = std::make_shared<recorder::FaultTransport>(base, faults);  // latency really waits
+    if (faults) base = std::make_shared<replay::FaultTransport>(base, faults);  // latency really waits
   } else if (record == Record::yes) {
     stack.recording =
         std::make_shared<recorder::RecordingTransport>(recorder::make_http_transport(), recorder::Redactor());
@@ -142,7 +142,7 @@ std::unique_ptr<Session> open_session(const po::variables_map& vm, std::string_v
   if (vm.count("replay")) {
     auto bundle = recorder::read_bundle(vm["replay"].as<std::string>());
     if (!bundle) throw UsageError{"--replay: " + bundle.error().message};
-    session->replay = std::make_shared<recorder::Matcher>(std::move(*bundle));
+    session->replay = std::make_shared<replay::Matcher>(std::move(*bundle));
     adopt_bundle(session->replay->bundle(), vm.count("tz") > 0, vm.count("url") || vm.count("dagster-url"),
                  session->config);
   }
@@ -270,7 +270,7 @@ double parse_seconds_option(const std::string& option, const std::string& text) 
     if (!(value > 0 && value < 1e9)) throw UsageError{fmt::format("--{}: {} is not a positive number of seconds", option, text)};
     return value;
   }
-  auto duration = recorder::parse_duration(text);
+  auto duration = replay::parse_duration(text);
   if (!duration || duration->count() <= 0) {
     throw UsageError{fmt::format("--{}: \"{}\" is not a duration (600, 90s, 10m, 1h30m)", option, text)};
   }

@@ -8,7 +8,7 @@
 #include <map>
 #include <set>
 
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "simulate_world.hpp"
 
 namespace analyzer::sim {

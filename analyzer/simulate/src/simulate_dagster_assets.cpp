@@ -8,7 +8,7 @@
 #include <functional>
 #include <map>
 
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "simulate_world.hpp"
 
 namespace analyzer::sim {

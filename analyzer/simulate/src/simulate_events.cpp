@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 
 #include "simulate_world.hpp"
 

@@ -12,7 +12,7 @@
 #include <set>
 #include <string>
 
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "simulate_world.hpp"
 
 namespace analyzer::sim {

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <set>
 
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "simulate_spec_util.hpp"
 #include "simulate_world.hpp"
 

@@ -5,7 +5,7 @@
 
 #include <chrono>
 
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 
 namespace analyzer::sim {
 

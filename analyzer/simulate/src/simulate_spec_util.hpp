@@ -8,7 +8,7 @@
 #include <set>
 #include <string>
 
-#include "recorder/time.hpp"
+#include "recorder/base/time.hpp"
 #include "simulate_world.hpp"
 
 namespace analyzer::sim::spec {

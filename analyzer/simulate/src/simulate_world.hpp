@@ -11,8 +11,8 @@
 
 #include <rapidjson/document.h>
 
-#include "recorder/result.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/result.hpp"
+#include "recorder/base/time.hpp"
 #include "recorder/transport.hpp"
 
 namespace analyzer::sim {

@@ -12,9 +12,9 @@
 
 #include "analyzer/artifact/artifact.hpp"
 #include "analyzer/artifact/artifact_file.hpp"
-#include "recorder/json.hpp"
-#include "recorder/result.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/result.hpp"
+#include "recorder/base/time.hpp"
 #include "summarize_steps.hpp"
 
 namespace analyzer {

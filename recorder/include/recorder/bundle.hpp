@@ -53,9 +53,9 @@
 #include <vector>
 
 #include "recorder/http.hpp"
-#include "recorder/json.hpp"
-#include "recorder/result.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/result.hpp"
+#include "recorder/base/time.hpp"
 
 namespace recorder {
 

@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "recorder/command.hpp"
+#include "recorder/base/command.hpp"
 
 namespace recorder {
 

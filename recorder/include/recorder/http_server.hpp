@@ -11,7 +11,7 @@
 #include <string_view>
 #include <utility>
 
-#include "recorder/result.hpp"
+#include "recorder/base/result.hpp"
 
 namespace httplib {
 class Server;

@@ -12,7 +12,7 @@
 #include "recorder/bundle.hpp"
 #include "recorder/http.hpp"
 #include "recorder/redact.hpp"
-#include "recorder/result.hpp"
+#include "recorder/base/result.hpp"
 #include "recorder/transport.hpp"
 
 namespace recorder {

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "recorder/bundle.hpp"
-#include "recorder/result.hpp"
+#include "recorder/base/result.hpp"
 
 namespace recorder {
 

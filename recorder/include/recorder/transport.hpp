@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "recorder/http.hpp"
-#include "recorder/result.hpp"
+#include "recorder/base/result.hpp"
 
 namespace recorder {
 

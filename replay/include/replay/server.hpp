@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "recorder/command.hpp"
-#include "recorder/fault.hpp"
-#include "recorder/matcher.hpp"
+#include "recorder/base/command.hpp"
+#include "replay/fault.hpp"
+#include "replay/matcher.hpp"
 
 namespace replay {
 
@@ -23,7 +23,7 @@ struct ServerOptions {
   std::size_t threads = 0;
   // Faults injected into the API requests (not /__day2/); null: none. A reset closes the connection
   // without a response; truncate and invalid_json send a complete response with a spoiled body.
-  std::shared_ptr<recorder::FaultInjector> faults = nullptr;
+  std::shared_ptr<replay::FaultInjector> faults = nullptr;
   // Latency faults: called with the delay (a test's fake clock); empty: the answer waits on a timer,
   // holding up no thread and no other connection.
   std::function<void(std::chrono::milliseconds)> sleep = nullptr;
@@ -31,7 +31,7 @@ struct ServerOptions {
 
 class Server {
  public:
-  Server(std::shared_ptr<recorder::Matcher> matcher, ServerOptions options);
+  Server(std::shared_ptr<replay::Matcher> matcher, ServerOptions options);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -14,8 +14,8 @@
 
 #include "analyzer/collect/collect.hpp"
 #include "analyzer/classify/rules.hpp"
-#include "recorder/json.hpp"
-#include "recorder/log.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/log.hpp"
 #include "support/cli_outcome.hpp"
 #include "support/ports.hpp"
 #include "support/scoped_env.hpp"

@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "analyzer/cli/cli.hpp"
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "support/captured_dagster.hpp"
 #include "support/collect_operations.hpp"
 #include "support/fake_transport.hpp"

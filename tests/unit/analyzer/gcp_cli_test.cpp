@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "recorder/bundle.hpp"
-#include "recorder/json.hpp"
-#include "recorder/matcher.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/json.hpp"
+#include "replay/matcher.hpp"
+#include "recorder/base/time.hpp"
 #include "replay/server.hpp"
 #include "support/cli_outcome.hpp"
 #include "support/files.hpp"
@@ -33,7 +33,7 @@ class GcpCli : public ::testing::Test {
     auto bundle = recorder::read_bundle(k_bundle);
     ASSERT_TRUE(bundle) << bundle.error().message;
     m_now = recorder::format_rfc3339_utc(bundle->manifest.window.end);  // where the recorded window ends
-    m_matcher = std::make_shared<recorder::Matcher>(std::move(*bundle));
+    m_matcher = std::make_shared<replay::Matcher>(std::move(*bundle));
     m_server = std::make_unique<replay::Server>(m_matcher, replay::ServerOptions{});
     auto port = m_server->start();
     ASSERT_TRUE(port) << port.error().message;
@@ -60,7 +60,7 @@ class GcpCli : public ::testing::Test {
 
   day2_test::TempDir m_dir;
   std::string m_now;
-  std::shared_ptr<recorder::Matcher> m_matcher;
+  std::shared_ptr<replay::Matcher> m_matcher;
   std::unique_ptr<replay::Server> m_server;
   std::string m_root;
   std::string m_config;

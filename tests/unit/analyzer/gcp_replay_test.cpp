@@ -6,7 +6,7 @@
 #include "analyzer/collect/collect.hpp"
 #include "analyzer/clients/gcp_client.hpp"
 #include "recorder/bundle.hpp"
-#include "recorder/matcher.hpp"
+#include "replay/matcher.hpp"
 #include "replay/server.hpp"
 #include "support/captured_dagster.hpp"
 #include "support/gcp_fake.hpp"
@@ -63,7 +63,7 @@ recorder::Bundle google_bundle() {
 class GcpReplay : public ::testing::Test {
  protected:
   void SetUp() override {
-    m_matcher = std::make_shared<recorder::Matcher>(google_bundle());
+    m_matcher = std::make_shared<replay::Matcher>(google_bundle());
     m_server = std::make_unique<replay::Server>(m_matcher, replay::ServerOptions{"127.0.0.1", 0});
     auto port = m_server->start();
     ASSERT_TRUE(port.ok()) << port.error().message;
@@ -76,7 +76,7 @@ class GcpReplay : public ::testing::Test {
     if (m_server) m_server->stop();
   }
 
-  std::shared_ptr<recorder::Matcher> m_matcher;
+  std::shared_ptr<replay::Matcher> m_matcher;
   std::unique_ptr<replay::Server> m_server;
   std::unique_ptr<GcpClient> m_client;
 };
@@ -159,7 +159,7 @@ rapidjson::Document collect_with(std::shared_ptr<recorder::Transport> google, co
 TEST(GcpReplayCollect, EveryGoogleStepComesOutTheSameOverHttp) {
   auto tee = std::make_shared<Tee>(day2test::gcp_fixture());
   auto direct = collect_with(tee, "http://127.0.0.1:9");
-  auto matcher = std::make_shared<recorder::Matcher>(tee->bundle());
+  auto matcher = std::make_shared<replay::Matcher>(tee->bundle());
   replay::Server server(matcher, replay::ServerOptions{"127.0.0.1", 0});
   auto port = server.start();
   ASSERT_TRUE(port.ok()) << port.error().message;

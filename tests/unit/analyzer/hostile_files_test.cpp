@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "support/cli_outcome.hpp"
 #include "support/temp_dir.hpp"
 

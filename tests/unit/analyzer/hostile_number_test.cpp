@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "recorder/cli.hpp"
-#include "recorder/command.hpp"
-#include "recorder/json.hpp"
+#include "recorder/base/command.hpp"
+#include "recorder/base/json.hpp"
 #include "support/cli_outcome.hpp"
 #include "support/temp_dir.hpp"
 

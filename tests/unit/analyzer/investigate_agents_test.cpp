@@ -11,7 +11,7 @@
 #include "analyzer/clients/dagster_client.hpp"
 #include "analyzer/investigate/investigate.hpp"
 #include "recorder/bundle.hpp"
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "support/cli_outcome.hpp"
 #include "support/temp_dir.hpp"
 

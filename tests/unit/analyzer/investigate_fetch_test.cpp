@@ -9,7 +9,7 @@
 
 #include "analyzer/clients/dagster_client.hpp"
 #include "analyzer/investigate/investigate.hpp"
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "support/fake_transport.hpp"
 
 namespace {

@@ -5,7 +5,7 @@
 
 #include <set>
 
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "support/cli_outcome.hpp"
 
 namespace {

@@ -10,7 +10,7 @@
 
 #include "analyzer/report/night_metrics.hpp"
 #include "analyzer/regress/regress.hpp"
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "support/cli_outcome.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"

@@ -11,7 +11,7 @@
 
 #include "analyzer/commands/nights.hpp"
 #include "recorder/bundle.hpp"
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "support/cli_outcome.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"

@@ -17,7 +17,7 @@
 #include "analyzer/collect/collect.hpp"
 #include "analyzer/simulate/simulate.hpp"
 #include "recorder/bundle.hpp"
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "support/captured_dagster.hpp"
 #include "support/fake_transport.hpp"
 #include "support/gcp_fake.hpp"

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "support/cli_outcome.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"

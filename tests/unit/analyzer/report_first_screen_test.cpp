@@ -12,8 +12,8 @@
 
 #include "../../../analyzer/report/src/report_model.hpp"
 #include "analyzer/report/runbook.hpp"
-#include "recorder/json.hpp"
-#include "recorder/text.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/text.hpp"
 #include "support/cli_outcome.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "../../../analyzer/report/src/report_model.hpp"
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "support/cli_outcome.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"

@@ -9,7 +9,7 @@
 #include <tuple>
 
 #include "../../../analyzer/report/src/report_model.hpp"
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 
 namespace analyzer::report {
 namespace {

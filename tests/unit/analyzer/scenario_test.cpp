@@ -8,7 +8,7 @@
 #include <string>
 
 #include "analyzer/cli/cli.hpp"
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"
 

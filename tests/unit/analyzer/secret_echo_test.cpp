@@ -8,8 +8,8 @@
 #include <string>
 #include <thread>
 
-#include "recorder/json.hpp"
-#include "recorder/secrets.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/secrets.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {

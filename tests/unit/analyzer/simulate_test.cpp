@@ -12,7 +12,7 @@
 
 #include "analyzer/cli/cli.hpp"
 #include "recorder/bundle.hpp"
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "support/files.hpp"
 #include "support/shape.hpp"
 #include "support/temp_dir.hpp"

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "recorder/result.hpp"
+#include "recorder/base/result.hpp"
 
 namespace recorder {
 namespace {

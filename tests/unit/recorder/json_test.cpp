@@ -1,4 +1,4 @@
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "recorder/bundle.hpp"
-#include "recorder/json.hpp"
-#include "recorder/matcher.hpp"
+#include "recorder/base/json.hpp"
+#include "replay/matcher.hpp"
 #include "support/json_access.hpp"
 #include "support/temp_dir.hpp"
 
@@ -276,7 +276,7 @@ TEST(RecordingProxy, RecordedBundleReplaysToTheSameResponses) {
   ASSERT_TRUE(write_bundle(out, proxy.bundle()).ok());
   auto bundle = read_bundle(out);
   ASSERT_TRUE(bundle.ok()) << bundle.error().message;
-  Matcher matcher(std::move(*bundle));
+  replay::Matcher matcher(std::move(*bundle));
   for (const auto& s : sent) {
     HttpRequest request;
     request.service = Service::dagster;

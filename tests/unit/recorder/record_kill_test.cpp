@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "recorder/bundle.hpp"
-#include "recorder/json.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/time.hpp"
 #include "support/temp_dir.hpp"
 
 extern char** environ;

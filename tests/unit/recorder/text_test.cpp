@@ -1,5 +1,5 @@
 // The shared text helpers: ASCII case and the edit distance behind "nearest" hints.
-#include "recorder/text.hpp"
+#include "recorder/base/text.hpp"
 
 #include <gtest/gtest.h>
 

@@ -25,11 +25,11 @@
 #include "analyzer/config/config.hpp"
 #include "analyzer/clients/gcp_client.hpp"
 #include "recorder/bundle.hpp"
-#include "recorder/fault.hpp"
-#include "recorder/json.hpp"
-#include "recorder/matcher.hpp"
-#include "recorder/shift.hpp"
-#include "recorder/time.hpp"
+#include "replay/fault.hpp"
+#include "recorder/base/json.hpp"
+#include "replay/matcher.hpp"
+#include "replay/shift.hpp"
+#include "recorder/base/time.hpp"
 #include "recorder/transport.hpp"
 #include "support/cli_outcome.hpp"
 #include "support/collect_operations.hpp"
@@ -65,7 +65,7 @@ class ShiftingTransport : public recorder::Transport {
       : m_inner(std::move(inner)), m_by(by) {}
   recorder::Result<recorder::HttpResponse> send(const recorder::HttpRequest& request) override {
     auto response = m_inner->send(request);
-    if (response) response->body = recorder::shift_json_text(response->body, m_by);
+    if (response) response->body = replay::shift_json_text(response->body, m_by);
     return response;
   }
 
@@ -152,8 +152,8 @@ void build(Fixture& fixture) {
   auto by = std::chrono::duration_cast<std::chrono::seconds>(dagster.manifest.now -
                                                              *recorder::parse_rfc3339(k_google_data_now));
   auto tee = std::make_shared<TeeTransport>(std::make_shared<ShiftingTransport>(day2test::gcp_fixture(), by));
-  auto matcher = std::make_shared<recorder::Matcher>(dagster);
-  collect_in_process(dagster, std::make_shared<recorder::ReplayTransport>(matcher), tee);
+  auto matcher = std::make_shared<replay::Matcher>(dagster);
+  collect_in_process(dagster, std::make_shared<replay::ReplayTransport>(matcher), tee);
   if (!matcher->report().misses.empty()) throw std::runtime_error("Dagster miss: " + matcher->report().misses.front());
 
   auto combined = dagster;
@@ -437,7 +437,7 @@ class FirstAttemptRefused : public recorder::Transport {
 };
 
 struct RetryRig {
-  std::shared_ptr<recorder::Matcher> matcher;
+  std::shared_ptr<replay::Matcher> matcher;
   std::shared_ptr<FirstAttemptRefused> refusing;
   std::shared_ptr<recorder::Transport> transport;  // as make_transport_stack builds it: retries over pacing
   std::shared_ptr<std::mutex> mutex = std::make_shared<std::mutex>();
@@ -447,8 +447,8 @@ struct RetryRig {
 
 RetryRig retry_rig(int status, const std::string& body) {
   RetryRig rig;
-  rig.matcher = std::make_shared<recorder::Matcher>(fixture().bundle);
-  rig.refusing = std::make_shared<FirstAttemptRefused>(std::make_shared<recorder::ReplayTransport>(rig.matcher),
+  rig.matcher = std::make_shared<replay::Matcher>(fixture().bundle);
+  rig.refusing = std::make_shared<FirstAttemptRefused>(std::make_shared<replay::ReplayTransport>(rig.matcher),
                                                         status, body);
   auto pacer = std::make_shared<analyzer::Pacer>(60, 5, analyzer::Pacer::Clock{}, [](std::chrono::milliseconds) {});
   auto paced = std::make_shared<analyzer::PacedTransport>(rig.refusing, pacer);

@@ -17,9 +17,9 @@
 #include "analyzer/cli/cli.hpp"
 #include "analyzer/collect/collect.hpp"
 #include "recorder/bundle.hpp"
-#include "recorder/fault.hpp"
-#include "recorder/json.hpp"
-#include "recorder/matcher.hpp"
+#include "replay/fault.hpp"
+#include "recorder/base/json.hpp"
+#include "replay/matcher.hpp"
 #include "replay/server.hpp"
 #include "support/cli_outcome.hpp"
 #include "support/collect_operations.hpp"
@@ -386,15 +386,15 @@ class FaultServer : public ::testing::Test {
   }
 
   void start(const std::vector<std::string>& specs) {
-    std::vector<recorder::Fault> faults;
+    std::vector<replay::Fault> faults;
     for (const auto& spec : specs) {
-      auto fault = recorder::parse_fault_spec(spec);
+      auto fault = replay::parse_fault_spec(spec);
       ASSERT_TRUE(fault.ok()) << fault.error().message;
       faults.push_back(*fault);
     }
-    m_matcher = std::make_shared<recorder::Matcher>(fixture_bundle());
+    m_matcher = std::make_shared<replay::Matcher>(fixture_bundle());
     ServerOptions options;
-    options.faults = std::make_shared<recorder::FaultInjector>(std::move(faults));
+    options.faults = std::make_shared<replay::FaultInjector>(std::move(faults));
     m_server = std::make_unique<Server>(m_matcher, options);
     auto port = m_server->start();
     ASSERT_TRUE(port.ok()) << port.error().message;
@@ -415,7 +415,7 @@ class FaultServer : public ::testing::Test {
     return client.Post("/graphql", recorded(operation).request_body, "application/json");
   }
 
-  std::shared_ptr<recorder::Matcher> m_matcher;
+  std::shared_ptr<replay::Matcher> m_matcher;
   std::unique_ptr<Server> m_server;
   int m_port = 0;
 };

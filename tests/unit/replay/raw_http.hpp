@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "recorder/text.hpp"
+#include "recorder/base/text.hpp"
 
 namespace day2test {
 

@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "recorder/fault.hpp"
-#include "recorder/json.hpp"
+#include "replay/fault.hpp"
+#include "recorder/base/json.hpp"
 #include "replay/server.hpp"
 #include "support/json_access.hpp"
 #include "unit/replay/raw_http.hpp"
@@ -53,7 +53,7 @@ std::string post(const std::string& operation) {
 }
 
 std::unique_ptr<Server> start_server(ServerOptions options, int& port) {
-  auto matcher = std::make_shared<recorder::Matcher>(two_operation_bundle(), recorder::Repeat::last);
+  auto matcher = std::make_shared<replay::Matcher>(two_operation_bundle(), replay::Repeat::last);
   auto server = std::make_unique<Server>(matcher, std::move(options));
   auto started = server->start();
   EXPECT_TRUE(started.ok()) << started.error().message;
@@ -62,10 +62,10 @@ std::unique_ptr<Server> start_server(ServerOptions options, int& port) {
 }
 
 ServerOptions with_fault(const std::string& spec) {
-  auto fault = recorder::parse_fault_spec(spec);
+  auto fault = replay::parse_fault_spec(spec);
   EXPECT_TRUE(fault.ok()) << spec;
   ServerOptions options;
-  options.faults = std::make_shared<recorder::FaultInjector>(std::vector<recorder::Fault>{*fault});
+  options.faults = std::make_shared<replay::FaultInjector>(std::vector<replay::Fault>{*fault});
   return options;
 }
 

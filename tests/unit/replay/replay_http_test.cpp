@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "replay/server.hpp"
 #include "support/json_access.hpp"
 #include "unit/replay/raw_http.hpp"
@@ -65,7 +65,7 @@ std::string message_of(const RawResponse& response, std::string_view pointer) {
 class ReplayHttp : public ::testing::Test {
  protected:
   void SetUp() override {
-    m_matcher = std::make_shared<recorder::Matcher>(version_bundle(), recorder::Repeat::last);
+    m_matcher = std::make_shared<replay::Matcher>(version_bundle(), replay::Repeat::last);
     m_server = std::make_unique<Server>(m_matcher, ServerOptions{"127.0.0.1", 0});
     auto port = m_server->start();
     ASSERT_TRUE(port.ok()) << port.error().message;
@@ -97,7 +97,7 @@ class ReplayHttp : public ::testing::Test {
     EXPECT_EQ(response->body, k_version_response);
   }
 
-  std::shared_ptr<recorder::Matcher> m_matcher;
+  std::shared_ptr<replay::Matcher> m_matcher;
   std::unique_ptr<Server> m_server;
   int m_port = 0;
 };

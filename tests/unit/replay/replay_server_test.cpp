@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "replay/server.hpp"
 #include "support/json_access.hpp"
 
@@ -94,7 +94,7 @@ class ReplayServer : public ::testing::Test {
 
   void start(recorder::Bundle bundle) {
     if (m_server) m_server->stop();
-    m_matcher = std::make_shared<recorder::Matcher>(std::move(bundle));
+    m_matcher = std::make_shared<replay::Matcher>(std::move(bundle));
     m_server = std::make_unique<Server>(m_matcher, ServerOptions{"127.0.0.1", 0});
     auto port = m_server->start();
     ASSERT_TRUE(port.ok()) << port.error().message;
@@ -114,7 +114,7 @@ class ReplayServer : public ::testing::Test {
     return client()->Post(path.c_str(), headers, body, "application/json");
   }
 
-  std::shared_ptr<recorder::Matcher> m_matcher;
+  std::shared_ptr<replay::Matcher> m_matcher;
   std::unique_ptr<Server> m_server;
   int m_port = 0;
 };
@@ -307,7 +307,7 @@ TEST_F(ReplayServer, BusyPortIsAnErrorNamingHostAndPort) {
 }
 
 TEST(ReplayServerLifetime, DestructorStopsAServerNeverStarted) {
-  auto matcher = std::make_shared<recorder::Matcher>(three_exchange_bundle());
+  auto matcher = std::make_shared<replay::Matcher>(three_exchange_bundle());
   Server server(matcher, ServerOptions{});
   server.stop();
   EXPECT_EQ(server.port(), 0);

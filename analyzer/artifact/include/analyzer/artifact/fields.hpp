@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "recorder/time.hpp"
+#include "recorder/base/time.hpp"
 
 namespace analyzer::summary {
 

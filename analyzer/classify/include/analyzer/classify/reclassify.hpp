@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "analyzer/classify/rules.hpp"
-#include "recorder/json.hpp"
-#include "recorder/result.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/result.hpp"
 
 namespace analyzer {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "analyzer/artifact/failure.hpp"
-#include "recorder/result.hpp"
+#include "recorder/base/result.hpp"
 
 namespace analyzer {
 

@@ -16,8 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include "recorder/json.hpp"
-#include "recorder/result.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/result.hpp"
 
 namespace analyzer::rules_json {
 

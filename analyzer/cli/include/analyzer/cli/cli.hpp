@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "recorder/command.hpp"
+#include "recorder/base/command.hpp"
 
 namespace analyzer {
 

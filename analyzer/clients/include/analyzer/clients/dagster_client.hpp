@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "analyzer/config/config.hpp"
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "recorder/transport.hpp"
 
 namespace analyzer {

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "recorder/result.hpp"
+#include "recorder/base/result.hpp"
 #include "recorder/transport.hpp"
 
 namespace analyzer {

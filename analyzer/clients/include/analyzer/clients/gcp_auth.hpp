@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "recorder/http.hpp"
-#include "recorder/result.hpp"
+#include "recorder/base/result.hpp"
 #include "recorder/transport.hpp"
 
 namespace analyzer {

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "recorder/transport.hpp"
 
 namespace analyzer {

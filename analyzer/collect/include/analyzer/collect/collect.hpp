@@ -13,8 +13,8 @@
 #include "analyzer/clients/dagster_client.hpp"
 #include "analyzer/clients/gcp_client.hpp"
 #include "analyzer/classify/rules.hpp"
-#include "recorder/json.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/time.hpp"
 
 namespace analyzer {
 

@@ -17,8 +17,8 @@
 #include "analyzer/clients/gcp_client.hpp"
 #include "analyzer/collect/runs.hpp"
 #include "analyzer/classify/rules.hpp"
-#include "recorder/json.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/time.hpp"
 
 namespace analyzer {
 

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "recorder/bundle.hpp"
-#include "recorder/result.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/result.hpp"
+#include "recorder/base/time.hpp"
 
 namespace analyzer {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "recorder/result.hpp"
+#include "recorder/base/result.hpp"
 
 namespace analyzer {
 

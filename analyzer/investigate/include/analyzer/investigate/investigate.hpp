@@ -15,9 +15,9 @@
 #include "analyzer/collect/runs.hpp"
 #include "analyzer/artifact/failure.hpp"
 #include "analyzer/classify/rules.hpp"
-#include "recorder/command.hpp"
+#include "recorder/base/command.hpp"
 #include "analyzer/clients/gcp_client.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/time.hpp"
 
 namespace analyzer {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "recorder/result.hpp"
+#include "recorder/base/result.hpp"
 
 namespace analyzer::regress {
 

@@ -16,8 +16,8 @@
 #include "analyzer/metrics/metrics.hpp"
 #include "analyzer/classify/reclassify.hpp"
 #include "analyzer/classify/rules.hpp"
-#include "recorder/json.hpp"
-#include "recorder/result.hpp"
+#include "recorder/base/json.hpp"
+#include "recorder/base/result.hpp"
 #include "recorder/transport.hpp"
 
 namespace analyzer {

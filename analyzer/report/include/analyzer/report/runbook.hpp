@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "recorder/result.hpp"
+#include "recorder/base/result.hpp"
 
 namespace analyzer {
 

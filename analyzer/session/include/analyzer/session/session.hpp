@@ -18,12 +18,12 @@
 #include "analyzer/config/config.hpp"
 #include "analyzer/clients/dagster_client.hpp"
 #include "analyzer/clients/gcp_client.hpp"
-#include "recorder/fault.hpp"
+#include "replay/fault.hpp"
 #include "recorder/record.hpp"
-#include "recorder/command.hpp"
-#include "recorder/json.hpp"
-#include "recorder/matcher.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/command.hpp"
+#include "recorder/base/json.hpp"
+#include "replay/matcher.hpp"
+#include "recorder/base/time.hpp"
 
 namespace analyzer {
 
@@ -44,8 +44,8 @@ struct TransportStack {
 // the real HTTP transport (teed into a bundle with Record::yes), under the concurrency limit of
 // `config`, the read quotas' pacing (config.gcp.*_reads_per_minute) and the one retry layer
 // (nothing waits when replaying: the clock is frozen). Does no I/O.
-TransportStack make_transport_stack(const Config& config, std::shared_ptr<recorder::Matcher> replay,
-                                    std::shared_ptr<recorder::FaultInjector> faults, Record record);
+TransportStack make_transport_stack(const Config& config, std::shared_ptr<replay::Matcher> replay,
+                                    std::shared_ptr<replay::FaultInjector> faults, Record record);
 
 // Replaying `bundle`: its report zone unless `keep_zone`, and its Dagster endpoint (the matcher
 // ignores hosts but not paths) unless `keep_url`.
@@ -65,7 +65,7 @@ po::options_description source_options();
 struct Session {
   std::string command;  // "run", "logs", ... for messages
   Config config;
-  std::shared_ptr<recorder::Matcher> replay;
+  std::shared_ptr<replay::Matcher> replay;
   std::unique_ptr<DagsterClient> client;
   recorder::Instant now{};
   recorder::Zone zone = recorder::Zone::utc();

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "recorder/bundle.hpp"
-#include "recorder/result.hpp"
+#include "recorder/base/result.hpp"
 
 namespace analyzer {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "recorder/result.hpp"
+#include "recorder/base/result.hpp"
 
 namespace recorder {
 

@@ -1,4 +1,4 @@
-#include "recorder/log.hpp"
+#include "recorder/base/log.hpp"
 
 #include <atomic>
 #include <iostream>

@@ -1,11 +1,11 @@
-#include "recorder/options.hpp"
+#include "recorder/base/options.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
-#include "recorder/command.hpp"
-#include "recorder/text.hpp"
+#include "recorder/base/command.hpp"
+#include "recorder/base/text.hpp"
 
 namespace recorder {
 

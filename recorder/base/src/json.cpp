@@ -1,4 +1,4 @@
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -25,8 +25,8 @@
 #include <sstream>
 #include <vector>
 
-#include "synced_write.hpp"
-#include "recorder/secrets.hpp"
+#include "recorder/base/durable.hpp"
+#include "recorder/base/secrets.hpp"
 
 namespace recorder {
 
@@ -287,13 +287,8 @@ Result<void> write_file_atomic(const std::string& path, std::string_view content
     ::unlink(name.data());
     return make_error(fmt::format("{}: rename failed: {}", path, std::strerror(saved)));
   }
-  // Persist the rename itself.
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return {};
+  // Persist the rename itself: until then a crash can leave the old file (or none).
+  return fsync_directory(dir.string());
 }
 
 std::optional<std::string> get_string(const rapidjson::Value& object, const char* key) {

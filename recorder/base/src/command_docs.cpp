@@ -8,7 +8,7 @@
 #include <set>
 #include <sstream>
 
-#include "recorder/command.hpp"
+#include "recorder/base/command.hpp"
 
 namespace recorder {
 

@@ -1,4 +1,4 @@
-#include "recorder/secrets.hpp"
+#include "recorder/base/secrets.hpp"
 
 #include <algorithm>
 #include <mutex>

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "recorder/result.hpp"
+#include "recorder/base/result.hpp"
 
 namespace recorder {
 

@@ -1,6 +1,6 @@
 // recorder/time.hpp on Howard Hinnant's date/tz, which reads the system's tzdata (USE_OS_TZDB):
 // g++ 12's <chrono> has the calendar but not the time zones.
-#include "recorder/time.hpp"
+#include "recorder/base/time.hpp"
 
 #include <date/date.h>
 #include <date/tz.h>

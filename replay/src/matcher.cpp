@@ -1,4 +1,4 @@
-#include "recorder/matcher.hpp"
+#include "replay/matcher.hpp"
 
 #include <fmt/format.h>
 #include <re2/re2.h>
@@ -13,9 +13,11 @@
 #include <unordered_map>
 
 #include "recorder/redact.hpp"
-#include "recorder/text.hpp"
+#include "recorder/base/text.hpp"
 
-namespace recorder {
+namespace replay {
+
+using namespace recorder;  // the exchange model, JSON, time: the base this library builds on
 
 namespace {
 
@@ -410,4 +412,4 @@ ReplayTransport::ReplayTransport(std::shared_ptr<Matcher> matcher) : m_matcher(s
 
 Result<HttpResponse> ReplayTransport::send(const HttpRequest& request) { return m_matcher->answer(request); }
 
-}  // namespace recorder
+}  // namespace replay

@@ -1,4 +1,4 @@
-#include "recorder/shift.hpp"
+#include "replay/shift.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,11 +7,12 @@
 
 #include "analyzer/cli/cli.hpp"
 #include "recorder/bundle.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/time.hpp"
 #include "support/files.hpp"
 #include "support/temp_dir.hpp"
 
-namespace recorder {
+namespace replay {
+using namespace recorder;
 namespace {
 
 using day2test::read_text;
@@ -155,4 +156,4 @@ TEST(ShiftedScenarioCli, BadDurationIsAUsageErrorNamingIt) {
 }
 
 }  // namespace
-}  // namespace recorder
+}  // namespace replay

@@ -14,7 +14,7 @@
 #include "recorder/bundle.hpp"
 #include "recorder/transport.hpp"
 
-namespace recorder {
+namespace replay {
 
 // The canonical key of a request. GraphQL (parse_graphql_request): "POST <path> graphql:<operationName>
 // <canonical variables>", so variable order and query whitespace do not matter. REST:
@@ -23,7 +23,7 @@ namespace recorder {
 // parameters (is_secret_query_param) left out, and a JSON body in canonical form (write_json).
 // The body of a token endpoint (is_token_endpoint) is left out: bundles hold it redacted. Hosts are
 // ignored (aliases). Pure function.
-std::string match_key(Service service, std::string_view method, std::string_view path, std::string_view query,
+std::string match_key(recorder::Service service, std::string_view method, std::string_view path, std::string_view query,
                       std::string_view body);
 
 // A miss is remembered as an excerpt of its key and of the nearest recorded key (k_miss_excerpt
@@ -43,7 +43,7 @@ struct ReplayReport {
 
 // The report for people, for stderr at the end of a replay: a summary line ("replay: 12 served,
 // 1 miss, 2 unused") then one indented line per miss, warning and unused exchange (with its key).
-std::string format_replay_report(const ReplayReport& report, const Bundle& bundle);
+std::string format_replay_report(const ReplayReport& report, const recorder::Bundle& bundle);
 
 // What a request beyond the number of times it was recorded gets: a miss (the default: replay is
 // loud), or the last recorded response again (`replay serve --repeat`: for clients that poll, such as
@@ -52,7 +52,7 @@ enum class Repeat { no, last };
 
 class Matcher {
  public:
-  explicit Matcher(Bundle bundle, Repeat repeat = Repeat::no);
+  explicit Matcher(recorder::Bundle bundle, Repeat repeat = Repeat::no);
   ~Matcher();
   Matcher(const Matcher&) = delete;
   Matcher& operator=(const Matcher&) = delete;
@@ -66,26 +66,26 @@ class Matcher {
   // for Dagster; google.rpc.Status {"error": {"code": 404, "message", "status": "NOT_FOUND"}} for
   // the rest) naming the nearest recorded request, and is added to the report. A matched GraphQL
   // request whose query text differs (beyond whitespace and commas) adds a warning. Thread-safe.
-  HttpResponse answer(const HttpRequest& request);
+  recorder::HttpResponse answer(const recorder::HttpRequest& request);
   ReplayReport report() const;
-  const Bundle& bundle() const { return m_bundle; }
+  const recorder::Bundle& bundle() const { return m_bundle; }
 
   struct Impl;
 
  private:
-  Bundle m_bundle;
+  recorder::Bundle m_bundle;
   std::unique_ptr<Impl> m_impl;
 };
 
 // A Transport that answers from a Matcher without any network (in-process replay). Never returns
 // an Error: a miss is the API's error response. Thread-safe.
-class ReplayTransport : public Transport {
+class ReplayTransport : public recorder::Transport {
  public:
   explicit ReplayTransport(std::shared_ptr<Matcher> matcher);
-  Result<HttpResponse> send(const HttpRequest& request) override;
+  recorder::Result<recorder::HttpResponse> send(const recorder::HttpRequest& request) override;
 
  private:
   std::shared_ptr<Matcher> m_matcher;
 };
 
-}  // namespace recorder
+}  // namespace replay

@@ -1,4 +1,4 @@
-#include "recorder/text.hpp"
+#include "recorder/base/text.hpp"
 
 #include <fmt/format.h>
 

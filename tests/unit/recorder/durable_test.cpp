@@ -1,5 +1,5 @@
 // recorder::detail::write_sync_close: the write loop under write_file_atomic and the bundle writer.
-#include "../../../recorder/src/synced_write.hpp"
+#include "recorder/base/durable.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <string>
 
-#include "recorder/json.hpp"
+#include "recorder/base/json.hpp"
 #include "support/temp_dir.hpp"
 
 namespace recorder::detail {

@@ -1,4 +1,4 @@
-#include "recorder/fault.hpp"
+#include "replay/fault.hpp"
 
 #include <fmt/format.h>
 
@@ -7,10 +7,12 @@
 #include <thread>
 
 #include "recorder/bundle.hpp"
-#include "recorder/json.hpp"
-#include "recorder/matcher.hpp"
+#include "recorder/base/json.hpp"
+#include "replay/matcher.hpp"
 
-namespace recorder {
+namespace replay {
+
+using namespace recorder;  // the exchange model, JSON, time: the base this library builds on
 
 namespace {
 
@@ -269,4 +271,4 @@ Result<HttpResponse> FaultTransport::send(const HttpRequest& request) {
   return m_injector->apply(plan, request, [&] { return m_inner->send(request); });
 }
 
-}  // namespace recorder
+}  // namespace replay

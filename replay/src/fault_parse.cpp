@@ -4,10 +4,12 @@
 #include <charconv>
 
 #include "recorder/bundle.hpp"
-#include "recorder/fault.hpp"
-#include "recorder/json.hpp"
+#include "replay/fault.hpp"
+#include "recorder/base/json.hpp"
 
-namespace recorder {
+namespace replay {
+
+using namespace recorder;  // the exchange model, JSON, time: the base this library builds on
 
 namespace {
 
@@ -375,4 +377,4 @@ Result<std::vector<Fault>> load_faults(const std::optional<std::string>& file, c
   return faults;
 }
 
-}  // namespace recorder
+}  // namespace replay

@@ -65,10 +65,10 @@
 #include <vector>
 
 #include "recorder/http.hpp"
-#include "recorder/result.hpp"
+#include "recorder/base/result.hpp"
 #include "recorder/transport.hpp"
 
-namespace recorder {
+namespace replay {
 
 enum class FaultType { latency, status, reset, truncate, invalid_json, graphql_errors };
 std::string_view to_string(FaultType type);
@@ -77,7 +77,7 @@ std::string_view to_string(FaultType type);
 inline constexpr std::chrono::milliseconds k_max_fault_latency{120000};
 
 struct Fault {
-  std::optional<Service> service;  // nullopt: any
+  std::optional<recorder::Service> service;  // nullopt: any
   std::string operation;           // pattern; empty: any
   std::string contains;            // text the request's match key must contain; empty: any
   FaultType type = FaultType::status;
@@ -95,17 +95,17 @@ struct Fault {
 
 // Parses one `--fault` SPEC (grammar above). Never throws: an Error quotes the spec and says what is
 // wrong (unknown service or type, a bad number, an option the type does not take).
-Result<Fault> parse_fault_spec(std::string_view spec);
+recorder::Result<Fault> parse_fault_spec(std::string_view spec);
 
 // Parses a fault file's text; `source` names it in errors. Never throws: invalid JSON gives
 // "source:line:column: ...", a bad member "source:line: ..." (unknown members are errors too).
-Result<std::vector<Fault>> parse_fault_file(std::string_view text, std::string_view source);
+recorder::Result<std::vector<Fault>> parse_fault_file(std::string_view text, std::string_view source);
 // Reads and parses the fault file at `path`; a missing file is an Error naming it.
-Result<std::vector<Fault>> read_fault_file(const std::string& path);
+recorder::Result<std::vector<Fault>> read_fault_file(const std::string& path);
 
 // The faults of the fault file `file` (when given) followed by those of `specs` (--fault), in order.
 // Never throws: an Error starts with the option it comes from ("--faults: f.json:3: ...", "--fault: ...").
-Result<std::vector<Fault>> load_faults(const std::optional<std::string>& file, const std::vector<std::string>& specs);
+recorder::Result<std::vector<Fault>> load_faults(const std::optional<std::string>& file, const std::vector<std::string>& specs);
 
 // Whether `pattern` ("*" matches any run of characters, including none) matches all of `text`.
 bool glob_match(std::string_view pattern, std::string_view text);
@@ -123,14 +123,14 @@ class FaultInjector {
 
   // Decides the faults for `request` (its url absolute, or "/path?query") and counts it as the next
   // occurrence of its match_key. Deterministic as described above. Thread-safe.
-  FaultPlan plan(const HttpRequest& request);
+  FaultPlan plan(const recorder::HttpRequest& request);
 
   // Carries out `plan` for `request`: no failure returns answer(); reset returns an Error naming the
   // method, URL and fault; status and graphql_errors return their response without calling `answer`;
   // truncate and invalid_json spoil the response of `answer`. Does not sleep (the caller applies
   // plan.delay). Counts the failures injected. Thread-safe.
-  Result<HttpResponse> apply(const FaultPlan& plan, const HttpRequest& request,
-                             const std::function<Result<HttpResponse>()>& answer);
+  recorder::Result<recorder::HttpResponse> apply(const FaultPlan& plan, const recorder::HttpRequest& request,
+                             const std::function<recorder::Result<recorder::HttpResponse>()>& answer);
 
   const std::vector<Fault>& faults() const { return m_faults; }
   // The number of failures injected, and the delays added, so far.
@@ -149,16 +149,16 @@ class FaultInjector {
 
 // Decorator: injects `injector`'s faults into the requests sent through `inner` (in-process replay).
 // A reset becomes an Error; latency calls `sleep` (injectable for tests; default: really sleeps).
-class FaultTransport : public Transport {
+class FaultTransport : public recorder::Transport {
  public:
   using Sleep = std::function<void(std::chrono::milliseconds)>;
-  FaultTransport(std::shared_ptr<Transport> inner, std::shared_ptr<FaultInjector> injector, Sleep sleep = {});
-  Result<HttpResponse> send(const HttpRequest& request) override;
+  FaultTransport(std::shared_ptr<recorder::Transport> inner, std::shared_ptr<FaultInjector> injector, Sleep sleep = {});
+  recorder::Result<recorder::HttpResponse> send(const recorder::HttpRequest& request) override;
 
  private:
-  std::shared_ptr<Transport> m_inner;
+  std::shared_ptr<recorder::Transport> m_inner;
   std::shared_ptr<FaultInjector> m_injector;
   Sleep m_sleep;
 };
 
-}  // namespace recorder
+}  // namespace replay

@@ -21,14 +21,14 @@
 #include <string_view>
 
 #include "recorder/bundle.hpp"
-#include "recorder/result.hpp"
+#include "recorder/base/result.hpp"
 
-namespace recorder {
+namespace replay {
 
 // "90s", "15m", "26h", "-3d", "+1w", "1d12h": an optional sign, then one or more number+unit
 // parts (w, d, h, m, s). Error quoting the text for anything else (and for zero-length or
 // overflowing durations).
-Result<std::chrono::seconds> parse_duration(std::string_view text);
+recorder::Result<std::chrono::seconds> parse_duration(std::string_view text);
 
 // The member names whose numeric (or digit-string) values are taken as times: names containing
 // "time", "date", "epoch", "before", "after", "since" or "until", or ending in "At"/"_at" (any case).
@@ -42,6 +42,6 @@ std::string shift_text(std::string_view text, std::chrono::seconds by);
 std::string shift_json_text(std::string_view text, std::chrono::seconds by);
 
 // The bundle with every timestamp moved by `by` (see above); `source` and exchanges' order kept.
-Bundle shift_bundle(Bundle bundle, std::chrono::seconds by);
+recorder::Bundle shift_bundle(recorder::Bundle bundle, std::chrono::seconds by);
 
-}  // namespace recorder
+}  // namespace replay

@@ -1,4 +1,4 @@
-#include "recorder/shift.hpp"
+#include "replay/shift.hpp"
 
 #include <re2/re2.h>
 #include <rapidjson/document.h>
@@ -15,10 +15,12 @@
 #include <fmt/format.h>
 
 #include "recorder/http.hpp"
-#include "recorder/text.hpp"
-#include "recorder/time.hpp"
+#include "recorder/base/text.hpp"
+#include "recorder/base/time.hpp"
 
-namespace recorder {
+namespace replay {
+
+using namespace recorder;  // the exchange model, JSON, time: the base this library builds on
 namespace {
 
 using std::chrono::seconds;
@@ -228,4 +230,4 @@ Bundle shift_bundle(Bundle bundle, seconds by) {
   return bundle;
 }
 
-}  // namespace recorder
+}  // namespace replay

@@ -1,11 +1,11 @@
-#include "recorder/command.hpp"
+#include "recorder/base/command.hpp"
 
 #include <fmt/format.h>
 
 #include <boost/program_options/errors.hpp>
 
-#include "recorder/options.hpp"
-#include "recorder/version.hpp"
+#include "recorder/base/options.hpp"
+#include "recorder/base/version.hpp"
 
 namespace recorder {
 

@@ -1,4 +1,4 @@
-#include "recorder/signals.hpp"
+#include "recorder/base/signals.hpp"
 
 #include <signal.h>
 

@@ -1,6 +1,6 @@
 // Injectable faults: the flag and file forms, reproducible decisions, and each fault type's effect
 // through FaultTransport (with an injected sleep, so nothing really waits).
-#include "recorder/fault.hpp"
+#include "replay/fault.hpp"
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>
@@ -12,11 +12,12 @@
 #include <mutex>
 #include <thread>
 
-#include "recorder/json.hpp"
-#include "recorder/matcher.hpp"
+#include "recorder/base/json.hpp"
+#include "replay/matcher.hpp"
 #include "support/temp_dir.hpp"
 
-namespace recorder {
+namespace replay {
+using namespace recorder;
 namespace {
 
 using namespace std::chrono_literals;
@@ -498,4 +499,4 @@ TEST(FaultEffect, StatusFaultsLeaveTheRecordingForARetry) {
 }
 
 }  // namespace
-}  // namespace recorder
+}  // namespace replay

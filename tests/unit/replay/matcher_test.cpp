@@ -1,4 +1,4 @@
-#include "recorder/matcher.hpp"
+#include "replay/matcher.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,8 @@
 #include <thread>
 #include <vector>
 
-namespace recorder {
+namespace replay {
+using namespace recorder;
 namespace {
 
 const char* const k_run_events_query = "query RunEvents($runId: ID!, $after: String) { events(runId: $runId) { id } }";
@@ -294,9 +295,10 @@ TEST(ReplayReport, FormatsForPeople) {
 }
 
 }  // namespace
-}  // namespace recorder
+}  // namespace replay
 
-namespace recorder {
+namespace replay {
+using namespace recorder;
 namespace {
 
 // Exchanges recorded for later investigations (manifest.investigations_from) are not "unused" when
@@ -313,4 +315,4 @@ TEST(Matcher, ExchangesRecordedForInvestigationsAreNotReportedUnused) {
 }
 
 }  // namespace
-}  // namespace recorder
+}  // namespace replay

@@ -1,0 +1,36 @@
+// Durable writes: a file or a directory entry that survives a crash once the call returns. The one
+// place day2 calls fsync; every failure is reported (with the path, the call and errno's text).
+// Used by write_file_atomic (one file renamed into place), the bundle writer (a directory of files
+// renamed into place as a whole) and the recorded nights.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "recorder/base/result.hpp"
+
+namespace recorder {
+
+namespace detail {
+
+struct WriteFailure {
+  const char* what;  // "write failed", "fsync failed", "close failed"
+  int error;         // the errno of the failed call
+};
+
+// Writes all of `content` to `fd` (retrying interrupted writes), fsyncs and closes it. `fd` is
+// closed whatever happens; the first failure is returned.
+std::optional<WriteFailure> write_sync_close(int fd, std::string_view content);
+
+}  // namespace detail
+
+// Creates `path` (refused when it exists) holding `content`, fsync'd and closed.
+// Errors: "<path>: cannot create: <errno text>", "<path>: fsync failed: ...".
+Result<void> write_new_file_synced(const std::string& path, std::string_view content);
+
+// Persists the entries of directory `path` (a file created or renamed into it).
+// Errors: "<path>: cannot open the directory to sync it: ...", "<path>: fsync failed: ...".
+Result<void> fsync_directory(const std::string& path);
+
+}  // namespace recorder

@@ -1,0 +1,60 @@
+#include "recorder/base/durable.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+
+namespace recorder {
+namespace detail {
+
+std::optional<WriteFailure> write_sync_close(int fd, std::string_view content) {
+  std::size_t written = 0;
+  while (written < content.size()) {
+    ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int saved = n < 0 ? errno : EIO;
+      ::close(fd);
+      return WriteFailure{"write failed", saved};
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  int synced = ::fsync(fd);
+  int saved = errno;
+  if (::close(fd) != 0 && synced == 0) return WriteFailure{"close failed", errno};
+  if (synced != 0) return WriteFailure{"fsync failed", saved};
+  return std::nullopt;
+}
+
+}  // namespace detail
+
+namespace {
+
+Error os_error(const std::string& path, std::string_view what, int error) {
+  return make_error(fmt::format("{}: {}: {}", path, what, std::strerror(error)));
+}
+
+}  // namespace
+
+Result<void> write_new_file_synced(const std::string& path, std::string_view content) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return os_error(path, "cannot create", errno);
+  if (auto failed = detail::write_sync_close(fd, content)) return os_error(path, failed->what, failed->error);
+  return {};
+}
+
+Result<void> fsync_directory(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return os_error(path, "cannot open the directory to sync it", errno);
+  int synced = ::fsync(fd);
+  int saved = errno;
+  ::close(fd);
+  if (synced != 0) return os_error(path, "fsync failed", saved);
+  return {};
+}
+
+}  // namespace recorder
