@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "analyzer/cli/cli.hpp"
-#include "recorder/cli.hpp"
+#include "recorder/proxy/cli.hpp"
 #include "recorder/base/command.hpp"
 #include "recorder/base/secrets.hpp"
 #include "replay/server.hpp"

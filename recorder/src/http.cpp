@@ -39,6 +39,43 @@ std::string Url::origin() const {
   return fmt::format("{}://{}{}{}:{}", scheme, ipv6 ? "[" : "", host, ipv6 ? "]" : "", port);
 }
 
+namespace {
+
+// A URL's authority split into its host (an IPv6 literal without its brackets) and what follows
+// the host: "" or ":port".
+struct HostAndPort {
+  std::string_view host;
+  std::string_view port;
+};
+
+// The errors name no URL: parse_url prefixes them with the URL as it may be shown.
+Result<HostAndPort> split_authority(std::string_view authority) {
+  std::string_view host = authority;
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) return make_error("unterminated IPv6 host");
+    host = authority.substr(1, close - 1);
+    authority = authority.substr(close + 1);
+    if (!authority.empty() && authority.front() != ':') return make_error("bad host");
+  } else {
+    auto colon = authority.rfind(':');
+    host = authority.substr(0, colon);
+    authority = colon == std::string_view::npos ? std::string_view{} : authority.substr(colon);
+  }
+  return HostAndPort{host, authority};
+}
+
+Result<int> parse_port(std::string_view port_text) {
+  int port = 0;
+  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc{} || ptr != port_text.data() + port_text.size() || port < 1 || port > 65535) {
+    return make_error(fmt::format("\"{}\" is not a port (1-65535)", port_text));
+  }
+  return port;
+}
+
+}  // namespace
+
 Result<Url> parse_url(std::string_view text) {
   auto shown = [text] { return safe_url(text); };  // errors never print credentials
   Url url;
@@ -57,29 +94,15 @@ Result<Url> parse_url(std::string_view text) {
     return make_error(fmt::format("\"{}\": credentials in URLs are not accepted; use the environment", shown()));
   }
   url.port = url.scheme == "https" ? 443 : 80;
-  std::string_view host = authority;
-  if (!authority.empty() && authority.front() == '[') {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) return make_error(fmt::format("\"{}\": unterminated IPv6 host", shown()));
-    host = authority.substr(1, close - 1);
-    authority = authority.substr(close + 1);
-    if (!authority.empty() && authority.front() != ':') return make_error(fmt::format("\"{}\": bad host", shown()));
-  } else {
-    auto colon = authority.rfind(':');
-    host = authority.substr(0, colon);
-    authority = colon == std::string_view::npos ? std::string_view{} : authority.substr(colon);
+  auto parts = split_authority(authority);
+  if (!parts) return make_error(fmt::format("\"{}\": {}", shown(), parts.error().message));
+  if (!parts->port.empty()) {
+    auto port = parse_port(parts->port.substr(1));
+    if (!port) return make_error(fmt::format("\"{}\": {}", shown(), port.error().message));
+    url.port = *port;
   }
-  if (!authority.empty()) {
-    auto port_text = authority.substr(1);
-    int port = 0;
-    auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc{} || ptr != port_text.data() + port_text.size() || port < 1 || port > 65535) {
-      return make_error(fmt::format("\"{}\": \"{}\" is not a port (1-65535)", shown(), port_text));
-    }
-    url.port = port;
-  }
-  if (host.empty()) return make_error(fmt::format("\"{}\": empty host", shown()));
-  url.host = std::string(host);
+  if (parts->host.empty()) return make_error(fmt::format("\"{}\": empty host", shown()));
+  url.host = std::string(parts->host);
   std::string_view path_and_query = path_start == std::string_view::npos ? "/" : rest.substr(path_start);
   auto question = path_and_query.find('?');
   url.path.assign(path_and_query.substr(0, question));

@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "recorder/bundle.hpp"
-#include "recorder/http_server.hpp"
+#include "recorder/server/event_server.hpp"
 #include "recorder/base/log.hpp"
 #include "replay/matcher.hpp"
 #include "recorder/base/options.hpp"

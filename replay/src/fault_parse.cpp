@@ -1,4 +1,4 @@
-// The two forms of faults, `--fault` specs and fault files (both described in recorder/fault.hpp).
+// The two forms of faults, `--fault` specs and fault files (both described in replay/fault.hpp).
 #include <fmt/format.h>
 
 #include <charconv>
@@ -195,6 +195,17 @@ class FileReader {
  private:
   Result<void> member(Fault& fault, std::string_view name, const rapidjson::Value& value,
                       const std::string& pointer) const;
+  // "service", "operation" and "contains": which requests the fault applies to (any fault has them).
+  Result<void> target_member(Fault& fault, std::string_view name, const rapidjson::Value& value,
+                             const std::string& pointer) const;
+  // An option of the fault's type ("ms", "status", type_options) or of every fault ("p", "seed").
+  Result<void> option_member(Fault& fault, std::string_view name, const rapidjson::Value& value,
+                             const std::string& pointer) const;
+  // Why `name` is refused when the fault's type does not take it: no fault does, or another type does.
+  Error foreign_member(const Fault& fault, std::string_view name, const std::string& pointer) const;
+  // The error for a member whose value is not of the kind it takes.
+  Error wrong_value(std::string_view name, const rapidjson::Value& value, const std::string& pointer,
+                    std::string_view expected) const;
 
   std::string m_source;
   std::map<std::string, std::size_t> m_lines;
@@ -212,6 +223,11 @@ std::string json_type_name(const rapidjson::Value& value) {
   if (value.IsBool()) return value.GetBool() ? "true" : "false";
   if (value.IsNull()) return "null";
   return value.IsArray() ? "an array" : "an object";
+}
+
+Error FileReader::wrong_value(std::string_view name, const rapidjson::Value& value, const std::string& pointer,
+                              std::string_view expected) const {
+  return error(pointer, fmt::format("\"{}\" must be {}, got {}", name, expected, json_type_name(value)));
 }
 
 Result<Fault> FileReader::fault(const rapidjson::Value& value, const std::string& pointer, std::uint64_t seed) const {
@@ -242,12 +258,19 @@ Result<Fault> FileReader::fault(const rapidjson::Value& value, const std::string
 
 Result<void> FileReader::member(Fault& fault, std::string_view name, const rapidjson::Value& value,
                                 const std::string& pointer) const {
-  auto wrong = [&](std::string_view expected) {
-    return error(pointer, fmt::format("\"{}\" must be {}, got {}", name, expected, json_type_name(value)));
-  };
   if (name == "type") return {};
+  if (name == "service" || name == "operation" || name == "contains") return target_member(fault, name, value, pointer);
+  bool own = name == "ms"       ? fault.type == FaultType::latency
+             : name == "status" ? fault.type == FaultType::status
+                                : takes_option(fault.type, name);
+  if (!own) return foreign_member(fault, name, pointer);
+  return option_member(fault, name, value, pointer);
+}
+
+Result<void> FileReader::target_member(Fault& fault, std::string_view name, const rapidjson::Value& value,
+                                       const std::string& pointer) const {
   if (name == "service") {
-    if (!value.IsString()) return wrong("a service name");
+    if (!value.IsString()) return wrong_value(name, value, pointer, "a service name");
     std::string_view text(value.GetString(), value.GetStringLength());
     if (text == "*") return {};
     auto service = service_from_string(text);
@@ -256,28 +279,29 @@ Result<void> FileReader::member(Fault& fault, std::string_view name, const rapid
     return {};
   }
   if (name == "operation") {
-    if (!value.IsString()) return wrong("a string");
+    if (!value.IsString()) return wrong_value(name, value, pointer, "a string");
     fault.operation = value.GetString();
     return {};
   }
-  if (name == "contains") {
-    if (!value.IsString() || value.GetStringLength() == 0) return wrong("a non-empty string");
-    fault.contains = value.GetString();
-    return {};
+  if (!value.IsString() || value.GetStringLength() == 0) return wrong_value(name, value, pointer, "a non-empty string");
+  fault.contains = value.GetString();
+  return {};
+}
+
+Error FileReader::foreign_member(const Fault& fault, std::string_view name, const std::string& pointer) const {
+  bool known = name == "ms" || name == "status" || name == "sigma" || name == "retry_after" || name == "retry_info_ms" ||
+               name == "keep" || name == "message";
+  if (!known) {
+    return error(pointer, fmt::format("unknown member \"{}\" (known: service, operation, contains, type, p, seed, ms, "
+                                      "sigma, status, retry_after, retry_info_ms, keep, message)",
+                                      name));
   }
-  bool own = name == "ms"       ? fault.type == FaultType::latency
-             : name == "status" ? fault.type == FaultType::status
-                                : takes_option(fault.type, name);
-  if (!own) {
-    bool known = name == "ms" || name == "status" || name == "sigma" || name == "retry_after" ||
-                 name == "retry_info_ms" || name == "keep" || name == "message";
-    if (!known) {
-      return error(pointer, fmt::format("unknown member \"{}\" (known: service, operation, contains, type, p, seed, ms, "
-                                        "sigma, status, retry_after, retry_info_ms, keep, message)",
-                                        name));
-    }
-    return error(pointer, fmt::format("a {} fault takes no \"{}\"", to_string(fault.type), name));
-  }
+  return error(pointer, fmt::format("a {} fault takes no \"{}\"", to_string(fault.type), name));
+}
+
+Result<void> FileReader::option_member(Fault& fault, std::string_view name, const rapidjson::Value& value,
+                                       const std::string& pointer) const {
+  auto wrong = [&](std::string_view expected) { return wrong_value(name, value, pointer, expected); };
   if (name == "p" || name == "sigma") {
     if (!value.IsNumber()) return wrong("a number");
     (name == "p" ? fault.probability : fault.sigma) = value.GetDouble();

@@ -268,6 +268,62 @@ struct Matcher::Impl {
     return queues.at(*chosen)[next.at(*chosen)++];
   }
 
+  // Canonicalising a request (parsing its JSON body, normalising a GraphQL query) costs more than
+  // answering it; clients repeat requests (polling, load), so remember the result per raw request.
+  std::shared_ptr<const Prepared> prepare(const HttpRequest& request) {
+    std::string raw = request.method + ' ' + request.url + '\n' + request.body;
+    {
+      std::lock_guard lock(mutex);
+      if (auto found = prepared.find(raw); found != prepared.end()) return found->second;
+    }
+    auto [path, query] = path_and_query(request.url);
+    auto fresh = std::make_shared<Prepared>();
+    fresh->key = match_key(request.service, request.method, path, query, request.body);
+    if (auto graphql = parse_graphql_request(request.service, request.method, path, request.body)) {
+      fresh->operation_name = graphql->operation_name;
+      fresh->query_text = normalize_graphql(graphql->query);
+    }
+    fresh->dagster = fresh->query_text.has_value() || request.service == Service::dagster;
+    std::lock_guard lock(mutex);
+    // Large requests are not remembered: the cache would hold their bodies.
+    if (prepared.size() < k_max_prepared && raw.size() <= k_max_prepared_bytes) prepared.emplace(std::move(raw), fresh);
+    return fresh;
+  }
+
+  // The exchange that answers `request`, now used; a GraphQL query whose text differs from the
+  // recorded one is still answered, with a warning (once per distinct warning).
+  std::optional<std::size_t> serve(const Prepared& request, const Bundle& bundle) {
+    std::lock_guard lock(mutex);
+    auto index = take(request.key);
+    if (!index) return std::nullopt;
+    used[*index] = true;
+    ++report.served;
+    const auto& recorded_query = recorded_queries[*index];
+    if (request.query_text && recorded_query && *request.query_text != *recorded_query) {
+      auto warning = fmt::format("graphql:{}: the query text differs from the recorded one (seq {}); replayed anyway",
+                                 request.operation_name, bundle.exchanges[*index].seq);
+      if (warned.insert(warning).second) report.warnings.push_back(warning);
+    }
+    return index;
+  }
+
+  // Counts a request no recorded response answers and says why: every response to its key was
+  // already served, or its key was never recorded (then the nearest recorded one).
+  std::string record_miss(const std::string& key) {
+    std::lock_guard lock(mutex);
+    std::string miss;
+    if (auto queue = queues.find(key); queue != queues.end()) {
+      miss = fmt::format("{}: recorded {} time(s) and every recorded response was already served",
+                         excerpt(key, k_miss_excerpt), queue->second.size());
+    } else {
+      miss = fmt::format("{}: not recorded; nearest recorded request: {}", excerpt(key, k_miss_excerpt),
+                         excerpt(nearest(key), k_miss_excerpt));
+    }
+    ++report.miss_count;
+    if (report.misses.size() < k_max_misses) report.misses.push_back(miss);
+    return miss;
+  }
+
   // "<key> (seq N)" of the recorded request nearest to `key`: among those of the same operation or
   // endpoint if any, else among all, the smallest edit distance; ties go to the earliest recorded.
   std::string nearest(const std::string& key) const {
@@ -312,63 +368,13 @@ Matcher::~Matcher() = default;
 
 HttpResponse Matcher::answer(const HttpRequest& request) {
   auto& impl = *m_impl;
-  // Canonicalising a request (parsing its JSON body, normalising a GraphQL query) costs more than
-  // answering it; clients repeat requests (polling, load), so remember the result per raw request.
-  std::string raw = request.method + ' ' + request.url + '\n' + request.body;
-  std::shared_ptr<const Prepared> prepared;
-  {
-    std::lock_guard lock(impl.mutex);
-    if (auto found = impl.prepared.find(raw); found != impl.prepared.end()) prepared = found->second;
-  }
-  if (!prepared) {
-    auto [path, query] = path_and_query(request.url);
-    auto fresh = std::make_shared<Prepared>();
-    fresh->key = match_key(request.service, request.method, path, query, request.body);
-    if (auto graphql = parse_graphql_request(request.service, request.method, path, request.body)) {
-      fresh->operation_name = graphql->operation_name;
-      fresh->query_text = normalize_graphql(graphql->query);
-    }
-    fresh->dagster = fresh->query_text.has_value() || request.service == Service::dagster;
-    prepared = fresh;
-    std::lock_guard lock(impl.mutex);
-    // Large requests are not remembered: the cache would hold their bodies.
-    if (impl.prepared.size() < k_max_prepared && raw.size() <= k_max_prepared_bytes) {
-      impl.prepared.emplace(std::move(raw), fresh);
-    }
-  }
-  const std::string& key = prepared->key;
-  const std::optional<std::string>& query_text = prepared->query_text;
-  std::optional<std::size_t> index;
-  {
-    std::lock_guard lock(impl.mutex);
-    index = impl.take(key);
-    if (index) {
-      impl.used[*index] = true;
-      ++impl.report.served;
-      const auto& recorded_query = impl.recorded_queries[*index];
-      if (query_text && recorded_query && *query_text != *recorded_query) {
-        auto warning = fmt::format("graphql:{}: the query text differs from the recorded one (seq {}); replayed anyway",
-                                   prepared->operation_name, m_bundle.exchanges[*index].seq);
-        if (impl.warned.insert(warning).second) impl.report.warnings.push_back(warning);
-      }
-    }
-  }
-  if (index) {  // exchanges never change after construction: copy the response outside the lock
+  std::shared_ptr<const Prepared> prepared = impl.prepare(request);
+  if (auto index = impl.serve(*prepared, m_bundle)) {
+    // Exchanges never change after construction: copy the response outside the lock.
     const auto& x = m_bundle.exchanges[*index];
     return HttpResponse{x.status, x.response_headers, x.response_body};
   }
-  std::lock_guard lock(impl.mutex);
-  std::string miss;
-  if (auto queue = impl.queues.find(key); queue != impl.queues.end()) {
-    miss = fmt::format("{}: recorded {} time(s) and every recorded response was already served",
-                       excerpt(key, k_miss_excerpt), queue->second.size());
-  } else {
-    miss = fmt::format("{}: not recorded; nearest recorded request: {}", excerpt(key, k_miss_excerpt),
-                       excerpt(impl.nearest(key), k_miss_excerpt));
-  }
-  ++impl.report.miss_count;
-  if (impl.report.misses.size() < k_max_misses) impl.report.misses.push_back(miss);
-  auto message = "day2 replay: no recorded response for " + miss;
+  auto message = "day2 replay: no recorded response for " + impl.record_miss(prepared->key);
   return prepared->dagster ? graphql_error(message) : google_not_found(message);
 }
 

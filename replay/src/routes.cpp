@@ -6,14 +6,13 @@
 #include <map>
 
 #include "recorder/base/json.hpp"
+#include "recorder/endpoints.hpp"
 
 namespace replay::detail {
 
 namespace {
 
 using recorder::Service;
-
-bool is_graphql_path(std::string_view path) { return path == "/graphql" || path.ends_with("/graphql"); }
 
 bool is_google_api(Service service) {
   return service == Service::logging || service == Service::monitoring || service == Service::error_reporting ||
@@ -85,15 +84,7 @@ std::optional<recorder::HttpResponse> check_graphql(std::string_view method, std
 }  // namespace
 
 Service detect_service(std::string_view path, const recorder::Headers& headers) {
-  if (path == "/computeMetadata" || path.starts_with("/computeMetadata/")) return Service::metadata;
-  if (path == "/" && recorder::find_header(headers, "Metadata-Flavor")) return Service::metadata;
-  if (is_graphql_path(path)) return Service::dagster;
-  if (path == "/token" || (path.starts_with("/oauth2/") && path.ends_with("/token"))) return Service::oauth;
-  if (path.starts_with("/v2/")) return Service::logging;
-  if (path.starts_with("/v3/")) return Service::monitoring;
-  if (path.starts_with("/v1beta1/")) return Service::error_reporting;
-  if (path.starts_with("/v1/") && path.find("/clusters") != std::string_view::npos) return Service::container;
-  return Service::other;
+  return recorder::service_of_path(path, headers);  // the one endpoint table (recorder/endpoints.hpp)
 }
 
 DagsterPaths::DagsterPaths(const recorder::Bundle& bundle) {

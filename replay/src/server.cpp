@@ -9,11 +9,9 @@
 #include <thread>
 #include <unordered_set>
 
-#include "event_server.hpp"
-#include "recorder/http_server.hpp"
+#include "recorder/server/event_server.hpp"
 #include "recorder/base/log.hpp"
 #include "routes.hpp"
-#include "wire.hpp"
 
 namespace replay {
 
@@ -39,15 +37,15 @@ unsigned usable_cpus() {
 // then preempt each other: under wrk at 64 connections on a 2-core VM (tools/bench-replay), unpinned
 // 4 loops gave p99 3.4-4.7 ms and 2 loops 4.5-6.2 ms; pinned to one CPU 1 loop gave 3.2 ms, 2 loops
 // 6.4 ms and 4 loops 15.1 ms.
-detail::EventServerSettings server_settings(std::size_t threads) {
-  detail::EventServerSettings settings;
+recorder::EventServerSettings server_settings(std::size_t threads) {
+  recorder::EventServerSettings settings;
   settings.threads = threads > 0 ? threads : std::clamp(2 * usable_cpus(), 2u, 32u);
   settings.max_body_bytes = k_max_body_bytes;
   return settings;
 }
 
 Service service_of_target(const std::string& target) {
-  return detail::detect_service(detail::split_target(target).first, {});
+  return detail::detect_service(recorder::split_target(target).first, {});
 }
 
 recorder::HttpResponse json_ok(std::string body) {
@@ -63,14 +61,14 @@ struct Server::Impl {
         dagster_paths(matcher->bundle()),
         server(server_settings(options.threads), handlers()) {}
 
-  detail::EventHandlers handlers();
-  detail::Outcome handle(const detail::IncomingRequest& req);
-  std::optional<recorder::HttpResponse> refuse(const detail::IncomingRequest& req, const std::string& path,
+  recorder::EventHandlers handlers();
+  recorder::Outcome handle(const recorder::IncomingRequest& req);
+  std::optional<recorder::HttpResponse> refuse(const recorder::IncomingRequest& req, const std::string& path,
                                                const recorder::Headers& headers, Service service);
-  recorder::HttpRequest to_request(const detail::IncomingRequest& req, const std::string& path,
+  recorder::HttpRequest to_request(const recorder::IncomingRequest& req, const std::string& path,
                                    const std::string& query, Service service) const;
-  detail::Outcome answer(const recorder::HttpRequest& request, const std::string& path);
-  detail::Answer finish(recorder::Result<recorder::HttpResponse> answered, const recorder::HttpRequest& request,
+  recorder::Outcome answer(const recorder::HttpRequest& request, const std::string& path);
+  recorder::Answer finish(recorder::Result<recorder::HttpResponse> answered, const recorder::HttpRequest& request,
                         const std::string& path) const;
 
   std::shared_ptr<replay::Matcher> matcher;
@@ -83,31 +81,31 @@ struct Server::Impl {
   std::unordered_set<std::string> checked_bodies;
   static constexpr std::size_t k_max_checked_bodies = 4096;
   static constexpr std::size_t k_max_checked_body_bytes = 64 * 1024;  // larger bodies are checked every time
-  detail::EventServer server;  // last: stopped and destroyed before what its handlers use
+  recorder::EventServer server;  // last: stopped and destroyed before what its handlers use
 };
 
-detail::EventHandlers Server::Impl::handlers() {
-  detail::EventHandlers result;
-  result.handle = [this](const detail::IncomingRequest& req) { return handle(req); };
+recorder::EventHandlers Server::Impl::handlers() {
+  recorder::EventHandlers result;
+  result.handle = [this](const recorder::IncomingRequest& req) { return handle(req); };
   // Requests refused before routing (malformed HTTP, an unsupported method, a body over the limit)
   // get a JSON body in the API's shape too.
-  result.refuse = [](int status, const detail::IncomingRequest& req, const std::string& why) {
+  result.refuse = [](int status, const recorder::IncomingRequest& req, const std::string& why) {
     auto message = fmt::format("replay: HTTP {}: the request could not be handled ({} {}): {}", status, req.method,
                                req.target, why);
     return detail::error_response(service_of_target(req.target), status, message);
   };
   // A throwing handler is a bug in replay or the matcher, not bad input: 500 in the API's shape.
-  result.internal_error = [](const detail::IncomingRequest& req, std::exception_ptr thrown) {
+  result.internal_error = [](const recorder::IncomingRequest& req, std::exception_ptr thrown) {
     auto what = recorder::exception_text(thrown);
-    recorder::log::info("replay: internal error on {} {}: {}", req.method, detail::split_target(req.target).first,
+    recorder::log::info("replay: internal error on {} {}: {}", req.method, recorder::split_target(req.target).first,
                         what);
     return detail::error_response(service_of_target(req.target), 500, "replay: internal error: " + what);
   };
   return result;
 }
 
-detail::Outcome Server::Impl::handle(const detail::IncomingRequest& req) {
-  auto [path, query] = detail::split_target(req.target);
+recorder::Outcome Server::Impl::handle(const recorder::IncomingRequest& req) {
+  auto [path, query] = recorder::split_target(req.target);
   if (req.method == "GET" && path == "/__day2/report") return json_ok(detail::report_json(matcher->report()));
   if (req.method == "GET" && path == "/__day2/health") return json_ok("{\"ok\":true}");
   auto service = detail::detect_service(path, req.headers);
@@ -120,7 +118,7 @@ detail::Outcome Server::Impl::handle(const detail::IncomingRequest& req) {
   return answer(to_request(req, path, query, service), path);
 }
 
-std::optional<recorder::HttpResponse> Server::Impl::refuse(const detail::IncomingRequest& req, const std::string& path,
+std::optional<recorder::HttpResponse> Server::Impl::refuse(const recorder::IncomingRequest& req, const std::string& path,
                                                            const recorder::Headers& headers, Service service) {
   if (path.starts_with("/__day2/")) {
     return detail::error_response(Service::other, 404,
@@ -144,7 +142,7 @@ std::optional<recorder::HttpResponse> Server::Impl::refuse(const detail::Incomin
   return refused;
 }
 
-recorder::HttpRequest Server::Impl::to_request(const detail::IncomingRequest& req, const std::string& path,
+recorder::HttpRequest Server::Impl::to_request(const recorder::IncomingRequest& req, const std::string& path,
                                                const std::string& query, Service service) const {
   recorder::HttpRequest request;
   request.service = service;
@@ -159,7 +157,7 @@ recorder::HttpRequest Server::Impl::to_request(const detail::IncomingRequest& re
 
 // The recorded answer, through the faults when there are any. A latency fault waits on a timer of
 // the server (no thread waits), or calls options.sleep when a test injects its own clock.
-detail::Outcome Server::Impl::answer(const recorder::HttpRequest& request, const std::string& path) {
+recorder::Outcome Server::Impl::answer(const recorder::HttpRequest& request, const std::string& path) {
   if (!options.faults) return finish(matcher->answer(request), request, path);
   auto plan = options.faults->plan(request);
   auto apply = [this, plan, request, path]() {
@@ -168,14 +166,14 @@ detail::Outcome Server::Impl::answer(const recorder::HttpRequest& request, const
     }), request, path);
   };
   if (plan.delay.count() <= 0) return apply();
-  if (!options.sleep) return detail::Deferred{plan.delay, apply};
+  if (!options.sleep) return recorder::Deferred{plan.delay, apply};
   options.sleep(plan.delay);
   return apply();
 }
 
 // What is sent for `answered`: nothing for an Error (a reset fault); else the response, with
 // Metadata-Flavor on metadata answers and a 500 for a recorded status that is not an HTTP status.
-detail::Answer Server::Impl::finish(recorder::Result<recorder::HttpResponse> answered,
+recorder::Answer Server::Impl::finish(recorder::Result<recorder::HttpResponse> answered,
                                     const recorder::HttpRequest& request, const std::string& path) const {
   if (!answered) {
     recorder::log::debug("replay: {} {} -> connection reset (fault)", request.method, path);

@@ -4,7 +4,7 @@ dagster_schemas). Schemas: tests/data/dagster/schemas/ (README there says where 
 
 A document that a supported release rejects fails this test, unless it is in PROBED and the probe's
 condition, evaluated on that release's own schema, says day2 would not send it there. The probes are
-the ones the collector runs (analyzer/src/step_health.cpp): FreshnessNew only when the TypeFields probe
+the ones the collector runs (analyzer/collect/src/step_04_freshness.cpp): FreshnessNew only when the TypeFields probe
 of AssetNode lists internalFreshnessPolicy and freshnessStatusInfo; PlusAgents only on Dagster+ (where
 it is validated against the Dagster+ schema instead).
 """
@@ -115,7 +115,7 @@ ACKNOWLEDGED = {
     ("RunsInWindow", "Run.status"): _RUN_STATUS,
     ("Backfills", "PartitionStatusCounts.runStatus"): _RUN_STATUS,
     ("Backfills", "PartitionBackfill.status"):
-        "BulkActionStatus gains FAILING in 1.11: step 15 counts FAILING as active and failed (step_health.cpp)",
+        "BulkActionStatus gains FAILING in 1.11: step 15 counts FAILING as active and failed (step_15_backfills.cpp)",
     ("RunEvents", "MessageEvent.eventType"):
         "DagsterEventType gains values (1.10 ASSET_FAILED_TO_MATERIALIZE, FRESHNESS_*, 1.12 CODE_LOCATION_UPDATED, "
         "1.13 RUN_SUSPENDED/RUN_RESUMED): the classifier reads events by __typename; every value of 1.13 is in "

@@ -9,7 +9,7 @@
 
 namespace day2test {
 
-// Each operation with the steps that read its answer, from analyzer/src/step_*.cpp and collect.cpp
+// Each operation with the steps that read its answer, from analyzer/collect/src/step_*.cpp and collect.cpp
 // (a shared fetch counts for every step that reads it). In a fixed order; steps sorted.
 const std::vector<std::pair<std::string, std::vector<std::string>>>& collect_operation_steps();
 
@@ -36,9 +36,9 @@ struct GooglePath {
   std::vector<std::string> pools = {}; // the steps that only lose which nodes are Spot ("nodePoolsError")
 };
 
-// Every Google path of steps 08 and 10-13 (analyzer/src/step_gcp_*.cpp; the GKE events fetch is
-// shared by steps 10 and 12, and step 12 only loses its pod correlation without it; without the node
-// pools step 10 keeps its events and says so). Fixed order.
+// Every Google path of steps 08 and 10-13 (analyzer/collect/src/step_08_*.cpp, step_1[0-3]_*.cpp;
+// the GKE events fetch is shared by steps 10 and 12, and step 12 only loses its pod correlation
+// without it; without the node pools step 10 keeps its events and says so). Fixed order.
 const std::vector<GooglePath>& collect_google_paths();
 
 }  // namespace day2test

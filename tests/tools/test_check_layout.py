@@ -39,7 +39,9 @@ def test_the_repository_keeps_its_layout():
     result = run(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     graph = dict(line.split(" -> ") for line in result.stdout.splitlines())
-    assert graph["recorder"] == "(nothing)"
+    assert graph["recorder/base"] == "(nothing)"
+    assert graph["recorder"] == "recorder/base"
+    assert "replay" not in graph["recorder/server"]
     assert "analyzer/artifact" in graph["analyzer/report"]
     assert "analyzer/report" not in graph["analyzer/artifact"]
 

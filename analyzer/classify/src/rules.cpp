@@ -228,55 +228,84 @@ std::optional<Field> parse_field(std::string_view name) {
   return std::nullopt;
 }
 
-std::vector<std::string> field_values(const FailureRecord& record, Field field) {
-  std::vector<std::string> out;
-  auto add = [&out](const std::string& value) {
-    if (!value.empty()) out.push_back(value);
-  };
-  auto add_error_messages = [&] {
-    add(record.run_failure_error_message);
-    for (const auto& error : record.step_errors) {
-      add(error.error_message);
-      for (const auto& link : error.cause_chain) add(link.message);
-    }
-  };
-  switch (field) {
-    case Field::run_failure_message:
-      add(record.run_failure_message);
-      add(record.run_failure_error_message);
-      break;
-    case Field::failure_reason:
-      if (auto it = record.tags.find("dagster/failure_reason"); it != record.tags.end()) add(it->second);
-      break;
-    case Field::step_failure_message:
-      for (const auto& error : record.step_errors) add(error.message);
-      break;
-    case Field::error_class:
-      add(record.run_failure_error_class);
-      for (const auto& error : record.step_errors) {
-        add(error.error_class);
-        for (const auto& link : error.cause_chain) add(link.class_name);
-      }
-      break;
-    case Field::error_message: add_error_messages(); break;
-    case Field::error_source:
-      for (const auto& error : record.step_errors) add(error.error_source);
-      break;
-    case Field::engine_event:
-      for (const auto& event : record.engine_events) add(event);
-      break;
-    case Field::any_message:
-      add(record.run_failure_message);
-      for (const auto& error : record.step_errors) add(error.message);
-      add_error_messages();
-      for (const auto& event : record.engine_events) add(event);
-      break;
-    case Field::job_name: add(record.job_name); break;
-    case Field::location: add(record.location); break;
-    case Field::tags:
-      for (const auto& [key, value] : record.tags) out.push_back(key + "=" + value);
-      break;
+namespace {
+
+// ---- Field values ------------------------------------------------------------------------------
+
+using Values = std::vector<std::string>;
+
+// Empty texts are absent ones: a rule never matches them.
+void add_value(Values& out, const std::string& value) {
+  if (!value.empty()) out.push_back(value);
+}
+
+void add_run_failure_message(const FailureRecord& record, Values& out) {
+  add_value(out, record.run_failure_message);
+  add_value(out, record.run_failure_error_message);
+}
+
+void add_failure_reason(const FailureRecord& record, Values& out) {
+  if (auto it = record.tags.find("dagster/failure_reason"); it != record.tags.end()) add_value(out, it->second);
+}
+
+void add_step_failure_messages(const FailureRecord& record, Values& out) {
+  for (const auto& error : record.step_errors) add_value(out, error.message);
+}
+
+void add_error_classes(const FailureRecord& record, Values& out) {
+  add_value(out, record.run_failure_error_class);
+  for (const auto& error : record.step_errors) {
+    add_value(out, error.error_class);
+    for (const auto& link : error.cause_chain) add_value(out, link.class_name);
   }
+}
+
+void add_error_messages(const FailureRecord& record, Values& out) {
+  add_value(out, record.run_failure_error_message);
+  for (const auto& error : record.step_errors) {
+    add_value(out, error.error_message);
+    for (const auto& link : error.cause_chain) add_value(out, link.message);
+  }
+}
+
+void add_error_sources(const FailureRecord& record, Values& out) {
+  for (const auto& error : record.step_errors) add_value(out, error.error_source);
+}
+
+void add_engine_events(const FailureRecord& record, Values& out) {
+  for (const auto& event : record.engine_events) add_value(out, event);
+}
+
+void add_any_message(const FailureRecord& record, Values& out) {
+  add_value(out, record.run_failure_message);
+  add_step_failure_messages(record, out);
+  add_error_messages(record, out);
+  add_engine_events(record, out);
+}
+
+void add_job_name(const FailureRecord& record, Values& out) { add_value(out, record.job_name); }
+
+void add_location(const FailureRecord& record, Values& out) { add_value(out, record.location); }
+
+void add_tags(const FailureRecord& record, Values& out) {
+  for (const auto& [key, value] : record.tags) out.push_back(key + "=" + value);
+}
+
+using FieldReader = void (*)(const FailureRecord&, Values&);
+
+// What each Field reads, in the order of the enum (and of k_field_names).
+constexpr std::array<FieldReader, k_field_names.size()> k_field_readers = {
+    add_run_failure_message, add_failure_reason, add_step_failure_messages, add_error_classes,
+    add_error_messages,      add_error_sources,  add_engine_events,         add_any_message,
+    add_job_name,            add_location,       add_tags,
+};
+
+}  // namespace
+
+std::vector<std::string> field_values(const FailureRecord& record, Field field) {
+  Values out;
+  auto index = static_cast<std::size_t>(field);
+  if (index < k_field_readers.size()) k_field_readers.at(index)(record, out);
   return out;
 }
 

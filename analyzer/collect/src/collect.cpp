@@ -11,7 +11,7 @@
 
 #include "analyzer/artifact/artifact.hpp"
 #include "recorder/base/log.hpp"
-#include "analyzer/collect/steps.hpp"
+#include "collect_helpers.hpp"
 #include "recorder/redact.hpp"
 
 namespace analyzer {
@@ -96,6 +96,112 @@ rapidjson::Value window_json(const CollectRequest& request, Allocator& a) {
   return window;
 }
 
+// AllInstigatorTicks: the workspace's sensors and schedules with their ticks of the window (steps 03, 06).
+recorder::Result<rapidjson::Document> fetch_workspace_ticks(const StepContext& context) {
+  rapidjson::Document vars(rapidjson::kObjectType);
+  vars.AddMember("after", context.start, vars.GetAllocator());
+  vars.AddMember("before", context.end, vars.GetAllocator());
+  vars.AddMember("limit", 1000, vars.GetAllocator());
+  return context.client.query("AllInstigatorTicks", vars);
+}
+
+// The data several steps read, each fetched once, by the first step that asks.
+void share_fetches(StepContext& context) {
+  context.runs = std::make_unique<Shared<std::vector<RunRow>>>([&context] { return fetch_runs_in_window(context); });
+  context.asset_nodes = std::make_unique<Shared<std::vector<AssetNode>>>([&context] { return fetch_asset_nodes(context); });
+  context.workspace = std::make_unique<Shared<rapidjson::Document>>([&context] { return fetch_workspace_ticks(context); });
+  context.gke_events = std::make_unique<Shared<GkeEvents>>([&context] { return fetch_gke_events(context); });
+}
+
+// The Google Cloud client, when collect was given a Google transport.
+void open_google(const CollectRequest& request, std::optional<GcpClient>& gcp) {
+  if (!request.google) return;
+  std::string root = request.google_api_root.empty() ? request.config.gcp.api_root : request.google_api_root;
+  gcp.emplace(request.google, root.empty() ? GcpEndpoints{} : GcpEndpoints::all(root),
+              std::chrono::milliseconds(static_cast<long long>(request.config.timeout_seconds * 1000)));
+}
+
+// One step, isolated: whatever goes wrong is its own error.
+StepResult run_isolated(const StepSpec& spec, StepContext& context, const Config& config) {
+  try {
+    if (spec.google && context.gcp == nullptr) {
+      return recorder::make_error(fmt::format(
+          "Google Cloud is configured (project {}) but no Google transport was given to collect",
+          config.gcp.project));
+    }
+    return spec.run(context);
+  } catch (const std::exception& e) {
+    // A bug, not bad input: still isolate it to this step, and say so.
+    return recorder::make_error(fmt::format("internal error: {}", e.what()));
+  }
+}
+
+// The steps' payloads, in step order, and the wall time of each step that ran.
+struct StepRuns {
+  std::vector<rapidjson::Document> payloads;
+  std::vector<std::optional<double>> seconds;
+};
+
+// The progress line of a step that ended, numbered in the order steps end.
+class ProgressLines {
+ public:
+  ProgressLines(Progress progress, std::size_t total) : m_progress(progress), m_total(total) {}
+  void ended(const std::string& key, const StepResult& result, double seconds) {
+    if (m_progress != Progress::lines) return;
+    std::lock_guard lock(m_mutex);
+    ++m_done;
+    recorder::log::info("day2: [{:2}/{}] {} {} ({:.2f} s){}", m_done, m_total, key, result ? "ok" : "ERROR", seconds,
+                        result ? "" : ": " + result.error().message);
+  }
+
+ private:
+  Progress m_progress;
+  std::size_t m_total;
+  std::mutex m_mutex;
+  std::size_t m_done = 0;
+};
+
+StepRuns run_steps(StepContext& context, const CollectRequest& request) {
+  const auto& specs = step_specs();
+  StepRuns runs{std::vector<rapidjson::Document>(specs.size()), std::vector<std::optional<double>>(specs.size())};
+  // Every step starts at once: the transport's limit (--concurrency) bounds the requests in flight,
+  // so a step waiting on a response never holds back another step's request.
+  std::vector<std::future<void>> pending;
+  std::size_t pending_count = 0;
+  for (const auto& spec : specs) pending_count += skip_reason(spec, request.config).empty() ? 1 : 0;
+  ProgressLines progress(request.progress, pending_count);
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    auto reason = skip_reason(specs[i], request.config);
+    if (!reason.empty()) {
+      runs.payloads[i] = skipped(specs[i].key, reason);
+      continue;
+    }
+    pending.push_back(std::async(std::launch::async, [&, i] {
+      auto begin = std::chrono::steady_clock::now();
+      // The step's cap on its total time: its retries, backoffs and quota waits stop at it.
+      auto cap = std::chrono::milliseconds(static_cast<long long>(request.config.step_seconds * 1000));
+      recorder::DeadlineScope deadline(recorder::Deadline{begin + cap, cap});
+      StepResult result = run_isolated(specs[i], context, request.config);
+      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+      runs.seconds[i] = seconds;
+      runs.payloads[i] = result ? std::move(*result) : errored(result.error().message);
+      progress.ended(specs[i].key, result, seconds);
+    }));
+  }
+  for (auto& future : pending) future.get();
+  return runs;
+}
+
+rapidjson::Value meta_json(const DagsterClient& client, const CollectRequest& request, const RuleSet& rules,
+                           Allocator& a) {
+  rapidjson::Value meta(rapidjson::kObjectType);
+  meta.AddMember("day2Version", rapidjson::StringRef(DAY2_VERSION), a);
+  meta.AddMember("dagsterUrl", recorder::json_string(recorder::safe_url(client.endpoint()), a), a);
+  meta.AddMember("dagsterFlavor", recorder::json_string(to_string(request.config.dagster.flavor), a), a);
+  meta.AddMember("rules", recorder::json_string(rules.source, a), a);
+  return meta;
+}
+
 }  // namespace
 
 const std::vector<std::string>& step_keys() {
@@ -112,78 +218,20 @@ rapidjson::Document collect(const DagsterClient& client, const CollectRequest& r
   StepContext context{client, request.config, rules, request.window,
                       recorder::to_epoch_seconds(request.window.start),
                       recorder::to_epoch_seconds(request.window.end), nullptr, nullptr, nullptr, nullptr, {}, nullptr};
-  context.runs = std::make_unique<Shared<std::vector<RunRow>>>([&context] { return fetch_runs_in_window(context); });
-  context.asset_nodes = std::make_unique<Shared<std::vector<AssetNode>>>([&context] { return fetch_asset_nodes(context); });
-  context.workspace = std::make_unique<Shared<rapidjson::Document>>([&context]() -> recorder::Result<rapidjson::Document> {
-    rapidjson::Document vars(rapidjson::kObjectType);
-    vars.AddMember("after", context.start, vars.GetAllocator());
-    vars.AddMember("before", context.end, vars.GetAllocator());
-    vars.AddMember("limit", 1000, vars.GetAllocator());
-    return context.client.query("AllInstigatorTicks", vars);
-  });
-
   std::optional<GcpClient> gcp;
-  if (request.google) {
-    std::string root = request.google_api_root.empty() ? request.config.gcp.api_root : request.google_api_root;
-    gcp.emplace(request.google, root.empty() ? GcpEndpoints{} : GcpEndpoints::all(root),
-                std::chrono::milliseconds(static_cast<long long>(request.config.timeout_seconds * 1000)));
-    context.gcp = &*gcp;
-  }
+  open_google(request, gcp);
+  if (gcp) context.gcp = &*gcp;
   context.now = request.now == recorder::Instant{}
                     ? std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now())
                     : request.now;
-  context.gke_events = std::make_unique<Shared<GkeEvents>>([&context] { return fetch_gke_events(context); });
+  share_fetches(context);
 
   const auto& specs = step_specs();
-  std::vector<rapidjson::Document> payloads(specs.size());
-  // Every step starts at once: the transport's limit (--concurrency) bounds the requests in flight,
-  // so a step waiting on a response never holds back another step's request.
-  std::mutex progress_mutex;
-  std::size_t done = 0;
-  std::vector<std::future<void>> pending;
-  std::vector<std::optional<double>> seconds_of(specs.size());
-  std::size_t pending_count = 0;
-  for (const auto& spec : specs) pending_count += skip_reason(spec, request.config).empty() ? 1 : 0;
-  for (std::size_t i = 0; i < specs.size(); ++i) {
-    auto reason = skip_reason(specs[i], request.config);
-    if (!reason.empty()) {
-      payloads[i] = skipped(specs[i].key, reason);
-      continue;
-    }
-    pending.push_back(std::async(std::launch::async, [&, i] {
-      auto begin = std::chrono::steady_clock::now();
-      // The step's cap on its total time: its retries, backoffs and quota waits stop at it.
-      auto cap = std::chrono::milliseconds(static_cast<long long>(request.config.step_seconds * 1000));
-      recorder::DeadlineScope deadline(recorder::Deadline{begin + cap, cap});
-      StepResult result = [&]() -> StepResult {
-        try {
-          if (specs[i].google && context.gcp == nullptr) {
-            return recorder::make_error(fmt::format(
-                "Google Cloud is configured (project {}) but no Google transport was given to collect",
-                request.config.gcp.project));
-          }
-          return specs[i].run(context);
-        } catch (const std::exception& e) {
-          // A bug, not bad input: still isolate it to this step, and say so.
-          return recorder::make_error(fmt::format("internal error: {}", e.what()));
-        }
-      }();
-      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
-      seconds_of[i] = seconds;
-      payloads[i] = result ? std::move(*result) : errored(result.error().message);
-      if (request.progress == Progress::lines) {
-        std::lock_guard lock(progress_mutex);
-        ++done;
-        recorder::log::info("day2: [{:2}/{}] {} {} ({:.2f} s){}", done, pending_count, specs[i].key, result ? "ok" : "ERROR", seconds,
-                            result ? "" : ": " + result.error().message);
-      }
-    }));
-  }
-  for (auto& future : pending) future.get();
+  StepRuns runs = run_steps(context, request);
   if (request.step_seconds != nullptr) {
     for (std::size_t i = 0; i < specs.size(); ++i) {
       auto id = step_of_key(specs[i].key);
-      if (id && seconds_of[i]) (*request.step_seconds)[*id] = *seconds_of[i];
+      if (id && runs.seconds[i]) (*request.step_seconds)[*id] = *runs.seconds[i];
     }
   }
 
@@ -191,15 +239,10 @@ rapidjson::Document collect(const DagsterClient& client, const CollectRequest& r
   auto& a = artifact.GetAllocator();
   artifact.AddMember("artifactVersion", k_artifact_version, a);
   artifact.AddMember("window", window_json(request, a), a);
-  rapidjson::Value meta(rapidjson::kObjectType);
-  meta.AddMember("day2Version", rapidjson::StringRef(DAY2_VERSION), a);
-  meta.AddMember("dagsterUrl", recorder::json_string(recorder::safe_url(client.endpoint()), a), a);
-  meta.AddMember("dagsterFlavor", recorder::json_string(to_string(request.config.dagster.flavor), a), a);
-  meta.AddMember("rules", recorder::json_string(rules.source, a), a);
-  artifact.AddMember("meta", meta, a);
+  artifact.AddMember("meta", meta_json(client, request, rules, a), a);
   for (std::size_t i = 0; i < specs.size(); ++i) {
     rapidjson::Value value;
-    value.CopyFrom(payloads[i], a);
+    value.CopyFrom(runs.payloads[i], a);
     artifact.AddMember(recorder::json_string(specs[i].key, a), value, a);
   }
   return artifact;

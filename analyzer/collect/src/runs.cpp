@@ -9,7 +9,7 @@
 
 #include "analyzer/collect/runs.hpp"
 #include "recorder/base/text.hpp"
-#include "analyzer/collect/steps.hpp"
+#include "collect_helpers.hpp"
 
 namespace analyzer {
 

@@ -90,9 +90,7 @@ constexpr CommandHelp k_report_help{
     "The incident report of an artifact (docs/report.md); prints the path it wrote.",
     "day2 report day2.json --out-dir build/demo", k_exit_codes};
 
-}  // namespace
-
-int run_report(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+po::options_description report_options() {
   po::options_description options("Options");
   options.add_options()
       ("help,h", "show this help")
@@ -117,17 +115,21 @@ int run_report(const std::vector<std::string>& args, std::ostream& out, std::ost
       ("gcp-access-token-env", po::value<std::string>()->value_name("NAME"),
        "take the Google access token from this environment variable instead of ADC")
       ("file", po::value<std::string>()->default_value("day2.json"), "the artifact (positional)");
-  po::positional_options_description positional;
-  positional.add("file", 1);
-  auto vm = parse_args(args, options, positional);
-  if (print_help_if_asked(vm, k_report_help, options, out)) return 0;
-  ReportOptions report;
-  report.out_dir = vm["out-dir"].as<std::string>();
+  return options;
+}
+
+ReportFormat format_option(const po::variables_map& vm) {
   const auto& format = vm["format"].as<std::string>();
   if (format != "md" && format != "json" && format != "html") {
     throw UsageError{"--format: \"" + format + "\" is not md, json or html"};
   }
-  report.format = format == "json" ? ReportFormat::json : format == "html" ? ReportFormat::html : ReportFormat::markdown;
+  return format == "json" ? ReportFormat::json : format == "html" ? ReportFormat::html : ReportFormat::markdown;
+}
+
+// Where and how the report is written: --out-dir, --format, --tz, --metrics, --out, --deployment.
+void apply_output_options(const po::variables_map& vm, ReportOptions& report) {
+  report.out_dir = vm["out-dir"].as<std::string>();
+  report.format = format_option(vm);
   if (vm.count("tz")) report.timezone = vm["tz"].as<std::string>();
   if (vm.count("metrics")) report.metrics_path = vm["metrics"].as<std::string>();
   if (vm.count("out")) {
@@ -141,6 +143,10 @@ int run_report(const std::vector<std::string>& args, std::ostream& out, std::ost
     }
     report.deployment = vm["deployment"].as<std::string>();
   }
+}
+
+// The files the report reads besides the artifact: --runbook, --reclassify, --config.
+void apply_input_options(const po::variables_map& vm, ReportOptions& report) {
   if (vm.count("runbook")) {
     auto runbook = load_runbook(vm["runbook"].as<std::string>());
     if (!runbook) throw UsageError{"--runbook: " + runbook.error().message};
@@ -156,6 +162,10 @@ int run_report(const std::vector<std::string>& args, std::ostream& out, std::ost
     if (!config) throw UsageError{"--config: " + config.error().message};
     report.config = std::make_shared<const Config>(std::move(*config));
   }
+}
+
+// Where the written report goes next: --notify, --upload, --upload-bundle and their settings.
+void apply_delivery_options(const po::variables_map& vm, ReportOptions& report) {
   if (vm.count("notify")) {
     if (vm["notify"].as<std::string>() != "slack") throw UsageError{"--notify: \"" + vm["notify"].as<std::string>() + "\" is not slack"};
     report.notify_slack = true;
@@ -179,6 +189,26 @@ int run_report(const std::vector<std::string>& args, std::ostream& out, std::ost
   if (vm.count("report-url")) report.report_url = vm["report-url"].as<std::string>();
   if (vm.count("gcp-api-root")) report.gcp_api_root = vm["gcp-api-root"].as<std::string>();
   if (vm.count("gcp-access-token-env")) report.gcp_access_token_env = vm["gcp-access-token-env"].as<std::string>();
+}
+
+// The ReportOptions of the command line, checked in the order of the options.
+ReportOptions parse_report_options(const po::variables_map& vm) {
+  ReportOptions report;
+  apply_output_options(vm, report);
+  apply_input_options(vm, report);
+  apply_delivery_options(vm, report);
+  return report;
+}
+
+}  // namespace
+
+int run_report(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  po::options_description options = report_options();
+  po::positional_options_description positional;
+  positional.add("file", 1);
+  auto vm = parse_args(args, options, positional);
+  if (print_help_if_asked(vm, k_report_help, options, out)) return 0;
+  ReportOptions report = parse_report_options(vm);
   return write_report(vm["file"].as<std::string>(), report, out, err);
 }
 

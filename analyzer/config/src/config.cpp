@@ -94,8 +94,11 @@ std::string self_resolving_alerts(const rapidjson::Value& v, Config& c) {
   return "";
 }
 
-const std::map<std::string, Setter>& setters() {
-  static const std::map<std::string, Setter> table = {
+// The settings by section; setters() joins them.
+using SetterTable = std::map<std::string, Setter>;
+
+SetterTable dagster_setters() {
+  return {
       {"/dagster/url", text([](Config& c) -> std::string& { return c.dagster.url; })},
       {"/dagster/flavor",
        [](const rapidjson::Value& v, Config& c) -> std::string {
@@ -108,6 +111,11 @@ const std::map<std::string, Setter>& setters() {
       {"/dagster/organization", text([](Config& c) -> std::string& { return c.dagster.organization; })},
       {"/dagster/deployment", text([](Config& c) -> std::string& { return c.dagster.deployment; })},
       {"/dagster/token_env", text([](Config& c) -> std::string& { return c.dagster.token_env; })},
+  };
+}
+
+SetterTable gcp_setters() {
+  return {
       {"/gcp/project", text([](Config& c) -> std::string& { return c.gcp.project; })},
       {"/gcp/cluster", text([](Config& c) -> std::string& { return c.gcp.cluster; })},
       {"/gcp/location", text([](Config& c) -> std::string& { return c.gcp.location; })},
@@ -131,6 +139,12 @@ const std::map<std::string, Setter>& setters() {
        number([](Config& c) -> int& { return c.gcp.logging_reads_per_minute; }, 1, 100000)},
       {"/gcp/error_reporting_reads_per_minute",
        number([](Config& c) -> int& { return c.gcp.error_reporting_reads_per_minute; }, 1, 100000)},
+  };
+}
+
+// What the report judges by: its zone and known alerts, the agents, thresholds and links.
+SetterTable report_setters() {
+  return {
       {"/report/timezone", text([](Config& c) -> std::string& { return c.timezone; })},
       {"/report/self_resolving_alerts", self_resolving_alerts},
       {"/agents/replicas", number([](Config& c) -> int& { return c.agent_replicas; }, 0, 1000)},
@@ -148,10 +162,20 @@ const std::map<std::string, Setter>& setters() {
       {"/thresholds/fan_out_min_runs", number([](Config& c) -> int& { return c.thresholds.fan_out_min_runs; }, 1, 1e6)},
       {"/links/dagster_ui", text([](Config& c) -> std::string& { return c.links.dagster_ui; })},
       {"/links/console", text([](Config& c) -> std::string& { return c.links.console; })},
+  };
+}
+
+SetterTable metrics_setters() {
+  return {
       {"/metrics/top_locations", number([](Config& c) -> int& { return c.metrics.top_locations; }, 0, 1000)},
       {"/metrics/top_jobs", number([](Config& c) -> int& { return c.metrics.top_jobs; }, 0, 1000)},
       {"/metrics/job", text([](Config& c) -> std::string& { return c.metrics.job; })},
       {"/metrics/instance", text([](Config& c) -> std::string& { return c.metrics.instance; })},
+  };
+}
+
+SetterTable collect_setters() {
+  return {
       {"/collect/concurrency", number([](Config& c) -> int& { return c.concurrency; }, 1, 64)},
       {"/collect/timeout_seconds", number([](Config& c) -> double& { return c.timeout_seconds; }, 0.1, 3600)},
       {"/collect/step_seconds", number([](Config& c) -> double& { return c.step_seconds; }, 1, 86400)},
@@ -159,6 +183,17 @@ const std::map<std::string, Setter>& setters() {
       {"/collect/page_size", number([](Config& c) -> int& { return c.page_size; }, 1, 1000)},
       {"/collect/captured_log_lines", number([](Config& c) -> int& { return c.captured_log_lines; }, 0, 1000)},
   };
+}
+
+const SetterTable& setters() {
+  static const SetterTable table = [] {
+    SetterTable all;
+    for (const auto& section :
+         {dagster_setters(), gcp_setters(), report_setters(), metrics_setters(), collect_setters()}) {
+      all.insert(section.begin(), section.end());
+    }
+    return all;
+  }();
   return table;
 }
 

@@ -321,6 +321,30 @@ constexpr CommandHelp k_agents_help{
     "[first error - around, last error + around], or [errors-after, now] when there is no error.",
     "day2 agents --flavor plus --organization acme --config day2.json --id 3f2a --errors-after 6h", k_list_exit_codes};
 
+// The agents, and the check of --id when there is one: as JSON with --json, else as text.
+void print_agents(const Session& session, const std::vector<Agent>& agents, const std::optional<AgentCheck>& check,
+                  std::ostream& out) {
+  if (session.json) {
+    rapidjson::Document doc(rapidjson::kObjectType);
+    auto& a = doc.GetAllocator();
+    rapidjson::Value items(rapidjson::kArrayType);
+    for (const auto& agent : agents) items.PushBack(agent_json(session, agent, a), a);
+    doc.AddMember("agents", items, a);
+    if (check) doc.AddMember("check", check_json(session, *check, a), a);
+    print_json(doc, out);
+  } else {
+    for (const auto& agent : agents) print_agent(session, agent, out);
+    if (check) print_check(session, *check, out);
+  }
+}
+
+int finish_check(const Session& session, const AgentCheck& check, std::ostream& err) {
+  // An incomplete check is not a conclusion: say which part failed, and exit 1.
+  if (!check.runs_error.empty()) err << "day2 agents: error: failed runs: " << check.runs_error << '\n';
+  if (!check.events_error.empty()) err << "day2 agents: error: Kubernetes events: " << check.events_error << '\n';
+  return finish(session, check.runs_error.empty() && check.events_error.empty() ? 0 : 1, err);
+}
+
 }  // namespace
 
 int run_agents(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -354,23 +378,9 @@ int run_agents(const std::vector<std::string>& args, std::ostream& out, std::ost
 
   std::optional<AgentCheck> check;
   if (!id.empty()) check = check_agent(*session, vm, agents.front(), *after, around);
-  if (session->json) {
-    rapidjson::Document doc(rapidjson::kObjectType);
-    auto& a = doc.GetAllocator();
-    rapidjson::Value items(rapidjson::kArrayType);
-    for (const auto& agent : agents) items.PushBack(agent_json(*session, agent, a), a);
-    doc.AddMember("agents", items, a);
-    if (check) doc.AddMember("check", check_json(*session, *check, a), a);
-    print_json(doc, out);
-  } else {
-    for (const auto& agent : agents) print_agent(*session, agent, out);
-    if (check) print_check(*session, *check, out);
-  }
+  print_agents(*session, agents, check, out);
   if (!check) return finish(*session, 0, err);
-  // An incomplete check is not a conclusion: say which part failed, and exit 1.
-  if (!check->runs_error.empty()) err << "day2 agents: error: failed runs: " << check->runs_error << '\n';
-  if (!check->events_error.empty()) err << "day2 agents: error: Kubernetes events: " << check->events_error << '\n';
-  return finish(*session, check->runs_error.empty() && check->events_error.empty() ? 0 : 1, err);
+  return finish_check(*session, *check, err);
 }
 
 }  // namespace analyzer

@@ -109,14 +109,59 @@ std::string unquote(std::string text) {
   return text;
 }
 
+// What flatten_run_config keeps between lines: the values read so far, the mappings and list
+// items still open (by indentation) and the next index of each list.
+struct ConfigFlattener {
+  std::map<std::string, std::string> flat;
+  std::vector<std::pair<std::size_t, std::string>> stack;  // indentation -> path
+  std::map<std::string, int> list_index;
+};
+
+std::string child_path(const std::string& parent, const std::string& key) {
+  return (parent.empty() ? "" : parent + ".") + key;
+}
+
+// A "- ..." line opens the next item of its parent's list. Returns true when the line is done (a bare
+// "-" or a scalar item); otherwise `content` is left as the item's first "key: value" and `indent`
+// and `parent` point inside the item.
+bool read_list_item(ConfigFlattener& state, std::string& content, std::size_t& indent, std::string& parent) {
+  std::string path = fmt::format("{}[{}]", parent, state.list_index[parent]++);
+  content = trim(content.substr(1));
+  indent += 2;
+  if (content.empty()) {
+    state.stack.emplace_back(indent - 1, path);
+    return true;
+  }
+  if (content.find(": ") == std::string::npos && content.back() != ':') {
+    state.flat[path] = unquote(content);
+    return true;
+  }
+  state.stack.emplace_back(indent - 1, path);
+  parent = path;
+  return false;
+}
+
+// "key:" opens a nested mapping, "key: value" is a value; a line with neither is kept whole.
+void read_mapping_line(ConfigFlattener& state, const std::string& content, std::size_t indent,
+                       const std::string& parent) {
+  auto colon = content.find(": ");
+  if (colon == std::string::npos && content.back() == ':') {
+    state.stack.emplace_back(indent, child_path(parent, unquote(content.substr(0, content.size() - 1))));
+    return;
+  }
+  if (colon == std::string::npos) {
+    state.flat[parent.empty() ? content : parent] = content;
+    return;
+  }
+  state.flat[child_path(parent, unquote(trim(content.substr(0, colon))))] = unquote(trim(content.substr(colon + 2)));
+}
+
 }  // namespace
 
 std::map<std::string, std::string> flatten_run_config(const std::string& yaml) {
   // Dagster writes block YAML (yaml.dump): "key: value", nested mappings by indentation, lists as
   // "- item". Anything this reader does not follow stays visible as a whole line under "".
-  std::map<std::string, std::string> flat;
-  std::vector<std::pair<std::size_t, std::string>> stack;  // indentation -> path
-  std::map<std::string, int> list_index;
+  ConfigFlattener state;
   std::size_t start = 0;
   while (start < yaml.size()) {
     auto newline = yaml.find('\n', start);
@@ -126,38 +171,14 @@ std::map<std::string, std::string> flatten_run_config(const std::string& yaml) {
     if (content.empty() || content.front() == '#' || content == "---") continue;
     std::size_t indent = line.find_first_not_of(' ');
     bool item = content.starts_with("- ") || content == "-";
-    while (!stack.empty() && stack.back().first >= indent + (item ? 1 : 0)) stack.pop_back();
-    std::string parent = stack.empty() ? "" : stack.back().second;
-    if (item) {
-      std::string path = fmt::format("{}[{}]", parent, list_index[parent]++);
-      content = trim(content.substr(1));
-      indent += 2;
-      if (content.empty()) {
-        stack.emplace_back(indent - 1, path);
-        continue;
-      }
-      if (content.find(": ") == std::string::npos && content.back() != ':') {
-        flat[path] = unquote(content);
-        continue;
-      }
-      stack.emplace_back(indent - 1, path);
-      parent = path;
-    }
-    auto colon = content.find(": ");
-    if (colon == std::string::npos && content.back() == ':') {
-      stack.emplace_back(indent, (parent.empty() ? "" : parent + ".") + unquote(content.substr(0, content.size() - 1)));
-      continue;
-    }
-    if (colon == std::string::npos) {
-      flat[parent.empty() ? content : parent] = content;
-      continue;
-    }
-    auto key = (parent.empty() ? "" : parent + ".") + unquote(trim(content.substr(0, colon)));
-    flat[key] = unquote(trim(content.substr(colon + 2)));
+    while (!state.stack.empty() && state.stack.back().first >= indent + (item ? 1 : 0)) state.stack.pop_back();
+    std::string parent = state.stack.empty() ? "" : state.stack.back().second;
+    if (item && read_list_item(state, content, indent, parent)) continue;
+    read_mapping_line(state, content, indent, parent);
   }
   // "{}" (no config) has no values.
-  flat.erase("{}");
-  return flat;
+  state.flat.erase("{}");
+  return std::move(state.flat);
 }
 
 namespace {
@@ -193,25 +214,22 @@ bool is_run_specific_tag(const std::string& key) {
          key == "dagster/root_run_id" || key == "dagster/backfill" || key == ".dagster/grpc_info";
 }
 
-}  // namespace
+std::map<std::string, std::string> compared_tags(const RunInfo& run) {
+  std::map<std::string, std::string> kept;
+  for (const auto& [key, value] : run.tags) {
+    if (!is_run_specific_tag(key)) kept[key] = value;
+  }
+  return kept;
+}
 
-Comparison compare_runs(const RunInfo& a, const std::vector<RunEvent>& events_a, const RunInfo& b,
-                        const std::vector<RunEvent>& events_b) {
-  Comparison out;
-  out.config = diff_maps(flatten_run_config(a.run_config_yaml), flatten_run_config(b.run_config_yaml));
-  auto tags = [](const RunInfo& run) {
-    std::map<std::string, std::string> kept;
-    for (const auto& [key, value] : run.tags) {
-      if (!is_run_specific_tag(key)) kept[key] = value;
-    }
-    return kept;
-  };
-  out.tags = diff_maps(tags(a), tags(b));
+std::vector<std::string> step_outcomes(const std::vector<StepTimeline>& steps) {
+  std::vector<std::string> outcomes;
+  for (const auto& step : steps) outcomes.push_back(step.step_key + ":" + step.outcome);
+  return outcomes;
+}
 
-  auto steps_a = analyze_steps(events_a, 1e18).steps;
-  auto steps_b = analyze_steps(events_b, 1e18).steps;
-  for (const auto& step : steps_a) out.outcomes_a.push_back(step.step_key + ":" + step.outcome);
-  for (const auto& step : steps_b) out.outcomes_b.push_back(step.step_key + ":" + step.outcome);
+std::optional<std::string> first_differing_step(const std::vector<StepTimeline>& steps_a,
+                                                const std::vector<StepTimeline>& steps_b) {
   // Steps are matched by key, not by position: steps that ran in parallel start in any order, and
   // that alone is no difference. The first differing step is the first, in A's start order, then
   // B's for the steps only B ran, whose outcome differs or that only one run has.
@@ -225,21 +243,23 @@ Comparison compare_runs(const RunInfo& a, const std::vector<RunEvent>& events_a,
   };
   for (const auto* steps : {&steps_a, &steps_b}) {
     for (const auto& step : *steps) {
-      if (out.first_differing_step) break;
-      if (differs(step.step_key)) out.first_differing_step = step.step_key;
+      if (differs(step.step_key)) return step.step_key;
     }
   }
+  return std::nullopt;
+}
 
-  out.event_types_a = event_sequence(events_a);
-  out.event_types_b = event_sequence(events_b);
-  for (std::size_t i = 0; i < std::max(out.event_types_a.size(), out.event_types_b.size()); ++i) {
-    if (i < out.event_types_a.size() && i < out.event_types_b.size() && out.event_types_a[i] == out.event_types_b[i]) {
-      continue;
-    }
-    out.first_differing_event = i;
-    break;
+std::optional<std::size_t> first_differing_event(const std::vector<std::string>& events_a,
+                                                 const std::vector<std::string>& events_b) {
+  for (std::size_t i = 0; i < std::max(events_a.size(), events_b.size()); ++i) {
+    if (i < events_a.size() && i < events_b.size() && events_a[i] == events_b[i]) continue;
+    return i;
   }
+  return std::nullopt;
+}
 
+std::vector<StepDuration> step_durations(const std::vector<StepTimeline>& steps_a,
+                                         const std::vector<StepTimeline>& steps_b) {
   std::map<std::string, StepDuration> durations;
   for (const auto& step : steps_a) {
     auto& d = durations[step.step_key];
@@ -251,7 +271,30 @@ Comparison compare_runs(const RunInfo& a, const std::vector<RunEvent>& events_a,
     d.step_key = step.step_key;
     if (step.start > 0 && step.end > 0) d.b = step.end - step.start;
   }
-  for (auto& [key, d] : durations) out.durations.push_back(std::move(d));
+  std::vector<StepDuration> sorted;
+  for (auto& [key, d] : durations) sorted.push_back(std::move(d));
+  return sorted;
+}
+
+}  // namespace
+
+Comparison compare_runs(const RunInfo& a, const std::vector<RunEvent>& events_a, const RunInfo& b,
+                        const std::vector<RunEvent>& events_b) {
+  Comparison out;
+  out.config = diff_maps(flatten_run_config(a.run_config_yaml), flatten_run_config(b.run_config_yaml));
+  out.tags = diff_maps(compared_tags(a), compared_tags(b));
+
+  auto steps_a = analyze_steps(events_a, 1e18).steps;
+  auto steps_b = analyze_steps(events_b, 1e18).steps;
+  out.outcomes_a = step_outcomes(steps_a);
+  out.outcomes_b = step_outcomes(steps_b);
+  out.first_differing_step = first_differing_step(steps_a, steps_b);
+
+  out.event_types_a = event_sequence(events_a);
+  out.event_types_b = event_sequence(events_b);
+  out.first_differing_event = first_differing_event(out.event_types_a, out.event_types_b);
+
+  out.durations = step_durations(steps_a, steps_b);
   return out;
 }
 

@@ -26,6 +26,71 @@ constexpr CommandHelp k_steps_help{
     "(a lost step worker, or a run still going), and so are silences between events longer than --gap.",
     "day2 steps 4890f705-6473-4205-a7b0-2c5fde877358 --gap 2m", k_run_exit_codes};
 
+rapidjson::Value step_json(const Session& session, const StepTimeline& step, Allocator& a) {
+  rapidjson::Value item(rapidjson::kObjectType);
+  item.AddMember("stepKey", recorder::json_string(step.step_key, a), a);
+  item.AddMember("outcome", recorder::json_string(step.outcome, a), a);
+  item.AddMember("start", time_json(session, step.start, a), a);
+  item.AddMember("end", time_json(session, step.end, a), a);
+  item.AddMember("durationSeconds", step.start > 0 && step.end > 0 ? rapidjson::Value(step.end - step.start)
+                                                                   : rapidjson::Value(), a);
+  item.AddMember("attempts", step.attempts, a);
+  return item;
+}
+
+rapidjson::Value gap_json(const Session& session, const EventGap& g, Allocator& a) {
+  rapidjson::Value item(rapidjson::kObjectType);
+  item.AddMember("from", time_json(session, g.from, a), a);
+  item.AddMember("to", time_json(session, g.to, a), a);
+  item.AddMember("seconds", g.to - g.from, a);
+  item.AddMember("before", recorder::json_string(g.before, a), a);
+  item.AddMember("after", recorder::json_string(g.after, a), a);
+  return item;
+}
+
+void print_steps_json(const Session& session, const std::string& run_id, const StepsReport& report, double gap,
+                      std::size_t event_count, std::ostream& out) {
+  rapidjson::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  rapidjson::Value steps(rapidjson::kArrayType);
+  rapidjson::Value unfinished(rapidjson::kArrayType);
+  for (const auto& step : report.steps) {
+    steps.PushBack(step_json(session, step, a), a);
+    if (step.outcome == "IN_PROGRESS") unfinished.PushBack(recorder::json_string(step.step_key, a), a);
+  }
+  rapidjson::Value gaps(rapidjson::kArrayType);
+  for (const auto& g : report.gaps) gaps.PushBack(gap_json(session, g, a), a);
+  doc.AddMember("runId", recorder::json_string(run_id, a), a);
+  doc.AddMember("steps", steps, a);
+  doc.AddMember("unfinishedSteps", unfinished, a);
+  doc.AddMember("gaps", gaps, a);
+  doc.AddMember("gapThresholdSeconds", gap, a);
+  doc.AddMember("events", static_cast<int>(event_count), a);
+  print_json(doc, out);
+}
+
+void print_steps(const Session& session, const std::string& run_id, const StepsReport& report,
+                 std::size_t event_count, std::ostream& out) {
+  out << fmt::format("Run {}: {} step(s), {} event(s)\n", run_id, report.steps.size(), event_count);
+  out << fmt::format("  {:<32} {:<12} {:<25} {:<25} {}\n", "STEP", "OUTCOME", "START", "END", "DURATION");
+  for (const auto& step : report.steps) {
+    out << fmt::format("  {:<32} {:<12} {:<25} {:<25} {}{}\n", step.step_key, step.outcome,
+                       session.local_time(step.start), session.local_time(step.end),
+                       step.start > 0 && step.end > 0 ? format_duration(step.end - step.start) : "-",
+                       step.attempts > 1 ? fmt::format(" ({} attempts)", step.attempts) : "");
+  }
+  for (const auto& step : report.steps) {
+    if (step.outcome == "IN_PROGRESS") {
+      out << fmt::format("  ! step {} started at {} and never finished\n", step.step_key,
+                         session.local_time(step.start));
+    }
+  }
+  for (const auto& g : report.gaps) {
+    out << fmt::format("  ! {} without events, {} to {}: after {}, before {}\n", format_duration(g.to - g.from),
+                       session.local_time(g.from), session.local_time(g.to), g.before, g.after);
+  }
+}
+
 int run_steps(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   auto options = source_options();
   options.add_options()
@@ -42,57 +107,9 @@ int run_steps(const std::vector<std::string>& args, std::ostream& out, std::ostr
   auto report = analyze_steps(page->events, gap);
 
   if (session->json) {
-    rapidjson::Document doc(rapidjson::kObjectType);
-    auto& a = doc.GetAllocator();
-    rapidjson::Value steps(rapidjson::kArrayType);
-    rapidjson::Value unfinished(rapidjson::kArrayType);
-    for (const auto& step : report.steps) {
-      rapidjson::Value item(rapidjson::kObjectType);
-      item.AddMember("stepKey", recorder::json_string(step.step_key, a), a);
-      item.AddMember("outcome", recorder::json_string(step.outcome, a), a);
-      item.AddMember("start", time_json(*session, step.start, a), a);
-      item.AddMember("end", time_json(*session, step.end, a), a);
-      item.AddMember("durationSeconds", step.start > 0 && step.end > 0 ? rapidjson::Value(step.end - step.start)
-                                                                       : rapidjson::Value(), a);
-      item.AddMember("attempts", step.attempts, a);
-      steps.PushBack(item, a);
-      if (step.outcome == "IN_PROGRESS") unfinished.PushBack(recorder::json_string(step.step_key, a), a);
-    }
-    rapidjson::Value gaps(rapidjson::kArrayType);
-    for (const auto& g : report.gaps) {
-      rapidjson::Value item(rapidjson::kObjectType);
-      item.AddMember("from", time_json(*session, g.from, a), a);
-      item.AddMember("to", time_json(*session, g.to, a), a);
-      item.AddMember("seconds", g.to - g.from, a);
-      item.AddMember("before", recorder::json_string(g.before, a), a);
-      item.AddMember("after", recorder::json_string(g.after, a), a);
-      gaps.PushBack(item, a);
-    }
-    doc.AddMember("runId", recorder::json_string(run_id, a), a);
-    doc.AddMember("steps", steps, a);
-    doc.AddMember("unfinishedSteps", unfinished, a);
-    doc.AddMember("gaps", gaps, a);
-    doc.AddMember("gapThresholdSeconds", gap, a);
-    doc.AddMember("events", static_cast<int>(page->events.size()), a);
-    print_json(doc, out);
-    return finish(*session, 0, err);
-  }
-  out << fmt::format("Run {}: {} step(s), {} event(s)\n", run_id, report.steps.size(), page->events.size());
-  out << fmt::format("  {:<32} {:<12} {:<25} {:<25} {}\n", "STEP", "OUTCOME", "START", "END", "DURATION");
-  for (const auto& step : report.steps) {
-    out << fmt::format("  {:<32} {:<12} {:<25} {:<25} {}{}\n", step.step_key, step.outcome,
-                       session->local_time(step.start), session->local_time(step.end),
-                       step.start > 0 && step.end > 0 ? format_duration(step.end - step.start) : "-",
-                       step.attempts > 1 ? fmt::format(" ({} attempts)", step.attempts) : "");
-  }
-  for (const auto& step : report.steps) {
-    if (step.outcome == "IN_PROGRESS") {
-      out << fmt::format("  ! step {} started at {} and never finished\n", step.step_key, session->local_time(step.start));
-    }
-  }
-  for (const auto& g : report.gaps) {
-    out << fmt::format("  ! {} without events, {} to {}: after {}, before {}\n", format_duration(g.to - g.from),
-                       session->local_time(g.from), session->local_time(g.to), g.before, g.after);
+    print_steps_json(*session, run_id, report, gap, page->events.size(), out);
+  } else {
+    print_steps(*session, run_id, report, page->events.size(), out);
   }
   return finish(*session, 0, err);
 }

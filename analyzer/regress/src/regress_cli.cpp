@@ -160,9 +160,7 @@ void print_table(const std::vector<Row>& rows, std::ostream& out) {
   }
 }
 
-}  // namespace
-
-int run_regress(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+po::options_description regress_options() {
   po::options_description options("Options");
   options.add_options()
       ("help,h", "show this help")
@@ -175,40 +173,78 @@ int run_regress(const std::vector<std::string>& args, std::ostream& out, std::os
       ("json", "print the results as one JSON object instead of the table")
       ("shard", po::value<std::string>(), "I/N: run only every N-th scenario, starting at the I-th")
       ("dir", po::value<std::vector<std::string>>(), "scenario directories (default: scenarios)");
+  return options;
+}
+
+void print_regress_help(const po::options_description& options, std::ostream& out) {
+  out << "usage: day2 regress [DIR...] [--rules FILE] [--reclassify FILE] [--baseline FILE]\n"
+         "                    [--baseline-reclassify FILE] [--update] [--shard I/N] [--junit FILE] [--json]\n\n"
+         "Replays every scenario (a directory with bundle/ or scenario.json) in process and compares\n"
+         "each failed run's category and rule, and the report's findings, with expected.json\n"
+         "(docs/scenarios.md). Exits 1 on any difference.\n\n"
+      << options
+      << "\nExamples:\n  day2 regress scenarios\n  day2 regress --rules my.rules.json --baseline "
+         "analyzer/rules/default.rules.json\n\n"
+         "Exit codes: 0 every scenario passed, 1 a difference or a scenario that could not be replayed,\n"
+         "2 bad usage.\n";
+}
+
+// --baseline and --baseline-reclassify; nullopt (no comparison) when neither is given.
+std::optional<regress::RuleFiles> baseline_option(const po::variables_map& vm) {
+  if (!vm.count("baseline") && !vm.count("baseline-reclassify")) return std::nullopt;
+  return regress::RuleFiles{checked_file(vm, "baseline"), checked_file(vm, "baseline-reclassify")};
+}
+
+// --shard I/N; 1/1 (every scenario) when not given.
+std::pair<int, int> shard_option(const po::variables_map& vm) {
+  if (!vm.count("shard")) return {1, 1};
+  auto parsed = regress::parse_shard(vm["shard"].as<std::string>());
+  if (!parsed) throw UsageError{parsed.error().message};
+  return *parsed;
+}
+
+std::vector<std::string> shard_scenarios(const std::vector<std::string>& scenarios, std::pair<int, int> shard) {
+  std::vector<std::string> mine;
+  for (std::size_t i = 0; i < scenarios.size(); ++i) {
+    if (static_cast<int>(i % static_cast<std::size_t>(shard.second)) == shard.first - 1) mine.push_back(scenarios[i]);
+  }
+  return mine;
+}
+
+struct ResultCounts {
+  std::size_t passed = 0;
+  std::size_t failed = 0;
+  std::size_t errors = 0;
+};
+
+ResultCounts count_results(const std::vector<Row>& rows) {
+  ResultCounts counts;
+  for (const auto& row : rows) {
+    if (row.result == "pass" || row.result == "updated") ++counts.passed;
+    else if (row.result == "FAIL") ++counts.failed;
+    else ++counts.errors;
+  }
+  return counts;
+}
+
+}  // namespace
+
+int run_regress(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  po::options_description options = regress_options();
   po::positional_options_description positional;
   positional.add("dir", -1);
   po::variables_map vm = parse_args(args, options, positional);
   if (vm.count("help")) {
-    out << "usage: day2 regress [DIR...] [--rules FILE] [--reclassify FILE] [--baseline FILE]\n"
-           "                    [--baseline-reclassify FILE] [--update] [--shard I/N] [--junit FILE] [--json]\n\n"
-           "Replays every scenario (a directory with bundle/ or scenario.json) in process and compares\n"
-           "each failed run's category and rule, and the report's findings, with expected.json\n"
-           "(docs/scenarios.md). Exits 1 on any difference.\n\n"
-        << options
-        << "\nExamples:\n  day2 regress scenarios\n  day2 regress --rules my.rules.json --baseline "
-           "analyzer/rules/default.rules.json\n\n"
-           "Exit codes: 0 every scenario passed, 1 a difference or a scenario that could not be replayed,\n"
-           "2 bad usage.\n";
+    print_regress_help(options, out);
     return 0;
   }
   regress::RuleFiles rules{checked_file(vm, "rules"), checked_file(vm, "reclassify")};
-  std::optional<regress::RuleFiles> baseline;
-  if (vm.count("baseline") || vm.count("baseline-reclassify")) {
-    baseline = regress::RuleFiles{checked_file(vm, "baseline"), checked_file(vm, "baseline-reclassify")};
-  }
+  std::optional<regress::RuleFiles> baseline = baseline_option(vm);
   auto roots = vm.count("dir") ? vm["dir"].as<std::vector<std::string>>() : std::vector<std::string>{"scenarios"};
   auto scenarios = regress::find_scenarios(roots);
   if (!scenarios) throw UsageError{scenarios.error().message};
-  std::pair<int, int> shard{1, 1};
-  if (vm.count("shard")) {
-    auto parsed = regress::parse_shard(vm["shard"].as<std::string>());
-    if (!parsed) throw UsageError{parsed.error().message};
-    shard = *parsed;
-  }
-  std::vector<std::string> mine;
-  for (std::size_t i = 0; i < scenarios->size(); ++i) {
-    if (static_cast<int>(i % static_cast<std::size_t>(shard.second)) == shard.first - 1) mine.push_back((*scenarios)[i]);
-  }
+  std::pair<int, int> shard = shard_option(vm);
+  std::vector<std::string> mine = shard_scenarios(*scenarios, shard);
   if (mine.empty()) {
     err << fmt::format("day2 regress: no scenario (a directory with bundle/ or scenario.json) under {}\n",
                        fmt::join(roots, ", "));
@@ -218,14 +254,7 @@ int run_regress(const std::vector<std::string>& args, std::ostream& out, std::os
   std::vector<Row> rows;
   bool update = vm.count("update") > 0;
   for (std::size_t i = 0; i < mine.size(); ++i) rows.push_back(run_one(mine[i], i, rules, baseline, update, scratch));
-  std::size_t passed = 0;
-  std::size_t failed = 0;
-  std::size_t errors = 0;
-  for (const auto& row : rows) {
-    if (row.result == "pass" || row.result == "updated") ++passed;
-    else if (row.result == "FAIL") ++failed;
-    else ++errors;
-  }
+  auto [passed, failed, errors] = count_results(rows);
   if (vm.count("junit")) {
     auto path = vm["junit"].as<std::string>();
     if (auto written = recorder::write_file_atomic(path, junit_xml(rows)); !written) {

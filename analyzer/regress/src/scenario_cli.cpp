@@ -74,6 +74,43 @@ std::string window_end(const rapidjson::Value& meta, const char* which) {
   return window ? recorder::get_string(*window, which).value_or("?") : "?";
 }
 
+// The night's config.json, when it has one, copied into the scenario.
+recorder::Result<void> copy_night_config(const fs::path& night, const fs::path& staging) {
+  std::error_code ec;
+  if (!fs::is_regular_file(night / "config.json", ec)) return {};
+  auto text = recorder::read_file((night / "config.json").string());
+  if (!text) return text.error();
+  return recorder::write_file_atomic((staging / "config.json").string(), *text);
+}
+
+// expected.json's "review" note: regress says "needs review" until someone deletes it.
+std::string review_note(const std::string& date, const std::string& deployment) {
+  return fmt::format(
+      "written by day2 {} from its own outcome of the night {} of {}: confirm each run's category and rule and "
+      "each finding against what really happened, add the findings that must not appear to findings.absent, "
+      "then delete this key",
+      DAY2_VERSION, date, deployment);
+}
+
+std::string scenario_readme(const std::string& scenario, const std::string& date, const std::string& deployment,
+                            const rapidjson::Value& meta, const regress::Outcome& outcome) {
+  std::string name = fs::path(scenario).filename().string();
+  return fmt::format(
+      "# {}\n\n"
+      "Recorded night {} of deployment `{}` (window {} to {}, {}), added with `day2 scenario add`.\n\n"
+      "**Headline (day2 {}, before review):** {}.\n\n"
+      "## Review before relying on it\n"
+      "`expected.json` was written from day2's own outcome and carries a `review` note; `day2 regress` passes\n"
+      "and prints \"needs review\" until someone has:\n"
+      "- checked each failed run's category and rule against what really happened (the incident ticket,\n"
+      "  the pods' events, the run's logs) and corrected `expected.json` where day2 was wrong;\n"
+      "- listed under `findings.absent` the findings that must not appear (the close case this night guards);\n"
+      "- written here what the night shows and why the expected answer is right;\n"
+      "- deleted the `review` key.\n",
+      name, date, deployment, window_end(meta, "start"), window_end(meta, "end"),
+      recorder::get_string(meta, "timezone").value_or("?"), DAY2_VERSION, headline(outcome));
+}
+
 int add(const std::string& night_dir, const std::string& scenario, std::ostream& out, std::ostream& err) {
   fs::path night(night_dir);
   auto meta = recorder::read_json_file((night / "night.json").string());
@@ -102,41 +139,16 @@ int add(const std::string& night_dir, const std::string& scenario, std::ostream&
     return 1;
   };
   if (auto written = recorder::write_bundle(staging / "bundle", *bundle); !written) return fail(written.error().message);
-  bool has_config = fs::is_regular_file(night / "config.json", ec);
-  if (has_config) {
-    auto text = recorder::read_file((night / "config.json").string());
-    if (!text) return fail(text.error().message);
-    if (auto written = recorder::write_file_atomic((staging / "config.json").string(), *text); !written) {
-      return fail(written.error().message);
-    }
-  }
+  if (auto copied = copy_night_config(night, staging); !copied) return fail(copied.error().message);
   ScratchDir scratch("day2-scenario");
   auto outcome = regress::replay(staging.string(), regress::RuleFiles{}, scratch.path().string());
   if (!outcome) return fail(outcome.error().message);
   regress::Expectation review;
-  review.review = fmt::format(
-      "written by day2 {} from its own outcome of the night {} of {}: confirm each run's category and rule and "
-      "each finding against what really happened, add the findings that must not appear to findings.absent, "
-      "then delete this key",
-      DAY2_VERSION, date, deployment);
+  review.review = review_note(date, deployment);
   if (auto written = regress::write_expectation(staging.string(), *outcome, review); !written) {
     return fail(written.error().message);
   }
-  std::string name = fs::path(scenario).filename().string();
-  std::string readme = fmt::format(
-      "# {}\n\n"
-      "Recorded night {} of deployment `{}` (window {} to {}, {}), added with `day2 scenario add`.\n\n"
-      "**Headline (day2 {}, before review):** {}.\n\n"
-      "## Review before relying on it\n"
-      "`expected.json` was written from day2's own outcome and carries a `review` note; `day2 regress` passes\n"
-      "and prints \"needs review\" until someone has:\n"
-      "- checked each failed run's category and rule against what really happened (the incident ticket,\n"
-      "  the pods' events, the run's logs) and corrected `expected.json` where day2 was wrong;\n"
-      "- listed under `findings.absent` the findings that must not appear (the close case this night guards);\n"
-      "- written here what the night shows and why the expected answer is right;\n"
-      "- deleted the `review` key.\n",
-      name, date, deployment, window_end(*meta, "start"), window_end(*meta, "end"),
-      recorder::get_string(*meta, "timezone").value_or("?"), DAY2_VERSION, headline(*outcome));
+  std::string readme = scenario_readme(scenario, date, deployment, *meta, *outcome);
   if (auto written = recorder::write_file_atomic((staging / "README.md").string(), readme); !written) {
     return fail(written.error().message);
   }

@@ -159,6 +159,121 @@ std::string grouping(std::string_view name, std::string_view value) {
   return fmt::format("/{}/{}", name, recorder::url_encode(value));
 }
 
+// day2_runs by status (steps 01 and 14) and day2_queued_runs_stuck (step 14).
+void add_run_counts(metrics::Registry& registry, const Json& artifact) {
+  auto runs = registry.gauge<RunStatus>("day2_runs", "Runs of the window by status (queued: waiting at the end of the window).");
+  auto stuck = registry.gauge<>("day2_queued_runs_stuck", "Queued runs older than thresholds.stuck_queue_minutes.");
+  const Json* step01 = payload_of(artifact, StepId::failed_runs);
+  if (auto n = count_of(step01, "successCount")) runs.set(*n, RunStatus::success);
+  if (auto n = count_of(step01, "failureCount")) runs.set(*n, RunStatus::failure);
+  if (auto n = count_of(step01, "canceledCount")) runs.set(*n, RunStatus::canceled);
+  const Json* step14 = payload_of(artifact, StepId::queued_runs);
+  if (step14 != nullptr) {
+    runs.set(static_cast<double>(array_or_empty(step14, "runs").Size()), RunStatus::queued);
+    if (auto n = count_of(step14, "stuckCount")) stuck.set(*n);
+  }
+}
+
+// How much each code location failed (its failed runs, failed ticks and load failures): what ranks
+// the top N locations that get a label of their own.
+std::map<std::string, double> location_weights(const std::vector<FailedRun>& failures,
+                                               const std::vector<TickFailures>& ticked, const Json* step05) {
+  std::map<std::string, double> location_weight;
+  for (const auto& run : failures) location_weight[run.location] += 1;
+  for (const auto& tick : ticked) location_weight[tick.location] += tick.count;
+  for (const auto& failure : array_or_empty(step05, "loadFailures").GetArray()) {
+    if (failure.IsObject()) location_weight[recorder::get_string(failure, "location").value_or("")] += 1;
+  }
+  return location_weight;
+}
+
+// The failed runs by category and rule, by location and by job; the failed ticks and the load failures.
+void add_failure_counts(metrics::Registry& registry, const Json& artifact, const RuleSet& rules,
+                        const MetricsSettings& settings) {
+  auto failed = registry.gauge<Category, RuleName>(
+      "day2_failed_runs", "Failed runs of the window by category and the classification rule that matched (none: no rule).");
+  auto by_location = registry.gauge<LocationName>("day2_failed_runs_by_location",
+                                                  "Failed runs of the window by code location (top N, the rest other).");
+  auto by_job = registry.gauge<JobName>("day2_failed_runs_by_job", "Failed runs of the window by job (top N, the rest other).");
+  auto ticks = registry.gauge<TickKind, LocationName>("day2_tick_failures",
+                                                      "Failed sensor and schedule ticks of the window by code location.");
+  auto loads = registry.gauge<LocationName>("day2_location_load_failures", "Code locations that failed to load, by location.");
+
+  auto failures = failed_runs(artifact);
+  auto ticked = tick_failures(artifact);
+  const Json* step05 = payload_of(artifact, StepId::load_failures);
+  std::map<std::string, double> job_weight;
+  for (const auto& run : failures) job_weight[run.job] += 1;
+  auto locations = metrics::NameSet<LocationTag>::top(location_weights(failures, ticked, step05),
+                                                      static_cast<std::size_t>(settings.top_locations));
+  auto jobs = metrics::NameSet<JobTag>::top(job_weight, static_cast<std::size_t>(settings.top_jobs));
+  auto rule_set = rule_names(rules);
+  for (const auto& run : failures) {
+    // No category: no useful label, the sample is dropped (day2_runs{status="failure"} still counts it).
+    if (run.category) failed.add(1, *run.category, rule_set(run.rule.empty() ? k_no_rule : run.rule));
+    by_location.add(1, locations(run.location));
+    by_job.add(1, jobs(run.job));
+  }
+  for (const auto& tick : ticked) ticks.add(tick.count, tick.kind, locations(tick.location));
+  for (const auto& failure : array_or_empty(step05, "loadFailures").GetArray()) {
+    if (failure.IsObject()) loads.add(1, locations(recorder::get_string(failure, "location").value_or("")));
+  }
+}
+
+// Each step's outcome (one sample per outcome, 1 for the step's) and the wall time of each that ran.
+void add_step_outcomes(metrics::Registry& registry, const Json& artifact, const CollectFacts& facts) {
+  auto steps = registry.gauge<StepId, StepOutcome>("day2_step_status",
+                                                   "1 for each step's outcome in this collection (ok, error, skipped), else 0.");
+  auto durations = registry.gauge<StepId>("day2_collect_duration_seconds", "Wall time of each collection step that ran.");
+  for (const auto& info : step_table()) {
+    auto outcome = outcome_of(artifact, info.id);
+    for (auto each : {StepOutcome::ok, StepOutcome::error, StepOutcome::skipped}) {
+      steps.set(each == outcome ? 1 : 0, info.id, each);
+    }
+  }
+  for (const auto& [id, seconds] : facts.step_seconds) durations.set_seconds(seconds, id);
+}
+
+// The items the steps could not read, over every step.
+double unreadable_items(const Json& artifact) {
+  double items = 0;
+  for (const auto& info : step_table()) {
+    const Json* step = recorder::get_object(artifact, info.key);
+    const Json* errors = step ? recorder::get_array(*step, "itemErrors") : nullptr;
+    items += errors ? errors->Size() : 0;
+  }
+  return items;
+}
+
+// The end of the collected window (the artifact's window.utc_end), in Unix seconds.
+std::optional<double> window_end_seconds(const Json& artifact) {
+  const Json* window = recorder::get_object(artifact, "window");
+  if (window == nullptr) return std::nullopt;
+  auto end = recorder::get_string(*window, "utc_end");
+  if (!end) return std::nullopt;
+  auto instant = recorder::parse_rfc3339(*end);
+  if (!instant) return std::nullopt;
+  return std::chrono::duration<double>(instant->time_since_epoch()).count();
+}
+
+// Whether the collection read everything, when it last did, and the end of its window.
+void add_collection_health(metrics::Registry& registry, const Json& artifact, const CollectFacts& facts) {
+  auto unread = registry.gauge<>("day2_unreadable_items", "Items a step could not read (one failed run's events, ...).");
+  auto success = registry.gauge<>("day2_collect_success", "1 when every step succeeded and every item was read, else 0.");
+  auto last = registry.gauge<>("day2_last_success_timestamp_seconds",
+                               "When the last fully successful collection ran (its now), in Unix seconds.");
+  auto window_end = registry.gauge<>("day2_window_end_timestamp_seconds", "End of the collected window, in Unix seconds.");
+  unread.set(unreadable_items(artifact));
+  bool ok = all_read(artifact);
+  success.set(ok ? 1 : 0);
+  if (ok && facts.now) {
+    last.set(*facts.now);
+  } else if (facts.previous_success) {
+    last.set(*facts.previous_success);
+  }
+  if (auto end = window_end_seconds(artifact)) window_end.set(*end);
+}
+
 }  // namespace
 
 metrics::NameSet<RuleTag> rule_names(const RuleSet& rules, const ReclassifyRules* reclassify) {
@@ -173,89 +288,10 @@ metrics::NameSet<RuleTag> rule_names(const RuleSet& rules, const ReclassifyRules
 metrics::Registry collect_metrics(const Json& artifact, const RuleSet& rules, const MetricsSettings& settings,
                                   const CollectFacts& facts) {
   metrics::Registry registry;
-  auto runs = registry.gauge<RunStatus>("day2_runs", "Runs of the window by status (queued: waiting at the end of the window).");
-  auto failed = registry.gauge<Category, RuleName>(
-      "day2_failed_runs", "Failed runs of the window by category and the classification rule that matched (none: no rule).");
-  auto by_location = registry.gauge<LocationName>("day2_failed_runs_by_location",
-                                                  "Failed runs of the window by code location (top N, the rest other).");
-  auto by_job = registry.gauge<JobName>("day2_failed_runs_by_job", "Failed runs of the window by job (top N, the rest other).");
-  auto ticks = registry.gauge<TickKind, LocationName>("day2_tick_failures",
-                                                      "Failed sensor and schedule ticks of the window by code location.");
-  auto loads = registry.gauge<LocationName>("day2_location_load_failures", "Code locations that failed to load, by location.");
-  auto stuck = registry.gauge<>("day2_queued_runs_stuck", "Queued runs older than thresholds.stuck_queue_minutes.");
-  auto steps = registry.gauge<StepId, StepOutcome>("day2_step_status",
-                                                   "1 for each step's outcome in this collection (ok, error, skipped), else 0.");
-  auto durations = registry.gauge<StepId>("day2_collect_duration_seconds", "Wall time of each collection step that ran.");
-  auto unread = registry.gauge<>("day2_unreadable_items", "Items a step could not read (one failed run's events, ...).");
-  auto success = registry.gauge<>("day2_collect_success", "1 when every step succeeded and every item was read, else 0.");
-  auto last = registry.gauge<>("day2_last_success_timestamp_seconds",
-                               "When the last fully successful collection ran (its now), in Unix seconds.");
-  auto window_end = registry.gauge<>("day2_window_end_timestamp_seconds", "End of the collected window, in Unix seconds.");
-
-  const Json* step01 = payload_of(artifact, StepId::failed_runs);
-  if (auto n = count_of(step01, "successCount")) runs.set(*n, RunStatus::success);
-  if (auto n = count_of(step01, "failureCount")) runs.set(*n, RunStatus::failure);
-  if (auto n = count_of(step01, "canceledCount")) runs.set(*n, RunStatus::canceled);
-  const Json* step14 = payload_of(artifact, StepId::queued_runs);
-  if (step14 != nullptr) {
-    runs.set(static_cast<double>(array_or_empty(step14, "runs").Size()), RunStatus::queued);
-    if (auto n = count_of(step14, "stuckCount")) stuck.set(*n);
-  }
-
-  auto failures = failed_runs(artifact);
-  auto ticked = tick_failures(artifact);
-  std::map<std::string, double> location_weight, job_weight;
-  for (const auto& run : failures) {
-    location_weight[run.location] += 1;
-    job_weight[run.job] += 1;
-  }
-  for (const auto& tick : ticked) location_weight[tick.location] += tick.count;
-  const Json* step05 = payload_of(artifact, StepId::load_failures);
-  for (const auto& failure : array_or_empty(step05, "loadFailures").GetArray()) {
-    if (failure.IsObject()) location_weight[recorder::get_string(failure, "location").value_or("")] += 1;
-  }
-  auto locations = metrics::NameSet<LocationTag>::top(location_weight, static_cast<std::size_t>(settings.top_locations));
-  auto jobs = metrics::NameSet<JobTag>::top(job_weight, static_cast<std::size_t>(settings.top_jobs));
-  auto rule_set = rule_names(rules);
-  for (const auto& run : failures) {
-    // No category: no useful label, the sample is dropped (day2_runs{status="failure"} still counts it).
-    if (run.category) failed.add(1, *run.category, rule_set(run.rule.empty() ? k_no_rule : run.rule));
-    by_location.add(1, locations(run.location));
-    by_job.add(1, jobs(run.job));
-  }
-  for (const auto& tick : ticked) ticks.add(tick.count, tick.kind, locations(tick.location));
-  for (const auto& failure : array_or_empty(step05, "loadFailures").GetArray()) {
-    if (failure.IsObject()) loads.add(1, locations(recorder::get_string(failure, "location").value_or("")));
-  }
-
-  for (const auto& info : step_table()) {
-    auto outcome = outcome_of(artifact, info.id);
-    for (auto each : {StepOutcome::ok, StepOutcome::error, StepOutcome::skipped}) {
-      steps.set(each == outcome ? 1 : 0, info.id, each);
-    }
-  }
-  for (const auto& [id, seconds] : facts.step_seconds) durations.set_seconds(seconds, id);
-  double items = 0;
-  for (const auto& info : step_table()) {
-    const Json* step = recorder::get_object(artifact, info.key);
-    const Json* errors = step ? recorder::get_array(*step, "itemErrors") : nullptr;
-    items += errors ? errors->Size() : 0;
-  }
-  unread.set(items);
-  bool ok = all_read(artifact);
-  success.set(ok ? 1 : 0);
-  if (ok && facts.now) {
-    last.set(*facts.now);
-  } else if (facts.previous_success) {
-    last.set(*facts.previous_success);
-  }
-  if (const Json* window = recorder::get_object(artifact, "window")) {
-    if (auto end = recorder::get_string(*window, "utc_end")) {
-      if (auto instant = recorder::parse_rfc3339(*end)) {
-        window_end.set(std::chrono::duration<double>(instant->time_since_epoch()).count());
-      }
-    }
-  }
+  add_run_counts(registry, artifact);
+  add_failure_counts(registry, artifact, rules, settings);
+  add_step_outcomes(registry, artifact, facts);
+  add_collection_health(registry, artifact, facts);
   return registry;
 }
 

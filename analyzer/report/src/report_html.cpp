@@ -212,6 +212,36 @@ void captured_log(const RunEvidence& run, std::string& html) {
   }
 }
 
+// A step's bar on the run's span [from, to]: where it started and how long it took, in percent of
+// the span (at least 0.5% wide so that an instant step still shows); no bar for a step never started.
+std::string step_bar(const StepRow& step, double from, double to, double span) {
+  if (!step.start) { return ""; }
+  double left = std::clamp((*step.start - from) / span * 100, 0.0, 100.0);
+  double width = std::clamp(((step.end ? *step.end : to) - *step.start) / span * 100, 0.5, 100.0 - left);
+  return fmt::format("<div class=\"step-bar {}\" style=\"margin-left:{:.1f}%;width:{:.1f}%\"></div>",
+                     step.status == "SUCCESS" ? "ok" : "bad", left, width);
+}
+
+// The run's steps, each with its bar on the span from the earliest start to the latest end of the
+// run and its steps.
+void steps_table(const RunEvidence& run, const recorder::Zone& zone, std::string& html) {
+  double from = run.start_epoch.value_or(1e18);
+  double to = run.end_epoch.value_or(0);
+  for (const auto& step : run.steps) {
+    if (step.start) { from = std::min(from, *step.start); }
+    if (step.end) { to = std::max(to, *step.end); }
+  }
+  double span = to > from ? to - from : 1;
+  html += "<table class=\"steps\">\n<tr><th>Step</th><th>Status</th><th>Started</th><th>Took</th><th class=\"span\">In the run</th></tr>\n";
+  for (const auto& step : run.steps) {
+    std::string took = step.start && step.end ? fmt::format("{:.1f} s", *step.end - *step.start) : "-";
+    html += fmt::format("<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td class=\"span\">{}</td></tr>\n",
+                        html_escape(step.step_key), html_escape(step.status), html_escape(when(zone, step.start)), took,
+                        step_bar(step, from, to, span));
+  }
+  html += "</table>\n";
+}
+
 // One failed run, readable offline: when, its steps on a bar chart of the run's span, the failing
 // step's error and cause chain, where its captured logs are, its evidence and pod events.
 void run_section(const Cause& cause, const RunEvidence& run, const recorder::Zone& zone, std::string& html) {
@@ -225,29 +255,7 @@ void run_section(const Cause& cause, const RunEvidence& run, const recorder::Zon
   }
   html += fmt::format("<p>Location {}; started {}, failed {}{}.</p>\n", html_escape(run.location),
                       html_escape(when(zone, run.start_epoch)), html_escape(run.ended), duration);
-  if (!run.steps.empty()) {
-    double from = run.start_epoch.value_or(1e18);
-    double to = run.end_epoch.value_or(0);
-    for (const auto& step : run.steps) {
-      if (step.start) { from = std::min(from, *step.start); }
-      if (step.end) { to = std::max(to, *step.end); }
-    }
-    double span = to > from ? to - from : 1;
-    html += "<table class=\"steps\">\n<tr><th>Step</th><th>Status</th><th>Started</th><th>Took</th><th class=\"span\">In the run</th></tr>\n";
-    for (const auto& step : run.steps) {
-      std::string took = step.start && step.end ? fmt::format("{:.1f} s", *step.end - *step.start) : "-";
-      std::string bar;
-      if (step.start) {
-        double left = std::clamp((*step.start - from) / span * 100, 0.0, 100.0);
-        double width = std::clamp(((step.end ? *step.end : to) - *step.start) / span * 100, 0.5, 100.0 - left);
-        bar = fmt::format("<div class=\"step-bar {}\" style=\"margin-left:{:.1f}%;width:{:.1f}%\"></div>",
-                          step.status == "SUCCESS" ? "ok" : "bad", left, width);
-      }
-      html += fmt::format("<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td class=\"span\">{}</td></tr>\n",
-                          html_escape(step.step_key), html_escape(step.status), html_escape(when(zone, step.start)), took, bar);
-    }
-    html += "</table>\n";
-  }
+  if (!run.steps.empty()) { steps_table(run, zone, html); }
   if (!run.error_lines.empty()) {
     html += fmt::format("<p><strong>Failing step</strong> <code>{}</code>:</p>\n<pre class=\"error\">", html_escape(run.step_key));
     for (const auto& line : run.error_lines) { html += html_escape(line) + "\n"; }

@@ -65,6 +65,69 @@ std::vector<std::string> pointer_parts(std::string_view pointer) {
   return out;
 }
 
+// The item's text at `key`, empty where the artifact holds none ("-").
+std::string field_text(const Json& item, const char* key) {
+  return text_of(item, key) == "-" ? std::string() : text_of(item, key);
+}
+
+// The asset page of an asset check, its key's path parts encoded one by one.
+std::string asset_page(const Links& links, const Json& item) {
+  std::string path;
+  for (const auto& part : pointer_parts("/" + field_text(item, "asset"))) { path += "/" + encode_component(part); }
+  return field_text(item, "asset").empty() ? std::string() : links.dagster("/assets" + path);
+}
+
+// The sensor or schedule page of a tick, from where the tick sits in the artifact: a sensor tick under
+// step 03 by location and sensor, a schedule tick under step 06 by "<location>/<schedule>".
+std::string instigator_page(const Links& links, std::string_view kind, const std::vector<std::string>& parts) {
+  if (parts.size() < 3) { return {}; }
+  if (kind == "tick" && parts[0] == step_key(StepId::sensor_ticks)) {
+    return links.instigator("sensors", parts[1], parts[2]);
+  }
+  if (parts[0] != step_key(StepId::schedule_ticks)) { return {}; }
+  auto slash = parts[2].rfind('/');
+  if (slash == std::string::npos) { return {}; }
+  return links.instigator("schedules", parts[2].substr(0, slash), parts[2].substr(slash + 1));
+}
+
+// One pods.create audit entry of step 08: the entry itself, by the created pod's name (a refused
+// create has none: its request's generateName), as step 08's filter finds it.
+std::string pod_create_logs(const Links& links, const Json& item) {
+  auto at = epoch_of(item, "timestamp");
+  std::string pod = field_text(item, "podName");
+  if (!at || pod.empty()) { return {}; }
+  const Json* code = member(item, "statusCode");
+  bool refused = code != nullptr && code->IsInt() && code->GetInt() != 0;
+  std::string query = fmt::format(
+      "log_id(\"cloudaudit.googleapis.com/activity\")\nresource.type=\"k8s_cluster\"\n"
+      "protoPayload.methodName=\"io.k8s.core.v1.pods.create\"\n{}=\"{}\"",
+      refused ? "protoPayload.request.metadata.generateName" : "protoPayload.response.metadata.name", pod);
+  if (!links.cluster.empty()) { query += fmt::format("\nresource.labels.cluster_name=\"{}\"", links.cluster); }
+  return links.logs(query, *at - 600, *at + 600);
+}
+
+// The logs of the pod an event or a churned agent names, ten minutes either side of it.
+std::string pod_logs(const Links& links, const Json& item) {
+  auto at = epoch_of(item, "timestamp");
+  std::string pod = field_text(item, "podName");
+  if (!at || pod.empty()) { return {}; }
+  std::string query = fmt::format("resource.type=\"k8s_pod\"\nresource.labels.pod_name=\"{}\"", pod);
+  if (!links.cluster.empty()) { query += fmt::format("\nresource.labels.cluster_name=\"{}\"", links.cluster); }
+  return links.logs(query, *at - 600, *at + 600);
+}
+
+// Logs Explorer around a GKE item: an audit entry of step 08's churn events, a pod's logs, or a cluster event's.
+std::string gke_logs(const Links& links, const Json& item, std::string_view kind,
+                     const std::vector<std::string>& parts) {
+  if (kind == "agent_churn" && parts.size() == 3 && parts[1] == "events") { return pod_create_logs(links, item); }
+  if (kind == "pod_event" || kind == "agent_churn") { return pod_logs(links, item); }
+  auto at = epoch_of(item, "timestamp");
+  std::string name = field_text(item, "name");
+  if (!at || name.empty()) { return {}; }
+  return links.logs(fmt::format("logName:\"events\"\njsonPayload.involvedObject.name=\"{}\"", name), *at - 600,
+                    *at + 600);
+}
+
 }  // namespace
 
 std::string Links::dagster(std::string_view path) const {
@@ -138,54 +201,17 @@ std::string Links::for_item(const Json& artifact, std::string_view kind, std::st
   const Json* item = rapidjson::Pointer(std::string(pointer).c_str()).Get(artifact);
   if (item == nullptr || !item->IsObject()) { return {}; }
   auto parts = pointer_parts(pointer);
-  auto field = [&](const char* key) { return text_of(*item, key) == "-" ? std::string() : text_of(*item, key); };
-  if (kind == "run" || kind == "queued_run" || kind == "degraded_asset") { return run(field("runId")); }
-  if (kind == "retry") { return run(field("retryRunId")); }
-  if (kind == "backfill") { return dagster("/runs/b/" + encode_component(field("id"))); }
-  if (kind == "asset_check") {
-    std::string path;
-    for (const auto& part : pointer_parts("/" + field("asset"))) { path += "/" + encode_component(part); }
-    return field("asset").empty() ? std::string() : dagster("/assets" + path);
-  }
+  if (kind == "run" || kind == "queued_run" || kind == "degraded_asset") { return run(field_text(*item, "runId")); }
+  if (kind == "retry") { return run(field_text(*item, "retryRunId")); }
+  if (kind == "backfill") { return dagster("/runs/b/" + encode_component(field_text(*item, "id"))); }
+  if (kind == "asset_check") { return asset_page(*this, *item); }
   if (kind == "load_failure") { return dagster("/deployment/locations"); }
-  if (kind == "tick" && parts.size() >= 3 && parts[0] == step_key(StepId::sensor_ticks)) {
-    return instigator("sensors", parts[1], parts[2]);
+  if (kind == "tick" || kind == "schedule_tick") { return instigator_page(*this, kind, parts); }
+  if (kind == "agent_churn" || kind == "pod_event" || kind == "cluster_event") {
+    return gke_logs(*this, *item, kind, parts);
   }
-  if ((kind == "tick" || kind == "schedule_tick") && parts.size() >= 3 && parts[0] == step_key(StepId::schedule_ticks)) {
-    auto slash = parts[2].rfind('/');
-    return slash == std::string::npos ? std::string() : instigator("schedules", parts[2].substr(0, slash), parts[2].substr(slash + 1));
-  }
-  if (kind == "agent_churn" && parts.size() == 3 && parts[1] == "events") {
-    // One pods.create audit entry of step 08: the entry itself, by the created pod's name (a refused
-    // create has none: its request's generateName), as step 08's filter finds it.
-    auto at = epoch_of(*item, "timestamp");
-    std::string pod = field("podName");
-    if (!at || pod.empty()) { return {}; }
-    const Json* code = member(*item, "statusCode");
-    bool refused = code != nullptr && code->IsInt() && code->GetInt() != 0;
-    std::string query = fmt::format(
-        "log_id(\"cloudaudit.googleapis.com/activity\")\nresource.type=\"k8s_cluster\"\n"
-        "protoPayload.methodName=\"io.k8s.core.v1.pods.create\"\n{}=\"{}\"",
-        refused ? "protoPayload.request.metadata.generateName" : "protoPayload.response.metadata.name", pod);
-    if (!cluster.empty()) { query += fmt::format("\nresource.labels.cluster_name=\"{}\"", cluster); }
-    return logs(query, *at - 600, *at + 600);
-  }
-  if (kind == "pod_event" || kind == "agent_churn") {
-    auto at = epoch_of(*item, "timestamp");
-    std::string pod = field("podName");
-    if (!at || pod.empty()) { return {}; }
-    std::string query = fmt::format("resource.type=\"k8s_pod\"\nresource.labels.pod_name=\"{}\"", pod);
-    if (!cluster.empty()) { query += fmt::format("\nresource.labels.cluster_name=\"{}\"", cluster); }
-    return logs(query, *at - 600, *at + 600);
-  }
-  if (kind == "cluster_event") {
-    auto at = epoch_of(*item, "timestamp");
-    std::string name = field("name");
-    if (!at || name.empty()) { return {}; }
-    return logs(fmt::format("logName:\"events\"\njsonPayload.involvedObject.name=\"{}\"", name), *at - 600, *at + 600);
-  }
-  if (kind == "error_group") { return error_group(field("groupId")); }
-  if (kind == "alert") { return incident(field("name")); }
+  if (kind == "error_group") { return error_group(field_text(*item, "groupId")); }
+  if (kind == "alert") { return incident(field_text(*item, "name")); }
   return {};
 }
 

@@ -62,11 +62,10 @@ std::string retries(const Cause& cause) {
   return fmt::format("Retries: {}.", fmt::join(parts, ", "));
 }
 
-}  // namespace
-
-std::string narrative(const Cause& cause) {
-  if (cause.runs.empty()) { return ""; }
-  std::set<std::string> job_set;
+// What the runs of one cause share: their jobs, the categories collect filed the reclassified ones
+// under, the evidence behind the reclassification and their pods' events.
+struct CauseTally {
+  std::set<std::string> jobs;
   std::set<std::string> collected;
   std::map<std::string, int> own;    // run_event evidence: the run's own record
   std::map<std::string, int> cited;  // other signals (pod events, agent errors, ...): linked through the gate
@@ -74,62 +73,88 @@ std::string narrative(const Cause& cause) {
   int during = 0;
   int outside = 0;
   int corroborating = 0;
+};
+
+CauseTally tally(const Cause& cause) {
+  CauseTally t;
   for (const auto& run : cause.runs) {
-    job_set.insert(fmt::format("`{}`", run.job));
+    t.jobs.insert(fmt::format("`{}`", run.job));
     if (run.reclassified) {
-      ++reclassified;
-      collected.insert(run.collected_category);
+      ++t.reclassified;
+      t.collected.insert(run.collected_category);
       for (const auto& e : run.evidence) {
         if (e.kind == "run_event") {
-          ++own["item"];
+          ++t.own["item"];
         } else if (e.kind != "run") {
-          ++cited[e.kind];
+          ++t.cited[e.kind];
         }
       }
     }
-    during += run.pod_events_during;
-    outside += run.pod_events_outside;
-    if (!run.reclassified) { corroborating += run.pod_events_corroborating; }
+    t.during += run.pod_events_during;
+    t.outside += run.pod_events_outside;
+    if (!run.reclassified) { t.corroborating += run.pod_events_corroborating; }
   }
-  std::vector<std::string> jobs(job_set.begin(), job_set.end());
+  return t;
+}
+
+// Why the runs sit under this cause: no rule, a reclassification on linked evidence, or collect's own rule.
+std::string attribution(const Cause& cause, const CauseTally& t) {
+  bool one = cause.runs.size() == 1;
+  if (cause.rule_id == "-") {
+    return fmt::format(" No classification rule matched {} failure message, error classes or engine events.",
+                       one ? "its" : "their");
+  }
+  if (t.reclassified > 0) {
+    std::vector<std::string> from(t.collected.begin(), t.collected.end());
+    std::string text = one ? fmt::format(" Collect filed it as {}; `{}` moved it here", listing(from), cause.rule_id)
+                           : fmt::format(" {} of them, filed by collect as {}, were moved here by `{}`", t.reclassified,
+                                         listing(from), cause.rule_id);
+    std::vector<std::string> grounds;
+    if (!t.own.empty()) { grounds.push_back(fmt::format("the run's own record ({} item(s))", t.own.at("item"))); }
+    if (!t.cited.empty()) {
+      bool single = t.cited.size() == 1 && t.cited.begin()->second == 1;
+      grounds.push_back(fmt::format("{} that overlap{} the run's lifetime (the temporal overlap gate)",
+                                    counted(t.cited), single ? "s" : ""));
+    }
+    return text + (grounds.empty() ? "." : fmt::format(" on {}.", listing(grounds)));
+  }
+  if (t.corroborating > 0) {
+    return fmt::format(" {} collect's rule `{}` on {} own failure record; {} pod event(s) of {} pods during the run{} "
+                       "corroborate it (the temporal overlap gate), cited as evidence.",
+                       one ? "It matched" : "Each matched", cause.rule_id, one ? "its" : "its", t.corroborating,
+                       one ? "its" : "their", one ? "" : "s");
+  }
+  return fmt::format(" {} collect's rule `{}` on {} own failure record; no other signal was needed.",
+                     one ? "It matched" : "Each matched", cause.rule_id, one ? "its" : "its");
+}
+
+// The pod events of the runs that the gate did not link: worth a look before the cause is closed.
+std::string unlinked_pod_events(const CauseTally& t) {
+  std::string text;
+  if (t.during > 0) {
+    text += fmt::format(" {} pod event(s) of these runs' pods happened during the runs without explaining them: check "
+                        "them (listed under each run) before closing the cause.",
+                        t.during);
+  }
+  if (t.outside > 0) {
+    text += fmt::format(" {} pod event(s) of these runs' pods fall outside the runs' lifetimes and are not linked.",
+                        t.outside);
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string narrative(const Cause& cause) {
+  if (cause.runs.empty()) { return ""; }
+  CauseTally t = tally(cause);
+  std::vector<std::string> jobs(t.jobs.begin(), t.jobs.end());
   bool one = cause.runs.size() == 1;
   std::string text = one ? fmt::format("One run of {} failed {}.", listing(jobs), when_span(cause))
                          : fmt::format("{} runs of {} failed {}.", cause.runs.size(), listing(jobs), when_span(cause));
-  if (cause.rule_id == "-") {
-    text += fmt::format(" No classification rule matched {} failure message, error classes or engine events.",
-                        one ? "its" : "their");
-  } else if (reclassified > 0) {
-    std::vector<std::string> from(collected.begin(), collected.end());
-    text += one ? fmt::format(" Collect filed it as {}; `{}` moved it here", listing(from), cause.rule_id)
-                : fmt::format(" {} of them, filed by collect as {}, were moved here by `{}`", reclassified, listing(from),
-                              cause.rule_id);
-    std::vector<std::string> grounds;
-    if (!own.empty()) { grounds.push_back(fmt::format("the run's own record ({} item(s))", own["item"])); }
-    if (!cited.empty()) {
-      bool single = cited.size() == 1 && cited.begin()->second == 1;
-      grounds.push_back(fmt::format("{} that overlap{} the run's lifetime (the temporal overlap gate)", counted(cited),
-                                    single ? "s" : ""));
-    }
-    text += grounds.empty() ? "." : fmt::format(" on {}.", listing(grounds));
-  } else if (corroborating > 0) {
-    text += fmt::format(" {} collect's rule `{}` on {} own failure record; {} pod event(s) of {} pods during the run{} "
-                        "corroborate it (the temporal overlap gate), cited as evidence.",
-                        one ? "It matched" : "Each matched", cause.rule_id, one ? "its" : "its", corroborating,
-                        one ? "its" : "their", one ? "" : "s");
-  } else {
-    text += fmt::format(" {} collect's rule `{}` on {} own failure record; no other signal was needed.",
-                        one ? "It matched" : "Each matched", cause.rule_id, one ? "its" : "its");
-  }
+  text += attribution(cause, t);
   text += " " + retries(cause);
-  if (during > 0) {
-    text += fmt::format(" {} pod event(s) of these runs' pods happened during the runs without explaining them: check "
-                        "them (listed under each run) before closing the cause.",
-                        during);
-  }
-  if (outside > 0) {
-    text += fmt::format(" {} pod event(s) of these runs' pods fall outside the runs' lifetimes and are not linked.",
-                        outside);
-  }
+  text += unlinked_pod_events(t);
   return text;
 }
 

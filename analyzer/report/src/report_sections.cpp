@@ -270,55 +270,92 @@ void queued_and_backfills(Context& c) {
   c.report.impact.push_back(std::move(finding));
 }
 
-void error_groups(Context& c) {
-  const Json* step = step_payload(c.artifact, step_key(StepId::error_groups));
-  if (step == nullptr) { return; }
-  std::map<std::string, const Json*> groups;
-  std::map<std::string, rapidjson::SizeType> group_index;
-  const Json& group_list = array_of(*step, "groups");
+// Step 12's groups by id, each with its place in the step's list (the artifact pointer's index).
+struct ErrorGroup {
+  const Json* json = nullptr;
+  rapidjson::SizeType index = 0;
+};
+using ErrorGroupIndex = std::map<std::string, ErrorGroup>;
+
+ErrorGroupIndex index_error_groups(const Json& step) {
+  ErrorGroupIndex groups;
+  const Json& group_list = array_of(step, "groups");
   for (rapidjson::SizeType i = 0; i < group_list.Size(); ++i) {
-    groups[text_of(group_list[i], "groupId")] = &group_list[i];
-    group_index[text_of(group_list[i], "groupId")] = i;
+    groups[text_of(group_list[i], "groupId")] = {&group_list[i], i};
   }
-  const Json* buckets = member(*step, "buckets");
-  if (buckets == nullptr) { return; }
+  return groups;
+}
+
+// The group named `name`, or nullptr when step 12 listed no such group.
+const ErrorGroup* find_group(const ErrorGroupIndex& groups, const std::string& name) {
+  auto it = groups.find(name);
+  return it == groups.end() ? nullptr : &it->second;
+}
+
+std::string group_pointer(const ErrorGroup& group) {
+  return fmt::format("/step_12_error_groups/groups/{}", group.index);
+}
+
+// Sorts the finding's items and counts them in its summary.
+void summarize_groups(Finding& finding) {
+  std::sort(finding.items.begin(), finding.items.end());
+  finding.summary = fmt::format("{} group(s)", finding.items.size());
+}
+
+// The groups seen in the window, each a timeline row.
+Finding in_window_groups(Context& c, const Json& buckets, const ErrorGroupIndex& groups) {
   Finding in_window{"Error groups in the window", "", {}, {}, {}};
-  // OPEN groups not seen in the window (step 12 finds them over 30 days): cleanup candidates.
-  Finding stale{"Stale open error groups", "", {}, "stale-open-error-group", {}};
   std::map<std::string, int> by_category;
-  for (const auto& id : array_of(*buckets, "inWindow").GetArray()) {
+  for (const auto& id : array_of(buckets, "inWindow").GetArray()) {
     std::string name = summary::asset_text(&id);
-    const Json* group = groups.count(name) ? groups[name] : nullptr;
+    const ErrorGroup* found = find_group(groups, name);
+    const Json* group = found ? found->json : nullptr;
     std::string exception = group ? brief(*group, "exception") : "?";
     std::string category = group ? text_of(*group, "category") : "?";
     auto seen = group ? epoch_of(*group, "lastSeenTime") : std::nullopt;
     in_window.items.push_back(fmt::format("{}: `{}` {}", category, name, exception));
     ++by_category[category];
     c.row(seen, fmt::format("Error group `{}` ({}): {}", name, category, exception), "Error Reporting (step 12)", "error_group",
-          group ? fmt::format("/step_12_error_groups/groups/{}", group_index[name]) : "");
+          found ? group_pointer(*found) : "");
   }
-  for (const auto& id : array_of(*buckets, "staleOpen").GetArray()) {
+  if (in_window.items.empty()) { return in_window; }
+  summarize_groups(in_window);
+  // By the seed's three triage categories (sigterm_during_import, preemption_artifact, unclassified).
+  std::string counts;
+  for (const auto& [category, count] : by_category) { counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", count, category); }
+  in_window.summary += ": " + counts;
+  return in_window;
+}
+
+// OPEN groups not seen in the window (step 12 finds them over 30 days): cleanup candidates.
+Finding stale_groups(const Context& c, const Json& buckets, const ErrorGroupIndex& groups) {
+  Finding stale{"Stale open error groups", "", {}, "stale-open-error-group", {}};
+  for (const auto& id : array_of(buckets, "staleOpen").GetArray()) {
     std::string name = summary::asset_text(&id);
-    const Json* group = groups.count(name) ? groups[name] : nullptr;
+    const ErrorGroup* found = find_group(groups, name);
+    const Json* group = found ? found->json : nullptr;
     auto seen = group ? epoch_of(*group, "lastSeenTime") : std::nullopt;
     stale.items.push_back(fmt::format("`{}` {}, last seen {} — cleanup candidate", name, group ? brief(*group, "exception") : "?",
                                       seen ? c.zone.format(recorder::from_epoch_seconds(*seen), "%F") : "unknown"));
-    if (group) {
-      stale.evidence.push_back({"error_group", fmt::format("/step_12_error_groups/groups/{}", group_index[name]),
+    if (found) {
+      stale.evidence.push_back({"error_group", group_pointer(*found),
                                 fmt::format("error group `{}` last seen before the window", name), seen});
     }
   }
+  if (!stale.items.empty()) { summarize_groups(stale); }
+  return stale;
+}
+
+void error_groups(Context& c) {
+  const Json* step = step_payload(c.artifact, step_key(StepId::error_groups));
+  if (step == nullptr) { return; }
+  ErrorGroupIndex groups = index_error_groups(*step);
+  const Json* buckets = member(*step, "buckets");
+  if (buckets == nullptr) { return; }
+  Finding in_window = in_window_groups(c, *buckets, groups);
+  Finding stale = stale_groups(c, *buckets, groups);
   for (Finding* finding : {&in_window, &stale}) {
-    if (finding->items.empty()) { continue; }
-    std::sort(finding->items.begin(), finding->items.end());
-    finding->summary = fmt::format("{} group(s)", finding->items.size());
-    if (finding == &in_window) {
-      // By the seed's three triage categories (sigterm_during_import, preemption_artifact, unclassified).
-      std::string counts;
-      for (const auto& [category, count] : by_category) { counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", count, category); }
-      finding->summary += ": " + counts;
-    }
-    c.report.emerging.push_back(std::move(*finding));
+    if (!finding->items.empty()) { c.report.emerging.push_back(std::move(*finding)); }
   }
 }
 

@@ -68,13 +68,10 @@ void adopt_bundle(const recorder::Bundle& bundle, bool keep_zone, bool keep_url,
   }
 }
 
-Config build_config(const po::variables_map& vm) {
-  Config config;
-  if (vm.count("config")) {
-    auto loaded = load_config(vm["config"].as<std::string>());
-    if (!loaded) throw UsageError{"--config: " + loaded.error().message};
-    config = *loaded;
-  }
+namespace {
+
+// --dagster-url, --flavor, --organization and --deployment over the config's dagster settings.
+void apply_dagster_options(const po::variables_map& vm, Config& config) {
   if (vm.count("dagster-url")) {
     auto url = recorder::parse_url(vm["dagster-url"].as<std::string>());
     if (!url) throw UsageError{"--dagster-url: " + url.error().message};
@@ -87,7 +84,10 @@ Config build_config(const po::variables_map& vm) {
   }
   if (vm.count("organization")) config.dagster.organization = vm["organization"].as<std::string>();
   if (vm.count("deployment")) config.dagster.deployment = vm["deployment"].as<std::string>();
-  if (vm.count("tz")) config.timezone = vm["tz"].as<std::string>();
+}
+
+// --concurrency, --timeout and --retries, each checked against its range.
+void apply_request_options(const po::variables_map& vm, Config& config) {
   if (vm.count("concurrency")) {
     int n = vm["concurrency"].as<int>();
     if (n < 1 || n > 64) throw UsageError{fmt::format("--concurrency: {} is not in 1-64", n)};
@@ -103,6 +103,20 @@ Config build_config(const po::variables_map& vm) {
     if (n < 0 || n > 20) throw UsageError{fmt::format("--retries: {} is not in 0-20", n)};
     config.retries = n;
   }
+}
+
+}  // namespace
+
+Config build_config(const po::variables_map& vm) {
+  Config config;
+  if (vm.count("config")) {
+    auto loaded = load_config(vm["config"].as<std::string>());
+    if (!loaded) throw UsageError{"--config: " + loaded.error().message};
+    config = *loaded;
+  }
+  apply_dagster_options(vm, config);
+  if (vm.count("tz")) config.timezone = vm["tz"].as<std::string>();
+  apply_request_options(vm, config);
   if (config.dagster.flavor == Flavor::plus && config.dagster.organization.empty()) {
     throw UsageError{"--flavor plus needs --organization (or \"dagster/organization\" in --config)"};
   }

@@ -86,6 +86,22 @@ struct Parser {
     if ((r.mode != FailureMode::none) != (r.status == "FAILURE")) {
       throw SpecError{at, "a run has a \"failure\" mode exactly when its status is FAILURE"};
     }
+    run_times(v, at, r);
+    r.step = text(v, at, "step", r.job + "_step");
+    r.error = text(v, at, "error");  // "" = the failure mode's usual exception
+    r.max_runtime = static_cast<int>(num(v, at, "max_runtime", 3600, 1, 7 * 86400));
+    r.exiting_engine_event = flag(v, at, "exiting_engine_event");
+    r.materialized = flag(v, at, "materialized");
+    spec_tags(v, at, r);
+    default_tags(r);
+    pod_events(v, at, r);
+    expectation(v, at, r);
+    return r;
+  }
+
+  // When the run was created, started and ended: "created" defaults to 5 s before the start (else
+  // the end), and a finished run needs an end.
+  void run_times(const Value& v, const std::string& at, Run& r) const {
     r.start = time_at(v, at, "start", world.now, false);
     r.end = time_at(v, at, "end", world.now, false);
     r.created = time_at(v, at, "created", world.now, false);
@@ -94,28 +110,28 @@ struct Parser {
     if (r.end != 0 && r.start != 0 && r.end < r.start) throw SpecError{at + "/end", "is before \"start\""};
     bool finished = r.status == "FAILURE" || r.status == "SUCCESS" || r.status == "CANCELED";
     if (finished && r.end == 0) throw SpecError{at, fmt::format("a {} run needs \"end\"", r.status)};
-    r.step = text(v, at, "step", r.job + "_step");
-    r.error = text(v, at, "error");  // "" = the failure mode's usual exception
-    r.max_runtime = static_cast<int>(num(v, at, "max_runtime", 3600, 1, 7 * 86400));
-    r.exiting_engine_event = flag(v, at, "exiting_engine_event");
-    r.materialized = flag(v, at, "materialized");
-    if (const Value* tags = member(v, "tags")) {
-      if (!tags->IsObject()) throw SpecError{at + "/tags", "must be an object of strings"};
-      for (const auto& t : tags->GetObject()) {
-        if (!t.value.IsString()) throw SpecError{at + "/tags/" + t.name.GetString(), "must be a string"};
-        r.tags[t.name.GetString()] = t.value.GetString();
-      }
+  }
+
+  // The spec's own "tags" of the run.
+  static void spec_tags(const Value& v, const std::string& at, Run& r) {
+    const Value* tags = member(v, "tags");
+    if (tags == nullptr) return;
+    if (!tags->IsObject()) throw SpecError{at + "/tags", "must be an object of strings"};
+    for (const auto& t : tags->GetObject()) {
+      if (!t.value.IsString()) throw SpecError{at + "/tags/" + t.name.GetString(), "must be a string"};
+      r.tags[t.name.GetString()] = t.value.GetString();
     }
-    default_tags(r);
-    pod_events(v, at, r);
-    if (const Value* e = member(v, "expect")) {
-      check_keys(*e, at + "/expect", {"category", "rule"});
-      r.expected = true;
-      r.expect.category = text(*e, at + "/expect", "category");
-      r.expect.rule = text(*e, at + "/expect", "rule");
-      if (r.expect.category.empty()) throw SpecError{at + "/expect", "\"category\" is required"};
-    }
-    return r;
+  }
+
+  // What the scenario expects the run to be classified as ("expect"), when it says.
+  static void expectation(const Value& v, const std::string& at, Run& r) {
+    const Value* e = member(v, "expect");
+    if (e == nullptr) return;
+    check_keys(*e, at + "/expect", {"category", "rule"});
+    r.expected = true;
+    r.expect.category = text(*e, at + "/expect", "category");
+    r.expect.rule = text(*e, at + "/expect", "rule");
+    if (r.expect.category.empty()) throw SpecError{at + "/expect", "\"category\" is required"};
   }
 
   // The tags Dagster itself sets for the run's failure (the spec's own tags win).

@@ -1,6 +1,6 @@
 // Reading a scenario spec: the error thrown inside the parser and the typed member readers shared by
 // simulate_spec.cpp (runs, instigators, the rest) and simulate_spec_signals.cpp (agents, asset
-// checks, Google Cloud signals). Private to analyzer/src/simulate_spec*.cpp.
+// checks, Google Cloud signals). Private to analyzer/simulate/src/simulate_spec*.cpp.
 #pragma once
 
 #include <rapidjson/document.h>

@@ -1,12 +1,14 @@
 // The incident world of `day2 simulate`, as read from a scenario spec (docs/scenarios.md,
 // "Scenario specs"), and the transports that answer day2's requests from it. Private to
-// analyzer/src/simulate*.cpp.
+// analyzer/simulate/src/simulate*.cpp.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <rapidjson/document.h>
@@ -244,6 +246,14 @@ std::string captured_stderr(const Run& run);
 // member's JSON text, or "" when `op` is not one of them.
 std::string answer_assets(const World& world, const std::string& op, const rapidjson::Value& vars);
 std::string answer_plus(const World& world, const std::string& op);
+
+// Cloud Logging's entries.list (simulate_gcp_logging.cpp): the entries of the window that the
+// request's filter asks for, one page of them.
+recorder::HttpResponse list_entries(const World& world, const std::string& body);
+// A stable fake identifier derived from `seed` (uids, resource versions): same world, same bundle.
+std::uint64_t fnv1a(std::string_view text);
+// A uuid-shaped uid derived from `seed`.
+std::string uid_of(std::string_view seed);
 
 // The Google answers beyond Cloud Logging: Error Reporting, Monitoring alerts and time series.
 // nullopt when `path` is none of them.

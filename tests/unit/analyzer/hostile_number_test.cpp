@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "recorder/cli.hpp"
+#include "recorder/proxy/cli.hpp"
 #include "recorder/base/command.hpp"
 #include "recorder/base/json.hpp"
 #include "support/cli_outcome.hpp"

@@ -1,11 +1,13 @@
 // The recording proxy over real HTTP on 127.0.0.1: a cpp-httplib upstream in the test process, the
-// proxy in front of it, a cpp-httplib client.
-#include "recorder/proxy.hpp"
+// proxy (on the event-driven server) in front of it, a cpp-httplib client.
+#include "recorder/proxy/proxy.hpp"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <future>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -230,6 +232,94 @@ TEST(RecordingProxy, MaxExchangesStopsForwarding) {
   EXPECT_EQ(refused->status, 503);
   EXPECT_EQ(api.requests().size(), 1u);
   EXPECT_EQ(proxy.bundle().exchanges.size(), 1u);
+}
+
+// An upstream whose answers wait until release(): upstream calls that block for as long as the test wants.
+class Gate {
+ public:
+  void wait() {
+    std::unique_lock lock(m_mutex);
+    m_changed.wait(lock, [this] { return m_open; });
+  }
+  void release() {
+    std::lock_guard lock(m_mutex);
+    m_open = true;
+    m_changed.notify_all();
+  }
+
+ private:
+  std::mutex m_mutex;
+  std::condition_variable m_changed;
+  bool m_open = false;
+};
+
+void wait_for_requests(const FakeUpstream& upstream, std::size_t count) {
+  for (int i = 0; i < 5000 && upstream.requests().size() < count; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_GE(upstream.requests().size(), count) << "the upstream never got the requests";
+}
+
+// Upstream calls block on the worker pool, not on the server's two event loops: with four of them
+// waiting, the proxy still answers what it answers itself.
+TEST(RecordingProxy, BlockedUpstreamCallsLeaveTheEventLoopsFree) {
+  Gate gate;
+  FakeUpstream api([&](const httplib::Request& req, httplib::Response& res) {
+    gate.wait();
+    answer_json(req, res);
+  });
+  RunningProxy proxy({upstream(api.url())});
+  auto port = proxy.proxy.port();
+  std::vector<std::future<int>> slow;
+  for (int i = 0; i < 4; ++i) {
+    slow.push_back(std::async(std::launch::async, [port] {
+      httplib::Client client("127.0.0.1", port);
+      client.set_read_timeout(10, 0);
+      auto res = client.Get("/graphql");
+      return res ? res->status : -1;
+    }));
+  }
+  wait_for_requests(api, 4);
+  httplib::Client other("127.0.0.1", port);
+  other.set_read_timeout(5, 0);
+  auto refused = other.send([] {
+    httplib::Request req;
+    req.method = "PROPFIND";
+    req.path = "/graphql";
+    return req;
+  }());
+  ASSERT_TRUE(refused) << "no answer while four upstream calls were blocked";
+  EXPECT_EQ(refused->status, 405);
+  EXPECT_NE(refused->body.find("the method PROPFIND is not supported"), std::string::npos) << refused->body;
+  gate.release();
+  for (auto& status : slow) EXPECT_EQ(status.get(), 201);
+  EXPECT_EQ(proxy.bundle().exchanges.size(), 4u);
+}
+
+// stop() waits for the upstream calls in flight, so their exchanges are in the bundle.
+TEST(RecordingProxy, StopWaitsForTheExchangesInFlight) {
+  Gate gate;
+  FakeUpstream api([&](const httplib::Request& req, httplib::Response& res) {
+    gate.wait();
+    answer_json(req, res);
+  });
+  RunningProxy proxy({upstream(api.url())});
+  auto port = proxy.proxy.port();
+  auto in_flight = std::async(std::launch::async, [port] {
+    httplib::Client client("127.0.0.1", port);
+    client.set_read_timeout(10, 0);
+    return client.Get("/graphql?late=1") ? 1 : 0;
+  });
+  wait_for_requests(api, 1);
+  auto stopped = std::async(std::launch::async, [&] { proxy.proxy.stop(); });
+  EXPECT_EQ(stopped.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
+      << "stop() returned while an upstream call was in flight";
+  gate.release();
+  stopped.get();
+  in_flight.get();
+  auto bundle = proxy.proxy.bundle(Manifest{});
+  ASSERT_EQ(bundle.exchanges.size(), 1u);
+  EXPECT_EQ(bundle.exchanges[0].path, "/graphql");
 }
 
 // An upstream that answers GraphQL by operation and REST by path, so each request has its own answer.

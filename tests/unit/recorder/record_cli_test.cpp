@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "recorder/cli.hpp"
+#include "recorder/proxy/cli.hpp"
 #include "support/cli_outcome.hpp"
 #include "support/temp_dir.hpp"
 

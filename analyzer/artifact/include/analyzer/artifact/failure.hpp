@@ -20,38 +20,7 @@ namespace analyzer {
 // location instead ('  File "/srv/loc/broken.py", line 4', the source line, a caret) and ends with
 // "SyntaxError: '(' was never closed": that last line, with the file and line appended
 // ("SyntaxError: '(' was never closed (broken.py, line 4)"). Pure.
-inline std::string exception_line(std::string_view message) {
-  while (!message.empty() && (message.front() == '\n' || message.front() == '\r')) message.remove_prefix(1);
-  auto first_end = message.find('\n');
-  std::string_view first = message.substr(0, first_end);
-  std::string_view trimmed = first.substr(std::min(first.find_first_not_of(' '), first.size()));
-  if (!trimmed.starts_with("File \"") || first_end == std::string_view::npos) return std::string(first);
-  // The exception: the last line that is not indented (the traceback's lines are).
-  std::string_view exception;
-  for (std::size_t start = 0; start < message.size();) {
-    auto end = message.find('\n', start);
-    auto line = message.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-    if (!line.empty() && line.front() != ' ' && line.front() != '\t' && line.find_first_not_of(" \r") != std::string_view::npos) {
-      exception = line;
-    }
-    if (end == std::string_view::npos) break;
-    start = end + 1;
-  }
-  while (!exception.empty() && exception.back() == '\r') exception.remove_suffix(1);
-  if (exception.empty()) return std::string(first);
-  auto quote_end = trimmed.find('"', 6);
-  std::string_view path = quote_end == std::string_view::npos ? std::string_view{} : trimmed.substr(6, quote_end - 6);
-  path = path.substr(path.rfind('/') == std::string_view::npos ? 0 : path.rfind('/') + 1);
-  auto line_at = trimmed.find(", line ");
-  std::string_view line_number;
-  if (line_at != std::string_view::npos) {
-    line_number = trimmed.substr(line_at + 7);
-    line_number = line_number.substr(0, line_number.find_first_not_of("0123456789"));
-  }
-  std::string out(exception);
-  if (!path.empty()) out += " (" + std::string(path) + (line_number.empty() ? "" : ", line " + std::string(line_number)) + ")";
-  return out;
-}
+std::string exception_line(std::string_view message);
 
 // One link of a Python exception cause chain (PythonError.errorChain), outermost first.
 struct ErrorLink {

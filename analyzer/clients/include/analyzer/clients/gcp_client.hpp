@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "recorder/base/json.hpp"
+#include "recorder/endpoints.hpp"
 #include "recorder/transport.hpp"
 
 namespace analyzer {
@@ -20,10 +21,10 @@ namespace analyzer {
 // Where each API lives (scheme://host[:port], no trailing slash). Tests and the replay server
 // stand in by pointing every root at one local server (`all`).
 struct GcpEndpoints {
-  std::string logging = "https://logging.googleapis.com";
-  std::string monitoring = "https://monitoring.googleapis.com";
-  std::string error_reporting = "https://clouderrorreporting.googleapis.com";
-  std::string container = "https://container.googleapis.com";
+  std::string logging = recorder::default_root(recorder::Service::logging);
+  std::string monitoring = recorder::default_root(recorder::Service::monitoring);
+  std::string error_reporting = recorder::default_root(recorder::Service::error_reporting);
+  std::string container = recorder::default_root(recorder::Service::container);
 
   // Every API at `root` ("http://127.0.0.1:8080"); a trailing '/' is dropped.
   static GcpEndpoints all(std::string root);

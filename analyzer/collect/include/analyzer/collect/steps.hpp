@@ -76,12 +76,6 @@ struct NodePool {
   std::vector<std::string> node_prefixes;
 };
 
-// The pools of a nodePools.list answer (sorted by name; unnamed ones dropped). Pure.
-std::vector<NodePool> parse_node_pools(const rapidjson::Value& list);
-// The pool of GKE node `node`: the pool whose instance group's prefix starts its name, else the
-// longest pool name between dashes in it; null when none. Pure.
-const NodePool* pool_of(const std::string& node, const std::vector<NodePool>& pools);
-
 // An event not about a pod: nodes, Jobs, Spot VM preemptions, event-exporter restarts.
 struct ClusterEvent {
   double timestamp = 0;
@@ -105,15 +99,6 @@ struct GkeEvents {
   std::string step_pods_error;         // why they could not be read ("" when read or not asked)
 };
 
-// The run of a pod: from a run pod's name, else from the step pods' labels of `events`.
-std::optional<std::string> run_of_pod(const std::string& pod, const GkeEvents& events);
-
-// How a pod lost its node, told apart because they need different fixes: "priority" (the
-// scheduler's Preempted: a higher-priority pod took its place), "spot" (the Spot / preemptible VM
-// was reclaimed: Compute Engine's preemption, or the node's graceful shutdown on a Spot pool),
-// "node_shutdown" (a graceful node shutdown on a pool not known to be Spot); "" for other events.
-std::string preemption_kind(const PodEvent& event);
-
 struct StepContext {
   const DagsterClient& client;
   const Config& config;
@@ -131,9 +116,9 @@ struct StepContext {
 
 using StepResult = recorder::Result<rapidjson::Document>;
 
-// Fetchers behind the Shared values.
+// Fetchers behind the Shared values (the investigation commands read a window's runs too; the asset
+// graph's fetcher is private, in src/collect_helpers.hpp).
 recorder::Result<std::vector<RunRow>> fetch_runs_in_window(const StepContext& context);
-recorder::Result<std::vector<AssetNode>> fetch_asset_nodes(const StepContext& context);
 
 // The Dagster steps. Each returns its payload or an Error naming the query and the cause.
 StepResult step_failed_runs(StepContext& context);    // step_01_failed_runs
@@ -161,45 +146,18 @@ StepResult step_oom_metrics(StepContext& context);      // step_13_oom_metrics
 // creations (audit log: which run each dagster-step pod belongs to).
 recorder::Result<GkeEvents> fetch_gke_events(const StepContext& context, bool full = true);
 
-// Google Cloud helpers shared by the step_gcp files.
-std::string lql_quote(std::string_view text);  // a double-quoted Logging / Monitoring filter string
-// RFC 3339 `object[key]` as float epoch seconds; nullopt when absent or malformed.
-std::optional<double> rfc3339_seconds(const rapidjson::Value& object, const char* key);
-// The string at JSON pointer-like `path` ("resource/labels/pod_name"); "" when absent.
-std::string string_at(const rapidjson::Value& object, std::string_view path);
-// run id -> terminal status of the runs that ended in the window (step 01's runs); an Error when
-// they could not be read.
-recorder::Result<std::map<std::string, std::string>> run_statuses(StepContext& context);
-// SUCCESS or FAILURE when `run_id` is one of `statuses`' runs with that status, else UNKNOWN.
-std::string run_status_of(const std::optional<std::string>& run_id, const std::map<std::string, std::string>& statuses);
-
 // Reads one failed run's whole event log (paged to the end) into `record`.
 recorder::Result<void> read_run_events(const DagsterClient& client, int page_size, FailureRecord& record);
 
 // The FailureRecord as written in step 01 (without category / rule id).
 rapidjson::Value failure_to_json(const FailureRecord& record, Allocator& allocator);
 
-// A run of a run list (RunsInWindow, InFlightRuns) or RunDetail: absent fields are "" / 0, and
-// launch_time is read from `stats` when the query asks for it.
-RunRow read_run_row(const rapidjson::Value& run);
 // The run's identity, times and tags as a FailureRecord, its evidence still to read.
 FailureRecord failure_record(const RunRow& run);
 
-// The `results` list of a paged run or backfill list: `data[field]` must be the union member
-// `type_name` with a `results` array. Errors name `operation` ("RunsInWindow: runsOrError is missing").
-recorder::Result<const rapidjson::Value*> union_results(const rapidjson::Value& data, std::string_view operation,
-                                                        const char* field, std::string_view type_name);
-
-// Helpers shared by the step files.
-std::string join_path(const rapidjson::Value* path_array);  // ["a","b"] -> "a/b"
-std::map<std::string, std::string> read_tags(const rapidjson::Value& run);
+// JSON helpers the investigation commands use too (the step files' own are in src/collect_helpers.hpp).
 double number_or(const rapidjson::Value& object, const char* key, double fallback);
 rapidjson::Value string_value(std::string_view text, Allocator& allocator);
-// One entry of a step's "itemErrors": {"item": what could not be read, "error": why} (docs/artifact.md).
-rapidjson::Value item_error(std::string_view item, std::string_view error, Allocator& allocator);
-rapidjson::Value nullable_number(const rapidjson::Value& object, const char* key);
-// The first error of a PythonError's cause chain as "Class: message" (first line), "" when none.
-std::string error_chain_top(const rapidjson::Value& python_error);
 
 }  // namespace analyzer
 

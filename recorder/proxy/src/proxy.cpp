@@ -1,17 +1,18 @@
-// The recording reverse proxy: a cpp-httplib server in front of a Transport wrapped in a
-// RecordingTransport, so exchanges are kept (redacted) exactly as `collect --record` keeps them.
-#include "recorder/proxy.hpp"
+// The recording reverse proxy: the event-driven server (recorder/server) in front of a Transport
+// wrapped in a RecordingTransport, so exchanges are kept (redacted) exactly as `collect --record`
+// keeps them. Upstream calls block, so they run on the server's worker pool, off its event loops.
+#include "recorder/proxy/proxy.hpp"
 
 #include <fmt/format.h>
-#include <httplib.h>
 
 #include <algorithm>
 #include <atomic>
 #include <mutex>
 
-#include "recorder/http_server.hpp"
+#include "recorder/server/event_server.hpp"
 #include "recorder/base/json.hpp"
 #include "recorder/base/log.hpp"
+#include "recorder/endpoints.hpp"
 #include "recorder/record.hpp"
 #include "recorder/base/text.hpp"
 
@@ -19,19 +20,22 @@ namespace recorder {
 
 namespace {
 
-const HttpServerSettings k_server_settings{.worker_threads = 32,
-                                           .keep_alive_max_requests = 1000,
-                                           .keep_alive_timeout = std::chrono::seconds(2),
-                                           .max_request_bytes = 64u << 20};
+// Two event loops; up to 32 upstream calls at once (the others queue); an idle keep-alive connection
+// holds nothing but is closed after 5 s.
+const EventServerSettings k_server_settings{.threads = 2,
+                                            .max_body_bytes = 64u << 20,
+                                            .max_header_bytes = 64u << 10,
+                                            .idle_timeout = std::chrono::seconds(5),
+                                            .workers = 32};
 
 // Request headers that describe one hop, not the request: the proxy's own connection, framing it
 // recomputes, the client's Host (the upstream gets its own) and encodings (the transport asks for
-// what it can decode, and hands back decoded bodies). cpp-httplib also adds pseudo-headers.
+// what it can decode, and hands back decoded bodies).
 bool is_hop_request_header(std::string_view name) {
   auto n = lower(name);
   for (std::string_view hop : {"host", "connection", "keep-alive", "proxy-connection", "proxy-authorization", "te",
                                "trailer", "transfer-encoding", "upgrade", "content-length", "content-encoding",
-                               "accept-encoding", "expect", "remote_addr", "remote_port", "local_addr", "local_port"}) {
+                               "accept-encoding", "expect"}) {
     if (n == hop) return true;
   }
   return false;
@@ -47,7 +51,7 @@ bool is_hop_response_header(std::string_view name) {
   return false;
 }
 
-Headers forwarded_headers(const httplib::Headers& headers) {
+Headers forwarded_headers(const Headers& headers) {
   Headers out;
   for (const auto& [name, value] : headers) {
     if (!is_hop_request_header(name)) out.emplace_back(name, value);
@@ -68,38 +72,28 @@ std::string error_body(int code, std::string_view status, std::string_view messa
   return write_json(doc);
 }
 
-void write_error(httplib::Response& res, int code, std::string_view status, std::string_view message,
-                 std::string_view upstream = {}) {
+HttpResponse error_response(int code, std::string_view status, std::string_view message, std::string_view upstream = {}) {
+  HttpResponse res;
   res.status = code;
-  res.set_content(error_body(code, status, message, upstream), "application/json");
+  res.headers.emplace_back("Content-Type", "application/json");
+  res.body = error_body(code, status, message, upstream);
+  return res;
 }
 
-void write_response(const std::string& method, const HttpResponse& response, httplib::Response& res) {
+// The upstream's response as the client gets it: status, end-to-end headers, the decoded body (the
+// server adds the framing: Content-Length, Connection).
+HttpResponse client_response(const HttpResponse& response) {
+  HttpResponse res;
   res.status = response.status;
   for (const auto& [name, value] : response.headers) {
-    if (!is_hop_response_header(name)) res.set_header(name, value);
+    if (!is_hop_response_header(name)) res.headers.emplace_back(name, value);
   }
-  // A HEAD response has no body but tells the length of the GET one.
-  auto length = find_header(response.headers, "Content-Length");
-  if (method == "HEAD" && length) res.set_header("Content-Length", *length);
-  if (auto type = find_header(response.headers, "Content-Type")) {
-    res.set_content(response.body, *type);
-  } else {
-    res.body = response.body;
-  }
+  if (auto type = find_header(response.headers, "Content-Type")) res.headers.emplace_back("Content-Type", *type);
+  res.body = response.body;
+  return res;
 }
 
-Service guess_service(const Url& url) {
-  auto host = lower(url.host);
-  if (host == "logging.googleapis.com") return Service::logging;
-  if (host == "monitoring.googleapis.com") return Service::monitoring;
-  if (host == "clouderrorreporting.googleapis.com") return Service::error_reporting;
-  if (host == "container.googleapis.com") return Service::container;
-  if (host == "oauth2.googleapis.com" || host == "accounts.google.com") return Service::oauth;
-  if (host == "metadata.google.internal" || host == "169.254.169.254") return Service::metadata;
-  if (host.ends_with(".googleapis.com")) return Service::other;
-  return Service::dagster;
-}
+Service guess_service(const Url& url) { return service_of_host(url.host); }  // recorder/endpoints.hpp
 
 // "dagster" or "dagster-2": the service and whether the name is well formed.
 std::optional<Service> alias_service(std::string_view alias) {
@@ -177,17 +171,18 @@ struct Proxy::Impl {
   Impl(std::shared_ptr<Transport> transport, Redactor redactor_, ProxyOptions options_)
       : recording(std::move(transport), redactor_), redactor(std::move(redactor_)), options(std::move(options_)) {}
 
-  void install_routes();
-  void handle(const httplib::Request& req, httplib::Response& res);
+  EventHandlers handlers();
+  Outcome handle(const IncomingRequest& req);
+  HttpResponse forward(const IncomingRequest& req, const std::string& path, const std::string& query);
   bool reserve();
 
   RecordingTransport recording;
   Redactor redactor;
   ProxyOptions options;
-  HttpServer server{k_server_settings};
   std::atomic<int> reserved{0};  // exchanges recorded or in flight, against max_exchanges
   std::atomic<int> recorded{0};
   std::mutex mutex;  // start() and stop()
+  std::unique_ptr<EventServer> server;  // last: stopped before what its handlers use
 };
 
 bool Proxy::Impl::reserve() {
@@ -199,16 +194,22 @@ bool Proxy::Impl::reserve() {
   return false;
 }
 
-void Proxy::Impl::handle(const httplib::Request& req, httplib::Response& res) {
-  auto [path, query] = split_target(req);
+Outcome Proxy::Impl::handle(const IncomingRequest& req) {
+  auto [path, query] = split_target(req.target);
+  if (!reserve()) {
+    return error_response(503, "UNAVAILABLE",
+                          fmt::format("day2 record: the recording is complete (--max-exchanges {}); nothing is forwarded",
+                                      options.max_exchanges));
+  }
+  // The upstream call blocks: it runs on the worker pool.
+  return Offloaded{[this, req, path = std::move(path), query = std::move(query)]() -> Answer {
+    return forward(req, path, query);
+  }};
+}
+
+HttpResponse Proxy::Impl::forward(const IncomingRequest& req, const std::string& path, const std::string& query) {
   auto route = route_request(options.upstreams, path);
   const auto& upstream = options.upstreams[route.upstream];
-  if (!reserve()) {
-    write_error(res, 503, "UNAVAILABLE",
-                fmt::format("day2 record: the recording is complete (--max-exchanges {}); nothing is forwarded",
-                            options.max_exchanges));
-    return;
-  }
   HttpRequest request;
   request.service = upstream.service;
   request.method = req.method;
@@ -222,34 +223,31 @@ void Proxy::Impl::handle(const httplib::Request& req, httplib::Response& res) {
     auto message = redactor.redact_text(fmt::format("day2 record: upstream {} ({}) gave no response: {}",
                                                     upstream.alias, upstream.url.origin(), response.error().message));
     log::info("{}", message);
-    write_error(res, 502, "BAD_GATEWAY", message, upstream.alias);
-    return;
+    return error_response(502, "BAD_GATEWAY", message, upstream.alias);
   }
   recorded.fetch_add(1);
-  write_response(req.method, *response, res);
   log::debug("record: {} {} -> {} {}", req.method, path, upstream.alias, response->status);
+  return client_response(*response);
 }
 
-void Proxy::Impl::install_routes() {
-  server.handle_every_request([this](const httplib::Request& req, httplib::Response& res) { handle(req, res); });
-  auto& http = server.http();
+EventHandlers Proxy::Impl::handlers() {
+  EventHandlers result;
+  result.handle = [this](const IncomingRequest& req) { return handle(req); };
+  // What the server refuses before forwarding (malformed HTTP, a method it does not serve, a body over
+  // the limit or compressed, headers too large): a JSON error naming the reason; nothing is forwarded.
+  result.refuse = [](int status, const IncomingRequest& req, const std::string& why) {
+    return error_response(status, "INVALID_ARGUMENT",
+                          fmt::format("day2 record: HTTP {}: the request could not be forwarded ({}): {}", status,
+                                      req.method.empty() ? "-" : req.method, why));
+  };
   // A throwing handler is a bug in the proxy, not bad input: a 500 in JSON, and the proxy keeps serving.
-  http.set_exception_handler([this](const httplib::Request& req, httplib::Response& res, std::exception_ptr thrown) {
-    auto message = redactor.redact_text(
-        fmt::format("day2 record: internal error on {} {}: {}", req.method, req.path, exception_text(thrown)));
+  result.internal_error = [this](const IncomingRequest& req, std::exception_ptr thrown) {
+    auto message = redactor.redact_text(fmt::format("day2 record: internal error on {} {}: {}", req.method,
+                                                    split_target(req.target).first, exception_text(thrown)));
     log::info("{}", message);
-    write_error(res, 500, "INTERNAL", message);
-  });
-  // Errors cpp-httplib answers itself (malformed HTTP, a body too large) get a JSON body too; a
-  // forwarded response (`matches` set) keeps its body as the upstream sent it, even an empty one.
-  http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty() || !req.matches.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    write_error(res, res.status, "INVALID_ARGUMENT",
-                fmt::format("day2 record: HTTP {}: the request could not be forwarded ({}): an unsupported method, "
-                            "malformed HTTP or a body over {} bytes",
-                            res.status, req.method, k_server_settings.max_request_bytes));
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+    return error_response(500, "INTERNAL", message);
+  };
+  return result;
 }
 
 Proxy::Proxy(std::shared_ptr<Transport> transport, Redactor redactor, ProxyOptions options)
@@ -260,20 +258,20 @@ Proxy::~Proxy() { stop(); }
 Result<int> Proxy::start() {
   std::lock_guard lock(m_impl->mutex);
   auto& impl = *m_impl;
-  if (impl.server.stopped()) return make_error("day2 record: the proxy was stopped; a Proxy serves only once");
-  if (impl.server.started()) return impl.server.port();
+  if (!impl.server) impl.server = std::make_unique<EventServer>(k_server_settings, impl.handlers());
+  if (impl.server->stopped()) return make_error("day2 record: the proxy was stopped; a Proxy serves only once");
+  if (impl.server->started()) return impl.server->port();
   if (impl.options.upstreams.empty()) return make_error("day2 record: no upstream to forward to");
-  impl.install_routes();
-  return impl.server.start(impl.options.host, impl.options.port);
+  return impl.server->start(impl.options.host, impl.options.port);
 }
 
 void Proxy::stop() {
   if (!m_impl) return;
   std::lock_guard lock(m_impl->mutex);
-  m_impl->server.stop();  // the worker pool finishes the requests in flight first
+  if (m_impl->server) m_impl->server->stop();  // the upstream calls in flight finish (and are recorded) first
 }
 
-int Proxy::port() const { return m_impl->server.port(); }
+int Proxy::port() const { return m_impl->server ? m_impl->server->port() : 0; }
 
 int Proxy::recorded() const { return m_impl->recorded.load(); }
 

@@ -1,4 +1,4 @@
-// The recorder's `day2` subcommands: `day2 record`, the recording reverse proxy (recorder/proxy.hpp)
+// The recorder's `day2` subcommands: `day2 record`, the recording reverse proxy (recorder/proxy/proxy.hpp)
 // that writes what any client says to its APIs as a scenario bundle. The day2 executable adds them
 // to its command table.
 #pragma once

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "analyzer/collect/steps.hpp"
+#include "collect_helpers.hpp"
 
 namespace analyzer {
 

@@ -1,68 +1,18 @@
-// Step 10 (GKE events) and the Google Cloud helpers the step_gcp files share. Kubernetes events
-// come from Cloud Logging's log "events", written by GKE's event exporter, whose quirks shape the
-// code: no `count` / `firstTimestamp` (every update is its own entry, LogEntry.timestamp is the
-// time), Job events under resource.type k8s_cluster, and OOMKilling as a Node event naming the
-// killed process, not the pod.
+// The Kubernetes events of the window (fetch_gke_events), for steps 10, 12 and 13 and the agents
+// investigation. They come from Cloud Logging's log "events", written by GKE's event exporter,
+// whose quirks shape the code: no `count` / `firstTimestamp` (every update is its own entry,
+// LogEntry.timestamp is the time), Job events under resource.type k8s_cluster, and OOMKilling as a
+// Node event naming the killed process, not the pod.
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <set>
 #include <tuple>
 
-#include "analyzer/collect/steps.hpp"
+#include "collect_helpers.hpp"
 
 namespace analyzer {
 
 using recorder::Result;
-
-// ---- shared helpers ---------------------------------------------------------------------------
-
-std::string lql_quote(std::string_view text) {
-  std::string out = "\"";
-  for (char ch : text) {
-    if (ch == '"' || ch == '\\') out += '\\';
-    out += ch;
-  }
-  return out + "\"";
-}
-
-std::optional<double> rfc3339_seconds(const rapidjson::Value& object, const char* key) {
-  auto text = recorder::get_string(object, key);
-  if (!text || text->empty()) return std::nullopt;
-  auto instant = recorder::parse_rfc3339(*text);
-  if (!instant) return std::nullopt;
-  return recorder::to_epoch_seconds(*instant);
-}
-
-std::string string_at(const rapidjson::Value& object, std::string_view path) {
-  const rapidjson::Value* at = &object;
-  while (!path.empty()) {
-    auto slash = path.find('/');
-    std::string name(path.substr(0, slash));
-    if (!at->IsObject()) return "";
-    auto member = at->FindMember(name.c_str());
-    if (member == at->MemberEnd()) return "";
-    at = &member->value;
-    path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
-  }
-  return at->IsString() ? std::string(at->GetString(), at->GetStringLength()) : "";
-}
-
-Result<std::map<std::string, std::string>> run_statuses(StepContext& context) {
-  const auto& runs = context.runs->get();
-  if (!runs) return runs.error();
-  std::map<std::string, std::string> out;
-  for (const auto& run : *runs) out[run.run_id] = run.status;
-  return out;
-}
-
-std::string run_status_of(const std::optional<std::string>& run_id,
-                          const std::map<std::string, std::string>& statuses) {
-  if (!run_id) return "UNKNOWN";
-  auto found = statuses.find(*run_id);
-  if (found == statuses.end()) return "UNKNOWN";  // the run ended outside the window
-  return found->second == "SUCCESS" || found->second == "FAILURE" ? found->second : "UNKNOWN";
-}
 
 namespace {
 
@@ -206,21 +156,16 @@ std::string assigned_node(const PodEvent& event) {
   return at == std::string::npos ? "" : event.message.substr(at + marker.size());
 }
 
-// Node-level kills mapped to pods. OOMKilling (and SystemOOM) is reported by node-problem-detector
-// on the Node and names only the killed process ("Killed process 4242 (python3)"); a Spot VM
-// preemption names only the instance. The pods on that node are known from the pod events
-// themselves: the scheduler's "Scheduled" event names the node in its message, kubelet events name
-// it in source.host. Pods are not seen leaving a node, so a pod counts as on the node when it was
-// scheduled there before the kill (or, known only from kubelet events, first seen there no later than
-// 5 minutes after it: kubelet's Killing follows it) and last seen there no earlier than 6 hours before.
-// Several pods on the node all get the kill: the kernel line names no pod (docs/gke-signals.md).
-std::vector<PodEvent> map_node_events(const std::vector<PodEvent>& pods, const std::vector<ClusterEvent>& nodes) {
-  struct Seen {
-    double first = 0;
-    double last = 0;
-    std::optional<double> scheduled;  // the scheduler put it on the node then
-  };
-  std::map<std::pair<std::string, std::string>, Seen> seen;  // (node, pod)
+// When a pod was seen on a node, from its events there.
+struct Seen {
+  double first = 0;
+  double last = 0;
+  std::optional<double> scheduled;  // the scheduler put it on the node then
+};
+using SeenOnNodes = std::map<std::pair<std::string, std::string>, Seen>;  // (node, pod)
+
+SeenOnNodes pods_seen_on_nodes(const std::vector<PodEvent>& pods) {
+  SeenOnNodes seen;
   for (const auto& event : pods) {
     std::string node = assigned_node(event);
     if (node.empty()) node = event.node;
@@ -234,31 +179,58 @@ std::vector<PodEvent> map_node_events(const std::vector<PodEvent>& pods, const s
       it->second.scheduled = std::min(it->second.scheduled.value_or(event.timestamp), event.timestamp);
     }
   }
+  return seen;
+}
+
+// The reason a Node event that kills its pods gives them ("NodePreempted", "NodeShutdown", the
+// event's own for an OOM kill); "" for other events.
+std::string node_kill_reason(const ClusterEvent& node_event) {
+  // kubelet's graceful node shutdown ("Shutdown manager detected shutdown event") is how a Spot
+  // reclaim shows on the Node; its pods end "Terminated" without a Preempted event.
+  bool shutdown = node_event.reason == "Shutdown" &&
+                  node_event.message.find("detected shutdown event") != std::string::npos;
+  bool kill = node_event.reason == "OOMKilling" || node_event.reason == "SystemOOM" ||
+              node_event.reason == "InstancePreempted" || shutdown;
+  if (!kill || node_event.kind != "Node") return "";
+  return node_event.reason == "InstancePreempted" ? "NodePreempted"
+         : shutdown                                 ? "NodeShutdown"
+                                                    : node_event.reason;
+}
+
+// The pods on the node of `node_event` when it happened.
+std::vector<std::string> pods_on_node(const SeenOnNodes& seen, const ClusterEvent& node_event) {
+  std::vector<std::string> on_node;
+  for (const auto& [key, when] : seen) {
+    if (key.first != node_event.name) continue;
+    // A pod the scheduler put on the node after the kill was not there; one known only from kubelet
+    // events (which follow a kill) may have been.
+    if (when.scheduled ? *when.scheduled > node_event.timestamp : when.first > node_event.timestamp + 300) continue;
+    if (when.last < node_event.timestamp - 6 * 3600) continue;
+    on_node.push_back(key.second);
+  }
+  return on_node;
+}
+
+// Node-level kills mapped to pods. OOMKilling (and SystemOOM) is reported by node-problem-detector
+// on the Node and names only the killed process ("Killed process 4242 (python3)"); a Spot VM
+// preemption names only the instance. The pods on that node are known from the pod events
+// themselves: the scheduler's "Scheduled" event names the node in its message, kubelet events name
+// it in source.host. Pods are not seen leaving a node, so a pod counts as on the node when it was
+// scheduled there before the kill (or, known only from kubelet events, first seen there no later than
+// 5 minutes after it: kubelet's Killing follows it) and last seen there no earlier than 6 hours before.
+// Several pods on the node all get the kill: the kernel line names no pod (docs/gke-signals.md).
+std::vector<PodEvent> map_node_events(const std::vector<PodEvent>& pods, const std::vector<ClusterEvent>& nodes) {
+  SeenOnNodes seen = pods_seen_on_nodes(pods);
   std::vector<PodEvent> mapped;
   for (const auto& node_event : nodes) {
-    // kubelet's graceful node shutdown ("Shutdown manager detected shutdown event") is how a Spot
-    // reclaim shows on the Node; its pods end "Terminated" without a Preempted event.
-    bool shutdown = node_event.reason == "Shutdown" &&
-                    node_event.message.find("detected shutdown event") != std::string::npos;
-    bool kill = node_event.reason == "OOMKilling" || node_event.reason == "SystemOOM" ||
-                node_event.reason == "InstancePreempted" || shutdown;
-    if (!kill || node_event.kind != "Node") continue;
-    std::vector<std::string> on_node;
-    for (const auto& [key, when] : seen) {
-      if (key.first != node_event.name) continue;
-      // A pod the scheduler put on the node after the kill was not there; one known only from kubelet
-      // events (which follow a kill) may have been.
-      if (when.scheduled ? *when.scheduled > node_event.timestamp : when.first > node_event.timestamp + 300) continue;
-      if (when.last < node_event.timestamp - 6 * 3600) continue;
-      on_node.push_back(key.second);
-    }
+    std::string reason = node_kill_reason(node_event);
+    if (reason.empty()) continue;
+    std::vector<std::string> on_node = pods_on_node(seen, node_event);
     for (const auto& pod : on_node) {
       PodEvent event;
       event.timestamp = node_event.timestamp;
       event.pod_name = pod;
-      event.reason = node_event.reason == "InstancePreempted" ? "NodePreempted"
-                     : shutdown                                 ? "NodeShutdown"
-                                                                : node_event.reason;
+      event.reason = reason;
       event.message = node_event.message;
       event.node = node_event.name;
       event.node_event = true;
@@ -314,52 +286,6 @@ Result<void> read_into(const StepContext& context, const std::string& filter, bo
 }
 
 }  // namespace
-
-// The pool of a GKE node: the one whose instance group's prefix starts the node's name; else, for
-// pools listed without groups, the longest pool name found between dashes in it (node names are
-// "gke-<cluster>-<pool>-<hash>-<suffix>", a long pool name shortened, which only the groups resolve).
-const NodePool* pool_of(const std::string& node, const std::vector<NodePool>& pools) {
-  const NodePool* best = nullptr;
-  if (node.rfind("gke-", 0) != 0) return nullptr;
-  for (const auto& pool : pools) {
-    for (const auto& prefix : pool.node_prefixes) {
-      if (node.size() > prefix.size() && node.compare(0, prefix.size(), prefix) == 0) return &pool;
-    }
-  }
-  for (const auto& pool : pools) {
-    if (pool.name.empty() || node.find("-" + pool.name + "-") == std::string::npos) continue;
-    if (best == nullptr || pool.name.size() > best->name.size()) best = &pool;
-  }
-  return best;
-}
-
-std::vector<NodePool> parse_node_pools(const rapidjson::Value& list) {
-  std::vector<NodePool> pools;
-  if (!list.IsArray()) return pools;
-  for (const auto& pool : list.GetArray()) {
-    NodePool out;
-    out.name = string_at(pool, "name");
-    const auto* config = recorder::get_object(pool, "config");
-    auto flag = [&](const char* key) {  // NodeConfig.spot / NodeConfig.preemptible (container-v1.json)
-      return config && config->HasMember(key) && (*config)[key].IsBool() && (*config)[key].GetBool();
-    };
-    out.spot = flag("spot") || flag("preemptible");
-    // ".../zones/<zone>/instanceGroupManagers/gke-<cluster>-<pool>-<hash>-grp" -> "gke-<cluster>-<pool>-<hash>-".
-    if (const auto* groups = recorder::get_array(pool, "instanceGroupUrls")) {
-      for (const auto& url : groups->GetArray()) {
-        std::string_view text = url.IsString() ? std::string_view(url.GetString(), url.GetStringLength()) : "";
-        auto name = text.substr(text.rfind('/') + 1);
-        if (name.size() > 4 && name.substr(name.size() - 4) == "-grp") {
-          out.node_prefixes.emplace_back(name.substr(0, name.size() - 3));
-        }
-      }
-    }
-    if (!out.name.empty()) pools.push_back(std::move(out));
-  }
-  std::sort(pools.begin(), pools.end(), [](const NodePool& x, const NodePool& y) { return x.name < y.name; });
-  return pools;
-}
-
 
 std::optional<std::string> run_of_pod(const std::string& pod, const GkeEvents& events) {
   if (auto run = run_id_from_pod_name(pod)) return run;
@@ -430,73 +356,6 @@ std::string preemption_kind(const PodEvent& event) {
   if (event.reason == "NodePreempted") return "spot";
   if (event.reason == "NodeShutdown") return event.spot.value_or(false) ? "spot" : "node_shutdown";
   return "";
-}
-
-StepResult step_gke_events(StepContext& context) {
-  const auto& events = context.gke_events->get();
-  if (!events) return events.error();
-  auto statuses = run_statuses(context);
-  rapidjson::Document out(rapidjson::kObjectType);
-  auto& a = out.GetAllocator();
-  rapidjson::Value pods(rapidjson::kArrayType);
-  for (const auto& event : events->pods) {
-    auto run_id = run_of_pod(event.pod_name, *events);
-    rapidjson::Value row(rapidjson::kObjectType);
-    row.AddMember("timestamp", event.timestamp, a);
-    row.AddMember("podName", string_value(event.pod_name, a), a);
-    row.AddMember("reason", string_value(event.reason, a), a);
-    row.AddMember("message", string_value(event.message, a), a);
-    row.AddMember("runId", run_id ? string_value(*run_id, a) : rapidjson::Value(), a);
-    std::string status = statuses ? run_status_of(run_id, *statuses) : "UNKNOWN";
-    row.AddMember("runStatus", string_value(status, a), a);
-    row.AddMember("node", event.node.empty() ? rapidjson::Value() : string_value(event.node, a), a);
-    row.AddMember("fromNodeEvent", event.node_event, a);
-    if (event.node_event) row.AddMember("nodeEventPods", event.node_event_pods, a);
-    if (!event.node_pool.empty()) {
-      row.AddMember("nodePool", string_value(event.node_pool, a), a);
-      row.AddMember("spotNode", *event.spot, a);
-    }
-    if (auto kind = preemption_kind(event); !kind.empty()) row.AddMember("preemption", string_value(kind, a), a);
-    pods.PushBack(row, a);
-  }
-  rapidjson::Value cluster(rapidjson::kArrayType);
-  for (const auto& event : events->cluster) {
-    rapidjson::Value row(rapidjson::kObjectType);
-    row.AddMember("timestamp", event.timestamp, a);
-    row.AddMember("kind", string_value(event.kind, a), a);
-    row.AddMember("name", string_value(event.name, a), a);
-    row.AddMember("reason", string_value(event.reason, a), a);
-    row.AddMember("message", string_value(event.message, a), a);
-    row.AddMember("resourceType", string_value(event.resource_type, a), a);
-    cluster.PushBack(row, a);
-  }
-  out.AddMember("clusterEvents", cluster, a);
-  out.AddMember("podEvents", pods, a);
-  if (events->pools_read) {
-    rapidjson::Value pools(rapidjson::kArrayType);
-    for (const auto& pool : events->pools) {
-      rapidjson::Value row(rapidjson::kObjectType);
-      row.AddMember("name", string_value(pool.name, a), a);
-      row.AddMember("spot", pool.spot, a);
-      pools.PushBack(row, a);
-    }
-    out.AddMember("nodePools", pools, a);
-  }
-  // Without the pools the events stand; only which nodes are Spot is missing (a Spot reclaim by graceful
-  // shutdown reads "node_shutdown"), and the gate says so.
-  // Without the step pods' creations, step-pod events have no run (and the gate says so).
-  rapidjson::Value items(rapidjson::kArrayType);
-  for (const auto& [item_name, member, error] :
-       {std::tuple<const char*, const char*, const std::string*>{"node pools", "nodePoolsError", &events->pools_error},
-        {"step pods", "stepPodsError", &events->step_pods_error}}) {
-    if (error->empty()) continue;
-    out.AddMember(rapidjson::StringRef(member), string_value(*error, a), a);
-    items.PushBack(item_error(item_name, *error, a), a);
-  }
-  if (!items.Empty()) out.AddMember("itemErrors", items, a);
-  // Without step 01's runs every runStatus is UNKNOWN; say why rather than fail the GKE signals.
-  if (!statuses) out.AddMember("runStatusError", string_value(statuses.error().message, a), a);
-  return out;
 }
 
 }  // namespace analyzer

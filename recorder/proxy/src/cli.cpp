@@ -1,6 +1,6 @@
 // `day2 record`: the recording reverse proxy as a command. Records until SIGINT or SIGTERM (or
 // --max-exchanges / --duration), then writes the bundle atomically and exits 0.
-#include "recorder/cli.hpp"
+#include "recorder/proxy/cli.hpp"
 
 #include <fmt/format.h>
 
@@ -18,11 +18,11 @@
 #include <thread>
 
 #include "recorder/bundle.hpp"
-#include "recorder/http_server.hpp"
+#include "recorder/server/event_server.hpp"
 #include "recorder/base/json.hpp"
 #include "recorder/base/log.hpp"
 #include "recorder/base/options.hpp"
-#include "recorder/proxy.hpp"
+#include "recorder/proxy/proxy.hpp"
 #include "recorder/redact.hpp"
 #include "recorder/base/signals.hpp"
 #include "recorder/base/time.hpp"

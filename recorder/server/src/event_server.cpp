@@ -1,4 +1,4 @@
-#include "event_server.hpp"
+#include "recorder/server/event_server.hpp"
 
 #include <fmt/format.h>
 
@@ -10,6 +10,8 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -22,12 +24,11 @@
 #include <thread>
 #include <vector>
 
-#include "recorder/http_server.hpp"
 #include "recorder/base/log.hpp"
 #include "recorder/base/text.hpp"
 #include "wire.hpp"
 
-namespace replay::detail {
+namespace recorder {
 
 namespace {
 
@@ -56,6 +57,8 @@ constexpr auto k_accept_retry = 50ms;
 struct Shared {
   EventServerSettings settings;
   EventHandlers handlers;
+  std::unique_ptr<net::thread_pool> workers;  // for Offloaded answers; created by start()
+  std::atomic<bool> stopping{false};          // stop() began: no new Offloaded work
 };
 
 std::string_view view(beast::string_view text) { return {text.data(), text.size()}; }
@@ -85,7 +88,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return on_read_error(ec);
     const auto& message = m_parser->get();
     m_request = request_line(message);
-    if (!is_supported_method(m_request.method)) {
+    if (!detail::is_supported_method(m_request.method)) {
       return refuse(405, fmt::format("the method {} is not supported", m_request.method));
     }
     auto encoding = view(message[http::field::content_encoding]);
@@ -140,6 +143,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return send(m_shared.handlers.internal_error(m_request, std::current_exception()));
     }
     if (auto* answer = std::get_if<Answer>(&outcome)) return send(std::move(*answer));
+    if (auto* offloaded = std::get_if<Offloaded>(&outcome)) return offload(std::move(offloaded->answer));
     auto deferred = std::get<Deferred>(std::move(outcome));
     m_stream.expires_never();
     m_timer.expires_after(deferred.delay);
@@ -152,6 +156,23 @@ class Session : public std::enable_shared_from_this<Session> {
         late = self->m_shared.handlers.internal_error(self->m_request, std::current_exception());
       }
       self->send(std::move(late));
+    });
+  }
+
+  // Computes the answer on the worker pool, then sends it from this connection's event loop. Once
+  // the server is stopping, the connection is reset instead (stop() waits for the pool).
+  void offload(std::function<Answer()> answer) {
+    if (m_shared.stopping.load() || !m_shared.workers) return reset();
+    m_stream.expires_never();
+    net::post(*m_shared.workers, [self = shared_from_this(), answer = std::move(answer)] {
+      Answer computed;
+      try {
+        computed = answer();
+      } catch (...) {  // a bug: answered with a 500 by internal_error
+        computed = self->m_shared.handlers.internal_error(self->m_request, std::current_exception());
+      }
+      net::post(self->m_stream.get_executor(),
+                [self, computed = std::move(computed)]() mutable { self->send(std::move(computed)); });
     });
   }
 
@@ -185,7 +206,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void send(Answer answer) {
     if (!answer) return reset();
     m_response = std::move(*answer);
-    m_head = serialize_head(m_response, m_keep_alive, m_http10);
+    m_head = detail::serialize_head(m_response, m_keep_alive, m_http10);
     std::array<net::const_buffer, 2> buffers{net::buffer(m_head),
                                              net::buffer(m_head_only ? std::string_view() : m_response.body)};
     m_stream.expires_after(k_transfer_timeout);
@@ -256,7 +277,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void on_accept(beast::error_code ec, Socket socket) {
     if (ec == net::error::operation_aborted || !m_acceptor.is_open()) return;
     if (ec) {  // out of descriptors, a connection aborted before it was accepted: try again shortly
-      recorder::log::debug("replay: accept failed: {}", ec.message());
+      recorder::log::debug("server: accept failed: {}", ec.message());
       m_retry.expires_after(k_accept_retry);
       m_retry.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
         if (!wait_ec) self->accept();
@@ -347,6 +368,7 @@ recorder::Result<int> EventServer::start(const std::string& host, int port) {
         fmt::format("cannot serve on {}:{}: the server was stopped", recorder::url_host(host), port));
   }
   if (impl.started) return impl.port.load();
+  if (impl.shared.settings.workers > 0) impl.shared.workers = std::make_unique<net::thread_pool>(impl.shared.settings.workers);
   if (port < 0 || port > 65535) return recorder::make_error(fmt::format("{}: {} is not a port (0-65535)", host, port));
   std::vector<net::io_context*> loops;
   for (std::size_t i = 0; i < impl.shared.settings.threads; ++i) {
@@ -369,7 +391,7 @@ recorder::Result<int> EventServer::start(const std::string& host, int port) {
           loop->run();
           return;
         } catch (const std::exception& e) {  // a handler threw past the session's own handling: keep serving
-          recorder::log::info("replay: internal error in the server loop: {}", e.what());
+          recorder::log::info("server: internal error in the server loop: {}", e.what());
         }
       }
     });
@@ -381,6 +403,8 @@ recorder::Result<int> EventServer::start(const std::string& host, int port) {
 void EventServer::stop() {
   if (!m_impl) return;
   auto& impl = *m_impl;
+  impl.shared.stopping = true;
+  if (impl.shared.workers) impl.shared.workers->join();  // Offloaded answers finish (their sends may not)
   for (auto& context : impl.contexts) context->stop();
   for (auto& thread : impl.threads) thread.join();
   impl.threads.clear();
@@ -394,4 +418,4 @@ bool EventServer::stopped() const { return m_impl->stopped; }
 
 int EventServer::port() const { return m_impl->port.load(); }
 
-}  // namespace replay::detail
+}  // namespace recorder

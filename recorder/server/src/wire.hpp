@@ -1,4 +1,4 @@
-// What the replay server writes and reads on the wire beyond Beast's request parsing: the response
+// What the event server writes and reads on the wire beyond Beast's request parsing: the response
 // head and the parts of a request target. Free of any HTTP library.
 #pragma once
 
@@ -8,7 +8,7 @@
 
 #include "recorder/http.hpp"
 
-namespace replay::detail {
+namespace recorder::detail {
 
 // GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS; anything else is answered 405.
 bool is_supported_method(std::string_view method);
@@ -20,8 +20,5 @@ bool is_supported_method(std::string_view method);
 // when kept alive for an `http10` client.
 std::string serialize_head(const recorder::HttpResponse& response, bool keep_alive, bool http10);
 
-// Path and raw query of a request target as the client wrote it (undecoded). An absolute-form target
-// (http://host/path?q) keeps only its path and query.
-std::pair<std::string, std::string> split_target(std::string_view target);
 
-}  // namespace replay::detail
+}  // namespace recorder::detail

@@ -8,7 +8,7 @@
 #include "recorder/base/result.hpp"
 #include "recorder/base/text.hpp"
 
-namespace replay::detail {
+namespace recorder::detail {
 
 namespace {
 
@@ -57,7 +57,7 @@ std::string serialize_head(const recorder::HttpResponse& response, bool keep_ali
   return head;
 }
 
-std::pair<std::string, std::string> split_target(std::string_view target) {
+std::pair<std::string, std::string> split_target_of(std::string_view target) {
   if (!target.empty() && target.front() != '/') {
     if (auto url = recorder::parse_url(target)) return {url->path, url->query};
   }
@@ -66,4 +66,10 @@ std::pair<std::string, std::string> split_target(std::string_view target) {
   return {std::string(target.substr(0, question)), std::string(target.substr(question + 1))};
 }
 
-}  // namespace replay::detail
+}  // namespace recorder::detail
+
+namespace recorder {
+
+std::pair<std::string, std::string> split_target(std::string_view target) { return detail::split_target_of(target); }
+
+}  // namespace recorder

@@ -7,7 +7,7 @@
 #include <optional>
 #include <set>
 
-#include "analyzer/collect/steps.hpp"
+#include "collect_helpers.hpp"
 
 namespace analyzer {
 
@@ -198,19 +198,69 @@ rapidjson::Value group_json(const Group& group, Allocator& a) {
   return row;
 }
 
+// The groupStats of the period `over`, last seen first.
+Result<rapidjson::Document> group_stats(const StepContext& context, const Period& over) {
+  return context.gcp->list_group_stats(
+      context.config.gcp.project,
+      {{"timeRange.period", over.name}, {"timedCountDuration", over.timed_count_duration},
+       {"order", "LAST_SEEN_DESC"}, {"pageSize", "100"}});
+}
+
+bool is_open(const Group& group) { return group.status.empty() || group.status == "OPEN"; }
+
+// groupStats lists only groups with errors in the period asked: an OPEN group silent since before
+// the window never comes back from a window-sized one. Its candidates come from the longest
+// period (30 days); they have nothing in the window, so their events are not read. Returns why they
+// could not be read ("" when they were).
+std::string add_stale_candidates(const StepContext& context, std::vector<Group>& groups, std::set<std::string>& ids) {
+  const Period& longest = k_periods[std::size(k_periods) - 1];
+  auto month = group_stats(context, longest);
+  if (!month) return month.error().message;
+  for (const auto& entry : month->GetArray()) {
+    if (!entry.IsObject()) continue;
+    auto group = read_group(entry, context.start, context.end);
+    if (!is_open(group) || group.last_seen >= context.start || ids.contains(group.id)) continue;
+    group.timed_count_in_window = 0;  // its counts are of the month, none in the window
+    ids.insert(group.id);
+    groups.push_back(std::move(group));
+  }
+  return "";
+}
+
+// The step's lists: every group row, the bucket each is in, and what could not be read.
+struct GroupRows {
+  rapidjson::Value rows{rapidjson::kArrayType};
+  rapidjson::Value in_window{rapidjson::kArrayType};
+  rapidjson::Value stale_open{rapidjson::kArrayType};
+  rapidjson::Value item_errors{rapidjson::kArrayType};
+};
+
+void add_group_row(const StepContext& context, Group& group, const Result<GkeEvents>& gke, GroupRows& out,
+                   Allocator& a) {
+  if (group.events_error) {
+    out.item_errors.PushBack(item_error("error group " + group.id, *group.events_error, a), a);
+  }
+  // Events are sampled: a group with no listed event in the window still counts when its timed
+  // counts put occurrences there.
+  bool seen = !group.event_times.empty() || (group.last_seen >= context.start && group.timed_count_in_window > 0);
+  bool open = is_open(group);
+  // A group whose events could not be read was seen since the window began (else they were not
+  // asked for): its row stays, marked, even where its stats alone cannot put it in a bucket.
+  if (!seen && !open && !group.events_error) return;
+  if (gke) group.correlated = correlate(group, gke->pods);
+  auto row = group_json(group, a);
+  if (group.events_error) row.AddMember("eventsError", string_value(*group.events_error, a), a);
+  out.rows.PushBack(row, a);
+  if (seen || open) (seen ? out.in_window : out.stale_open).PushBack(string_value(group.id, a), a);
+}
+
 }  // namespace
 
 StepResult step_error_groups(StepContext& context) {
   // Error Reporting's periods all end at the real now, whatever "now" the window was computed from.
   double now = recorder::to_epoch_seconds(context.now);
   const Period& period = covering_period(context.start, now);
-  auto stats_over = [&](const Period& over) {
-    return context.gcp->list_group_stats(
-        context.config.gcp.project,
-        {{"timeRange.period", over.name}, {"timedCountDuration", over.timed_count_duration},
-         {"order", "LAST_SEEN_DESC"}, {"pageSize", "100"}});
-  };
-  auto stats = stats_over(period);
+  auto stats = group_stats(context, period);
   if (!stats) return stats.error();
   std::vector<Group> groups;
   std::set<std::string> ids;
@@ -219,26 +269,8 @@ StepResult step_error_groups(StepContext& context) {
     groups.push_back(read_group(entry, context.start, context.end));
     ids.insert(groups.back().id);
   }
-  // groupStats lists only groups with errors in the period asked: an OPEN group silent since before
-  // the window never comes back from a window-sized one. Its candidates come from the longest
-  // period (30 days); they have nothing in the window, so their events are not read.
   const Period& longest = k_periods[std::size(k_periods) - 1];
-  std::string stale_error;
-  if (&period != &longest) {
-    if (auto month = stats_over(longest); month) {
-      for (const auto& entry : month->GetArray()) {
-        if (!entry.IsObject()) continue;
-        auto group = read_group(entry, context.start, context.end);
-        bool open = group.status.empty() || group.status == "OPEN";
-        if (!open || group.last_seen >= context.start || ids.contains(group.id)) continue;
-        group.timed_count_in_window = 0;  // its counts are of the month, none in the window
-        ids.insert(group.id);
-        groups.push_back(std::move(group));
-      }
-    } else {
-      stale_error = month.error().message;
-    }
-  }
+  std::string stale_error = &period != &longest ? add_stale_candidates(context, groups, ids) : "";
   // lastSeenTime ignores the period: only groups seen since the window began can be in it. Groups are
   // independent: one whose events cannot be read keeps what its stats say (timed counts, services).
   (void)parallel_for(groups.size(), context.config.concurrency, [&](std::size_t i) -> Result<void> {
@@ -250,40 +282,21 @@ StepResult step_error_groups(StepContext& context) {
   const auto& gke = context.gke_events->get();
   rapidjson::Document out(rapidjson::kObjectType);
   auto& a = out.GetAllocator();
-  rapidjson::Value rows(rapidjson::kArrayType);
-  rapidjson::Value in_window(rapidjson::kArrayType);
-  rapidjson::Value stale_open(rapidjson::kArrayType);
-  rapidjson::Value item_errors(rapidjson::kArrayType);
+  GroupRows lists;
   std::sort(groups.begin(), groups.end(), [](const Group& x, const Group& y) { return x.id < y.id; });
-  for (auto& group : groups) {
-    if (group.events_error) {
-      item_errors.PushBack(item_error("error group " + group.id, *group.events_error, a), a);
-    }
-    // Events are sampled: a group with no listed event in the window still counts when its timed
-    // counts put occurrences there.
-    bool seen = !group.event_times.empty() || (group.last_seen >= context.start && group.timed_count_in_window > 0);
-    bool open = group.status.empty() || group.status == "OPEN";
-    // A group whose events could not be read was seen since the window began (else they were not
-    // asked for): its row stays, marked, even where its stats alone cannot put it in a bucket.
-    if (!seen && !open && !group.events_error) continue;
-    if (gke) group.correlated = correlate(group, gke->pods);
-    auto row = group_json(group, a);
-    if (group.events_error) row.AddMember("eventsError", string_value(*group.events_error, a), a);
-    rows.PushBack(row, a);
-    if (seen || open) (seen ? in_window : stale_open).PushBack(string_value(group.id, a), a);
-  }
-  out.AddMember("groups", rows, a);
+  for (auto& group : groups) add_group_row(context, group, gke, lists, a);
+  out.AddMember("groups", lists.rows, a);
   rapidjson::Value buckets(rapidjson::kObjectType);
-  buckets.AddMember("inWindow", in_window, a);
-  buckets.AddMember("staleOpen", stale_open, a);
+  buckets.AddMember("inWindow", lists.in_window, a);
+  buckets.AddMember("staleOpen", lists.stale_open, a);
   out.AddMember("buckets", buckets, a);
   out.AddMember("period", rapidjson::StringRef(period.name), a);
   if (!stale_error.empty()) {  // the in-window groups stand; only the stale candidates are missing
     out.AddMember("staleCandidatesError", string_value(stale_error, a), a);
-    item_errors.PushBack(item_error("stale open groups (PERIOD_30_DAYS)", stale_error, a), a);
+    lists.item_errors.PushBack(item_error("stale open groups (PERIOD_30_DAYS)", stale_error, a), a);
   }
   if (!gke) out.AddMember("podEventsError", string_value(gke.error().message, a), a);
-  if (!item_errors.Empty()) out.AddMember("itemErrors", item_errors, a);
+  if (!lists.item_errors.Empty()) out.AddMember("itemErrors", lists.item_errors, a);
   return out;
 }
 
