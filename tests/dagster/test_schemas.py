@@ -119,7 +119,7 @@ ACKNOWLEDGED = {
     ("RunEvents", "MessageEvent.eventType"):
         "DagsterEventType gains values (1.10 ASSET_FAILED_TO_MATERIALIZE, FRESHNESS_*, 1.12 CODE_LOCATION_UPDATED, "
         "1.13 RUN_SUSPENDED/RUN_RESUMED): the classifier reads events by __typename; every value of 1.13 is in "
-        "day2 logs' --type list (investigate_fetch.cpp)",
+        "day2 logs' --type list (analyzer/collect/src/runs.cpp)",
 }
 
 
@@ -177,9 +177,9 @@ def test_the_type_comparison_catches_the_difference_that_lost_a_night(tmp_path):
 
 def test_day2_logs_knows_every_event_type_of_every_supported_release():
     # What ACKNOWLEDGED says of DagsterEventType: `day2 logs --type` accepts every value a release has.
-    source = (ROOT / "analyzer" / "src" / "investigate_fetch.cpp").read_text()
+    source = (ROOT / "analyzer" / "collect" / "src" / "runs.cpp").read_text()
     listed = re.search(r"k_event_types = \{(.*?)\};", source, re.S)
-    assert listed, "k_event_types not found in investigate_fetch.cpp"
+    assert listed, "k_event_types not found in analyzer/collect/src/runs.cpp"
     known = set(re.findall(r'"([A-Z_]+)"', listed.group(1)))
     for version in SUPPORTED:
         values = set(schema_of(f"dagster-{version}.graphql").get_type("DagsterEventType").values)
