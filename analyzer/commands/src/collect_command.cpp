@@ -1,42 +1,33 @@
 // `day2 collect`: parse the options, open the session (where answers come from, the clock, the
 // window), collect, then write the artifact, the recordings and the metrics.
 #include "analyzer/commands/commands.hpp"
-#include "analyzer/clients/delivery.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
 
-// GCC 12 at -O2 reports a false "potential null pointer dereference" inside Boost's
-// typed_value<std::vector<std::string>>::notify (--fault); the location is the Boost header.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#include <boost/program_options.hpp>
-#pragma GCC diagnostic pop
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <functional>
+#include <map>
 
+#include "analyzer/classify/rules.hpp"
+#include "analyzer/clients/gcp_auth.hpp"
 #include "analyzer/collect/collect.hpp"
+#include "analyzer/collect/runs.hpp"
+#include "analyzer/collect/steps.hpp"
+#include "analyzer/commands/nights.hpp"
 #include "analyzer/config/config.hpp"
 #include "analyzer/report/night_metrics.hpp"
-#include "analyzer/commands/nights.hpp"
-#include "analyzer/clients/gcp_auth.hpp"
-#include "analyzer/clients/gcp_client.hpp"
-#include "analyzer/classify/rules.hpp"
-#include "recorder/bundle.hpp"
-#include "recorder/base/command.hpp"
-#include "replay/fault.hpp"
-#include "recorder/base/log.hpp"
-#include "replay/matcher.hpp"
-#include "recorder/record.hpp"
-#include "replay/shift.hpp"
-#include "recorder/base/time.hpp"
-#include "recorder/transport.hpp"
 #include "analyzer/session/session.hpp"
-#include "analyzer/collect/steps.hpp"
+#include "recorder/base/log.hpp"
 #include "recorder/base/secrets.hpp"
+#include "recorder/base/time.hpp"
+#include "recorder/bundle.hpp"
+#include "recorder/record.hpp"
+#include "recorder/transport.hpp"
+#include "replay/fault.hpp"
+#include "replay/matcher.hpp"
+#include "replay/shift.hpp"
 
 namespace analyzer {
 

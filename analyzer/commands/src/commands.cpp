@@ -1,43 +1,21 @@
 // `day2 summarize`, `report` and `rules`, and the table of the analysis commands.
 #include "analyzer/commands/commands.hpp"
-#include "analyzer/clients/delivery.hpp"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
-// GCC 12 at -O2 reports a false "potential null pointer dereference" inside Boost's
-// typed_value<std::vector<std::string>>::notify (--fault); the location is the Boost header.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#include <boost/program_options.hpp>
-#pragma GCC diagnostic pop
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <functional>
+#include <string>
+#include <vector>
 
+#include "analyzer/classify/reclassify.hpp"
+#include "analyzer/classify/rules.hpp"
+#include "analyzer/clients/delivery.hpp"
 #include "analyzer/commands/nights.hpp"
 #include "analyzer/config/config.hpp"
-#include "analyzer/report/night_metrics.hpp"
-#include "analyzer/report/runbook.hpp"
-#include "analyzer/clients/gcp_auth.hpp"
-#include "analyzer/clients/gcp_client.hpp"
-#include "analyzer/classify/reclassify.hpp"
 #include "analyzer/report/report.hpp"
-#include "analyzer/classify/rules.hpp"
-#include "analyzer/summarize/summarize.hpp"
-#include "recorder/bundle.hpp"
-#include "recorder/base/command.hpp"
-#include "replay/fault.hpp"
-#include "recorder/base/log.hpp"
-#include "replay/matcher.hpp"
-#include "recorder/record.hpp"
-#include "replay/shift.hpp"
-#include "recorder/base/time.hpp"
-#include "recorder/transport.hpp"
+#include "analyzer/report/runbook.hpp"
 #include "analyzer/session/session.hpp"
-#include "recorder/base/secrets.hpp"
+#include "analyzer/summarize/summarize.hpp"
+#include "recorder/base/command.hpp"
 
 namespace analyzer {
 
