@@ -26,11 +26,11 @@ std::string uid_of(std::string_view seed) {
                      fnv1a(std::string(seed) + "#") & 0xffffffffffffULL);
 }
 
-namespace {
-
 recorder::HttpResponse json_response(int status, std::string body) {
   return {status, {{"content-type", "application/json; charset=UTF-8"}}, std::move(body)};
 }
+
+namespace {
 
 // The managed instance groups of `pool`, as nodePools.list gives them (instanceGroupUrls): a node
 // "gke-<cluster>-<pool>-<hash>-<suffix>" belongs to the group "gke-<cluster>-<pool>-<hash>-grp". One

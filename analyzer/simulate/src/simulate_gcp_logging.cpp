@@ -18,10 +18,6 @@ namespace analyzer::sim {
 
 namespace {
 
-recorder::HttpResponse json_response(int status, std::string body) {
-  return {status, {{"content-type", "application/json; charset=UTF-8"}}, std::move(body)};
-}
-
 // The pod events of the world: the spec's own, plus the ones each oom / evicted / preempted /
 // unschedulable run implies when the spec gives none, and the events of other pods.
 std::vector<std::pair<const Run*, PodEvent>> pod_events(const World& world) { return all_pod_events(world); }

@@ -16,10 +16,6 @@ namespace {
 
 using Params = std::map<std::string, std::string>;
 
-recorder::HttpResponse json_response(int status, std::string body) {
-  return {status, {{"content-type", "application/json; charset=UTF-8"}}, std::move(body)};
-}
-
 std::string decode(std::string_view text) {
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {

@@ -250,6 +250,8 @@ std::string answer_plus(const World& world, const std::string& op);
 // Cloud Logging's entries.list (simulate_gcp_logging.cpp): the entries of the window that the
 // request's filter asks for, one page of them.
 recorder::HttpResponse list_entries(const World& world, const std::string& body);
+// A Google API answer: `body` as JSON with `status` (simulate_gcp.cpp).
+recorder::HttpResponse json_response(int status, std::string body);
 // A stable fake identifier derived from `seed` (uids, resource versions): same world, same bundle.
 std::uint64_t fnv1a(std::string_view text);
 // A uuid-shaped uid derived from `seed`.
