@@ -1,5 +1,5 @@
 // A scratch directory under the system temp dir, removed with everything in it when it goes out of
-// scope (regress's replays, scenario add's first replay). Private to the analyzer.
+// scope (regress's replays, scenario add's first replay). Private to analyzer/regress.
 #pragma once
 
 #include <stdlib.h>

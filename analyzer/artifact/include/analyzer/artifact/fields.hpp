@@ -1,4 +1,4 @@
-// Private to summarize: reading fields of an untrusted day2 artifact without ever trusting their
+// For summarize and the report: reading fields of an untrusted day2 artifact without ever trusting their
 // types, and rendering them as one-line text. Every accessor accepts any JSON value: a field that is
 // absent renders as "-", one of the wrong type as "?".
 #pragma once

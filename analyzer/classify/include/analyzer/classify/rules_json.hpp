@@ -1,6 +1,7 @@
-// Private to the rules loaders (rules.cpp, reclassify_rules.cpp): JSON with comments read into a tree
-// that remembers where every value is, so each error can name "file:line", the message helpers, and
-// the parts of a rules-file parser that do not depend on the file's schema.
+// For the rules loaders (rules.cpp, reclassify_rules.cpp; the report's runbook.cpp): JSON with
+// comments read into a tree that remembers where every value is, so each error can name
+// "file:line", the message helpers, and the parts of a rules-file parser that do not depend on the
+// file's schema.
 #pragma once
 
 #include <fmt/format.h>

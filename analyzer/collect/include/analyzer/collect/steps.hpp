@@ -1,4 +1,4 @@
-// Private to the analyzer: the context every collection step gets, and the steps themselves.
+// The context every collection step gets and the steps themselves (the investigations reuse the fetchers).
 // Each step builds its payload in its own Document (rapidjson allocators are not thread-safe);
 // collect() copies the payloads into the artifact on one thread.
 #pragma once
