@@ -46,9 +46,6 @@ using Stream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;
 using Timer = net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>,
                                         Executor>;
 
-// Writing a response and reading a request body get longer than an idle connection: a client on a
-// slow link may need that for 64 MiB.
-constexpr auto k_transfer_timeout = 60s;
 // After an error response or "Connection: close", what the client still sends is read and dropped
 // for at most this long before the close, so that the close is not an RST that destroys the response.
 constexpr auto k_linger_timeout = 1s;
@@ -59,6 +56,7 @@ struct Shared {
   EventHandlers handlers;
   std::unique_ptr<net::thread_pool> workers;  // for Offloaded answers; created by start()
   std::atomic<bool> stopping{false};          // stop() began: no new Offloaded work
+  std::atomic<std::size_t> connections{0};    // sessions alive
 };
 
 std::string_view view(beast::string_view text) { return {text.data(), text.size()}; }
@@ -69,8 +67,14 @@ bool is_http_error(const beast::error_code& ec) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Socket socket, const Shared& shared)
-      : m_stream(std::move(socket)), m_timer(m_stream.get_executor()), m_shared(shared) {}
+  Session(Socket socket, Shared& shared)
+      : m_stream(std::move(socket)), m_timer(m_stream.get_executor()), m_shared(shared) {
+    // Over the cap, this connection gets one request within the crowded deadline, then is closed.
+    m_crowded = m_shared.connections.fetch_add(1) >= m_shared.settings.max_connections;
+  }
+  ~Session() { m_shared.connections.fetch_sub(1); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   void run() { read_header(); }
 
@@ -79,7 +83,12 @@ class Session : public std::enable_shared_from_this<Session> {
     m_parser.emplace();
     m_parser->body_limit(m_shared.settings.max_body_bytes);
     m_parser->header_limit(static_cast<std::uint32_t>(m_shared.settings.max_header_bytes));
-    m_stream.expires_after(m_shared.settings.idle_timeout);
+    // A crowded connection reads one request, headers and body, within its deadline.
+    if (m_crowded) {
+      m_stream.expires_after(m_shared.settings.crowded_deadline);
+    } else {
+      m_stream.expires_after(m_shared.settings.idle_timeout);
+    }
     http::async_read_header(m_stream, m_buffer, *m_parser,
                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
   }
@@ -99,7 +108,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (recorder::iequals(view(message[http::field::expect]), "100-continue")) {
       static const std::string k_continue = "HTTP/1.1 100 Continue\r\n\r\n";
-      m_stream.expires_after(k_transfer_timeout);
+      if (!m_crowded) m_stream.expires_after(m_shared.settings.transfer_timeout);
       net::async_write(m_stream, net::buffer(k_continue),
                        [self = shared_from_this()](beast::error_code write_ec, std::size_t) {
                          if (write_ec) return self->m_stream.close();
@@ -112,7 +121,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read_body() {
     if (m_parser->is_done()) return on_request();
-    m_stream.expires_after(k_transfer_timeout);
+    if (!m_crowded) m_stream.expires_after(m_shared.settings.transfer_timeout);
     http::async_read(m_stream, m_buffer, *m_parser, beast::bind_front_handler(&Session::on_body, shared_from_this()));
   }
 
@@ -130,7 +139,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_request() {
     auto& message = m_parser->get();
-    m_keep_alive = message.keep_alive();
+    m_keep_alive = message.keep_alive() && !m_crowded;
     m_http10 = message.version() == 10;
     m_head_only = message.method() == http::verb::head;
     m_request.headers.clear();
@@ -209,7 +218,11 @@ class Session : public std::enable_shared_from_this<Session> {
     m_head = detail::serialize_head(m_response, m_keep_alive, m_http10);
     std::array<net::const_buffer, 2> buffers{net::buffer(m_head),
                                              net::buffer(m_head_only ? std::string_view() : m_response.body)};
-    m_stream.expires_after(k_transfer_timeout);
+    if (m_crowded) {
+      m_stream.expires_after(m_shared.settings.crowded_deadline);
+    } else {
+      m_stream.expires_after(m_shared.settings.transfer_timeout);
+    }
     net::async_write(m_stream, buffers, beast::bind_front_handler(&Session::on_write, shared_from_this()));
   }
 
@@ -249,13 +262,14 @@ class Session : public std::enable_shared_from_this<Session> {
   bool m_head_only = false;
   recorder::HttpResponse m_response;
   std::string m_head;
-  const Shared& m_shared;
+  Shared& m_shared;
+  bool m_crowded = false;
 };
 
 // Accepts connections on the first context and hands each to the next context in turn.
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(tcp::acceptor acceptor, std::vector<net::io_context*> contexts, const Shared& shared)
+  Listener(tcp::acceptor acceptor, std::vector<net::io_context*> contexts, Shared& shared)
       : m_acceptor(std::move(acceptor)),
         m_retry(m_acceptor.get_executor()),
         m_contexts(std::move(contexts)),
@@ -296,7 +310,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   net::steady_timer m_retry;
   std::vector<net::io_context*> m_contexts;
   std::size_t m_next = 0;
-  const Shared& m_shared;
+  Shared& m_shared;
 };
 
 recorder::Result<tcp::endpoint> endpoint_of(net::io_context& context, const std::string& host, int port) {
@@ -417,5 +431,7 @@ bool EventServer::started() const { return m_impl->started; }
 bool EventServer::stopped() const { return m_impl->stopped; }
 
 int EventServer::port() const { return m_impl->port.load(); }
+
+std::size_t EventServer::connections() const { return m_impl->shared.connections.load(); }
 
 }  // namespace recorder

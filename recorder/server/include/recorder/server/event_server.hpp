@@ -66,7 +66,15 @@ struct EventServerSettings {
   std::size_t max_body_bytes = 64u << 20;
   std::size_t max_header_bytes = 64u << 10;
   std::chrono::seconds idle_timeout{5};  // an idle keep-alive connection is closed after this
+  // Reading a request body or writing a response must end within this: a client that stalls in the
+  // body is closed then (a client on a slow link needs that long for 64 MiB).
+  std::chrono::milliseconds transfer_timeout{60000};
   std::size_t workers = 0;                // threads for Offloaded answers (0: none; an Offloaded answer resets)
+  // Connections served with the normal deadlines. Past it a new connection is still served (a health
+  // check is answered) but must send its whole request within `crowded_deadline` and is then closed,
+  // so clients that stall cannot hold every descriptor of the process.
+  std::size_t max_connections = 512;
+  std::chrono::milliseconds crowded_deadline{1000};
 };
 
 class EventServer {
@@ -88,6 +96,7 @@ class EventServer {
   bool started() const;
   bool stopped() const;
   int port() const;  // the bound port; 0 before start()
+  std::size_t connections() const;  // connections open now
 
  private:
   struct Impl;
