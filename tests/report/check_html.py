@@ -200,7 +200,9 @@ def day2_report(day2, artifact, out_dir, fmt, config=None):
 
 def expected_of(report):
     """What the timeline must draw, from the JSON report: bars, marker kinds, legend, run ids."""
-    barred = [(cause["category"], run) for cause in report["rootCauses"] for run in cause["runs"] if run["ended"] != "-"]
+    # Each run's own category (a platform cause's runs keep theirs); bars are coloured by it.
+    barred = [(run.get("category", cause["category"]), run) for cause in report["rootCauses"] for run in cause["runs"]
+              if run["ended"] != "-"]
     markers = Counter(row["kind"] or row["source"] for row in report["timeline"]
                       if row["time"] != "-" and row["kind"] != "run")
     return {"bars": len(barred), "run_ids": sorted(run["runId"] for _, run in barred),

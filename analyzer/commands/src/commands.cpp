@@ -12,6 +12,7 @@
 #include "analyzer/commands/nights.hpp"
 #include "analyzer/config/config.hpp"
 #include "analyzer/report/report.hpp"
+#include "analyzer/report/platform_causes.hpp"
 #include "analyzer/report/runbook.hpp"
 #include "analyzer/session/session.hpp"
 #include "analyzer/summarize/summarize.hpp"
@@ -63,7 +64,7 @@ namespace {
 
 constexpr CommandHelp k_report_help{
     "day2 report [--out-dir DIR | --out FILE|-] [--format md|json|html] [--tz ZONE] [--deployment NAME]\n"
-    "            [--reclassify FILE] [--runbook FILE] [--config FILE] [--metrics FILE]\n"
+    "            [--reclassify FILE] [--runbook FILE] [--causes FILE] [--config FILE] [--metrics FILE]\n"
     "            [--notify slack] [--upload gs://BUCKET/PREFIX [--upload-bundle DIR]] [FILE]",
     "The incident report of an artifact (docs/report.md); prints the path it wrote.",
     "day2 report day2.json --out-dir build/demo", k_exit_codes};
@@ -76,6 +77,8 @@ po::options_description report_options() {
       ("out", po::value<std::string>()->value_name("FILE"), "write the report to FILE instead (atomically); - prints it on stdout")
       ("deployment", po::value<std::string>()->value_name("NAME"), "name the file day2-report-<NAME>-<YYYY-MM-DD>.md: several deployments share a folder")
       ("runbook", po::value<std::string>()->value_name("FILE"), "runbook entries added to the built-in ones (analyzer/rules/runbook.json)")
+      ("causes", po::value<std::string>()->value_name("FILE"),
+       "platform causes added to the built-in ones, or replacing them by id (analyzer/rules/causes.json)")
       ("format", po::value<std::string>()->default_value("md"), "md, json or html (self-contained, SVG timeline)")
       ("tz", po::value<std::string>(), "report zone, any IANA name (default: the artifact's, else America/New_York)")
       ("reclassify", po::value<std::string>(), "reclassify rules file (default: the built-in reclassify.rules.json)")
@@ -123,8 +126,13 @@ void apply_output_options(const po::variables_map& vm, ReportOptions& report) {
   }
 }
 
-// The files the report reads besides the artifact: --runbook, --reclassify, --config.
+// The files the report reads besides the artifact: --runbook, --causes, --reclassify, --config.
 void apply_input_options(const po::variables_map& vm, ReportOptions& report) {
+  if (vm.count("causes")) {
+    auto causes = load_platform_causes(vm["causes"].as<std::string>());
+    if (!causes) throw UsageError{"--causes: " + causes.error().message};
+    report.causes = std::make_shared<const PlatformCauses>(merge_platform_causes(default_platform_causes(), *causes));
+  }
   if (vm.count("runbook")) {
     auto runbook = load_runbook(vm["runbook"].as<std::string>());
     if (!runbook) throw UsageError{"--runbook: " + runbook.error().message};

@@ -85,10 +85,12 @@ Result<Outcome> read_outcome(const std::string& report_path) {
     for (const auto& cause : causes->GetArray()) {
       std::string category = text_or(cause, "category", "Unclassified");
       std::string rule = text_or(cause, "ruleId", "-");
+      if (const auto* platform = recorder::get_object(cause, "platform")) outcome.causes.insert(text_or(*platform, "id", "?"));
       const auto* runs = recorder::get_array(cause, "runs");
       if (runs == nullptr) continue;
-      for (const auto& run : runs->GetArray()) {
-        outcome.runs[text_or(run, "runId", "?")] = RunOutcome{text_or(run, "jobName", "?"), category, rule};
+      for (const auto& run : runs->GetArray()) {  // a run's own category (under a platform cause too)
+        outcome.runs[text_or(run, "runId", "?")] =
+            RunOutcome{text_or(run, "jobName", "?"), text_or(run, "category", category), text_or(run, "ruleId", rule)};
       }
     }
   }
@@ -214,6 +216,16 @@ Result<Expectation> read_expectation(const std::string& scenario) {
   } else if (doc->HasMember("findings")) {
     return make_error(fmt::format("{}: \"findings\" is not an object", file));
   }
+  if (const auto* causes = recorder::get_object(*doc, "causes")) {
+    auto present = read_names(*causes, "present", file);
+    if (!present) return make_error(present.error().message);
+    auto absent = read_names(*causes, "absent", file);
+    if (!absent) return make_error(absent.error().message);
+    expectation.causes_present = std::move(*present);
+    expectation.causes_absent = std::move(*absent);
+  } else if (doc->HasMember("causes")) {
+    return make_error(fmt::format("{}: \"causes\" is not an object", file));
+  }
   if (doc->HasMember("review")) {
     auto review = recorder::get_string(*doc, "review");
     if (!review) return make_error(fmt::format("{}: \"review\" must be a string (what to check before deleting it)", file));
@@ -239,11 +251,20 @@ Result<void> write_expectation(const std::string& scenario, const Outcome& outco
     for (const auto& name : set) array.PushBack(recorder::json_string(name, a), a);
     return array;
   };
-  std::set<std::string> absent;
+  std::set<std::string> absent, causes_absent;
   if (previous) {
     for (const auto& name : previous->absent) {
       if (!outcome.findings.contains(name)) absent.insert(name);
     }
+    for (const auto& name : previous->causes_absent) {
+      if (!outcome.causes.contains(name)) causes_absent.insert(name);
+    }
+  }
+  if (!outcome.causes.empty() || !causes_absent.empty()) {
+    rapidjson::Value causes(rapidjson::kObjectType);
+    causes.AddMember("absent", names(causes_absent), a);
+    causes.AddMember("present", names(outcome.causes), a);
+    doc.AddMember("causes", causes, a);
   }
   rapidjson::Value findings(rapidjson::kObjectType);
   findings.AddMember("absent", names(absent), a);
@@ -254,6 +275,26 @@ Result<void> write_expectation(const std::string& scenario, const Outcome& outco
   return recorder::write_file_atomic((fs::path(scenario) / "expected.json").string(),
                                      recorder::write_json(doc, recorder::Pretty::yes));
 }
+
+namespace {
+
+// Platform causes (Root Causes) as findings are compared: each expected one present, each absent one
+// not, and none that expected.json does not name.
+void compare_causes(const Expectation& expected, const Outcome& actual, std::vector<std::string>& out) {
+  for (const auto& name : expected.causes_present) {
+    if (!actual.causes.contains(name)) out.push_back(fmt::format("cause {}: expected, missing", name));
+  }
+  for (const auto& name : expected.causes_absent) {
+    if (actual.causes.contains(name)) out.push_back(fmt::format("cause {}: must not appear, present", name));
+  }
+  for (const auto& name : actual.causes) {
+    if (!expected.causes_present.contains(name) && !expected.causes_absent.contains(name)) {
+      out.push_back(fmt::format("cause {}: unexpected", name));
+    }
+  }
+}
+
+}  // namespace
 
 std::vector<std::string> compare(const Expectation& expected, const Outcome& actual) {
   std::vector<std::string> out;
@@ -281,6 +322,7 @@ std::vector<std::string> compare(const Expectation& expected, const Outcome& act
       out.push_back(fmt::format("finding {}: unexpected", name));
     }
   }
+  compare_causes(expected, actual, out);
   std::sort(out.begin(), out.end());
   return out;
 }

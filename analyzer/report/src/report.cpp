@@ -181,7 +181,8 @@ int write_report(const std::string& path, const ReportOptions& options, std::ost
   }
   auto report = report::build_report(*document, *zone, options.config ? *options.config : Config{},
                                      options.reclassify_rules ? *options.reclassify_rules : default_reclassify_rules(),
-                                     options.runbook ? *options.runbook : default_runbook());
+                                     options.runbook ? *options.runbook : default_runbook(),
+                                     options.causes ? *options.causes : default_platform_causes());
   auto name = report_name(*document, *zone, options.format, path, options.deployment);
   if (!name) {
     err << k_tool << ": error: " << name.error().message << '\n';

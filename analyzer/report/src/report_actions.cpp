@@ -15,6 +15,8 @@
 //   9. Stale open error groups, stale asset checks, stale degraded clusters → No action (cleanup candidates).
 //  10. Reasoning-rule findings (docs/report.md "Reasoning rules") by rule id: see k_rule_actions;
 //      known self-resolving alerts → No action with the configured reason.
+//  11. A platform cause (analyzer/rules/causes.json) → its own action, one row naming the runs it claims
+//      (they get no other row); the findings it supersedes and the daemons it is lose their rows.
 // Run rows are grouped by (action, category, rule); rows sort by action severity, then item.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -90,6 +92,7 @@ Verdict run_verdict(const RunEvidence& run, const Cause& cause, std::size_t unre
 void run_actions(Report& report) {
   auto dbt = dbt_caveat_runs(report);
   for (const auto& cause : report.causes) {
+    if (cause.platform) { continue; }  // platform_actions: one row per incident, its runs included
     std::size_t unretried = 0;
     for (const auto& run : cause.runs) { unretried += run.retry.empty() ? 1 : 0; }
     std::map<std::pair<Action, std::string>, std::vector<std::string>> rows;
@@ -107,10 +110,48 @@ void run_actions(Report& report) {
   }
 }
 
+// One row per platform cause (docs/report.md "Root causes across the night"): its action and rationale
+// from causes.json; the runs it claims are named in it and get no row of their own.
+void platform_actions(Report& report) {
+  for (const auto& cause : report.causes) {
+    if (!cause.platform) { continue; }
+    const PlatformIncident& p = *cause.platform;
+    std::string item = fmt::format("{} (`{}`){}", p.title, p.id, p.scope.empty() ? "" : fmt::format(" in `{}`", p.scope));
+    if (!p.span.empty()) { item += " at " + p.span; }
+    std::vector<std::string> runs;
+    for (const auto& run : cause.runs) { runs.push_back(fmt::format("`{}` `{}`", run.job, short_id(run.run_id))); }
+    if (!runs.empty()) { item += fmt::format(": {}", fmt::join(runs, ", ")); }
+    std::size_t bursts = 0, queued = 0, correlated = 0;
+    for (const auto& effect : p.effects) {
+      bursts += effect.kind == "tickFailure" ? 1 : 0;
+      queued += effect.kind == "queuedRun" ? 1 : 0;
+      correlated += effect.kind == "runFailure" && !p.claims_runs ? 1 : 0;
+    }
+    std::vector<std::string> linked;
+    if (bursts > 0) { linked.push_back(fmt::format("{} tick failure burst(s)", bursts)); }
+    if (queued > 0) { linked.push_back(fmt::format("{} stuck queued run(s)", queued)); }
+    if (correlated > 0) { linked.push_back(fmt::format("{} correlated failed run(s)", correlated)); }
+    if (!linked.empty()) { item += fmt::format("{} {} linked", runs.empty() ? ":" : ";", fmt::join(linked, ", ")); }
+    report.actions.push_back({p.action, std::move(item), p.rationale, p.id, cause.runs.empty() ? "" : cause.runs.front().run_id,
+                              cause.runs.size(), {}});
+  }
+}
+
+// Whether the daemon at `pointer` is a platform cause's signal (its row is the cause's).
+bool daemon_is_cause(const Report& report, const std::string& pointer) {
+  return std::any_of(report.causes.begin(), report.causes.end(), [&](const Cause& cause) {
+    return cause.platform && std::any_of(cause.platform->signals.begin(), cause.platform->signals.end(),
+                                         [&](const Evidence& e) { return e.pointer == pointer; });
+  });
+}
+
 void daemon_actions(const Json& artifact, Report& report) {
   const Json* step = step_payload(artifact, step_key(StepId::daemons));
   if (step == nullptr) { return; }
-  for (const auto& daemon : array_of(*step, "daemons").GetArray()) {
+  const Json& daemons = array_of(*step, "daemons");
+  for (rapidjson::SizeType i = 0; i < daemons.Size(); ++i) {
+    const Json& daemon = daemons[i];
+    if (daemon_is_cause(report, fmt::format("/step_09_daemons/daemons/{}", i))) { continue; }
     const Json* healthy = member(daemon, "healthy");
     const Json* required = member(daemon, "required");
     if (healthy == nullptr || !healthy->IsFalse() || (required != nullptr && required->IsFalse())) { continue; }
@@ -178,7 +219,7 @@ std::optional<Verdict> finding_verdict(const Finding& finding) {
 void finding_actions(const std::vector<Finding>& findings, Report& report) {
   for (const auto& finding : findings) {
     auto verdict = finding_verdict(finding);
-    if (!verdict) { continue; }
+    if (!verdict || superseded(finding, report)) { continue; }  // a platform cause's row covers it
     std::string item = finding.rule_id == k_self_resolving
                            ? fmt::format("{}: {}", finding.label, fmt::join(finding.items, ", "))
                            : fmt::format("{}: {}", finding.label, finding.summary);
@@ -222,6 +263,7 @@ void add_actions(const Json& artifact, Report& report) {
                               "signals missing: re-run `day2 collect` before relying on findings that depend on it", {}, {}, 0, {}});
   }
   run_actions(report);
+  platform_actions(report);
   daemon_actions(artifact, report);
   finding_actions(report.impact, report);
   finding_actions(report.emerging, report);

@@ -283,6 +283,8 @@ void root_causes(const Json& artifact, const recorder::Zone& zone, const Reclass
     auto found = reclassified.find(run.run_id);
     auto key = apply_reclassification(failure, found == reclassified.end() ? nullptr : &found->second, zone, run);
     run.pod_events = uncited_pod_events(pod_events[run.run_id], run, failure, key.first);
+    run.category = key.first;
+    run.rule_id = key.second;
     groups[key].push_back(std::move(run));
   }
   for (auto& [key, runs] : groups) {
@@ -373,7 +375,7 @@ std::string_view action_name(Action action) {
 }
 
 Report build_report(const Json& artifact, const recorder::Zone& zone, const Config& config,
-                    const ReclassifyRules& reclassify_rules, const Runbook& runbook) {
+                    const ReclassifyRules& reclassify_rules, const Runbook& runbook, const PlatformCauses& causes) {
   Report report;
   const Json& window = *member(artifact, "window");
   report.zone = zone.name();
@@ -384,6 +386,7 @@ Report build_report(const Json& artifact, const recorder::Zone& zone, const Conf
   note_steps(artifact, report);
   run_volume(artifact, report);
   root_causes(artifact, zone, reclassify_rules, report);
+  add_platform_causes(artifact, zone, config, causes, report);
   add_sections(artifact, zone, report);
   add_findings(artifact, zone, config, report);
   add_actions(artifact, report);

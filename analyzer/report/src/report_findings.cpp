@@ -262,6 +262,7 @@ void alerts(const Json& artifact, const recorder::Zone& zone, const Config& conf
     if (match && target.label.empty()) {
       target = {"Known self-resolving alerts", match->reason, {}, "self-resolving-alert", {}};
     }
+    if (!match) { target.covers.push_back(evidence.pointer); }  // an alert that is a platform cause is monitored there
     target.items.push_back(line);
     target.evidence.push_back(std::move(evidence));
   }
@@ -365,6 +366,8 @@ void exporter_gaps(const Json& artifact, const recorder::Zone& zone, Report& rep
 }
 
 }  // namespace
+
+bool self_resolving_alert(const Json& alert, const Config& config) { return known_alert(alert, config) != nullptr; }
 
 void add_findings(const Json& artifact, const recorder::Zone& zone, const Config& config, Report& report) {
   alerts(artifact, zone, config, report);

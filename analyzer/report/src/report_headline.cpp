@@ -70,7 +70,7 @@ void add_headline(const recorder::Zone& zone, Report& report) {
   std::map<std::string, std::size_t> categories;
   for (const auto& cause : report.causes) {
     failed_runs += cause.runs.size();
-    categories[cause.category] += cause.runs.size();
+    for (const auto& run : cause.runs) { ++categories[run.category]; }  // a platform cause's runs keep theirs
   }
   for (auto action : {Action::escalate, Action::investigate, Action::monitor}) {
     if (count(action) == 0) { continue; }

@@ -142,9 +142,12 @@ void run_item(const Cause& cause, const RunEvidence& run, std::string& html) {
   html += fmt::format("<li>{} run {} ({}), failed {}\n<ul>\n", anchor("<code>" + html_escape(run.job) + "</code>", run.job_url),
                       anchor("<code>" + html_escape(run.run_id) + "</code>", run.url), html_escape(run.location),
                       html_escape(run.ended));
+  if (cause.platform) {
+    html += fmt::format("<li>Linked: {} by rule <code>{}</code></li>\n", html_escape(run.category), html_escape(run.rule_id));
+  }
   if (run.reclassified) {
     html += fmt::format("<li>Reclassified from {} by rule <code>{}</code></li>\n", html_escape(run.collected_category),
-                        html_escape(cause.rule_id));
+                        html_escape(run.rule_id));
     for (const auto& e : run.evidence) {
       if (e.kind != "run") { evidence_item(e, html); }  // the run itself is the item
     }
@@ -163,14 +166,39 @@ void run_item(const Cause& cause, const RunEvidence& run, std::string& html) {
   html += "</ul></li>\n";
 }
 
+// A platform cause's heading, narrative, signals and linked effects (its runs follow).
+void platform_cause(const Cause& cause, std::string& html) {
+  const PlatformIncident& p = *cause.platform;
+  html += fmt::format("<li><strong>{}</strong>{} — platform incident, rule <code>{}</code>{}.\n", html_escape(p.title),
+                      p.scope.empty() ? "" : fmt::format(" in <code>{}</code>", html_escape(p.scope)), html_escape(p.id),
+                      p.span.empty() ? "" : ", " + html_escape(p.span));
+  html += fmt::format("<p>{}</p>\n", inline_text(cause.narrative));
+  next_html(cause.runbook, cause.next, "p", html);
+  html += "<ul>\n<li>Signals<ul>\n";
+  for (const auto& e : p.signals) { evidence_item(e, html); }
+  html += "</ul></li>\n";
+  for (const auto& effect : p.effects) {
+    if (effect.kind == "runFailure" && p.claims_runs) { continue; }  // listed with the run
+    html += fmt::format("<li>Linked: {} ({})<ul>\n", inline_text(effect.summary), inline_text(effect.why));
+    for (const auto& e : effect.evidence) { evidence_item(e, html); }
+    html += "</ul></li>\n";
+  }
+}
+
 void causes(const Report& r, std::string& html) {
   html += "<h2>Root Causes</h2>\n";
   if (r.causes.empty()) {
-    html += "<p>No failed runs in the window.</p>\n";
+    html += "<p>No failed runs and no platform incident in the window.</p>\n";
     return;
   }
   html += "<ol class=\"causes\">\n";
   for (const auto& cause : r.causes) {
+    if (cause.platform) {
+      platform_cause(cause, html);
+      for (const auto& run : cause.runs) { run_item(cause, run, html); }
+      html += "</ul></li>\n";
+      continue;
+    }
     html += cause.rule_id == "-"
                 ? fmt::format("<li><strong>{}</strong> — {} failed run(s); no rule matched.\n", html_escape(cause.category),
                               cause.runs.size())

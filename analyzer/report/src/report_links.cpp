@@ -228,6 +228,11 @@ void add_links(const Json& artifact, const Links& links, Report& report) {
       each_evidence(run.evidence);
     }
   }
+  for (auto& cause : report.causes) {
+    if (!cause.platform) { continue; }
+    each_evidence(cause.platform->signals);
+    for (auto& effect : cause.platform->effects) { each_evidence(effect.evidence); }
+  }
   for (auto* section : {&report.impact, &report.emerging}) {
     for (auto& finding : *section) { each_evidence(finding.evidence); }
   }

@@ -44,10 +44,12 @@ metrics::Registry report_metrics(const Report& report, const ReclassifyRules& re
   for (const auto& row : report.actions) actions.add(1, word_of(row.action));
   auto rules = rule_names(default_rules(), &reclassify);
   for (const auto& cause : report.causes) {
-    auto category = parse_category(cause.category);
-    if (!category) continue;  // no category: no useful label, dropped
-    causes.add(1, *category);
-    failed.add(static_cast<double>(cause.runs.size()), *category, rules(cause.rule_id == "-" ? "none" : cause.rule_id));
+    if (auto category = parse_category(cause.category)) causes.add(1, *category);  // a platform cause has no category
+    for (const auto& run : cause.runs) {  // each run by its own category and rule, under whichever cause
+      auto category = parse_category(run.category);
+      if (!category) continue;  // no category: no useful label, dropped
+      failed.add(1, *category, rules(run.rule_id == "-" ? "none" : run.rule_id));
+    }
   }
   return registry;
 }

@@ -11,6 +11,7 @@
 #include "analyzer/config/config.hpp"
 #include "analyzer/metrics/metrics.hpp"
 #include "analyzer/classify/reclassify.hpp"
+#include "analyzer/report/platform_causes.hpp"
 #include "analyzer/report/runbook.hpp"
 #include "recorder/base/time.hpp"
 #include "analyzer/artifact/fields.hpp"
@@ -79,6 +80,8 @@ struct RunEvidence {
   std::string retry;            // "retry <id>: SUCCESS", or empty
   std::vector<std::string> pod_events;  // pod events of the run's pods no rule cited, each saying if it passes the overlap gate
   std::optional<double> start_epoch;    // null for a run that never started
+  std::string category;                 // its final category (after reclassification)
+  std::string rule_id;                  // ... and the rule that gave it ("-" when none)
   std::string collected_category;       // the category `collect` gave (before reclassification)
   bool reclassified = false;            // a reclassify rule (docs/report.md "Reclassification") fired
   std::string guidance;                 // the reclassification row's guidance, or empty
@@ -88,6 +91,36 @@ struct RunEvidence {
   int pod_events_corroborating = 0;     // pod events during the run that bear out its category (cited as evidence)
 };
 
+enum class Action { escalate, investigate, monitor, no_action };
+
+// An effect linked to a platform cause: it passed the overlap gate with the cause's extent (and lies
+// in the cause's location when it has one).
+struct Effect {
+  std::string kind;                // "tickFailure", "runFailure", "queuedRun"
+  std::string summary;             // one line
+  std::string why;                 // the two extents that overlap
+  std::vector<Evidence> evidence;  // the effect's items (a burst: its first and last tick)
+  std::vector<std::string> covers = {};  // the pointer of every item it links (each tick of a burst)
+};
+
+// A root cause that is a platform incident (report_platform.cpp, analyzer/rules/causes.json).
+struct PlatformIncident {
+  std::string id;        // the cause's rule id
+  std::string source;    // "infraPod", ...
+  std::string title;
+  std::string meaning;
+  std::string scope;     // the location of a location's cause, else ""
+  std::string span;      // "02:00–02:07 EST": the incident's signals
+  double start = 0;      // its extent (epoch seconds)
+  double end = 0;
+  Action action = Action::investigate;
+  std::string rationale;
+  bool claims_runs = true;
+  std::vector<Evidence> signals;       // what the incident is
+  std::vector<Effect> effects;         // what it explains, each through the gate
+  std::vector<std::string> supersedes; // finding kinds whose action rows this cause's replaces
+};
+
 struct Cause {
   std::string category;
   std::string rule_id;  // "-" when no rule matched
@@ -95,6 +128,8 @@ struct Cause {
   std::string narrative;  // links the signals behind the group (only links that pass the overlap gate)
   std::optional<RunbookEntry> runbook = {};  // the runbook's entry for its category
   std::vector<std::string> next = {};        // its commands, filled for the cause's first run
+  std::optional<PlatformIncident> platform = {};  // set for a platform cause (category = its title,
+                                                   // rule_id = its id; runs keep their own category)
 };
 
 // A bulleted line of Impact / Emerging Issues: "**label:** summary" plus sub-items.
@@ -106,9 +141,9 @@ struct Finding {
   std::vector<Evidence> evidence;  // what it rests on
   std::optional<RunbookEntry> runbook = {};  // the runbook's entry for its kind
   std::vector<std::string> next = {};        // its commands, filled
+  std::vector<std::string> covers = {};      // the pointers of all its items (failed ticks, alerts, load failures):
+                                             // when platform causes are or explain every one, their rows are its action
 };
-
-enum class Action { escalate, investigate, monitor, no_action };
 
 struct ActionRow {
   Action action = Action::monitor;
@@ -191,6 +226,17 @@ std::string narrative(const Cause& cause);
 // reclassified run's; "" when none has any (report_narrative.cpp).
 std::string cause_guidance(const Cause& cause);
 
+// The platform causes of the night (report_platform.cpp): each incident of `causes` found in the
+// artifact becomes a root cause, its effects linked through the overlap gate; the runs a cause claims
+// move from their category's cause to it. Runs after root_causes, before the actions.
+void add_platform_causes(const Json& artifact, const recorder::Zone& zone, const Config& config, const PlatformCauses& causes,
+                         Report& report);
+// Whether `alert` (a step 11 item) is a configured self-resolving one (report_findings.cpp).
+bool self_resolving_alert(const Json& alert, const Config& config);
+// Whether a platform cause replaces `finding`'s action row: the finding's kind is one it supersedes
+// and the finding rests on the cause's signals or effects (or on nothing of its own).
+bool superseded(const Finding& finding, const Report& report);
+
 // Adds the timeline rows, Impact and Emerging Issues (report_sections.cpp).
 void add_sections(const Json& artifact, const recorder::Zone& zone, Report& report);
 // Asset checks (ERROR checks of a failed run folded into its timeline row) and degraded assets
@@ -232,7 +278,8 @@ void add_actions(const Json& artifact, Report& report);
 // `reclassify_rules` reclassify the failed runs before they are grouped into root causes.
 Report build_report(const Json& artifact, const recorder::Zone& zone, const Config& config = Config{},
                     const ReclassifyRules& reclassify_rules = default_reclassify_rules(),
-                    const Runbook& runbook = default_runbook());
+                    const Runbook& runbook = default_runbook(),
+                    const PlatformCauses& causes = default_platform_causes());
 
 std::string_view action_name(Action action);
 // A finding's name in metrics: its rule id, else its label as a slug ("Tick failures" -> "tick-failures").

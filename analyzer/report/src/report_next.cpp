@@ -3,6 +3,8 @@
 // report knows (the first run, its job, step and location; the deployment's settings; the window).
 #include <fmt/format.h>
 
+#include <map>
+
 #include "report_model.hpp"
 
 namespace analyzer::report {
@@ -43,11 +45,31 @@ const RunEvidence* find_run(const Report& report, const std::string& run_id) {
   return nullptr;
 }
 
+// A platform cause's runbook entry: the runbook's finding entry of its id, else of the first finding
+// kind it supersedes (the churn storm's cause and finding share one); null when none.
+const RunbookEntry* platform_entry(const Runbook& runbook, const PlatformIncident& incident) {
+  std::vector<std::string> keys{incident.id};
+  keys.insert(keys.end(), incident.supersedes.begin(), incident.supersedes.end());
+  for (const auto& key : keys) {
+    if (auto found = runbook.findings.find(key); found != runbook.findings.end()) { return &found->second; }
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 void add_next_steps(const Runbook& runbook, const Config& config, Report& report) {
   auto common = common_values(config, report);
+  std::map<std::string, const RunbookEntry*> platform;  // cause id -> its entry
   for (auto& cause : report.causes) {
+    if (cause.platform) {
+      const RunbookEntry* entry = platform_entry(runbook, *cause.platform);
+      platform[cause.platform->id] = entry;
+      if (entry == nullptr) { continue; }
+      cause.runbook = *entry;
+      cause.next = filled(*entry, run_values(common, cause.runs.empty() ? nullptr : &cause.runs.front()));
+      continue;
+    }
     auto entry = runbook.categories.find(cause.category);
     if (entry == runbook.categories.end()) { continue; }
     cause.runbook = entry->second;
@@ -62,6 +84,12 @@ void add_next_steps(const Runbook& runbook, const Config& config, Report& report
     }
   }
   for (auto& row : report.actions) {
+    if (auto found = platform.find(row.topic); found != platform.end()) {
+      if (found->second != nullptr && !found->second->commands.empty()) {
+        row.next = fill_command(found->second->commands.front(), run_values(common, find_run(report, row.run_id)));
+      }
+      continue;
+    }
     const auto& table = row.run_id.empty() ? runbook.findings : runbook.categories;
     auto entry = table.find(row.topic);
     if (entry == table.end() || entry->second.commands.empty()) { continue; }

@@ -98,41 +98,80 @@ void timeline(const Report& r, std::string& md) {
   md += "\n";
 }
 
+// A platform cause's heading, signals and linked effects (its runs follow as a category cause's do).
+void platform_cause(std::size_t number, const Cause& cause, std::string& md) {
+  const PlatformIncident& p = *cause.platform;
+  md += fmt::format("**{}. {}**{} — platform incident, rule `{}`{}.\n\n", number, p.title, p.scope.empty() ? "" : fmt::format(" in `{}`", p.scope),
+                    p.id, p.span.empty() ? "" : ", " + p.span);
+  md += cause.narrative + "\n\n";
+  md += next_lines(cause.runbook, cause.next, "");
+  md += "- Signals:\n";
+  for (const auto& e : p.signals) { md += evidence_line(e); }
+  for (const auto& effect : p.effects) {
+    if (effect.kind == "runFailure" && p.claims_runs) { continue; }  // listed below with the run
+    md += fmt::format("- Linked {}: {} ({})\n", effect.kind == "tickFailure" ? "tick failures" : effect.kind == "queuedRun" ? "queued run" : "run (correlated)",
+                      effect.summary, effect.why);
+    for (const auto& e : effect.evidence) { md += evidence_line(e); }
+  }
+}
+
+std::string run_link_why(const Cause& cause, const RunEvidence& run) {
+  if (!cause.platform) { return ""; }
+  for (const auto& effect : cause.platform->effects) {
+    if (effect.kind == "runFailure" && !effect.evidence.empty() && effect.evidence.front().summary.rfind("run " + run.run_id, 0) == 0) {
+      return effect.why;
+    }
+  }
+  return "";
+}
+
+// A failed-run category's heading, narrative, guidance and next steps.
+void category_cause(std::size_t number, const Cause& cause, std::string& md) {
+  md += cause.rule_id == "-"
+            ? fmt::format("**{}. {}** — {} failed run(s); no rule matched.\n\n", number, cause.category, cause.runs.size())
+            : fmt::format("**{}. {}** — {} failed run(s) classified by rule `{}`.\n\n", number, cause.category,
+                          cause.runs.size(), cause.rule_id);
+  if (!cause.narrative.empty()) { md += cause.narrative + "\n\n"; }
+  std::string guidance = cause_guidance(cause);
+  if (!guidance.empty()) { md += fmt::format("Guidance: {}\n\n", guidance); }
+  md += next_lines(cause.runbook, cause.next, "");
+}
+
+void run_lines(const Cause& cause, const RunEvidence& run, std::string& md) {
+  md += fmt::format("- {} run {} ({}), failed {}\n", md_link(fmt::format("`{}`", run.job), run.job_url),
+                    md_link(fmt::format("`{}`", run.run_id), run.url), run.location, run.ended);
+  if (cause.platform) { md += fmt::format("  - Linked: {} by rule `{}`; {}\n", run.category, run.rule_id, run_link_why(cause, run)); }
+  if (run.reclassified) {
+    md += fmt::format("  - Reclassified from {} by rule `{}`\n", run.collected_category, run.rule_id);
+    for (const auto& e : run.evidence) {
+      if (e.kind != "run") { md += evidence_line(e); }
+    }
+  } else {
+    for (const auto& e : run.evidence) {  // corroboration of collect's category
+      if (e.kind == "pod_event") { md += evidence_line(e); }
+    }
+  }
+  if (run.first_step_error != "-") { md += fmt::format("  - Step error: {}\n", run.first_step_error); }
+  md += fmt::format("  - Run failure: {}{}\n", run.run_message,
+                    run.error_class == "-" ? "" : fmt::format(" (error class `{}`)", run.error_class));
+  if (!run.retry.empty()) { md += fmt::format("  - Retry: {}\n", run.retry); }
+  for (const auto& event : run.pod_events) { md += fmt::format("  - Pod event of the run's pod: {}\n", event); }
+}
+
 void causes(const Report& r, std::string& md) {
   md += "### Root Causes\n\n";
   if (r.causes.empty()) {
-    md += "No failed runs in the window.\n\n";
+    md += "No failed runs and no platform incident in the window.\n\n";
     return;
   }
   for (std::size_t i = 0; i < r.causes.size(); ++i) {
     const auto& cause = r.causes[i];
-    md += cause.rule_id == "-"
-              ? fmt::format("**{}. {}** — {} failed run(s); no rule matched.\n\n", i + 1, cause.category, cause.runs.size())
-              : fmt::format("**{}. {}** — {} failed run(s) classified by rule `{}`.\n\n", i + 1, cause.category,
-                            cause.runs.size(), cause.rule_id);
-    if (!cause.narrative.empty()) { md += cause.narrative + "\n\n"; }
-    std::string guidance = cause_guidance(cause);
-    if (!guidance.empty()) { md += fmt::format("Guidance: {}\n\n", guidance); }
-    md += next_lines(cause.runbook, cause.next, "");
-    for (const auto& run : cause.runs) {
-      md += fmt::format("- {} run {} ({}), failed {}\n", md_link(fmt::format("`{}`", run.job), run.job_url),
-                        md_link(fmt::format("`{}`", run.run_id), run.url), run.location, run.ended);
-      if (run.reclassified) {
-        md += fmt::format("  - Reclassified from {} by rule `{}`\n", run.collected_category, cause.rule_id);
-        for (const auto& e : run.evidence) {
-          if (e.kind != "run") { md += evidence_line(e); }
-        }
-      } else {
-        for (const auto& e : run.evidence) {  // corroboration of collect's category
-          if (e.kind == "pod_event") { md += evidence_line(e); }
-        }
-      }
-      if (run.first_step_error != "-") { md += fmt::format("  - Step error: {}\n", run.first_step_error); }
-      md += fmt::format("  - Run failure: {}{}\n", run.run_message,
-                        run.error_class == "-" ? "" : fmt::format(" (error class `{}`)", run.error_class));
-      if (!run.retry.empty()) { md += fmt::format("  - Retry: {}\n", run.retry); }
-      for (const auto& event : run.pod_events) { md += fmt::format("  - Pod event of the run's pod: {}\n", event); }
+    if (cause.platform) {
+      platform_cause(i + 1, cause, md);
+    } else {
+      category_cause(i + 1, cause, md);
     }
+    for (const auto& run : cause.runs) { run_lines(cause, run, md); }
     md += "\n";
   }
 }
@@ -220,6 +259,34 @@ rapidjson::Value findings_json(const std::vector<Finding>& list, Allocator& a) {
   return out;
 }
 
+rapidjson::Value platform_json(const std::optional<PlatformIncident>& platform, Allocator& a) {
+  if (!platform) { return rapidjson::Value(); }
+  const PlatformIncident& p = *platform;
+  rapidjson::Value out(rapidjson::kObjectType);
+  out.AddMember("id", str(p.id, a), a);
+  out.AddMember("source", str(p.source, a), a);
+  out.AddMember("title", str(p.title, a), a);
+  out.AddMember("meaning", str(p.meaning, a), a);
+  out.AddMember("location", p.scope.empty() ? rapidjson::Value() : str(p.scope, a), a);
+  out.AddMember("span", str(p.span, a), a);
+  out.AddMember("start", p.start, a);
+  out.AddMember("end", p.end, a);
+  out.AddMember("action", str(action_name(p.action), a), a);
+  out.AddMember("claimsRuns", p.claims_runs, a);
+  out.AddMember("signals", finding_evidence_json(p.signals, a), a);
+  rapidjson::Value effects(rapidjson::kArrayType);
+  for (const auto& effect : p.effects) {
+    rapidjson::Value row(rapidjson::kObjectType);
+    row.AddMember("kind", str(effect.kind, a), a);
+    row.AddMember("summary", str(effect.summary, a), a);
+    row.AddMember("why", str(effect.why, a), a);
+    row.AddMember("evidence", finding_evidence_json(effect.evidence, a), a);
+    effects.PushBack(row, a);
+  }
+  out.AddMember("effects", effects, a);
+  return out;
+}
+
 rapidjson::Value causes_json(const Report& r, Allocator& a) {
   rapidjson::Value out(rapidjson::kArrayType);
   for (const auto& cause : r.causes) {
@@ -237,6 +304,8 @@ rapidjson::Value causes_json(const Report& r, Allocator& a) {
       row.AddMember("runFailureMessage", str(run.run_message, a), a);
       row.AddMember("retry", run.retry.empty() ? rapidjson::Value() : str(run.retry, a), a);
       row.AddMember("podEvents", strings(run.pod_events, a), a);
+      row.AddMember("category", str(run.category, a), a);
+      row.AddMember("ruleId", str(run.rule_id, a), a);
       row.AddMember("collectedCategory", str(run.collected_category, a), a);
       row.AddMember("reclassified", run.reclassified, a);
       row.AddMember("evidence", finding_evidence_json(run.evidence, a), a);
@@ -250,6 +319,7 @@ rapidjson::Value causes_json(const Report& r, Allocator& a) {
     row.AddMember("guidance", guidance.empty() ? rapidjson::Value() : str(guidance, a), a);
     row.AddMember("next", strings(cause.next, a), a);
     row.AddMember("runbook", runbook_json(cause.runbook, a), a);
+    row.AddMember("platform", platform_json(cause.platform, a), a);
     row.AddMember("runs", runs, a);
     out.PushBack(row, a);
   }

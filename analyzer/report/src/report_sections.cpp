@@ -44,7 +44,7 @@ using CauseIndex = std::map<std::string, std::pair<std::string, std::string>, st
 CauseIndex index_causes(const Report& report) {
   CauseIndex index;
   for (const auto& cause : report.causes) {
-    for (const auto& run : cause.runs) { index.try_emplace(run.run_id, cause.category, cause.rule_id); }
+    for (const auto& run : cause.runs) { index.try_emplace(run.run_id, run.category, run.rule_id); }
   }
   return index;
 }
@@ -114,6 +114,8 @@ void sensor_ticks(Context& c) {
       rapidjson::SizeType first_index = 0;
       for (rapidjson::SizeType i = 0; i < ticks.Size(); ++i) {
         auto at = epoch_of(ticks[i], "timestamp");
+        finding.covers.push_back(fmt::format("/step_03_sensor_ticks/{}/{}/ticks/{}", pointer_token(location.name.GetString()),
+                                             pointer_token(sensor.name.GetString()), i));
         if (at && (!first || *at < *first)) { first = at, first_index = i; }
         if (at && (!last || *at > *last)) { last = at; }
       }
@@ -143,9 +145,10 @@ void schedule_ticks(Context& c) {
     if (!schedule.value.IsArray() || schedule.value.Empty()) { continue; }
     for (rapidjson::SizeType i = 0; i < schedule.value.Size(); ++i) {
       const Json& tick = schedule.value[i];
+      std::string pointer = fmt::format("/step_06_schedule_ticks/scheduleTickFailures/{}/{}", pointer_token(schedule.name.GetString()), i);
       c.row(epoch_of(tick, "timestamp"), fmt::format("Schedule `{}` tick failed — {}", name, tick_error(tick)),
-            "Schedule ticks (step 06)", "schedule_tick",
-            fmt::format("/step_06_schedule_ticks/scheduleTickFailures/{}/{}", pointer_token(schedule.name.GetString()), i));
+            "Schedule ticks (step 06)", "schedule_tick", pointer);
+      finding.covers.push_back(std::move(pointer));
     }
     total += schedule.value.Size();
     finding.items.push_back(fmt::format("`{}`: {} failed tick(s) — {}", name, schedule.value.Size(), tick_error(schedule.value[0])));
@@ -166,6 +169,7 @@ void load_failures(Context& c) {
     std::string line = fmt::format("Code location `{}` failed to load — {}", text_of(failure, "location"), tick_error(failure));
     c.row(epoch_of(failure, "updatedTimestamp"), line, "Code locations (step 05)", "load_failure",
           fmt::format("/step_05_load_failures/loadFailures/{}", i));
+    finding.covers.push_back(fmt::format("/step_05_load_failures/loadFailures/{}", i));
     finding.items.push_back(line);
   }
   std::sort(finding.items.begin(), finding.items.end());

@@ -167,7 +167,7 @@ void overview(const Report& report, const Scale& whole, const Scale& detail, con
                      whole.x(whole.from), y + 2, whole.x(whole.to) - whole.x(whole.from));
   for (const auto& bar : bars) {
     svg += fmt::format(R"(<line x1="{0:.1f}" y1="{1:.1f}" x2="{0:.1f}" y2="{2:.1f}" stroke="{3}"/>)", whole.x(bar.end), y + 3,
-                       y + 13, category_colour(bar.cause->category));
+                       y + 13, category_colour(bar.run->category));
   }
   for (const auto& row : report.timeline) {
     if (row.epoch && row.kind != "run") {
@@ -224,7 +224,7 @@ std::string run_title(const Bar& bar, const recorder::Zone& zone) {
   const RunEvidence& run = *bar.run;
   std::string pointer = run.evidence.empty() ? "" : run.evidence.front().pointer;
   std::string title = fmt::format("{} run {}\n{} (rule {})\nstarted {}\nended {}\nstep error: {}\nrun failure: {}",
-                                  run.job, run.run_id, bar.cause->category, bar.cause->rule_id, when(zone, bar.start),
+                                  run.job, run.run_id, bar.run->category, bar.run->rule_id, when(zone, bar.start),
                                   when(zone, bar.end), plain(run.first_step_error), plain(run.run_message));
   if (run.reclassified) {
     title += fmt::format("\nreclassified from {}", run.collected_category);
@@ -248,8 +248,8 @@ void run_lanes(const std::vector<Bar>& bars, const Scale& scale, const recorder:
     std::string rect = fmt::format(
         R"(<rect class="run-bar" data-category="{}" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{}" rx="2" fill="{}">)"
         R"(<title>{}</title></rect>)",
-        html_escape(bar.cause->category), std::min(x1, x2 - width), y + 4, width, k_lane - 8,
-        category_colour(bar.cause->category), html_escape(run_title(bar, zone)));
+        html_escape(bar.run->category), std::min(x1, x2 - width), y + 4, width, k_lane - 8,
+        category_colour(bar.run->category), html_escape(run_title(bar, zone)));
     svg += bar.run->url.empty() ? rect : fmt::format(R"(<a href="{}">{}</a>)", html_escape(bar.run->url), rect);
     svg += "\n";
   }
@@ -306,7 +306,7 @@ void marker_rows(const std::map<std::string, std::vector<const TimelineRow*>>& l
 int legend(const std::vector<Bar>& bars, const std::map<std::string, std::vector<const TimelineRow*>>& lanes,
            std::string& svg) {
   std::vector<std::string> categories;
-  for (const auto& bar : bars) { categories.push_back(bar.cause->category); }
+  for (const auto& bar : bars) { categories.push_back(bar.run->category); }
   std::sort(categories.begin(), categories.end());
   categories.erase(std::unique(categories.begin(), categories.end()), categories.end());
   int row = 0;

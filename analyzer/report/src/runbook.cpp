@@ -58,7 +58,11 @@ class Parser : rules_json::FileParser {
 
   recorder::Result<void> section(const Node& node, std::map<std::string, RunbookEntry>& out, bool categories) {
     if (auto checked = object(node, quote(node.key)); !checked) return checked;
-    static const auto kinds = report::finding_kinds();
+    static const auto kinds = [] {  // finding kinds and the built-in platform causes' ids
+      auto known = report::finding_kinds();
+      for (const auto& cause : default_platform_causes().causes) known.insert(cause.id);
+      return known;
+    }();
     static const std::vector<std::string_view> kind_names(kinds.begin(), kinds.end());
     std::vector<std::string_view> category_names;
     for (int i = 0; i < k_category_count; ++i) category_names.push_back(to_string(static_cast<Category>(i)));

@@ -88,8 +88,11 @@ TEST(ReportRules, AnAgentChurnStormIsEscalatedEvenWithHealthyAgents) {
   EXPECT_THAT(storm->summary, HasSubstr("10 agent pod creation(s)"));
   EXPECT_EQ(storm->evidence.size(), 10u);
   EXPECT_EQ(storm->evidence.front().pointer, "/step_08_agent_pod_churn/events/0");
-  ASSERT_NE(action_for(report, "Agent pod churn storm"), nullptr);
-  EXPECT_EQ(action_for(report, "Agent pod churn storm")->action, Action::escalate);
+  // One mechanism, one action: the storm is a platform cause whose Escalate row replaces the finding's.
+  const ActionRow* row = action_for(report, "(`agent-churn-storm`)");
+  ASSERT_NE(row, nullptr);
+  EXPECT_EQ(row->action, Action::escalate);
+  EXPECT_EQ(action_for(report, "Agent pod churn storm:"), nullptr);
 }
 
 TEST(ReportRules, ARetriedRolloutIsNoStorm) {
@@ -188,7 +191,13 @@ TEST(ReportRules, AgentPreemptedWhileNoHeartbeatIsRare) {
   ASSERT_NE(finding, nullptr);
   EXPECT_THAT(pointers(*finding), ::testing::ElementsAre("/step_10_gke_events/podEvents/0", "/step_07_agents/agents/0/errors/0"));
   EXPECT_THAT(finding->summary, HasSubstr("higher-priority pod"));
-  EXPECT_EQ(action_for(report, "Agent pod preempted")->action, Action::investigate);
+  // The agent's pod disruption is the platform cause (the lost heartbeats fold into it): its one
+  // Investigate row replaces the finding's.
+  const ActionRow* row = action_for(report, "(`infra-pod-agent`)");
+  ASSERT_NE(row, nullptr);
+  EXPECT_EQ(row->action, Action::investigate);
+  EXPECT_EQ(action_for(report, "Agent pod preempted"), nullptr);
+  EXPECT_EQ(action_for(report, "agent-heartbeat-loss"), nullptr);
 }
 
 TEST(ReportRules, AgentPreemptionOutsideTheGateIsNotLinked) {
@@ -243,7 +252,13 @@ TEST(ReportRules, SixUnavailableTicksGiveTheProcedureWithGatedPodEvents) {
   EXPECT_THAT(pointers(*finding), ::testing::ElementsAre("/step_03_sensor_ticks/kipptaf/fivetran_sensor/ticks/0",
                                                          "/step_03_sensor_ticks/kipptaf/fivetran_sensor/ticks/5",
                                                          "/step_10_gke_events/podEvents/0"));
-  EXPECT_EQ(action_for(report, "UNAVAILABLE")->action, Action::investigate);
+  // The preempted code server is the platform cause of these ticks: its row replaces the
+  // procedure's and the tick failures' (every failed tick is linked to it).
+  const ActionRow* row = action_for(report, "(`infra-pod-code-server`) in `kipptaf`");
+  ASSERT_NE(row, nullptr);
+  EXPECT_EQ(row->action, Action::investigate);
+  EXPECT_EQ(action_for(report, "UNAVAILABLE"), nullptr);
+  EXPECT_EQ(action_for(report, "Tick failures:"), nullptr);
 }
 
 // Issue 25, missing is not absent: with step 10 holding an error, the procedure cannot read "0 found".
@@ -546,6 +561,8 @@ TEST(ReportRules, KnownSelfResolvingAlertGetsNoAction) {
   const ActionRow* monitor = action_for(report, "Alerts: 1 alert(s)");
   ASSERT_NE(monitor, nullptr);
   EXPECT_EQ(monitor->action, Action::monitor);
+  // No failure overlaps the Cloud SQL alert: it stays a finding, not a root cause.
+  EXPECT_EQ(action_for(report, "(`alert-correlated`)"), nullptr);
 }
 
 TEST(ReportRules, SelfResolvingAlertOnAnotherResourceIsStillMonitored) {

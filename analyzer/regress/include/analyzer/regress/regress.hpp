@@ -28,6 +28,7 @@ struct RunOutcome {
 struct Outcome {
   std::map<std::string, RunOutcome> runs;  // by run id
   std::set<std::string> findings;          // rule ids of findings (Impact, Emerging Issues)
+  std::set<std::string> causes;            // rule ids of platform causes (Root Causes)
 };
 
 // `expected.json`: {"runs": {"<runId>": {"job", "category", "rule"}}, "findings": {"present": [...],
@@ -39,6 +40,8 @@ struct Expectation {
   std::map<std::string, RunOutcome> runs;
   std::set<std::string> present;
   std::set<std::string> absent;
+  std::set<std::string> causes_present;  // "causes": {"present": [...], "absent": [...]}: platform causes
+  std::set<std::string> causes_absent;
   std::string review;
 };
 

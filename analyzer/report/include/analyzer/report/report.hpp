@@ -11,6 +11,7 @@ namespace analyzer {
 
 struct ReclassifyRules;  // analyzer/reclassify.hpp
 struct Runbook;          // analyzer/runbook.hpp
+struct PlatformCauses;   // analyzer/report/platform_causes.hpp
 struct Config;           // analyzer/config.hpp
 
 enum class ReportFormat { markdown, json, html };
@@ -24,6 +25,7 @@ struct ReportOptions {
   std::optional<std::string> out;           // --out: this file instead of out_dir/<name>; "-" = stdout
   std::string deployment;                   // --deployment: named in the file, day2-report-<deployment>-<date>
   std::shared_ptr<const Runbook> runbook;   // --runbook merged over the built-in one; default: built in
+  std::shared_ptr<const PlatformCauses> causes;  // --causes merged over the built-in ones; default: built in
   std::optional<std::string> metrics_path;  // --metrics: the report's families merged into this textfile
   std::shared_ptr<const Config> config;  // --config: agent replicas, thresholds, self-resolving alerts; default: defaults
   // Delivery, after the report is written (docs/deploy.md, "Delivery"); a failure is exit 1 and the
