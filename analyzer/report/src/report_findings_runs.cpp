@@ -55,6 +55,7 @@ void never_started(const std::vector<NeverStarted>& runs, const recorder::Zone& 
         "`protoPayload.methodName=\"io.k8s.batch.v1.jobs.create\" protoPayload.resourceName=~\"dagster-run-{}.*\"`",
         run.job, short_id(run.run_id), run.seconds, when(zone, run.created), run.seconds, run.run_id));
     finding.evidence.push_back({"run", run.pointer, fmt::format("run {} never started", run.run_id), run.ended});
+    finding.covers.push_back(run.pointer);  // all claimed by platform causes: their rows are its action
   }
   std::sort(finding.items.begin(), finding.items.end());
   finding.summary = fmt::format("{} run(s) timed out before starting: the pod never emitted its first event (K8s layer)", runs.size());
@@ -81,6 +82,7 @@ void top_of_hour(const std::vector<NeverStarted>& runs, const recorder::Zone& zo
     for (const auto* run : spike) {
       finding.items.push_back(fmt::format("`{}` `{}`: Job created about {}", run->job, short_id(run->run_id), when(zone, run->created)));
       finding.evidence.push_back({"run", run->pointer, fmt::format("run {} never started", run->run_id), run->ended});
+      finding.covers.push_back(run->pointer);
     }
     std::sort(finding.items.begin(), finding.items.end());
     report.impact.push_back(std::move(finding));

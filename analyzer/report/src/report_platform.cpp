@@ -202,6 +202,8 @@ void link_runs(const EffectSpec& spec, const Effects& effects, const std::vector
                   fmt::format("the run {} overlaps the incident {}", extent_text(zone, *extent), extent_text(zone, cause)), {}};
     effect.evidence.push_back({"run", pointer == effects.run_pointers.end() ? "" : pointer->second,
                                fmt::format("run {} {}", run->run_id, run->category), run->end_epoch});
+    if (incident.claims_runs) effect.covers.push_back(effect.evidence.back().pointer);  // correlated runs stay their findings'
+    
     incident.effects.push_back(std::move(effect));
     if (incident.claims_runs) {
       unclaimed.erase(run->run_id);
@@ -216,7 +218,7 @@ void link_queued(const Effects& effects, const recorder::Zone& zone, PlatformInc
     if (!in_scope(incident, queued.scope) || !overlaps(queued.extent, cause)) continue;
     incident.effects.push_back({"queuedRun", queued.evidence.summary,
                                 fmt::format("stuck {} overlaps the incident {}", extent_text(zone, queued.extent), extent_text(zone, cause)),
-                                {queued.evidence}});
+                                {queued.evidence}, {queued.evidence.pointer}});
   }
 }
 
@@ -229,6 +231,7 @@ Action action_of(const std::string& name) {
 PlatformIncident incident_of(const CauseDef& def, const std::vector<Signal>& signals) {
   PlatformIncident incident{def.id, std::string(to_string(def.source)), def.title, def.meaning, signals.front().scope, "", 0, 0,
                             action_of(def.action), def.rationale, def.claims_runs, {}, {}, def.supersedes};
+  if (!signals.front().label.empty()) incident.title += fmt::format(" (`{}`)", signals.front().label);
   incident.start = signals.front().extent.start;
   incident.end = signals.front().extent.end;
   for (const auto& signal : signals) {

@@ -19,6 +19,7 @@ struct Signal {
   Extent extent;
   std::string group;
   std::string scope;  // the location, for a location's cause
+  std::string label = {};  // what the incident's title names: a daemon's type, an alert's policy
 };
 
 // A location's name as Kubernetes writes it in pod names: lower case, '_' as '-'.

@@ -166,7 +166,7 @@ std::vector<Signal> daemon_signals(const Json& artifact, const recorder::Zone& z
     Extent extent = at ? Extent{*at, std::max(*end, *at + 1)} : Extent{*end, *end};
     out.push_back({{"daemon", fmt::format("/step_09_daemons/daemons/{}", i),
                     fmt::format("daemon `{}` unhealthy, last heartbeat {}", type, when(zone, at)), at},
-                   extent, type, ""});
+                   extent, type, "", type});
   }
   return out;
 }
@@ -185,7 +185,7 @@ std::vector<Signal> alert_signals(const Json& artifact, const recorder::Zone& zo
                     fmt::format("Alert `{}` ({}) open {} to {}", text_of(alerts[i], "policy"), text_of(alerts[i], "severity"),
                                 when(zone, open), epoch_of(alerts[i], "closeTime") ? when(zone, close) : "the end of the window"),
                     open},
-                   {*open, std::max(close, *open + 1)}, pointer, ""});
+                   {*open, std::max(close, *open + 1)}, pointer, "", text_of(alerts[i], "policy")});
   }
   return out;
 }

@@ -246,6 +246,7 @@ void queued_and_backfills(Context& c) {
       c.row(epoch_of(run, "since"), "Run stuck: " + line, "Queued runs (step 14)", "queued_run", pointer);
       finding.items.push_back(line);
       finding.evidence.push_back({"queued_run", pointer, "Run stuck: " + line, epoch_of(run, "since")});
+      finding.covers.push_back(pointer);
     }
     if (!finding.items.empty()) {
       std::sort(finding.items.begin(), finding.items.end());

@@ -103,6 +103,15 @@ std::string expected_text(const sim::World& world) {
     findings.AddMember(rapidjson::StringRef(key), ids, a);
   }
   doc.AddMember("findings", findings, a);
+  if (!world.causes_present.empty() || !world.causes_absent.empty()) {
+    rapidjson::Value causes(rapidjson::kObjectType);
+    for (auto [key, list] : {std::pair{"absent", &world.causes_absent}, std::pair{"present", &world.causes_present}}) {
+      rapidjson::Value ids(rapidjson::kArrayType);
+      for (const auto& id : *list) ids.PushBack(recorder::json_string(id, a), a);
+      causes.AddMember(rapidjson::StringRef(key), ids, a);
+    }
+    doc.AddMember("causes", causes, a);
+  }
   rapidjson::Value runs(rapidjson::kObjectType);
   double start = recorder::to_epoch_seconds(world.window.start), end = recorder::to_epoch_seconds(world.window.end);
   for (const auto& run : world.runs) {

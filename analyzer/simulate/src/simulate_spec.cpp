@@ -252,24 +252,31 @@ struct Parser {
     }
   }
 
-  void findings(const Value& doc) {
-    const Value* f = member(doc, "findings");
+  // "findings" (report findings) and "causes" (platform causes): {"present": [ids], "absent": [ids]}.
+  void expectations(const Value& doc, const char* name, std::vector<std::string>& present, std::vector<std::string>& absent) {
+    const Value* f = member(doc, name);
     if (!f) return;
-    check_keys(*f, "/findings", {"present", "absent"});
-    for (auto [key, out] : {std::pair{"present", &world.findings_present}, std::pair{"absent", &world.findings_absent}}) {
-      const auto& list = array(*f, "/findings", key);
+    std::string at = std::string("/") + name;
+    check_keys(*f, at, {"present", "absent"});
+    for (auto [key, out] : {std::pair{"present", &present}, std::pair{"absent", &absent}}) {
+      const auto& list = array(*f, at, key);
       for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
-        if (!list[i].IsString()) throw SpecError{fmt::format("/findings/{}/{}", key, i), "must be a rule id string"};
+        if (!list[i].IsString()) throw SpecError{fmt::format("{}/{}/{}", at, key, i), "must be a rule id string"};
         out->push_back(list[i].GetString());
       }
       std::sort(out->begin(), out->end());
     }
   }
 
+  void findings(const Value& doc) {
+    expectations(doc, "findings", world.findings_present, world.findings_absent);
+    expectations(doc, "causes", world.causes_present, world.causes_absent);
+  }
+
   void top(const Value& doc) {
     check_keys(doc, "", {"now", "window", "timezone", "flavor", "organization", "agent_replicas", "seed", "page_size",
                          "gcp", "locations", "runs", "sensors", "schedules", "daemons", "backfills", "agents",
-                         "asset_checks", "error_groups", "alerts", "pod_events", "agent_pod_creates", "findings",
+                         "asset_checks", "error_groups", "alerts", "pod_events", "agent_pod_creates", "findings", "causes",
                          "description", "node_pools", "node_events", "exporter_restarts"});
     auto now = recorder::parse_rfc3339(text(doc, "", "now"));
     if (!now) throw SpecError{"/now", member(doc, "now") ? now.error().message : "\"now\" is required"};

@@ -217,6 +217,8 @@ struct World {
   std::vector<Backfill> backfills;
   std::vector<std::string> findings_present;
   std::vector<std::string> findings_absent;
+  std::vector<std::string> causes_present;  // platform causes the report must name (Root Causes)
+  std::vector<std::string> causes_absent;
 };
 
 // Parses the spec `text`; `source` names it in errors. Never throws: bad JSON, an unknown key or

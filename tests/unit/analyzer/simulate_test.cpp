@@ -338,7 +338,7 @@ TEST(Simulate, BadSpecsAreRefusedNamingFileLineAndPath) {
             "user_code_error)");
   EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\", \"windw\": {}}"),
             "spec.json:1: /windw: unknown key \"windw\" (known: agent_pod_creates, agent_replicas, agents, alerts, "
-            "asset_checks, backfills, daemons, description, error_groups, exporter_restarts, findings, flavor, gcp, "
+            "asset_checks, backfills, causes, daemons, description, error_groups, exporter_restarts, findings, flavor, gcp, "
             "locations, node_events, node_pools, now, organization, page_size, pod_events, runs, schedules, seed, "
             "sensors, timezone, window)");
   EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\",\n \"window\": {\"start\": \"2025-11-24T00:00:00Z\", "
