@@ -78,7 +78,7 @@ std::optional<std::int64_t> free_time(const World& world, std::int64_t from) {
 // all three against the ground truth. Sharing the round trips keeps 1000 worlds near 20 s.
 TEST(WorldProperties, ClassificationIsTheGroundTruthWhateverTheShiftOrderAndZone) {
   Scratch dir;
-  check("ground truth; shifts, order and zone; one category each; gated evidence; timeline", [&] {
+  check("ground truth; shifts, order and zone; one category each; gated evidence; timeline; platform causes", [&] {
     auto world = *gen_world();
     Variant moved;
     moved.shift = *gen_shift(world);
@@ -97,12 +97,14 @@ TEST(WorldProperties, ClassificationIsTheGroundTruthWhateverTheShiftOrderAndZone
     assert_one_category_each(base);
     assert_cited_signals_overlap(base);
     assert_timeline(base, base.report, "America/New_York");
+    assert_platform_causes(base, platform_truth(world));
 
     auto other = round_trip(world, moved, dir.file("moved"));
     assert_same(expected, classifications(other.report), "ground truth vs the shifted, reordered, rezoned report");
     assert_one_category_each(other);
     assert_cited_signals_overlap(other);
     assert_timeline(other, other.report, moved.zone);
+    assert_platform_causes(other, platform_truth(world));
 
     auto rezoned = report_again(base.artifact_path, third_zone, dir.file("base"));
     assert_same(expected, classifications(rezoned), "ground truth vs the first artifact reported in another zone");

@@ -190,6 +190,22 @@ std::map<std::string, Truth> ground_truth(const World& world) {
   return out;
 }
 
+// The disrupted infrastructure pods as the spec's top-level pod events ([] without Google Cloud:
+// nothing would read them).
+std::string infra_json(const World& world, const Variant& variant) {
+  if (!world.gcp) return "[]";
+  std::vector<std::string> events;
+  for (const auto& e : world.infra) {
+    const char* pod = e.pod == InfraPod::agent     ? "user-cloud-dagster-cloud-agent-agent-7d9f8c6b5-abcde"
+                      : e.pod == InfraPod::secrets ? "onepassword-connect-6b7c9d8f5-k2x4p"
+                                                   : "etl-prod-5d8c9f7b6-q2x4z";
+    events.push_back(fmt::format(R"({{"pod": "{}", "reason": "{}", "time": "{}", "message": "disrupted", "node": "gke-pool-1-node-9"}})", pod,
+                                 e.reason, rfc3339(world.start + variant.shift + e.time)));
+  }
+  if (variant.reverse_events) std::reverse(events.begin(), events.end());
+  return fmt::format("[{}]", fmt::join(events, ", "));
+}
+
 std::string spec_text(const World& world, const Variant& variant) {
   std::vector<std::size_t> order = variant.order;
   if (order.empty()) {
@@ -219,14 +235,15 @@ std::string spec_text(const World& world, const Variant& variant) {
   "schedules": {},
   "locations": {},
   "daemons": {},
-  "backfills": {}
+  "backfills": {},
+  "pod_events": {}
 }}
 )",
                      rfc3339(end + world.lag), rfc3339(start), rfc3339(end),
                      world.gcp ? R"(
   "gcp": {"project": "acme-prod", "cluster": "prod", "location": "us-central1"},)" : "",
                      fmt::join(runs, ",\n    "), instigators_json(world, variant, true), instigators_json(world, variant, false),
-                     locations, daemons, backfills);
+                     locations, daemons, backfills, infra_json(world, variant));
 }
 
 rc::Gen<World> gen_world() {
@@ -260,6 +277,14 @@ rc::Gen<World> gen_world() {
           {std::clamp<std::int64_t>(t, 0, seconds - 1), timeout ? "requests.exceptions.ReadTimeout" : "requests.exceptions.ConnectionError",
            timeout ? "HTTPSConnectionPool(host='acme.agent.dagster.cloud', port=443): Read timed out. (read timeout=60)"
                    : "HTTPSConnectionPool(host='api.github.com', port=443): Max retries exceeded"});
+    }
+    auto infra = *rc::gen::inRange(0, 3);
+    for (int i = 0; i < infra; ++i) {
+      world.infra.push_back({*rc::gen::element(InfraPod::agent, InfraPod::secrets, InfraPod::code_server),
+                             *rc::gen::inRange<std::int64_t>(0, seconds),
+                             // Not OOMKilling: GKE writes an OOM kill as the node's event, reaching a pod only
+                             // through its Scheduled event, which infrastructure pods of a world do not have.
+                             *rc::gen::element<std::string>("Preempted", "Evicted", "Killing", "BackOff")});
     }
     // One in four each; written so that shrinking (toward 0) removes them.
     world.broken_location = *rc::gen::inRange(0, 4) == 3;

@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,16 @@ struct Tick {
   int count = 1;          // failed ticks, a minute apart
 };
 
+// A disrupted infrastructure pod (top-level pod events; collected only with Google Cloud): the seed's
+// three, each a platform cause (analyzer/rules/causes.json).
+enum class InfraPod { agent, secrets, code_server };
+
+struct InfraEvent {
+  InfraPod pod = InfraPod::agent;
+  std::int64_t time = 0;  // seconds after the window start
+  std::string reason;     // Preempted Evicted Killing BackOff
+};
+
 struct World {
   std::int64_t start = 0;  // window start, epoch seconds
   std::int64_t hours = 12; // window length; "now" is the window end plus `lag` seconds
@@ -70,6 +81,7 @@ struct World {
   std::vector<Run> runs;
   std::vector<Tick> ticks;
   std::vector<AgentError> agent_errors;
+  std::vector<InfraEvent> infra;  // rendered only when gcp
   bool broken_location = false;
   bool unhealthy_daemon = false;
   std::optional<std::int64_t> failed_backfill;  // its end, seconds after the window start
@@ -158,6 +170,15 @@ void assert_one_category_each(const RoundTrip& trip);
 void assert_timeline(const RoundTrip& trip, const rapidjson::Value& report, const std::string& zone);
 // every pod event or agent error cited as a run's evidence passes the overlap gate with the run.
 void assert_cited_signals_overlap(const RoundTrip& trip);
+// The platform causes (ids) the world's incidents must give: a broken location, an unhealthy daemon,
+// control-plane ReadTimeouts while the agent runs, each disrupted infrastructure pod (with Google
+// Cloud). An alert becomes a cause only with a correlated failure, so it is not listed here.
+std::set<std::string> platform_truth(const World& world);
+// Root causes across the night: every cause of `truth` is a platform cause of the report and no
+// other one is (alerts aside); every effect a platform cause links passes the overlap gate with the
+// cause's extent (ticks as their burst, runs by their lifetime, queued runs from `since` on); a run a
+// cause claims is not also listed elsewhere; no failed run is named by two action rows.
+void assert_platform_causes(const RoundTrip& trip, const std::set<std::string>& truth);
 
 // Counterexamples print as the spec `day2 simulate` reads, plus the injected agent errors
 // (rapidcheck finds this by argument-dependent lookup).

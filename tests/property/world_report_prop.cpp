@@ -106,10 +106,12 @@ std::map<std::string, Truth> classifications(const rapidjson::Value& report) {
     auto rule = recorder::get_string(cause, "ruleId");
     const auto* runs = recorder::get_array(cause, "runs");
     RC_ASSERT(category.has_value() && runs != nullptr);
-    for (const auto& run : runs->GetArray()) {
+    for (const auto& run : runs->GetArray()) {  // each run's own category (a platform cause's runs keep theirs)
       auto id = recorder::get_string(run, "runId");
       RC_ASSERT(id.has_value());
-      out[*id] = Truth{*category, rule && !rule->empty() ? *rule : "-"};
+      auto own = recorder::get_string(run, "category");
+      auto own_rule = recorder::get_string(run, "ruleId");
+      out[*id] = Truth{own.value_or(*category), own_rule ? (own_rule->empty() ? "-" : *own_rule) : rule && !rule->empty() ? *rule : "-"};
     }
   }
   return out;
@@ -198,6 +200,80 @@ void assert_cited_signals_overlap(const RoundTrip& trip) {
         }
       }
     }
+  }
+}
+
+std::set<std::string> platform_truth(const World& world) {
+  std::set<std::string> out;
+  if (world.broken_location) out.insert("location-load-failure");
+  if (world.unhealthy_daemon) out.insert("daemon-unhealthy");
+  for (const auto& e : world.agent_errors) {
+    if (e.message.find("agent.dagster.cloud") != std::string::npos && e.class_name.find("ReadTimeout") != std::string::npos) {
+      out.insert("agent-control-plane-timeout");
+    }
+  }
+  if (!world.gcp) return out;
+  for (const auto& e : world.infra) {
+    out.insert(e.pod == InfraPod::agent ? "infra-pod-agent" : e.pod == InfraPod::secrets ? "infra-pod-secrets" : "infra-pod-code-server");
+  }
+  return out;
+}
+
+namespace {
+
+// The extent an effect's evidence stands for: a run's lifetime, a tick burst's first to last tick
+// (±60 s), a stuck queued run from `since` to the end of the window.
+analyzer::Extent effect_extent(const RoundTrip& trip, const rapidjson::Value& effect) {
+  const auto& evidence = effect["evidence"];
+  RC_ASSERT(evidence.IsArray() && evidence.Size() >= 1);
+  std::string kind = effect["kind"].GetString();
+  const auto& first = at(trip.artifact, evidence[0]["pointer"].GetString());
+  if (kind == "runFailure") {
+    auto message = recorder::get_string(first, "runFailureMessage").value_or("");
+    auto extent = analyzer::run_extent(epoch(first, "startTime"), epoch(first, "endTime"), analyzer::never_started_timeout(message));
+    RC_ASSERT(extent.has_value());
+    return *extent;
+  }
+  if (kind == "queuedRun") return {*epoch(first, "since"), *epoch(trip.artifact["window"], "utc_end")};
+  const auto& last = at(trip.artifact, evidence[evidence.Size() - 1]["pointer"].GetString());
+  return {*epoch(first, "timestamp") - analyzer::k_instant_half_width, *epoch(last, "timestamp") + analyzer::k_instant_half_width};
+}
+
+}  // namespace
+
+void assert_platform_causes(const RoundTrip& trip, const std::set<std::string>& truth) {
+  std::set<std::string> found;
+  std::set<std::string> claimed;
+  for (const auto& cause : trip.report["rootCauses"].GetArray()) {
+    if (!cause["platform"].IsObject()) continue;
+    const auto& platform = cause["platform"];
+    std::string id = platform["id"].GetString();
+    found.insert(id);
+    analyzer::Extent incident{platform["start"].GetDouble(), platform["end"].GetDouble()};
+    for (const auto& effect : platform["effects"].GetArray()) {
+      auto extent = effect_extent(trip, effect);
+      if (!analyzer::overlaps(extent, incident)) {
+        RC_FAIL(fmt::format("cause {} links {} ({}) whose extent [{}, {}) fails the gate with [{}, {})", id,
+                            effect["evidence"][0]["pointer"].GetString(), effect["kind"].GetString(), extent.start, extent.end,
+                            incident.start, incident.end));
+      }
+    }
+    for (const auto& run : cause["runs"].GetArray()) claimed.insert(run["runId"].GetString());
+  }
+  for (const auto& id : truth) {
+    if (!found.contains(id)) RC_FAIL("the world's incident " + id + " is no root cause of the report");
+  }
+  for (const auto& id : found) {
+    if (!truth.contains(id) && id != "alert-correlated") RC_FAIL("root cause " + id + " stands for no incident of the world");
+  }
+  // One item, one action: a failed run is named by at most one action row (its runIds).
+  for (const auto& [id, n] : run_mentions(trip.report)) {
+    if (n != 1) RC_FAIL(fmt::format("run {} sits under {} root causes", id, n));
+    int rows = 0;
+    for (const auto& row : trip.report["actions"].GetArray()) {
+      for (const auto& named : row["runIds"].GetArray()) rows += named.GetString() == id ? 1 : 0;
+    }
+    if (rows > 1) RC_FAIL(fmt::format("run {} is named by {} action rows", id, rows));
   }
 }
 

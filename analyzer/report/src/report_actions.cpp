@@ -20,6 +20,7 @@
 // Run rows are grouped by (action, category, rule); rows sort by action severity, then item.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <rapidjson/pointer.h>
 
 #include <algorithm>
 #include <map>
@@ -96,16 +97,16 @@ void run_actions(Report& report) {
     std::size_t unretried = 0;
     for (const auto& run : cause.runs) { unretried += run.retry.empty() ? 1 : 0; }
     std::map<std::pair<Action, std::string>, std::vector<std::string>> rows;
-    std::map<std::pair<Action, std::string>, std::string> first_run;
+    std::map<std::pair<Action, std::string>, std::vector<std::string>> ids;
     for (const auto& run : cause.runs) {
       auto verdict = run_verdict(run, cause, unretried, dbt);
       rows[{verdict.action, verdict.rationale}].push_back(fmt::format("`{}` `{}`", run.job, short_id(run.run_id)));
-      first_run.emplace(std::pair{verdict.action, verdict.rationale}, run.run_id);
+      ids[{verdict.action, verdict.rationale}].push_back(run.run_id);
     }
     for (auto& [key, runs] : rows) {
       std::string item = fmt::format("{} (`{}`): {}", cause.category, cause.rule_id, runs.front());
       for (std::size_t i = 1; i < runs.size(); ++i) { item += ", " + runs[i]; }
-      report.actions.push_back({key.first, item, key.second, cause.category, first_run[key], runs.size(), {}});
+      report.actions.push_back({key.first, item, key.second, cause.category, ids[key].front(), runs.size(), {}, ids[key]});
     }
   }
 }
@@ -132,8 +133,10 @@ void platform_actions(Report& report) {
     if (queued > 0) { linked.push_back(fmt::format("{} stuck queued run(s)", queued)); }
     if (correlated > 0) { linked.push_back(fmt::format("{} correlated failed run(s)", correlated)); }
     if (!linked.empty()) { item += fmt::format("{} {} linked", runs.empty() ? ":" : ";", fmt::join(linked, ", ")); }
+    std::vector<std::string> ids;
+    for (const auto& run : cause.runs) { ids.push_back(run.run_id); }
     report.actions.push_back({p.action, std::move(item), p.rationale, p.id, cause.runs.empty() ? "" : cause.runs.front().run_id,
-                              cause.runs.size(), {}});
+                              cause.runs.size(), {}, std::move(ids)});
   }
 }
 
@@ -216,10 +219,41 @@ std::optional<Verdict> finding_verdict(const Finding& finding) {
   return std::nullopt;
 }
 
-void finding_actions(const std::vector<Finding>& findings, Report& report) {
+// The failed runs (step 01) a finding's evidence names, by run id.
+std::vector<std::string> finding_runs(const Json& artifact, const Finding& finding) {
+  std::vector<std::string> out;
+  for (const auto& e : finding.evidence) {
+    if (e.kind != "run" || e.pointer.rfind("/step_01_failed_runs/failures/", 0) != 0) { continue; }
+    const Json* failure = rapidjson::Pointer(e.pointer.c_str()).Get(artifact);
+    if (failure != nullptr && failure->IsObject()) { out.push_back(text_of(*failure, "runId")); }
+  }
+  return out;
+}
+
+// One item, one action: a finding about failed runs that all have their row already (a root cause's)
+// adds its reading to those rows' rationale instead of a second action for the same runs (a
+// No-action finding, "the same event as the run", adds nothing). False when a run of it has no row
+// (then the finding keeps its own).
+bool fold_into_run_rows(const Finding& finding, const Verdict& verdict, const std::vector<std::string>& runs, Report& report) {
+  if (runs.empty()) { return false; }
+  std::vector<ActionRow*> rows;
+  for (const auto& id : runs) {
+    auto row = std::find_if(report.actions.begin(), report.actions.end(), [&](const ActionRow& r) {
+      return std::find(r.run_ids.begin(), r.run_ids.end(), id) != r.run_ids.end();
+    });
+    if (row == report.actions.end()) { return false; }
+    if (std::find(rows.begin(), rows.end(), &*row) == rows.end()) { rows.push_back(&*row); }
+  }
+  if (verdict.action == Action::no_action) { return true; }  // "the same event as the run": its row says it all
+  for (ActionRow* row : rows) { row->readings.push_back(fmt::format("{} (`{}`): {}", finding.label, finding_kind(finding), verdict.rationale)); }
+  return true;
+}
+
+void finding_actions(const Json& artifact, const std::vector<Finding>& findings, Report& report) {
   for (const auto& finding : findings) {
     auto verdict = finding_verdict(finding);
     if (!verdict || superseded(finding, report)) { continue; }  // a platform cause's row covers it
+    if (fold_into_run_rows(finding, *verdict, finding_runs(artifact, finding), report)) { continue; }
     std::string item = finding.rule_id == k_self_resolving
                            ? fmt::format("{}: {}", finding.label, fmt::join(finding.items, ", "))
                            : fmt::format("{}: {}", finding.label, finding.summary);
@@ -241,6 +275,10 @@ std::string slug(std::string_view label) {
 }
 
 }  // namespace
+
+std::string ActionRow::full_rationale() const {
+  return readings.empty() ? rationale : fmt::format("{}; {}", rationale, fmt::join(readings, "; "));
+}
 
 std::string finding_kind(const Finding& finding) { return finding.rule_id.empty() ? slug(finding.label) : finding.rule_id; }
 
@@ -265,8 +303,8 @@ void add_actions(const Json& artifact, Report& report) {
   run_actions(report);
   platform_actions(report);
   daemon_actions(artifact, report);
-  finding_actions(report.impact, report);
-  finding_actions(report.emerging, report);
+  finding_actions(artifact, report.impact, report);
+  finding_actions(artifact, report.emerging, report);
   std::stable_sort(report.actions.begin(), report.actions.end(), [](const ActionRow& a, const ActionRow& b) {
     return std::tie(a.action, a.item) < std::tie(b.action, b.item);
   });

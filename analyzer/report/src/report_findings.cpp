@@ -71,7 +71,7 @@ std::vector<AgentError> agent_errors(const Json& step, const recorder::Zone& zon
       AgentError error{fmt::format("/step_07_agents/agents/{}/errors/{}", a, e),
                        fmt::format("{} agent `{}`: {}", when(zone, at), text_of(agents[a], "id"), brief(errors[e], "message")), at};
       error.no_heartbeat = mentions(errors[e], "message", "recently heartbeated");
-      error.read_timeout = mentions(errors[e], "message", "ReadTimeout") && mentions(errors[e], "message", "agent.dagster.cloud");
+      error.read_timeout = agent_read_timeout(errors[e]);
       out.push_back(std::move(error));
     }
   }
@@ -368,6 +368,14 @@ void exporter_gaps(const Json& artifact, const recorder::Zone& zone, Report& rep
 }  // namespace
 
 bool self_resolving_alert(const Json& alert, const Config& config) { return known_alert(alert, config) != nullptr; }
+
+bool agent_read_timeout(const Json& error) {
+  // The class is its own member in step 07 ("className": "requests.exceptions.ReadTimeout"); the
+  // message of a requests ReadTimeout is "HTTPSConnectionPool(host=...): Read timed out.".
+  bool timeout = mentions(error, "className", "ReadTimeout") || mentions(error, "message", "ReadTimeout") ||
+                 mentions(error, "message", "Read timed out");
+  return timeout && mentions(error, "message", "agent.dagster.cloud");
+}
 
 void add_findings(const Json& artifact, const recorder::Zone& zone, const Config& config, Report& report) {
   alerts(artifact, zone, config, report);

@@ -332,7 +332,7 @@ void actions(const Report& r, std::string& html) {
   if (r.actions.empty()) { html += "<tr><td>No action</td><td>-</td><td>nothing failed in the window</td><td>-</td></tr>\n"; }
   for (const auto& row : r.actions) {
     html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", action_name(row.action), inline_text(row.item),
-                        inline_text(row.rationale), row.next.empty() ? "-" : fmt::format("<code>{}</code>", html_escape(row.next)));
+                        inline_text(row.full_rationale()), row.next.empty() ? "-" : fmt::format("<code>{}</code>", html_escape(row.next)));
   }
   html += "</table>\n";
 }

@@ -153,6 +153,10 @@ struct ActionRow {
   std::string run_id = {};  // the first run of a run row, for the commands' {run}
   std::size_t runs = 0;     // how many runs a run row names
   std::string next = {};    // the first command to run (report_next.cpp), or empty
+  std::vector<std::string> run_ids = {};  // every run the row names (full ids)
+  std::vector<std::string> readings = {}; // findings about the same runs folded in: "<label> (`<kind>`): <rationale>"
+  // The rationale with the folded readings ("; " between): what the table shows.
+  std::string full_rationale() const;
 };
 
 // The bases of the report's links (report_links.cpp): the Dagster UI (an OSS webserver or
@@ -231,6 +235,8 @@ std::string cause_guidance(const Cause& cause);
 // move from their category's cause to it. Runs after root_causes, before the actions.
 void add_platform_causes(const Json& artifact, const recorder::Zone& zone, const Config& config, const PlatformCauses& causes,
                          Report& report);
+// Whether a step 07 agent error is a read timeout to *.agent.dagster.cloud (report_findings.cpp).
+bool agent_read_timeout(const Json& error);
 // Whether `alert` (a step 11 item) is a configured self-resolving one (report_findings.cpp).
 bool self_resolving_alert(const Json& alert, const Config& config);
 // Whether a platform cause replaces `finding`'s action row: the finding's kind is one it supersedes

@@ -54,8 +54,7 @@ std::vector<Signal> agent_error_signals(const Json& artifact, const recorder::Zo
   for (rapidjson::SizeType a = 0; a < agents.Size(); ++a) {
     const Json& errors = array_of(agents[a], "errors");
     for (rapidjson::SizeType e = 0; e < errors.Size(); ++e) {
-      bool match = heartbeat ? mentions(errors[e], "message", "recently heartbeated")
-                             : mentions(errors[e], "message", "ReadTimeout") && mentions(errors[e], "message", "agent.dagster.cloud");
+      bool match = heartbeat ? mentions(errors[e], "message", "recently heartbeated") : agent_read_timeout(errors[e]);
       auto at = epoch_of(errors[e], "timestamp");
       if (!match || !at) continue;
       out.push_back({{"agent_error", fmt::format("/step_07_agents/agents/{}/errors/{}", a, e),

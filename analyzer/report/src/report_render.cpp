@@ -191,7 +191,7 @@ void actions(const Report& r, std::string& md) {
   md += "### Actions\n\n| Action | Item | Rationale | Next step |\n| ------ | ---- | --------- | --------- |\n";
   if (r.actions.empty()) { md += "| No action | - | nothing failed in the window | - |\n"; }
   for (const auto& row : r.actions) {
-    md += fmt::format("| {} | {} | {} | {} |\n", action_name(row.action), cell(row.item), cell(row.rationale),
+    md += fmt::format("| {} | {} | {} | {} |\n", action_name(row.action), cell(row.item), cell(row.full_rationale()),
                       row.next.empty() ? "-" : cell(fmt::format("`{}`", row.next)));
   }
   md += "\n";
@@ -347,8 +347,9 @@ rapidjson::Value actions_json(const Report& r, Allocator& a) {
     rapidjson::Value row(rapidjson::kObjectType);
     row.AddMember("action", str(action_name(item.action), a), a);
     row.AddMember("item", str(item.item, a), a);
-    row.AddMember("rationale", str(item.rationale, a), a);
+    row.AddMember("rationale", str(item.full_rationale(), a), a);
     row.AddMember("next", item.next.empty() ? rapidjson::Value() : str(item.next, a), a);
+    row.AddMember("runIds", strings(item.run_ids, a), a);
     out.PushBack(row, a);
   }
   return out;

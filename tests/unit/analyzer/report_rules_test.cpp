@@ -317,7 +317,11 @@ TEST(ReportRules, NeverStartedRunGetsItsJobCreationAndTheAuditQuery) {
   EXPECT_THAT(finding->items[0], HasSubstr("Job created about 2026-03-30 00:03:00 EDT (start − 480 s)"));
   EXPECT_THAT(finding->items[0], HasSubstr(R"(protoPayload.resourceName=~"dagster-run-aaaaaaaa-1111-2222-3333-444444444444.*")"));
   EXPECT_THAT(pointers(*finding), ::testing::ElementsAre("/step_01_failed_runs/failures/0"));
-  EXPECT_EQ(action_for(report, "Runs that never started")->action, Action::investigate);
+  // One item, one action: the run already has its row (Infra timeout); the finding's reading joins it.
+  EXPECT_EQ(action_for(report, "Runs that never started"), nullptr);
+  const ActionRow* row = action_for(report, "`nightly` `aaaaaaaa`");
+  ASSERT_NE(row, nullptr);
+  EXPECT_THAT(row->full_rationale(), HasSubstr("Runs that never started (`run-never-started`): confirm the Job creation time"));
 }
 
 TEST(ReportRules, RunThatStartedIsNotNeverStarted) {
@@ -334,7 +338,13 @@ TEST(ReportRules, TwoNeverStartedRunsAtTheTopOfTheHourAreFanOut) {
   EXPECT_THAT(finding->summary, HasSubstr("autoscaler latency at a scheduling spike"));
   EXPECT_THAT(finding->summary, HasSubstr("not agent or K8s-API trouble"));
   EXPECT_THAT(pointers(*finding), ::testing::ElementsAre("/step_01_failed_runs/failures/0", "/step_01_failed_runs/failures/1"));
-  EXPECT_EQ(action_for(report, "Top-of-hour fan-out")->action, Action::monitor);
+  // Both runs sit in one row (Monitor: two Infra timeouts, no retry), which carries the fan-out's reading.
+  EXPECT_EQ(action_for(report, "Top-of-hour fan-out:"), nullptr);
+  const ActionRow* row = action_for(report, "`bbbbbbbb`");
+  ASSERT_NE(row, nullptr);
+  EXPECT_EQ(row->action, Action::monitor);
+  EXPECT_EQ(row->run_ids.size(), 2u);
+  EXPECT_THAT(row->full_rationale(), HasSubstr("Top-of-hour fan-out (`top-of-hour-fan-out`): autoscaler latency"));
 }
 
 TEST(ReportRules, LoneNeverStartedRunAtThreeMinutesPastIsNotFanOut) {
@@ -499,7 +509,11 @@ TEST(ReportRules, ErrorCheckOfAFailedRunIsFoldedIntoItsRow) {
   const Finding* folded = rule(report, "asset-check-folded");
   ASSERT_NE(folded, nullptr);
   EXPECT_THAT(pointers(*folded), ::testing::ElementsAre("/step_16_asset_checks/inWindow_error/0", "/step_01_failed_runs/failures/0"));
-  EXPECT_EQ(action_for(report, "Asset checks folded")->action, Action::no_action);
+  // "See the run's row": the folded check is read in that row, not a second action for the run.
+  EXPECT_EQ(action_for(report, "Asset checks folded"), nullptr);
+  const ActionRow* run_row = action_for(report, "`cccccccc`");
+  ASSERT_NE(run_row, nullptr);
+  EXPECT_THAT(run_row->rationale, Not(HasSubstr("asset-check-folded")));  // No action adds nothing to it
   EXPECT_EQ(action_for(report, "Asset checks: 1 blocking")->action, Action::investigate);
 }
 
@@ -516,7 +530,10 @@ TEST(ReportRules, DegradedClusterOfAOneStepFailureIsMostlyNoise) {
   EXPECT_EQ(finding->items[0],
             "run `cccccccc`: genuinely failed `kipptaf/dbt/int_students`; 2 other degraded asset(s) are noise (the run materialized them)");
   EXPECT_THAT(pointers(*finding), ::testing::ElementsAre("/step_17_degraded_assets/byRun/0", "/step_01_failed_runs/failures/0"));
-  EXPECT_EQ(action_for(report, "Degraded-asset noise")->action, Action::no_action);
+  EXPECT_EQ(action_for(report, "Degraded-asset noise"), nullptr);  // read in the run's own row
+  const ActionRow* run_row = action_for(report, "`cccccccc`");
+  ASSERT_NE(run_row, nullptr);
+  EXPECT_THAT(run_row->rationale, Not(HasSubstr("degraded-cluster-noise")));
 }
 
 TEST(ReportRules, DegradedClusterOfATwoStepFailureIsNotNoise) {
