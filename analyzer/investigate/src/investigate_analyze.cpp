@@ -229,20 +229,30 @@ std::vector<std::string> step_outcomes(const std::vector<StepTimeline>& steps) {
 }
 
 std::optional<std::string> first_differing_step(const std::vector<StepTimeline>& steps_a,
-                                                const std::vector<StepTimeline>& steps_b) {
+                                                const std::vector<StepTimeline>& steps_b, bool subset_a, bool subset_b) {
   // Steps are matched by key, not by position: steps that ran in parallel start in any order, and
   // that alone is no difference. The first differing step is the first, in A's start order, then
-  // B's for the steps only B ran, whose outcome differs or that only one run has.
+  // B's for the steps only B ran, whose outcome differs or that only one run has — unless the run
+  // without it executed a selection of the job's steps (a re-execution from failure runs only its
+  // stepKeysToExecute): a step it was never asked to run is no difference.
   std::map<std::string, std::string> by_key_a, by_key_b;
   for (const auto& step : steps_a) by_key_a[step.step_key] = step.outcome;
   for (const auto& step : steps_b) by_key_b[step.step_key] = step.outcome;
   auto differs = [&](const std::string& key) {
     auto x = by_key_a.find(key);
     auto y = by_key_b.find(key);
-    return x == by_key_a.end() || y == by_key_b.end() || x->second != y->second;
+    if (x == by_key_a.end()) return !subset_a;
+    if (y == by_key_b.end()) return !subset_b;
+    return x->second != y->second;
   };
-  for (const auto* steps : {&steps_a, &steps_b}) {
-    for (const auto& step : *steps) {
+  // In the order the steps appear in the run: a skipped step (never started) at its STEP_SKIPPED.
+  auto in_run_order = [](std::vector<StepTimeline> steps) {
+    auto at = [](const StepTimeline& step) { return step.start > 0 ? step.start : step.end; };
+    std::stable_sort(steps.begin(), steps.end(), [&](const StepTimeline& x, const StepTimeline& y) { return at(x) < at(y); });
+    return steps;
+  };
+  for (const auto& steps : {in_run_order(steps_a), in_run_order(steps_b)}) {
+    for (const auto& step : steps) {
       if (differs(step.step_key)) return step.step_key;
     }
   }
@@ -288,7 +298,9 @@ Comparison compare_runs(const RunInfo& a, const std::vector<RunEvent>& events_a,
   auto steps_b = analyze_steps(events_b, 1e18).steps;
   out.outcomes_a = step_outcomes(steps_a);
   out.outcomes_b = step_outcomes(steps_b);
-  out.first_differing_step = first_differing_step(steps_a, steps_b);
+  // A re-execution (a parent run: from failure or a selection) executed only its stepKeysToExecute.
+  auto reexecution = [](const RunInfo& run) { return !run.parent_run_id.empty() || run.tags.count("dagster/parent_run_id") > 0; };
+  out.first_differing_step = first_differing_step(steps_a, steps_b, reexecution(a), reexecution(b));
 
   out.event_types_a = event_sequence(events_a);
   out.event_types_b = event_sequence(events_b);

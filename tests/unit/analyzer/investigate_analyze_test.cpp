@@ -205,6 +205,29 @@ TEST(CompareRuns, AStepOnlyOneRunReachedDiffers) {
   EXPECT_EQ(analyzer::compare_runs(a, eb, a, ea).first_differing_step, "load");
 }
 
+// Issue 25: a re-execution from failure runs only its stepKeysToExecute. The steps of the original
+// run it did not re-execute are no difference; the first step both ran whose outcome differs is.
+TEST(CompareRuns, AReExecutionFromFailureIsComparedOnTheStepsItExecuted) {
+  analyzer::RunInfo original, retry;
+  retry.parent_run_id = "aaaaaaaa-0000-4000-8000-000000000001";
+  std::vector<RunEvent> ea{event("STEP_START", "extract", 1), event("STEP_SUCCESS", "extract", 2),
+                           event("STEP_START", "load", 3), event("STEP_FAILURE", "load", 4),
+                           event("STEP_SKIPPED", "publish", 5)};
+  std::vector<RunEvent> eb{event("STEP_START", "load", 10), event("STEP_SUCCESS", "load", 11),
+                           event("STEP_START", "publish", 12), event("STEP_SUCCESS", "publish", 13)};
+  EXPECT_EQ(analyzer::compare_runs(original, ea, retry, eb).first_differing_step, "load");
+  EXPECT_EQ(analyzer::compare_runs(retry, eb, original, ea).first_differing_step, "load");
+  // The close case: the same steps in two full runs, where A never reached `extract`'s successor:
+  // `extract` only in A is a difference when B is not a re-execution.
+  analyzer::RunInfo full;
+  EXPECT_EQ(analyzer::compare_runs(original, ea, full, eb).first_differing_step, "extract");
+  // A re-execution whose executed steps all match the original's: no differing step.
+  std::vector<RunEvent> same{event("STEP_START", "load", 10), event("STEP_FAILURE", "load", 11)};
+  std::vector<RunEvent> failed_load{event("STEP_START", "extract", 1), event("STEP_SUCCESS", "extract", 2),
+                                    event("STEP_START", "load", 3), event("STEP_FAILURE", "load", 4)};
+  EXPECT_FALSE(analyzer::compare_runs(original, failed_load, retry, same).first_differing_step.has_value());
+}
+
 TEST(ParseEventTypes, AcceptsSeedNamesAndTypeNames) {
   auto types = analyzer::parse_event_types("STEP_FAILURE,LogsCapturedEvent,PIPELINE_FAILURE");
   ASSERT_TRUE(types) << types.error().message;
