@@ -11,7 +11,8 @@
 //   6. A required daemon that is unhealthy              → Escalate.
 //   7. Sensor / schedule tick failures, location load failures, stuck queued runs, failed backfills,
 //      in-window ERROR asset checks                    → Investigate.
-//   8. Alerts, asset-check warnings, in-window error groups → Monitor.
+//   8. Alerts, asset-check warnings, in-window unclassified error groups → Monitor (auto-mute candidates
+//      and preemption artifacts → No action, by rule 10).
 //   9. Stale open error groups, stale asset checks, stale degraded clusters → No action (cleanup candidates).
 //  10. Reasoning-rule findings (docs/report.md "Reasoning rules") by rule id: see k_rule_actions;
 //      known self-resolving alerts → No action with the configured reason.
@@ -197,6 +198,8 @@ const std::map<std::string, Verdict>& id_rules() {
       {"spot-reclaim", {Action::monitor, "expected on Spot pools; move runs that must not be interrupted to an on-demand pool"}},
       {"event-exporter-gap", {Action::monitor, "Kubernetes evidence before the restart may be incomplete"}},
       {"agent-churn-storm", {Action::escalate, "sustained platform issue: the agent's pods keep being replaced"}},
+      {"error-group-auto-mute", {Action::no_action, "auto-mute candidates: a SIGTERM during import is a pod stopped at start-up, not a defect"}},
+      {"error-group-preemption-artifact", {Action::no_action, "explained by their pods' preemption or eviction: see the pod events"}},
       {"asset-check-schema-drift", {Action::monitor, "schema drift: update the schema (real new fields) or allowlist the fields (vendor fillers)"}},
       {"asset-check-warning", {Action::monitor, "a warning-level check: it blocks nothing; read what it says and its metadata, then fix the data or tune the check"}},
   };

@@ -245,6 +245,10 @@ bool superseded(const Finding& finding, const Report& report);
 
 // Adds the timeline rows, Impact and Emerging Issues (report_sections.cpp).
 void add_sections(const Json& artifact, const recorder::Zone& zone, Report& report);
+// Error Reporting's groups: the in-window ones triaged by category (auto-mute candidates, preemption
+// artifacts joined to their pod event's timeline row, unclassified), the stale open ones
+// (report_error_groups.cpp); called by add_sections after the pod events' rows.
+void add_error_groups(const Json& artifact, const recorder::Zone& zone, Report& report);
 // Asset checks (ERROR checks of a failed run folded into its timeline row) and degraded assets
 // (clusters verified against step 01) (report_findings_assets.cpp); called by add_sections.
 void add_asset_sections(const Json& artifact, const recorder::Zone& zone, Report& report);

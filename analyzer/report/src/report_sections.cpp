@@ -275,95 +275,6 @@ void queued_and_backfills(Context& c) {
   c.report.impact.push_back(std::move(finding));
 }
 
-// Step 12's groups by id, each with its place in the step's list (the artifact pointer's index).
-struct ErrorGroup {
-  const Json* json = nullptr;
-  rapidjson::SizeType index = 0;
-};
-using ErrorGroupIndex = std::map<std::string, ErrorGroup>;
-
-ErrorGroupIndex index_error_groups(const Json& step) {
-  ErrorGroupIndex groups;
-  const Json& group_list = array_of(step, "groups");
-  for (rapidjson::SizeType i = 0; i < group_list.Size(); ++i) {
-    groups[text_of(group_list[i], "groupId")] = {&group_list[i], i};
-  }
-  return groups;
-}
-
-// The group named `name`, or nullptr when step 12 listed no such group.
-const ErrorGroup* find_group(const ErrorGroupIndex& groups, const std::string& name) {
-  auto it = groups.find(name);
-  return it == groups.end() ? nullptr : &it->second;
-}
-
-std::string group_pointer(const ErrorGroup& group) {
-  return fmt::format("/step_12_error_groups/groups/{}", group.index);
-}
-
-// Sorts the finding's items and counts them in its summary.
-void summarize_groups(Finding& finding) {
-  std::sort(finding.items.begin(), finding.items.end());
-  finding.summary = fmt::format("{} group(s)", finding.items.size());
-}
-
-// The groups seen in the window, each a timeline row.
-Finding in_window_groups(Context& c, const Json& buckets, const ErrorGroupIndex& groups) {
-  Finding in_window{"Error groups in the window", "", {}, {}, {}};
-  std::map<std::string, int> by_category;
-  for (const auto& id : array_of(buckets, "inWindow").GetArray()) {
-    std::string name = summary::asset_text(&id);
-    const ErrorGroup* found = find_group(groups, name);
-    const Json* group = found ? found->json : nullptr;
-    std::string exception = group ? brief(*group, "exception") : "?";
-    std::string category = group ? text_of(*group, "category") : "?";
-    auto seen = group ? epoch_of(*group, "lastSeenTime") : std::nullopt;
-    in_window.items.push_back(fmt::format("{}: `{}` {}", category, name, exception));
-    ++by_category[category];
-    c.row(seen, fmt::format("Error group `{}` ({}): {}", name, category, exception), "Error Reporting (step 12)", "error_group",
-          found ? group_pointer(*found) : "");
-  }
-  if (in_window.items.empty()) { return in_window; }
-  summarize_groups(in_window);
-  // By the seed's three triage categories (sigterm_during_import, preemption_artifact, unclassified).
-  std::string counts;
-  for (const auto& [category, count] : by_category) { counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", count, category); }
-  in_window.summary += ": " + counts;
-  return in_window;
-}
-
-// OPEN groups not seen in the window (step 12 finds them over 30 days): cleanup candidates.
-Finding stale_groups(const Context& c, const Json& buckets, const ErrorGroupIndex& groups) {
-  Finding stale{"Stale open error groups", "", {}, "stale-open-error-group", {}};
-  for (const auto& id : array_of(buckets, "staleOpen").GetArray()) {
-    std::string name = summary::asset_text(&id);
-    const ErrorGroup* found = find_group(groups, name);
-    const Json* group = found ? found->json : nullptr;
-    auto seen = group ? epoch_of(*group, "lastSeenTime") : std::nullopt;
-    stale.items.push_back(fmt::format("`{}` {}, last seen {} — cleanup candidate", name, group ? brief(*group, "exception") : "?",
-                                      seen ? c.zone.format(recorder::from_epoch_seconds(*seen), "%F") : "unknown"));
-    if (found) {
-      stale.evidence.push_back({"error_group", group_pointer(*found),
-                                fmt::format("error group `{}` last seen before the window", name), seen});
-    }
-  }
-  if (!stale.items.empty()) { summarize_groups(stale); }
-  return stale;
-}
-
-void error_groups(Context& c) {
-  const Json* step = step_payload(c.artifact, step_key(StepId::error_groups));
-  if (step == nullptr) { return; }
-  ErrorGroupIndex groups = index_error_groups(*step);
-  const Json* buckets = member(*step, "buckets");
-  if (buckets == nullptr) { return; }
-  Finding in_window = in_window_groups(c, *buckets, groups);
-  Finding stale = stale_groups(c, *buckets, groups);
-  for (Finding* finding : {&in_window, &stale}) {
-    if (!finding->items.empty()) { c.report.emerging.push_back(std::move(*finding)); }
-  }
-}
-
 }  // namespace
 
 std::string pointer_token(std::string_view key) {
@@ -385,7 +296,7 @@ void add_sections(const Json& artifact, const recorder::Zone& zone, Report& repo
   gke_and_alerts(c);
   queued_and_backfills(c);
   add_asset_sections(artifact, zone, report);
-  error_groups(c);
+  add_error_groups(artifact, zone, report);  // after the pod events: a preemption artifact joins its pod event's row
   // By time (untimed rows last), then by text, so the order never depends on the artifact's.
   std::sort(report.timeline.begin(), report.timeline.end(), [](const TimelineRow& a, const TimelineRow& b) {
     auto key = [](const TimelineRow& r) { return std::make_tuple(!r.epoch.has_value(), r.epoch.value_or(0), r.signal, r.source); };

@@ -549,12 +549,48 @@ TEST(ReportRules, ErrorGroupsAreCountedByCategoryAndStaleOnesKeepTheirLastSeenDa
       {"groupId": "g2", "exception": "ValueError", "category": "unclassified", "lastSeenTime": "2026-03-30T05:00:00Z"},
       {"groupId": "g3", "exception": "OldError", "category": "unclassified", "lastSeenTime": "2026-03-01T05:00:00Z"}],
       "buckets": {"inWindow": ["g1", "g2"], "staleOpen": ["g3"]}})");
-  ASSERT_EQ(report.emerging.size(), 2u);
-  EXPECT_EQ(report.emerging[0].summary, "2 group(s): 1 sigterm_during_import, 1 unclassified");
-  EXPECT_THAT(report.emerging[1].items[0], HasSubstr("last seen 2026-03-01"));
-  auto row = std::find_if(report.timeline.begin(), report.timeline.end(), [](const TimelineRow& r) { return r.kind == "error_group"; });
-  ASSERT_NE(row, report.timeline.end());
-  EXPECT_EQ(row->pointer, "/step_12_error_groups/groups/0");
+  // The seed's triage: the unclassified group is monitored, the SIGTERM during import is an
+  // auto-mute candidate (no timeline row), the stale one a cleanup candidate.
+  ASSERT_EQ(report.emerging.size(), 3u);
+  EXPECT_EQ(report.emerging[0].summary, "1 group(s) not (yet) failing runs (of 2 in the window: 1 sigterm_during_import, 1 unclassified)");
+  EXPECT_EQ(report.emerging[1].rule_id, "error-group-auto-mute");
+  EXPECT_THAT(report.emerging[1].items[0], HasSubstr("`g1` KeyboardInterrupt"));
+  EXPECT_THAT(report.emerging[2].items[0], HasSubstr("last seen 2026-03-01"));
+  std::vector<std::string> rows;
+  for (const auto& row : report.timeline) {
+    if (row.kind == "error_group") rows.push_back(row.pointer);
+  }
+  EXPECT_THAT(rows, ::testing::ElementsAre("/step_12_error_groups/groups/1"));
+  EXPECT_EQ(action_for(report, "Error groups to auto-mute")->action, Action::no_action);
+  EXPECT_EQ(action_for(report, "Error groups in the window")->action, Action::monitor);
+}
+
+std::string preemption_artifact_group(const std::string& pod, double pod_event_at) {
+  return R"("step_12_error_groups": {"groups": [{"groupId": "g9", "exception": "grpc.RpcError: CANCELLED", "category": "preemption_artifact", "lastSeenTime": )" +
+         at(k_t4 + 120) + R"(, "correlatedPodEvent": {"reason": "Preempted", "podName": ")" + pod + R"(", "timestamp": )" + at(pod_event_at) +
+         R"(}}], "buckets": {"inWindow": ["g9"], "staleOpen": []}})";
+}
+
+TEST(ReportRules, APreemptionArtifactJoinsItsPodEventsTimelineRow) {
+  auto report = build(preemption_artifact_group("etl-prod-5d8c9f7b6-q2x4z", k_t4) + R"(, "step_10_gke_events": {"podEvents": [{"timestamp": )" +
+                      at(k_t4) + R"(, "podName": "etl-prod-5d8c9f7b6-q2x4z", "reason": "Preempted", "message": "Preempted", "runId": null}], "clusterEvents": []})");
+  const Finding* finding = rule(report, "error-group-preemption-artifact");
+  ASSERT_NE(finding, nullptr);
+  EXPECT_EQ(action_for(report, "Error groups of preempted pods")->action, Action::no_action);
+  auto group_rows = std::count_if(report.timeline.begin(), report.timeline.end(), [](const TimelineRow& r) { return r.kind == "error_group"; });
+  EXPECT_EQ(group_rows, 0);  // de-duplicated
+  auto pod_row = std::find_if(report.timeline.begin(), report.timeline.end(), [](const TimelineRow& r) { return r.kind == "pod_event"; });
+  ASSERT_NE(pod_row, report.timeline.end());
+  EXPECT_THAT(pod_row->signal, HasSubstr("error group `g9` (grpc.RpcError: CANCELLED) is its artifact"));
+}
+
+TEST(ReportRules, APreemptionArtifactWhosePodEventIsNotInStepTenKeepsItsRow) {
+  // Step 10 holds another pod's event: the group's own row stays, nothing is joined.
+  auto report = build(preemption_artifact_group("etl-prod-5d8c9f7b6-q2x4z", k_t4) + R"(, "step_10_gke_events": {"podEvents": [{"timestamp": )" +
+                      at(k_t4) + R"(, "podName": "etl-prod-5d8c9f7b6-zzzzz", "reason": "Preempted", "message": "Preempted", "runId": null}], "clusterEvents": []})");
+  auto group_rows = std::count_if(report.timeline.begin(), report.timeline.end(), [](const TimelineRow& r) { return r.kind == "error_group"; });
+  EXPECT_EQ(group_rows, 1);
+  for (const auto& row : report.timeline) { EXPECT_THAT(row.signal, Not(HasSubstr("is its artifact"))); }
 }
 
 const std::string k_alerts = R"("step_11_alerts": {"alerts": [
