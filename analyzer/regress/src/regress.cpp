@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <tuple>
+
 #include <algorithm>
 #include <filesystem>
 #include <sstream>
@@ -196,6 +198,23 @@ Result<Outcome> replay(const std::string& scenario, const RuleFiles& rules, cons
   return outcome;
 }
 
+// "findings" / "causes": {"present": [names], "absent": [names]}; absent is no expectation.
+Result<void> read_present_absent(const rapidjson::Value& doc, const char* key, const std::string& file, std::set<std::string>& present,
+                                 std::set<std::string>& absent) {
+  const auto* object = recorder::get_object(doc, key);
+  if (object == nullptr) {
+    if (doc.HasMember(key)) return make_error(fmt::format("{}: \"{}\" is not an object", file, key));
+    return {};
+  }
+  auto listed = read_names(*object, "present", file);
+  if (!listed) return make_error(listed.error().message);
+  auto excluded = read_names(*object, "absent", file);
+  if (!excluded) return make_error(excluded.error().message);
+  present = std::move(*listed);
+  absent = std::move(*excluded);
+  return {};
+}
+
 Result<Expectation> read_expectation(const std::string& scenario) {
   std::string file = (fs::path(scenario) / "expected.json").string();
   auto doc = recorder::read_json_file(file);
@@ -206,25 +225,9 @@ Result<Expectation> read_expectation(const std::string& scenario) {
   auto parsed = read_runs((*doc)["runs"], file);
   if (!parsed) return make_error(parsed.error().message);
   expectation.runs = std::move(*parsed);
-  if (const auto* findings = recorder::get_object(*doc, "findings")) {
-    auto present = read_names(*findings, "present", file);
-    if (!present) return make_error(present.error().message);
-    auto absent = read_names(*findings, "absent", file);
-    if (!absent) return make_error(absent.error().message);
-    expectation.present = std::move(*present);
-    expectation.absent = std::move(*absent);
-  } else if (doc->HasMember("findings")) {
-    return make_error(fmt::format("{}: \"findings\" is not an object", file));
-  }
-  if (const auto* causes = recorder::get_object(*doc, "causes")) {
-    auto present = read_names(*causes, "present", file);
-    if (!present) return make_error(present.error().message);
-    auto absent = read_names(*causes, "absent", file);
-    if (!absent) return make_error(absent.error().message);
-    expectation.causes_present = std::move(*present);
-    expectation.causes_absent = std::move(*absent);
-  } else if (doc->HasMember("causes")) {
-    return make_error(fmt::format("{}: \"causes\" is not an object", file));
+  for (auto [key, present, absent] : {std::tuple{"findings", &expectation.present, &expectation.absent},
+                                      std::tuple{"causes", &expectation.causes_present, &expectation.causes_absent}}) {
+    if (auto read = read_present_absent(*doc, key, file, *present, *absent); !read) return make_error(read.error().message);
   }
   if (doc->HasMember("review")) {
     auto review = recorder::get_string(*doc, "review");

@@ -96,21 +96,19 @@ std::string config_text(const sim::World& world) {
 std::string expected_text(const sim::World& world) {
   rapidjson::Document doc(rapidjson::kObjectType);
   auto& a = doc.GetAllocator();
-  rapidjson::Value findings(rapidjson::kObjectType);
-  for (auto [key, list] : {std::pair{"absent", &world.findings_absent}, std::pair{"present", &world.findings_present}}) {
-    rapidjson::Value ids(rapidjson::kArrayType);
-    for (const auto& id : *list) ids.PushBack(recorder::json_string(id, a), a);
-    findings.AddMember(rapidjson::StringRef(key), ids, a);
-  }
-  doc.AddMember("findings", findings, a);
-  if (!world.causes_present.empty() || !world.causes_absent.empty()) {
-    rapidjson::Value causes(rapidjson::kObjectType);
-    for (auto [key, list] : {std::pair{"absent", &world.causes_absent}, std::pair{"present", &world.causes_present}}) {
+  // {"absent": [ids], "present": [ids]}
+  auto present_absent = [&](const std::vector<std::string>& present, const std::vector<std::string>& absent) {
+    rapidjson::Value out(rapidjson::kObjectType);
+    for (auto [key, list] : {std::pair{"absent", &absent}, std::pair{"present", &present}}) {
       rapidjson::Value ids(rapidjson::kArrayType);
       for (const auto& id : *list) ids.PushBack(recorder::json_string(id, a), a);
-      causes.AddMember(rapidjson::StringRef(key), ids, a);
+      out.AddMember(rapidjson::StringRef(key), ids, a);
     }
-    doc.AddMember("causes", causes, a);
+    return out;
+  };
+  doc.AddMember("findings", present_absent(world.findings_present, world.findings_absent), a);
+  if (!world.causes_present.empty() || !world.causes_absent.empty()) {  // only when the spec names platform causes
+    doc.AddMember("causes", present_absent(world.causes_present, world.causes_absent), a);
   }
   rapidjson::Value runs(rapidjson::kObjectType);
   double start = recorder::to_epoch_seconds(world.window.start), end = recorder::to_epoch_seconds(world.window.end);
