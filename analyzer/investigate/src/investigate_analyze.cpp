@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <tuple>
 
 #include "analyzer/investigate/investigate.hpp"
 
@@ -34,8 +35,11 @@ StepsReport analyze_steps(const std::vector<RunEvent>& events, double gap_second
   }
   StepsReport report;
   for (auto& [key, step] : steps) report.steps.push_back(std::move(step));
+  // In the order the steps happened: a step skipped because an upstream failed (never started) at
+  // its STEP_SKIPPED, after the failure that caused it.
   std::sort(report.steps.begin(), report.steps.end(), [](const StepTimeline& x, const StepTimeline& y) {
-    return std::tie(x.start, x.step_key) < std::tie(y.start, y.step_key);
+    auto at = [](const StepTimeline& step) { return step.start > 0 ? step.start : step.end; };
+    return std::make_tuple(at(x), x.step_key) < std::make_tuple(at(y), y.step_key);
   });
   auto describe = [](const RunEvent& event) {
     auto name = event.event_type.empty() ? event.type_name : event.event_type;

@@ -111,6 +111,23 @@ TEST(AnalyzeSteps, StepStartedAndNeverFinishedIsInProgress) {
   EXPECT_EQ(report.steps[1].end, 0);
 }
 
+// Issue 25: `day2 steps` lists the steps skipped because an upstream failed, after that failure.
+TEST(AnalyzeSteps, AStepSkippedBecauseAnUpstreamFailedIsListedAfterTheFailure) {
+  std::vector<RunEvent> events{event("STEP_START", "extract", 1), event("STEP_SUCCESS", "extract", 2),
+                               event("STEP_START", "load", 3),    event("STEP_FAILURE", "load", 4),
+                               event("STEP_SKIPPED", "publish", 5), event("STEP_SKIPPED", "notify", 5)};
+  auto report = analyzer::analyze_steps(events, 600);
+  ASSERT_EQ(report.steps.size(), 4u);
+  EXPECT_EQ(report.steps[0].step_key, "extract");
+  EXPECT_EQ(report.steps[1].step_key, "load");
+  EXPECT_EQ(report.steps[1].outcome, "FAILURE");
+  EXPECT_EQ(report.steps[2].step_key, "notify");
+  EXPECT_EQ(report.steps[2].outcome, "SKIPPED");
+  EXPECT_EQ(report.steps[3].step_key, "publish");
+  EXPECT_EQ(report.steps[3].outcome, "SKIPPED");
+  EXPECT_EQ(report.steps[3].attempts, 0);  // never started
+}
+
 TEST(AnalyzeSteps, GapsLongerThanTheThreshold) {
   auto report = analyzer::analyze_steps(
       {event("RUN_START", "", 0), event("STEP_START", "a", 5), event("STEP_FAILURE", "a", 700)}, 600);
