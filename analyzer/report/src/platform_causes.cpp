@@ -32,9 +32,9 @@ constexpr std::array<std::string_view, 3> k_top_level_keys = {"version", "burstG
 constexpr std::array<std::string_view, 13> k_cause_keys = {"id",         "source",  "title",      "meaning",    "action",
                                                            "rationale",  "pod",     "reasons",    "claimsRuns", "onlyWithEffects",
                                                            "effects",    "supersedes", "foldsInto"};
-constexpr std::array<std::string_view, 4> k_effect_keys = {"kind", "categories", "rules", "pattern"};
-constexpr std::array<std::string_view, 7> k_source_names = {"agentChurnStorm", "agentHeartbeatLoss", "agentApiTimeout", "infraPod",
-                                                            "locationLoadFailure", "daemonUnhealthy", "alert"};
+constexpr std::array<std::string_view, 5> k_effect_keys = {"kind", "categories", "rules", "pattern", "sameError"};
+constexpr std::array<std::string_view, 8> k_source_names = {"agentChurnStorm",     "agentHeartbeatLoss", "agentApiTimeout", "infraPod",
+                                                            "locationLoadFailure", "daemonUnhealthy",    "alert",           "errorGroup"};
 constexpr std::array<std::string_view, 3> k_effect_names = {"tickFailure", "runFailure", "queuedRun"};
 constexpr std::array<std::string_view, 3> k_actions = {"Escalate", "Investigate", "Monitor"};
 constexpr std::array<std::string_view, 3> k_placeholders = {"location", "deployment", "agent_deployment"};
@@ -164,7 +164,12 @@ class Parser : rules_json::FileParser {
     if (!pod_cause && (!cause.pod.empty() || !cause.reasons.empty())) {
       return error_at(node.offset, fmt::format("\"pod\" and \"reasons\" belong to infraPod causes, not {}", quote(cause.id)));
     }
-    cause.per_location = cause.source == CauseSource::location_load_failure || cause.pod.find("{location}") != std::string::npos;
+    bool same_error = std::any_of(cause.effects.begin(), cause.effects.end(), [](const EffectSpec& e) { return e.same_error; });
+    if (same_error && cause.source != CauseSource::error_group) {
+      return error_at(node.offset, fmt::format("\"sameError\" belongs to errorGroup causes, not {}", quote(cause.id)));
+    }
+    cause.per_location = cause.source == CauseSource::location_load_failure || cause.source == CauseSource::error_group ||
+                         cause.pod.find("{location}") != std::string::npos;
     return {};
   }
 
@@ -252,8 +257,8 @@ class Parser : rules_json::FileParser {
       if (!runs && (!effect.categories.empty() || !effect.rules.empty())) {
         return error_at(item.offset, "\"categories\" and \"rules\" belong to runFailure effects");
       }
-      if (effect.kind != EffectKind::tick_failure && !effect.pattern.empty()) {
-        return error_at(item.offset, "\"pattern\" belongs to tickFailure effects");
+      if (effect.kind != EffectKind::tick_failure && (!effect.pattern.empty() || effect.same_error)) {
+        return error_at(item.offset, "\"pattern\" and \"sameError\" belong to tickFailure effects");
       }
       out.push_back(std::move(effect));
     }
@@ -264,6 +269,11 @@ class Parser : rules_json::FileParser {
     if (member.key == "kind") return closed_name(member, k_effect_names, "effect kind", [&](std::size_t i) { effect.kind = static_cast<EffectKind>(i); });
     if (member.key == "categories") return strings(member, effect.categories, category_names(), "category");
     if (member.key == "rules") return strings(member, effect.rules, known_rule_ids(), "rule id");
+    if (member.key == "sameError") {
+      if (member.kind != Kind::boolean) return error_at(member.offset, fmt::format("\"sameError\" must be true or false, got {}", describe(member)));
+      effect.same_error = member.boolean;
+      return {};
+    }
     if (member.key == "pattern") {
       if (auto checked = expect_string(member, effect.pattern, Empty::refused); !checked) return checked;
       auto compiled = compile_pattern(member, "pattern");

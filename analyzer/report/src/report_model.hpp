@@ -116,6 +116,7 @@ struct PlatformIncident {
   Action action = Action::investigate;
   std::string rationale;
   bool claims_runs = true;
+  std::string error;                   // an error group's exception class ("KeyError"), or ""
   std::vector<Evidence> signals;       // what the incident is
   std::vector<Effect> effects;         // what it explains, each through the gate
   std::vector<std::string> supersedes; // finding kinds whose action rows this cause's replaces

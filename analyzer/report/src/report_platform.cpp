@@ -150,6 +150,7 @@ void link_ticks(const EffectSpec& spec, const Effects& effects, double gap, cons
   for (const auto& tick : effects.ticks) {
     if (!in_scope(incident, tick.location)) continue;
     if (spec.compiled && !RE2::PartialMatch(tick.error, *static_cast<const RE2*>(spec.compiled.get()))) continue;
+    if (spec.same_error && (incident.error.empty() || tick.error.find(incident.error) == std::string::npos)) continue;
     by_location[tick.location].push_back(&tick);
   }
   Extent cause{incident.start, incident.end};
@@ -230,8 +231,9 @@ Action action_of(const std::string& name) {
 
 PlatformIncident incident_of(const CauseDef& def, const std::vector<Signal>& signals) {
   PlatformIncident incident{def.id, std::string(to_string(def.source)), def.title, def.meaning, signals.front().scope, "", 0, 0,
-                            action_of(def.action), def.rationale, def.claims_runs, {}, {}, def.supersedes};
+                            action_of(def.action), def.rationale, def.claims_runs, "", {}, {}, def.supersedes};
   if (!signals.front().label.empty()) incident.title += fmt::format(" (`{}`)", signals.front().label);
+  incident.error = signals.front().error;
   incident.start = signals.front().extent.start;
   incident.end = signals.front().extent.end;
   for (const auto& signal : signals) {

@@ -20,6 +20,7 @@ struct Signal {
   std::string group;
   std::string scope;  // the location, for a location's cause
   std::string label = {};  // what the incident's title names: a daemon's type, an alert's policy
+  std::string error = {};  // an error group's exception class, for effects that must name it
 };
 
 // A location's name as Kubernetes writes it in pod names: lower case, '_' as '-'.

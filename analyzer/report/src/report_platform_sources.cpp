@@ -4,6 +4,7 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 
@@ -189,6 +190,45 @@ std::vector<Signal> alert_signals(const Json& artifact, const recorder::Zone& zo
   return out;
 }
 
+// The class of an exception line: "KeyError" of "KeyError: 'bucket'", "RpcError" of "grpc.RpcError: ...".
+std::string exception_class(const std::string& exception) {
+  auto name = exception.substr(0, exception.find(':'));
+  if (auto dot = name.rfind('.'); dot != std::string::npos) name = name.substr(dot + 1);
+  bool word = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+  return word ? name : "";
+}
+
+// In-window unclassified error groups (the other categories are triaged as noise) of a service that
+// is a code location: the errors of its code server, from their first time in the window to the last.
+std::vector<Signal> error_group_signals(const Json& artifact, const recorder::Zone& zone) {
+  std::vector<Signal> out;
+  const Json* step = step_payload(artifact, step_key(StepId::error_groups));
+  const Json* buckets = step ? member(*step, "buckets") : nullptr;
+  auto start = epoch_of(*member(artifact, "window"), "utc_start");
+  if (buckets == nullptr || !start) return out;
+  std::map<std::string, std::string> locations;  // Kubernetes name -> location
+  for (const auto& location : known_locations(artifact)) locations.emplace(k8s_name(location), location);
+  std::set<std::string> in_window;
+  for (const auto& id : array_of(*buckets, "inWindow").GetArray()) in_window.insert(summary::asset_text(&id));
+  const Json& groups = array_of(*step, "groups");
+  for (rapidjson::SizeType i = 0; i < groups.Size(); ++i) {
+    const Json& group = groups[i];
+    std::string id = text_of(group, "groupId");
+    auto last = epoch_of(group, "lastSeenTime");
+    if (!in_window.count(id) || text_of(group, "category") != "unclassified" || !last) continue;
+    const Json& services = array_of(group, "affectedServices");
+    auto location = services.Empty() ? locations.end() : locations.find(k8s_name(text_of(services[0], "service")));
+    if (location == locations.end()) continue;  // not a code location's: nothing to scope it to
+    double first = std::max(epoch_of(group, "firstSeenTime").value_or(*start), *start);
+    std::string exception = brief(group, "exception");
+    out.push_back({{"error_group", fmt::format("/step_12_error_groups/groups/{}", i),
+                    fmt::format("error group `{}` of `{}`: {} (last seen {})", id, location->second, exception, when(zone, last)), last},
+                   {first - k_instant_half_width, std::max(*last, first) + k_instant_half_width}, id, location->second, id,
+                   exception_class(exception)});
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<Signal> signals_of(const CauseDef& def, const Json& artifact, const recorder::Zone& zone, const Config& config,
@@ -201,6 +241,7 @@ std::vector<Signal> signals_of(const CauseDef& def, const Json& artifact, const 
     case CauseSource::location_load_failure: return load_failure_signals(artifact, zone, end);
     case CauseSource::daemon_unhealthy: return daemon_signals(artifact, zone, end);
     case CauseSource::alert: return alert_signals(artifact, zone, config, end);
+    case CauseSource::error_group: return error_group_signals(artifact, zone);
   }
   return {};
 }

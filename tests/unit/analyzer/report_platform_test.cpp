@@ -252,6 +252,30 @@ TEST(PlatformCauses, AnAlertIsACauseOnlyWithTheFailuresItOverlapsAndClaimsNone) 
   EXPECT_TRUE(platform(build(alert), "alert-correlated").empty());
 }
 
+std::string error_group(const std::string& service, const std::string& exception, const std::string& category = "unclassified") {
+  return R"("step_12_error_groups": {"groups": [{"groupId": "g1", "exception": ")" + exception + R"(", "category": ")" + category +
+         R"(", "affectedServices": [{"service": ")" + service + R"(", "version": "etl-prod-5d8c9f7b6-abcde"}], "firstSeenTime": )" +
+         at(k_t4) + R"(, "lastSeenTime": )" + at(k_t4 + 600) + R"(}], "buckets": {"inWindow": ["g1"], "staleOpen": []}})";
+}
+
+TEST(PlatformCauses, ACodeServersRecurringErrorExplainsTheTicksThatFailedWithIt) {
+  auto report = build(error_group("etl", "KeyError: 'bucket'") + ", " + sensor_ticks("etl", k_t4 + 60, 3, "SensorExecutionError: KeyError: 'bucket'"));
+  auto groups = platform(report, "error-group");
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0]->platform->scope, "etl");
+  EXPECT_EQ(effects(*groups[0], "tickFailure"), 1u);
+  // Close cases: ticks failing with another exception; the same ticks, the group of another
+  // service; the same error, triaged as an auto-mute candidate. None is a cause (alone a group is an
+  // emerging issue, not a root cause).
+  EXPECT_TRUE(platform(build(error_group("etl", "KeyError: 'bucket'") + ", " + sensor_ticks("etl", k_t4 + 60, 3, "TimeoutError: x")),
+                       "error-group").empty());
+  EXPECT_TRUE(platform(build(error_group("billing-api", "KeyError: 'bucket'") + ", " + sensor_ticks("etl", k_t4 + 60, 3, "KeyError: 'bucket'")),
+                       "error-group").empty());
+  EXPECT_TRUE(platform(build(error_group("etl", "KeyError: 'bucket'", "sigterm_during_import") + ", " +
+                             sensor_ticks("etl", k_t4 + 60, 3, "KeyError: 'bucket'")),
+                       "error-group").empty());
+}
+
 TEST(PlatformCauses, AQuietNightHasNoCause) {
   auto report = build(failed_runs({}));
   EXPECT_TRUE(report.causes.empty());
@@ -302,6 +326,8 @@ TEST(PlatformCausesFile, MistakesAreRefusedWithFileAndLine) {
   EXPECT_THAT(refused("{" + base + R"(, "source": "alert", "effects": [], "foldsInto": ["later"]})"), HasSubstr("not a cause defined before it"));
   EXPECT_THAT(refused("{" + base + R"(, "source": "alert", "effects": [{"kind": "tickFailure", "pattern": "("}]})"), HasSubstr("invalid pattern"));
   EXPECT_THAT(refused("{" + base + R"(, "source": "alert", "effect": []})"), HasSubstr("did you mean \"effects\""));
+  EXPECT_THAT(refused("{" + base + R"(, "source": "alert", "effects": [{"kind": "tickFailure", "sameError": true}]})"),
+              HasSubstr("\"sameError\" belongs to errorGroup causes"));
 }
 
 }  // namespace

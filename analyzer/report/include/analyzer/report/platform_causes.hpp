@@ -24,6 +24,7 @@ enum class CauseSource {
   location_load_failure, // step 05 load failures
   daemon_unhealthy,      // step 09 required daemons with healthy: false
   alert,                 // step 11 alerts open in the window (not a known self-resolving one)
+  error_group,           // step 12 in-window unclassified error groups of a code location's service
 };
 // The file's names: "agentChurnStorm", "agentHeartbeatLoss", ...
 std::string_view to_string(CauseSource source);
@@ -42,6 +43,7 @@ struct EffectSpec {
   std::vector<std::string> categories;    // run_failure: final categories ("Infra timeout"); empty = any
   std::vector<std::string> rules;         // run_failure: final rule ids ("start-timeout"); empty = any
   std::string pattern;                    // tick_failure: RE2 searched in the tick's error; "" = any failure
+  bool same_error = false;                // tick_failure of an errorGroup cause: the tick's error names the group's exception class
   std::shared_ptr<const void> compiled;   // its RE2 (null when empty)
 };
 
