@@ -70,7 +70,7 @@ void error_checks(const Json& step, const recorder::Zone& zone, const std::map<s
     run_row->signal += fmt::format("; asset check {} {} (folded)", check_name(check), text_of(check, "status"));
     folded.items.push_back(fmt::format("{} — the same event as failed run `{}`", line, short_id(run_id)));
     folded.evidence.push_back({"asset_check", pointer, "Asset check " + line, at});
-    folded.evidence.push_back({"run", run_pointer(run->second.index), fmt::format("run {} failed", run_id), epoch_of(*run->second.failure, "endTime")});
+    folded.evidence.push_back({"run", run_pointer(run->second.index), fmt::format("run {}: what it planned and materialized (step 01)", run_id), epoch_of(*run->second.failure, "endTime")});
   }
   for (Finding* finding : {&errors, &folded}) {
     if (finding->items.empty()) { continue; }
@@ -130,22 +130,38 @@ void warn_and_stale_checks(const Json& step, const recorder::Zone& zone, Report&
   }
 }
 
-// The asset that really failed in `failure`, when the failure shows exactly one failing step (or one
-// unmaterialized asset) while other assets materialized; "" otherwise. Picks the cluster's asset the
-// step names when it can.
-std::string genuine_failure(const Json& failure, const std::vector<std::string>& cluster) {
-  if (array_of(failure, "materializations").Empty()) { return ""; }
-  const Json& unmaterialized = array_of(failure, "unmaterializedAssets");
-  if (unmaterialized.Size() == 1) { return summary::asset_text(&unmaterialized[0]); }
+// A degraded cluster read against its run (step 01): the assets the run planned and did not
+// materialize (genuinely failed) and those it did materialize (noise), each decided per asset. A
+// multi-asset step that materialized some assets and then raised fails only the missing ones.
+struct ClusterReading {
+  std::vector<std::string> failed;
+  std::vector<std::string> materialized;
+};
+
+ClusterReading read_cluster(const Json& failure, const std::vector<std::string>& cluster) {
+  std::set<std::string> materialized, missing;
+  for (const auto& asset : array_of(failure, "materializations").GetArray()) { materialized.insert(summary::asset_text(&asset)); }
+  for (const auto& asset : array_of(failure, "unmaterializedAssets").GetArray()) { missing.insert(summary::asset_text(&asset)); }
+  ClusterReading out;
+  if (materialized.empty()) { return out; }
+  for (const auto& asset : cluster) {
+    if (missing.count(asset)) { out.failed.push_back(asset); }
+    else if (materialized.count(asset)) { out.materialized.push_back(asset); }
+  }
+  if (!missing.empty()) { return out; }
+  // No planned-but-missing list (an older artifact): the one failing step names the failed asset when
+  // it is one of the cluster's — never the step itself as an asset.
   std::set<std::string> steps;
   for (const auto& error : array_of(failure, "stepErrors").GetArray()) { steps.insert(text_of(error, "stepKey")); }
-  if (steps.size() != 1) { return ""; }
+  if (steps.size() != 1) { return {}; }
   const std::string& step = *steps.begin();
   for (const auto& asset : cluster) {
     auto leaf = asset.substr(asset.rfind('/') + 1);
-    if (step == leaf || step.ends_with("__" + leaf) || step.ends_with("." + leaf)) { return asset; }
+    if (!materialized.count(asset) && (step == leaf || step.ends_with("__" + leaf) || step.ends_with("." + leaf))) {
+      out.failed.push_back(asset);
+    }
   }
-  return step;
+  return out;
 }
 
 void degraded_assets(const Json& artifact, const recorder::Zone& zone, const std::map<std::string, FailedRun>& runs, Report& report) {
@@ -169,13 +185,13 @@ void degraded_assets(const Json& artifact, const recorder::Zone& zone, const std
                                    summary::count_text(cluster, "count", "assets"), fmt::join(assets, ", "));
     (stale_cluster ? stale : current).items.push_back(line);
     auto run = runs.find(run_id);
-    std::string genuine = stale_cluster || run == runs.end() ? "" : genuine_failure(*run->second.failure, assets);
-    if (genuine.empty()) { continue; }
-    std::size_t others = assets.size() - (std::find(assets.begin(), assets.end(), genuine) != assets.end() ? 1 : 0);
+    if (stale_cluster || run == runs.end()) { continue; }
+    auto reading = read_cluster(*run->second.failure, assets);
+    if (reading.failed.empty() || reading.materialized.empty()) { continue; }
     noise.items.push_back(fmt::format("run `{}`: genuinely failed `{}`; {} other degraded asset(s) are noise (the run materialized them)",
-                                      short_id(run_id), genuine, others));
+                                      short_id(run_id), fmt::join(reading.failed, "`, `"), reading.materialized.size()));
     noise.evidence.push_back({"degraded_asset", fmt::format("/step_17_degraded_assets/byRun/{}", i), line, end});
-    noise.evidence.push_back({"run", run_pointer(run->second.index), fmt::format("run {} failed on one step", run_id),
+    noise.evidence.push_back({"run", run_pointer(run->second.index), fmt::format("run {}: what it planned and materialized (step 01)", run_id),
                               epoch_of(*run->second.failure, "endTime")});
   }
   if (!current.items.empty()) {

@@ -536,6 +536,36 @@ TEST(ReportRules, DegradedClusterOfAOneStepFailureIsMostlyNoise) {
   EXPECT_THAT(run_row->rationale, Not(HasSubstr("degraded-cluster-noise")));
 }
 
+// Issue 25: a multi-asset step that materialized two of its assets and then raised. The degraded
+// cluster is read per asset: the two planned and not materialized failed; the two it materialized
+// are noise; the step's own key is never named as an asset.
+std::string multi_asset_cluster(const std::string& unmaterialized) {
+  return failed_runs(R"({"runId": "cccccccc-0000-0000-0000-000000000001", "jobName": "warehouse", "location": "kipptaf", "status": "FAILURE",
+      "startTime": )" + at(k_t4 - 600) + R"(, "endTime": )" + at(k_t4) + R"(, "runFailureMessage": "Execution of run failed.",
+      "stepErrors": [{"stepKey": "warehouse_tables", "message": "boom"}],
+      "plannedMaterializations": ["wh/orders", "wh/customers", "wh/payments", "wh/refunds"],
+      "materializations": ["wh/orders", "wh/customers"], "unmaterializedAssets": [)" + unmaterialized + R"(],
+      "category": "Code error", "ruleId": "user-code-error"})") +
+         R"(, "step_17_degraded_assets": {"byRun": [{"runId": "cccccccc-0000-0000-0000-000000000001", "endTime": )" + at(k_t4) +
+         R"(, "count": 4, "assets": ["wh/orders", "wh/customers", "wh/payments", "wh/refunds"], "inWindow": true}]})";
+}
+
+TEST(ReportRules, AMultiAssetStepThatRaisedAfterSomeMaterializationsFailsOnlyTheMissingAssets) {
+  auto report = build(multi_asset_cluster(R"("wh/payments", "wh/refunds")"));
+  const Finding* finding = rule(report, "degraded-cluster-noise");
+  ASSERT_NE(finding, nullptr);
+  ASSERT_EQ(finding->items.size(), 1u);
+  EXPECT_EQ(finding->items[0],
+            "run `cccccccc`: genuinely failed `wh/payments`, `wh/refunds`; 2 other degraded asset(s) are noise (the run materialized them)");
+  EXPECT_THAT(finding->items[0], Not(HasSubstr("warehouse_tables")));
+}
+
+TEST(ReportRules, AMultiAssetStepWithNoAssetMissingIsNoNoiseVerdict) {
+  // Nothing planned is missing and the step names no asset of the cluster: no asset can be called the
+  // failed one, so no noise verdict (and never the step as an asset).
+  EXPECT_EQ(rule(build(multi_asset_cluster("")), "degraded-cluster-noise"), nullptr);
+}
+
 TEST(ReportRules, DegradedClusterOfATwoStepFailureIsNotNoise) {
   auto report = build(failed_with_steps(k_one_step + R"(, {"stepKey": "rpt_a", "message": "boom"})") + ", " + degraded_cluster());
   EXPECT_EQ(rule(report, "degraded-cluster-noise"), nullptr);
