@@ -70,7 +70,7 @@ void error_checks(const Json& step, const recorder::Zone& zone, const std::map<s
     run_row->signal += fmt::format("; asset check {} {} (folded)", check_name(check), text_of(check, "status"));
     folded.items.push_back(fmt::format("{} — the same event as failed run `{}`", line, short_id(run_id)));
     folded.evidence.push_back({"asset_check", pointer, "Asset check " + line, at});
-    folded.evidence.push_back({"run", run_pointer(run->second.index), fmt::format("run {}: what it planned and materialized (step 01)", run_id), epoch_of(*run->second.failure, "endTime")});
+    folded.evidence.push_back({"run", run_pointer(run->second.index), fmt::format("run {} failed", run_id), epoch_of(*run->second.failure, "endTime")});
   }
   for (Finding* finding : {&errors, &folded}) {
     if (finding->items.empty()) { continue; }
