@@ -1,8 +1,7 @@
-#include <date/date.h>
 #include <fmt/format.h>
 
 #include <charconv>
-#include <sstream>
+#include <ctime>
 #include <thread>
 
 #include "recorder/base/json.hpp"
@@ -96,11 +95,13 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
     if (seconds > std::chrono::milliseconds::max().count() / 1000) return std::chrono::milliseconds::max();
     return std::chrono::milliseconds(seconds * 1000);
   }
-  // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
-  std::istringstream in{std::string(value)};
-  date::sys_seconds when;
-  in >> date::parse("%a, %d %b %Y %H:%M:%S GMT", when);
-  if (in.fail()) return std::nullopt;
+  // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" (strptime: day2 never leaves the C locale; date's
+  // parse trips GCC's -Wmaybe-uninitialized once inlined in the portable build).
+  const std::string text(value);
+  std::tm fields{};
+  const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &fields);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  const auto when = std::chrono::system_clock::from_time_t(timegm(&fields));
   auto delta = std::chrono::duration_cast<std::chrono::milliseconds>(when - now);
   return delta.count() > 0 ? delta : std::chrono::milliseconds(0);
 }
