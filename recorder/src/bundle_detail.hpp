@@ -29,6 +29,17 @@ std::string encode_query(QueryParams params);
 // The name of exchange `seq`'s file in exchanges/: "0001.json", "12345.json" past 9999.
 std::string exchange_file_name(int seq);
 
+// ---- one file of a bundle, written and read (the bundle and the journal of a recording) ----------
+
+// An exchange file's text (pretty JSON, seq `seq`); an Error for what the reader would refuse.
+Result<std::string> render_exchange(const Exchange& exchange, int seq);
+// manifest.json's text; exchange_count is bundle.exchanges.size().
+Result<std::string> render_manifest(const Bundle& bundle);
+// Exchange file `path`, whose name says `expected_seq`.
+Result<Exchange> read_exchange(const std::filesystem::path& path, int expected_seq);
+// A manifest at `path` (manifest.json, or a journal's recording.json).
+Result<Manifest> read_manifest_file(const std::filesystem::path& path);
+
 // ---- reading one file --------------------------------------------------------------------------
 
 // Where a value sits: its JSON pointer (for the line number) and its dotted name (for messages).

@@ -18,6 +18,7 @@ using bundle_detail::encode_query;
 using bundle_detail::exchange_file_name;
 using bundle_detail::JsonFile;
 using bundle_detail::Kind;
+using bundle_detail::read_exchange;
 using bundle_detail::shown;
 
 namespace {
@@ -82,7 +83,9 @@ std::string read_request_body(JsonFile& f, const Value& request, const At& at) {
   return f.failed() ? "" : write_json(*graphql);
 }
 
-Result<Exchange> read_exchange(const fs::path& path, int expected_seq) {
+}  // namespace
+
+Result<Exchange> bundle_detail::read_exchange(const fs::path& path, int expected_seq) {
   auto loaded = JsonFile::load(path);
   if (!loaded) return loaded.error();
   auto& f = *loaded;
@@ -115,6 +118,8 @@ Result<Exchange> read_exchange(const fs::path& path, int expected_seq) {
   return exchange;
 }
 
+namespace {
+
 std::vector<Endpoint> read_endpoints(JsonFile& f, const Value& doc, const At& root) {
   std::vector<Endpoint> endpoints;
   const auto& object = f.object(doc, root, "endpoints");
@@ -146,12 +151,24 @@ std::vector<std::string> read_redactions(JsonFile& f, const Value& doc, const At
   return names;
 }
 
-Result<Manifest> read_manifest(const fs::path& dir) {
-  auto path = dir / "manifest.json";
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    return make_error(fmt::format("{}: missing; a bundle directory holds manifest.json and exchanges/", path.string()));
+// The manifest's optional members: investigations_from, recovered.
+void read_optional_members(JsonFile& f, const Value& doc, const At& root, Manifest& manifest) {
+  if (!f.failed() && doc.HasMember("investigations_from")) {
+    manifest.investigations_from = f.integer(doc, root, "investigations_from");
+    if (!f.failed() && (manifest.investigations_from < 1 || manifest.investigations_from > manifest.exchange_count)) {
+      f.fail(root / "investigations_from",
+             fmt::format("\"investigations_from\" must be an exchange's seq (1 to exchange_count {}), got {}",
+                         manifest.exchange_count, manifest.investigations_from));
+    }
   }
+  if (!f.failed() && doc.HasMember("recovered") && !doc["recovered"].IsNull()) {
+    manifest.recovered = f.string(doc, root, "recovered");
+  }
+}
+
+}  // namespace
+
+Result<Manifest> bundle_detail::read_manifest_file(const fs::path& path) {
   auto loaded = JsonFile::load(path);
   if (!loaded) return loaded.error();
   auto& f = *loaded;
@@ -183,16 +200,20 @@ Result<Manifest> read_manifest(const fs::path& dir) {
   if (!f.failed() && manifest.exchange_count < 0) {
     f.fail(root / "exchange_count", fmt::format("\"exchange_count\" must not be negative, got {}", manifest.exchange_count));
   }
-  if (!f.failed() && doc.HasMember("investigations_from")) {
-    manifest.investigations_from = f.integer(doc, root, "investigations_from");
-    if (!f.failed() && (manifest.investigations_from < 1 || manifest.investigations_from > manifest.exchange_count)) {
-      f.fail(root / "investigations_from",
-             fmt::format("\"investigations_from\" must be an exchange's seq (1 to exchange_count {}), got {}",
-                         manifest.exchange_count, manifest.investigations_from));
-    }
-  }
+  read_optional_members(f, doc, root, manifest);
   if (f.failed()) return f.error();
   return manifest;
+}
+
+namespace {
+
+Result<Manifest> read_manifest(const fs::path& dir) {
+  auto path = dir / "manifest.json";
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    return make_error(fmt::format("{}: missing; a bundle directory holds manifest.json and exchanges/", path.string()));
+  }
+  return bundle_detail::read_manifest_file(path);
 }
 
 bool is_exchange_file_name(std::string_view name) {

@@ -89,7 +89,9 @@ Value request_value(const Exchange& exchange, Allocator& a) {
   return request;
 }
 
-Result<std::string> render_exchange(const Exchange& exchange, int seq) {
+}  // namespace
+
+Result<std::string> bundle_detail::render_exchange(const Exchange& exchange, int seq) {
   if (exchange.method.empty()) return make_error(fmt::format("exchange {}: the method is empty", seq));
   if (exchange.path.empty() || exchange.path.front() != '/') {
     return make_error(fmt::format("exchange {}: path \"{}\" does not start with '/'", seq, exchange.path));
@@ -107,6 +109,8 @@ Result<std::string> render_exchange(const Exchange& exchange, int seq) {
   return write_json(doc, Pretty::yes);
 }
 
+namespace {
+
 Result<Value> instant_value(Instant instant, std::string_view field, Allocator& a) {
   auto text = format_rfc3339_utc(instant);
   auto back = parse_rfc3339(text);
@@ -116,7 +120,9 @@ Result<Value> instant_value(Instant instant, std::string_view field, Allocator& 
   return json_string(text, a);
 }
 
-Result<std::string> render_manifest(const Bundle& bundle) {
+}  // namespace
+
+Result<std::string> bundle_detail::render_manifest(const Bundle& bundle) {
   const auto& m = bundle.manifest;
   rapidjson::Document doc(rapidjson::kObjectType);
   auto& a = doc.GetAllocator();
@@ -154,8 +160,11 @@ Result<std::string> render_manifest(const Bundle& bundle) {
   add(doc, "redactions", std::move(redactions), a);
   add(doc, "exchange_count", Value(static_cast<int>(bundle.exchanges.size())), a);
   if (m.investigations_from > 0) add(doc, "investigations_from", Value(m.investigations_from), a);
+  if (!m.recovered.empty()) add(doc, "recovered", json_string(m.recovered, a), a);
   return write_json(doc, Pretty::yes);
 }
+
+namespace {
 
 Error os_error(const fs::path& path, std::string_view what, int error) {
   return make_error(fmt::format("{}: {}: {}", path.string(), what, std::strerror(error)));
@@ -166,11 +175,11 @@ Result<std::vector<std::pair<std::string, std::string>>> render_files(const Bund
   std::vector<std::pair<std::string, std::string>> files;
   for (std::size_t i = 0; i < bundle.exchanges.size(); ++i) {
     int seq = static_cast<int>(i) + 1;
-    auto text = render_exchange(bundle.exchanges[i], seq);
+    auto text = bundle_detail::render_exchange(bundle.exchanges[i], seq);
     if (!text) return text.error();
     files.emplace_back("exchanges/" + exchange_file_name(seq), std::move(*text));
   }
-  auto manifest = render_manifest(bundle);
+  auto manifest = bundle_detail::render_manifest(bundle);
   if (!manifest) return manifest.error();
   files.emplace_back("manifest.json", std::move(*manifest));
   return files;

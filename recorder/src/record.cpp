@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "recorder/base/log.hpp"
 #include "recorder/base/text.hpp"
 
 namespace recorder {
@@ -55,12 +56,15 @@ Result<HttpResponse> RecordingTransport::send(const HttpRequest& request) {
   exchange.status = response->status;
   exchange.response_headers = kept(response->headers, response_header_matters);
   exchange.response_body = response->body;
-  // Under the lock, so placeholders are numbered in exchange order.
+  // Under the lock, so placeholders are numbered in exchange order. The credentials the client sent
+  // are learnt before their headers are dropped, so an echo of them anywhere is redacted.
   std::lock_guard lock(m_mutex);
+  m_redactor.learn_credentials(request.headers);
   m_redactor.redact(exchange);
   exchange.seq = static_cast<int>(m_exchanges.size()) + 1;
   m_exchanges.push_back(std::move(exchange));
-  if (!origin.empty()) m_origins[request.service].insert(m_redactor.redact_text(origin));
+  bool new_origin = !origin.empty() && m_origins[request.service].insert(m_redactor.redact_text(origin)).second;
+  if (m_journal) journal_last(new_origin);
   return response;
 }
 
@@ -69,6 +73,12 @@ Bundle RecordingTransport::bundle(Manifest manifest) const {
   std::lock_guard lock(m_mutex);
   bundle.exchanges = m_exchanges;
   for (auto& exchange : bundle.exchanges) m_redactor.redact(exchange);
+  bundle.manifest = completed(std::move(manifest));
+  bundle.manifest.exchange_count = static_cast<int>(bundle.exchanges.size());
+  return bundle;
+}
+
+Manifest RecordingTransport::completed(Manifest manifest) const {
   manifest.format_version = k_format_version;
   manifest.endpoints.clear();
   for (const auto& [service, origins] : m_origins) {
@@ -85,16 +95,61 @@ Bundle RecordingTransport::bundle(Manifest manifest) const {
   if (manifest.day2_version.empty()) manifest.day2_version = DAY2_VERSION;
 #endif
   manifest.redactions = m_redactor.names();
-  manifest.exchange_count = static_cast<int>(bundle.exchanges.size());
-  bundle.manifest = std::move(manifest);
-  return bundle;
+  return manifest;
 }
 
-}  // namespace recorder
-
-namespace recorder {
 std::size_t RecordingTransport::size() const {
   std::lock_guard lock(m_mutex);
   return m_exchanges.size();
 }
+
+void RecordingTransport::journal_to(std::shared_ptr<Journal> journal, Manifest manifest) {
+  std::lock_guard lock(m_mutex);
+  m_journal = std::move(journal);
+  m_journal_manifest = std::move(manifest);
+  m_redactor.learnt_since(m_learnt);  // what it knows now was applied to everything kept so far
+}
+
+std::string RecordingTransport::journal_error() const {
+  std::lock_guard lock(m_mutex);
+  return m_journal_error;
+}
+
+void RecordingTransport::keep(Result<void> written) {
+  if (written || !m_journal_error.empty()) return;
+  m_journal_error = written.error().message;
+  log::info("record: the journal could not be written ({}); recording goes on in memory only, so a crash now "
+            "would lose it",
+            m_journal_error);
+}
+
+namespace {
+
+bool mentions(const Exchange& exchange, const std::vector<std::string>& values) {
+  auto in = [&](const std::string& text) {
+    return std::any_of(values.begin(), values.end(), [&](const std::string& v) { return text.find(v) != text.npos; });
+  };
+  auto in_headers = [&](const Headers& headers) {
+    return std::any_of(headers.begin(), headers.end(), [&](const auto& h) { return in(h.second); });
+  };
+  return in(exchange.path) || in(exchange.query) || in(exchange.request_body) || in(exchange.response_body) ||
+         in_headers(exchange.request_headers) || in_headers(exchange.response_headers);
+}
+
+}  // namespace
+
+void RecordingTransport::journal_last(bool new_origin) {
+  // A secret learnt with this exchange may sit, unredacted, in one journaled before it.
+  auto learnt = m_redactor.learnt_since(m_learnt);
+  if (!learnt.empty()) {
+    for (std::size_t i = 0; i + 1 < m_exchanges.size(); ++i) {
+      if (!mentions(m_exchanges[i], learnt)) continue;
+      m_redactor.redact(m_exchanges[i]);
+      keep(m_journal->write_exchange(static_cast<int>(i) + 1, m_exchanges[i]));
+    }
+  }
+  keep(m_journal->write_exchange(static_cast<int>(m_exchanges.size()), m_exchanges.back()));
+  if (new_origin || m_exchanges.size() == 1) keep(m_journal->write_manifest(completed(m_journal_manifest)));
+}
+
 }  // namespace recorder

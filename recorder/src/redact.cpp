@@ -269,6 +269,17 @@ std::string Redactor::redact_text(std::string_view text) const {
 
 void Redactor::add_secret(std::string_view value) const { m_impl->learn(value); }
 
+void Redactor::learn_credentials(const Headers& headers) const { m_impl->learn_headers(headers); }
+
+std::vector<std::string> Redactor::learnt_since(std::size_t& cursor) const {
+  std::lock_guard lock(m_impl->mutex);
+  const auto& order = m_impl->known_order;
+  std::vector<std::string> values(order.begin() + static_cast<std::ptrdiff_t>(std::min(cursor, order.size())),
+                                  order.end());
+  cursor = order.size();
+  return values;
+}
+
 std::string safe_url(std::string_view url) {
   std::string out;
   auto scheme = url.find("://");

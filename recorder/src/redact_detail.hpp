@@ -65,6 +65,7 @@ struct Redactor::Impl {
   std::map<std::pair<std::string, std::string>, std::string> placeholders;  // (kind, value) -> placeholder
   std::map<std::string, int> counts;                                         // kind -> last number
   std::map<std::string, std::string> known;                                  // secret value -> placeholder
+  std::vector<std::string> known_order;                                      // known's values, as learnt
 
   // Placeholders and text (redact_patterns.cpp).
   std::string placeholder(const std::string& kind, std::string_view value, bool secret = true);

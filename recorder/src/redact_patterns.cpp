@@ -162,7 +162,9 @@ std::string Redactor::Impl::placeholder(const std::string& kind, std::string_vie
     it = placeholders.emplace(key, fmt::format("<redacted:{}:{}>", kind, ++counts[kind])).first;
   }
   // Short values would be replaced everywhere they happen to occur; they are not remembered.
-  if (secret && value.size() >= 6) known.emplace(std::string(value), it->second);
+  if (secret && value.size() >= 6 && known.emplace(std::string(value), it->second).second) {
+    known_order.emplace_back(value);
+  }
   return it->second;
 }
 

@@ -157,6 +157,10 @@ int serve(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   if (!bundle) throw UsageError{bundle.error().message};
   if (args.verbose) recorder::log::set_level(recorder::log::Level::debug);
   auto exchanges = bundle->exchanges.size();
+  if (!bundle->manifest.recovered.empty()) {
+    err << "replay: " << args.dir << " was recovered from a recorder's journal (" << bundle->manifest.recovered
+        << "); requests it never saw answer as misses\n";
+  }
   if (args.shift.count() != 0) *bundle = replay::shift_bundle(std::move(*bundle), args.shift);
   auto matcher = std::make_shared<replay::Matcher>(std::move(*bundle),
                                                      args.repeat ? replay::Repeat::last : replay::Repeat::no);

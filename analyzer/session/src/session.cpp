@@ -56,6 +56,11 @@ TransportStack make_transport_stack(const Config& config, std::shared_ptr<replay
 }
 
 void adopt_bundle(const recorder::Bundle& bundle, bool keep_zone, bool keep_url, Config& config) {
+  if (!bundle.manifest.recovered.empty()) {
+    recorder::log::info("--replay: this bundle was recovered from a recorder's journal ({}); requests it never "
+                        "saw answer as misses",
+                        bundle.manifest.recovered);
+  }
   if (!keep_zone) config.timezone = bundle.manifest.timezone;
   if (keep_url) return;
   // The matcher ignores hosts but not paths: ask where the recording asked.

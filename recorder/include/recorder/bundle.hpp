@@ -23,6 +23,8 @@
 //                   "pattern email", ...), names only, never values
 //   exchange_count  integer >= 0, the number of files in exchanges/ (verified by the reader, so a
 //                   bundle whose writer died half-way never loads)
+//   recovered       string (optional): present only in a bundle `day2 record --recover` made from
+//                   the journal of a recorder that died: what it holds and that it is incomplete
 // exchanges/NNNN.json fields:
 //   seq       integer, equal to NNNN
 //   service   string, recorder::to_string(Service)
@@ -83,6 +85,9 @@ struct Manifest {
   // --record` reads each failed run's detail and run group for `day2 run|logs|steps|compare
   // --replay`): a replay of the collection does not report those as unused. 0 = none.
   int investigations_from = 0;
+  // Why the bundle is incomplete: set by `day2 record --recover` (recorder/journal.hpp) for a
+  // recording whose recorder died; "" for a recording written whole. Optional member "recovered".
+  std::string recovered;
 };
 
 // One recorded request and its response. Bodies are kept as text here; the writer stores JSON

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "recorder/bundle.hpp"
+#include "recorder/journal.hpp"
 #include "recorder/redact.hpp"
 #include "recorder/transport.hpp"
 
@@ -36,12 +37,29 @@ class RecordingTransport : public Transport {
   // How many exchanges are recorded so far.
   std::size_t size() const;
 
+  // Keeps every exchange in `journal` too, durably before send() returns, and the manifest so far
+  // (`manifest` completed as bundle() completes it) whenever an origin appears. When a secret learnt
+  // with an exchange appears in one journaled before, that one is redacted again and rewritten, so
+  // the journal holds no secret the bundle would not. A journal write that fails is logged once and
+  // recording goes on in memory (journal_error() says so).
+  void journal_to(std::shared_ptr<Journal> journal, Manifest manifest);
+  // The first journal write that failed; "" when none did.
+  std::string journal_error() const;
+
  private:
+  Manifest completed(Manifest manifest) const;  // under m_mutex
+  void journal_last(bool new_origin);          // under m_mutex
+  void keep(Result<void> written);             // under m_mutex
+
   std::shared_ptr<Transport> m_inner;
   Redactor m_redactor;
   mutable std::mutex m_mutex;
   std::vector<Exchange> m_exchanges;
   std::map<Service, std::set<std::string>> m_origins;  // redacted
+  std::shared_ptr<Journal> m_journal;
+  Manifest m_journal_manifest;
+  std::size_t m_learnt = 0;  // Redactor::learnt_since's cursor
+  std::string m_journal_error;
 };
 
 }  // namespace recorder

@@ -76,6 +76,12 @@ class Redactor {
   // Remembers `value` (a credential day2 holds: a token from the environment or from credentials) so
   // that it is replaced wherever it appears from now on. Values under 6 characters are ignored.
   void add_secret(std::string_view value) const;
+  // Remembers the credentials of `headers` (what redact() learns from an exchange's request headers),
+  // for a caller that drops headers before redacting: RecordingTransport keeps only the ones that matter.
+  void learn_credentials(const Headers& headers) const;
+  // The secret values this redactor learnt since `cursor` (0 at first), which it advances: what a text
+  // kept before now may still hold unredacted. Values stay in memory; callers must not print them.
+  std::vector<std::string> learnt_since(std::size_t& cursor) const;
   // Names of what this redactor redacts, for the manifest (never values).
   std::vector<std::string> names() const;
 

@@ -21,6 +21,7 @@
 #include "recorder/server/event_server.hpp"
 #include "recorder/base/json.hpp"
 #include "recorder/base/log.hpp"
+#include "recorder/journal.hpp"
 #include "recorder/base/options.hpp"
 #include "recorder/proxy/proxy.hpp"
 #include "recorder/redact.hpp"
@@ -35,7 +36,8 @@ namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 constexpr const char* k_usage =
-    "usage: day2 record --upstream [NAME=]URL --out DIR [--listen 127.0.0.1:PORT] [options]";
+    "usage: day2 record --upstream [NAME=]URL --out DIR [--listen 127.0.0.1:PORT] [options]\n"
+    "       day2 record --recover DIR";
 
 po::options_description record_options() {
   po::options_description options("Options");
@@ -48,7 +50,9 @@ po::options_description record_options() {
        "under /NAME/ (prefix removed). NAME: dagster, logging, monitoring, error_reporting, container, oauth, "
        "metadata, other (-2, -3 for more origins of one); without NAME it is guessed from the host")
       ("out", po::value<std::string>()->value_name("DIR"), "the bundle directory to write (must not exist)")
-      ("overwrite", "replace the bundle already in DIR")
+      ("overwrite", "replace the bundle already in DIR (and discard an unfinished recording's journal)")
+      ("recover", po::value<std::string>()->value_name("DIR"),
+       "write the bundle DIR from the journal a killed recorder left beside it, marked incomplete")
       ("redact", po::value<std::string>()->value_name("FILE"),
        "redaction settings: JSON {\"patterns\": [{\"name\", \"pattern\"}], \"json_paths\": [...]} "
        "(see docs/bundle.md); the built-in secret handling always applies")
@@ -73,14 +77,17 @@ void record_help(std::ostream& out) {
          "Each exchange is redacted as `day2 collect --record` redacts it: credentials (Authorization,\n"
          "Dagster-Cloud-Api-Token, ...) are forwarded but never recorded. A request that gets no upstream\n"
          "response is answered 502 and not recorded. On Ctrl-C or SIGTERM (or --max-exchanges, --duration)\n"
-         "the proxy stops and writes the bundle to DIR atomically.\n\n"
+         "the proxy stops and writes the bundle to DIR atomically. Until then every exchange is also kept,\n"
+         "durably, in a journal beside DIR (.DIR.recording): if the proxy is killed, `day2 record --recover DIR`\n"
+         "writes what it had recorded as a bundle whose manifest says it is incomplete (\"recovered\").\n\n"
       << record_options()
       << "\nExamples:\n"
          "  day2 record --upstream http://127.0.0.1:3000 --out scenarios/ui/bundle --listen 127.0.0.1:3333\n"
          "  day2 record --upstream dagster=https://acme.dagster.cloud/prod \\\n"
          "              --upstream logging=https://logging.googleapis.com --out bundle\n"
          "    (clients use http://127.0.0.1:PORT/graphql and http://127.0.0.1:PORT/logging/v2/...)\n\n"
-         "Exit codes: 0 bundle written, 1 the port could not be bound or the bundle not written,\n"
+         "  day2 record --recover scenarios/ui/bundle\n\n"
+         "Exit codes: 0 bundle written, 1 the port could not be bound or the bundle not written (or recovered),\n"
          "2 bad usage or redaction file, 3 internal error.\n";
 }
 
@@ -166,6 +173,7 @@ Result<RedactionSettings> read_redaction_settings(const std::string& path) {
 }
 
 struct RecordArgs {
+  std::optional<std::string> recover;
   ProxyOptions proxy;
   std::string out_dir;
   Overwrite overwrite = Overwrite::no;
@@ -178,6 +186,18 @@ struct RecordArgs {
 };
 
 void check_out_dir(const std::string& dir, Overwrite overwrite) {
+  if (auto journal = find_journal(dir)) {
+    if (journal->live) {
+      throw UsageError{fmt::format("--out: a day2 record is recording into {} now (its journal {})", dir,
+                                   journal->dir.string())};
+    }
+    if (overwrite == Overwrite::no) {
+      throw UsageError{fmt::format(
+          "--out: {} has an unfinished recording of {} exchange(s) (its journal {}): `day2 record --recover {}` "
+          "writes it as a bundle; --overwrite discards it",
+          dir, journal->exchanges, journal->dir.string(), dir)};
+    }
+  }
   std::error_code ec;
   if (!fs::exists(dir, ec)) return;
   if (overwrite == Overwrite::no) {
@@ -204,6 +224,23 @@ void parse_upstreams(const std::vector<std::string>& values, ProxyOptions& optio
   }
 }
 
+// --recover DIR, which comes alone.
+std::string recover_dir(const po::variables_map& vm) {
+  for (const char* other : {"upstream", "out", "overwrite", "redact", "max-exchanges", "duration", "now"}) {
+    if (vm.count(other)) throw UsageError{fmt::format("--recover takes no --{}; {}", other, k_usage)};
+  }
+  return vm["recover"].as<std::string>();
+}
+
+int parse_count(const std::string& text) {
+  int n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc{} || end != text.data() + text.size() || n < 1) {
+    throw UsageError{fmt::format("--max-exchanges: {} is not a positive integer", text)};
+  }
+  return n;
+}
+
 RecordArgs parse_record(const std::vector<std::string>& args) {
   po::variables_map vm;
   try {
@@ -217,6 +254,10 @@ RecordArgs parse_record(const std::vector<std::string>& args) {
   RecordArgs parsed;
   if (vm.count("help")) {
     parsed.help = true;
+    return parsed;
+  }
+  if (vm.count("recover")) {
+    parsed.recover = recover_dir(vm);
     return parsed;
   }
   if (!vm.count("upstream")) throw UsageError{"--upstream is required; " + std::string(k_usage)};
@@ -241,15 +282,7 @@ RecordArgs parse_record(const std::vector<std::string>& args) {
     }
     parsed.redactor = std::move(*redactor);
   }
-  if (vm.count("max-exchanges")) {
-    const auto& text = vm["max-exchanges"].as<std::string>();
-    int n = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc{} || end != text.data() + text.size() || n < 1) {
-      throw UsageError{fmt::format("--max-exchanges: {} is not a positive integer", text)};
-    }
-    parsed.proxy.max_exchanges = n;
-  }
+  if (vm.count("max-exchanges")) parsed.proxy.max_exchanges = parse_count(vm["max-exchanges"].as<std::string>());
   if (vm.count("duration")) parsed.duration = parse_seconds("duration", vm["duration"].as<std::string>());
   auto timeout = parse_seconds("timeout", vm["timeout"].as<std::string>());
   parsed.proxy.timeout = std::chrono::milliseconds(static_cast<long long>(std::ceil(timeout * 1000)));
@@ -292,8 +325,21 @@ int record(RecordArgs args, std::ostream& out, std::ostream& err) {
   auto upstreams = args.proxy.upstreams;
   auto host = args.proxy.host;
   Proxy proxy(make_http_transport(), args.redactor, std::move(args.proxy));
+  // The journal first: a recorder killed from now on leaves what it recorded (recorder/journal.hpp).
+  if (args.overwrite == Overwrite::yes && find_journal(args.out_dir)) {
+    std::error_code ec;
+    fs::remove_all(journal_dir(args.out_dir), ec);
+  }
+  auto journal = Journal::create(args.out_dir, proxy.bundle(manifest).manifest);
+  if (!journal) {
+    err << "day2 record: error: --out: " << journal.error().message << '\n';
+    return 1;
+  }
+  std::shared_ptr<Journal> kept = std::move(*journal);
+  proxy.journal_to(kept, manifest);
   auto port = proxy.start();
   if (!port) {
+    kept->remove();
     err << "day2 record: error: " << port.error().message << '\n';
     return 1;
   }
@@ -308,10 +354,29 @@ int record(RecordArgs args, std::ostream& out, std::ostream& err) {
   auto bundle = proxy.bundle(std::move(manifest));
   if (auto written = write_bundle(args.out_dir, bundle, args.overwrite); !written) {
     err << "day2 record: error: --out: " << written.error().message << '\n';
+    if (proxy.journal_error().empty()) {
+      err << fmt::format("day2 record: the journal {} keeps the {} exchange(s): `day2 record --recover {}` once the "
+                         "problem is fixed\n",
+                         kept->dir().string(), bundle.exchanges.size(), args.out_dir);
+    }
     return 1;
   }
+  kept->remove();
   err << fmt::format("record: stopped by {}; {} exchange(s) written\n", reason, bundle.exchanges.size());
   out << args.out_dir << '\n' << std::flush;
+  return 0;
+}
+
+// `day2 record --recover DIR`: the bundle from the journal a killed recorder left.
+int recover(const std::string& dir, std::ostream& out, std::ostream& err) {
+  auto bundle = recover_journal(dir);
+  if (!bundle) {
+    err << "day2 record: error: --recover: " << bundle.error().message << '\n';
+    return 1;
+  }
+  err << fmt::format("record: recovered {} exchange(s) into {}; its manifest says it is incomplete (\"recovered\")\n",
+                     bundle->exchanges.size(), dir);
+  out << dir << '\n' << std::flush;
   return 0;
 }
 
@@ -321,6 +386,7 @@ int run_record(const std::vector<std::string>& args, std::ostream& out, std::ost
     record_help(out);
     return 0;
   }
+  if (parsed.recover) return recover(*parsed.recover, out, err);
   return record(std::move(parsed), out, err);
 }
 

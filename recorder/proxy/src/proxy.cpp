@@ -281,4 +281,10 @@ bool Proxy::done() const {
 
 Bundle Proxy::bundle(Manifest manifest) const { return m_impl->recording.bundle(std::move(manifest)); }
 
+void Proxy::journal_to(std::shared_ptr<Journal> journal, Manifest manifest) {
+  m_impl->recording.journal_to(std::move(journal), std::move(manifest));
+}
+
+std::string Proxy::journal_error() const { return m_impl->recording.journal_error(); }
+
 }  // namespace recorder

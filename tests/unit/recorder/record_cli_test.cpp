@@ -2,9 +2,12 @@
 // found before anything listens.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
+#include "recorder/bundle.hpp"
+#include "recorder/journal.hpp"
 #include "recorder/proxy/cli.hpp"
 #include "support/cli_outcome.hpp"
 #include "support/temp_dir.hpp"
@@ -89,6 +92,69 @@ TEST(RecordCli, ExistingOutNeedsOverwrite) {
   EXPECT_EQ(run.code, 2);
   EXPECT_EQ(run.err, "day2 record: error: --out: " + dir.path().string() +
                          " already exists; pass --overwrite to replace the bundle in it\n");
+}
+
+// A journal left by a recorder that died (what Journal::create and write_exchange leave on disk).
+void leave_journal(const std::string& out, int exchanges) {
+  Manifest manifest;
+  manifest.now = *parse_rfc3339("2026-11-24T08:00:00Z");
+  manifest.window = {manifest.now - std::chrono::hours(12), manifest.now};
+  auto journal = Journal::create(out, manifest);
+  ASSERT_TRUE(journal.ok()) << journal.error().message;
+  for (int seq = 1; seq <= exchanges; ++seq) {
+    Exchange exchange;
+    exchange.service = Service::dagster;
+    exchange.method = "GET";
+    exchange.path = "/items/" + std::to_string(seq);
+    exchange.status = 200;
+    exchange.response_body = R"({"item":)" + std::to_string(seq) + "}";
+    ASSERT_TRUE((*journal)->write_exchange(seq, exchange).ok());
+  }
+}  // the lock goes with the Journal, as with a killed process
+
+TEST(RecordCli, TheNextStartNamesAnUnfinishedRecordingAndHowToKeepIt) {
+  TempDir dir("day2-record-cli");
+  auto out = dir.file("night");
+  leave_journal(out, 3);
+  auto run = record({"--upstream", "http://127.0.0.1:3000", "--out", out});
+  EXPECT_EQ(run.code, 2);
+  EXPECT_NE(run.err.find("has an unfinished recording of 3 exchange(s)"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("`day2 record --recover " + out + "`"), std::string::npos) << run.err;
+  EXPECT_TRUE(std::filesystem::is_directory(journal_dir(out)));  // refused: nothing touched
+}
+
+TEST(RecordCli, RecoverWritesTheJournaledExchangesAsABundleMarkedIncomplete) {
+  TempDir dir("day2-record-cli");
+  auto out = dir.file("night");
+  leave_journal(out, 2);
+  EXPECT_FALSE(read_bundle(out).ok());  // nothing looks like a bundle before the recovery
+  auto run = record({"--recover", out});
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_NE(run.err.find("recovered 2 exchange(s)"), std::string::npos) << run.err;
+  auto bundle = read_bundle(out);
+  ASSERT_TRUE(bundle.ok()) << bundle.error().message;
+  ASSERT_EQ(bundle->exchanges.size(), 2u);
+  EXPECT_EQ(bundle->exchanges[1].path, "/items/2");
+  EXPECT_EQ(bundle->exchanges[1].response_body, R"({"item":2})");
+  EXPECT_NE(bundle->manifest.recovered.find("incomplete"), std::string::npos) << bundle->manifest.recovered;
+  EXPECT_FALSE(std::filesystem::exists(journal_dir(out)));
+}
+
+TEST(RecordCli, RecoverWithoutAJournalOrOverABundleChangesNothing) {
+  TempDir dir("day2-record-cli");
+  auto none = record({"--recover", dir.file("nothing")});
+  EXPECT_EQ(none.code, 1);
+  EXPECT_NE(none.err.find("no recording's journal beside"), std::string::npos) << none.err;
+  auto out = dir.file("night");
+  leave_journal(out, 1);
+  std::filesystem::create_directory(out);
+  auto taken = record({"--recover", out});
+  EXPECT_EQ(taken.code, 1);
+  EXPECT_NE(taken.err.find("already exists; the journal is left as it is"), std::string::npos) << taken.err;
+  EXPECT_TRUE(std::filesystem::is_directory(journal_dir(out)));
+  auto mixed = record({"--recover", out, "--upstream", "http://127.0.0.1:3000"});
+  EXPECT_EQ(mixed.code, 2);
+  EXPECT_NE(mixed.err.find("--recover takes no --upstream"), std::string::npos) << mixed.err;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "recorder/base/json.hpp"
 #include "support/scripted_transport.hpp"
 #include "support/temp_dir.hpp"
 
@@ -187,6 +188,38 @@ TEST(RecordingTransport, RecordedBundleWritesAndReadsBack) {
   EXPECT_EQ(read->exchanges[0].request_body,
             R"({"operationName":"Runs","query":"query Runs { runs }","variables":{}})");
   EXPECT_EQ(read->manifest.endpoints.size(), 1u);
+}
+
+// The journal (recorder/journal.hpp) holds each exchange once send() returns, and never a secret the
+// bundle would not: an exchange journaled before its secret was learnt is rewritten redacted.
+TEST(RecordingTransport, JournalsEachExchangeAndRewritesOneASecretLearntLaterAppearsIn) {
+  TempDir dir("day2-record-journal");
+  auto out = dir.path() / "night";
+  Harness h;
+  auto journal = Journal::create(out, Manifest{});
+  ASSERT_TRUE(journal.ok()) << journal.error().message;
+  h.recording.journal_to(std::shared_ptr<Journal>(std::move(*journal)), Manifest{});
+  h.inner->respond(200, {}, R"({"echo":"the token opaque-late-secret-42 works"})").respond(200, {}, R"({"ok":true})");
+  auto plain = graphql_request();
+  plain.headers = {{"Content-Type", "application/json"}};
+  ASSERT_TRUE(h.recording.send(plain).ok());
+  auto first = read_file((journal_dir(out) / "exchanges" / "0001.json").string());
+  ASSERT_TRUE(first.ok());
+  EXPECT_NE(first->find("opaque-late-secret-42"), std::string::npos);  // not known to be a secret yet
+  auto with_token = graphql_request();
+  with_token.headers = {{"Content-Type", "application/json"}, {"Authorization", "Bearer opaque-late-secret-42"}};
+  ASSERT_TRUE(h.recording.send(with_token).ok());
+  for (const char* name : {"0001.json", "0002.json"}) {
+    auto text = read_file((journal_dir(out) / "exchanges" / name).string());
+    ASSERT_TRUE(text.ok()) << name;
+    EXPECT_EQ(text->find("opaque-late-secret-42"), std::string::npos) << name << ": " << *text;
+  }
+  auto recovered = [&] {
+    auto manifest = read_file((journal_dir(out) / "recording.json").string());
+    return manifest.ok() && manifest->find("\"dagster\"") != std::string::npos;
+  };
+  EXPECT_TRUE(recovered()) << "recording.json names the origin recorded";
+  EXPECT_TRUE(h.recording.journal_error().empty());
 }
 
 }  // namespace

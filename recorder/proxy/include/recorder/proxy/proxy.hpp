@@ -11,6 +11,7 @@
 
 #include "recorder/bundle.hpp"
 #include "recorder/http.hpp"
+#include "recorder/journal.hpp"
 #include "recorder/redact.hpp"
 #include "recorder/base/result.hpp"
 #include "recorder/transport.hpp"
@@ -72,6 +73,10 @@ class Proxy {
   bool done() const;
   // The recording as a bundle (see RecordingTransport::bundle); call after stop() for a final one.
   Bundle bundle(Manifest manifest) const;
+  // Journals every exchange as it is recorded (RecordingTransport::journal_to); call before start().
+  void journal_to(std::shared_ptr<Journal> journal, Manifest manifest);
+  // The first journal write that failed; "" when none did.
+  std::string journal_error() const;
 
   struct Impl;
 
