@@ -52,14 +52,14 @@ struct Redactor::Impl {
   std::vector<Rule> rules;
   std::vector<JsonPath> json_paths;
   // Built-in text rules (Impl()); the first group of each is the secret.
-  std::unique_ptr<RE2> private_key;
-  std::unique_ptr<RE2> bearer;
-  std::unique_ptr<RE2> token_pair;
-  std::unique_ptr<RE2> url_param;
-  std::unique_ptr<RE2> jwt;
-  std::unique_ptr<RE2> basic;
-  std::unique_ptr<RE2> userinfo;
-  std::unique_ptr<RE2> prefixed;
+  std::shared_ptr<const RE2> private_key;
+  std::shared_ptr<const RE2> bearer;
+  std::shared_ptr<const RE2> token_pair;
+  std::shared_ptr<const RE2> url_param;
+  std::shared_ptr<const RE2> jwt;
+  std::shared_ptr<const RE2> basic;
+  std::shared_ptr<const RE2> userinfo;
+  std::shared_ptr<const RE2> prefixed;
 
   std::mutex mutex;
   std::map<std::pair<std::string, std::string>, std::string> placeholders;  // (kind, value) -> placeholder

@@ -144,15 +144,37 @@ bool is_token_endpoint(Service service, std::string_view path) {
   return path.starts_with("/computeMetadata/v1/instance/service-accounts/") && path.ends_with("/identity");
 }
 
+namespace {
+
+// The built-in patterns, compiled once per process (a Redactor is made per night, per test, per fuzz
+// input); RE2 objects are safe to share between threads.
+struct BuiltinPatterns {
+  std::shared_ptr<const RE2> private_key = compile(k_private_key);
+  std::shared_ptr<const RE2> bearer = compile(k_bearer);
+  std::shared_ptr<const RE2> token_pair = compile(k_token_pair);
+  std::shared_ptr<const RE2> url_param = compile(k_url_param);
+  std::shared_ptr<const RE2> jwt = compile(k_jwt);
+  std::shared_ptr<const RE2> basic = compile(k_basic);
+  std::shared_ptr<const RE2> userinfo = compile(k_userinfo);
+  std::shared_ptr<const RE2> prefixed = compile(k_prefixed);
+};
+
+const BuiltinPatterns& builtin_patterns() {
+  static const BuiltinPatterns patterns;
+  return patterns;
+}
+
+}  // namespace
+
 Redactor::Impl::Impl()
-    : private_key(compile(k_private_key)),
-      bearer(compile(k_bearer)),
-      token_pair(compile(k_token_pair)),
-      url_param(compile(k_url_param)),
-      jwt(compile(k_jwt)),
-      basic(compile(k_basic)),
-      userinfo(compile(k_userinfo)),
-      prefixed(compile(k_prefixed)) {}
+    : private_key(builtin_patterns().private_key),
+      bearer(builtin_patterns().bearer),
+      token_pair(builtin_patterns().token_pair),
+      url_param(builtin_patterns().url_param),
+      jwt(builtin_patterns().jwt),
+      basic(builtin_patterns().basic),
+      userinfo(builtin_patterns().userinfo),
+      prefixed(builtin_patterns().prefixed) {}
 
 std::string Redactor::Impl::placeholder(const std::string& kind, std::string_view value, bool secret) {
   std::lock_guard lock(mutex);
