@@ -1,4 +1,4 @@
-"""pytest options of the replay server's tests (test_bounded_misses.py)."""
+"""pytest options of the replay server's tests (test_bounded_misses.py, test_soak.py)."""
 
 
 def pytest_addoption(parser):
