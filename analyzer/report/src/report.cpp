@@ -87,7 +87,8 @@ int metrics_only(const report::Report& report, const ReportOptions& options, std
   if (!options.metrics_path) { return 0; }
   const auto& rules = options.reclassify_rules ? *options.reclassify_rules : default_reclassify_rules();
   auto existing = recorder::read_file(*options.metrics_path, std::size_t{4} << 20);  // none yet: a new file
-  auto merged = metrics::merge_text(existing ? *existing : std::string(), report::report_metrics(report, rules));
+  const auto& causes = options.causes ? *options.causes : default_platform_causes();
+  auto merged = metrics::merge_text(existing ? *existing : std::string(), report::report_metrics(report, rules, causes));
   if (auto written = recorder::write_file_atomic(*options.metrics_path, merged); !written) {
     err << k_tool << ": error: --metrics: " << written.error().message << '\n';
     return 1;

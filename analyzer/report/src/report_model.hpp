@@ -300,8 +300,10 @@ std::optional<Action> finding_action(const Finding& finding);
 // Every kind finding_kind can return: the closed set of the metrics' finding label.
 std::set<std::string> finding_kinds();
 // The report as metrics (report_metrics.cpp): day2_findings{finding,action}, day2_actions{action},
-// day2_root_causes{category}, day2_report_failed_runs{category,rule}.
-metrics::Registry report_metrics(const Report& report, const ReclassifyRules& reclassify);
+// day2_root_causes{category}, day2_platform_causes{cause} (every cause of `causes`, 0 included),
+// day2_report_failed_runs{category,rule}.
+metrics::Registry report_metrics(const Report& report, const ReclassifyRules& reclassify,
+                                 const PlatformCauses& causes);
 std::string render_markdown(const Report& report);
 std::string render_json(const Report& report);
 // One self-contained HTML page (report_html.cpp): inline CSS, no script, no external resource; every

@@ -250,5 +250,23 @@ TEST(ReportMetrics, EveryScenariosFindingsAreKnownKinds) {
   EXPECT_GE(scenarios, 20);
 }
 
+// day2_platform_causes: a night whose agent stopped heartbeating counts that cause once, and every
+// other loaded cause as 0 (so an alert on a storm sees 0, not a missing series).
+TEST(ReportMetrics, PlatformCausesCountTheNightsIncidentsAndZeroForTheRest) {
+  day2_test::TempDir dir;
+  const std::string scenario = DAY2_SOURCE_DIR "/scenarios/agent-heartbeat-loss-ticks";
+  const std::string config = scenario + "/config.json";
+  auto collected = day2test::run_day2(
+      {"collect", "--replay", scenario + "/bundle", "--config", config, "--out", dir.file("a.json"), "-q"});
+  ASSERT_NE(collected.code, 2) << collected.err;
+  auto reported = day2test::run_day2(
+      {"report", dir.file("a.json"), "--config", config, "--out-dir", dir.file("r"), "--metrics", dir.file("m.prom")});
+  ASSERT_EQ(reported.code, 0) << reported.err;
+  auto text = day2test::read_text(dir.file("m.prom"));
+  EXPECT_NE(text.find("day2_platform_causes{cause=\"agent-heartbeat-loss\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("day2_platform_causes{cause=\"agent-churn-storm\"} 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("day2_platform_causes{cause=\"infra-pod-secrets\"} 0\n"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace analyzer

@@ -33,11 +33,13 @@ struct RuleTag { static constexpr std::string_view name = "rule"; };
 struct LocationTag { static constexpr std::string_view name = "location"; };
 struct JobTag { static constexpr std::string_view name = "job"; };
 struct FindingTag { static constexpr std::string_view name = "finding"; };
+struct CauseTag { static constexpr std::string_view name = "cause"; };
 
 using RuleName = metrics::Name<RuleTag>;
 using LocationName = metrics::Name<LocationTag>;
 using JobName = metrics::Name<JobTag>;
 using FindingName = metrics::Name<FindingTag>;
+using CauseName = metrics::Name<CauseTag>;
 
 // The rule label's values: the ids of `rules` and of `reclassify`, plus "none" (no rule matched).
 metrics::NameSet<RuleTag> rule_names(const RuleSet& rules, const ReclassifyRules* reclassify = nullptr);
