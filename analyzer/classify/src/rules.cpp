@@ -38,7 +38,7 @@ constexpr std::array<std::string_view, 11> k_field_names = {
 };
 
 constexpr std::array<std::string_view, 2> k_top_level_keys = {"version", "rules"};
-constexpr std::array<std::string_view, 5> k_rule_keys = {"id", "category", "description", "when", "unless"};
+constexpr std::array<std::string_view, 6> k_rule_keys = {"id", "category", "description", "mechanism", "when", "unless"};
 constexpr std::int64_t k_rules_version = 1;
 
 using namespace rules_json;
@@ -108,6 +108,8 @@ class RulesParser : FileParser {
         has_category = true;
       } else if (member.key == "description") {
         step = expect_string(member, rule.description, Empty::allowed);
+      } else if (member.key == "mechanism") {
+        step = parse_mechanism(member, rule);
       } else if (member.key == "when") {
         step = parse_conditions(member, rule.when);
         has_when = true;
@@ -121,7 +123,20 @@ class RulesParser : FileParser {
     if (!has_id) return error_at(node.offset, "rule has no \"id\"");
     if (!has_category) return error_at(node.offset, fmt::format("rule {} has no \"category\"", quote(rule.id)));
     if (!has_when) return error_at(node.offset, fmt::format("rule {} has no \"when\"", quote(rule.id)));
+    if (rule.mechanism.empty()) rule.mechanism = rule.id;
     return rule;
+  }
+
+  Result<void> parse_mechanism(const Node& member, Rule& rule) const {
+    if (auto is_string = expect_string(member, rule.mechanism, Empty::allowed); !is_string) return is_string;
+    bool valid = !rule.mechanism.empty() && std::all_of(rule.mechanism.begin(), rule.mechanism.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    });
+    if (!valid) {
+      return error_at(member.offset,
+                      fmt::format("mechanism {} must be lower-case letters, digits and '-'", quote(rule.mechanism)));
+    }
+    return {};
   }
 
   Result<void> parse_id(const Node& member, Rule& rule) {
@@ -316,6 +331,13 @@ recorder::Result<RuleSet> parse_rules(std::string_view text, std::string_view so
 recorder::Result<RuleSet> load_rules(const std::string& path) { return rules_json::load_file(path, parse_rules); }
 
 std::string_view default_rules_text() { return k_default_rules_text; }
+
+std::string mechanism_of(const RuleSet& rules, std::string_view rule_id) {
+  for (const auto& rule : rules.rules) {
+    if (rule.id == rule_id) return rule.mechanism;
+  }
+  return std::string(rule_id);
+}
 
 const RuleSet& default_rules() {
   static const RuleSet rules =

@@ -6,7 +6,7 @@
 //   3. A failed run whose retry failed                  → Investigate (the retry did not absorb it).
 //   4. Code error or Unclassified                       → Investigate (owner: the job's team).
 //   5. Any other category (infrastructure), no retry:
-//        3 or more runs of the same category and rule   → Escalate (sustained platform issue);
+//        3 or more runs of one cause (category, mechanism) → Escalate (sustained platform issue);
 //        fewer                                         → Monitor (transient infrastructure).
 //   6. A required daemon that is unhealthy              → Escalate.
 //   7. Sensor / schedule tick failures, location load failures, stuck queued runs, failed backfills,

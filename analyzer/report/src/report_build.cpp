@@ -256,12 +256,23 @@ std::pair<std::string, std::string> apply_reclassification(const Json& failure, 
   return {std::string(to_string(result->category)), result->rule_id};
 }
 
+// The rules that put `runs` in their cause: one id, or several (one mechanism) sorted and joined by ", ".
+std::string rules_of(const std::vector<RunEvidence>& runs) {
+  std::set<std::string> ids;
+  for (const auto& run : runs) ids.insert(run.rule_id);
+  std::string joined;
+  for (const auto& id : ids) joined += (joined.empty() ? "" : ", ") + id;
+  return joined;
+}
+
 void root_causes(const Json& artifact, const recorder::Zone& zone, const ReclassifyRules& rules, Report& report) {
   const Json* step = step_payload(artifact, step_key(StepId::failed_runs));
   if (step == nullptr) { return; }
   auto retries = retries_by_parent(artifact);
   auto pod_events = pod_events_by_run(artifact, zone);
   auto reclassified = reclassify(artifact, rules);
+  // One cause per category and mechanism: rules that read one mechanism through different fields
+  // (default.rules.json "mechanism") make one cause, and one action row, for all their runs.
   std::map<std::pair<std::string, std::string>, std::vector<RunEvidence>> groups;
   for (const auto& failure : array_of(*step, "failures").GetArray()) {
     RunEvidence run;
@@ -285,13 +296,13 @@ void root_causes(const Json& artifact, const recorder::Zone& zone, const Reclass
     run.pod_events = uncited_pod_events(pod_events[run.run_id], run, failure, key.first);
     run.category = key.first;
     run.rule_id = key.second;
-    groups[key].push_back(std::move(run));
+    groups[{key.first, mechanism_of(default_rules(), key.second)}].push_back(std::move(run));
   }
   for (auto& [key, runs] : groups) {
     std::sort(runs.begin(), runs.end(), [](const RunEvidence& a, const RunEvidence& b) {
       return std::tie(a.end_epoch, a.run_id) < std::tie(b.end_epoch, b.run_id);
     });
-    Cause cause{key.first, key.second, std::move(runs), {}};
+    Cause cause{key.first, rules_of(runs), std::move(runs), {}};
     cause.narrative = narrative(cause);
     report.causes.push_back(std::move(cause));
   }

@@ -118,14 +118,24 @@ std::string attribution(const Cause& cause, const CauseTally& t) {
     }
     return text + (grounds.empty() ? "." : fmt::format(" on {}.", listing(grounds)));
   }
+  // Rules of one mechanism share a cause: "one of collect's rules `a`, `b` (one mechanism)".
+  const bool several = cause.rule_id.find(", ") != std::string::npos;
+  std::vector<std::string> ids;
+  for (std::size_t start = 0; start <= cause.rule_id.size();) {
+    auto comma = cause.rule_id.find(", ", start);
+    ids.push_back(cause.rule_id.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    start = comma == std::string::npos ? cause.rule_id.size() + 1 : comma + 2;
+  }
+  const std::string rules = several ? fmt::format("one of collect's rules `{}` (one mechanism)", fmt::join(ids, "`, `"))
+                                    : fmt::format("collect's rule `{}`", cause.rule_id);
   if (t.corroborating > 0) {
-    return fmt::format(" {} collect's rule `{}` on {} own failure record; {} pod event(s) of {} pods during the run{} "
+    return fmt::format(" {} {} on {} own failure record; {} pod event(s) of {} pods during the run{} "
                        "corroborate it (the temporal overlap gate), cited as evidence.",
-                       one ? "It matched" : "Each matched", cause.rule_id, one ? "its" : "its", t.corroborating,
+                       one ? "It matched" : "Each matched", rules, one ? "its" : "its", t.corroborating,
                        one ? "its" : "their", one ? "" : "s");
   }
-  return fmt::format(" {} collect's rule `{}` on {} own failure record; no other signal was needed.",
-                     one ? "It matched" : "Each matched", cause.rule_id, one ? "its" : "its");
+  return fmt::format(" {} {} on {} own failure record; no other signal was needed.",
+                     one ? "It matched" : "Each matched", rules, one ? "its" : "its");
 }
 
 // The pod events of the runs that the gate did not link: worth a look before the cause is closed.

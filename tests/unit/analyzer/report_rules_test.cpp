@@ -324,6 +324,49 @@ TEST(ReportRules, NeverStartedRunGetsItsJobCreationAndTheAuditQuery) {
   EXPECT_THAT(row->full_rationale(), HasSubstr("Runs that never started (`run-never-started`): confirm the Job creation time"));
 }
 
+// A failed run as collect classified it: its run failure message, category and rule.
+std::string matched_run(const std::string& id, double end, const std::string& message, const std::string& category,
+                        const std::string& rule_id) {
+  return R"({"runId": ")" + id + R"(", "jobName": "nightly", "location": "kipptaf", "status": "FAILURE", "startTime": )" +
+         at(end - 600) + R"(, "endTime": )" + at(end) + R"(, "runFailureMessage": ")" + message +
+         R"(", "stepErrors": [], "category": ")" + category + R"(", "ruleId": ")" + rule_id + "\"}";
+}
+
+std::size_t rows_naming(const Report& report, const std::string& text) {
+  return static_cast<std::size_t>(std::count_if(report.actions.begin(), report.actions.end(),
+                                                [&](const ActionRow& row) { return row.item.find(text) != std::string::npos; }));
+}
+
+// One cause per mechanism: two rules that read the same interrupt through different fields give one
+// cause and one action row; each run keeps the rule that matched it.
+TEST(ReportRules, RunsOfOneMechanismMatchedByTwoRulesAreOneCauseWithOneAction) {
+  auto report = build(failed_runs(
+      matched_run(k_run_a, k_t4, "Execution was interrupted unexpectedly", "Preemption/Interrupt", "run-interrupted") + ", " +
+      matched_run(k_run_b, k_t4 + 60, "Executor received termination signal, forwarding to steps", "Preemption/Interrupt",
+                  "executor-termination-signal")));
+  ASSERT_EQ(report.causes.size(), 1u);
+  const Cause& cause = report.causes[0];
+  ASSERT_EQ(cause.runs.size(), 2u);
+  EXPECT_EQ(cause.rule_id, "executor-termination-signal, run-interrupted");
+  EXPECT_EQ(cause.runs[0].rule_id, "run-interrupted");
+  EXPECT_EQ(cause.runs[1].rule_id, "executor-termination-signal");
+  EXPECT_THAT(cause.narrative,
+              HasSubstr("one of collect's rules `executor-termination-signal`, `run-interrupted` (one mechanism)"));
+  EXPECT_EQ(rows_naming(report, "Preemption/Interrupt"), 1u);
+}
+
+// The close case: one category, two mechanisms (an OOM kill and an eviction) stay two causes.
+TEST(ReportRules, OneCategoryTwoMechanismsAreTwoCauses) {
+  auto report = build(failed_runs(
+      matched_run(k_run_a, k_t4, "K8s job failed: container OOMKilled", "Node OOM/eviction", "oom-killed") + ", " +
+      matched_run(k_run_b, k_t4 + 60, "Pod was Evicted: The node was low on resource: memory", "Node OOM/eviction",
+                  "pod-evicted")));
+  ASSERT_EQ(report.causes.size(), 2u);
+  EXPECT_EQ(report.causes[0].runs.size(), 1u);
+  EXPECT_EQ(report.causes[1].runs.size(), 1u);
+  EXPECT_NE(report.causes[0].rule_id, report.causes[1].rule_id);
+}
+
 TEST(ReportRules, RunThatStartedIsNotNeverStarted) {
   std::string run = never_started_run("aaaaaaaa-1111-2222-3333-444444444444", k_t4);
   run.replace(run.find("Run timed out"), 61, "Exceeded maximum runtime of 3600 seconds.");

@@ -553,8 +553,34 @@ TEST(RulesParse, RejectsUnknownRuleKeyWithHint) {
       "whne": { "errorClass": "x" } }
   ]
 })"),
-            "rules.json:5: unknown rule key \"whne\"; expected one of: id, category, description, when, unless; "
-            "did you mean \"when\"?");
+            "rules.json:5: unknown rule key \"whne\"; expected one of: id, category, description, mechanism, when, "
+            "unless; did you mean \"when\"?");
+}
+
+TEST(RulesParse, AMechanismDefaultsToTheRuleIdAndMustBeAName) {
+  auto rules = parse_rules(R"({"version": 1, "rules": [
+    {"id": "a", "category": "Code error", "mechanism": "user-code", "when": {"errorClass": "x"}},
+    {"id": "b", "category": "Code error", "when": {"errorClass": "y"}}]})", "rules.json");
+  ASSERT_TRUE(rules.ok()) << rules.error().message;
+  EXPECT_EQ(mechanism_of(*rules, "a"), "user-code");
+  EXPECT_EQ(mechanism_of(*rules, "b"), "b");
+  EXPECT_EQ(mechanism_of(*rules, "not-a-rule"), "not-a-rule");
+  EXPECT_EQ(error_of(R"({"version": 1, "rules": [
+    {"id": "a", "category": "Code error", "mechanism": "User Code", "when": {"errorClass": "x"}}]})"),
+            "rules.json:2: mechanism \"User Code\" must be lower-case letters, digits and '-'");
+}
+
+// The shipped rules that read one mechanism through different fields share it (the report's causes).
+TEST(RulesParse, TheDefaultRulesOfOneMechanismShareIt) {
+  const auto& rules = default_rules();
+  for (const char* id : {"run-interrupted", "interrupted-error", "interrupt-error-source", "terminated-by-interrupt",
+                         "executor-termination-signal"}) {
+    EXPECT_EQ(mechanism_of(rules, id), "interrupt") << id;
+  }
+  EXPECT_EQ(mechanism_of(rules, "oom-killed"), mechanism_of(rules, "exit-code-137"));
+  EXPECT_NE(mechanism_of(rules, "oom-killed"), mechanism_of(rules, "pod-evicted"));  // same category, not one mechanism
+  EXPECT_EQ(mechanism_of(rules, "connection-error-class"), mechanism_of(rules, "connection-message"));
+  EXPECT_NE(mechanism_of(rules, "connection-error-class"), mechanism_of(rules, "socket-timeout"));
 }
 
 TEST(RulesParse, RejectsUnknownTopLevelKey) {

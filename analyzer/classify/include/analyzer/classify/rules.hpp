@@ -65,6 +65,10 @@ struct Rule {
   std::string id;
   Category category;
   std::string description;
+  // What the rule detects, when several rules read the same mechanism through different fields
+  // ("interrupt": the run's failure message, its error class, its error source...): the report makes
+  // one root cause of the runs of one category and one mechanism. Default: the rule's id.
+  std::string mechanism;
   std::vector<Condition> when;    // all must match
   std::vector<Condition> unless;  // none may match
   std::string source;             // "file:line" of the rule, for messages
@@ -89,6 +93,10 @@ recorder::Result<RuleSet> load_rules(const std::string& path);
 // The rules shipped with day2 (analyzer/rules/default.rules.json, embedded at build time).
 const RuleSet& default_rules();
 std::string_view default_rules_text();
+
+// The mechanism of rule `rule_id` in `rules` (Rule::mechanism); `rule_id` itself for a rule it does
+// not hold (a reclassification rule, a rule of another file, "-").
+std::string mechanism_of(const RuleSet& rules, std::string_view rule_id);
 
 // The first matching rule's category and id; Unclassified with an empty id when none matches.
 Classification classify(const RuleSet& rules, const FailureRecord& record);
