@@ -97,6 +97,19 @@ CauseTally tally(const Cause& cause) {
   return t;
 }
 
+// "collect's rule `a`", or for a cause of several rules of one mechanism ("a, b"): "one of collect's
+// rules `a`, `b` (one mechanism)".
+std::string rules_phrase(const Cause& cause) {
+  if (cause.rule_id.find(", ") == std::string::npos) return fmt::format("collect's rule `{}`", cause.rule_id);
+  std::vector<std::string> ids;
+  for (std::size_t start = 0; start <= cause.rule_id.size();) {
+    auto comma = cause.rule_id.find(", ", start);
+    ids.push_back(cause.rule_id.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    start = comma == std::string::npos ? cause.rule_id.size() + 1 : comma + 2;
+  }
+  return fmt::format("one of collect's rules `{}` (one mechanism)", fmt::join(ids, "`, `"));
+}
+
 // Why the runs sit under this cause: no rule, a reclassification on linked evidence, or collect's own rule.
 std::string attribution(const Cause& cause, const CauseTally& t) {
   bool one = cause.runs.size() == 1;
@@ -118,16 +131,7 @@ std::string attribution(const Cause& cause, const CauseTally& t) {
     }
     return text + (grounds.empty() ? "." : fmt::format(" on {}.", listing(grounds)));
   }
-  // Rules of one mechanism share a cause: "one of collect's rules `a`, `b` (one mechanism)".
-  const bool several = cause.rule_id.find(", ") != std::string::npos;
-  std::vector<std::string> ids;
-  for (std::size_t start = 0; start <= cause.rule_id.size();) {
-    auto comma = cause.rule_id.find(", ", start);
-    ids.push_back(cause.rule_id.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    start = comma == std::string::npos ? cause.rule_id.size() + 1 : comma + 2;
-  }
-  const std::string rules = several ? fmt::format("one of collect's rules `{}` (one mechanism)", fmt::join(ids, "`, `"))
-                                    : fmt::format("collect's rule `{}`", cause.rule_id);
+  const std::string rules = rules_phrase(cause);
   if (t.corroborating > 0) {
     return fmt::format(" {} {} on {} own failure record; {} pod event(s) of {} pods during the run{} "
                        "corroborate it (the temporal overlap gate), cited as evidence.",
