@@ -229,7 +229,10 @@ int run_rules(const std::vector<std::string>& args, std::ostream& out, std::ostr
   }
   const RuleSet& rules = loaded ? *loaded : default_rules();
   out << fmt::format("{}: {} rules, first match wins\n", rules.source, rules.rules.size());
-  for (const auto& rule : rules.rules) out << fmt::format("  {:<36} {}\n", rule.id, to_string(rule.category));
+  for (const auto& rule : rules.rules) {  // the mechanism when several rules share one (one root cause)
+    out << fmt::format("  {:<36} {}{}\n", rule.id, to_string(rule.category),
+                       rule.mechanism == rule.id ? "" : fmt::format(" (mechanism {})", rule.mechanism));
+  }
   if (!loaded) {  // the built-in reclassification `day2 report` applies after them (docs/report.md)
     const auto& reclassify = default_reclassify_rules();
     out << fmt::format("{} (day2 report): {} rules, first match wins\n", reclassify.source, reclassify.rules.size());

@@ -378,6 +378,7 @@ TEST(CliRules, ListsTheDefaultRules) {
   }
   EXPECT_NE(result.out.find("preempt-hang-max-runtime"), std::string::npos);
   EXPECT_NE(result.out.find("Step preempt-hang"), std::string::npos);
+  EXPECT_NE(result.out.find("Preemption/Interrupt (mechanism interrupt)\n"), std::string::npos) << result.out;
   EXPECT_EQ(result.err, "");
 }
 
