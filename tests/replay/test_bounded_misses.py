@@ -9,52 +9,12 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import re
-import signal
-import subprocess
-import time
 from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "scenarios" / "dagster-fixture" / "bundle"
 MISSES = 30
 BODY_BYTES = 5 * 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def server(request):
-    day2 = request.config.getoption("--day2")
-    if not day2:
-        pytest.fail("--day2 PATH is required")
-    env = dict(os.environ)
-    if "ASAN_OPTIONS" in env:
-        # Under AddressSanitizer (the asan build) freed memory waits in ASan's quarantine, 256 MB by
-        # default, by design: the bound is of day2's own memory, so the quarantine is turned off.
-        env["ASAN_OPTIONS"] += ":quarantine_size_mb=0"
-    proc = subprocess.Popen([day2, "replay", "serve", str(BUNDLE), "--host", "127.0.0.1", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
-                            env=env)
-    try:
-        line = proc.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
-        assert match, f"no address in {line!r}"
-        yield proc, int(match.group(1))
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
 
 
 def request(port: int, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
@@ -67,11 +27,11 @@ def request(port: int, method: str, path: str, body: bytes | None = None) -> tup
         conn.close()
 
 
-def test_misses_of_large_bodies_stay_bounded(server):
+def test_misses_of_large_bodies_stay_bounded(server, rss):
     proc, port = server
     status, _ = request(port, "GET", "/__day2/health")
     assert status == 200
-    before = rss_bytes(proc.pid)
+    before = rss(proc.pid)
     for i in range(MISSES):
         filler = (b"\xff\xfe not utf-8 \xc3" * (BODY_BYTES // 16))[:BODY_BYTES]
         body = b'{"operationName": "Version", "query": "query Version { version }", "variables": {"n": %d}, "x": "' % i
@@ -79,7 +39,7 @@ def test_misses_of_large_bodies_stay_bounded(server):
         status, answer = request(port, "POST", "/graphql", body)
         assert status in (200, 400), answer[:300]
         assert len(answer) < 64 * 1024, f"the answer echoes {len(answer)} bytes"
-    grown = rss_bytes(proc.pid) - before
+    grown = rss(proc.pid) - before
     assert grown < 50 * 1024 * 1024, f"RSS grew by {grown / 2**20:.1f} MB"
 
     status, text = request(port, "GET", "/__day2/report")

@@ -15,14 +15,11 @@ import http.client
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import threading
 import time
 from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "scenarios" / "dagster-fixture" / "bundle"
@@ -46,35 +43,7 @@ HOSTILE = [
 ]
 
 
-@pytest.fixture(scope="module")
-def server(request):
-    day2 = request.config.getoption("--day2")
-    if not day2:
-        pytest.fail("--day2 PATH is required")
-    env = dict(os.environ)
-    if "ASAN_OPTIONS" in env:
-        env["ASAN_OPTIONS"] += ":quarantine_size_mb=0"  # the bound is of day2's memory (test_bounded_misses.py)
-    proc = subprocess.Popen([day2, "replay", "serve", str(BUNDLE), "--host", "127.0.0.1", "--port", "0", "--repeat"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, stdin=subprocess.DEVNULL,
-                            env=env)
-    try:
-        line = proc.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
-        assert match, f"no address in {line!r}"
-        yield proc, int(match.group(1))
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
+REPLAY_FLAGS = ["--repeat"]  # the server fixture (conftest.py): recorded requests may repeat
 
 
 def recorded_graphql() -> list[tuple[bytes, object]]:
@@ -168,7 +137,7 @@ class Soak:
                 conn.close()
             time.sleep(0.2)
 
-    def monitor(self, proc: subprocess.Popen, samples: list[int]) -> None:
+    def monitor(self, proc: subprocess.Popen, samples: list[int], rss) -> None:
         while self.running():
             started = time.monotonic()
             try:
@@ -188,7 +157,7 @@ class Soak:
                 self.count("reports")
             except (OSError, http.client.HTTPException, ValueError) as error:
                 self.problem(f"health or report failed: {error!r}")
-            samples.append(rss_bytes(proc.pid))
+            samples.append(rss(proc.pid))
             time.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
 
 
@@ -203,19 +172,19 @@ def stall(port: int) -> list[socket.socket]:
     return held
 
 
-def test_the_server_keeps_answering_under_hostile_load(server):
+def test_the_server_keeps_answering_under_hostile_load(server, rss):
     proc, port = server
     warm = Soak(port)
     warm.deadline = time.monotonic() + 1.0
     warm.recorded()  # a second of normal load first: the baseline is a warmed-up server
-    baseline = rss_bytes(proc.pid)
+    baseline = rss(proc.pid)
 
     held = stall(port)
     soak = Soak(port)
     samples: list[int] = []
     threads = [threading.Thread(target=soak.recorded), threading.Thread(target=soak.recorded),
                threading.Thread(target=soak.hostile), threading.Thread(target=soak.large_misses),
-               threading.Thread(target=soak.monitor, args=(proc, samples))]
+               threading.Thread(target=soak.monitor, args=(proc, samples, rss))]
     for t in threads:
         t.start()
     for t in threads:
@@ -225,7 +194,7 @@ def test_the_server_keeps_answering_under_hostile_load(server):
     assert not any(t.is_alive() for t in threads), "a soak thread did not stop"
     assert proc.poll() is None, f"the server exited ({proc.returncode})"
 
-    peak = max(samples) if samples else rss_bytes(proc.pid)
+    peak = max(samples) if samples else rss(proc.pid)
     print(f"soak {SECONDS:.0f} s: {soak.counts}; RSS {baseline / 2**20:.0f} MB warmed up, "
           f"{peak / 2**20:.0f} MB peak")
     assert soak.problems == []
