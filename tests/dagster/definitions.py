@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from dagster import (
     AssetCheckResult,
+    AssetOut,
     AssetCheckSeverity,
     AssetKey,
     DefaultScheduleStatus,
@@ -18,13 +19,16 @@ from dagster import (
     FreshnessPolicy,
     LegacyFreshnessPolicy,
     OpExecutionContext,
+    Output,
     RunRequest,
     StaticPartitionsDefinition,
     asset,
     asset_check,
     define_asset_job,
     job,
+    multi_asset,
     op,
+    resource,
     schedule,
     sensor,
 )
@@ -116,6 +120,20 @@ def partitioned_events(context) -> int:
     return 1
 
 
+@multi_asset(
+    outs={
+        "ledger_balances": AssetOut(key=["day2", "ledger_balances"]),
+        "ledger_totals": AssetOut(key=["day2", "ledger_totals"]),
+    },
+    group_name="day2",
+)
+def ledger():
+    """A multi-asset step that materializes one of its two assets and then raises: only
+    `day2/ledger_totals` failed; `day2/ledger_balances` was materialized by the same run."""
+    yield Output(1, output_name="ledger_balances")
+    raise ValueError("day2 fixture: ledger totals do not balance (off by 3 cents)")
+
+
 # --- ops / jobs ---------------------------------------------------------------------------------
 
 
@@ -137,6 +155,45 @@ def call_warehouse_api() -> None:
 @job(description="Fails with ConnectionRefusedError (expected category: Connection failure)")
 def connection_job():
     call_warehouse_api()
+
+
+@op
+def read_slow_api() -> None:
+    """A socket timeout: connect to a local listener that never answers and read with a 1 s
+    timeout (raises TimeoutError: timed out, Python's socket.timeout)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        with socket.create_connection(server.getsockname(), timeout=1) as conn:
+            conn.recv(1)
+
+
+@job(
+    tags={"dagster/max_retries": "0"},
+    description="Fails with a socket timeout (expected category: Connection failure)",
+)
+def socket_timeout_job():
+    read_slow_api()
+
+
+@resource
+def warehouse_credentials(_init_context):
+    """A resource whose initialization fails (RESOURCE_INIT_FAILURE, step error FRAMEWORK_ERROR)."""
+    raise PermissionError("day2 fixture: cannot read /var/secrets/warehouse.json")
+
+
+@op(required_resource_keys={"warehouse"})
+def load_with_credentials() -> None:
+    pass  # never runs: its resource fails first
+
+
+@job(
+    resource_defs={"warehouse": warehouse_credentials},
+    tags={"dagster/max_retries": "0"},
+    description="Its resource fails to initialize (expected category: Code error)",
+)
+def resource_init_job():
+    load_with_credentials()
 
 
 @op
@@ -211,6 +268,12 @@ crashing_check_job = define_asset_job(
     tags={"dagster/max_retries": "0"},
     description="customers + a check that raises (EXECUTION_FAILED, run fails: Code error)",
 )
+ledger_job = define_asset_job(
+    "ledger_job",
+    selection=[AssetKey(["day2", "ledger_balances"]), AssetKey(["day2", "ledger_totals"])],
+    tags={"dagster/max_retries": "0"},
+    description="The multi-asset that materializes one asset and then raises (Code error)",
+)
 freshness_job = define_asset_job(
     "freshness_job",
     selection=[AssetKey(["day2", "fresh_report"]), AssetKey(["day2", "legacy_report"])],
@@ -237,7 +300,7 @@ def failing_schedule(context):
 
 
 defs = Definitions(
-    assets=[orders, customers, broken_asset, fresh_report, legacy_report, partitioned_events],
+    assets=[orders, customers, broken_asset, fresh_report, legacy_report, partitioned_events, ledger],
     asset_checks=[orders_not_empty, orders_avro_schema_valid, customers_check_crashes],
     jobs=[
         connection_job,
@@ -250,6 +313,9 @@ defs = Definitions(
         checks_job,
         crashing_check_job,
         freshness_job,
+        ledger_job,
+        socket_timeout_job,
+        resource_init_job,
     ],
     sensors=[failing_sensor],
     schedules=[failing_schedule],

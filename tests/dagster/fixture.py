@@ -31,6 +31,7 @@ BIN_DIR = Path(sys.executable).parent  # venv bin dir; do not resolve() (venv py
 
 LOCATION = "day2_fixture"
 BROKEN_LOCATION = "day2_broken"
+SYNTAX_LOCATION = "day2_syntax"  # syntax_error_location.py: not valid Python
 REPOSITORY = "__repository__"
 HOLD_TAG = "day2/hold"
 
@@ -47,6 +48,9 @@ EXPECTED = {
     "retried_first_attempt": {"category": "Code error", "rule_id": "user-code-error"},
     "crashing_check": {"category": "Code error", "rule_id": "user-code-error"},
     "backfill_partition": {"category": "Code error", "rule_id": "user-code-error"},
+    "partial_multi_asset": {"category": "Code error", "rule_id": "user-code-error"},
+    "socket_timeout": {"category": "Connection failure", "rule_id": "socket-timeout"},
+    "resource_init_failure": {"category": "Code error", "rule_id": "resource-init-failure"},
 }
 
 # What the scenario launches: (purpose, job, extra tags). Backfill runs are added by the daemon.
@@ -60,6 +64,9 @@ LAUNCHES = [
     ("crashing_check", "crashing_check_job", {}),
     ("max_runtime", "slow_job", {}),
     ("retried_first_attempt", "flaky_job", {}),
+    ("partial_multi_asset", "ledger_job", {}),
+    ("socket_timeout", "socket_timeout_job", {}),
+    ("resource_init_failure", "resource_init_job", {}),
     ("canceled", "cancel_job", {}),
     ("held_in_queue", "held_job", {}),
     ("held_in_queue", "held_job", {}),
@@ -164,7 +171,10 @@ CHECKS = [  # (asset path, check name, expected status, expected severity)
     (["warehouse", "orders"], "avro_schema_valid", "FAILED", "WARN"),
     (["warehouse", "customers"], "customers_check_crashes", "EXECUTION_FAILED", None),
 ]
-DEGRADED_ASSETS = ["day2/broken_asset"]
+# Degraded asset -> the purpose of the run that failed it (never materialized, latest run failed).
+DEGRADED_ASSETS = {"day2/broken_asset": "code_error", "day2/ledger_totals": "partial_multi_asset"}
+# The multi-asset step of ledger_job: what it materialized before raising, and what it did not.
+PARTIAL_MULTI_ASSET = {"step": "ledger", "materialized": ["day2/ledger_balances"], "failed": ["day2/ledger_totals"]}
 
 
 # --- processes -----------------------------------------------------------------------------------
@@ -304,6 +314,10 @@ def write_workspace(path: Path) -> None:
         f"      relative_path: {HERE / 'broken_location.py'}\n"
         f"      working_directory: {HERE}\n"
         f"      location_name: {BROKEN_LOCATION}\n"
+        f"  - python_file:\n"
+        f"      relative_path: {HERE / 'syntax_error_location.py'}\n"
+        f"      working_directory: {HERE}\n"
+        f"      location_name: {SYNTAX_LOCATION}\n"
     )
 
 
@@ -328,8 +342,8 @@ def wait_ready(url: str, pids: dict[str, int], logs: dict[str, Path], timeout: f
             data = gql(url, Q_WORKSPACE, timeout=10)
             entries = {e["name"]: e for e in data["workspaceOrError"].get("locationEntries", [])}
             ok = entries.get(LOCATION, {}).get("locationOrLoadError") or {}
-            bad = entries.get(BROKEN_LOCATION, {}).get("locationOrLoadError") or {}
-            if ok.get("__typename") == "RepositoryLocation" and bad.get("__typename") == "PythonError":
+            bad = [entries.get(name, {}).get("locationOrLoadError") or {} for name in (BROKEN_LOCATION, SYNTAX_LOCATION)]
+            if ok.get("__typename") == "RepositoryLocation" and all(b.get("__typename") == "PythonError" for b in bad):
                 return
             if ok.get("__typename") == "PythonError":
                 raise RuntimeError(f"code location {LOCATION} failed to load: {ok.get('message')}")
@@ -520,7 +534,9 @@ def build_expected(url: str, started_at: float, launched: dict[str, str], backfi
         "retries": [{"parentRunId": flaky_first["runId"], "retryRunId": flaky_retry["runId"], "retryStatus": flaky_retry["status"]}],
         "failed_sensors": settled["sensors"],
         "failed_schedules": settled["schedules"],
-        "failed_locations": [BROKEN_LOCATION],
+        "failed_locations": [BROKEN_LOCATION, SYNTAX_LOCATION],
+        "syntax_error": syntax_error(),
+        "partial_multi_asset": PARTIAL_MULTI_ASSET,
         "failed_backfill_ids": [backfill_id],
         "backfill_status": settled["backfill"]["status"],
         "asset_checks": {
@@ -536,6 +552,17 @@ def build_expected(url: str, started_at: float, launched: dict[str, str], backfi
         "degraded_assets": DEGRADED_ASSETS,
         "freshness": {"new_policy": ["day2/fresh_report"], "legacy_policy": ["day2/legacy_report"]},
     }
+
+
+def syntax_error() -> dict:
+    """What Python itself says of syntax_error_location.py: the location, the exception line and
+    where it is (file name and line), the oracle for the load failure day2 shows."""
+    path = HERE / "syntax_error_location.py"
+    try:
+        compile(path.read_text(), str(path), "exec")
+    except SyntaxError as e:
+        return {"location": SYNTAX_LOCATION, "exception": f"SyntaxError: {e.msg}", "file": path.name, "line": e.lineno}
+    raise RuntimeError(f"{path} compiles: it must not")
 
 
 # --- commands ------------------------------------------------------------------------------------

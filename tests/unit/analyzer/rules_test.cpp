@@ -331,6 +331,35 @@ TEST(RulesClassify, AResourceThatFailsToInitializeIsACodeError) {
   EXPECT_EQ(verdict(record), "Code error / resource-init-failure");
 }
 
+// The shape a real Dagster 1.13 writes (tests/dagster, resource_init_job): the resource-init event
+// and the step failure carry the user's exception itself, no wrapper class and no cause chain.
+TEST(RulesClassify, AResourceInitFailureAsARealDagsterWritesItIsACodeError) {
+  auto record = failed_run("Execution of run for \"resource_init_job\" failed. An exception was thrown during execution.");
+  record.run_failure_error_class = "DagsterSubprocessError";
+  auto init = step_error("", "PermissionError", "PermissionError: cannot read /var/secrets/warehouse.json\n", {});
+  init.event_type = "ResourceInitFailureEvent";
+  init.message = "Initialization of resources [io_manager, warehouse] failed.";
+  record.step_errors.push_back(init);
+  auto step = init;
+  step.error_source = "FRAMEWORK_ERROR";
+  step.event_type = "ExecutionStepFailureEvent";
+  step.message = "Execution of step \"load_with_credentials\" failed.";
+  record.step_errors.push_back(step);
+  EXPECT_EQ(verdict(record), "Code error / resource-init-failure");
+}
+
+// The close case: the same framework-error step failure without the resource-init event is not a
+// resource failure (nor a code error).
+TEST(RulesClassify, AFrameworkErrorWithoutResourceInitIsNotAResourceFailure) {
+  auto record = failed_run(k_steps_failed);
+  auto step = step_error("FRAMEWORK_ERROR", "PermissionError", "PermissionError: cannot read /var/secrets/warehouse.json", {});
+  step.event_type = "ExecutionStepFailureEvent";
+  step.message = "Execution of step \"load_with_credentials\" failed.";
+  record.step_errors.push_back(step);
+  EXPECT_EQ(verdict(record).find("resource"), std::string::npos) << verdict(record);
+  EXPECT_EQ(verdict(record).find("Code error"), std::string::npos) << verdict(record);
+}
+
 // The close case: a resource that cannot reach its server is a connection failure.
 TEST(RulesClassify, AResourceThatCannotConnectIsAConnectionFailure) {
   auto record = failed_run(k_steps_failed);
