@@ -84,7 +84,8 @@ Result<Outcome> read_outcome(const std::string& report_path) {
   if (!doc) return make_error(doc.error().message);
   Outcome outcome;
   if (const auto* causes = recorder::get_array(*doc, "rootCauses")) {
-    for (const auto& cause : causes->GetArray()) {
+    for (rapidjson::SizeType index = 0; index < causes->Size(); ++index) {
+      const auto& cause = (*causes)[index];
       std::string category = text_or(cause, "category", "Unclassified");
       std::string rule = text_or(cause, "ruleId", "-");
       if (const auto* platform = recorder::get_object(cause, "platform")) outcome.causes.insert(text_or(*platform, "id", "?"));
@@ -93,6 +94,16 @@ Result<Outcome> read_outcome(const std::string& report_path) {
       for (const auto& run : runs->GetArray()) {  // a run's own category (under a platform cause too)
         outcome.runs[text_or(run, "runId", "?")] =
             RunOutcome{text_or(run, "jobName", "?"), text_or(run, "category", category), text_or(run, "ruleId", rule)};
+        outcome.causes_of_run[text_or(run, "runId", "?")].push_back(index);
+      }
+    }
+  }
+  if (const auto* actions = recorder::get_array(*doc, "actions")) {
+    for (const auto& row : actions->GetArray()) {
+      const auto* ids = recorder::get_array(row, "runIds");
+      if (ids == nullptr) continue;
+      for (const auto& id : ids->GetArray()) {
+        if (id.IsString()) outcome.actions_of_run[id.GetString()].push_back(text_or(row, "action", "?"));
       }
     }
   }
@@ -137,6 +148,44 @@ Result<std::set<std::string>> read_names(const rapidjson::Value& findings, const
 }
 
 std::string describe(const RunOutcome& run) { return fmt::format("{} ({})", run.category, run.rule); }
+
+const std::set<std::string> k_actions = {"Escalate", "Investigate", "Monitor", "No action"};
+
+// "actions": {"<runId>": "<action>"}.
+Result<std::map<std::string, std::string>> read_actions(const rapidjson::Value& doc, const std::string& file) {
+  std::map<std::string, std::string> out;
+  if (!doc.HasMember("actions")) return out;
+  const auto* actions = recorder::get_object(doc, "actions");
+  if (actions == nullptr) return make_error(fmt::format("{}: \"actions\" is not an object (run id -> action)", file));
+  for (const auto& member : actions->GetObject()) {
+    std::string id = member.name.GetString();
+    if (!member.value.IsString() || !k_actions.contains(member.value.GetString())) {
+      return make_error(fmt::format("{}: actions.{}: expected one of {}", file, id, fmt::join(k_actions, ", ")));
+    }
+    out[id] = member.value.GetString();
+  }
+  return out;
+}
+
+// "together": [["<runId>", ...], ...], each list of two runs or more.
+Result<std::vector<std::vector<std::string>>> read_together(const rapidjson::Value& doc, const std::string& file) {
+  std::vector<std::vector<std::string>> out;
+  if (!doc.HasMember("together")) return out;
+  const auto* groups = recorder::get_array(doc, "together");
+  if (groups == nullptr) return make_error(fmt::format("{}: \"together\" is not an array of run id lists", file));
+  for (rapidjson::SizeType i = 0; i < groups->Size(); ++i) {
+    const auto& group = (*groups)[i];
+    std::vector<std::string> ids;
+    for (rapidjson::SizeType j = 0; group.IsArray() && j < group.Size(); ++j) {
+      if (group[j].IsString()) ids.push_back(group[j].GetString());
+    }
+    if (!group.IsArray() || ids.size() != group.Size() || ids.size() < 2) {
+      return make_error(fmt::format("{}: together[{}]: expected a list of two run ids or more", file, i));
+    }
+    out.push_back(std::move(ids));
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -229,6 +278,12 @@ Result<Expectation> read_expectation(const std::string& scenario) {
                                       std::tuple{"causes", &expectation.causes_present, &expectation.causes_absent}}) {
     if (auto read = read_present_absent(*doc, key, file, *present, *absent); !read) return make_error(read.error().message);
   }
+  auto actions = read_actions(*doc, file);
+  if (!actions) return make_error(actions.error().message);
+  expectation.actions = std::move(*actions);
+  auto together = read_together(*doc, file);
+  if (!together) return make_error(together.error().message);
+  expectation.together = std::move(*together);
   if (doc->HasMember("review")) {
     auto review = recorder::get_string(*doc, "review");
     if (!review) return make_error(fmt::format("{}: \"review\" must be a string (what to check before deleting it)", file));
@@ -236,6 +291,84 @@ Result<Expectation> read_expectation(const std::string& scenario) {
   }
   return expectation;
 }
+
+namespace {
+
+// Platform causes (Root Causes) as findings are compared: each expected one present, each absent one
+// not, and none that expected.json does not name.
+void compare_causes(const Expectation& expected, const Outcome& actual, std::vector<std::string>& out) {
+  for (const auto& name : expected.causes_present) {
+    if (!actual.causes.contains(name)) out.push_back(fmt::format("cause {}: expected, missing", name));
+  }
+  for (const auto& name : expected.causes_absent) {
+    if (actual.causes.contains(name)) out.push_back(fmt::format("cause {}: must not appear, present", name));
+  }
+  for (const auto& name : actual.causes) {
+    if (!expected.causes_present.contains(name) && !expected.causes_absent.contains(name)) {
+      out.push_back(fmt::format("cause {}: unexpected", name));
+    }
+  }
+}
+
+// Whatever the expectation: no run under two root causes, no run named by two actions.
+void compare_placement(const Outcome& actual, std::vector<std::string>& out) {
+  for (const auto& [id, causes] : actual.causes_of_run) {
+    if (causes.size() > 1) out.push_back(fmt::format("run {}: under {} root causes (one expected)", id, causes.size()));
+  }
+  for (const auto& [id, actions] : actual.actions_of_run) {
+    if (actions.size() > 1) out.push_back(fmt::format("run {}: {} actions ({}), one expected", id, actions.size(), fmt::join(actions, ", ")));
+  }
+}
+
+// "actions" and "together" of expected.json.
+void compare_actions_and_causes(const Expectation& expected, const Outcome& actual, std::vector<std::string>& out) {
+  for (const auto& [id, action] : expected.actions) {
+    auto found = actual.actions_of_run.find(id);
+    std::string got = found == actual.actions_of_run.end() ? "no action row" : fmt::format("{}", fmt::join(found->second, ", "));
+    if (got != action) out.push_back(fmt::format("run {}: action {} -> {}", id, action, got));
+  }
+  for (const auto& group : expected.together) {
+    std::set<std::vector<std::size_t>> placements;
+    for (const auto& id : group) {
+      auto found = actual.causes_of_run.find(id);
+      placements.insert(found == actual.causes_of_run.end() ? std::vector<std::size_t>{} : found->second);
+    }
+    if (placements.size() != 1 || placements.begin()->size() != 1) {
+      out.push_back(fmt::format("runs {}: expected under one root cause, they are not", fmt::join(group, ", ")));
+    }
+  }
+}
+
+// The previous expectation's "actions" (the runs it named, with today's action) and "together" (the
+// groups that still hold), for write_expectation.
+void add_placements(const Expectation& previous, const Outcome& outcome, rapidjson::Document& doc) {
+  auto& a = doc.GetAllocator();
+  if (!previous.actions.empty()) {  // the runs it named, with today's action
+    rapidjson::Value actions(rapidjson::kObjectType);
+    for (const auto& [id, action] : previous.actions) {
+      auto found = outcome.actions_of_run.find(id);
+      if (found == outcome.actions_of_run.end() || found->second.size() != 1) continue;
+      actions.AddMember(recorder::json_string(id, a), recorder::json_string(found->second.front(), a), a);
+    }
+    doc.AddMember("actions", actions, a);
+  }
+  if (!previous.together.empty()) {  // the groups that still hold
+    rapidjson::Value together(rapidjson::kArrayType);
+    for (const auto& group : previous.together) {
+      std::vector<std::string> differences;
+      Expectation one;
+      one.together = {group};
+      compare_actions_and_causes(one, outcome, differences);
+      if (!differences.empty()) continue;
+      rapidjson::Value ids(rapidjson::kArrayType);
+      for (const auto& id : group) ids.PushBack(recorder::json_string(id, a), a);
+      together.PushBack(ids, a);
+    }
+    doc.AddMember("together", together, a);
+  }
+}
+
+}  // namespace
 
 Result<void> write_expectation(const std::string& scenario, const Outcome& outcome,
                                const std::optional<Expectation>& previous) {
@@ -273,31 +406,12 @@ Result<void> write_expectation(const std::string& scenario, const Outcome& outco
   findings.AddMember("absent", names(absent), a);
   findings.AddMember("present", names(outcome.findings), a);
   doc.AddMember("findings", findings, a);
+  if (previous) add_placements(*previous, outcome, doc);
   if (previous && !previous->review.empty()) doc.AddMember("review", recorder::json_string(previous->review, a), a);
   doc.AddMember("runs", runs, a);
   return recorder::write_file_atomic((fs::path(scenario) / "expected.json").string(),
                                      recorder::write_json(doc, recorder::Pretty::yes));
 }
-
-namespace {
-
-// Platform causes (Root Causes) as findings are compared: each expected one present, each absent one
-// not, and none that expected.json does not name.
-void compare_causes(const Expectation& expected, const Outcome& actual, std::vector<std::string>& out) {
-  for (const auto& name : expected.causes_present) {
-    if (!actual.causes.contains(name)) out.push_back(fmt::format("cause {}: expected, missing", name));
-  }
-  for (const auto& name : expected.causes_absent) {
-    if (actual.causes.contains(name)) out.push_back(fmt::format("cause {}: must not appear, present", name));
-  }
-  for (const auto& name : actual.causes) {
-    if (!expected.causes_present.contains(name) && !expected.causes_absent.contains(name)) {
-      out.push_back(fmt::format("cause {}: unexpected", name));
-    }
-  }
-}
-
-}  // namespace
 
 std::vector<std::string> compare(const Expectation& expected, const Outcome& actual) {
   std::vector<std::string> out;
@@ -326,6 +440,8 @@ std::vector<std::string> compare(const Expectation& expected, const Outcome& act
     }
   }
   compare_causes(expected, actual, out);
+  compare_placement(actual, out);
+  compare_actions_and_causes(expected, actual, out);
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -121,6 +121,21 @@ std::string expected_text(const sim::World& world) {
     runs.AddMember(recorder::json_string(run.id, a), row, a);
   }
   doc.AddMember("runs", runs, a);
+  rapidjson::Value actions(rapidjson::kObjectType);
+  for (const auto& run : world.runs) {
+    if (run.status != "FAILURE" || run.end < start || run.end > end || run.expect.action.empty()) continue;
+    actions.AddMember(recorder::json_string(run.id, a), recorder::json_string(run.expect.action, a), a);
+  }
+  if (actions.MemberCount() > 0) doc.AddMember("actions", actions, a);
+  if (!world.together.empty()) {
+    rapidjson::Value together(rapidjson::kArrayType);
+    for (const auto& group : world.together) {
+      rapidjson::Value ids(rapidjson::kArrayType);
+      for (const auto& id : group) ids.PushBack(recorder::json_string(id, a), a);
+      together.PushBack(ids, a);
+    }
+    doc.AddMember("together", together, a);
+  }
   return recorder::write_json(doc, recorder::Pretty::yes);
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <set>
 
 #include "recorder/base/json.hpp"
@@ -72,7 +73,7 @@ struct Parser {
   Run run(const Value& v, const std::string& at) {
     check_keys(v, at, {"id", "job", "location", "created", "start", "end", "status", "failure", "step", "error",
                        "max_runtime", "exiting_engine_event", "materialized", "tags", "retry", "pod_events", "expect",
-                       "count", "every"});
+                       "count", "every", "parent", "automatic"});
     Run r;
     r.id = text(v, at, "id");
     r.job = text(v, at, "job");
@@ -127,10 +128,13 @@ struct Parser {
   static void expectation(const Value& v, const std::string& at, Run& r) {
     const Value* e = member(v, "expect");
     if (e == nullptr) return;
-    check_keys(*e, at + "/expect", {"category", "rule"});
+    check_keys(*e, at + "/expect", {"category", "rule", "action"});
     r.expected = true;
     r.expect.category = text(*e, at + "/expect", "category");
     r.expect.rule = text(*e, at + "/expect", "rule");
+    if (member(*e, "action") != nullptr) {
+      r.expect.action = one_of(*e, at + "/expect", "action", {"Escalate", "Investigate", "Monitor", "No action"}, "");
+    }
     if (r.expect.category.empty()) throw SpecError{at + "/expect", "\"category\" is required"};
   }
 
@@ -155,6 +159,10 @@ struct Parser {
     int count = static_cast<int>(num(v, at, "count", 1, 1, 5000));
     double every = num(v, at, "every", 0, 0, 86400);
     const Value* retry = member(v, "retry");
+    std::string parent = text(v, at, "parent");
+    if (!parent.empty() && count != 1) throw SpecError{at + "/count", "a re-execution (\"parent\") is one run"};
+    if (parent.empty() && member(v, "automatic") != nullptr) throw SpecError{at + "/automatic", "only a re-execution (\"parent\") is automatic or not"};
+    if (!parent.empty()) reexecution_of(parent, flag(v, at, "automatic"), at, base);
     for (int i = 0; i < count; ++i) {
       Run r = base;
       double shift = every * i;
@@ -166,6 +174,30 @@ struct Parser {
       if (retry) add_retry(*retry, at + "/retry", r);
       world.runs.push_back(std::move(r));
     }
+  }
+
+  // A re-execution of an earlier run of the spec ("parent": its id), from failure: Dagster's run
+  // group (parentRunId, rootRunId and their tags). "automatic": the run-retry daemon launched it
+  // (dagster/retry_number; the parent says it will retry), else someone did (manual).
+  void reexecution_of(const std::string& parent_id, bool automatic, const std::string& at, Run& child) {
+    auto parent = std::find_if(world.runs.begin(), world.runs.end(), [&](const Run& r) { return r.id == parent_id; });
+    if (parent == world.runs.end()) {
+      throw SpecError{at + "/parent", fmt::format("no earlier run has the id \"{}\"", parent_id)};
+    }
+    if (parent->status != "FAILURE") throw SpecError{at + "/parent", "re-executes a run that did not fail"};
+    if (child.id.empty()) child.id = next_id();
+    child.parent_id = parent->id;
+    child.root_id = parent->root_id.empty() ? parent->id : parent->root_id;
+    child.tags["dagster/parent_run_id"] = child.parent_id;
+    child.tags["dagster/root_run_id"] = child.root_id;
+    child.tags["dagster/is_resume_retry"] = "true";
+    if (!automatic) return;
+    auto number = parent->tags.find("dagster/retry_number");
+    int previous = number == parent->tags.end() ? 0 : std::atoi(number->second.c_str());
+    child.tags["dagster/retry_number"] = std::to_string(previous + 1);
+    parent->tags["dagster/max_retries"] = std::to_string(previous + 1);
+    parent->tags["dagster/will_retry"] = "true";
+    parent->tags["dagster/auto_retry_run_id"] = child.id;
   }
 
   // A run retry (dagster/max_retries): the failed parent is tagged and a child run follows it.
@@ -271,13 +303,32 @@ struct Parser {
   void findings(const Value& doc) {
     expectations(doc, "findings", world.findings_present, world.findings_absent);
     expectations(doc, "causes", world.causes_present, world.causes_absent);
+    together(doc);
+  }
+
+  // "together": [["<run id>", ...], ...]: runs of the spec that must sit under one root cause.
+  void together(const Value& doc) {
+    if (member(doc, "together") == nullptr) return;
+    const auto& groups = array(doc, "", "together");
+    for (rapidjson::SizeType i = 0; i < groups.Size(); ++i) {
+      std::string at = fmt::format("/together/{}", i);
+      if (!groups[i].IsArray() || groups[i].Size() < 2) throw SpecError{at, "must be a list of two run ids or more"};
+      std::vector<std::string> group;
+      for (const auto& id : groups[i].GetArray()) {
+        bool known = id.IsString() && std::any_of(world.runs.begin(), world.runs.end(),
+                                                  [&](const Run& r) { return r.id == id.GetString(); });
+        if (!known) throw SpecError{at, "names a run id that no run of the spec has"};
+        group.emplace_back(id.GetString());
+      }
+      world.together.push_back(std::move(group));
+    }
   }
 
   void top(const Value& doc) {
     check_keys(doc, "", {"now", "window", "timezone", "flavor", "organization", "agent_replicas", "seed", "page_size",
                          "gcp", "locations", "runs", "sensors", "schedules", "daemons", "backfills", "agents",
                          "asset_checks", "error_groups", "alerts", "pod_events", "agent_pod_creates", "findings", "causes",
-                         "description", "node_pools", "node_events", "exporter_restarts"});
+                         "together", "description", "node_pools", "node_events", "exporter_restarts"});
     auto now = recorder::parse_rfc3339(text(doc, "", "now"));
     if (!now) throw SpecError{"/now", member(doc, "now") ? now.error().message : "\"now\" is required"};
     world.now = *now;

@@ -48,7 +48,8 @@ struct PodEvent {
 
 struct Expectation {
   std::string category;
-  std::string rule;  // "" for no rule (Unclassified)
+  std::string rule;    // "" for no rule (Unclassified)
+  std::string action;  // "" when the spec does not say; else the report's action for the run
 };
 
 struct Run {
@@ -219,6 +220,7 @@ struct World {
   std::vector<std::string> findings_absent;
   std::vector<std::string> causes_present;  // platform causes the report must name (Root Causes)
   std::vector<std::string> causes_absent;
+  std::vector<std::vector<std::string>> together;  // run ids that must sit under one root cause
 };
 
 // Parses the spec `text`; `source` names it in errors. Never throws: bad JSON, an unknown key or

@@ -207,6 +207,100 @@ TEST(RegressCompare, ReportsEveryKindOfDifference) {
   EXPECT_TRUE(regress::compare(expected, same).empty());
 }
 
+// Must-fire: a run under two root causes or named by two actions fails any scenario; a run's action
+// and runs that must share one cause are compared when expected.json names them.
+TEST(RegressCompare, ARunUnderTwoCausesOrTwoActionsIsADifference) {
+  regress::Expectation expected;
+  expected.runs["a"] = {"job_a", "Code error", "user-code-error"};
+  expected.runs["b"] = {"job_a", "Code error", "user-code-error"};
+  regress::Outcome actual;
+  actual.runs = expected.runs;
+  actual.causes_of_run = {{"a", {0, 1}}, {"b", {1}}};
+  actual.actions_of_run = {{"a", {"Investigate"}}, {"b", {"Escalate", "Monitor"}}};
+  auto lines = regress::compare(expected, actual);
+  ASSERT_EQ(lines.size(), 2u) << ::testing::PrintToString(lines);
+  EXPECT_EQ(lines[0], "run a: under 2 root causes (one expected)");
+  EXPECT_EQ(lines[1], "run b: 2 actions (Escalate, Monitor), one expected");
+}
+
+TEST(RegressCompare, ExpectedActionsAndRunsOfOneCauseAreCompared) {
+  regress::Expectation expected;
+  expected.runs["a"] = {"job_a", "Code error", "user-code-error"};
+  expected.runs["b"] = {"job_b", "Code error", "user-code-error"};
+  expected.runs["c"] = {"job_c", "Code error", "user-code-error"};
+  expected.actions = {{"a", "No action"}, {"c", "Investigate"}};
+  expected.together = {{"a", "b"}};
+  regress::Outcome actual;
+  actual.runs = expected.runs;
+  actual.causes_of_run = {{"a", {0}}, {"b", {0}}, {"c", {1}}};
+  actual.actions_of_run = {{"a", {"No action"}}, {"b", {"Investigate"}}, {"c", {"Investigate"}}};
+  EXPECT_TRUE(regress::compare(expected, actual).empty()) << ::testing::PrintToString(regress::compare(expected, actual));
+
+  // The close cases: b under its own cause, a given another action, c with no action row at all.
+  actual.causes_of_run["b"] = {1};
+  actual.actions_of_run["a"] = {"Investigate"};
+  actual.actions_of_run.erase("c");
+  auto lines = regress::compare(expected, actual);
+  ASSERT_EQ(lines.size(), 3u) << ::testing::PrintToString(lines);
+  EXPECT_EQ(lines[0], "run a: action No action -> Investigate");
+  EXPECT_EQ(lines[1], "run c: action Investigate -> no action row");
+  EXPECT_EQ(lines[2], "runs a, b: expected under one root cause, they are not");
+}
+
+TEST_F(Regress, ActionsAndTogetherInExpectedJsonAreReadAndCheckedOnTheReplay) {
+  auto scenario = copy_scenario("placed");
+  auto expected = recorder::read_json_file(scenario + "/expected.json");
+  ASSERT_TRUE(expected);
+  std::vector<std::string> code_errors;
+  for (const auto& run : (*expected)["runs"].GetObject()) {
+    if (recorder::get_string(run.value, "rule") == "user-code-error") code_errors.push_back(run.name.GetString());
+  }
+  ASSERT_GE(code_errors.size(), 2u);
+  auto& a = expected->GetAllocator();
+  rapidjson::Value group(rapidjson::kArrayType);
+  for (const auto& id : code_errors) group.PushBack(recorder::json_string(id, a), a);
+  rapidjson::Value together(rapidjson::kArrayType);
+  together.PushBack(group, a);
+  expected->AddMember("together", together, a);
+  rapidjson::Value actions(rapidjson::kObjectType);
+  actions.AddMember(recorder::json_string(k_connection_run, a), rapidjson::Value("Escalate"), a);
+  expected->AddMember("actions", actions, a);
+  std::ofstream(scenario + "/expected.json") << recorder::write_json(*expected, recorder::Pretty::yes);
+  // The user-code runs are one cause; connection_job's single unretried run is Monitor, not Escalate.
+  auto result = regress_cli({corpus()});
+  EXPECT_EQ(result.code, 1) << result.out;
+  EXPECT_NE(result.out.find("run " + k_connection_run + ": action Escalate -> Monitor"), std::string::npos) << result.out;
+  EXPECT_EQ(result.out.find("expected under one root cause"), std::string::npos) << result.out;
+
+  std::ofstream(scenario + "/expected.json") << R"({"runs": {}, "actions": {"x": "Panic"}})";
+  auto bad = regress_cli({corpus()});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("actions.x: expected one of Escalate, Investigate, Monitor, No action"), std::string::npos) << bad.out;
+  std::ofstream(scenario + "/expected.json") << R"({"runs": {}, "together": [["only-one"]]})";
+  auto lonely = regress_cli({corpus()});
+  EXPECT_NE(lonely.out.find("together[0]: expected a list of two run ids or more"), std::string::npos) << lonely.out;
+}
+
+TEST_F(Regress, UpdateKeepsTheActionsAndTheGroupsThatStillHold) {
+  const fs::path source = fs::path(DAY2_SOURCE_DIR) / "scenarios" / "reexecution-chain-outcome";
+  fs::path to = fs::path(corpus()) / "chain";
+  fs::create_directories(to);
+  fs::copy(source / "bundle", to / "bundle", fs::copy_options::recursive);
+  fs::copy_file(source / "expected.json", to / "expected.json");
+  ASSERT_EQ(regress_cli({corpus(), "--update"}).code, 0);
+  EXPECT_EQ(read_text(to / "expected.json"), read_text(source / "expected.json"));
+
+  // A group that does not hold (a run id of no cause) is dropped; the one that holds is kept.
+  auto text = read_text(source / "expected.json");
+  auto at = text.find("\"together\": [");
+  ASSERT_NE(at, std::string::npos);
+  text.insert(at + 14, "[\"no-such-run\", \"1f3a9c52-7b1e-4c0d-8e6a-3d2f5a7b9c01\"], ");
+  std::ofstream(to / "expected.json") << text;
+  EXPECT_EQ(regress_cli({corpus()}).code, 1);
+  ASSERT_EQ(regress_cli({corpus(), "--update"}).code, 0);
+  EXPECT_EQ(read_text(to / "expected.json"), read_text(source / "expected.json"));
+}
+
 TEST(RegressShard, ParsesIOverN) {
   EXPECT_EQ(*regress::parse_shard("1/1"), (std::pair{1, 1}));
   EXPECT_EQ(*regress::parse_shard("3/4"), (std::pair{3, 4}));

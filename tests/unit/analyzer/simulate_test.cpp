@@ -340,7 +340,7 @@ TEST(Simulate, BadSpecsAreRefusedNamingFileLineAndPath) {
             "spec.json:1: /windw: unknown key \"windw\" (known: agent_pod_creates, agent_replicas, agents, alerts, "
             "asset_checks, backfills, causes, daemons, description, error_groups, exporter_restarts, findings, flavor, gcp, "
             "locations, node_events, node_pools, now, organization, page_size, pod_events, runs, schedules, seed, "
-            "sensors, timezone, window)");
+            "sensors, timezone, together, window)");
   EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\",\n \"window\": {\"start\": \"2025-11-24T00:00:00Z\", "
                        "\"end\": \"2026-11-24T12:00:00Z\"}}"),
             "spec.json:2: /window/start: 2025-11-24T00:00:00Z is not within 7 days before \"now\" (or 1 day after)");
@@ -359,6 +359,66 @@ TEST(Simulate, BadSignalsInASpecAreRefusedNamingFileLineAndPath) {
   EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\", \"gcp\": {\"project\": \"p\"},\n \"alerts\": [{\"policy\": \"x\",\n"
                        "  \"open\": \"2026-11-24T01:00:00Z\", \"severity\": \"LOUD\"}]}"),
             "spec.json:3: /alerts/0/severity: unknown value \"LOUD\" (known: CRITICAL, ERROR, WARNING)");
+}
+
+TEST(Simulate, BadReexecutionsAndGroupsAreRefusedNamingFileLineAndPath) {
+  std::string head = "{\"now\": \"2026-11-24T12:00:00Z\",\n \"runs\": [{\"id\": \"r1\", \"job\": \"a\", \"end\": \"2026-11-24T05:00:00Z\", "
+                     "\"failure\": \"user_code_error\"},\n";
+  EXPECT_EQ(spec_error(head + "  {\"job\": \"a\", \"end\": \"2026-11-24T06:00:00Z\", \"parent\": \"r9\"}]}"),
+            "spec.json:3: /runs/1/parent: no earlier run has the id \"r9\"");
+  EXPECT_EQ(spec_error(head + "  {\"id\": \"r2\", \"job\": \"a\", \"end\": \"2026-11-24T06:00:00Z\"},\n"
+                              "  {\"job\": \"a\", \"end\": \"2026-11-24T07:00:00Z\", \"parent\": \"r2\"}]}"),
+            "spec.json:4: /runs/2/parent: re-executes a run that did not fail");
+  EXPECT_EQ(spec_error(head + "  {\"job\": \"a\", \"end\": \"2026-11-24T06:00:00Z\", \"automatic\": true}]}"),
+            "spec.json:3: /runs/1/automatic: only a re-execution (\"parent\") is automatic or not");
+  EXPECT_EQ(spec_error(head + "  {\"job\": \"a\", \"end\": \"2026-11-24T06:00:00Z\", \"parent\": \"r1\", \"count\": 2}]}"),
+            "spec.json:3: /runs/1/count: a re-execution (\"parent\") is one run");
+  EXPECT_EQ(spec_error(head + "  {\"job\": \"a\", \"end\": \"2026-11-24T06:00:00Z\", \"failure\": \"user_code_error\",\n"
+                              "   \"expect\": {\"category\": \"Code error\", \"action\": \"Panic\"}}]}"),
+            "spec.json:4: /runs/1/expect/action: unknown value \"Panic\" (known: Escalate, Investigate, Monitor, No action)");
+  EXPECT_EQ(spec_error(head + "  {\"id\": \"r2\", \"job\": \"a\", \"end\": \"2026-11-24T06:00:00Z\"}],\n \"together\": [[\"r1\", \"r3\"]]}"),
+            "spec.json:4: /together/0: names a run id that no run of the spec has");
+}
+
+// A re-execution is Dagster's run group: parent and root ids, the parent's retry tags when automatic;
+// the runs' expected actions and groups reach expected.json.
+TEST(Simulate, AReexecutionChainIsARunGroupAndItsExpectationsReachExpectedJson) {
+  auto sim = simulate_text(R"({"now": "2026-11-24T12:00:00Z", "window": {"start": "2026-11-24T00:00:00Z", "end": "2026-11-24T12:00:00Z"},
+    "runs": [{"id": "r1", "job": "a", "end": "2026-11-24T05:00:00Z", "failure": "user_code_error",
+              "expect": {"category": "Code error", "rule": "user-code-error", "action": "No action"}},
+             {"id": "r2", "job": "a", "end": "2026-11-24T06:00:00Z", "failure": "user_code_error", "parent": "r1", "automatic": true,
+              "expect": {"category": "Code error", "rule": "user-code-error"}},
+             {"id": "r3", "job": "a", "end": "2026-11-24T07:00:00Z", "parent": "r2"}],
+    "together": [["r1", "r2"]]})", "spec.json");
+  ASSERT_TRUE(sim) << sim.error().message;
+  auto expected = recorder::parse_json(sim->expected, "expected.json");
+  ASSERT_TRUE(expected);
+  EXPECT_EQ(recorder::write_json((*expected)["actions"]), R"({"r1":"No action"})");
+  EXPECT_EQ(recorder::write_json((*expected)["together"]), R"([["r1","r2"]])");
+  std::string runs;
+  for (const auto& exchange : sim->bundle.exchanges) {
+    if (exchange.response_body.find("\"r3\"") != std::string::npos && exchange.request_body.find("Runs") != std::string::npos) {
+      runs = exchange.response_body;
+    }
+  }
+  ASSERT_FALSE(runs.empty());
+  auto doc = recorder::parse_json(runs, "Runs");
+  ASSERT_TRUE(doc);
+  std::map<std::string, std::string> fields;  // "<runId> <field>" -> value
+  for (const auto& run : (*doc)["data"]["runsOrError"]["results"].GetArray()) {
+    std::string id = run["runId"].GetString();
+    for (const char* key : {"status", "parentRunId", "rootRunId"}) {
+      fields[id + " " + key] = run[key].IsString() ? run[key].GetString() : "null";
+    }
+    for (const auto& tag : run["tags"].GetArray()) fields[id + " " + tag["key"].GetString()] = tag["value"].GetString();
+  }
+  EXPECT_EQ(fields["r3 status"], "SUCCESS");
+  EXPECT_EQ(fields["r3 parentRunId"], "r2");
+  EXPECT_EQ(fields["r3 rootRunId"], "r1");
+  EXPECT_EQ(fields.count("r3 dagster/retry_number"), 0u);  // manual
+  EXPECT_EQ(fields["r2 dagster/retry_number"], "1");     // automatic
+  EXPECT_EQ(fields["r1 dagster/auto_retry_run_id"], "r2");
+  EXPECT_EQ(fields["r1 parentRunId"], "null");
 }
 
 TEST(Simulate, CommandExitsTwoOnABadSpec) {

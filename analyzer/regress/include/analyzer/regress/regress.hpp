@@ -29,10 +29,16 @@ struct Outcome {
   std::map<std::string, RunOutcome> runs;  // by run id
   std::set<std::string> findings;          // rule ids of findings (Impact, Emerging Issues)
   std::set<std::string> causes;            // rule ids of platform causes (Root Causes)
+  // Where each failed run sits: the indexes of the root causes that list it (one, in a sound report)
+  // and the actions of the Actions rows that name it (one).
+  std::map<std::string, std::vector<std::size_t>> causes_of_run;
+  std::map<std::string, std::vector<std::string>> actions_of_run;
 };
 
 // `expected.json`: {"runs": {"<runId>": {"job", "category", "rule"}}, "findings": {"present": [...],
-// "absent": [...]}}. `absent` lists findings that must not appear.
+// "absent": [...]}}. `absent` lists findings that must not appear. Optional: "actions": {"<runId>":
+// "Escalate" | "Investigate" | "Monitor" | "No action"} (the one action the report gives the run) and
+// "together": [["<runId>", ...], ...] (each list's runs sit under one and the same root cause).
 // "review": set while the expectation was written from day2's own outcome (`day2 scenario add`) and
 // no one has confirmed it yet; regress passes such a scenario and says it needs review. A person
 // deletes the key once each run's category and each finding are checked.
@@ -42,6 +48,8 @@ struct Expectation {
   std::set<std::string> absent;
   std::set<std::string> causes_present;  // "causes": {"present": [...], "absent": [...]}: platform causes
   std::set<std::string> causes_absent;
+  std::map<std::string, std::string> actions;
+  std::vector<std::vector<std::string>> together;
   std::string review;
 };
 
@@ -68,6 +76,7 @@ recorder::Result<void> write_expectation(const std::string& scenario, const Outc
                                          const std::optional<Expectation>& previous);
 
 // The differences between an expectation and an outcome, one line each, sorted; empty: it passes.
+// Whatever the expectation, a run under two root causes or named by two actions is a difference.
 std::vector<std::string> compare(const Expectation& expected, const Outcome& actual);
 
 // The runs whose category or rule differs between two outcomes of the same scenario, one line each.
