@@ -138,6 +138,8 @@ StepResult step_failed_runs(StepContext& context) {
     auto verdict = classify(context.rules, record);
     json.AddMember("category", string_value(to_string(verdict.category), a), a);
     json.AddMember("ruleId", verdict.rule_id.empty() ? rapidjson::Value() : string_value(verdict.rule_id, a), a);
+    // What the rule detects, as the rules that classified the run say (the report's one cause per mechanism).
+    json.AddMember("mechanism", verdict.rule_id.empty() ? rapidjson::Value() : string_value(mechanism_of(context.rules, verdict.rule_id), a), a);
     if (!record.events_complete) {
       json.AddMember("eventsError", string_value(record.events_error, a), a);
       item_errors.PushBack(item_error("run " + record.run_id, record.events_error, a), a);

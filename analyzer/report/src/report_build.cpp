@@ -126,6 +126,17 @@ std::string first_step_error(const Json& failure) {
   return fmt::format("{}: {}", text_of(error, "stepKey"), text);
 }
 
+// The mechanism of a run's final rule: the one collect's rules gave it (failures[].mechanism) while
+// the report kept collect's rule; else (a reclassified run, an artifact without the field) what
+// the built-in rules say of the rule, the rule id itself for a rule they do not hold.
+std::string mechanism_of_run(const Json& failure, const std::string& rule_id) {
+  const Json* mechanism = member(failure, "mechanism");
+  if (mechanism != nullptr && mechanism->IsString() && mechanism->GetStringLength() > 0 && text_of(failure, "ruleId") == rule_id) {
+    return mechanism->GetString();
+  }
+  return mechanism_of(default_rules(), rule_id);
+}
+
 // The retry chain after each parent run (step 02), oldest link first: "retry <id>: <status>" for
 // Dagster's automatic retries, "re-execution <id> (manual): <status>" for re-executions someone
 // launched. A chain's outcome is its last run: A failed, its retry B failed, B's re-execution C
@@ -296,7 +307,7 @@ void root_causes(const Json& artifact, const recorder::Zone& zone, const Reclass
     run.pod_events = uncited_pod_events(pod_events[run.run_id], run, failure, key.first);
     run.category = key.first;
     run.rule_id = key.second;
-    groups[{key.first, mechanism_of(default_rules(), key.second)}].push_back(std::move(run));
+    groups[{key.first, mechanism_of_run(failure, key.second)}].push_back(std::move(run));
   }
   for (auto& [key, runs] : groups) {
     std::sort(runs.begin(), runs.end(), [](const RunEvidence& a, const RunEvidence& b) {

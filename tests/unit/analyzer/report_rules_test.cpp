@@ -367,6 +367,24 @@ TEST(ReportRules, OneCategoryTwoMechanismsAreTwoCauses) {
   EXPECT_NE(report.causes[0].rule_id, report.causes[1].rule_id);
 }
 
+// The mechanism the artifact records is the one of the rules that classified the run (a user's rules
+// file): two custom rules naming one mechanism make one cause...
+TEST(ReportRules, TheArtifactsMechanismGroupsRulesTheBuiltInRulesDoNotKnow) {
+  auto with_mechanism = [](std::string run, const std::string& mechanism) {
+    return run.insert(run.size() - 1, R"(, "mechanism": ")" + mechanism + "\"");
+  };
+  auto report = build(failed_runs(
+      with_mechanism(matched_run(k_run_a, k_t4, "warehouse quota exceeded", "Infra timeout", "quota-exceeded"), "warehouse-quota") +
+      ", " +
+      with_mechanism(matched_run(k_run_b, k_t4 + 60, "slot limit reached", "Infra timeout", "slot-limit"), "warehouse-quota")));
+  ASSERT_EQ(report.causes.size(), 1u);
+  EXPECT_EQ(report.causes[0].rule_id, "quota-exceeded, slot-limit");
+  // ... and without it (an artifact of the operators' collector) those rules are two causes.
+  auto plain = build(failed_runs(matched_run(k_run_a, k_t4, "warehouse quota exceeded", "Infra timeout", "quota-exceeded") + ", " +
+                                 matched_run(k_run_b, k_t4 + 60, "slot limit reached", "Infra timeout", "slot-limit")));
+  EXPECT_EQ(plain.causes.size(), 2u);
+}
+
 TEST(ReportRules, RunThatStartedIsNotNeverStarted) {
   std::string run = never_started_run("aaaaaaaa-1111-2222-3333-444444444444", k_t4);
   run.replace(run.find("Run timed out"), 61, "Exceeded maximum runtime of 3600 seconds.");
