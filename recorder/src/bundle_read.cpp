@@ -278,9 +278,15 @@ Result<Bundle> read_bundle(const fs::path& dir) {
   }
   Bundle bundle;
   bundle.manifest = std::move(*manifest);
+  // The exchanges directory resolved once; then a file that is not itself a link is inside it (one
+  // lstat each, not a readlink per path component).
+  if (auto inside = inside_bundle(root, dir / "exchanges"); !inside) return inside.error();
   for (int seq = 1; seq <= count; ++seq) {
-    if (auto inside = inside_bundle(root, dir / "exchanges" / exchange_file_name(seq)); !inside) return inside.error();
-    auto exchange = read_exchange(dir / "exchanges" / exchange_file_name(seq), seq);
+    auto file = dir / "exchanges" / exchange_file_name(seq);
+    if (fs::is_symlink(fs::symlink_status(file, ec))) {
+      if (auto inside = inside_bundle(root, file); !inside) return inside.error();
+    }
+    auto exchange = read_exchange(file, seq);
     if (!exchange) return exchange.error();
     bundle.exchanges.push_back(std::move(*exchange));
   }

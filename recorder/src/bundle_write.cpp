@@ -188,10 +188,10 @@ Result<std::vector<std::pair<std::string, std::string>>> render_files(const Bund
 Result<void> fill_directory(const fs::path& dir, const std::vector<std::pair<std::string, std::string>>& files) {
   if (::mkdir((dir / "exchanges").c_str(), 0755) != 0) return os_error(dir / "exchanges", "cannot create", errno);
   for (const auto& [name, content] : files) {
-    if (auto written = write_new_file_synced(dir / name, content); !written) return written;
+    if (auto written = write_new_file(dir / name, content); !written) return written;
   }
-  if (auto synced = fsync_directory((dir / "exchanges").string()); !synced) return synced;
-  return fsync_directory(dir.string());
+  // One flush for every file and directory entry of the bundle, before it is renamed into place.
+  return sync_filesystem(dir.string());
 }
 
 // Whether `dir` may be replaced: an empty directory or one that holds a bundle manifest.

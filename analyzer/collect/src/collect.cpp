@@ -13,6 +13,7 @@
 #include "recorder/base/log.hpp"
 #include "collect_helpers.hpp"
 #include "recorder/redact.hpp"
+#include "recorder/base/workers.hpp"
 
 namespace analyzer {
 
@@ -166,7 +167,7 @@ StepRuns run_steps(StepContext& context, const CollectRequest& request) {
   StepRuns runs{std::vector<rapidjson::Document>(specs.size()), std::vector<std::optional<double>>(specs.size())};
   // Every step starts at once: the transport's limit (--concurrency) bounds the requests in flight,
   // so a step waiting on a response never holds back another step's request.
-  std::vector<std::future<void>> pending;
+  std::vector<recorder::Pending<void>> pending;
   std::size_t pending_count = 0;
   for (const auto& spec : specs) pending_count += skip_reason(spec, request.config).empty() ? 1 : 0;
   ProgressLines progress(request.progress, pending_count);
@@ -176,7 +177,7 @@ StepRuns run_steps(StepContext& context, const CollectRequest& request) {
       runs.payloads[i] = skipped(specs[i].key, reason);
       continue;
     }
-    pending.push_back(std::async(std::launch::async, [&, i] {
+    pending.push_back(recorder::run_async([&, i] {
       auto begin = std::chrono::steady_clock::now();
       // The step's cap on its total time: its retries, backoffs and quota waits stop at it.
       auto cap = std::chrono::milliseconds(static_cast<long long>(request.config.step_seconds * 1000));

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "collect_helpers.hpp"
+#include "recorder/base/workers.hpp"
 
 namespace analyzer {
 
@@ -208,11 +209,11 @@ recorder::Result<void> parallel_for(std::size_t count, int concurrency,
       if (!result) errors[i] = result.error();
     }
   };
-  std::vector<std::thread> threads;
+  std::vector<recorder::Pending<void>> helpers;
   std::size_t n = std::min<std::size_t>(count, static_cast<std::size_t>(std::max(concurrency, 1)));
-  for (std::size_t t = 1; t < n; ++t) threads.emplace_back(worker);
+  for (std::size_t t = 1; t < n; ++t) helpers.push_back(recorder::run_async(worker));
   if (n > 0) worker();
-  for (auto& thread : threads) thread.join();
+  for (auto& helper : helpers) helper.get();
   for (auto& error : errors) {
     if (error) return *error;
   }

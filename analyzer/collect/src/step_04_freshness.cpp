@@ -5,6 +5,7 @@
 #include <set>
 
 #include "collect_helpers.hpp"
+#include "recorder/base/workers.hpp"
 
 namespace analyzer {
 
@@ -89,7 +90,7 @@ StepResult step_freshness(StepContext& context) {
   int policies = 0;
 
   // The legacy query and the probe for new-style policies are independent: send both at once.
-  auto legacy_pending = std::async(std::launch::async, [&context, deadline = recorder::current_deadline()] {
+  auto legacy_pending = recorder::run_async([&context, deadline = recorder::current_deadline()] {
     recorder::DeadlineScope scope(deadline);
     return context.client.query("FreshnessLegacy");
   });

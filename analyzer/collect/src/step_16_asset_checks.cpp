@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "collect_helpers.hpp"
+#include "recorder/base/workers.hpp"
 
 namespace analyzer {
 
@@ -181,7 +182,7 @@ void bucket_check(const StepContext& context, const CheckRef& check,
 
 StepResult step_asset_checks(StepContext& context) {
   // The checks query does not depend on the shared asset list: send it while that list is read.
-  auto latest_pending = std::async(std::launch::async, [&context, deadline = recorder::current_deadline()] {
+  auto latest_pending = recorder::run_async([&context, deadline = recorder::current_deadline()] {
     recorder::DeadlineScope scope(deadline);
     return context.client.query("AssetChecksLatest", rapidjson::Value(rapidjson::kObjectType));
   });

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "analyzer/commands/commands.hpp"
+#include "recorder/base/durable.hpp"
 #include "recorder/base/json.hpp"
 
 namespace analyzer::regress {
@@ -215,6 +216,7 @@ Result<std::vector<std::string>> find_scenarios(const std::vector<std::string>& 
 }
 
 Result<Outcome> replay(const std::string& scenario, const RuleFiles& rules, const std::string& work) {
+  recorder::ScratchWrites scratch;  // `work` is a scratch directory: atomic writes, no fsync
   std::error_code ec;
   fs::create_directories(work, ec);
   if (ec) return make_error(fmt::format("{}: cannot create {}: {}", scenario, work, ec.message()));
@@ -242,7 +244,9 @@ Result<Outcome> replay(const std::string& scenario, const RuleFiles& rules, cons
   if (int code = run_analysis(report, report_out, report_err); code != 0) {
     return make_error(fmt::format("{}: report exited {}: {}", scenario, code, first_error(report_err.str())));
   }
-  auto outcome = read_outcome(last_line(report_out.str()));
+  auto report_path = last_line(report_out.str());
+  auto outcome = read_outcome(report_path);
+  fs::remove(report_path, ec);  // `work` serves the next scenario: only its artifact is overwritten
   if (!outcome) return make_error(fmt::format("{}: {}", scenario, outcome.error().message));
   return outcome;
 }

@@ -1,4 +1,5 @@
-// recorder::detail::write_sync_close: the write loop under write_file_atomic and the bundle writer.
+// recorder::detail::write_sync_close: the write loop under write_file_atomic; how often day2 syncs
+// (atomic writes, scratch writes, bundles).
 #include "recorder/base/durable.hpp"
 
 #include <fcntl.h>
@@ -7,8 +8,10 @@
 
 #include <cerrno>
 #include <string>
+#include <thread>
 
 #include "recorder/base/json.hpp"
+#include "recorder/bundle.hpp"
 #include "support/temp_dir.hpp"
 
 namespace recorder::detail {
@@ -50,3 +53,62 @@ TEST(SyncedWrite, AFullDeviceIsAWriteFailure) {
 
 }  // namespace
 }  // namespace recorder::detail
+
+namespace recorder {
+namespace {
+
+// A file written atomically is fsynced with its directory; under ScratchWrites (regress's replays)
+// it is still renamed into place whole, without a sync, and only on that thread.
+TEST(ScratchWrites, AtomicWritesSkipTheSyncOnlyWhileInScopeAndOnlyOnItsThread) {
+  day2_test::TempDir dir("day2-scratch");
+  auto before = detail::sync_calls();
+  ASSERT_TRUE(write_file_atomic(dir.file("synced"), "one"));
+  EXPECT_EQ(detail::sync_calls() - before, 2u);  // the file, then its directory
+  {
+    ScratchWrites scratch;
+    before = detail::sync_calls();
+    ASSERT_TRUE(write_file_atomic(dir.file("scratch"), "two"));
+    EXPECT_EQ(detail::sync_calls(), before);
+    EXPECT_EQ(*read_file(dir.file("scratch")), "two");
+    std::size_t other_thread = 0;
+    std::thread([&] {
+      auto start = detail::sync_calls();
+      (void)write_file_atomic(dir.file("other"), "three");
+      other_thread = detail::sync_calls() - start;
+    }).join();
+    EXPECT_EQ(other_thread, 2u);
+  }
+  before = detail::sync_calls();
+  ASSERT_TRUE(write_file_atomic(dir.file("synced-again"), "four"));
+  EXPECT_EQ(detail::sync_calls() - before, 2u);
+}
+
+// A bundle of many exchanges is made durable by one flush of its file system before the rename and
+// one sync of the parent directory after it, not one fsync per file.
+TEST(BundleDurability, ABundleOfManyExchangesTakesTwoSyncs) {
+  day2_test::TempDir dir("day2-bundle-sync");
+  Bundle bundle;
+  bundle.manifest.endpoints = {{"dagster", Service::dagster, "http://127.0.0.1:3000"}};
+  for (int i = 1; i <= 50; ++i) {
+    Exchange exchange;
+    exchange.seq = i;
+    exchange.service = Service::dagster;
+    exchange.method = "POST";
+    exchange.path = "/graphql";
+    exchange.request_body = R"({"query":"{ version }","variables":{"i":)" + std::to_string(i) + "}}";
+    exchange.status = 200;
+    exchange.response_body = R"({"data":{"version":"1.13.27"}})";
+    bundle.exchanges.push_back(exchange);
+  }
+  bundle.manifest.exchange_count = 50;
+  auto before = detail::sync_calls();
+  ASSERT_TRUE(write_bundle(dir.file("bundle"), bundle, Overwrite::no));
+  EXPECT_EQ(detail::sync_calls() - before, 2u);
+  auto read = read_bundle(dir.file("bundle"));
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_EQ(read->exchanges.size(), 50u);
+  EXPECT_EQ(read->exchanges[49].request_body, bundle.exchanges[49].request_body);
+}
+
+}  // namespace
+}  // namespace recorder

@@ -1,0 +1,62 @@
+// Worker threads shared by the whole process: a task runs on an idle worker, or on a new one when
+// every worker is busy, so a task is never queued behind another (tasks may wait on one another, and
+// collect starts every step at once). Workers are kept for reuse: `day2 regress` collects a thousand
+// scenarios in one process without creating a thread per step each time. A worker idle for 30 s ends.
+#pragma once
+
+#include <functional>
+#include <future>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace recorder {
+
+namespace detail {
+// Hands `task` to an idle worker or starts one (throws std::system_error when no thread can start).
+void run_on_worker(std::function<void()> task);
+}  // namespace detail
+
+// The result of run_async: like the future std::async returns, its destructor waits for the task,
+// so a task never outlives what it refers to, even when the caller leaves early (an exception).
+template <typename T>
+class Pending {
+ public:
+  explicit Pending(std::future<T> future) : m_future(std::move(future)) {}
+  Pending(Pending&&) noexcept = default;
+  Pending& operator=(Pending&& other) noexcept {
+    if (this != &other) {
+      wait();
+      m_future = std::move(other.m_future);
+    }
+    return *this;
+  }
+  Pending(const Pending&) = delete;
+  Pending& operator=(const Pending&) = delete;
+  ~Pending() { wait(); }
+
+  // The task's result, or what it threw.
+  T get() { return m_future.get(); }
+  void wait() const {
+    if (m_future.valid()) m_future.wait();
+  }
+
+ private:
+  std::future<T> m_future;
+};
+
+// Runs `fn` on a worker thread; its result (or exception) comes back through get(), as with
+// std::async(std::launch::async, fn).
+template <typename Fn>
+Pending<std::invoke_result_t<std::decay_t<Fn>>> run_async(Fn&& fn) {
+  using Result = std::invoke_result_t<std::decay_t<Fn>>;
+  auto task = std::make_shared<std::packaged_task<Result()>>(std::forward<Fn>(fn));
+  auto future = task->get_future();
+  detail::run_on_worker([task] { (*task)(); });
+  return Pending<Result>(std::move(future));
+}
+
+// How many worker threads exist now (busy or idle): for tests.
+std::size_t worker_count();
+
+}  // namespace recorder
