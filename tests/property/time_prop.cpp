@@ -113,6 +113,21 @@ RC_GTEST_PROP(TimeProperties, LocalRenderingConvertsBackToTheSameInstant, ()) {
   RC_ASSERT(*parsed == chrono::floor<chrono::seconds>(instant));
 }
 
+// Zone::format renders its common specifiers itself (%F %T %Y %m %d %H %M %S %Z %%) and hands any
+// other pattern to date::format: both agree. A pattern ending in %n (not handled itself) goes to
+// date::format, which ends it with a newline.
+RC_GTEST_PROP(TimeProperties, PlainPatternsRenderAsDateFormatDoes, ()) {
+  const Zone zone = zone_named(*gen_zone_name());
+  const Instant instant = gen_instant(chrono::year{1900} / 1 / 1, chrono::year{2200} / 1 / 1);
+  static const std::vector<std::string> k_patterns = {"%F %T %Z", "%F %H:%M %Z", "%H:%M %Z", "%Y-%m-%dT%H:%M:%S",
+                                                      "%d/%m/%Y %%", "%Z", "at %T on %F"};
+  const std::string pattern = *rc::gen::elementOf(k_patterns);
+  std::string slow = zone.format(instant, pattern + "%n");
+  RC_ASSERT(!slow.empty() && slow.back() == '\n');
+  slow.pop_back();
+  RC_ASSERT(zone.format(instant, pattern) == slow);
+}
+
 RC_GTEST_PROP(TimeProperties, DefaultWindowStartsAtFivePmOnThePreviousBusinessDay, ()) {
   const Zone zone = zone_named(*gen_zone_name());
   const Instant now = gen_modern_instant();

@@ -19,17 +19,25 @@ using summary::Json;
 constexpr std::size_t k_max_depth = 256;
 
 // Error naming `source:line:column` of the first bracket nested deeper than k_max_depth.
+// The end of the string whose opening quote is at `open`: its closing quote (one not escaped by an
+// odd run of backslashes), found with memchr, since most of an artifact's bytes are inside strings.
+std::size_t string_end(std::string_view text, std::size_t open) {
+  for (std::size_t from = open + 1;;) {
+    std::size_t quote = text.find('"', from);
+    if (quote == std::string_view::npos) return text.size();
+    std::size_t backslashes = 0;
+    while (quote - backslashes > open + 1 && text[quote - backslashes - 1] == '\\') ++backslashes;
+    if (backslashes % 2 == 0) return quote;
+    from = quote + 1;
+  }
+}
+
 recorder::Result<void> check_nesting(std::string_view text, std::string_view source) {
   std::size_t depth = 0;
-  bool in_string = false;
-  bool escaped = false;
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
-    if (in_string) {
-      in_string = escaped || c != '"';
-      escaped = !escaped && c == '\\';
-    } else if (c == '"') {
-      in_string = true;
+    if (c == '"') {
+      i = string_end(text, i);
     } else if ((c == '[' || c == '{') && ++depth > k_max_depth) {
       auto at = recorder::position_of(text, i);
       return recorder::make_error(

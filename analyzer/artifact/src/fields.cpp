@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "recorder/base/json.hpp"
@@ -36,6 +37,11 @@ std::string_view type_name(const Json& value) {
 }
 
 std::string clean(std::string_view text) {
+  auto is_control = [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7f;
+  };
+  if (std::none_of(text.begin(), text.end(), is_control)) { return std::string(text); }  // the usual case
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
@@ -54,8 +60,8 @@ std::string clean(std::string_view text) {
 }
 
 std::string first_line(std::string_view text) {
-  auto end = text.find_first_of("\r\n");
-  return clean(text.substr(0, end));
+  auto end = std::find_if(text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; });
+  return clean(text.substr(0, static_cast<std::size_t>(end - text.begin())));
 }
 
 std::optional<std::uint64_t> as_count(const Json& value) {

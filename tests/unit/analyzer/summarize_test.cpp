@@ -175,6 +175,19 @@ TEST_F(Summarize, HostileNestingIsExit2NotAStackOverflow) {
   EXPECT_EQ(result.err, "day2 summarize: error: " + path + ":1:257: nested deeper than 256 levels\n");
 }
 
+// Brackets inside strings are text, whatever the escapes before a quote: only the 257th level of
+// real brackets is refused (the object's own brace is the first), with its line and column.
+TEST_F(Summarize, BracketsInsideStringsDoNotCountAsNesting) {
+  std::string brackets(300, '[');
+  std::string inside = R"({"window": {"utc_start": "2026-11-22T04:00:00Z"}, "note": "a \"quoted\" \\)" + brackets +
+                       R"( \\\" and )" + brackets + "\"}";
+  EXPECT_EQ(run(write("strings.json", inside)).code, 0);
+  std::string after = R"({"note": "\\", "x": )" + std::string(257, '[');
+  auto result = run(write("after.json", after));
+  EXPECT_EQ(result.code, 2);
+  EXPECT_NE(result.err.find(":1:" + std::to_string(20 + 256) + ": nested deeper than 256 levels"), std::string::npos) << result.err;
+}
+
 TEST_F(Summarize, AbsentStepsAndUnknownKeysAreTolerated) {
   auto result = run_artifact(R"("collectorVersion": "0.1.0", "step_18_future_step": {"things": [1]})");
   EXPECT_EQ(result.code, 0);
