@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <vector>
 
 #include "recorder/base/text.hpp"
 #include "redact_detail.hpp"
@@ -245,27 +246,38 @@ std::string Redactor::Impl::replace_matches(std::string_view text, const RE2& re
 }
 
 // Replaces every known secret in one left-to-right pass (the longest at a position wins), so a
-// replacement is never searched again.
+// replacement is never searched again. Each secret's next occurrence is remembered and searched
+// again only once the pass has moved past it: one scan of the text per secret, however many
+// occurrences.
 std::string Redactor::Impl::replace_known(std::string_view text) {
   std::lock_guard lock(mutex);
   if (known.empty()) return std::string(text);
   return outside_placeholders(text, [&](std::string_view part) {
+    using Entry = std::pair<const std::string, std::string>;
+    std::vector<const Entry*> entries;
+    std::vector<std::size_t> next;
+    for (const auto& entry : known) {
+      entries.push_back(&entry);
+      next.push_back(part.find(entry.first));
+    }
     std::string out;
     std::size_t pos = 0;
-    while (pos < part.size()) {
-      std::size_t best_at = std::string_view::npos;
-      const std::pair<const std::string, std::string>* best = nullptr;
-      for (const auto& entry : known) {
-        auto at = part.find(entry.first, pos);
-        if (at < best_at || (at == best_at && at != std::string_view::npos && entry.first.size() > best->first.size())) {
-          best_at = at;
-          best = &entry;
+    for (;;) {
+      std::size_t best = entries.size();
+      for (std::size_t i = 0; i < entries.size(); ++i) {
+        if (next[i] == std::string_view::npos) continue;
+        if (best == entries.size() || next[i] < next[best] ||
+            (next[i] == next[best] && entries[i]->first.size() > entries[best]->first.size())) {
+          best = i;
         }
       }
-      if (best == nullptr) break;
-      out += part.substr(pos, best_at - pos);
-      out += best->second;
-      pos = best_at + best->first.size();
+      if (best == entries.size()) break;
+      out += part.substr(pos, next[best] - pos);
+      out += entries[best]->second;
+      pos = next[best] + entries[best]->first.size();
+      for (std::size_t i = 0; i < entries.size(); ++i) {
+        if (next[i] != std::string_view::npos && next[i] < pos) next[i] = part.find(entries[i]->first, pos);
+      }
     }
     if (pos < part.size()) out += part.substr(pos);
     return out;

@@ -274,6 +274,24 @@ TEST(Redactor, ASecretDay2HoldsIsReplacedWhereverItAppears) {
   EXPECT_EQ(redactor.redact_text("upstream said env-token-value-42; short"), "upstream said <redacted:credential:1>; short");
 }
 
+// Several held secrets, one the start of another, each occurring many times: every occurrence goes,
+// the longer secret wins where both start, and a placeholder is never searched again.
+TEST(Redactor, ManyOccurrencesOfOverlappingHeldSecretsAreEachReplacedOnce) {
+  Redactor redactor;
+  redactor.add_secret("tok-123456");
+  redactor.add_secret("tok-123456-extended");
+  redactor.add_secret("other-secret-9");
+  std::string text, expected;
+  for (int i = 0; i < 200; ++i) {
+    text += "a tok-123456-extended b tok-123456 c other-secret-9 ";
+    expected += "a <redacted:credential:2> b <redacted:credential:1> c <redacted:credential:3> ";
+  }
+  auto redacted = redactor.redact_text(text);
+  EXPECT_EQ(redacted.find("tok-123456"), std::string::npos);
+  EXPECT_EQ(redacted.find("other-secret-9"), std::string::npos);
+  EXPECT_EQ(redacted, expected) << redacted.substr(0, 200);
+}
+
 TEST(SafeUrl, DropsUserinfoAndSecretQueryValues) {
   EXPECT_EQ(safe_url("http://user:PW@host:3000/graphql?token=abc&x=1"), "http://<redacted>@host:3000/graphql?token=<redacted>&x=1");
   EXPECT_EQ(safe_url("https://acme.dagster.cloud/prod/graphql"), "https://acme.dagster.cloud/prod/graphql");
