@@ -223,19 +223,31 @@ Result<rapidjson::Document> read_json_file(const std::string& path, Comments com
 
 namespace {
 
+std::string_view key_of(const rapidjson::Value::Member& member) {
+  return {member.name.GetString(), member.name.GetStringLength()};
+}
+
 template <class Writer>
 void write_sorted(const rapidjson::Value& value, Writer& writer) {
   if (value.IsObject()) {
-    std::vector<const rapidjson::Value::Member*> members;
-    for (const auto& member : value.GetObject()) members.push_back(&member);
-    std::stable_sort(members.begin(), members.end(), [](const auto* a, const auto* b) {
-      return std::string_view(a->name.GetString(), a->name.GetStringLength()) <
-             std::string_view(b->name.GetString(), b->name.GetStringLength());
-    });
+    const auto object = value.GetObject();
     writer.StartObject();
-    for (const auto* member : members) {
-      writer.Key(member->name.GetString(), member->name.GetStringLength());
-      write_sorted(member->value, writer);
+    // Most objects day2 writes were read from sorted text or built in order: then no index to sort.
+    bool sorted = std::is_sorted(object.begin(), object.end(),
+                                 [](const auto& a, const auto& b) { return key_of(a) < key_of(b); });
+    if (sorted) {
+      for (const auto& member : object) {
+        writer.Key(member.name.GetString(), member.name.GetStringLength());
+        write_sorted(member.value, writer);
+      }
+    } else {
+      std::vector<const rapidjson::Value::Member*> members;
+      for (const auto& member : object) members.push_back(&member);
+      std::stable_sort(members.begin(), members.end(), [](const auto* a, const auto* b) { return key_of(*a) < key_of(*b); });
+      for (const auto* member : members) {
+        writer.Key(member->name.GetString(), member->name.GetStringLength());
+        write_sorted(member->value, writer);
+      }
     }
     writer.EndObject();
   } else if (value.IsArray()) {
