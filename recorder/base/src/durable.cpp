@@ -28,7 +28,13 @@ namespace detail {
 
 std::size_t sync_calls() { return g_sync_calls.load(); }
 
-std::optional<WriteFailure> write_sync_close(int fd, std::string_view content) {
+namespace {
+
+enum class Sync { yes, no };
+
+// Writes all of `content` to `fd` (retrying interrupted writes), fsyncs it when asked (and not in
+// scratch) and closes it; `fd` is closed whatever happens; the first failure is returned.
+std::optional<WriteFailure> write_close(int fd, std::string_view content, Sync sync) {
   std::size_t written = 0;
   while (written < content.size()) {
     ssize_t n = ::write(fd, content.data() + written, content.size() - written);
@@ -40,12 +46,16 @@ std::optional<WriteFailure> write_sync_close(int fd, std::string_view content) {
     }
     written += static_cast<std::size_t>(n);
   }
-  int synced = t_scratch ? 0 : counted_fsync(fd);
+  int synced = sync == Sync::yes && !t_scratch ? counted_fsync(fd) : 0;
   int saved = errno;
   if (::close(fd) != 0 && synced == 0) return WriteFailure{"close failed", errno};
   if (synced != 0) return WriteFailure{"fsync failed", saved};
   return std::nullopt;
 }
+
+}  // namespace
+
+std::optional<WriteFailure> write_sync_close(int fd, std::string_view content) { return write_close(fd, content, Sync::yes); }
 
 }  // namespace detail
 
@@ -67,18 +77,7 @@ Result<void> write_new_file_synced(const std::string& path, std::string_view con
 Result<void> write_new_file(const std::string& path, std::string_view content) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return os_error(path, "cannot create", errno);
-  std::size_t written = 0;
-  while (written < content.size()) {
-    ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int saved = n < 0 ? errno : EIO;
-      ::close(fd);
-      return os_error(path, "write failed", saved);
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (::close(fd) != 0) return os_error(path, "close failed", errno);
+  if (auto failed = detail::write_close(fd, content, detail::Sync::no)) return os_error(path, failed->what, failed->error);
   return {};
 }
 
