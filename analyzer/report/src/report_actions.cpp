@@ -46,6 +46,8 @@ struct Verdict {
   std::string rationale;
 };
 
+constexpr std::string_view k_retried_rationale = "transient: the retry succeeded";
+constexpr std::string_view k_reexecuted_rationale = "re-executed by hand and succeeded";
 constexpr std::string_view k_dbt_rationale =
     "retry SUCCESS is not definitive for dbt killed by max runtime: confirm the destination table's last write "
     "post-dates the retry (JOBS_BY_PROJECT)";
@@ -62,6 +64,12 @@ std::set<std::string> dbt_caveat_runs(const Report& report) {
   return out;
 }
 
+// Whether a retry chain's last link is a re-execution someone launched ("...; re-execution C (manual): SUCCESS").
+bool last_link_is_manual(std::string_view retry) {
+  auto separator = retry.rfind("; ");
+  return retry.substr(separator == std::string_view::npos ? 0 : separator + 2).starts_with("re-execution ");
+}
+
 // The status of a retry chain's last run ("retry B: FAILURE; retry C: SUCCESS" -> "SUCCESS"): a
 // chain's outcome is its last run.
 std::string_view chain_outcome(std::string_view retry) {
@@ -75,7 +83,8 @@ Verdict run_verdict(const RunEvidence& run, const Cause& cause, std::size_t unre
     return {Action::monitor, std::string(k_dbt_rationale)};
   }
   if (outcome == "SUCCESS") {
-    return {Action::no_action, "transient: the retry succeeded"};
+    // Someone's re-execution (the chain's last link is manual) may have followed a fix: not "transient".
+    return {Action::no_action, std::string(last_link_is_manual(run.retry) ? k_reexecuted_rationale : k_retried_rationale)};
   }
   if (outcome == "FAILURE") {
     return {Action::investigate, "the retry failed too"};

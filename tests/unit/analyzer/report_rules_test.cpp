@@ -446,13 +446,23 @@ const std::string k_first = "aaaaaaaa-0000-0000-0000-00000000000a";
 const std::string k_second = "bbbbbbbb-0000-0000-0000-00000000000b";
 const std::string k_third = "cccccccc-0000-0000-0000-00000000000c";
 
+// The close case: a chain whose last link is Dagster's automatic retry stays "transient".
+TEST(ReportRules, AChainEndingInAnAutomaticRetrySucceededIsTransient) {
+  auto report = build(failed_runs(code_error_run(k_first)) + ", " +
+                      chain({{k_first, k_second, "FAILURE", false}, {k_second, k_third, "SUCCESS", true}}));
+  const ActionRow* row = action_for(report, "`nightly` `aaaaaaaa`");
+  ASSERT_NE(row, nullptr);
+  EXPECT_EQ(row->action, Action::no_action);
+  EXPECT_EQ(row->rationale, "transient: the retry succeeded");
+}
+
 TEST(ReportRules, ARunWhoseChainEndsInSuccessNeedsNoActionAndAManualReexecutionIsLabelled) {
   auto report = build(failed_runs(code_error_run(k_first)) + ", " +
                       chain({{k_first, k_second, "FAILURE", true}, {k_second, k_third, "SUCCESS", false}}));
   const ActionRow* row = action_for(report, "`nightly` `aaaaaaaa`");
   ASSERT_NE(row, nullptr);
   EXPECT_EQ(row->action, Action::no_action);
-  EXPECT_EQ(row->rationale, "transient: the retry succeeded");
+  EXPECT_EQ(row->rationale, "re-executed by hand and succeeded");  // someone's re-execution: maybe after a fix
   ASSERT_EQ(report.causes.size(), 1u);
   EXPECT_EQ(report.causes[0].runs.at(0).retry,
             "retry " + k_second + ": FAILURE; re-execution " + k_third + " (manual): SUCCESS");
