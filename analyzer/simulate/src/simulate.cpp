@@ -35,6 +35,7 @@ class WorldTransport : public recorder::Transport {
   explicit WorldTransport(std::shared_ptr<const sim::World> world) : m_world(std::move(world)) {}
   Result<recorder::HttpResponse> send(const recorder::HttpRequest& request) override {
     if (request.service == recorder::Service::dagster) return sim::answer_dagster(*m_world, request.body);
+    if (auto denied = sim::denied_answer(*m_world, request.service)) return *denied;
     return sim::answer_google(*m_world, request);
   }
 
@@ -93,6 +94,35 @@ std::string config_text(const sim::World& world) {
   return doc.MemberCount() == 0 ? "" : recorder::write_json(doc, recorder::Pretty::yes);
 }
 
+// expected.json's "actions", "together" and "report", when the spec gives them.
+void add_run_expectations(const sim::World& world, double start, double end, rapidjson::Document& doc) {
+  auto& a = doc.GetAllocator();
+  rapidjson::Value actions(rapidjson::kObjectType);
+  for (const auto& run : world.runs) {
+    if (run.status != "FAILURE" || run.end < start || run.end > end || run.expect.action.empty()) continue;
+    actions.AddMember(recorder::json_string(run.id, a), recorder::json_string(run.expect.action, a), a);
+  }
+  if (actions.MemberCount() > 0) doc.AddMember("actions", actions, a);
+  if (!world.together.empty()) {
+    rapidjson::Value together(rapidjson::kArrayType);
+    for (const auto& group : world.together) {
+      rapidjson::Value ids(rapidjson::kArrayType);
+      for (const auto& id : group) ids.PushBack(recorder::json_string(id, a), a);
+      together.PushBack(ids, a);
+    }
+    doc.AddMember("together", together, a);
+  }
+  if (!world.report_mentions.empty() || !world.report_omits.empty()) {
+    rapidjson::Value report(rapidjson::kObjectType);
+    for (auto [key, list] : {std::pair{"mentions", &world.report_mentions}, std::pair{"omits", &world.report_omits}}) {
+      rapidjson::Value texts(rapidjson::kArrayType);
+      for (const auto& text : *list) texts.PushBack(recorder::json_string(text, a), a);
+      report.AddMember(rapidjson::StringRef(key), texts, a);
+    }
+    doc.AddMember("report", report, a);
+  }
+}
+
 std::string expected_text(const sim::World& world) {
   rapidjson::Document doc(rapidjson::kObjectType);
   auto& a = doc.GetAllocator();
@@ -121,21 +151,7 @@ std::string expected_text(const sim::World& world) {
     runs.AddMember(recorder::json_string(run.id, a), row, a);
   }
   doc.AddMember("runs", runs, a);
-  rapidjson::Value actions(rapidjson::kObjectType);
-  for (const auto& run : world.runs) {
-    if (run.status != "FAILURE" || run.end < start || run.end > end || run.expect.action.empty()) continue;
-    actions.AddMember(recorder::json_string(run.id, a), recorder::json_string(run.expect.action, a), a);
-  }
-  if (actions.MemberCount() > 0) doc.AddMember("actions", actions, a);
-  if (!world.together.empty()) {
-    rapidjson::Value together(rapidjson::kArrayType);
-    for (const auto& group : world.together) {
-      rapidjson::Value ids(rapidjson::kArrayType);
-      for (const auto& id : group) ids.PushBack(recorder::json_string(id, a), a);
-      together.PushBack(ids, a);
-    }
-    doc.AddMember("together", together, a);
-  }
+  add_run_expectations(world, start, end, doc);
   return recorder::write_json(doc, recorder::Pretty::yes);
 }
 

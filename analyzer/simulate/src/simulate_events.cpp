@@ -150,6 +150,22 @@ void worker_died(Log& log, double end, std::string_view diagnostics) {
                                    "the run: 0.", diagnostics, r.id));
 }
 
+// The attempts before the last of a step whose RetryPolicy retried it (`attempts` > 1): each fails
+// with `error` and requests a retry (STEP_UP_FOR_RETRY), then the step restarts (STEP_RESTARTED),
+// as Dagster writes them (dagster-messages.md); spread evenly between the step's start and its end.
+void retried_attempts(Log& log, double t0, double end, const std::string& error) {
+  const Run& r = log.run;
+  double gap = (end - 1 - (t0 + 6)) / r.attempts;
+  for (int attempt = 1; attempt < r.attempts; ++attempt) {
+    double at = t0 + 6 + gap * attempt;
+    log.add("ExecutionStepUpForRetryEvent", "STEP_UP_FOR_RETRY", "DEBUG", at - gap / 4,
+            fmt::format("Execution of step \"{}\" failed and has requested a retry in 10 seconds.", r.step), true,
+            fmt::format(R"(,"error":{})", error));
+    log.add("ExecutionStepRestartEvent", "STEP_RESTARTED", "DEBUG", at,
+            fmt::format("Started re-execution (attempt # {}) of step \"{}\".", attempt + 1, r.step), true);
+  }
+}
+
 void failure(Log& log, double t0, double end) {
   const Run& r = log.run;
   std::string pod = fmt::format("dagster-run-{}-x7k2p", r.id);
@@ -159,6 +175,7 @@ void failure(Log& log, double t0, double end) {
       auto error = user_error(r, r.mode == FailureMode::connection_error
                                      ? "ConnectionRefusedError: [Errno 111] Connection refused"
                                      : "ValueError: invalid value in column 'amount': 'abc'");
+      retried_attempts(log, t0, end, error);
       log.step_failure(end - 1, "USER_CODE_ERROR", error);
       log.run_failure(end, log.steps_failed(), error);
       break;

@@ -217,6 +217,20 @@ std::vector<std::pair<const Run*, PodEvent>> all_pod_events(const World& world) 
   return out;
 }
 
+std::optional<recorder::HttpResponse> denied_answer(const World& world, recorder::Service service) {
+  std::string api(recorder::to_string(service));
+  if (std::find(world.gcp.denied.begin(), world.gcp.denied.end(), api) == world.gcp.denied.end()) return std::nullopt;
+  // The permission of the API's read that day2 sends most.
+  static const std::map<std::string, std::string> k_permission = {{"logging", "logging.logEntries.list"},
+                                                                 {"monitoring", "monitoring.timeSeries.list"},
+                                                                 {"error_reporting", "errorreporting.groups.list"},
+                                                                 {"container", "container.clusters.get"}};
+  auto permission = k_permission.count(api) ? k_permission.at(api) : api + ".get";
+  return json_response(403, fmt::format(
+      R"({{"error":{{"code":403,"message":{},"status":"PERMISSION_DENIED","details":[{{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"IAM_PERMISSION_DENIED","domain":"iam.googleapis.com","metadata":{{"permission":{}}}}}]}}}})",
+      quote(fmt::format("Permission '{}' denied on resource (or it may not exist).", permission)), quote(permission)));
+}
+
 recorder::HttpResponse answer_google(const World& world, const recorder::HttpRequest& request) {
   std::string path = path_of(request.url);
   if (request.method == "POST" && path == "/v2/entries:list") return list_entries(world, request.body);

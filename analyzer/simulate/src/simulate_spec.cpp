@@ -72,8 +72,8 @@ struct Parser {
 
   Run run(const Value& v, const std::string& at) {
     check_keys(v, at, {"id", "job", "location", "created", "start", "end", "status", "failure", "step", "error",
-                       "max_runtime", "exiting_engine_event", "materialized", "tags", "retry", "pod_events", "expect",
-                       "count", "every", "parent", "automatic"});
+                       "max_runtime", "exiting_engine_event", "materialized", "attempts", "tags", "retry", "pod_events",
+                       "expect", "count", "every", "parent", "automatic"});
     Run r;
     r.id = text(v, at, "id");
     r.job = text(v, at, "job");
@@ -93,6 +93,10 @@ struct Parser {
     r.max_runtime = static_cast<int>(num(v, at, "max_runtime", 3600, 1, 7 * 86400));
     r.exiting_engine_event = flag(v, at, "exiting_engine_event");
     r.materialized = flag(v, at, "materialized");
+    r.attempts = static_cast<int>(num(v, at, "attempts", 1, 1, 10));
+    if (r.attempts > 1 && r.mode != FailureMode::user_code_error && r.mode != FailureMode::connection_error) {
+      throw SpecError{at + "/attempts", "only a user_code_error or connection_error step is retried by its RetryPolicy"};
+    }
     spec_tags(v, at, r);
     default_tags(r);
     pod_events(v, at, r);
@@ -304,6 +308,24 @@ struct Parser {
     expectations(doc, "findings", world.findings_present, world.findings_absent);
     expectations(doc, "causes", world.causes_present, world.causes_absent);
     together(doc);
+    wording(doc);
+  }
+
+  // "report": {"mentions": [texts], "omits": [texts]}: wording the report must hold / must not.
+  void wording(const Value& doc) {
+    const Value* r = member(doc, "report");
+    if (!r) return;
+    check_keys(*r, "/report", {"mentions", "omits"});
+    for (auto [key, out] : {std::pair{"mentions", &world.report_mentions}, std::pair{"omits", &world.report_omits}}) {
+      const auto& list = array(*r, "/report", key);
+      for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
+        if (!list[i].IsString() || list[i].GetStringLength() == 0) {
+          throw SpecError{fmt::format("/report/{}/{}", key, i), "must be a non-empty text"};
+        }
+        out->push_back(list[i].GetString());
+      }
+      std::sort(out->begin(), out->end());
+    }
   }
 
   // "together": [["<run id>", ...], ...]: runs of the spec that must sit under one root cause.
@@ -328,7 +350,7 @@ struct Parser {
     check_keys(doc, "", {"now", "window", "timezone", "flavor", "organization", "agent_replicas", "seed", "page_size",
                          "gcp", "locations", "runs", "sensors", "schedules", "daemons", "backfills", "agents",
                          "asset_checks", "error_groups", "alerts", "pod_events", "agent_pod_creates", "findings", "causes",
-                         "together", "description", "node_pools", "node_events", "exporter_restarts"});
+                         "together", "report", "description", "node_pools", "node_events", "exporter_restarts"});
     auto now = recorder::parse_rfc3339(text(doc, "", "now"));
     if (!now) throw SpecError{"/now", member(doc, "now") ? now.error().message : "\"now\" is required"};
     world.now = *now;
@@ -344,10 +366,18 @@ struct Parser {
     seed = static_cast<std::uint64_t>(num(doc, "", "seed", 1, 0, 1e15));
     world.page_size = static_cast<int>(num(doc, "", "page_size", 200, 1, 1000));
     if (const Value* gcp = member(doc, "gcp")) {
-      check_keys(*gcp, "/gcp", {"project", "cluster", "location", "agent_namespace"});
+      check_keys(*gcp, "/gcp", {"project", "cluster", "location", "agent_namespace", "denied"});
       world.gcp = {text(*gcp, "/gcp", "project"), text(*gcp, "/gcp", "cluster", "prod"),
-                   text(*gcp, "/gcp", "location", "us-central1"), text(*gcp, "/gcp", "agent_namespace")};
+                   text(*gcp, "/gcp", "location", "us-central1"), text(*gcp, "/gcp", "agent_namespace"), {}};
       if (world.gcp.project.empty()) throw SpecError{"/gcp", "\"project\" is required"};
+      const auto& denied = array(*gcp, "/gcp", "denied");
+      for (rapidjson::SizeType i = 0; i < denied.Size(); ++i) {
+        static const std::vector<std::string> k_apis = {"container", "error_reporting", "logging", "monitoring"};
+        if (!denied[i].IsString() || std::find(k_apis.begin(), k_apis.end(), denied[i].GetString()) == k_apis.end()) {
+          throw SpecError{fmt::format("/gcp/denied/{}", i), "must be one of container, error_reporting, logging, monitoring"};
+        }
+        world.gcp.denied.emplace_back(denied[i].GetString());
+      }
     }
     const auto& runs = array(doc, "", "runs");
     for (rapidjson::SizeType i = 0; i < runs.Size(); ++i) add_runs(runs[i], fmt::format("/runs/{}", i));

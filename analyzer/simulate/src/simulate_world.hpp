@@ -66,6 +66,7 @@ struct Run {
   int max_runtime = 3600;
   bool exiting_engine_event = false;
   bool materialized = false;
+  int attempts = 1;  // user_code_error / connection_error: the step's RetryPolicy ran it this many times
   std::map<std::string, std::string> tags;
   std::string parent_id;
   std::string root_id;
@@ -116,6 +117,9 @@ struct Gcp {
   std::string cluster;
   std::string location;
   std::string agent_namespace;  // "" = the runs' ("dagster")
+  // APIs the credential may not read ("logging", "monitoring", "error_reporting", "container"):
+  // every request to them is answered 403 PERMISSION_DENIED, as for a missing IAM role.
+  std::vector<std::string> denied;
 };
 
 // A Dagster+ agent (flavor "plus") and its recent heartbeat errors.
@@ -221,6 +225,8 @@ struct World {
   std::vector<std::string> causes_present;  // platform causes the report must name (Root Causes)
   std::vector<std::string> causes_absent;
   std::vector<std::vector<std::string>> together;  // run ids that must sit under one root cause
+  std::vector<std::string> report_mentions;  // "report": wording the report must / must not hold
+  std::vector<std::string> report_omits;
 };
 
 // Parses the spec `text`; `source` names it in errors. Never throws: bad JSON, an unknown key or
@@ -256,6 +262,9 @@ std::string answer_plus(const World& world, const std::string& op);
 recorder::HttpResponse list_entries(const World& world, const std::string& body);
 // A Google API answer: `body` as JSON with `status` (simulate_gcp.cpp).
 recorder::HttpResponse json_response(int status, std::string body);
+// The 403 PERMISSION_DENIED an API of `gcp.denied` answers (google.rpc.Status with the IAM ErrorInfo,
+// as Google's APIs answer a credential without the role), or nullopt when `service` is not denied.
+std::optional<recorder::HttpResponse> denied_answer(const World& world, recorder::Service service);
 // A stable fake identifier derived from `seed` (uids, resource versions): same world, same bundle.
 std::uint64_t fnv1a(std::string_view text);
 // A uuid-shaped uid derived from `seed`.

@@ -301,6 +301,64 @@ TEST_F(Regress, UpdateKeepsTheActionsAndTheGroupsThatStillHold) {
   EXPECT_EQ(read_text(to / "expected.json"), read_text(source / "expected.json"));
 }
 
+TEST(RegressCompare, ReportWordingIsCheckedAgainstEveryTextOfTheReport) {
+  regress::Expectation expected;
+  expected.mentions = {"evidence missing"};
+  expected.omits = {"no preemption evidence"};
+  regress::Outcome actual;
+  actual.texts = {{"/headline", "2 failed runs"},
+                  {"/impact/0/items/0", "1. Code-server pod events `etl-*`: evidence missing (step 10 failed) → ..."}};
+  EXPECT_TRUE(regress::compare(expected, actual).empty()) << ::testing::PrintToString(regress::compare(expected, actual));
+
+  // The close case: the procedure reads the missing events as absent.
+  actual.texts[1].second = "1. Code-server pod events `etl-*`: 0 found → no preemption evidence";
+  auto lines = regress::compare(expected, actual);
+  ASSERT_EQ(lines.size(), 2u) << ::testing::PrintToString(lines);
+  EXPECT_EQ(lines[0], "report: mentions \"evidence missing\": no text of the report does");
+  EXPECT_EQ(lines[1], "report: omits \"no preemption evidence\": it is in /impact/0/items/0: "
+                      "1. Code-server pod events `etl-*`: 0 found → no preemption evidence");
+}
+
+TEST_F(Regress, ReportWordingInExpectedJsonIsCheckedOnTheReplayAndKeptWhileItHolds) {
+  auto scenario = copy_scenario("worded");
+  auto expected = recorder::read_json_file(scenario + "/expected.json");
+  ASSERT_TRUE(expected);
+  auto& a = expected->GetAllocator();
+  rapidjson::Value mentions(rapidjson::kArrayType);
+  mentions.PushBack("connection_job", a).PushBack("a sentence no report has", a);
+  rapidjson::Value omits(rapidjson::kArrayType);
+  omits.PushBack("Day-2 Operations Report", a).PushBack("another sentence no report has", a);
+  rapidjson::Value report(rapidjson::kObjectType);
+  report.AddMember("mentions", mentions, a).AddMember("omits", omits, a);
+  expected->AddMember("report", report, a);
+  std::ofstream(scenario + "/expected.json") << recorder::write_json(*expected, recorder::Pretty::yes);
+
+  auto result = regress_cli({corpus()});
+  EXPECT_EQ(result.code, 1) << result.out;
+  EXPECT_NE(result.out.find("report: mentions \"a sentence no report has\": no text of the report does"), std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("report: omits \"Day-2 Operations Report\": it is in /title: Day-2 Operations Report"),
+            std::string::npos) << result.out;
+  EXPECT_EQ(result.out.find("connection_job\": no text"), std::string::npos) << result.out;
+
+  // --update keeps the claims that hold and drops the others; the scenario then passes.
+  ASSERT_EQ(regress_cli({corpus(), "--update"}).code, 0);
+  auto updated = recorder::read_json_file(scenario + "/expected.json");
+  ASSERT_TRUE(updated);
+  EXPECT_EQ(recorder::write_json((*updated)["report"]),
+            R"({"mentions":["connection_job"],"omits":["another sentence no report has"]})");
+  EXPECT_EQ(regress_cli({corpus()}).code, 0);
+
+  for (auto [text, message] : {std::pair{R"({"runs": {}, "report": {"mentions": [1]}})", "report.mentions[0]: expected a non-empty text"},
+                               std::pair{R"({"runs": {}, "report": {"says": []}})", "report.says: unknown key"},
+                               std::pair{R"({"runs": {}, "report": []})", "\"report\" is not an object"}}) {
+    std::ofstream(scenario + "/expected.json") << text;
+    auto bad = regress_cli({corpus()});
+    EXPECT_EQ(bad.code, 1);
+    EXPECT_NE(bad.out.find(message), std::string::npos) << bad.out;
+  }
+}
+
 TEST(RegressShard, ParsesIOverN) {
   EXPECT_EQ(*regress::parse_shard("1/1"), (std::pair{1, 1}));
   EXPECT_EQ(*regress::parse_shard("3/4"), (std::pair{3, 4}));

@@ -339,7 +339,7 @@ TEST(Simulate, BadSpecsAreRefusedNamingFileLineAndPath) {
   EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\", \"windw\": {}}"),
             "spec.json:1: /windw: unknown key \"windw\" (known: agent_pod_creates, agent_replicas, agents, alerts, "
             "asset_checks, backfills, causes, daemons, description, error_groups, exporter_restarts, findings, flavor, gcp, "
-            "locations, node_events, node_pools, now, organization, page_size, pod_events, runs, schedules, seed, "
+            "locations, node_events, node_pools, now, organization, page_size, pod_events, report, runs, schedules, seed, "
             "sensors, timezone, together, window)");
   EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\",\n \"window\": {\"start\": \"2025-11-24T00:00:00Z\", "
                        "\"end\": \"2026-11-24T12:00:00Z\"}}"),
@@ -419,6 +419,43 @@ TEST(Simulate, AReexecutionChainIsARunGroupAndItsExpectationsReachExpectedJson) 
   EXPECT_EQ(fields["r2 dagster/retry_number"], "1");     // automatic
   EXPECT_EQ(fields["r1 dagster/auto_retry_run_id"], "r2");
   EXPECT_EQ(fields["r1 parentRunId"], "null");
+}
+
+// A denied API answers every request 403 PERMISSION_DENIED with the IAM ErrorInfo, as Google's APIs
+// answer a credential without the role; the others answer as before. The wording claims reach
+// expected.json.
+TEST(Simulate, ADeniedApiAnswersPermissionDeniedAndTheWordingClaimsReachExpectedJson) {
+  auto sim = simulate_text(R"({"now": "2026-11-24T12:00:00Z", "gcp": {"project": "p", "denied": ["logging"]},
+    "runs": [{"job": "a", "end": "2026-11-24T05:00:00Z", "failure": "preempted"}],
+    "report": {"mentions": ["evidence missing"], "omits": ["no preemption evidence"]}})", "spec.json");
+  ASSERT_TRUE(sim) << sim.error().message;
+  int logging = 0, others = 0;
+  for (const auto& e : sim->bundle.exchanges) {
+    if (e.service == recorder::Service::dagster) continue;
+    if (e.service != recorder::Service::logging) {
+      ++others;
+      EXPECT_EQ(e.status, 200) << e.path;
+      continue;
+    }
+    ++logging;
+    EXPECT_EQ(e.status, 403) << e.path;
+    auto body = parse(e.response_body);
+    EXPECT_EQ(std::string(body["error"]["status"].GetString()), "PERMISSION_DENIED");
+    EXPECT_EQ(std::string(body["error"]["details"][0]["reason"].GetString()), "IAM_PERMISSION_DENIED");
+    EXPECT_EQ(std::string(body["error"]["details"][0]["metadata"]["permission"].GetString()), "logging.logEntries.list");
+  }
+  EXPECT_GE(logging, 2);  // step 08's audit log and step 10's events at least
+  EXPECT_GE(others, 1);
+  auto expected = recorder::parse_json(sim->expected, "expected.json");
+  ASSERT_TRUE(expected);
+  EXPECT_EQ(recorder::write_json((*expected)["report"]), R"({"mentions":["evidence missing"],"omits":["no preemption evidence"]})");
+
+  EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\",\n \"gcp\": {\"project\": \"p\", \"denied\": [\"iam\"]}}"),
+            "spec.json:2: /gcp/denied/0: must be one of container, error_reporting, logging, monitoring");
+  EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\",\n \"report\": {\"mentions\": [\"\"]}}"),
+            "spec.json:2: /report/mentions/0: must be a non-empty text");
+  EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\",\n \"report\": {\"says\": []}}"),
+            "spec.json:2: /report/says: unknown key \"says\" (known: mentions, omits)");
 }
 
 TEST(Simulate, CommandExitsTwoOnABadSpec) {

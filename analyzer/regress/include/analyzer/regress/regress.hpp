@@ -33,6 +33,8 @@ struct Outcome {
   // and the actions of the Actions rows that name it (one).
   std::map<std::string, std::vector<std::size_t>> causes_of_run;
   std::map<std::string, std::vector<std::string>> actions_of_run;
+  // Every string of the JSON report, with its JSON pointer ("/impact/0/items/1"), for "report".
+  std::vector<std::pair<std::string, std::string>> texts;
 };
 
 // `expected.json`: {"runs": {"<runId>": {"job", "category", "rule"}}, "findings": {"present": [...],
@@ -50,6 +52,10 @@ struct Expectation {
   std::set<std::string> causes_absent;
   std::map<std::string, std::string> actions;
   std::vector<std::vector<std::string>> together;
+  // "report": {"mentions": [...], "omits": [...]}: text some string of the report must contain / no
+  // string may contain (a wording claim the rules exist for: "evidence missing", not "0 found").
+  std::set<std::string> mentions;
+  std::set<std::string> omits;
   std::string review;
 };
 
@@ -71,7 +77,8 @@ recorder::Result<Outcome> replay(const std::string& scenario, const RuleFiles& r
 recorder::Result<Expectation> read_expectation(const std::string& scenario);
 
 // Writes `<scenario>/expected.json` from `outcome`, keeping the `absent` findings of `previous` that
-// are still absent and its `review` note (atomically; sorted keys).
+// are still absent, its actions and groups of runs and wording claims that still hold, and its
+// `review` note (atomically; sorted keys).
 recorder::Result<void> write_expectation(const std::string& scenario, const Outcome& outcome,
                                          const std::optional<Expectation>& previous);
 
