@@ -44,6 +44,7 @@ constexpr std::size_t k_escalate_runs = 3;
 struct Verdict {
   Action action;
   std::string rationale;
+  bool chain_succeeded = false;  // the run's retry chain ended in SUCCESS
 };
 
 constexpr std::string_view k_retried_rationale = "transient: the retry succeeded";
@@ -64,27 +65,14 @@ std::set<std::string> dbt_caveat_runs(const Report& report) {
   return out;
 }
 
-// Whether a retry chain's last link is a re-execution someone launched ("...; re-execution C (manual): SUCCESS").
-bool last_link_is_manual(std::string_view retry) {
-  auto separator = retry.rfind("; ");
-  return retry.substr(separator == std::string_view::npos ? 0 : separator + 2).starts_with("re-execution ");
-}
-
-// The status of a retry chain's last run ("retry B: FAILURE; retry C: SUCCESS" -> "SUCCESS"): a
-// chain's outcome is its last run.
-std::string_view chain_outcome(std::string_view retry) {
-  auto colon = retry.rfind(": ");
-  return colon == std::string_view::npos ? std::string_view{} : retry.substr(colon + 2);
-}
-
 Verdict run_verdict(const RunEvidence& run, const Cause& cause, std::size_t unretried_in_cause, const std::set<std::string>& dbt) {
-  auto outcome = chain_outcome(run.retry);
+  const std::string& outcome = run.retry.outcome;  // a chain's outcome is its last run
   if (outcome == "SUCCESS" && dbt.count(run.run_id) != 0) {
     return {Action::monitor, std::string(k_dbt_rationale)};
   }
   if (outcome == "SUCCESS") {
     // Someone's re-execution (the chain's last link is manual) may have followed a fix: not "transient".
-    return {Action::no_action, std::string(last_link_is_manual(run.retry) ? k_reexecuted_rationale : k_retried_rationale)};
+    return {Action::no_action, std::string(run.retry.last_manual ? k_reexecuted_rationale : k_retried_rationale), true};
   }
   if (outcome == "FAILURE") {
     return {Action::investigate, "the retry failed too"};
@@ -108,15 +96,18 @@ void run_actions(Report& report) {
     for (const auto& run : cause.runs) { unretried += run.retry.empty() ? 1 : 0; }
     std::map<std::pair<Action, std::string>, std::vector<std::string>> rows;
     std::map<std::pair<Action, std::string>, std::vector<std::string>> ids;
+    std::set<std::pair<Action, std::string>> succeeded;  // the rows of runs whose chains ended in SUCCESS
     for (const auto& run : cause.runs) {
       auto verdict = run_verdict(run, cause, unretried, dbt);
       rows[{verdict.action, verdict.rationale}].push_back(fmt::format("`{}` `{}`", run.job, short_id(run.run_id)));
       ids[{verdict.action, verdict.rationale}].push_back(run.run_id);
+      if (verdict.chain_succeeded) { succeeded.insert({verdict.action, verdict.rationale}); }
     }
     for (auto& [key, runs] : rows) {
       std::string item = fmt::format("{} (`{}`): {}", cause.category, cause.rule_id, runs.front());
       for (std::size_t i = 1; i < runs.size(); ++i) { item += ", " + runs[i]; }
       report.actions.push_back({key.first, item, key.second, cause.category, ids[key].front(), runs.size(), {}, ids[key]});
+      report.actions.back().chain_succeeded = succeeded.count(key) != 0;
     }
   }
 }

@@ -141,10 +141,12 @@ std::string mechanism_of_run(const Json& failure, const std::string& rule_id) {
 // Dagster's automatic retries, "re-execution <id> (manual): <status>" for re-executions someone
 // launched. A chain's outcome is its last run: A failed, its retry B failed, B's re-execution C
 // succeeded reads "retry B: FAILURE; re-execution C (manual): SUCCESS" for A, and for B.
-std::map<std::string, std::string> retries_by_parent(const Json& artifact) {
+std::map<std::string, RetryChain> retries_by_parent(const Json& artifact) {
   struct Child {
     std::string line;
     std::string id;
+    std::string status;
+    bool manual;
   };
   std::map<std::string, std::vector<Child>> children;
   const Json* step = step_payload(artifact, step_key(StepId::retries));
@@ -155,11 +157,12 @@ std::map<std::string, std::string> retries_by_parent(const Json& artifact) {
     auto id = text_of(retry, "retryRunId");
     auto line = manual ? fmt::format("re-execution {} (manual): {}", id, text_of(retry, "retryStatus"))
                        : fmt::format("retry {}: {}", id, text_of(retry, "retryStatus"));
-    children[text_of(retry, "parentRunId")].push_back({std::move(line), std::move(id)});
+    children[text_of(retry, "parentRunId")].push_back({std::move(line), std::move(id), text_of(retry, "retryStatus"), manual});
   }
-  std::map<std::string, std::string> out;
+  std::map<std::string, RetryChain> out;
   for (const auto& [parent, direct] : children) {
     std::vector<std::string> lines;
+    RetryChain chain;
     std::set<std::string> seen{parent};
     std::vector<std::string> next{parent};
     while (!next.empty()) {  // breadth first: generation by generation
@@ -171,11 +174,14 @@ std::map<std::string, std::string> retries_by_parent(const Json& artifact) {
           if (!seen.insert(child.id).second) { continue; }  // a malformed artifact's cycle
           lines.push_back(child.line);
           generation.push_back(child.id);
+          chain.outcome = child.status;  // the last link so far
+          chain.last_manual = child.manual;
         }
       }
       next = std::move(generation);
     }
-    out[parent] = fmt::format("{}", fmt::join(lines, "; "));
+    chain.text = fmt::format("{}", fmt::join(lines, "; "));
+    out[parent] = std::move(chain);
   }
   return out;
 }

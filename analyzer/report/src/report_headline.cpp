@@ -84,10 +84,8 @@ void add_headline(const recorder::Zone& zone, Report& report) {
     break;
   }
   if (report.headline.empty()) {
-    bool all_retried = failed_runs > 0 && std::all_of(report.actions.begin(), report.actions.end(), [](const ActionRow& row) {
-                         return row.rationale.rfind("transient: the retry succeeded", 0) == 0 ||
-                                row.rationale.rfind("re-executed by hand and succeeded", 0) == 0;
-                       });
+    bool all_retried = failed_runs > 0 && std::all_of(report.actions.begin(), report.actions.end(),
+                                                      [](const ActionRow& row) { return row.chain_succeeded; });
     report.headline = failed_runs == 0 && total == 0 ? "Quiet night: no failed run — nothing to do"
                       : all_retried ? fmt::format("{} failed run{}, all retried successfully — nothing to do", failed_runs,
                                                   failed_runs == 1 ? "" : "s")

@@ -159,7 +159,7 @@ void run_item(const Cause& cause, const RunEvidence& run, std::string& html) {
   if (run.first_step_error != "-") { html += fmt::format("<li>Step error: {}</li>\n", html_escape(run.first_step_error)); }
   html += fmt::format("<li>Run failure: {}{}</li>\n", html_escape(run.run_message),
                       run.error_class == "-" ? "" : fmt::format(" (error class <code>{}</code>)", html_escape(run.error_class)));
-  if (!run.retry.empty()) { html += fmt::format("<li>Retry: {}</li>\n", inline_text(run.retry)); }
+  if (!run.retry.empty()) { html += fmt::format("<li>Retry: {}</li>\n", inline_text(run.retry.text)); }
   for (const auto& event : run.pod_events) {
     html += fmt::format("<li class=\"evidence\">Pod event of the run&#39;s pod: {}</li>\n", inline_text(event));
   }

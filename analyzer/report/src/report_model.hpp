@@ -57,6 +57,15 @@ struct StepRow {
   std::string status;
 };
 
+// A failed run's retry chain (step 02), oldest link first, and what its last run says: a chain's
+// outcome is its last run.
+struct RetryChain {
+  std::string text;          // "retry <id>: FAILURE; re-execution <id> (manual): SUCCESS", or empty
+  std::string outcome;       // the last run's status ("SUCCESS", "FAILURE", ...), empty without a chain
+  bool last_manual = false;  // the last run is a re-execution someone launched, not Dagster's retry
+  bool empty() const { return text.empty(); }
+};
+
 struct RunEvidence {
   std::string run_id;
   std::string job;
@@ -77,7 +86,7 @@ struct RunEvidence {
   int log_total_lines = 0;                         // capturedLog.totalLines
   std::string log_error = {};                      // capturedLog.error: why they could not be read
   std::string run_message;      // the RunFailureEvent message, first line
-  std::string retry;            // "retry <id>: SUCCESS", or empty
+  RetryChain retry;             // its retry chain (empty: none recorded)
   std::vector<std::string> pod_events;  // pod events of the run's pods no rule cited, each saying if it passes the overlap gate
   std::optional<double> start_epoch;    // null for a run that never started
   std::string category;                 // its final category (after reclassification)
@@ -156,6 +165,7 @@ struct ActionRow {
   std::string next = {};    // the first command to run (report_next.cpp), or empty
   std::vector<std::string> run_ids = {};  // every run the row names (full ids)
   std::vector<std::string> readings = {}; // findings about the same runs folded in: "<label> (`<kind>`): <rationale>"
+  bool chain_succeeded = false;           // a run row whose runs' retry chains ended in SUCCESS (No action)
   // The rationale with the folded readings ("; " between): what the table shows.
   std::string full_rationale() const;
 };

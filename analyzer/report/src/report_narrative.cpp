@@ -51,9 +51,7 @@ std::string retries(const Cause& cause) {
       ++without;
       continue;
     }
-    // "retry <id>: <status>; retry <id>: <status>": the last retry decides.
-    auto colon = run.retry.rfind(": ");
-    ++by_status[colon == std::string::npos ? "?" : run.retry.substr(colon + 2)];
+    ++by_status[run.retry.outcome.empty() ? "?" : run.retry.outcome];  // the last run decides
   }
   if (by_status.empty()) { return "No retry was recorded."; }
   std::vector<std::string> parts;

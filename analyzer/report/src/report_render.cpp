@@ -154,7 +154,7 @@ void run_lines(const Cause& cause, const RunEvidence& run, std::string& md) {
   if (run.first_step_error != "-") { md += fmt::format("  - Step error: {}\n", run.first_step_error); }
   md += fmt::format("  - Run failure: {}{}\n", run.run_message,
                     run.error_class == "-" ? "" : fmt::format(" (error class `{}`)", run.error_class));
-  if (!run.retry.empty()) { md += fmt::format("  - Retry: {}\n", run.retry); }
+  if (!run.retry.empty()) { md += fmt::format("  - Retry: {}\n", run.retry.text); }
   for (const auto& event : run.pod_events) { md += fmt::format("  - Pod event of the run's pod: {}\n", event); }
 }
 
@@ -302,7 +302,7 @@ rapidjson::Value causes_json(const Report& r, Allocator& a) {
       row.AddMember("errorClass", str(run.error_class, a), a);
       row.AddMember("firstStepError", str(run.first_step_error, a), a);
       row.AddMember("runFailureMessage", str(run.run_message, a), a);
-      row.AddMember("retry", run.retry.empty() ? rapidjson::Value() : str(run.retry, a), a);
+      row.AddMember("retry", run.retry.empty() ? rapidjson::Value() : str(run.retry.text, a), a);
       row.AddMember("podEvents", strings(run.pod_events, a), a);
       row.AddMember("category", str(run.category, a), a);
       row.AddMember("ruleId", str(run.rule_id, a), a);

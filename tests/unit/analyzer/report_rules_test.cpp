@@ -464,8 +464,11 @@ TEST(ReportRules, ARunWhoseChainEndsInSuccessNeedsNoActionAndAManualReexecutionI
   EXPECT_EQ(row->action, Action::no_action);
   EXPECT_EQ(row->rationale, "re-executed by hand and succeeded");  // someone's re-execution: maybe after a fix
   ASSERT_EQ(report.causes.size(), 1u);
-  EXPECT_EQ(report.causes[0].runs.at(0).retry,
+  EXPECT_EQ(report.causes[0].runs.at(0).retry.text,
             "retry " + k_second + ": FAILURE; re-execution " + k_third + " (manual): SUCCESS");
+  EXPECT_EQ(report.causes[0].runs.at(0).retry.outcome, "SUCCESS");
+  EXPECT_TRUE(report.causes[0].runs.at(0).retry.last_manual);
+  EXPECT_TRUE(row->chain_succeeded);
 }
 
 TEST(ReportRules, ARunWhoseChainEndsInFailureIsInvestigated) {
