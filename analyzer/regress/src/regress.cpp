@@ -13,6 +13,7 @@
 #include "analyzer/commands/commands.hpp"
 #include "recorder/base/durable.hpp"
 #include "recorder/base/json.hpp"
+#include "regress_json.hpp"
 
 namespace analyzer::regress {
 
@@ -49,11 +50,6 @@ Result<Source> source_of(const fs::path& scenario) {
     source.shift = *shift;
   }
   return source;
-}
-
-std::string text_or(const rapidjson::Value& object, const char* key, std::string fallback) {
-  auto text = recorder::get_string(object, key);
-  return text && !text->empty() ? *text : fallback;
 }
 
 // The last non-empty line of `text`, trimmed (the path `day2 report` prints).
@@ -158,7 +154,6 @@ Result<Outcome> read_outcome(const std::string& report_path) {
 }
 
 std::string describe(const RunOutcome& run) { return fmt::format("{} ({})", run.category, run.rule); }
-
 
 }  // namespace
 

@@ -11,6 +11,7 @@
 
 #include "analyzer/regress/regress.hpp"
 #include "recorder/base/json.hpp"
+#include "regress_json.hpp"
 
 namespace analyzer::regress {
 
@@ -19,11 +20,6 @@ using recorder::make_error;
 using recorder::Result;
 
 namespace {
-
-std::string text_or(const rapidjson::Value& object, const char* key, std::string fallback) {
-  auto text = recorder::get_string(object, key);
-  return text && !text->empty() ? *text : fallback;
-}
 
 Result<std::map<std::string, RunOutcome>> read_runs(const rapidjson::Value& runs, const std::string& file) {
   std::map<std::string, RunOutcome> out;
@@ -52,7 +48,6 @@ Result<std::set<std::string>> read_names(const rapidjson::Value& findings, const
   }
   return out;
 }
-
 
 const std::set<std::string> k_actions = {"Escalate", "Investigate", "Monitor", "No action"};
 
