@@ -184,6 +184,7 @@ struct Matcher::Impl {
   ReplayReport report;
   Repeat repeat = Repeat::no;
   std::unordered_map<std::string, std::shared_ptr<const Prepared>> prepared;  // raw request -> prepared
+  std::unordered_map<std::string, std::string> normalized;  // GraphQL query text -> normalize_graphql of it
 
   static std::optional<Wildcard> wildcard(const std::string& key) {
     Wildcard w{key, nullptr, {}};
@@ -268,6 +269,19 @@ struct Matcher::Impl {
     return queues.at(*chosen)[next.at(*chosen)++];
   }
 
+  // The normalized text of `query`: clients send one GraphQL document with many variables (a
+  // RunEvents per failed run), so each distinct text is normalized once.
+  std::string normalized_query(const std::string& query) {
+    {
+      std::lock_guard lock(mutex);
+      if (auto found = normalized.find(query); found != normalized.end()) return found->second;
+    }
+    std::string text = normalize_graphql(query);
+    std::lock_guard lock(mutex);
+    if (normalized.size() < k_max_prepared && query.size() <= k_max_prepared_bytes) normalized.emplace(query, text);
+    return text;
+  }
+
   // Canonicalising a request (parsing its JSON body, normalising a GraphQL query) costs more than
   // answering it; clients repeat requests (polling, load), so remember the result per raw request.
   std::shared_ptr<const Prepared> prepare(const HttpRequest& request) {
@@ -281,7 +295,7 @@ struct Matcher::Impl {
     fresh->key = match_key(request.service, request.method, path, query, request.body);
     if (auto graphql = parse_graphql_request(request.service, request.method, path, request.body)) {
       fresh->operation_name = graphql->operation_name;
-      fresh->query_text = normalize_graphql(graphql->query);
+      fresh->query_text = normalized_query(graphql->query);
     }
     fresh->dagster = fresh->query_text.has_value() || request.service == Service::dagster;
     std::lock_guard lock(mutex);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <tuple>
+#include <unordered_map>
 
 #include "collect_helpers.hpp"
 
@@ -197,11 +198,12 @@ std::string node_kill_reason(const ClusterEvent& node_event) {
                                                     : node_event.reason;
 }
 
-// The pods on the node of `node_event` when it happened.
+// The pods on the node of `node_event` when it happened (the node's entries only: `seen` is ordered
+// by node, and a night has thousands of pods and node events).
 std::vector<std::string> pods_on_node(const SeenOnNodes& seen, const ClusterEvent& node_event) {
   std::vector<std::string> on_node;
-  for (const auto& [key, when] : seen) {
-    if (key.first != node_event.name) continue;
+  for (auto it = seen.lower_bound({node_event.name, std::string()}); it != seen.end() && it->first.first == node_event.name; ++it) {
+    const auto& [key, when] = *it;
     // A pod the scheduler put on the node after the kill was not there; one known only from kubelet
     // events (which follow a kill) may have been.
     if (when.scheduled ? *when.scheduled > node_event.timestamp : when.first > node_event.timestamp + 300) continue;
@@ -335,8 +337,11 @@ Result<GkeEvents> fetch_gke_events(const StepContext& context, bool full) {
   auto mapped = map_node_events(events.pods, events.cluster);
   std::erase_if(events.pods, [](const PodEvent& event) { return event.reason == "Scheduled"; });
   for (auto& event : mapped) events.pods.push_back(std::move(event));
+  std::unordered_map<std::string, const NodePool*> pool_by_node;  // a night has few nodes and many events
   for (auto& event : events.pods) {
-    if (const auto* pool = pool_of(event.node, events.pools)) {
+    auto [known, added] = pool_by_node.try_emplace(event.node, nullptr);
+    if (added) known->second = pool_of(event.node, events.pools);
+    if (const auto* pool = known->second) {
       event.node_pool = pool->name;
       event.spot = pool->spot;
     }
