@@ -191,22 +191,49 @@ std::string Redactor::Impl::placeholder(const std::string& kind, std::string_vie
   return it->second;
 }
 
+namespace {
+
+// The length of the placeholder at the start of `text` ("<redacted:<kind>:<n>>": a kind of printable
+// characters other than <, >, " and \, then a number), or 0. Only that shape is a placeholder: text
+// that merely opens with "<redacted:" (a fuzzer's, or anyone's) is redacted like any other.
+std::size_t placeholder_length(std::string_view text) {
+  constexpr std::size_t k_longest = 120;
+  if (!text.starts_with(k_placeholder_open)) return 0;
+  auto close = text.find('>', k_placeholder_open.size());
+  if (close == std::string_view::npos || close > k_longest) return 0;
+  auto body = text.substr(k_placeholder_open.size(), close - k_placeholder_open.size());
+  auto colon = body.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == body.size()) return 0;
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(body[i]);
+    bool digit = c >= '0' && c <= '9';
+    if (i > colon ? !digit : (c < 0x20 || c > 0x7e || c == '<' || c == '"' || c == '\\')) return 0;
+  }
+  return close + 1;
+}
+
+}  // namespace
+
 // Applies `replace` to the parts of `text` outside placeholders, so a placeholder is never
 // redacted again.
 template <class Replace>
 std::string Redactor::Impl::outside_placeholders(std::string_view text, Replace replace) {
   std::string out;
-  while (!text.empty()) {
-    auto open = text.find(k_placeholder_open);
-    auto close = open == std::string_view::npos ? open : text.find('>', open);
-    if (close == std::string_view::npos) {
-      out += replace(text);
-      break;
+  std::size_t from = 0;  // where the search for the next placeholder starts
+  while (from <= text.size()) {
+    auto open = text.find(k_placeholder_open, from);
+    if (open == std::string_view::npos) break;
+    auto length = placeholder_length(text.substr(open));
+    if (length == 0) {
+      from = open + 1;  // not a placeholder: part of the text to redact
+      continue;
     }
     out += replace(text.substr(0, open));
-    out += text.substr(open, close + 1 - open);
-    text = text.substr(close + 1);
+    out += text.substr(open, length);
+    text = text.substr(open + length);
+    from = 0;
   }
+  if (!text.empty()) out += replace(text);
   return out;
 }
 

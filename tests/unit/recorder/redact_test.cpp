@@ -292,6 +292,19 @@ TEST(Redactor, ManyOccurrencesOfOverlappingHeldSecretsAreEachReplacedOnce) {
   EXPECT_EQ(redacted, expected) << redacted.substr(0, 200);
 }
 
+// Found by the redact fuzz target: text that only opens like a placeholder ("<redacted:" ... a
+// later ">") was skipped whole, and a held secret inside it survived. Only the placeholder shape
+// "<redacted:<kind>:<n>>" is skipped; the close case: a real placeholder is left as it is.
+TEST(Redactor, TextThatOnlyLooksLikeAPlaceholderIsStillRedacted) {
+  Redactor redactor;
+  redactor.add_secret("fuzz-held-secret-0123456789");
+  auto redacted = redactor.redact_text("x <redacted:cred\" y fuzz-held-secret-0123456789 z> and <redacted:token:7> "
+                                       "<redacted: fuzz-held-secret-0123456789>");
+  EXPECT_EQ(redacted.find("fuzz-held-secret"), std::string::npos) << redacted;
+  EXPECT_EQ(redacted, "x <redacted:cred\" y <redacted:credential:1> z> and <redacted:token:7> "
+                      "<redacted: <redacted:credential:1>>");
+}
+
 TEST(SafeUrl, DropsUserinfoAndSecretQueryValues) {
   EXPECT_EQ(safe_url("http://user:PW@host:3000/graphql?token=abc&x=1"), "http://<redacted>@host:3000/graphql?token=<redacted>&x=1");
   EXPECT_EQ(safe_url("https://acme.dagster.cloud/prod/graphql"), "https://acme.dagster.cloud/prod/graphql");
