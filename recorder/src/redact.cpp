@@ -18,7 +18,6 @@
 namespace recorder {
 
 using redact_detail::compile;
-using redact_detail::is_placeholder;
 using redact_detail::is_secret_member;
 using redact_detail::is_secret_number_member;
 
@@ -86,7 +85,7 @@ std::string Redactor::Impl::placeholder_of(const std::string& kind, const Value&
 
 // Depth is bounded: bodies come from parse_body_json.
 void Redactor::Impl::json(Value& value, Allocator& a, std::vector<std::string>& path) {
-  if (value.IsString() && is_placeholder(text_of(value))) return;
+  if (value.IsString() && is_clean_placeholder(text_of(value))) return;
   if (!path.empty() && at_json_path(path)) {
     set_string(value, placeholder_of("json", value), a);
   } else if (value.IsString()) {
@@ -97,7 +96,7 @@ void Redactor::Impl::json(Value& value, Allocator& a, std::vector<std::string>& 
       std::string name(text_of(member.name));
       bool secret_value = (member.value.IsString() && is_secret_member(name)) ||
                           (member.value.IsNumber() && is_secret_number_member(name));
-      if (secret_value && !(member.value.IsString() && is_placeholder(text_of(member.value)))) {
+      if (secret_value && !(member.value.IsString() && is_clean_placeholder(text_of(member.value)))) {
         set_string(member.value, placeholder_of("token", member.value), a);
       } else {
         path.push_back(name);
@@ -129,7 +128,7 @@ std::string Redactor::Impl::body(std::string_view input) {
 // Token endpoint values in JSON: every string not under a kept member.
 void Redactor::Impl::token_json(Value& value, Allocator& a, bool kept) {
   if (value.IsString()) {
-    if (!kept && !is_placeholder(text_of(value))) set_string(value, placeholder("token", text_of(value)), a);
+    if (!kept && !is_clean_placeholder(text_of(value))) set_string(value, placeholder("token", text_of(value)), a);
   } else if (value.IsObject()) {
     for (auto& member : value.GetObject()) token_json(member.value, a, is_token_field_kept(text_of(member.name)));
   } else if (value.IsArray()) {
@@ -138,7 +137,7 @@ void Redactor::Impl::token_json(Value& value, Allocator& a, bool kept) {
 }
 
 std::string Redactor::Impl::token_body(std::string_view input) {
-  if (input.empty() || is_placeholder(input)) return std::string(input);
+  if (input.empty() || is_clean_placeholder(input)) return std::string(input);
   if (auto doc = parse_body_json(input)) {
     token_json(*doc, doc->GetAllocator(), false);
     return write_json(*doc);
@@ -150,9 +149,9 @@ std::string Redactor::Impl::token_body(std::string_view input) {
   std::string out;
   for (const auto& [name, value] : parse_query(input)) {
     if (!out.empty()) out.push_back('&');
-    std::string redacted = is_token_field_kept(name) ? url_encode(value)
-                           : is_placeholder(value)   ? value
-                                                     : placeholder("token", value);
+    std::string redacted = is_token_field_kept(name)   ? url_encode(value)
+                           : is_clean_placeholder(value) ? value
+                                                         : placeholder("token", value);
     out += url_encode(name) + "=" + redacted;
   }
   return out;
@@ -162,7 +161,7 @@ std::string Redactor::Impl::token_body(std::string_view input) {
 void Redactor::Impl::learn(std::string_view value) {
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
-  if (value.size() >= 6 && !is_placeholder(value)) placeholder("credential", value);
+  if (value.size() >= 6 && !is_clean_placeholder(value)) placeholder("credential", value);
 }
 
 // The credentials of secret headers ("Bearer X", "Basic X", cookie values, a token header's

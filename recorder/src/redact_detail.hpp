@@ -74,6 +74,7 @@ struct Redactor::Impl {
   std::string replace_matches(std::string_view text, const RE2& re, const std::string& kind, Part which, bool secret,
                               bool (*accept)(std::string_view) = nullptr);
   std::string replace_known(std::string_view text);
+  bool is_clean_placeholder(std::string_view text);
   std::string text(std::string_view input);
 
   // Bodies, credentials, queries and headers (redact.cpp).

@@ -102,13 +102,30 @@ bool is_basic_credential(std::string_view text) {
          std::all_of(decoded.begin(), decoded.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
 }
 
+// The length of the placeholder at the start of `text` ("<redacted:<kind>:<n>>": a kind of printable
+// characters other than <, >, " and \, then a number), or 0. Only that shape is a placeholder: text
+// that merely opens with "<redacted:" (a fuzzer's, or anyone's) is redacted like any other.
+std::size_t placeholder_length(std::string_view text) {
+  constexpr std::size_t k_longest = 120;
+  if (!text.starts_with(k_placeholder_open)) return 0;
+  auto close = text.find('>', k_placeholder_open.size());
+  if (close == std::string_view::npos || close > k_longest) return 0;
+  auto body = text.substr(k_placeholder_open.size(), close - k_placeholder_open.size());
+  auto colon = body.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == body.size()) return 0;
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(body[i]);
+    bool digit = c >= '0' && c <= '9';
+    if (i > colon ? !digit : (c < 0x20 || c > 0x7e || c == '<' || c == '"' || c == '\\')) return 0;
+  }
+  return close + 1;
+}
+
 }  // namespace
 
 namespace redact_detail {
 
-bool is_placeholder(std::string_view text) {
-  return text.starts_with(k_placeholder_open) && text.back() == '>' && text.find('>') == text.size() - 1;
-}
+bool is_placeholder(std::string_view text) { return !text.empty() && placeholder_length(text) == text.size(); }
 
 // Members whose value is a credential wherever they appear: strings of the families (and
 // "assertion"), and numbers too under the OAuth names.
@@ -191,29 +208,6 @@ std::string Redactor::Impl::placeholder(const std::string& kind, std::string_vie
   return it->second;
 }
 
-namespace {
-
-// The length of the placeholder at the start of `text` ("<redacted:<kind>:<n>>": a kind of printable
-// characters other than <, >, " and \, then a number), or 0. Only that shape is a placeholder: text
-// that merely opens with "<redacted:" (a fuzzer's, or anyone's) is redacted like any other.
-std::size_t placeholder_length(std::string_view text) {
-  constexpr std::size_t k_longest = 120;
-  if (!text.starts_with(k_placeholder_open)) return 0;
-  auto close = text.find('>', k_placeholder_open.size());
-  if (close == std::string_view::npos || close > k_longest) return 0;
-  auto body = text.substr(k_placeholder_open.size(), close - k_placeholder_open.size());
-  auto colon = body.rfind(':');
-  if (colon == std::string_view::npos || colon == 0 || colon + 1 == body.size()) return 0;
-  for (std::size_t i = 0; i < body.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(body[i]);
-    bool digit = c >= '0' && c <= '9';
-    if (i > colon ? !digit : (c < 0x20 || c > 0x7e || c == '<' || c == '"' || c == '\\')) return 0;
-  }
-  return close + 1;
-}
-
-}  // namespace
-
 // Applies `replace` to the parts of `text` outside placeholders, so a placeholder is never
 // redacted again.
 template <class Replace>
@@ -273,42 +267,49 @@ std::string Redactor::Impl::replace_matches(std::string_view text, const RE2& re
 }
 
 // Replaces every known secret in one left-to-right pass (the longest at a position wins), so a
-// replacement is never searched again. Each secret's next occurrence is remembered and searched
+// replacement is never searched again. Placeholders are searched too: text shaped like one
+// ("<redacted:SECRET:1>") may hold a secret. Each secret's next occurrence is remembered and searched
 // again only once the pass has moved past it: one scan of the text per secret, however many
 // occurrences.
 std::string Redactor::Impl::replace_known(std::string_view text) {
   std::lock_guard lock(mutex);
   if (known.empty()) return std::string(text);
-  return outside_placeholders(text, [&](std::string_view part) {
-    using Entry = std::pair<const std::string, std::string>;
-    std::vector<const Entry*> entries;
-    std::vector<std::size_t> next;
-    for (const auto& entry : known) {
-      entries.push_back(&entry);
-      next.push_back(part.find(entry.first));
-    }
-    std::string out;
-    std::size_t pos = 0;
-    for (;;) {
-      std::size_t best = entries.size();
-      for (std::size_t i = 0; i < entries.size(); ++i) {
-        if (next[i] == std::string_view::npos) continue;
-        if (best == entries.size() || next[i] < next[best] ||
-            (next[i] == next[best] && entries[i]->first.size() > entries[best]->first.size())) {
-          best = i;
-        }
-      }
-      if (best == entries.size()) break;
-      out += part.substr(pos, next[best] - pos);
-      out += entries[best]->second;
-      pos = next[best] + entries[best]->first.size();
-      for (std::size_t i = 0; i < entries.size(); ++i) {
-        if (next[i] != std::string_view::npos && next[i] < pos) next[i] = part.find(entries[i]->first, pos);
+  using Entry = std::pair<const std::string, std::string>;
+  std::vector<const Entry*> entries;
+  std::vector<std::size_t> next;
+  for (const auto& entry : known) {
+    entries.push_back(&entry);
+    next.push_back(text.find(entry.first));
+  }
+  std::string out;
+  std::size_t pos = 0;
+  for (;;) {
+    std::size_t best = entries.size();
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (next[i] == std::string_view::npos) continue;
+      if (best == entries.size() || next[i] < next[best] ||
+          (next[i] == next[best] && entries[i]->first.size() > entries[best]->first.size())) {
+        best = i;
       }
     }
-    if (pos < part.size()) out += part.substr(pos);
-    return out;
-  });
+    if (best == entries.size()) break;
+    out += text.substr(pos, next[best] - pos);
+    out += entries[best]->second;
+    pos = next[best] + entries[best]->first.size();
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (next[i] != std::string_view::npos && next[i] < pos) next[i] = text.find(entries[i]->first, pos);
+    }
+  }
+  if (pos < text.size()) out += text.substr(pos);
+  return out;
+}
+
+// A placeholder this redactor may leave as it is: the placeholder shape, holding no known secret.
+bool Redactor::Impl::is_clean_placeholder(std::string_view text) {
+  if (!redact_detail::is_placeholder(text)) return false;
+  std::lock_guard lock(mutex);
+  return std::none_of(known.begin(), known.end(),
+                      [&](const auto& entry) { return text.find(entry.first) != std::string_view::npos; });
 }
 
 // Any text: known secrets, private keys, bearer tokens and token=... pairs, then the patterns.

@@ -305,6 +305,24 @@ TEST(Redactor, TextThatOnlyLooksLikeAPlaceholderIsStillRedacted) {
                       "<redacted: <redacted:credential:1>>");
 }
 
+// Also found by the redact fuzz target: text exactly shaped like a placeholder whose kind is a held
+// secret ("<redacted:SECRET:1>") kept the secret, in text and as a whole JSON string; the close case:
+// a placeholder holding no secret stays as it is.
+TEST(Redactor, PlaceholderShapedTextHoldingASecretIsStillRedacted) {
+  Redactor redactor;
+  redactor.add_secret("fuzz-held-secret-0123456789");
+  EXPECT_EQ(redactor.redact_text("<redacted:fuzz-held-secret-0123456789:1>"), "<redacted:<redacted:credential:1>:1>");
+  EXPECT_EQ(redactor.redact_text("<redacted:email:3>"), "<redacted:email:3>");
+  Exchange exchange;
+  exchange.service = Service::dagster;
+  exchange.method = "POST";
+  exchange.path = "/graphql";
+  exchange.response_body = R"({"data":{"a":"<redacted:fuzz-held-secret-0123456789:2>","apiKey":"<redacted:x:1>"}})";
+  redactor.redact(exchange);
+  EXPECT_EQ(exchange.response_body.find("fuzz-held-secret"), std::string::npos) << exchange.response_body;
+  EXPECT_NE(exchange.response_body.find(R"("apiKey":"<redacted:x:1>")"), std::string::npos) << exchange.response_body;
+}
+
 TEST(SafeUrl, DropsUserinfoAndSecretQueryValues) {
   EXPECT_EQ(safe_url("http://user:PW@host:3000/graphql?token=abc&x=1"), "http://<redacted>@host:3000/graphql?token=<redacted>&x=1");
   EXPECT_EQ(safe_url("https://acme.dagster.cloud/prod/graphql"), "https://acme.dagster.cloud/prod/graphql");
