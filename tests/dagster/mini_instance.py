@@ -6,7 +6,11 @@ Every run is written with Dagster's own APIs (dagster 1.13.27 of the .venv):
 
 * `nightly_load` executed in process (`execute_job`) twice, the same job with two run configs:
   `ops.load.config.limit: 10` succeeds, `limit: 0` makes `load` raise. `extract` succeeds in both,
-  so the first step that differs is `load`, not the first step.
+  so the first step that differs is `load`, not the first step. `publish` is skipped in the failed
+  run (its upstream failed).
+* the failed run re-executed from failure (`ReexecutionOptions.from_failure`) with the good config:
+  Dagster runs only `load` and `publish` (its stepKeysToExecute), not `extract`, so `extract` is no
+  difference between the two and `load` still is.
 * runs created with `instance.create_run_for_job` and moved through their states by reporting the
   run events Dagster itself reports (PIPELINE_STARTING when launching, PIPELINE_START,
   PIPELINE_CANCELING; PIPELINE_ENQUEUED for the queued run, which Dagster only creates QUEUED with a
@@ -31,6 +35,7 @@ from dagster import (
     DagsterInstance,
     DagsterRunStatus,
     In,
+    ReexecutionOptions,
     execute_job,
     in_process_executor,
     job,
@@ -157,6 +162,11 @@ def populate(instance: DagsterInstance, t0: float) -> dict[str, str]:
             if result.success != expected:
                 raise RuntimeError(f"nightly_load ({purpose}) success={result.success}, expected {expected}")
             ids[purpose] = result.run_id
+    with execute_job(reconstructable(nightly_load), instance=instance, run_config=GOOD_CONFIG, raise_on_error=False,
+                     reexecution_options=ReexecutionOptions.from_failure(ids["compare_failed"], instance)) as result:
+        if not result.success:
+            raise RuntimeError("nightly_load re-executed from failure did not succeed")
+        ids["compare_reexecuted"] = result.run_id
     for purpose, (status, tags, events) in STATE_RUNS.items():
         run = instance.create_run_for_job(partner_sync, status=DagsterRunStatus.NOT_STARTED,
                                           tags={"day2/purpose": purpose, **tags}, remote_job_origin=origin)

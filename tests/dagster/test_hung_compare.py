@@ -11,7 +11,10 @@ on 127.0.0.1), about 15 s.
    --start-timeout / --cancel-timeout move the line.
 2. `day2 compare FAILED SUCCEEDED` (two runs of nightly_load, the failed one with limit 0) names the
    differing config value `ops.load.config.limit` (0 vs 10) and `load` as the first differing step
-   (`extract` succeeded in both). Text and --json, both orders.
+   (`extract` succeeded in both). Text and --json, both orders. The failed run re-executed from
+   failure ran only `load` and `publish` (Dagster's stepKeysToExecute): `extract`, which it never
+   ran, is no difference, `load` is. `day2 steps FAILED` lists `publish` as SKIPPED (its upstream
+   failed).
 3. Recorded through `day2 record` and replayed with --replay, both commands print the same.
 """
 
@@ -23,6 +26,7 @@ import time
 import pytest
 from day2_helpers import describe, free_port
 from day2_helpers import run_day2 as run
+from fixture import gql
 from mini_instance import HUNG, LOCATION, STATE_RUNS, MiniDagster
 
 IN_FLIGHT_STATUSES = {"STARTING", "STARTED", "CANCELING"}
@@ -138,6 +142,36 @@ def test_compare_text_names_the_config_value_and_the_first_differing_step(day2_b
     assert "first differing step: load\n" in reverse
 
 
+def test_compare_of_a_reexecution_from_failure_skips_the_steps_it_was_not_asked_to_run(day2_bin, mini):
+    # Issue 25: the re-execution ran only its stepKeysToExecute (Dagster's own answer below), so
+    # `extract`, which it never ran, is no difference; `load` (FAILURE, then SUCCESS) is the first.
+    failed, again = mini.ids["compare_failed"], mini.ids["compare_reexecuted"]
+    oracle = gql(mini.url, "query($id: ID!) { runOrError(runId: $id) { ... on Run { parentRunId stepKeysToExecute } } }",
+                 {"id": again})["runOrError"]
+    assert oracle["parentRunId"] == failed
+    assert sorted(oracle["stepKeysToExecute"]) == ["load", "publish"]
+    for a, b in ((failed, again), (again, failed)):
+        doc = json.loads(day2(day2_bin, mini, ["compare", a, b, "--json"]))
+        assert doc["firstDifferingStep"] == "load", doc
+    doc = json.loads(day2(day2_bin, mini, ["compare", failed, again, "--json"]))
+    assert "extract:SUCCESS" in doc["a"]["stepOutcomes"]
+    assert not any(o.startswith("extract:") for o in doc["b"]["stepOutcomes"])
+    # Against the full run that succeeded: every step the re-execution ran agrees, and `extract`, which
+    # only the full run ran, is outside the re-execution's selection: no step differs.
+    doc = json.loads(day2(day2_bin, mini, ["compare", again, mini.ids["compare_succeeded"], "--json"]))
+    assert doc["firstDifferingStep"] is None, doc
+
+
+def test_steps_lists_the_step_skipped_because_its_upstream_failed(day2_bin, mini):
+    failed = mini.ids["compare_failed"]
+    doc = json.loads(day2(day2_bin, mini, ["steps", failed, "--json"]))
+    outcomes = {s["stepKey"]: s["outcome"] for s in doc["steps"]}
+    assert outcomes == {"extract": "SUCCESS", "load": "FAILURE", "publish": "SKIPPED"}, doc["steps"]
+    assert [s["stepKey"] for s in doc["steps"]] == ["extract", "load", "publish"]
+    text = day2(day2_bin, mini, ["steps", failed])
+    assert any(line.split()[:2] == ["publish", "SKIPPED"] for line in text.splitlines()), text
+
+
 # --- 3. recorded and replayed -----------------------------------------------------------------------
 
 
@@ -145,7 +179,9 @@ def test_same_output_recorded_and_replayed(day2_bin, mini, tmp_path):
     bundle = tmp_path / "bundle"
     now = rfc3339(mini.t0)
     failed, succeeded = mini.ids["compare_failed"], mini.ids["compare_succeeded"]
-    commands = [["hung"], ["hung", "--json"], ["compare", failed, succeeded], ["compare", succeeded, failed, "--json"]]
+    again = mini.ids["compare_reexecuted"]
+    commands = [["hung"], ["hung", "--json"], ["compare", failed, succeeded], ["compare", succeeded, failed, "--json"],
+                ["compare", failed, again, "--json"], ["steps", failed]]
     proxy = subprocess.Popen([day2_bin, "record", "--upstream", mini.url.rsplit("/graphql", 1)[0], "--out",
                               str(bundle), "--listen", "127.0.0.1:0", "--now", now],
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

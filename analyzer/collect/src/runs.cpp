@@ -299,6 +299,15 @@ Result<RunLookup> fetch_run(const DagsterClient& client, const std::string& run_
     if (auto n = recorder::get_number(*stats, "stepsFailed")) run.steps_failed = static_cast<int>(*n);
     if (auto n = recorder::get_number(*stats, "materializations")) run.materializations = static_cast<int>(*n);
   }
+  if (auto found = result->FindMember("stepKeysToExecute"); found != result->MemberEnd()) {
+    run.step_keys_known = true;
+    if (found->value.IsArray()) {
+      run.step_keys_to_execute.emplace();
+      for (const auto& key : found->value.GetArray()) {
+        if (key.IsString()) run.step_keys_to_execute->insert(key.GetString());
+      }
+    }
+  }
   if (const auto* steps = recorder::get_array(*result, "stepStats")) {
     for (const auto& step : steps->GetArray()) {
       StepStat stat;

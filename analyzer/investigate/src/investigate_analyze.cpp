@@ -10,6 +10,25 @@
 
 namespace analyzer {
 
+namespace {
+
+// The reason in Dagster's message for a step it did not execute because upstream steps failed or
+// were not executed ("Dependencies for step publish failed: ['load']. Not executing.", or "... were
+// not executed: ['x']. ...", or both; dagster/_core/execution/plan/active.py), or "" when
+// `event` is no such message (a plain log message: no event type).
+std::string not_executed_reason(const RunEvent& event) {
+  const std::string prefix = "Dependencies for step " + event.step_key + " ";
+  constexpr std::string_view suffix = ". Not executing.";
+  const auto& text = event.message;
+  if (!event.event_type.empty() || !text.starts_with(prefix) || !text.ends_with(suffix)) return "";
+  if (text.size() <= prefix.size() + suffix.size()) return "";
+  auto reason = text.substr(prefix.size(), text.size() - prefix.size() - suffix.size());
+  if (!reason.starts_with("failed: [") && !reason.starts_with("were not executed: [")) return "";
+  return "dependencies " + reason;
+}
+
+}  // namespace
+
 StepsReport analyze_steps(const std::vector<RunEvent>& events, double gap_seconds) {
   std::map<std::string, StepTimeline> steps;
   for (const auto& event : events) {
@@ -27,6 +46,12 @@ StepsReport analyze_steps(const std::vector<RunEvent>& events, double gap_second
       step.step_key = event.step_key;
       step.end = event.timestamp;
       step.outcome = type.substr(5);
+    } else if (auto reason = not_executed_reason(event); !reason.empty()) {
+      auto& step = steps[event.step_key];
+      step.step_key = event.step_key;
+      step.end = event.timestamp;
+      step.outcome = "SKIPPED";
+      step.reason = std::move(reason);
     } else if (type == "STEP_UP_FOR_RETRY") {
       auto& step = steps[event.step_key];
       step.step_key = event.step_key;
@@ -35,8 +60,8 @@ StepsReport analyze_steps(const std::vector<RunEvent>& events, double gap_second
   }
   StepsReport report;
   for (auto& [key, step] : steps) report.steps.push_back(std::move(step));
-  // In the order the steps happened: a step skipped because an upstream failed (never started) at
-  // its STEP_SKIPPED, after the failure that caused it.
+  // In the order the steps happened: a step skipped (never started) at its STEP_SKIPPED or Dagster's
+  // "Not executing." message, after the failure that caused it.
   std::sort(report.steps.begin(), report.steps.end(), [](const StepTimeline& x, const StepTimeline& y) {
     auto at = [](const StepTimeline& step) { return step.start > 0 ? step.start : step.end; };
     return std::make_tuple(at(x), x.step_key) < std::make_tuple(at(y), y.step_key);
@@ -232,21 +257,31 @@ std::vector<std::string> step_outcomes(const std::vector<StepTimeline>& steps) {
   return outcomes;
 }
 
+// Whether `run` was asked to execute `step_key`: every step, unless it executed a selection
+// (stepKeysToExecute: a re-execution from failure runs only the failed steps and those after them).
+// An answer without stepKeysToExecute (a recording made before day2 asked for it) says nothing: a
+// re-execution (a parent run) is then taken to have run a selection that left the step out.
+bool asked_to_execute(const RunInfo& run, const std::string& step_key) {
+  if (run.step_keys_known) return !run.step_keys_to_execute || run.step_keys_to_execute->contains(step_key);
+  return run.parent_run_id.empty() && run.tags.count("dagster/parent_run_id") == 0;
+}
+
 std::optional<std::string> first_differing_step(const std::vector<StepTimeline>& steps_a,
-                                                const std::vector<StepTimeline>& steps_b, bool subset_a, bool subset_b) {
+                                                const std::vector<StepTimeline>& steps_b, const RunInfo& a,
+                                                const RunInfo& b) {
   // Steps are matched by key, not by position: steps that ran in parallel start in any order, and
   // that alone is no difference. The first differing step is the first, in A's start order, then
   // B's for the steps only B ran, whose outcome differs or that only one run has — unless the run
-  // without it executed a selection of the job's steps (a re-execution from failure runs only its
-  // stepKeysToExecute): a step it was never asked to run is no difference.
+  // without it was never asked to run it: a step outside a re-execution's stepKeysToExecute is no
+  // difference.
   std::map<std::string, std::string> by_key_a, by_key_b;
   for (const auto& step : steps_a) by_key_a[step.step_key] = step.outcome;
   for (const auto& step : steps_b) by_key_b[step.step_key] = step.outcome;
   auto differs = [&](const std::string& key) {
     auto x = by_key_a.find(key);
     auto y = by_key_b.find(key);
-    if (x == by_key_a.end()) return !subset_a;
-    if (y == by_key_b.end()) return !subset_b;
+    if (x == by_key_a.end()) return asked_to_execute(a, key);
+    if (y == by_key_b.end()) return asked_to_execute(b, key);
     return x->second != y->second;
   };
   // In the order the steps appear in the run: a skipped step (never started) at its STEP_SKIPPED.
@@ -302,9 +337,7 @@ Comparison compare_runs(const RunInfo& a, const std::vector<RunEvent>& events_a,
   auto steps_b = analyze_steps(events_b, 1e18).steps;
   out.outcomes_a = step_outcomes(steps_a);
   out.outcomes_b = step_outcomes(steps_b);
-  // A re-execution (a parent run: from failure or a selection) executed only its stepKeysToExecute.
-  auto reexecution = [](const RunInfo& run) { return !run.parent_run_id.empty() || run.tags.count("dagster/parent_run_id") > 0; };
-  out.first_differing_step = first_differing_step(steps_a, steps_b, reexecution(a), reexecution(b));
+  out.first_differing_step = first_differing_step(steps_a, steps_b, a, b);
 
   out.event_types_a = event_sequence(events_a);
   out.event_types_b = event_sequence(events_b);

@@ -35,6 +35,7 @@ rapidjson::Value step_json(const Session& session, const StepTimeline& step, All
   item.AddMember("durationSeconds", step.start > 0 && step.end > 0 ? rapidjson::Value(step.end - step.start)
                                                                    : rapidjson::Value(), a);
   item.AddMember("attempts", step.attempts, a);
+  item.AddMember("reason", step.reason.empty() ? rapidjson::Value() : recorder::json_string(step.reason, a), a);
   return item;
 }
 
@@ -77,7 +78,9 @@ void print_steps(const Session& session, const std::string& run_id, const StepsR
     out << fmt::format("  {:<32} {:<12} {:<25} {:<25} {}{}\n", step.step_key, step.outcome,
                        session.local_time(step.start), session.local_time(step.end),
                        step.start > 0 && step.end > 0 ? format_duration(step.end - step.start) : "-",
-                       step.attempts > 1 ? fmt::format(" ({} attempts)", step.attempts) : "");
+                       step.attempts > 1 ? fmt::format(" ({} attempts)", step.attempts)
+                       : step.reason.empty() ? ""
+                                             : " (" + step.reason + ")");
   }
   for (const auto& step : report.steps) {
     if (step.outcome == "IN_PROGRESS") {

@@ -128,6 +128,32 @@ TEST(AnalyzeSteps, AStepSkippedBecauseAnUpstreamFailedIsListedAfterTheFailure) {
   EXPECT_EQ(report.steps[3].attempts, 0);  // never started
 }
 
+// Found against a real Dagster (1.8, 1.11 and 1.13 alike): a step whose upstream failed gets no
+// STEP_SKIPPED, only an ERROR log message naming it ("Dependencies for step publish failed: ['load'].
+// Not executing.", no event type), and Dagster's stepStats leave it out. day2 lists it as SKIPPED
+// with the reason. Close cases: a user's log line on that step that is not Dagster's message, and
+// Dagster's message about another step.
+TEST(AnalyzeSteps, AStepDagsterDidNotExecuteBecauseItsUpstreamFailedIsSkippedWithTheReason) {
+  auto message = [](std::string step, std::string text, double at) {
+    auto e = event("", std::move(step), at, "ERROR");
+    e.type_name = "LogMessageEvent";
+    e.message = std::move(text);
+    return e;
+  };
+  std::vector<RunEvent> events{event("STEP_START", "load", 3), event("STEP_FAILURE", "load", 4),
+                               message("publish", "Dependencies for step publish failed: ['load']. Not executing.", 5),
+                               message("notify", "Dependencies for step notify were checked. Not executing.", 5),
+                               message("audit", "Dependencies for step publish failed: ['load']. Not executing.", 5)};
+  auto report = analyzer::analyze_steps(events, 600);
+  ASSERT_EQ(report.steps.size(), 2u);
+  EXPECT_EQ(report.steps[1].step_key, "publish");
+  EXPECT_EQ(report.steps[1].outcome, "SKIPPED");
+  EXPECT_EQ(report.steps[1].reason, "dependencies failed: ['load']");
+  EXPECT_EQ(report.steps[1].attempts, 0);
+  EXPECT_DOUBLE_EQ(report.steps[1].end, 5);
+  EXPECT_EQ(report.steps[0].reason, "");
+}
+
 TEST(AnalyzeSteps, GapsLongerThanTheThreshold) {
   auto report = analyzer::analyze_steps(
       {event("RUN_START", "", 0), event("STEP_START", "a", 5), event("STEP_FAILURE", "a", 700)}, 600);
@@ -243,6 +269,28 @@ TEST(CompareRuns, AReExecutionFromFailureIsComparedOnTheStepsItExecuted) {
   std::vector<RunEvent> failed_load{event("STEP_START", "extract", 1), event("STEP_SUCCESS", "extract", 2),
                                     event("STEP_START", "load", 3), event("STEP_FAILURE", "load", 4)};
   EXPECT_FALSE(analyzer::compare_runs(original, failed_load, retry, same).first_differing_step.has_value());
+}
+
+// The steps a re-execution was asked to run are Dagster's stepKeysToExecute when the answer holds
+// them: a step outside them is no difference (must fire), a step inside them that the run never
+// reached is one, even in a re-execution (close case: a re-execution of every step, null).
+TEST(CompareRuns, StepKeysToExecuteDecideWhichStepsARunWasAskedToRun) {
+  analyzer::RunInfo original;
+  original.step_keys_known = true;  // null: every step
+  std::vector<RunEvent> ea{event("STEP_START", "extract", 1), event("STEP_SUCCESS", "extract", 2),
+                           event("STEP_START", "load", 3), event("STEP_FAILURE", "load", 4),
+                           event("STEP_SKIPPED", "publish", 5)};
+  std::vector<RunEvent> eb{event("STEP_START", "load", 10), event("STEP_SUCCESS", "load", 11),
+                           event("STEP_START", "publish", 12), event("STEP_SUCCESS", "publish", 13)};
+  analyzer::RunInfo from_failure;  // no parent recorded: the selection alone decides
+  from_failure.step_keys_known = true;
+  from_failure.step_keys_to_execute = std::set<std::string>{"load", "publish"};
+  EXPECT_EQ(analyzer::compare_runs(original, ea, from_failure, eb).first_differing_step, "load");
+  EXPECT_EQ(analyzer::compare_runs(from_failure, eb, original, ea).first_differing_step, "load");
+  analyzer::RunInfo every_step = from_failure;
+  every_step.parent_run_id = "aaaaaaaa-0000-4000-8000-000000000001";
+  every_step.step_keys_to_execute.reset();
+  EXPECT_EQ(analyzer::compare_runs(original, ea, every_step, eb).first_differing_step, "extract");
 }
 
 TEST(ParseEventTypes, AcceptsSeedNamesAndTypeNames) {

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <memory>
+#include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -77,6 +79,27 @@ TEST(FetchRunGroup, ChainRowsCarryTheirRetryNumber) {
   EXPECT_EQ((*chain)[1].parent_run_id, "116576aa-3cac-449a-990e-86f65f75195f");
   EXPECT_EQ((*chain)[1].status, "SUCCESS");
   EXPECT_EQ((*chain)[1].retry_number, "1");
+}
+
+// stepKeysToExecute: a list (a re-execution of a selection), null (every step) or absent (an answer
+// recorded before day2 asked for it: not known).
+TEST(FetchRun, ReadsTheStepsTheRunWasAskedToExecute) {
+  auto lookup_of = [](const std::string& member) {
+    auto transport = std::make_shared<FakeTransport>();
+    transport->on("RunDetail", Answer::body(R"({"data": {"runOrError": {"__typename": "Run", "runId": "r1", )"
+                                            R"("status": "SUCCESS", "tags": [])" + member + "}}}"));
+    auto lookup = analyzer::fetch_run(client_of(transport), "r1");
+    if (!lookup || !lookup->run) throw std::runtime_error("no run");
+    return *lookup->run;
+  };
+  auto selection = lookup_of(R"(, "stepKeysToExecute": ["publish", "load"])");
+  EXPECT_TRUE(selection.step_keys_known);
+  EXPECT_EQ(selection.step_keys_to_execute, (std::set<std::string>{"load", "publish"}));
+  auto every = lookup_of(R"(, "stepKeysToExecute": null)");
+  EXPECT_TRUE(every.step_keys_known);
+  EXPECT_FALSE(every.step_keys_to_execute.has_value());
+  auto unknown = lookup_of("");
+  EXPECT_FALSE(unknown.step_keys_known);
 }
 
 TEST(FetchRun, MissingRunOrErrorNamesTheOperation) {

@@ -54,6 +54,11 @@ struct RunInfo : RunRowInfo {
   std::optional<int> steps_failed;
   std::optional<int> materializations;
   std::vector<StepStat> step_stats;  // in Dagster's order (execution plan)
+  // The steps the run was asked to execute (Dagster's stepKeysToExecute: a re-execution from failure
+  // or of a selection runs only these): nullopt = every step of the job (null). `step_keys_known` is
+  // false when the answer did not hold the member (a recording made before day2 asked for it).
+  std::optional<std::set<std::string>> step_keys_to_execute;
+  bool step_keys_known = false;
 };
 
 // Dagster answers a run id it does not know with RunNotFoundError: `not_found` is set then.

@@ -29,6 +29,10 @@ struct StepTimeline {
   double end = 0;    // the STEP_SUCCESS / STEP_FAILURE / STEP_SKIPPED; 0 when it never ended
   std::string outcome;  // SUCCESS, FAILURE, SKIPPED, or "IN_PROGRESS" (started, never finished)
   int attempts = 0;     // STEP_START count
+  // Why a SKIPPED step never ran, when Dagster said: a step whose upstream failed gets no event, only
+  // the ERROR message "Dependencies for step <key> failed: ['<upstream>']. Not executing." (its
+  // reason then reads "dependencies failed: ['<upstream>']"; Dagster's stepStats leave it out).
+  std::string reason;
 };
 struct EventGap {
   double from = 0;
