@@ -206,7 +206,17 @@ namespace {
 struct Sdl {
   std::map<std::string, std::map<std::string, std::string>> types;
   std::map<std::string, std::set<std::string>> enums;
+  std::map<std::string, std::set<std::string>> unions;  // union -> its member types
 };
+
+// "union X = A | B" (members on that line, or on following lines starting with "|").
+void read_union_members(std::string_view text, std::set<std::string>& members) {
+  std::istringstream words{std::string(text)};
+  std::string word;
+  while (words >> word) {
+    if (word != "|" && word != "=") members.insert(word);
+  }
+}
 
 Sdl read_sdl(const std::string& text) {
   Sdl sdl;
@@ -223,6 +233,17 @@ Sdl read_sdl(const std::string& text) {
       continue;
     }
     if (in_doc) continue;
+    if (!in_block && trimmed.rfind("union ", 0) == 0) {
+      std::istringstream words(trimmed);
+      words >> kind >> name;
+      auto equals = trimmed.find('=');
+      read_union_members(equals == std::string::npos ? "" : trimmed.substr(equals + 1), sdl.unions[name]);
+      continue;
+    }
+    if (!in_block && kind == "union" && trimmed.front() == '|') {
+      read_union_members(trimmed, sdl.unions[name]);
+      continue;
+    }
     if (!in_block) {
       std::istringstream words(trimmed);
       words >> kind >> name;
@@ -272,6 +293,11 @@ void check_graphql(const Value& v, std::string type, const Sdl& sdl, const std::
   if (auto e = sdl.enums.find(type); e != sdl.enums.end()) {
     if (!v.IsString() || !e->second.contains(v.GetString())) out.push_back(at + ": not a value of the enum " + type);
     return;
+  }
+  if (auto u = sdl.unions.find(type); u != sdl.unions.end()) {  // the member __typename names
+    auto member = v.IsObject() && v.HasMember("__typename") && v["__typename"].IsString() ? v["__typename"].GetString() : "";
+    if (!u->second.contains(member)) return out.push_back(at + ": no member of the union " + type + " in __typename");
+    type = member;
   }
   auto t = sdl.types.find(type);
   if (t == sdl.types.end()) return out.push_back(at + ": the schema has no type " + type);

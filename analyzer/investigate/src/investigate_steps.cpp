@@ -2,6 +2,9 @@
 // `day2 compare RUN_A RUN_B` (config, tags, step outcomes, event sequence, durations).
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <optional>
+
 #include "analyzer/investigate/investigate.hpp"
 #include "investigate_commands.hpp"
 
@@ -11,6 +14,27 @@ using recorder::UsageError;
 
 namespace {
 
+// What `day2 steps` reads: the run's whole event log.
+recorder::Result<EventPage> fetch_steps_input(const DagsterClient& client, const std::string& run_id, int page_size) {
+  return fetch_events(client, run_id, "", EventFilter{}, 0, page_size);
+}
+
+// What `day2 compare` reads of each run: its detail, then its whole event log; no run when Dagster
+// does not know it.
+struct CompareInput {
+  std::optional<RunInfo> run;
+  std::vector<RunEvent> events;
+};
+recorder::Result<CompareInput> fetch_compare_input(const DagsterClient& client, const std::string& run_id,
+                                                   int page_size) {
+  auto lookup = fetch_run(client, run_id);
+  if (!lookup) return lookup.error();
+  if (lookup->not_found) return CompareInput{};
+  auto page = fetch_events(client, run_id, "", EventFilter{}, 0, page_size);
+  if (!page) return page.error();
+  if (page->not_found) return CompareInput{};
+  return CompareInput{std::move(lookup->run), std::move(page->events)};
+}
 
 rapidjson::Value optional_string(const std::optional<std::string>& text, Allocator& a) {
   return text ? recorder::json_string(*text, a) : rapidjson::Value();
@@ -104,7 +128,7 @@ int run_steps(const std::vector<std::string>& args, std::ostream& out, std::ostr
   double gap = parse_seconds_option("gap", vm["gap"].as<std::string>());
   auto session = open_session(vm, "steps", err);
   if (!session) return 1;
-  auto page = fetch_events(*session->client, run_id, "", EventFilter{}, 0, session->config.page_size);
+  auto page = fetch_steps_input(*session->client, run_id, session->config.page_size);
   if (!page) return fail(*session, page.error().message, err);
   if (page->not_found) return run_not_found(*session, run_id, err);
   auto report = analyze_steps(page->events, gap);
@@ -220,14 +244,11 @@ int run_compare(const std::vector<std::string>& args, std::ostream& out, std::os
   std::vector<RunInfo> runs;
   std::vector<std::vector<RunEvent>> events;
   for (const auto& id : ids) {
-    auto lookup = fetch_run(*session->client, id);
-    if (!lookup) return fail(*session, lookup.error().message, err);
-    if (lookup->not_found) return run_not_found(*session, id, err);
-    auto page = fetch_events(*session->client, id, "", EventFilter{}, 0, session->config.page_size);
-    if (!page) return fail(*session, page.error().message, err);
-    if (page->not_found) return run_not_found(*session, id, err);
-    runs.push_back(*lookup->run);
-    events.push_back(std::move(page->events));
+    auto input = fetch_compare_input(*session->client, id, session->config.page_size);
+    if (!input) return fail(*session, input.error().message, err);
+    if (!input->run) return run_not_found(*session, id, err);
+    runs.push_back(std::move(*input->run));
+    events.push_back(std::move(input->events));
   }
   auto comparison = compare_runs(runs[0], events[0], runs[1], events[1]);
   if (session->json) print_comparison_json(comparison, runs[0], runs[1], out);
@@ -236,6 +257,39 @@ int run_compare(const std::vector<std::string>& args, std::ostream& out, std::os
 }
 
 }  // namespace
+
+const std::vector<std::string>& claimable_investigations() {
+  static const std::vector<std::string> k_names = {"compare", "steps"};
+  return k_names;
+}
+
+recorder::Result<void> check_investigation(const std::vector<std::string>& command) {
+  const auto& known = claimable_investigations();
+  if (command.empty() || std::find(known.begin(), known.end(), command[0]) == known.end()) {
+    return recorder::make_error(fmt::format("unknown investigation \"{}\" (known: {})", command.empty() ? "" : command[0],
+                                            fmt::join(known, ", ")));
+  }
+  std::size_t ids = command[0] == "compare" ? 2 : 1;
+  if (command.size() != ids + 1) {
+    return recorder::make_error(fmt::format("\"{}\" takes {} run id(s), not {}", command[0], ids, command.size() - 1));
+  }
+  return {};
+}
+
+recorder::Result<void> fetch_investigation(const DagsterClient& client, const std::vector<std::string>& command,
+                                           int page_size) {
+  if (auto ok = check_investigation(command); !ok) return ok;
+  if (command[0] == "steps") {
+    auto page = fetch_steps_input(client, command[1], page_size);
+    if (!page) return page.error();
+    return {};
+  }
+  for (std::size_t i = 1; i < command.size(); ++i) {  // compare
+    auto input = fetch_compare_input(client, command[i], page_size);
+    if (!input) return input.error();
+  }
+  return {};
+}
 
 std::vector<recorder::Command> investigate_steps_commands() {
   return {

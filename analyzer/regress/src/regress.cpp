@@ -76,23 +76,6 @@ std::string first_error(const std::string& err) {
   return found.empty() ? "(no message)" : found;
 }
 
-// Every string value under `value`, with its JSON pointer, in document order.
-void collect_texts(const rapidjson::Value& value, const std::string& pointer, std::vector<std::pair<std::string, std::string>>& out) {
-  if (value.IsString()) {
-    out.emplace_back(pointer, std::string(value.GetString(), value.GetStringLength()));
-  } else if (value.IsArray()) {
-    for (rapidjson::SizeType i = 0; i < value.Size(); ++i) collect_texts(value[i], fmt::format("{}/{}", pointer, i), out);
-  } else if (value.IsObject()) {
-    for (const auto& member : value.GetObject()) {
-      std::string token;  // RFC 6901: "~" is "~0", "/" is "~1"
-      for (char c : std::string_view(member.name.GetString(), member.name.GetStringLength())) {
-        token += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
-      }
-      collect_texts(member.value, pointer + "/" + token, out);
-    }
-  }
-}
-
 // Whether collect's exit `code` only says that steps of the recorded night hold errors (a denied API,
 // a timeout the bundle recorded: signals missing that night, which the report must say), with the
 // artifact written: a replay like any other. A replay miss (a request the bundle cannot answer) or
@@ -182,7 +165,8 @@ Result<std::vector<std::string>> find_scenarios(const std::vector<std::string>& 
   return std::vector<std::string>(found.begin(), found.end());
 }
 
-Result<Outcome> replay(const std::string& scenario, const RuleFiles& rules, const std::string& work) {
+Result<Outcome> replay(const std::string& scenario, const RuleFiles& rules, const std::string& work,
+                       const std::vector<InvestigationClaim>& investigations) {
   recorder::ScratchWrites scratch;  // `work` is a scratch directory: atomic writes, no fsync
   std::error_code ec;
   fs::create_directories(work, ec);
@@ -216,6 +200,13 @@ Result<Outcome> replay(const std::string& scenario, const RuleFiles& rules, cons
   auto outcome = read_outcome(report_path);
   fs::remove(report_path, ec);  // `work` serves the next scenario: only its artifact is overwritten
   if (!outcome) return make_error(fmt::format("{}: {}", scenario, outcome.error().message));
+  std::vector<std::string> replay_args{"--replay", source->bundle};  // the investigations take no --shift
+  if (fs::is_regular_file(fs::path(scenario) / "config.json", ec)) {
+    replay_args.insert(replay_args.end(), {"--config", (fs::path(scenario) / "config.json").string()});
+  }
+  for (const auto& claim : investigations) {
+    outcome->investigations[command_text(claim.command)] = run_investigation(claim.command, replay_args);
+  }
   return outcome;
 }
 
@@ -267,21 +258,13 @@ void compare_actions_and_causes(const Expectation& expected, const Outcome& actu
   }
 }
 
-// The pointer of the first string of the report that contains `text`, or nullopt.
-std::optional<std::pair<std::string, std::string>> find_text(const Outcome& actual, const std::string& text) {
-  for (const auto& [pointer, value] : actual.texts) {
-    if (value.find(text) != std::string::npos) return std::pair{pointer, value};
-  }
-  return std::nullopt;
-}
-
 // "report": each mention in some string of the report, no omitted text in any.
 void compare_report(const Expectation& expected, const Outcome& actual, std::vector<std::string>& out) {
   for (const auto& text : expected.mentions) {
-    if (!find_text(actual, text)) out.push_back(fmt::format("report: mentions \"{}\": no text of the report does", text));
+    if (!find_text(actual.texts, text)) out.push_back(fmt::format("report: mentions \"{}\": no text of the report does", text));
   }
   for (const auto& text : expected.omits) {
-    if (auto found = find_text(actual, text)) {
+    if (auto found = find_text(actual.texts, text)) {
       std::string shown = found->second.size() > 160 ? found->second.substr(0, 157) + "..." : found->second;
       out.push_back(fmt::format("report: omits \"{}\": it is in {}: {}", text, found->first, shown));
     }
@@ -317,10 +300,10 @@ void add_placements(const Expectation& previous, const Outcome& outcome, rapidjs
   }
   std::set<std::string> mentions, omits;  // the wording claims that still hold
   for (const auto& text : previous.mentions) {
-    if (find_text(outcome, text)) mentions.insert(text);
+    if (find_text(outcome.texts, text)) mentions.insert(text);
   }
   for (const auto& text : previous.omits) {
-    if (!find_text(outcome, text)) omits.insert(text);
+    if (!find_text(outcome.texts, text)) omits.insert(text);
   }
   if (!mentions.empty() || !omits.empty()) {
     rapidjson::Value report(rapidjson::kObjectType);
@@ -372,6 +355,7 @@ Result<void> write_expectation(const std::string& scenario, const Outcome& outco
   findings.AddMember("present", names(outcome.findings), a);
   doc.AddMember("findings", findings, a);
   if (previous) add_placements(*previous, outcome, doc);
+  if (previous) add_investigations(previous->investigations, outcome, doc);
   if (previous && !previous->review.empty()) doc.AddMember("review", recorder::json_string(previous->review, a), a);
   doc.AddMember("runs", runs, a);
   return recorder::write_file_atomic((fs::path(scenario) / "expected.json").string(),
@@ -408,6 +392,7 @@ std::vector<std::string> compare(const Expectation& expected, const Outcome& act
   compare_placement(actual, out);
   compare_actions_and_causes(expected, actual, out);
   compare_report(expected, actual, out);
+  compare_investigations(expected.investigations, actual, out);
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -57,13 +57,6 @@ std::string checked_file(const po::variables_map& vm, const char* option) {
 Row run_one(const std::string& scenario, std::size_t index, const regress::RuleFiles& rules,
             const std::optional<regress::RuleFiles>& baseline, bool update, const Scratch& scratch) {
   Row row{scenario, "-", "", {}};
-  auto outcome = regress::replay(scenario, rules, scratch.dir(index, "candidate"));
-  if (!outcome) {
-    row.result = "ERROR";
-    row.details.push_back(outcome.error().message);
-    return row;
-  }
-  row.runs = std::to_string(outcome->runs.size());
   std::optional<regress::Expectation> expected;
   if (auto read = regress::read_expectation(scenario)) {
     expected = std::move(*read);
@@ -72,6 +65,14 @@ Row run_one(const std::string& scenario, std::size_t index, const regress::RuleF
     row.details.push_back(read.error().message);
     return row;
   }
+  auto outcome = regress::replay(scenario, rules, scratch.dir(index, "candidate"),
+                                 expected ? expected->investigations : std::vector<regress::InvestigationClaim>{});
+  if (!outcome) {
+    row.result = "ERROR";
+    row.details.push_back(outcome.error().message);
+    return row;
+  }
+  row.runs = std::to_string(outcome->runs.size());
   if (update) {
     auto written = regress::write_expectation(scenario, *outcome, expected);
     row.result = written ? "updated" : "ERROR";

@@ -148,6 +148,9 @@ Result<Expectation> read_expectation(const std::string& scenario) {
   if (!together) return make_error(together.error().message);
   expectation.together = std::move(*together);
   if (auto report = read_report(*doc, file, expectation); !report) return make_error(report.error().message);
+  auto investigations = read_investigations(*doc, file);
+  if (!investigations) return investigations.error();
+  expectation.investigations = std::move(*investigations);
   if (doc->HasMember("review")) {
     auto review = recorder::get_string(*doc, "review");
     if (!review) return make_error(fmt::format("{}: \"review\" must be a string (what to check before deleting it)", file));

@@ -12,11 +12,13 @@
 #pragma GCC diagnostic pop
 #include <filesystem>
 #include <memory>
+#include <stdexcept>
 
 #include "analyzer/collect/collect.hpp"
 #include "analyzer/config/config.hpp"
 #include "analyzer/clients/dagster_client.hpp"
 #include "analyzer/clients/gcp_client.hpp"
+#include "analyzer/investigate/investigate.hpp"
 #include "recorder/base/command.hpp"
 #include "recorder/base/json.hpp"
 #include "recorder/base/log.hpp"
@@ -121,6 +123,11 @@ void add_run_expectations(const sim::World& world, double start, double end, rap
     }
     doc.AddMember("report", report, a);
   }
+  if (!world.investigations.empty()) {
+    rapidjson::Document claims;
+    claims.Parse(world.investigations.c_str());  // written by parse_world from a parsed spec
+    doc.AddMember("investigations", rapidjson::Value(claims, a), a);
+  }
 }
 
 std::string expected_text(const sim::World& world) {
@@ -180,6 +187,11 @@ recorder::Bundle run_collect(const std::shared_ptr<const sim::World>& world) {
     request.google = recording;
   }
   (void)collect(client, request);  // the artifact is not kept: the bundle is the product
+  for (const auto& command : world->investigation_commands) {  // what their replay will ask
+    if (auto fetched = fetch_investigation(client, command, config.page_size); !fetched) {
+      throw std::logic_error("day2 simulate: " + fetched.error().message);  // the world answers every run it has
+    }
+  }
   recorder::Manifest manifest;
   manifest.now = world->now;
   manifest.window = world->window;

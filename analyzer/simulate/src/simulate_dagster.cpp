@@ -1,12 +1,15 @@
 // The Dagster GraphQL API of a simulated world: every operation `day2 collect` sends
-// (analyzer/queries/), answered in the shapes of the recorded fixture, paged like Dagster.
+// (analyzer/queries/), and RunDetail for the investigations a scenario makes claims about, answered
+// in the shapes of the recorded fixture, paged like Dagster.
 #include <fmt/format.h>
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <set>
+#include <stdexcept>
 
 #include "recorder/base/json.hpp"
 #include "simulate_world.hpp"
@@ -125,6 +128,72 @@ std::string captured_logs(const World& world, const Vars& vars) {
   return fmt::format(R"({{"runOrError":{{"__typename":"Run","capturedLogs":{{"logKey":[{},"compute_logs",{}],"stdout":null,"stderr":{}}}}}}})",
                      quote(it->id), quote(file_key), stderr_text.empty() ? "null" : quote(stderr_text));
 }
+
+// Step stats and counts of a run, read back from its event log: what Dagster derives them from.
+struct StepCounts {
+  std::vector<std::string> stats;  // RunStepStats, in the order the steps started
+  int succeeded = 0;
+  int failed = 0;
+  int materializations = 0;
+};
+
+StepCounts step_counts(const Run& run) {
+  StepCounts out;
+  std::vector<std::string> order;
+  std::map<std::string, std::pair<double, double>> times;  // step -> (start, end)
+  std::map<std::string, std::string> status;
+  for (const auto& text : run_events(run)) {
+    auto event = recorder::parse_json(text, "simulated event");
+    if (!event) throw std::logic_error(event.error().message);  // a bug in the event builders
+    auto type = recorder::get_string(*event, "eventType").value_or("");
+    auto step = recorder::get_string(*event, "stepKey").value_or("");
+    double at = std::strtod(recorder::get_string(*event, "timestamp").value_or("0").c_str(), nullptr) / 1000;
+    if (type == "ASSET_MATERIALIZATION") ++out.materializations;
+    if (step.empty() || (type != "STEP_START" && type != "STEP_SUCCESS" && type != "STEP_FAILURE")) continue;
+    if (type == "STEP_START" && !times.contains(step)) {
+      order.push_back(step);
+      times[step] = {at, 0};
+      status[step] = "IN_PROGRESS";
+    } else if (type != "STEP_START" && times.contains(step)) {
+      times[step].second = at;
+      status[step] = type.substr(5);
+    }
+  }
+  for (const auto& step : order) {
+    out.succeeded += status[step] == "SUCCESS";
+    out.failed += status[step] == "FAILURE";
+    out.stats.push_back(fmt::format(
+        R"({{"stepKey":{},"status":{},"startTime":{},"endTime":{},"attempts":[{{"startTime":{},"endTime":{}}}]}})",
+        quote(step), quote(status[step]), number(times[step].first), nullable(times[step].second),
+        number(times[step].first), nullable(times[step].second)));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string run_detail(const World& world, const Vars& vars) {
+  std::string not_found;
+  const Run* r = run_of(world, vars, "runOrError", not_found);
+  if (r == nullptr) return not_found;
+  std::string selection = "null";  // every step
+  if (!r->parent_id.empty()) {  // a re-execution from failure: the failed step and those after it
+    std::vector<std::string> keys{quote(r->step)};
+    for (const auto& key : r->downstream) keys.push_back(quote(key));
+    selection = "[" + join(keys) + "]";
+  }
+  auto counts = step_counts(*r);
+  bool active = r->status == "QUEUED" || r->status == "STARTED";
+  return fmt::format(
+      R"({{"runOrError":{{"__typename":"Run","runId":{},"jobName":{},"status":{},"canTerminate":{},"startTime":{},"endTime":{},"updateTime":{},"parentRunId":{},"rootRunId":{},"runConfigYaml":"{{}}\n","stepKeysToExecute":{},"repositoryOrigin":{},"tags":{},"stats":{{"__typename":"RunStatsSnapshot","enqueuedTime":{},"launchTime":{},"startTime":{},"endTime":{},"stepsSucceeded":{},"stepsFailed":{},"materializations":{},"expectations":0}},"stepStats":[{}]}}}})",
+      quote(r->id), quote(r->job), quote(r->status), active ? "true" : "false", nullable(r->start), nullable(r->end),
+      number(update_time(*r)), r->parent_id.empty() ? "null" : quote(r->parent_id),
+      r->root_id.empty() ? "null" : quote(r->root_id), selection, origin(*r), tags(*r), number(r->created),
+      number(r->created + 1), nullable(r->start), nullable(r->end), counts.succeeded, counts.failed,
+      counts.materializations, join(counts.stats));
+}
+
+namespace {
 
 std::string tick_json(const Instigator& ins, const Tick& t, int n) {
   std::string error = "null";
@@ -271,6 +340,7 @@ std::string dispatch(const World& world, const std::string& op, const Vars& vars
   if (op == "RunsInWindow") return runs_in_window(world, vars);
   if (op == "InFlightRuns") return in_flight_runs(world, vars);
   if (op == "RunEvents") return run_events_page(world, vars);
+  if (op == "RunDetail") return run_detail(world, vars);
   if (op == "RunCapturedLogs") return captured_logs(world, vars);
   if (op == "AllInstigatorTicks") return all_instigator_ticks(world, vars);
   if (op == "InstigatorTicks") return instigator_ticks(world, vars);

@@ -62,13 +62,25 @@ struct Log {
   const Run& run;
   std::vector<std::string> events;
 
-  // A MessageEvent of `type` with `extra` members ("" or ",\"k\":v,...").
+  // A MessageEvent of `type` with `extra` members ("" or ",\"k\":v,..."), of the run's step or none.
   void add(std::string_view type, std::string_view event_type, std::string_view level, double at,
            std::string_view message, bool step, std::string_view extra = "") {
-    events.push_back(fmt::format(
+    events.push_back(event(type, event_type, level, at, message, step ? quote(run.step) : "null", extra));
+  }
+  // The same event of another step of the job.
+  std::string event(std::string_view type, std::string_view event_type, std::string_view level, double at,
+                    std::string_view message, std::string_view step_json, std::string_view extra = "") const {
+    return fmt::format(
         R"({{"__typename":{},"eventType":{},"level":{},"message":{},"runId":{},"stepKey":{},"timestamp":{}{}}})",
         quote(type), event_type.empty() ? "null" : quote(event_type), quote(level), quote(message), quote(run.id),
-        step ? quote(run.step) : "null", millis(at), extra));
+        step_json, millis(at), extra);
+  }
+  // Another step of the job run from `from` to `to`, successfully.
+  void other_step(const std::string& key, double from, double to) {
+    events.push_back(event("ExecutionStepStartEvent", "STEP_START", "DEBUG", from,
+                           fmt::format("Started execution of step \"{}\".", key), quote(key)));
+    events.push_back(event("ExecutionStepSuccessEvent", "STEP_SUCCESS", "DEBUG", to,
+                           fmt::format("Finished execution of step \"{}\".", key), quote(key)));
   }
   void engine(double at, std::string_view message, bool step = false, std::string_view error = "null") {
     add("EngineEvent", "ENGINE_EVENT", "INFO", at, message, step,
@@ -105,6 +117,11 @@ void start(Log& log, double t0, bool capture_logs) {
     log.add("AssetMaterializationPlannedEvent", "ASSET_MATERIALIZATION_PLANNED", "DEBUG", t0 + 0.3,
             fmt::format("{} intends to materialize asset [\"{}\", \"{}\"]", r.job, r.job, r.step), true,
             fmt::format(R"(,"assetKey":{})", asset_key(r)));
+  }
+  // The steps before it (none in a re-execution from failure), between t0 + 0.5 and t0 + 4.5.
+  double each = r.upstream.empty() ? 0 : 4.0 / static_cast<double>(r.upstream.size());
+  for (std::size_t i = 0; i < r.upstream.size(); ++i) {
+    log.other_step(r.upstream[i], t0 + 0.5 + each * static_cast<double>(i), t0 + 0.5 + each * (static_cast<double>(i) + 0.75));
   }
   if (!capture_logs) return;
   log.add("LogsCapturedEvent", "LOGS_CAPTURED", "DEBUG", t0 + 5, "Capturing logs for process (pid: 1).", false,
@@ -224,6 +241,21 @@ void failure(Log& log, double t0, double end) {
   }
 }
 
+// The steps after a failed step: Dagster does not execute them and says so in an ERROR message
+// naming each (no event type; dagster/_core/execution/plan/active.py), before the run's failure.
+void not_executed(Log& log, double end) {
+  const Run& r = log.run;
+  std::vector<std::string> messages;
+  for (std::size_t i = 0; i < r.downstream.size(); ++i) {
+    const auto& key = r.downstream[i];
+    messages.push_back(log.event("LogMessageEvent", "", "ERROR", end - 0.5 + 0.01 * static_cast<double>(i),
+                                 fmt::format("Dependencies for step {} failed: ['{}']. Not executing.", key, r.step),
+                                 quote(key)));
+  }
+  // The run's failure is the last event failure() wrote for a failed step.
+  log.events.insert(log.events.end() - (log.events.empty() ? 0 : 1), messages.begin(), messages.end());
+}
+
 }  // namespace
 
 std::vector<std::string> run_events(const Run& run) {
@@ -251,10 +283,16 @@ std::vector<std::string> run_events(const Run& run) {
   } else if (run.status == "SUCCESS") {
     log.add("ExecutionStepSuccessEvent", "STEP_SUCCESS", "DEBUG", end - 1,
             fmt::format("Finished execution of step \"{}\".", run.step), true);
+    double each = run.downstream.empty() ? 0 : 0.8 / static_cast<double>(run.downstream.size());
+    for (std::size_t i = 0; i < run.downstream.size(); ++i) {
+      double from = end - 0.9 + each * static_cast<double>(i);
+      log.other_step(run.downstream[i], from, from + each * 0.75);
+    }
     log.add("RunSuccessEvent", "RUN_SUCCESS", "DEBUG", end, fmt::format("Finished execution of run for \"{}\".", run.job),
             false);
   } else {
     failure(log, t0, end);
+    not_executed(log, end);
   }
   if (run.mode != FailureMode::oom && run.mode != FailureMode::evicted && run.mode != FailureMode::preempted &&
       run.mode != FailureMode::unschedulable) {

@@ -73,7 +73,7 @@ struct Parser {
   Run run(const Value& v, const std::string& at) {
     check_keys(v, at, {"id", "job", "location", "created", "start", "end", "status", "failure", "step", "error",
                        "max_runtime", "exiting_engine_event", "materialized", "attempts", "tags", "retry", "pod_events",
-                       "expect", "count", "every", "parent", "automatic"});
+                       "expect", "count", "every", "parent", "automatic", "upstream", "downstream"});
     Run r;
     r.id = text(v, at, "id");
     r.job = text(v, at, "job");
@@ -97,6 +97,7 @@ struct Parser {
     if (r.attempts > 1 && r.mode != FailureMode::user_code_error && r.mode != FailureMode::connection_error) {
       throw SpecError{at + "/attempts", "only a user_code_error or connection_error step is retried by its RetryPolicy"};
     }
+    read_run_steps(v, at, r);
     spec_tags(v, at, r);
     default_tags(r);
     pod_events(v, at, r);
@@ -166,6 +167,9 @@ struct Parser {
     std::string parent = text(v, at, "parent");
     if (!parent.empty() && count != 1) throw SpecError{at + "/count", "a re-execution (\"parent\") is one run"};
     if (parent.empty() && member(v, "automatic") != nullptr) throw SpecError{at + "/automatic", "only a re-execution (\"parent\") is automatic or not"};
+    if (!parent.empty() && !base.upstream.empty()) {
+      throw SpecError{at + "/upstream", "a re-execution from failure (\"parent\") starts at the failed step: no upstream steps run"};
+    }
     if (!parent.empty()) reexecution_of(parent, flag(v, at, "automatic"), at, base);
     for (int i = 0; i < count; ++i) {
       Run r = base;
@@ -350,7 +354,8 @@ struct Parser {
     check_keys(doc, "", {"now", "window", "timezone", "flavor", "organization", "agent_replicas", "seed", "page_size",
                          "gcp", "locations", "runs", "sensors", "schedules", "daemons", "backfills", "agents",
                          "asset_checks", "error_groups", "alerts", "pod_events", "agent_pod_creates", "findings", "causes",
-                         "together", "report", "description", "node_pools", "node_events", "exporter_restarts"});
+                         "together", "report", "description", "node_pools", "node_events", "exporter_restarts",
+                         "investigations"});
     auto now = recorder::parse_rfc3339(text(doc, "", "now"));
     if (!now) throw SpecError{"/now", member(doc, "now") ? now.error().message : "\"now\" is required"};
     world.now = *now;
@@ -388,6 +393,7 @@ struct Parser {
     read_checks(doc, world);
     read_google_signals(doc, world);
     findings(doc);
+    read_investigations(doc, world);
     if (world.locations.empty()) world.locations.push_back({"etl", "", recorder::to_epoch_seconds(world.window.start)});
   }
 

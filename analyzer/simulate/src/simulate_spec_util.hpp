@@ -43,5 +43,9 @@ std::map<std::string, std::string> string_map(const Value& object, const std::st
 void read_agents(const Value& doc, World& world);
 void read_checks(const Value& doc, World& world);
 void read_google_signals(const Value& doc, World& world);
+// A run's "upstream" and "downstream" steps (simulate_spec_steps.cpp), and the spec's
+// "investigations" (after the runs: they name run ids).
+void read_run_steps(const Value& v, const std::string& at, Run& r);
+void read_investigations(const Value& doc, World& world);
 
 }  // namespace analyzer::sim::spec

@@ -70,6 +70,12 @@ struct Run {
   std::map<std::string, std::string> tags;
   std::string parent_id;
   std::string root_id;
+  // Steps of the job besides `step` (docs/scenarios.md): `upstream` ran and succeeded before it (not in
+  // a re-execution from failure, which starts at the failed step); `downstream` follow it: executed
+  // in a run that succeeded, not executed in one whose step failed (Dagster's "Dependencies for step
+  // <key> failed: ['<step>']. Not executing." message).
+  std::vector<std::string> upstream;
+  std::vector<std::string> downstream;
   std::vector<PodEvent> pod_events;
   bool expected = false;  // whether `expect` was given
   Expectation expect;
@@ -227,6 +233,10 @@ struct World {
   std::vector<std::vector<std::string>> together;  // run ids that must sit under one root cause
   std::vector<std::string> report_mentions;  // "report": wording the report must / must not hold
   std::vector<std::string> report_omits;
+  // "investigations": claims about `day2 steps` / `day2 compare` of the world's runs, as the spec
+  // wrote them (JSON text of the array, "" when none), and their commands, which simulate records.
+  std::string investigations;
+  std::vector<std::vector<std::string>> investigation_commands;
 };
 
 // Parses the spec `text`; `source` names it in errors. Never throws: bad JSON, an unknown key or
@@ -244,6 +254,11 @@ recorder::HttpResponse answer_google(const World& world, const recorder::HttpReq
 
 // The event log of a run (RunEvents' events), oldest first, as GraphQL JSON objects (text).
 std::vector<std::string> run_events(const Run& run);
+
+// RunDetail's runOrError for the run `vars.runId` names (simulate_dagster.cpp): the run, its
+// stats and step stats from its event log, and stepKeysToExecute (a re-execution from failure: its
+// step and those downstream; else null, every step); RunNotFoundError for an unknown id.
+std::string run_detail(const World& world, const rapidjson::Value& vars);
 
 // What the run's step process wrote to its captured stderr (RunCapturedLogs of the step's file key),
 // as Dagster's default console logger writes it ("<UTC time> +0000 - dagster - LEVEL - job - run id -

@@ -182,6 +182,19 @@ TEST(Simulate, GraphqlShapeCheckFindsAWrongFieldAndANull) {
   EXPECT_EQ(diffs[3], "/agents/0/extra: not a field of A");
 }
 
+// A union-typed value is checked as the member its __typename names; one naming no member is a difference.
+TEST(Simulate, GraphqlShapeCheckReadsAUnionByItsTypename) {
+  std::string sdl = "type Q {\n  r: ROrError!\n}\n\nunion ROrError = R | E\n\ntype R {\n  id: String!\n}\n\n"
+                    "type E {\n  message: String!\n}\n";
+  EXPECT_TRUE(day2test::graphql_differences(parse(R"({"r": {"__typename": "R", "id": "x"}})"), sdl, "Q").empty());
+  auto diffs = day2test::graphql_differences(parse(R"({"r": {"__typename": "E", "id": "x"}})"), sdl, "Q");
+  ASSERT_EQ(diffs.size(), 1u);
+  EXPECT_EQ(diffs[0], "/r/id: not a field of E");
+  diffs = day2test::graphql_differences(parse(R"({"r": {"__typename": "Z"}})"), sdl, "Q");
+  ASSERT_EQ(diffs.size(), 1u);
+  EXPECT_EQ(diffs[0], "/r: no member of the union ROrError in __typename");
+}
+
 TEST(Simulate, ShapeComparisonFindsAWrongType) {
   auto reference = parse(R"({"data":{"runs":[{"id":"a","end":1.5}]}})");
   auto actual = parse(R"({"data":{"runs":[{"id":"a","end":"late","extra":1}]}})");
@@ -339,7 +352,7 @@ TEST(Simulate, BadSpecsAreRefusedNamingFileLineAndPath) {
   EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\", \"windw\": {}}"),
             "spec.json:1: /windw: unknown key \"windw\" (known: agent_pod_creates, agent_replicas, agents, alerts, "
             "asset_checks, backfills, causes, daemons, description, error_groups, exporter_restarts, findings, flavor, gcp, "
-            "locations, node_events, node_pools, now, organization, page_size, pod_events, report, runs, schedules, seed, "
+            "investigations, locations, node_events, node_pools, now, organization, page_size, pod_events, report, runs, schedules, seed, "
             "sensors, timezone, together, window)");
   EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\",\n \"window\": {\"start\": \"2025-11-24T00:00:00Z\", "
                        "\"end\": \"2026-11-24T12:00:00Z\"}}"),

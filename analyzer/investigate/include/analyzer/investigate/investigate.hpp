@@ -113,4 +113,16 @@ Comparison compare_runs(const RunInfo& a, const std::vector<RunEvent>& events_a,
 // `run`, `logs`, `runs`, `steps`, `hung`, `compare`, `agents`, for analyzer::commands().
 std::vector<recorder::Command> investigate_commands();
 
+// The investigations a scenario can make claims about (expected.json's "investigations",
+// docs/scenarios.md): `steps RUN_ID` and `compare RUN_A RUN_B`.
+const std::vector<std::string>& claimable_investigations();
+// An Error naming what is wrong with `command` (an investigation that is not claimable, the wrong
+// number of run ids); ok for `{"steps", RUN_ID}` and `{"compare", RUN_A, RUN_B}`.
+recorder::Result<void> check_investigation(const std::vector<std::string>& command);
+// Sends through `client` the Dagster requests `day2 <command...>` sends (the same fetchers), so that
+// `day2 simulate` records what a replay of the investigation will ask. An Error is check_investigation's
+// or names a request that failed.
+recorder::Result<void> fetch_investigation(const DagsterClient& client, const std::vector<std::string>& command,
+                                           int page_size);
+
 }  // namespace analyzer

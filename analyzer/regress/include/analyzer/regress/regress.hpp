@@ -25,6 +25,15 @@ struct RunOutcome {
   bool operator==(const RunOutcome&) const = default;
 };
 
+// What one investigation command (`day2 steps RUN_ID --json`, `day2 compare RUN_A RUN_B --json`)
+// printed in a scenario's replay: its JSON output and every string of it with its JSON pointer, or
+// the error it ended with.
+struct InvestigationOutput {
+  std::string error;  // "" when it exited 0
+  std::string json;
+  std::vector<std::pair<std::string, std::string>> texts;
+};
+
 struct Outcome {
   std::map<std::string, RunOutcome> runs;  // by run id
   std::set<std::string> findings;          // rule ids of findings (Impact, Emerging Issues)
@@ -35,6 +44,18 @@ struct Outcome {
   std::map<std::string, std::vector<std::string>> actions_of_run;
   // Every string of the JSON report, with its JSON pointer ("/impact/0/items/1"), for "report".
   std::vector<std::pair<std::string, std::string>> texts;
+  // The investigations expected.json makes claims about, by command ("compare A B").
+  std::map<std::string, InvestigationOutput> investigations;
+};
+
+// A claim of expected.json's "investigations": `command` is {"steps", RUN_ID} or {"compare", RUN_A,
+// RUN_B}; its --json output holds each of `values` (JSON pointer -> the value, as canonical JSON
+// text), each text of `mentions` in some string and no text of `omits` in any.
+struct InvestigationClaim {
+  std::vector<std::string> command;
+  std::map<std::string, std::string> values;
+  std::set<std::string> mentions;
+  std::set<std::string> omits;
 };
 
 // `expected.json`: {"runs": {"<runId>": {"job", "category", "rule"}}, "findings": {"present": [...],
@@ -56,6 +77,8 @@ struct Expectation {
   // string may contain (a wording claim the rules exist for: "evidence missing", not "0 found").
   std::set<std::string> mentions;
   std::set<std::string> omits;
+  // "investigations": [{"command": [...], "values": {...}, "mentions": [...], "omits": [...]}].
+  std::vector<InvestigationClaim> investigations;
   std::string review;
 };
 
@@ -69,9 +92,11 @@ struct RuleFiles {
 // sorted by path, without duplicates. An Error names a root that does not exist.
 recorder::Result<std::vector<std::string>> find_scenarios(const std::vector<std::string>& roots);
 
-// Replays `scenario` in process with `rules`; `work` is a scratch directory. An Error names the
-// scenario and says what failed (a replay miss, a collect or report error).
-recorder::Result<Outcome> replay(const std::string& scenario, const RuleFiles& rules, const std::string& work);
+// Replays `scenario` in process with `rules`, and the `investigations` (commands of claims) against the
+// same bundle; `work` is a scratch directory. An Error names the scenario and says what failed (a
+// replay miss, a collect or report error); an investigation's failure is its output's `error`.
+recorder::Result<Outcome> replay(const std::string& scenario, const RuleFiles& rules, const std::string& work,
+                                 const std::vector<InvestigationClaim>& investigations = {});
 
 // Reads `<scenario>/expected.json`; an Error names the file and the problem.
 recorder::Result<Expectation> read_expectation(const std::string& scenario);
