@@ -12,6 +12,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "recorder/base/json.hpp"
 #include "recorder/redact.hpp"
 #include "recorder/base/text.hpp"
 
@@ -431,5 +432,23 @@ std::string format_replay_report(const ReplayReport& report, const Bundle& bundl
 ReplayTransport::ReplayTransport(std::shared_ptr<Matcher> matcher) : m_matcher(std::move(matcher)) {}
 
 Result<HttpResponse> ReplayTransport::send(const HttpRequest& request) { return m_matcher->answer(request); }
+
+std::string replay_report_json(const ReplayReport& report) {
+  rapidjson::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  auto strings = [&](const std::vector<std::string>& items) {
+    rapidjson::Value array(rapidjson::kArrayType);
+    for (const auto& item : items) array.PushBack(recorder::json_string(item, a), a);
+    return array;
+  };
+  rapidjson::Value unused(rapidjson::kArrayType);
+  for (int seq : report.unused) unused.PushBack(seq, a);
+  doc.AddMember("served", report.served, a);
+  doc.AddMember("misses", strings(report.misses), a);
+  doc.AddMember("missCount", report.miss_count, a);
+  doc.AddMember("warnings", strings(report.warnings), a);
+  doc.AddMember("unused", unused, a);
+  return recorder::write_json(doc, recorder::Pretty::yes);
+}
 
 }  // namespace replay

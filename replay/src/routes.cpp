@@ -151,22 +151,4 @@ recorder::HttpResponse error_response(Service service, int status, std::string_v
   return response;
 }
 
-std::string report_json(const replay::ReplayReport& report) {
-  rapidjson::Document doc(rapidjson::kObjectType);
-  auto& a = doc.GetAllocator();
-  auto strings = [&](const std::vector<std::string>& items) {
-    rapidjson::Value array(rapidjson::kArrayType);
-    for (const auto& item : items) array.PushBack(recorder::json_string(item, a), a);
-    return array;
-  };
-  rapidjson::Value unused(rapidjson::kArrayType);
-  for (int seq : report.unused) unused.PushBack(seq, a);
-  doc.AddMember("served", report.served, a);
-  doc.AddMember("misses", strings(report.misses), a);
-  doc.AddMember("missCount", report.miss_count, a);
-  doc.AddMember("warnings", strings(report.warnings), a);
-  doc.AddMember("unused", unused, a);
-  return recorder::write_json(doc, recorder::Pretty::yes);
-}
-
 }  // namespace replay::detail

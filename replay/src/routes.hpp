@@ -45,7 +45,4 @@ std::optional<recorder::HttpResponse> check_request(recorder::Service service, s
 // google.rpc.Status {"error":{"code","message","status"}} for the rest.
 recorder::HttpResponse error_response(recorder::Service service, int status, std::string_view message);
 
-// The replay report as JSON: {"served", "misses":[...], "warnings":[...], "unused":[seq...]}.
-std::string report_json(const replay::ReplayReport& report);
-
 }  // namespace replay::detail

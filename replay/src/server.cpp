@@ -106,7 +106,7 @@ recorder::EventHandlers Server::Impl::handlers() {
 
 recorder::Outcome Server::Impl::handle(const recorder::IncomingRequest& req) {
   auto [path, query] = recorder::split_target(req.target);
-  if (req.method == "GET" && path == "/__day2/report") return json_ok(detail::report_json(matcher->report()));
+  if (req.method == "GET" && path == "/__day2/report") return json_ok(replay_report_json(matcher->report()));
   if (req.method == "GET" && path == "/__day2/health") return json_ok("{\"ok\":true}");
   auto service = detail::detect_service(path, req.headers);
   if (auto refused = refuse(req, path, req.headers, service)) {

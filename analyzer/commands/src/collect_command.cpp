@@ -69,6 +69,8 @@ po::options_description collect_options() {
       ("faults", po::value<std::string>(), "with --replay: inject the faults of this fault file (docs/bundle.md, \"Faults\")")
       ("fault", po::value<std::vector<std::string>>()->composing(),
        "with --replay: inject a fault, e.g. 'dagster:RunsInWindow=status:503,p=0.5' (repeatable)")
+      ("replay-report", po::value<std::string>()->value_name("FILE"),
+       "with --replay: also write the replay report (served, misses, warnings, unused) as JSON to FILE (atomically)")
       ("metrics", po::value<std::string>()->value_name("FILE"),
        "also write the night as Prometheus metrics to FILE (atomically; node-exporter's textfile collector; docs/metrics.md)")
       ("pushgateway", po::value<std::string>()->value_name("URL"),
@@ -204,6 +206,7 @@ void check_collect_options(const po::variables_map& vm, const Config& config) {
       throw UsageError{"--record-dir: the deployment (--deployment, dagster.deployment) names its folder: " + problem};
     }
   }
+  if (vm.count("replay-report") && !vm.count("replay")) throw UsageError{"--replay-report: only with --replay"};
   if ((vm.count("faults") || vm.count("fault")) && !vm.count("replay")) {
     throw UsageError{fmt::format("--{}: faults are injected only with --replay", vm.count("faults") ? "faults" : "fault")};
   }
@@ -435,6 +438,13 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
   if (stack.recording && !write_recordings(vm, session, client, artifact, *stack.recording, out, err)) return 1;
   bool delivered = write_collect_metrics(vm, session, artifact, step_seconds, out, err);
   if (session.faults) err << "day2 collect: " << session.faults->summary() << '\n';
+  if (session.replay && vm.count("replay-report")) {
+    auto file = vm["replay-report"].as<std::string>();
+    if (auto written = recorder::write_file_atomic(file, replay::replay_report_json(session.replay->report())); !written) {
+      err << "day2 collect: error: " << written.error().message << '\n';
+      return 1;
+    }
+  }
   if (session.replay && !report_replay(session.replay->report(), err)) return 1;
   if (!delivered) return 1;
   return collect_exit_code(artifact, err);

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "analyzer/collect/collect.hpp"
 #include "analyzer/commands/commands.hpp"
 #include "recorder/base/durable.hpp"
 #include "recorder/base/json.hpp"
@@ -76,23 +77,18 @@ std::string first_error(const std::string& err) {
   return found.empty() ? "(no message)" : found;
 }
 
-// Whether collect's exit `code` only says that steps of the recorded night hold errors (a denied API,
-// a timeout the bundle recorded: signals missing that night, which the report must say), with the
-// artifact written: a replay like any other. A replay miss (a request the bundle cannot answer) or
-// any other failure is not.
-bool signals_missing(int code, const std::string& err, const std::string& artifact) {
-  std::error_code ec;
-  if (code != 1 || !fs::is_regular_file(artifact, ec) || err.find("replay miss") != std::string::npos) return false;
-  std::istringstream lines(err);
-  std::string line;
-  bool missing = false;
-  while (std::getline(lines, line)) {
-    bool said = line.find("(their signals are missing)") != std::string::npos;
-    bool harmless = line.find("replay warning") != std::string::npos || line.find("never used") != std::string::npos;
-    if (!said && !harmless && !line.empty()) return false;
-    missing = missing || said;
-  }
-  return missing;
+// Whether collect's exit `code` 1 only says that steps of the recorded night hold errors (a denied
+// API, a timeout the bundle recorded: signals missing that night, which the report must say): the
+// replay report (`replay_report`, collect --replay-report) holds no miss and the artifact names
+// steps or items that hold errors. A replay miss (a request the bundle cannot answer) is not. Read
+// from both files, never from collect's messages.
+bool signals_missing(int code, const std::string& replay_report, const std::string& artifact) {
+  if (code != 1) return false;
+  auto report = recorder::read_json_file(replay_report);
+  const auto* misses = report ? recorder::get_array(*report, "misses") : nullptr;
+  if (misses == nullptr || !misses->Empty()) return false;
+  auto doc = recorder::read_json_file(artifact);
+  return doc && (!error_steps(*doc).empty() || !unreadable_items(*doc).empty());
 }
 
 Result<Outcome> read_outcome(const std::string& report_path) {
@@ -174,7 +170,9 @@ Result<Outcome> replay(const std::string& scenario, const RuleFiles& rules, cons
   std::string artifact = (fs::path(work) / "day2.json").string();
   auto source = source_of(scenario);
   if (!source) return make_error(fmt::format("{}: {}", scenario, source.error().message));
-  std::vector<std::string> collect{"collect", "--replay", source->bundle, "--out", artifact, "--quiet"};
+  std::string replay_report = (fs::path(work) / "replay-report.json").string();
+  std::vector<std::string> collect{"collect", "--replay", source->bundle, "--out", artifact, "--quiet",
+                                   "--replay-report", replay_report};
   if (!source->shift.empty()) collect.insert(collect.end(), {"--shift", source->shift});
   if (fs::is_regular_file(fs::path(scenario) / "config.json", ec)) {
     collect.insert(collect.end(), {"--config", (fs::path(scenario) / "config.json").string()});
@@ -182,8 +180,9 @@ Result<Outcome> replay(const std::string& scenario, const RuleFiles& rules, cons
   if (!rules.rules.empty()) collect.insert(collect.end(), {"--rules", rules.rules});
   std::ostringstream out;
   std::ostringstream err;
-  fs::remove(artifact, ec);  // `work` served the previous scenario: its artifact must not pass for this one's
-  if (int code = run_analysis(collect, out, err); code != 0 && !signals_missing(code, err.str(), artifact)) {
+  fs::remove(artifact, ec);  // `work` served the previous scenario: its files must not pass for this one's
+  fs::remove(replay_report, ec);
+  if (int code = run_analysis(collect, out, err); code != 0 && !signals_missing(code, replay_report, artifact)) {
     return make_error(fmt::format("{}: collect --replay exited {}: {}", scenario, code, first_error(err.str())));
   }
   std::vector<std::string> report{"report", artifact, "--format", "json", "--out-dir", work};

@@ -44,6 +44,9 @@ struct ReplayReport {
 // The report for people, for stderr at the end of a replay: a summary line ("replay: 12 served,
 // 1 miss, 2 unused") then one indented line per miss, warning and unused exchange (with its key).
 std::string format_replay_report(const ReplayReport& report, const recorder::Bundle& bundle);
+// The report as JSON for programs (`replay serve`'s GET /__day2/report, `collect --replay-report`):
+// {"served", "misses", "missCount", "warnings", "unused"}, pretty, sorted keys.
+std::string replay_report_json(const ReplayReport& report);
 
 // What a request beyond the number of times it was recorded gets: a miss (the default: replay is
 // loud), or the last recorded response again (`replay serve --repeat`: for clients that poll, such as
