@@ -193,9 +193,18 @@ bool deliver_metrics(const po::variables_map& vm, const Config& config, const st
 // ---- the collect command: parse -> open the session -> collect -> write the outputs --------------
 
 // The checks between options that Boost cannot express. Throws UsageError.
+// The options that only make sense with --replay.
+void check_replay_options(const po::variables_map& vm) {
+  if (vm.count("replay")) return;
+  if (vm.count("shift")) throw UsageError{"--shift: only with --replay (it moves a bundle in time)"};
+  if (vm.count("replay-report")) throw UsageError{"--replay-report: only with --replay"};
+  if (vm.count("faults") || vm.count("fault")) {
+    throw UsageError{fmt::format("--{}: faults are injected only with --replay", vm.count("faults") ? "faults" : "fault")};
+  }
+}
+
 void check_collect_options(const po::variables_map& vm, const Config& config) {
   if (vm.count("record") && vm.count("replay")) throw UsageError{"--record and --replay cannot be combined"};
-  if (vm.count("shift") && !vm.count("replay")) throw UsageError{"--shift: only with --replay (it moves a bundle in time)"};
   if (vm.count("record-dir") && (vm.count("replay") || vm.count("record"))) {
     throw UsageError{fmt::format("--record-dir and --{} cannot be combined", vm.count("replay") ? "replay" : "record")};
   }
@@ -206,10 +215,7 @@ void check_collect_options(const po::variables_map& vm, const Config& config) {
       throw UsageError{"--record-dir: the deployment (--deployment, dagster.deployment) names its folder: " + problem};
     }
   }
-  if (vm.count("replay-report") && !vm.count("replay")) throw UsageError{"--replay-report: only with --replay"};
-  if ((vm.count("faults") || vm.count("fault")) && !vm.count("replay")) {
-    throw UsageError{fmt::format("--{}: faults are injected only with --replay", vm.count("faults") ? "faults" : "fault")};
-  }
+  check_replay_options(vm);
 }
 
 // --replay (moved by --shift): the matcher, and the bundle's clock, zone and endpoint in `config`
@@ -384,6 +390,20 @@ bool write_collect_metrics(const po::variables_map& vm, const CollectSession& se
   return deliver_metrics(vm, session.config, text, out, err, "collect");
 }
 
+// The end of a replay: the report to stderr (and as JSON to --replay-report); false when a request
+// found no recorded answer or the report could not be written.
+bool finish_replay(const po::variables_map& vm, const replay::Matcher& replay, std::ostream& err) {
+  auto report = replay.report();
+  if (vm.count("replay-report")) {
+    auto written = recorder::write_file_atomic(vm["replay-report"].as<std::string>(), replay::replay_report_json(report));
+    if (!written) {
+      err << "day2 collect: error: " << written.error().message << '\n';
+      return false;
+    }
+  }
+  return report_replay(report, err);
+}
+
 // 0 when every step and item was read, else 1 after naming what is missing.
 int collect_exit_code(const rapidjson::Value& artifact, std::ostream& err) {
   auto errors = error_steps(artifact);
@@ -438,14 +458,7 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
   if (stack.recording && !write_recordings(vm, session, client, artifact, *stack.recording, out, err)) return 1;
   bool delivered = write_collect_metrics(vm, session, artifact, step_seconds, out, err);
   if (session.faults) err << "day2 collect: " << session.faults->summary() << '\n';
-  if (session.replay && vm.count("replay-report")) {
-    auto file = vm["replay-report"].as<std::string>();
-    if (auto written = recorder::write_file_atomic(file, replay::replay_report_json(session.replay->report())); !written) {
-      err << "day2 collect: error: " << written.error().message << '\n';
-      return 1;
-    }
-  }
-  if (session.replay && !report_replay(session.replay->report(), err)) return 1;
+  if (session.replay && !finish_replay(vm, *session.replay, err)) return 1;
   if (!delivered) return 1;
   return collect_exit_code(artifact, err);
 }
