@@ -45,6 +45,16 @@ std::string location_suffix(std::string_view trimmed) {
 
 }  // namespace
 
+std::string not_executed_reason(std::string_view step_key, std::string_view event_type, std::string_view message) {
+  const std::string prefix = "Dependencies for step " + std::string(step_key) + " ";
+  constexpr std::string_view suffix = ". Not executing.";
+  if (step_key.empty() || !event_type.empty() || !message.starts_with(prefix) || !message.ends_with(suffix)) return "";
+  if (message.size() <= prefix.size() + suffix.size()) return "";
+  auto reason = message.substr(prefix.size(), message.size() - prefix.size() - suffix.size());
+  if (!reason.starts_with("failed: [") && !reason.starts_with("were not executed: [")) return "";
+  return "dependencies " + std::string(reason);
+}
+
 std::string exception_line(std::string_view message) {
   while (!message.empty() && (message.front() == '\n' || message.front() == '\r')) message.remove_prefix(1);
   auto first_end = message.find('\n');

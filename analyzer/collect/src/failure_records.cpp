@@ -62,7 +62,12 @@ void step_event(const rapidjson::Value& event, const std::string& step_key, cons
       {"STEP_SUCCESS", "SUCCESS"}, {"STEP_FAILURE", "FAILURE"}, {"STEP_SKIPPED", "SKIPPED"}, {"STEP_UP_FOR_RETRY", "UP_FOR_RETRY"}};
   bool start = event_type == "STEP_START";
   auto outcome = k_outcomes.find(event_type);
-  if (step_key.empty() || (!start && outcome == k_outcomes.end())) return;
+  if (step_key.empty()) return;
+  if (!start && outcome == k_outcomes.end()) {  // a step Dagster did not execute: SKIPPED at its message
+    auto message = recorder::get_string(event, "message").value_or("");
+    if (not_executed_reason(step_key, event_type, message).empty()) return;
+    outcome = k_outcomes.find("STEP_SKIPPED");
+  }
   StepSpan& span = span_of(record.step_spans, step_key);
   auto at = event_seconds(event);
   if (start) {

@@ -10,25 +10,6 @@
 
 namespace analyzer {
 
-namespace {
-
-// The reason in Dagster's message for a step it did not execute because upstream steps failed or
-// were not executed ("Dependencies for step publish failed: ['load']. Not executing.", or "... were
-// not executed: ['x']. ...", or both; dagster/_core/execution/plan/active.py), or "" when
-// `event` is no such message (a plain log message: no event type).
-std::string not_executed_reason(const RunEvent& event) {
-  const std::string prefix = "Dependencies for step " + event.step_key + " ";
-  constexpr std::string_view suffix = ". Not executing.";
-  const auto& text = event.message;
-  if (!event.event_type.empty() || !text.starts_with(prefix) || !text.ends_with(suffix)) return "";
-  if (text.size() <= prefix.size() + suffix.size()) return "";
-  auto reason = text.substr(prefix.size(), text.size() - prefix.size() - suffix.size());
-  if (!reason.starts_with("failed: [") && !reason.starts_with("were not executed: [")) return "";
-  return "dependencies " + reason;
-}
-
-}  // namespace
-
 StepsReport analyze_steps(const std::vector<RunEvent>& events, double gap_seconds) {
   std::map<std::string, StepTimeline> steps;
   for (const auto& event : events) {
@@ -46,7 +27,7 @@ StepsReport analyze_steps(const std::vector<RunEvent>& events, double gap_second
       step.step_key = event.step_key;
       step.end = event.timestamp;
       step.outcome = type.substr(5);
-    } else if (auto reason = not_executed_reason(event); !reason.empty()) {
+    } else if (auto reason = not_executed_reason(event.step_key, type, event.message); !reason.empty()) {
       auto& step = steps[event.step_key];
       step.step_key = event.step_key;
       step.end = event.timestamp;

@@ -311,6 +311,9 @@ std::string captured_stderr(const Run& run) {
     capturing = capturing || type == "LogsCapturedEvent";
     auto step = recorder::get_string(*event, "stepKey");
     if (!capturing || (type != "LogsCapturedEvent" && !step)) continue;
+    // The step's own process writes its file: not the other steps' events, nor the run worker's
+    // findings about the steps after it ("... Not executing.").
+    if (step && *step != run.step) continue;
     // A failed health check is the run worker's finding about a step pod that died: not in the step's file.
     auto message = recorder::get_string(*event, "message").value_or("");
     if (message.find("failed health check") != std::string::npos) continue;

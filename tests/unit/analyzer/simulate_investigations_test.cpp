@@ -5,14 +5,17 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "analyzer/cli/cli.hpp"
 #include "analyzer/simulate/simulate.hpp"
 #include "recorder/base/json.hpp"
 #include "recorder/bundle.hpp"
 #include "support/files.hpp"
 #include "support/shape.hpp"
+#include "support/temp_dir.hpp"
 
 namespace analyzer {
 namespace {
@@ -116,6 +119,29 @@ TEST(SimulateSteps, RunDetailHasDagstersSchemaAndTheReexecutionsStepSelection) {
   ASSERT_TRUE(expected);
   EXPECT_EQ(recorder::write_json((*expected)["investigations"]),
             R"([{"command":["compare","r1","r2"],"values":{"/firstDifferingStep":"load"}}])");
+}
+
+// The artifact's steps[] of the failed run: a step Dagster did not execute (only its "Not executing."
+// message) is SKIPPED at that message, after the steps that ran; the close case, the steps that ran,
+// keep their outcomes.
+TEST(SimulateSteps, TheArtifactListsTheStepsDagsterDidNotExecuteAsSkipped) {
+  day2_test::TempDir dir;
+  std::string scenario = k_source + "/scenarios/reexecution-from-failure-compare";
+  std::ostringstream out, err;
+  ASSERT_EQ(run_cli({"collect", "--replay", scenario + "/bundle", "--out", dir.file("day2.json"), "--quiet"}, out, err), 0)
+      << err.str();
+  auto artifact = recorder::read_json_file(dir.file("day2.json"));
+  ASSERT_TRUE(artifact);
+  const auto& failures = (*artifact)["step_01_failed_runs"]["failures"];
+  ASSERT_EQ(failures.Size(), 1u);
+  std::vector<std::string> steps;
+  for (const auto& step : failures[0]["steps"].GetArray()) {
+    steps.push_back(std::string(step["stepKey"].GetString()) + ":" + step["status"].GetString() +
+                    (step["startTime"].IsNull() ? " never started" : "") + (step["endTime"].IsNull() ? "" : " ended"));
+  }
+  EXPECT_EQ(steps, (std::vector<std::string>{"extract_orders:SUCCESS ended", "load_orders:FAILURE ended",
+                                             "notify_finance:SKIPPED never started ended",
+                                             "publish_orders:SKIPPED never started ended"}));
 }
 
 TEST(SimulateSteps, BadStepsAndInvestigationsAreRefusedNamingFileLineAndPath) {

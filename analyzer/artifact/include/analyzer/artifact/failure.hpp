@@ -22,6 +22,13 @@ namespace analyzer {
 // ("SyntaxError: '(' was never closed (broken.py, line 4)"). Pure.
 std::string exception_line(std::string_view message);
 
+// Why Dagster did not execute `step_key`, read from its message for a step whose upstream steps
+// failed or were not executed: it writes no STEP_SKIPPED then, only an ERROR log message (no event
+// type) "Dependencies for step publish failed: ['load']. Not executing." (or "... were not executed:
+// [...]", or both; dagster/_core/execution/plan/active.py, the same in 1.8, 1.11 and 1.13). The
+// reason reads "dependencies failed: ['load']"; "" when the event is no such message. Pure.
+std::string not_executed_reason(std::string_view step_key, std::string_view event_type, std::string_view message);
+
 // One link of a Python exception cause chain (PythonError.errorChain), outermost first.
 struct ErrorLink {
   std::string class_name;
@@ -42,7 +49,8 @@ struct StepError {
 
 // One step of a run as its events tell it: when it started and ended (epoch seconds, from the
 // events' millisecond timestamps) and how (SUCCESS, FAILURE, SKIPPED, UP_FOR_RETRY, or STARTED when
-// it never finished). A step that retried keeps its first start and its last outcome.
+// it never finished). A step that retried keeps its first start and its last outcome; one Dagster
+// did not execute because its upstream failed (not_executed_reason) is SKIPPED at that message.
 struct StepSpan {
   std::string step_key;
   std::optional<double> start;
