@@ -306,11 +306,13 @@ void root_causes(const Json& artifact, const recorder::Zone& zone, const Reclass
     }
     run.run_message = brief(failure, "runFailureMessage", 300);
     run_details(failure, run);
-    run.retry = retries[run.run_id];
+    if (auto retry = retries.find(run.run_id); retry != retries.end()) run.retry = retry->second;
     run.start_epoch = epoch_of(failure, "startTime");
     auto found = reclassified.find(run.run_id);
     auto key = apply_reclassification(failure, found == reclassified.end() ? nullptr : &found->second, zone, run);
-    run.pod_events = uncited_pod_events(pod_events[run.run_id], run, failure, key.first);
+    static const std::vector<RunPodEvent> k_none;
+    auto events = pod_events.find(run.run_id);
+    run.pod_events = uncited_pod_events(events == pod_events.end() ? k_none : events->second, run, failure, key.first);
     run.category = key.first;
     run.rule_id = key.second;
     groups[{key.first, mechanism_of_run(failure, key.second)}].push_back(std::move(run));

@@ -299,7 +299,10 @@ void add_sections(const Json& artifact, const recorder::Zone& zone, Report& repo
   add_error_groups(artifact, zone, report);  // after the pod events: a preemption artifact joins its pod event's row
   // By time (untimed rows last), then by text, so the order never depends on the artifact's.
   std::sort(report.timeline.begin(), report.timeline.end(), [](const TimelineRow& a, const TimelineRow& b) {
-    auto key = [](const TimelineRow& r) { return std::make_tuple(!r.epoch.has_value(), r.epoch.value_or(0), r.signal, r.source); };
+    auto key = [](const TimelineRow& r) {  // references: a comparison copies no text
+      return std::tuple<bool, double, const std::string&, const std::string&>(!r.epoch.has_value(), r.epoch.value_or(0),
+                                                                               r.signal, r.source);
+    };
     return key(a) < key(b);
   });
 }

@@ -117,8 +117,8 @@ std::vector<Bar> bars_of(const Report& report) {
     }
   }
   std::sort(bars.begin(), bars.end(), [](const Bar& a, const Bar& b) {
-    return std::make_tuple(a.cause_index, a.start.value_or(a.end), a.end, a.run->run_id) <
-           std::make_tuple(b.cause_index, b.start.value_or(b.end), b.end, b.run->run_id);
+    return std::make_tuple(a.cause_index, a.start.value_or(a.end), a.end, std::string_view(a.run->run_id)) <
+           std::make_tuple(b.cause_index, b.start.value_or(b.end), b.end, std::string_view(b.run->run_id));
   });
   return bars;
 }
