@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "recorder/base/json.hpp"
 #include "recorder/base/time.hpp"
@@ -23,8 +24,17 @@ std::string_view view(const Json& string) { return {string.GetString(), string.G
 
 const Json* member(const Json& object, const char* key) {
   if (!object.IsObject()) { return nullptr; }
-  auto it = object.FindMember(key);
-  return it == object.MemberEnd() ? nullptr : &it->value;
+  // A linear scan like RapidJSON's FindMember, but most keys differ in length or first byte: no call
+  // to memcmp for them (the report looks up every field of every failed run).
+  const std::size_t length = std::strlen(key);
+  for (const auto& candidate : object.GetObject()) {
+    const char* name = candidate.name.GetString();
+    if (candidate.name.GetStringLength() == length && (length == 0 || name[0] == key[0]) &&
+        std::memcmp(name, key, length) == 0) {
+      return &candidate.value;
+    }
+  }
+  return nullptr;
 }
 
 std::string_view type_name(const Json& value) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "analyzer/artifact/fields.hpp"
 #include "analyzer/artifact/overlap.hpp"
 #include "recorder/base/time.hpp"
 
@@ -20,11 +21,7 @@ using Json = rapidjson::Value;
 
 constexpr std::size_t k_summary_chars = 120;
 
-const Json* member(const Json& object, const char* key) {
-  if (!object.IsObject()) return nullptr;
-  auto it = object.FindMember(key);
-  return it == object.MemberEnd() ? nullptr : &it->value;
-}
+using summary::member;
 
 std::string string_of(const Json& object, const char* key) {
   const Json* value = member(object, key);
