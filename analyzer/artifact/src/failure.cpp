@@ -46,9 +46,12 @@ std::string location_suffix(std::string_view trimmed) {
 }  // namespace
 
 std::string not_executed_reason(std::string_view step_key, std::string_view event_type, std::string_view message) {
-  const std::string prefix = "Dependencies for step " + std::string(step_key) + " ";
+  constexpr std::string_view opening = "Dependencies for step ";
   constexpr std::string_view suffix = ". Not executing.";
-  if (step_key.empty() || !event_type.empty() || !message.starts_with(prefix) || !message.ends_with(suffix)) return "";
+  // Cheap checks first: collect asks this of every event of every failed run.
+  if (step_key.empty() || !event_type.empty() || !message.starts_with(opening) || !message.ends_with(suffix)) return "";
+  const std::string prefix = std::string(opening) + std::string(step_key) + " ";
+  if (!message.starts_with(prefix)) return "";
   if (message.size() <= prefix.size() + suffix.size()) return "";
   auto reason = message.substr(prefix.size(), message.size() - prefix.size() - suffix.size());
   if (!reason.starts_with("failed: [") && !reason.starts_with("were not executed: [")) return "";

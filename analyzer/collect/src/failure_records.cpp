@@ -64,6 +64,7 @@ void step_event(const rapidjson::Value& event, const std::string& step_key, cons
   auto outcome = k_outcomes.find(event_type);
   if (step_key.empty()) return;
   if (!start && outcome == k_outcomes.end()) {  // a step Dagster did not execute: SKIPPED at its message
+    if (!event_type.empty()) return;  // that message has no event type
     auto message = recorder::get_string(event, "message").value_or("");
     if (not_executed_reason(step_key, event_type, message).empty()) return;
     outcome = k_outcomes.find("STEP_SKIPPED");
