@@ -18,77 +18,10 @@ namespace analyzer {
 namespace {
 
 constexpr std::size_t k_max_depth = 32;      // a rules file needs 4 levels; deeper is not a rules file
-constexpr std::size_t k_shown_chars = 60;    // longer offending values are cut in messages
 
 }  // namespace
 
 namespace rules_json {
-
-// ---- Messages ----------------------------------------------------------------------------------
-
-// `text` in double quotes, escaped and cut, so that arbitrary input gives a one-line message.
-std::string quote(std::string_view text) {
-  std::string out = "\"";
-  std::size_t shown = 0;
-  for (char c : text) {
-    if (shown++ == k_shown_chars) {
-      out += "...";
-      break;
-    }
-    auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (byte < 0x20 || byte == 0x7f) {
-      out += fmt::format("\\x{:02x}", byte);
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
-namespace {
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-// Case-insensitive optimal-string-alignment distance (a transposition counts as one edit).
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) && lower(a[i - 2]) == lower(b[j - 1])) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
-}  // namespace
-
-// `unknown <what> "x"; expected one of: a, b; did you mean "a"?` (the hint only when close).
-std::string unknown_name(std::string_view what, std::string_view name, std::span<const std::string_view> known) {
-  std::string message = fmt::format("unknown {} {}; expected one of: {}", what, quote(name),
-                                    fmt::join(known, ", "));
-  if (name.size() > 2 * k_shown_chars) return message;
-  std::string_view best;
-  std::size_t best_distance = SIZE_MAX;
-  for (auto candidate : known) {
-    std::size_t distance = edit_distance(name, candidate);
-    if (distance < best_distance) {
-      best = candidate;
-      best_distance = distance;
-    }
-  }
-  std::size_t allowed = best.size() <= 3 ? 1 : best.size() <= 10 ? 2 : 3;
-  if (best_distance <= allowed) message += fmt::format("; did you mean {}?", quote(best));
-  return message;
-}
 
 // ---- JSON with positions -----------------------------------------------------------------------
 

@@ -13,7 +13,7 @@
 #include <re2/re2.h>
 
 #include "recorder/base/json.hpp"
-#include "recorder/base/options.hpp"
+#include "recorder/base/text.hpp"
 
 namespace analyzer {
 

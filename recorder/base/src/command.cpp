@@ -5,6 +5,7 @@
 #include <boost/program_options/errors.hpp>
 
 #include "recorder/base/options.hpp"
+#include "recorder/base/text.hpp"
 #include "recorder/base/version.hpp"
 
 namespace recorder {

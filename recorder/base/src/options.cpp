@@ -11,19 +11,6 @@ namespace recorder {
 
 namespace po = boost::program_options;
 
-std::string nearest_name(const std::string& name, const std::vector<std::string>& candidates) {
-  std::string best;
-  std::size_t best_distance = 0;
-  for (const auto& candidate : candidates) {
-    // A prefix of a known name (what Boost used to complete silently) is as near as a typo gets.
-    bool prefix = !name.empty() && (candidate.starts_with(name) || name.starts_with(candidate));
-    auto distance = prefix ? 1 : edit_distance(name, candidate);
-    if (best.empty() || distance < best_distance) best = candidate, best_distance = distance;
-  }
-  std::size_t allowed = std::max<std::size_t>(1, std::max(name.size(), best.size()) / 3);
-  return !best.empty() && best_distance <= allowed ? best : "";
-}
-
 po::variables_map parse_options(const std::vector<std::string>& args, const po::options_description& options,
                                 const po::positional_options_description* positional) {
   constexpr int k_style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;

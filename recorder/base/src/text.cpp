@@ -1,6 +1,7 @@
 #include "recorder/base/text.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cstdint>
 
@@ -43,6 +44,59 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     }
   }
   return row[b.size()];
+}
+
+namespace {
+
+constexpr std::size_t k_quoted_chars = 60;
+
+}  // namespace
+
+std::string nearest_name(std::string_view name, std::span<const std::string_view> candidates) {
+  if (name.size() > 2 * k_quoted_chars) return {};
+  const std::string wanted = lower(name);
+  std::string_view best;
+  std::size_t best_distance = 0;
+  for (auto candidate : candidates) {
+    const std::string known = lower(candidate);
+    bool prefix = !wanted.empty() && (known.starts_with(wanted) || wanted.starts_with(known));
+    std::size_t distance = prefix ? 1 : edit_distance(wanted, known);
+    if (best.empty() || distance < best_distance) best = candidate, best_distance = distance;
+  }
+  std::size_t allowed = best.size() <= 3 ? 1 : best.size() <= 10 ? 2 : 3;
+  return !best.empty() && best_distance <= allowed ? std::string(best) : std::string();
+}
+
+std::string nearest_name(std::string_view name, const std::vector<std::string>& candidates) {
+  std::vector<std::string_view> views(candidates.begin(), candidates.end());
+  return nearest_name(name, std::span<const std::string_view>(views));
+}
+
+std::string quote(std::string_view text) {
+  std::string out = "\"";
+  std::size_t shown = 0;
+  for (char c : text) {
+    if (shown++ == k_quoted_chars) {
+      out += "...";
+      break;
+    }
+    auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (byte < 0x20 || byte == 0x7f) {
+      out += fmt::format("\\x{:02x}", byte);
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string unknown_name(std::string_view what, std::string_view name, std::span<const std::string_view> known) {
+  std::string message = fmt::format("unknown {} {}; expected one of: {}", what, quote(name), fmt::join(known, ", "));
+  if (auto nearest = nearest_name(name, known); !nearest.empty()) message += fmt::format("; did you mean {}?", quote(nearest));
+  return message;
 }
 
 std::size_t utf8_length(std::string_view text) {

@@ -1,7 +1,11 @@
-// The shared text helpers: ASCII case and the edit distance behind "nearest" hints.
+// The shared text helpers: ASCII case, the edit distance and the one "did you mean" (nearest_name,
+// unknown_name) of every option, config key and checked file.
 #include "recorder/base/text.hpp"
 
 #include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -16,6 +20,35 @@ TEST(EditDistance, CountsInsertionsDeletionsAndSubstitutions) {
 TEST(EditDistance, IsCaseSensitiveAndCountsATranspositionAsTwo) {
   EXPECT_EQ(recorder::edit_distance("run", "RUN"), 3u);
   EXPECT_EQ(recorder::edit_distance("ab", "ba"), 2u);
+}
+
+TEST(NearestName, SuggestsATypoOrAPrefixIgnoringCaseAndNothingFarther) {
+  const std::vector<std::string> options{"hours", "since", "out-dir", "replay"};
+  EXPECT_EQ(recorder::nearest_name("hour", options), "hours");      // a prefix: what Boost guessed silently
+  EXPECT_EQ(recorder::nearest_name("out", options), "out-dir");     // a prefix, though 4 edits away
+  EXPECT_EQ(recorder::nearest_name("REPLAY", options), "replay");   // case ignored
+  EXPECT_EQ(recorder::nearest_name("sicne", options), "since");     // 2 edits on 5 letters
+  EXPECT_EQ(recorder::nearest_name("minutes", options), "");        // nothing close
+  EXPECT_EQ(recorder::nearest_name("x", std::vector<std::string>{}), "");
+  // Up to 3 letters one edit is allowed, up to 10 two, beyond three.
+  const std::vector<std::string> short_names{"ms", "p"};
+  EXPECT_EQ(recorder::nearest_name("mx", short_names), "ms");
+  EXPECT_EQ(recorder::nearest_name("qz", short_names), "");
+  const std::vector<std::string> long_names{"runFailureMessage"};
+  EXPECT_EQ(recorder::nearest_name("runFialureMesage", long_names), "runFailureMessage");
+  EXPECT_EQ(recorder::nearest_name("runFailure_Msg_x", long_names), "");
+  // A name longer than 120 bytes gets no hint (the distance would cost its length squared).
+  EXPECT_EQ(recorder::nearest_name(std::string(121, 'h'), options), "");
+}
+
+TEST(UnknownName, ListsTheKnownNamesAndHintsOnlyWhenClose) {
+  const std::vector<std::string_view> known{"seed", "faults"};
+  EXPECT_EQ(recorder::unknown_name("member", "fualts", known),
+            "unknown member \"fualts\"; expected one of: seed, faults; did you mean \"faults\"?");
+  EXPECT_EQ(recorder::unknown_name("member", "rules", known), "unknown member \"rules\"; expected one of: seed, faults");
+  // Arbitrary input stays one line: quotes and control bytes escaped, long names cut.
+  EXPECT_EQ(recorder::unknown_name("key", "a\"b\n", known), "unknown key \"a\\\"b\\x0a\"; expected one of: seed, faults");
+  EXPECT_EQ(recorder::quote(std::string(70, 'x')), "\"" + std::string(60, 'x') + "...\"");
 }
 
 TEST(Lower, ChangesOnlyAsciiLetters) {

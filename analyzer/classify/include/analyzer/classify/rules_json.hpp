@@ -19,6 +19,7 @@
 
 #include "recorder/base/json.hpp"
 #include "recorder/base/result.hpp"
+#include "recorder/base/text.hpp"
 
 namespace analyzer::rules_json {
 
@@ -42,12 +43,11 @@ struct Node {
 // Parses `text` (comments and trailing commas allowed, UTF-8 validated, at most 32 levels deep).
 // Errors read "source:line:column: message".
 recorder::Result<Node> parse_located(std::string_view text, std::string_view source);
-// `text` in double quotes, escaped and cut: a one-line rendering of arbitrary input.
-std::string quote(std::string_view text);
+// The message helpers every checked reader shares (recorder/base/text.hpp).
+using recorder::quote;
+using recorder::unknown_name;
 // "null", "true", "3", "\"text\"", "an array", "an object".
 std::string describe(const Node& node);
-// `unknown <what> "x"; expected one of: a, b; did you mean "a"?` (the hint only when close).
-std::string unknown_name(std::string_view what, std::string_view name, std::span<const std::string_view> known);
 
 enum class Empty { allowed, refused };
 

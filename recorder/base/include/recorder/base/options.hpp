@@ -18,8 +18,4 @@ boost::program_options::variables_map parse_options(
     const std::vector<std::string>& args, const boost::program_options::options_description& options,
     const boost::program_options::positional_options_description* positional = nullptr);
 
-// The candidate nearest to `name` by edit distance when it is close enough to be a typo (at most a
-// third of the longer name's length, and at least 1, edits away); empty when none is.
-std::string nearest_name(const std::string& name, const std::vector<std::string>& candidates);
-
 }  // namespace recorder

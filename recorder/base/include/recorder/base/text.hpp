@@ -4,8 +4,10 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace recorder {
 
@@ -18,6 +20,22 @@ bool iequals(std::string_view a, std::string_view b);
 // The Levenshtein distance between `a` and `b` (byte-wise, case-sensitive: insertions, deletions
 // and substitutions each count one). Time grows with a.size() * b.size(): bound long inputs first.
 std::size_t edit_distance(std::string_view a, std::string_view b);
+
+// The candidate nearest to `name` when it is close enough to be a typo, ignoring ASCII case: a
+// prefix either way (what Boost used to complete silently) counts as one edit, else the edit
+// distance, which may be 1 for names of up to 3 characters, 2 up to 10, 3 beyond. Empty when none is
+// (and for names over 120 bytes). The one "did you mean" of day2: subcommands, options, config keys,
+// members of rules, faults, specs and bundles.
+std::string nearest_name(std::string_view name, std::span<const std::string_view> candidates);
+std::string nearest_name(std::string_view name, const std::vector<std::string>& candidates);
+
+// `text` in double quotes, escaped (\" \\ and control bytes as \xNN) and cut after 60 characters
+// with "...": a one-line rendering of arbitrary input for a message.
+std::string quote(std::string_view text);
+
+// `unknown <what> "x"; expected one of: a, b; did you mean "a"?` (the hint only when nearest_name
+// finds one): the message for a name outside a closed set.
+std::string unknown_name(std::string_view what, std::string_view name, std::span<const std::string_view> known);
 
 // The length of the well-formed UTF-8 character at the start of `text` (1-4); 0 when it does not
 // start with one (a stray continuation byte, an overlong form, a surrogate, past U+10FFFF, cut short).
