@@ -1,6 +1,6 @@
 // What the parts of the bundle code share: bundle.cpp (queries, JSON bodies, GraphQL requests),
-// bundle_write.cpp, bundle_read.cpp and bundle_read_json.cpp (JsonFile, one file read field by
-// field). Private to recorder/src/bundle*.cpp.
+// bundle_write.cpp and bundle_read.cpp (one file read field by field with
+// recorder/base/checked_json.hpp). Private to recorder/src/bundle*.cpp.
 #pragma once
 
 #include <rapidjson/document.h>
@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "recorder/base/checked_json.hpp"
 #include "recorder/base/json.hpp"
 #include "recorder/base/result.hpp"
 #include "recorder/base/time.hpp"
@@ -40,51 +41,10 @@ Result<Exchange> read_exchange(const std::filesystem::path& path, int expected_s
 // A manifest at `path` (manifest.json, or a journal's recording.json).
 Result<Manifest> read_manifest_file(const std::filesystem::path& path);
 
-// ---- reading one file --------------------------------------------------------------------------
+// ---- reading one file: the checked-JSON reader of recorder/base --------------------------------
 
-// Where a value sits: its JSON pointer (for the line number) and its dotted name (for messages).
-struct At {
-  std::string pointer;
-  std::string name;
-  At operator/(std::string_view key) const;
-};
-
-// A value as a message quotes it: its JSON, cut to 40 characters.
-std::string shown(const Value& value);
-
-enum class Kind { string, integer, object, array };
-
-// One parsed bundle file, read field by field. The first problem is kept and later reads return
-// defaults, so reading code stays a straight list of fields with one check at the end.
-class JsonFile {
- public:
-  static Result<JsonFile> load(const std::filesystem::path& path);
-
-  const Value& root() const { return m_doc; }
-  bool failed() const { return m_error.has_value(); }
-  const Error& error() const { return *m_error; }
-
-  // Records "<file>:<line>: <what>" unless a problem was recorded already.
-  void fail(const At& at, const std::string& what);
-
-  // The member `key` of `object`; nullptr when absent or null. Present with another kind: fails.
-  const Value* optional(const Value& object, const At& parent, std::string_view key, Kind kind);
-  const Value* required(const Value& object, const At& parent, std::string_view key, Kind kind);
-  std::string string(const Value& object, const At& parent, std::string_view key);
-  int integer(const Value& object, const At& parent, std::string_view key);
-  const Value& object(const Value& object, const At& parent, std::string_view key);
-  Instant instant(const Value& object, const At& parent, std::string_view key);
-
- private:
-  JsonFile(std::string name, std::string text, rapidjson::Document doc);
-
-  std::string where(const At& at);
-
-  std::string m_name;
-  std::string m_text;
-  rapidjson::Document m_doc;
-  std::optional<Error> m_error;
-  std::optional<std::map<std::string, std::size_t>> m_lines;
-};
+using At = JsonAt;
+using Kind = JsonKind;
+using JsonFile = CheckedJson;
 
 }  // namespace recorder::bundle_detail

@@ -19,9 +19,20 @@ using bundle_detail::exchange_file_name;
 using bundle_detail::JsonFile;
 using bundle_detail::Kind;
 using bundle_detail::read_exchange;
-using bundle_detail::shown;
+using bundle_detail::within_depth;
 
 namespace {
+
+// One bundle file, parsed, with containers at most a few levels deeper than a body may be.
+Result<JsonFile> load_file(const fs::path& path) {
+  auto loaded = JsonFile::load(path.string());
+  if (!loaded) return loaded.error();
+  constexpr std::size_t k_limit = k_max_json_depth + 8;  // bodies sit a few levels down
+  if (!within_depth(loaded->root(), k_limit)) {
+    return make_error(fmt::format("{}: JSON nested deeper than {} levels", path.string(), k_limit));
+  }
+  return loaded;
+}
 
 std::string text_of(const Value& value) { return std::string(value.GetString(), value.GetStringLength()); }
 
@@ -86,7 +97,7 @@ std::string read_request_body(JsonFile& f, const Value& request, const At& at) {
 }  // namespace
 
 Result<Exchange> bundle_detail::read_exchange(const fs::path& path, int expected_seq) {
-  auto loaded = JsonFile::load(path);
+  auto loaded = load_file(path);
   if (!loaded) return loaded.error();
   auto& f = *loaded;
   const At root;
@@ -169,7 +180,7 @@ void read_optional_members(JsonFile& f, const Value& doc, const At& root, Manife
 }  // namespace
 
 Result<Manifest> bundle_detail::read_manifest_file(const fs::path& path) {
-  auto loaded = JsonFile::load(path);
+  auto loaded = load_file(path);
   if (!loaded) return loaded.error();
   auto& f = *loaded;
   const At root;

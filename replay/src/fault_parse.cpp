@@ -1,11 +1,16 @@
 // The two forms of faults, `--fault` specs and fault files (both described in replay/fault.hpp).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 
 #include "recorder/bundle.hpp"
 #include "replay/fault.hpp"
+#include "recorder/base/checked_json.hpp"
 #include "recorder/base/json.hpp"
+#include "recorder/base/text.hpp"
 
 namespace replay {
 
@@ -13,9 +18,15 @@ using namespace recorder;  // the exchange model, JSON, time: the base this libr
 
 namespace {
 
-constexpr std::string_view k_type_names = "latency, status, reset, truncate, invalid_json, graphql_errors";
-constexpr std::string_view k_service_names =
-    "dagster, logging, monitoring, error_reporting, container, oauth, metadata, other, *";
+constexpr std::array<std::string_view, 6> k_type_names{"latency", "status", "reset", "truncate", "invalid_json",
+                                                       "graphql_errors"};
+constexpr std::array<std::string_view, 9> k_service_names{"dagster", "logging", "monitoring", "error_reporting",
+                                                          "container", "oauth", "metadata", "other", "*"};
+// The members of a fault in a file: its target, its type and every type's options.
+constexpr std::array<std::string_view, 13> k_member_names{"service", "operation", "contains", "type", "p", "seed",
+                                                          "ms", "sigma", "status", "retry_after", "retry_info_ms",
+                                                          "keep", "message"};
+constexpr std::array<std::string_view, 2> k_file_members{"seed", "faults"};
 
 std::optional<FaultType> fault_type_from_string(std::string_view name) {
   for (auto type : {FaultType::latency, FaultType::status, FaultType::reset, FaultType::truncate,
@@ -145,7 +156,7 @@ std::string set_flag_type(Fault& fault, std::string_view item) {
   auto colon = item.find(':');
   auto name = item.substr(0, colon);
   auto type = fault_type_from_string(name);
-  if (!type) return fmt::format("unknown fault type \"{}\" (known: {})", name, k_type_names);
+  if (!type) return unknown_name("fault type", name, k_type_names);
   fault.type = *type;
   bool has_arg = colon != std::string_view::npos;
   auto arg = has_arg ? item.substr(colon + 1) : std::string_view{};
@@ -170,7 +181,7 @@ std::string set_target(Fault& fault, std::string_view target) {
   if (colon != std::string_view::npos) fault.operation = std::string(target.substr(colon + 1));
   if (service.empty() || service == "*") return "";
   auto known = service_from_string(service);
-  if (!known) return fmt::format("unknown service \"{}\" (known: {})", service, k_service_names);
+  if (!known) return unknown_name("service", service, k_service_names);
   fault.service = *known;
   return "";
 }
@@ -179,16 +190,9 @@ std::string set_target(Fault& fault, std::string_view target) {
 
 class FileReader {
  public:
-  FileReader(std::string_view text, std::string_view source)
-      : m_source(source), m_lines(json_value_lines(text, Comments::allowed)) {}
+  explicit FileReader(const CheckedJson& file) : m_file(file) {}
 
-  std::string where(const std::string& pointer) const {
-    auto found = m_lines.find(pointer);
-    return found == m_lines.end() ? m_source : fmt::format("{}:{}", m_source, found->second);
-  }
-  Error error(const std::string& pointer, std::string_view what) const {
-    return make_error(fmt::format("{}: {}", where(pointer), what));
-  }
+  Error error(const std::string& pointer, std::string_view what) const { return m_file.error_at({pointer, ""}, what); }
 
   Result<Fault> fault(const rapidjson::Value& value, const std::string& pointer, std::uint64_t seed) const;
 
@@ -207,15 +211,8 @@ class FileReader {
   Error wrong_value(std::string_view name, const rapidjson::Value& value, const std::string& pointer,
                     std::string_view expected) const;
 
-  std::string m_source;
-  std::map<std::string, std::size_t> m_lines;
+  const CheckedJson& m_file;
 };
-
-std::string pointer_escape(std::string_view name) {
-  std::string out;
-  for (char c : name) out += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
-  return out;
-}
 
 std::string json_type_name(const rapidjson::Value& value) {
   if (value.IsString()) return fmt::format("\"{}\"", value.GetString());
@@ -233,19 +230,19 @@ Error FileReader::wrong_value(std::string_view name, const rapidjson::Value& val
 Result<Fault> FileReader::fault(const rapidjson::Value& value, const std::string& pointer, std::uint64_t seed) const {
   if (!value.IsObject()) return error(pointer, fmt::format("a fault must be an object, got {}", json_type_name(value)));
   auto type_name = get_string(value, "type");
-  if (!type_name) return error(pointer, fmt::format("a fault needs a \"type\" string ({})", k_type_names));
-  auto type = fault_type_from_string(*type_name);
-  if (!type) {
-    return error(pointer + "/type", fmt::format("unknown fault type \"{}\" (known: {})", *type_name, k_type_names));
+  if (!type_name) {
+    return error(pointer, fmt::format("a fault needs a \"type\" string ({})", fmt::join(k_type_names, ", ")));
   }
+  auto type = fault_type_from_string(*type_name);
+  if (!type) return error(pointer + "/type", unknown_name("fault type", *type_name, k_type_names));
   Fault fault;
   fault.type = *type;
   fault.seed = seed;
-  fault.source = where(pointer);
+  fault.source = m_file.where(pointer);
   if (fault.type == FaultType::status) fault.status = 0;  // required below
   for (const auto& entry : value.GetObject()) {
     std::string_view name(entry.name.GetString(), entry.name.GetStringLength());
-    if (auto ok = member(fault, name, entry.value, pointer + "/" + pointer_escape(name)); !ok) return ok.error();
+    if (auto ok = member(fault, name, entry.value, pointer + "/" + pointer_token(name)); !ok) return ok.error();
   }
   if (fault.type == FaultType::latency && !value.HasMember("ms")) return error(pointer, "a latency fault needs \"ms\"");
   if (fault.type == FaultType::status && !value.HasMember("status")) {
@@ -274,7 +271,7 @@ Result<void> FileReader::target_member(Fault& fault, std::string_view name, cons
     std::string_view text(value.GetString(), value.GetStringLength());
     if (text == "*") return {};
     auto service = service_from_string(text);
-    if (!service) return error(pointer, fmt::format("unknown service \"{}\" (known: {})", text, k_service_names));
+    if (!service) return error(pointer, unknown_name("service", text, k_service_names));
     fault.service = *service;
     return {};
   }
@@ -289,12 +286,8 @@ Result<void> FileReader::target_member(Fault& fault, std::string_view name, cons
 }
 
 Error FileReader::foreign_member(const Fault& fault, std::string_view name, const std::string& pointer) const {
-  bool known = name == "ms" || name == "status" || name == "sigma" || name == "retry_after" || name == "retry_info_ms" ||
-               name == "keep" || name == "message";
-  if (!known) {
-    return error(pointer, fmt::format("unknown member \"{}\" (known: service, operation, contains, type, p, seed, ms, "
-                                      "sigma, status, retry_after, retry_info_ms, keep, message)",
-                                      name));
+  if (std::find(k_member_names.begin(), k_member_names.end(), name) == k_member_names.end()) {
+    return error(pointer, unknown_name("member", name, k_member_names));
   }
   return error(pointer, fmt::format("a {} fault takes no \"{}\"", to_string(fault.type), name));
 }
@@ -354,17 +347,13 @@ Result<Fault> parse_fault_spec(std::string_view spec) {
 }
 
 Result<std::vector<Fault>> parse_fault_file(std::string_view text, std::string_view source) {
-  auto doc = parse_json(text, source, Comments::allowed);
-  if (!doc) return doc.error();
-  FileReader reader(text, source);
+  auto file = CheckedJson::parse(std::string(text), std::string(source), Comments::allowed);
+  if (!file) return file.error();
+  const auto* doc = &file->root();
+  FileReader reader(*file);
   if (!doc->IsObject()) return reader.error("", "a fault file is a JSON object: {\"faults\": [...]}");
+  if (auto closed = file->closed_keys(*doc, {}, k_file_members); !closed) return closed.error();
   std::uint64_t seed = 0;
-  for (const auto& entry : doc->GetObject()) {
-    std::string_view name(entry.name.GetString(), entry.name.GetStringLength());
-    if (name != "seed" && name != "faults") {
-      return reader.error("/" + pointer_escape(name), fmt::format("unknown member \"{}\" (known: seed, faults)", name));
-    }
-  }
   if (doc->HasMember("seed")) {
     if (!(*doc)["seed"].IsUint64()) return reader.error("/seed", "\"seed\" must be an integer >= 0");
     seed = (*doc)["seed"].GetUint64();

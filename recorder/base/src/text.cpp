@@ -59,7 +59,7 @@ std::string nearest_name(std::string_view name, std::span<const std::string_view
   std::size_t best_distance = 0;
   for (auto candidate : candidates) {
     const std::string known = lower(candidate);
-    bool prefix = !wanted.empty() && (known.starts_with(wanted) || wanted.starts_with(known));
+    bool prefix = !wanted.empty() && known.starts_with(wanted);
     std::size_t distance = prefix ? 1 : edit_distance(wanted, known);
     if (best.empty() || distance < best_distance) best = candidate, best_distance = distance;
   }

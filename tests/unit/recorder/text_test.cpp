@@ -29,6 +29,8 @@ TEST(NearestName, SuggestsATypoOrAPrefixIgnoringCaseAndNothingFarther) {
   EXPECT_EQ(recorder::nearest_name("REPLAY", options), "replay");   // case ignored
   EXPECT_EQ(recorder::nearest_name("sicne", options), "since");     // 2 edits on 5 letters
   EXPECT_EQ(recorder::nearest_name("minutes", options), "");        // nothing close
+  EXPECT_EQ(recorder::nearest_name("replays", options), "replay");  // one edit
+  EXPECT_EQ(recorder::nearest_name("replaying", options), "");      // longer: no abbreviation, 3 edits
   EXPECT_EQ(recorder::nearest_name("x", std::vector<std::string>{}), "");
   // Up to 3 letters one edit is allowed, up to 10 two, beyond three.
   const std::vector<std::string> short_names{"ms", "p"};

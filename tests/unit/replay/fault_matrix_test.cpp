@@ -499,8 +499,8 @@ TEST(FaultServe, NamesABadFaultOptionBeforeServing) {
     }
   };
   EXPECT_EQ(serve_error({"serve", k_bundle, "--fault", "gke=reset"}),
-            "--fault: 'gke=reset': unknown service \"gke\" (known: dagster, logging, monitoring, error_reporting, "
-            "container, oauth, metadata, other, *)");
+            "--fault: 'gke=reset': unknown service \"gke\"; expected one of: dagster, logging, monitoring, "
+            "error_reporting, container, oauth, metadata, other, *");
   EXPECT_EQ(serve_error({"serve", k_bundle, "--faults", "/nonexistent/faults.json"}).rfind(
                 "--faults: /nonexistent/faults.json", 0),
             0u);

@@ -125,11 +125,11 @@ TEST(FaultSpec, RejectsBadSpecsNamingThem) {
             "'dagster': expected SERVICE[:OPERATION]=TYPE[:ARG][,NAME=VALUE...], e.g. "
             "dagster:RunsInWindow=status:503,p=0.5");
   EXPECT_EQ(spec_error("gke=reset"),
-            "'gke=reset': unknown service \"gke\" (known: dagster, logging, monitoring, error_reporting, container, "
-            "oauth, metadata, other, *)");
+            "'gke=reset': unknown service \"gke\"; expected one of: dagster, logging, monitoring, error_reporting, "
+            "container, oauth, metadata, other, *");
   EXPECT_EQ(spec_error("*=boom"),
-            "'*=boom': unknown fault type \"boom\" (known: latency, status, reset, truncate, invalid_json, "
-            "graphql_errors)");
+            "'*=boom': unknown fault type \"boom\"; expected one of: latency, status, reset, truncate, invalid_json, "
+            "graphql_errors");
   EXPECT_EQ(spec_error("*=status"), "'*=status': status needs an HTTP status, e.g. status:503, got \"status\"");
   EXPECT_EQ(spec_error("*=status:200"), "'*=status:200': status must be an HTTP error status (400-599), got 200");
   EXPECT_EQ(spec_error("*=latency:fast"),
@@ -174,13 +174,13 @@ TEST(FaultFile, ParsesFaultsWithCommentsAndTheFileSeed) {
 
 TEST(FaultFile, ErrorsNameFileLineAndProblem) {
   EXPECT_EQ(file_error("{\"faults\": [\n  {\"type\": \"boom\"}\n]}"),
-            "f.json:2: unknown fault type \"boom\" (known: latency, status, reset, truncate, invalid_json, "
-            "graphql_errors)");
+            "f.json:2: unknown fault type \"boom\"; expected one of: latency, status, reset, truncate, invalid_json, "
+            "graphql_errors");
   EXPECT_EQ(file_error("{\"faults\": [\n  {\"type\": \"reset\",\n   \"p\": 1.5}\n]}"),
             "f.json:2: p must be in [0, 1], got 1.5");
   EXPECT_EQ(file_error("{\"faults\": [\n  {\"type\": \"reset\",\n   \"propability\": 1}\n]}"),
-            "f.json:3: unknown member \"propability\" (known: service, operation, contains, type, p, seed, ms, sigma, "
-            "status, retry_after, retry_info_ms, keep, message)");
+            "f.json:3: unknown member \"propability\"; expected one of: service, operation, contains, type, p, seed, ms, "
+            "sigma, status, retry_after, retry_info_ms, keep, message");
   EXPECT_EQ(file_error("{\"faults\": [\n  {\"type\": \"reset\", \"keep\": 1}\n]}"),
             "f.json:2: a reset fault takes no \"keep\"");
   EXPECT_EQ(file_error("{\"faults\": [\n  {\"type\": \"status\"}\n]}"),
@@ -188,10 +188,16 @@ TEST(FaultFile, ErrorsNameFileLineAndProblem) {
   EXPECT_EQ(file_error("{\"faults\": [\n  {\"type\": \"status\",\n \"status\": \"503\"}\n]}"),
             "f.json:3: \"status\" must be an integer, got \"503\"");
   EXPECT_EQ(file_error("{\"faults\": [\n  {\"type\": \"latency\", \"service\": \"gke\", \"ms\": 1}\n]}"),
-            "f.json:2: unknown service \"gke\" (known: dagster, logging, monitoring, error_reporting, container, "
-            "oauth, metadata, other, *)");
+            "f.json:2: unknown service \"gke\"; expected one of: dagster, logging, monitoring, error_reporting, "
+            "container, oauth, metadata, other, *");
+  EXPECT_EQ(file_error("{\"faults\": [\n  {\"type\": \"latncy\", \"ms\": 1}\n]}"),
+            "f.json:2: unknown fault type \"latncy\"; expected one of: latency, status, reset, truncate, invalid_json, "
+            "graphql_errors; did you mean \"latency\"?");
+  EXPECT_EQ(file_error("{\"faults\": [\n  {\"type\": \"reset\",\n   \"servce\": \"dagster\"}\n]}"),
+            "f.json:3: unknown member \"servce\"; expected one of: service, operation, contains, type, p, seed, ms, "
+            "sigma, status, retry_after, retry_info_ms, keep, message; did you mean \"service\"?");
   EXPECT_EQ(file_error("{\"faults\": [\n  3\n]}"), "f.json:2: a fault must be an object, got 3");
-  EXPECT_EQ(file_error("{\"fault\": []}"), "f.json:1: unknown member \"fault\" (known: seed, faults)");
+  EXPECT_EQ(file_error("{\"fault\": []}"), "f.json:1: unknown member \"fault\"; expected one of: seed, faults; did you mean \"faults\"?");
   EXPECT_EQ(file_error("{}"), "f.json:1: \"faults\" must be an array of faults");
   EXPECT_EQ(file_error("[]"), "f.json:1: a fault file is a JSON object: {\"faults\": [...]}");
   EXPECT_EQ(file_error("{\"seed\": -1, \"faults\": []}"), "f.json:1: \"seed\" must be an integer >= 0");

@@ -21,8 +21,8 @@ bool iequals(std::string_view a, std::string_view b);
 // and substitutions each count one). Time grows with a.size() * b.size(): bound long inputs first.
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
-// The candidate nearest to `name` when it is close enough to be a typo, ignoring ASCII case: a
-// prefix either way (what Boost used to complete silently) counts as one edit, else the edit
+// The candidate nearest to `name` when it is close enough to be a typo, ignoring ASCII case: an
+// abbreviation (what Boost used to complete silently) counts as one edit, else the edit
 // distance, which may be 1 for names of up to 3 characters, 2 up to 10, 3 beyond. Empty when none is
 // (and for names over 120 bytes). The one "did you mean" of day2: subcommands, options, config keys,
 // members of rules, faults, specs and bundles.
