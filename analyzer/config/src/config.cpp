@@ -12,6 +12,7 @@
 
 #include <re2/re2.h>
 
+#include "recorder/base/checked_json.hpp"
 #include "recorder/base/json.hpp"
 #include "recorder/base/text.hpp"
 
@@ -204,22 +205,9 @@ bool is_section(const std::string& pointer) {
   return false;
 }
 
-// A key as a JSON pointer token ('~' -> "~0", '/' -> "~1"), so that a key containing '/' neither
-// names a nested setting nor misses its line in json_value_lines.
-std::string pointer_token(const rapidjson::Value& name) {
-  std::string token;
-  for (char ch : std::string_view(name.GetString(), name.GetStringLength())) {
-    if (ch == '~') token += "~0";
-    else if (ch == '/') token += "~1";
-    else token.push_back(ch);
-  }
-  return token;
-}
-
-// "unknown setting "collect/retrys"; did you mean "collect/retries"?": the hint names the nearest
-// setting or section when one is close enough to be a typo.
+// "unknown setting "collect/retrys"; expected one of: collect/concurrency, ...; did you mean
+// "collect/retries"?": the settings and sections next to it (same parent), the nearest when close.
 std::string unknown_setting(const std::string& pointer) {
-  // The candidates are the settings and sections next to it (same parent).
   auto parent = pointer.substr(0, pointer.rfind('/'));
   std::set<std::string> names;
   for (const auto& [key, setter] : setters()) {
@@ -227,19 +215,18 @@ std::string unknown_setting(const std::string& pointer) {
     auto next = key.find('/', parent.size() + 1);
     names.insert(key.substr(1, next == std::string::npos ? std::string::npos : next - 1));
   }
-  // A key holding '/' ("dagster~1url") is a nesting mistake, not a typo: no hint.
-  auto nearest = pointer.find('~') != std::string::npos
-                     ? std::string()
-                     : recorder::nearest_name(pointer.substr(1), {names.begin(), names.end()});
-  return nearest.empty() ? fmt::format("unknown setting \"{}\"", pointer.substr(1))
-                         : fmt::format("unknown setting \"{}\"; did you mean \"{}\"?", pointer.substr(1), nearest);
+  // A key holding '/' ("dagster~1url") is a nesting mistake, not a typo: no list, no hint.
+  if (pointer.find('~') != std::string::npos) return fmt::format("unknown setting \"{}\"", pointer.substr(1));
+  std::vector<std::string_view> known(names.begin(), names.end());
+  return recorder::unknown_name("setting", pointer.substr(1), known);
 }
 
 // Applies every member of `object` (at JSON pointer `prefix`); the first problem wins.
 std::string apply(const rapidjson::Value& object, const std::string& prefix, Config& config,
                   std::string& failed_pointer) {
   for (const auto& member : object.GetObject()) {
-    std::string pointer = prefix + "/" + pointer_token(member.name);
+    std::string pointer =
+        prefix + "/" + recorder::pointer_token(std::string_view(member.name.GetString(), member.name.GetStringLength()));
     auto setter = setters().find(pointer);
     if (setter != setters().end()) {
       std::string problem = setter->second(member.value, config);
@@ -265,19 +252,14 @@ std::string apply(const rapidjson::Value& object, const std::string& prefix, Con
 }  // namespace
 
 Result<Config> parse_config(std::string_view text, std::string_view source) {
-  auto document = recorder::parse_json(text, source, recorder::Comments::allowed);
-  if (!document) return document.error();
-  if (!document->IsObject()) return make_error(fmt::format("{}:1: the configuration must be a JSON object", source));
+  auto file = recorder::CheckedJson::parse(std::string(text), std::string(source), recorder::Comments::allowed);
+  if (!file) return file.error();
+  if (!file->root().IsObject()) return file->error_at({}, "the configuration must be a JSON object");
   Config config;
   config.source = std::string(source);
   std::string pointer;
-  std::string problem = apply(*document, "", config, pointer);
-  if (!problem.empty()) {
-    auto lines = recorder::json_value_lines(text);
-    auto found = lines.find(pointer);
-    std::size_t line = found == lines.end() ? 1 : found->second;
-    return make_error(fmt::format("{}:{}: {}", source, line, problem));
-  }
+  std::string problem = apply(file->root(), "", config, pointer);
+  if (!problem.empty()) return file->error_at({pointer, ""}, problem);
   // "plus" without an organization is checked by the command, after flags (--organization) apply.
   return config;
 }

@@ -227,7 +227,8 @@ TEST(CliCollect, BadConfigFileNamesFileAndLine) {
   auto path = dir.write("day2.json", "{\n  \"dagster\": {\n    \"urll\": \"http://x/\"\n  }\n}\n");
   auto result = collect({"--config", path});
   EXPECT_EQ(result.code, 2);
-  EXPECT_EQ(result.err, "day2 collect: error: --config: " + path + ":3: unknown setting \"dagster/urll\"; did you mean \"dagster/url\"?\n");
+  EXPECT_EQ(result.err, "day2 collect: error: --config: " + path + ":3: unknown setting \"dagster/urll\"; expected one of: dagster/deployment, dagster/flavor, "
+                        "dagster/organization, dagster/token_env, dagster/url; did you mean \"dagster/url\"?\n");
 }
 
 TEST(CliCollect, BadTimeZoneInConfigNamesTheFile) {

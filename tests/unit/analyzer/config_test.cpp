@@ -168,21 +168,26 @@ TEST(Config, NamespacesOfTheAgentAndTheInfrastructure) {
 
 TEST(Config, UnknownKeyNamesItAndItsLine) {
   EXPECT_EQ(config_error("{\n  \"dagster\": {\n    \"url\": \"http://x/\",\n    \"urll\": \"http://y/\"\n  }\n}"),
-            "day2.json:4: unknown setting \"dagster/urll\"; did you mean \"dagster/url\"?");
+            "day2.json:4: unknown setting \"dagster/urll\"; expected one of: dagster/deployment, dagster/flavor, "
+            "dagster/organization, dagster/token_env, dagster/url; did you mean \"dagster/url\"?");
 }
 
 TEST(Config, UnknownSectionNamesItAndItsLine) {
-  EXPECT_EQ(config_error("{\n  // comment\n  \"dagstr\": {}\n}"), "day2.json:3: unknown setting \"dagstr\"; did you mean \"dagster\"?");
+  EXPECT_EQ(config_error("{\n  // comment\n  \"dagstr\": {}\n}"), "day2.json:3: unknown setting \"dagstr\"; expected one of: agents, collect, dagster, gcp, links, metrics, "
+            "report, thresholds; did you mean \"dagster\"?");
 }
 
 TEST(Config, UnknownKeyAfterCommentsAndBlankLines) {
   EXPECT_EQ(config_error("/* a\n b */\n{\n\n  \"collect\": {\n    // c\n    \"retires\": 2,\n  },\n}"),
-            "day2.json:7: unknown setting \"collect/retires\"; did you mean \"collect/retries\"?");
+            "day2.json:7: unknown setting \"collect/retires\"; expected one of: collect/captured_log_lines, "
+            "collect/concurrency, collect/page_size, collect/retries, collect/step_seconds, collect/timeout_seconds; "
+            "did you mean \"collect/retries\"?");
 }
 
 TEST(Config, AnUnknownKeyFarFromEveryKnownOneGetsNoHint) {
   EXPECT_EQ(config_error("{\"collect\": {\"parallelism_factor\": 2}}"),
-            "day2.json:1: unknown setting \"collect/parallelism_factor\"");
+            "day2.json:1: unknown setting \"collect/parallelism_factor\"; expected one of: collect/captured_log_lines, "
+            "collect/concurrency, collect/page_size, collect/retries, collect/step_seconds, collect/timeout_seconds");
 }
 
 TEST(Config, KeyContainingSlashIsUnknown) {
