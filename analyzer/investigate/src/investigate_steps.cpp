@@ -7,6 +7,7 @@
 
 #include "analyzer/investigate/investigate.hpp"
 #include "investigate_commands.hpp"
+#include "recorder/base/text.hpp"
 
 namespace analyzer {
 
@@ -266,8 +267,8 @@ const std::vector<std::string>& claimable_investigations() {
 recorder::Result<void> check_investigation(const std::vector<std::string>& command) {
   const auto& known = claimable_investigations();
   if (command.empty() || std::find(known.begin(), known.end(), command[0]) == known.end()) {
-    return recorder::make_error(fmt::format("unknown investigation \"{}\" (known: {})", command.empty() ? "" : command[0],
-                                            fmt::join(known, ", ")));
+    return recorder::make_error(recorder::unknown_name("investigation", command.empty() ? "" : command[0],
+                                                       std::vector<std::string_view>(known.begin(), known.end())));
   }
   std::size_t ids = command[0] == "compare" ? 2 : 1;
   if (command.size() != ids + 1) {

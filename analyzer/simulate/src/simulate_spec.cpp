@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "recorder/base/checked_json.hpp"
 #include "recorder/base/json.hpp"
 #include "simulate_spec_util.hpp"
 #include "simulate_world.hpp"
@@ -49,7 +50,7 @@ struct Parser {
     auto it = std::find(names.begin() + 1, names.end(), name);
     if (it == names.end()) {
       std::set<std::string> known(names.begin() + 1, names.end());
-      throw SpecError{at + "/failure", fmt::format("unknown failure mode \"{}\" (known: {})", name, join(known))};
+      unknown(at + "/failure", "failure mode", name, known);
     }
     return static_cast<FailureMode>(it - names.begin());
   }
@@ -82,7 +83,7 @@ struct Parser {
     r.mode = mode(v, at);
     r.status = text(v, at, "status", r.mode == FailureMode::none ? "SUCCESS" : "FAILURE");
     if (!k_run_statuses.contains(r.status)) {
-      throw SpecError{at + "/status", fmt::format("unknown status \"{}\" (known: {})", r.status, join(k_run_statuses))};
+      unknown(at + "/status", "status", r.status, k_run_statuses);
     }
     if ((r.mode != FailureMode::none) != (r.status == "FAILURE")) {
       throw SpecError{at, "a run has a \"failure\" mode exactly when its status is FAILURE"};
@@ -246,7 +247,7 @@ struct Parser {
         Tick t{time_at(ticks[j], p, "time", world.now, true), text(ticks[j], p, "status", "SUCCESS"),
                text(ticks[j], p, "error_class"), text(ticks[j], p, "message")};
         if (t.status != "SUCCESS" && t.status != "FAILURE" && t.status != "SKIPPED") {
-          throw SpecError{p + "/status", fmt::format("unknown tick status \"{}\" (known: FAILURE, SKIPPED, SUCCESS)", t.status)};
+          unknown(p + "/status", "tick status", t.status, {"FAILURE", "SKIPPED", "SUCCESS"});
         }
         int count = static_cast<int>(num(ticks[j], p, "count", 1, 1, 5000));
         double every = num(ticks[j], p, "every", 60, 1, 86400);
@@ -425,21 +426,20 @@ const std::vector<std::string>& failure_mode_names() {
 }
 
 recorder::Result<World> parse_world(std::string_view text_in, const std::string& source) {
-  auto doc = recorder::parse_json(text_in, source);
-  if (!doc) return doc.error();
+  auto file = recorder::CheckedJson::parse(std::string(text_in), source);
+  if (!file) return file.error();
   Parser parser;
   try {
-    parser.top(*doc);
+    parser.top(file->root());
   } catch (const spec::SpecError& e) {
-    auto lines = recorder::json_value_lines(text_in, recorder::Comments::forbidden);
     std::string pointer = e.pointer;
-    auto it = lines.find(pointer);
-    while (it == lines.end() && !pointer.empty()) {  // a missing key: name its parent's line
+    auto line = file->line_of(pointer);
+    while (!line && !pointer.empty()) {  // a missing key: name its parent's line
       pointer.erase(pointer.rfind('/'));
-      it = lines.find(pointer);
+      line = file->line_of(pointer);
     }
-    std::size_t line = it == lines.end() ? 1 : it->second;
-    return recorder::make_error(fmt::format("{}:{}: {}: {}", source, line, e.pointer.empty() ? "/" : e.pointer, e.message));
+    return recorder::make_error(
+        fmt::format("{}:{}: {}: {}", source, line.value_or(1), e.pointer.empty() ? "/" : e.pointer, e.message));
   }
   return std::move(parser.world);
 }

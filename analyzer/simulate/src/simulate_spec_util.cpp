@@ -5,7 +5,9 @@
 
 #include <chrono>
 
+#include "recorder/base/checked_json.hpp"
 #include "recorder/base/json.hpp"
+#include "recorder/base/text.hpp"
 
 namespace analyzer::sim {
 
@@ -13,13 +15,16 @@ namespace spec {
 
 std::string join(const std::set<std::string>& names) { return fmt::format("{}", fmt::join(names, ", ")); }
 
+void unknown(const std::string& at, std::string_view what, std::string_view name, const std::set<std::string>& known) {
+  const std::vector<std::string_view> names(known.begin(), known.end());
+  throw SpecError{at, recorder::unknown_name(what, name, names)};
+}
+
 void check_keys(const Value& object, const std::string& at, const std::set<std::string>& known) {
   if (!object.IsObject()) throw SpecError{at, "must be an object"};
   for (const auto& m : object.GetObject()) {
     std::string key = m.name.GetString();
-    if (!known.contains(key)) {
-      throw SpecError{at + "/" + key, fmt::format("unknown key \"{}\" (known: {})", key, join(known))};
-    }
+    if (!known.contains(key)) unknown(at + "/" + recorder::pointer_token(key), "key", key, known);
   }
 }
 
@@ -82,9 +87,7 @@ double time_at(const Value& object, const std::string& at, const char* key, reco
 std::string one_of(const Value& object, const std::string& at, const char* key, const std::set<std::string>& known,
                    std::string fallback) {
   std::string value = text(object, at, key, std::move(fallback));
-  if (!known.contains(value)) {
-    throw SpecError{at + "/" + key, fmt::format("unknown value \"{}\" (known: {})", value, join(known))};
-  }
+  if (!known.contains(value)) unknown(at + "/" + key, "value", value, known);
   return value;
 }
 

@@ -7,6 +7,7 @@
 
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "recorder/base/time.hpp"
 #include "simulate_world.hpp"
@@ -22,6 +23,9 @@ struct SpecError {
 };
 
 std::string join(const std::set<std::string>& names);
+// Throws the SpecError `unknown <what> "name"; expected one of: ...; did you mean ...?` at `at`.
+[[noreturn]] void unknown(const std::string& at, std::string_view what, std::string_view name,
+                          const std::set<std::string>& known);
 // Throws a SpecError for a non-object or a key not in `known`.
 void check_keys(const Value& object, const std::string& at, const std::set<std::string>& known);
 const Value* member(const Value& object, const char* key);

@@ -88,10 +88,15 @@ Result<CheckedJson> CheckedJson::load(const std::string& path, Comments comments
 CheckedJson::CheckedJson(std::string source, std::string text, rapidjson::Document doc)
     : m_source(std::move(source)), m_text(std::move(text)), m_doc(std::move(doc)) {}
 
-std::string CheckedJson::where(std::string_view pointer) const {
+std::optional<std::size_t> CheckedJson::line_of(std::string_view pointer) const {
   if (!m_lines) m_lines = json_value_lines(m_text, m_comments);
   auto it = m_lines->find(std::string(pointer));
-  return it == m_lines->end() ? m_source : fmt::format("{}:{}", m_source, it->second);
+  return it == m_lines->end() ? std::nullopt : std::optional<std::size_t>(it->second);
+}
+
+std::string CheckedJson::where(std::string_view pointer) const {
+  auto line = line_of(pointer);
+  return line ? fmt::format("{}:{}", m_source, *line) : m_source;
 }
 
 Error CheckedJson::error_at(const JsonAt& at, std::string_view what) const {

@@ -100,7 +100,7 @@ TEST_F(RegressInvestigations, BadClaimsAreClearErrorsNamingTheFile) {
   std::string file = (m_scenario / "expected.json").string();
   for (auto [claims, message] : {
            std::pair{R"({})", "\"investigations\" is not an array"},
-           std::pair{R"([{"command": ["hung"], "mentions": ["x"]}])", "investigations[0].command: unknown investigation \"hung\" (known: compare, steps)"},
+           std::pair{R"([{"command": ["hung"], "mentions": ["x"]}])", "investigations[0].command: unknown investigation \"hung\"; expected one of: compare, steps"},
            std::pair{R"([{"command": ["steps"], "mentions": ["x"]}])", "investigations[0].command: \"steps\" takes 1 run id(s), not 0"},
            std::pair{R"([{"command": ["steps", "r"]}])", "investigations[0]: claims nothing"},
            std::pair{R"([{"command": ["steps", "r"], "values": {"steps": 1}}])", "investigations[0].values: \"steps\" is not a JSON pointer"},

@@ -158,7 +158,7 @@ TEST(SimulateSteps, BadStepsAndInvestigationsAreRefusedNamingFileLineAndPath) {
             "spec.json:3: /runs/1: step \"s\" is the run's own step");
   std::string runs = head + "  {\"id\": \"r2\", \"job\": \"a\", \"end\": \"2026-12-01T06:00:00Z\"}],\n";
   EXPECT_EQ(spec_error(runs + " \"investigations\": [{\"command\": [\"hung\"], \"mentions\": [\"x\"]}]}"),
-            "spec.json:4: /investigations/0/command: unknown investigation \"hung\" (known: compare, steps)");
+            "spec.json:4: /investigations/0/command: unknown investigation \"hung\"; expected one of: compare, steps");
   EXPECT_EQ(spec_error(runs + " \"investigations\": [{\"command\": [\"compare\", \"r1\"], \"mentions\": [\"x\"]}]}"),
             "spec.json:4: /investigations/0/command: \"compare\" takes 2 run id(s), not 1");
   EXPECT_EQ(spec_error(runs + " \"investigations\": [{\"command\": [\"steps\", \"r9\"], \"mentions\": [\"x\"]}]}"),

@@ -346,14 +346,14 @@ TEST(Simulate, BadSpecsAreRefusedNamingFileLineAndPath) {
   EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\",\n \"window\": {\"start\": \"2026-11-24T00:00:00Z\", "
                        "\"end\": \"2026-11-24T12:00:00Z\"},\n \"runs\": [{\"job\": \"a\", \"end\": "
                        "\"2026-11-24T05:00:00Z\",\n   \"failure\": \"oomm\"}]}"),
-            "spec.json:4: /runs/0/failure: unknown failure mode \"oomm\" (known: backoff_limit, connection_error, evicted, "
+            "spec.json:4: /runs/0/failure: unknown failure mode \"oomm\"; expected one of: backoff_limit, connection_error, evicted, "
             "k8s_api_error, max_runtime, never_started, oom, preempted, prestart_kill, unclassified, unschedulable, "
-            "user_code_error)");
+            "user_code_error; did you mean \"oom\"?");
   EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\", \"windw\": {}}"),
-            "spec.json:1: /windw: unknown key \"windw\" (known: agent_pod_creates, agent_replicas, agents, alerts, "
+            "spec.json:1: /windw: unknown key \"windw\"; expected one of: agent_pod_creates, agent_replicas, agents, alerts, "
             "asset_checks, backfills, causes, daemons, description, error_groups, exporter_restarts, findings, flavor, gcp, "
             "investigations, locations, node_events, node_pools, now, organization, page_size, pod_events, report, runs, schedules, seed, "
-            "sensors, timezone, together, window)");
+            "sensors, timezone, together, window; did you mean \"window\"?");
   EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\",\n \"window\": {\"start\": \"2025-11-24T00:00:00Z\", "
                        "\"end\": \"2026-11-24T12:00:00Z\"}}"),
             "spec.json:2: /window/start: 2025-11-24T00:00:00Z is not within 7 days before \"now\" (or 1 day after)");
@@ -363,15 +363,15 @@ TEST(Simulate, BadSpecsAreRefusedNamingFileLineAndPath) {
 TEST(Simulate, BadSignalsInASpecAreRefusedNamingFileLineAndPath) {
   std::string head = "{\"now\": \"2026-11-24T12:00:00Z\",\n \"asset_checks\": [{\"asset\": \"w/orders\", \"name\": \"c\",\n";
   EXPECT_EQ(spec_error(head + "  \"executions\": [{\"time\": \"2026-11-24T01:00:00Z\",\n   \"sevrity\": \"WARN\"}]}]}"),
-            "spec.json:4: /asset_checks/0/executions/0/sevrity: unknown key \"sevrity\" (known: count, description, "
-            "every, metadata, run, severity, status, time)");
+            "spec.json:4: /asset_checks/0/executions/0/sevrity: unknown key \"sevrity\"; expected one of: count, description, "
+            "every, metadata, run, severity, status, time; did you mean \"severity\"?");
   EXPECT_EQ(spec_error(head + "  \"executions\": [{\"time\": \"2026-11-24T01:00:00Z\", \"run\": \"nope\"}]}]}"),
             "spec.json:3: /asset_checks/0/executions/0/run: no run has the id \"nope\" (give the run an \"id\")");
   EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\",\n \"agents\": [{\"id\": \"a\"}]}"),
             "spec.json:2: /agents: Dagster+ agents need \"flavor\": \"plus\"");
   EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\", \"gcp\": {\"project\": \"p\"},\n \"alerts\": [{\"policy\": \"x\",\n"
                        "  \"open\": \"2026-11-24T01:00:00Z\", \"severity\": \"LOUD\"}]}"),
-            "spec.json:3: /alerts/0/severity: unknown value \"LOUD\" (known: CRITICAL, ERROR, WARNING)");
+            "spec.json:3: /alerts/0/severity: unknown value \"LOUD\"; expected one of: CRITICAL, ERROR, WARNING");
 }
 
 TEST(Simulate, BadReexecutionsAndGroupsAreRefusedNamingFileLineAndPath) {
@@ -388,7 +388,7 @@ TEST(Simulate, BadReexecutionsAndGroupsAreRefusedNamingFileLineAndPath) {
             "spec.json:3: /runs/1/count: a re-execution (\"parent\") is one run");
   EXPECT_EQ(spec_error(head + "  {\"job\": \"a\", \"end\": \"2026-11-24T06:00:00Z\", \"failure\": \"user_code_error\",\n"
                               "   \"expect\": {\"category\": \"Code error\", \"action\": \"Panic\"}}]}"),
-            "spec.json:4: /runs/1/expect/action: unknown value \"Panic\" (known: Escalate, Investigate, Monitor, No action)");
+            "spec.json:4: /runs/1/expect/action: unknown value \"Panic\"; expected one of: Escalate, Investigate, Monitor, No action");
   EXPECT_EQ(spec_error(head + "  {\"id\": \"r2\", \"job\": \"a\", \"end\": \"2026-11-24T06:00:00Z\"}],\n \"together\": [[\"r1\", \"r3\"]]}"),
             "spec.json:4: /together/0: names a run id that no run of the spec has");
 }
@@ -468,7 +468,7 @@ TEST(Simulate, ADeniedApiAnswersPermissionDeniedAndTheWordingClaimsReachExpected
   EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\",\n \"report\": {\"mentions\": [\"\"]}}"),
             "spec.json:2: /report/mentions/0: must be a non-empty text");
   EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\",\n \"report\": {\"says\": []}}"),
-            "spec.json:2: /report/says: unknown key \"says\" (known: mentions, omits)");
+            "spec.json:2: /report/says: unknown key \"says\"; expected one of: mentions, omits");
 }
 
 TEST(Simulate, CommandExitsTwoOnABadSpec) {

@@ -49,6 +49,8 @@ class CheckedJson {
   const rapidjson::Value& root() const { return m_doc; }
   const std::string& source() const { return m_source; }
 
+  // The 1-based line of the value at `pointer`; nullopt when the file has no such value.
+  std::optional<std::size_t> line_of(std::string_view pointer) const;
   // "source:line" of the value at `pointer`; `source` alone when the file has no such value.
   std::string where(std::string_view pointer) const;
   // The Error "source:line: what" for the value at `at`.
