@@ -10,6 +10,7 @@
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/program_options.hpp>
 #pragma GCC diagnostic pop
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -19,6 +20,7 @@
 
 #include "recorder/bundle.hpp"
 #include "recorder/server/event_server.hpp"
+#include "recorder/base/checked_json.hpp"
 #include "recorder/base/json.hpp"
 #include "recorder/base/log.hpp"
 #include "recorder/journal.hpp"
@@ -130,45 +132,38 @@ double parse_seconds(const std::string& option, const std::string& text) {
 }
 
 // Reads the redaction settings file: {"patterns": [{"name", "pattern"}...], "json_paths": [...]}.
-// An Error names the file, and the line of a mistyped value.
+// An Error names the file and the line of a mistyped value or an unknown key (a misspelt
+// "json_paths" would otherwise leave its secrets unredacted without a word).
 Result<RedactionSettings> read_redaction_settings(const std::string& path) {
-  auto text = read_file(path);
-  if (!text) return text.error();
-  auto doc = parse_json(*text, path, Comments::allowed);
-  if (!doc) return doc.error();
-  auto lines = json_value_lines(*text);
-  auto at = [&](const std::string& pointer) {
-    auto line = lines.find(pointer);
-    return line == lines.end() ? path : fmt::format("{}:{}", path, line->second);
-  };
-  if (!doc->IsObject()) {
-    return make_error(fmt::format("{}: must be a JSON object with \"patterns\" and \"json_paths\"", at("")));
-  }
+  auto file = CheckedJson::load(path, Comments::allowed);
+  if (!file) return file.error();
+  const auto& doc = file->root();
+  const JsonAt root;
+  if (!doc.IsObject()) return file->error_at(root, "must be a JSON object with \"patterns\" and \"json_paths\"");
+  constexpr std::array<std::string_view, 2> k_keys{"patterns", "json_paths"};
+  constexpr std::array<std::string_view, 2> k_pattern_keys{"name", "pattern"};
+  if (auto closed = file->closed_keys(doc, root, k_keys, "key"); !closed) return closed.error();
   RedactionSettings settings;
-  if (doc->HasMember("patterns")) {
-    const auto& patterns = (*doc)["patterns"];
-    if (!patterns.IsArray()) return make_error(fmt::format("{}: \"patterns\" must be an array", at("/patterns")));
-    for (rapidjson::SizeType i = 0; i < patterns.Size(); ++i) {
-      auto pointer = fmt::format("/patterns/{}", i);
-      auto name = patterns[i].IsObject() ? get_string(patterns[i], "name") : std::nullopt;
-      auto pattern = patterns[i].IsObject() ? get_string(patterns[i], "pattern") : std::nullopt;
-      if (!name || !pattern) {
-        return make_error(fmt::format("{}: each pattern is {{\"name\": string, \"pattern\": string}}", at(pointer)));
-      }
+  if (const auto* patterns = file->optional(doc, root, "patterns", JsonKind::array)) {
+    for (rapidjson::SizeType i = 0; i < patterns->Size(); ++i) {
+      const auto& entry = (*patterns)[i];
+      auto at = root / "patterns" / std::size_t{i};
+      auto name = entry.IsObject() ? get_string(entry, "name") : std::nullopt;
+      auto pattern = entry.IsObject() ? get_string(entry, "pattern") : std::nullopt;
+      if (auto closed = file->closed_keys(entry, at, k_pattern_keys, "key"); !closed) return closed.error();
+      if (!name || !pattern) return file->error_at(at, "each pattern is {\"name\": string, \"pattern\": string}");
       settings.patterns.push_back({*name, *pattern});
     }
   }
-  if (doc->HasMember("json_paths")) {
-    const auto& paths = (*doc)["json_paths"];
-    if (!paths.IsArray()) return make_error(fmt::format("{}: \"json_paths\" must be an array", at("/json_paths")));
-    for (rapidjson::SizeType i = 0; i < paths.Size(); ++i) {
-      if (!paths[i].IsString()) {
-        return make_error(fmt::format("{}: a JSON path is a string (\"/data/agents/*/metadata\")",
-                                      at(fmt::format("/json_paths/{}", i))));
+  if (const auto* paths = file->optional(doc, root, "json_paths", JsonKind::array)) {
+    for (rapidjson::SizeType i = 0; i < paths->Size(); ++i) {
+      if (!(*paths)[i].IsString()) {
+        return file->error_at(root / "json_paths" / std::size_t{i}, "a JSON path is a string (\"/data/agents/*/metadata\")");
       }
-      settings.json_paths.emplace_back(paths[i].GetString(), paths[i].GetStringLength());
+      settings.json_paths.emplace_back((*paths)[i].GetString(), (*paths)[i].GetStringLength());
     }
   }
+  if (file->failed()) return file->error();
   return settings;
 }
 

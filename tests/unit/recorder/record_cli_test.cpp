@@ -86,6 +86,25 @@ TEST(RecordCli, BadRedactionFileNamesFileAndLine) {
                          ":3: each pattern is {\"name\": string, \"pattern\": string}\n");
 }
 
+// A misspelt key would leave what it names unredacted: it is refused with the nearest known key.
+TEST(RecordCli, AnUnknownKeyOfTheRedactionFileIsRefusedWithTheNearestOne) {
+  TempDir dir("day2-record-cli");
+  auto top = dir.write("top.json", "{\n  \"patterns\": [],\n  \"json_path\": [\"/data/*/metadata\"]\n}\n");
+  auto run = record({"--upstream", "http://127.0.0.1:3000", "--out", dir.file("b"), "--redact", top});
+  EXPECT_EQ(run.code, 2);
+  EXPECT_EQ(run.err, "day2 record: error: --redact: " + top +
+                         ":3: unknown key \"json_path\"; expected one of: patterns, json_paths; did you mean "
+                         "\"json_paths\"?\n");
+  auto entry = dir.write("entry.json", "{\"patterns\": [\n  {\"name\": \"email\", \"patern\": \"x@y\"}\n]}\n");
+  run = record({"--upstream", "http://127.0.0.1:3000", "--out", dir.file("b"), "--redact", entry});
+  EXPECT_EQ(run.code, 2);
+  EXPECT_EQ(run.err, "day2 record: error: --redact: " + entry +
+                         ":2: unknown key \"patern\"; expected one of: name, pattern; did you mean \"pattern\"?\n");
+  auto kind = dir.write("kind.json", "{\n  \"json_paths\": \"/data\"\n}\n");
+  run = record({"--upstream", "http://127.0.0.1:3000", "--out", dir.file("b"), "--redact", kind});
+  EXPECT_EQ(run.err, "day2 record: error: --redact: " + kind + ":2: \"json_paths\" must be an array, got \"/data\"\n");
+}
+
 TEST(RecordCli, ExistingOutNeedsOverwrite) {
   TempDir dir("day2-record-cli");
   auto run = record({"--upstream", "http://127.0.0.1:3000", "--out", dir.path().string()});
