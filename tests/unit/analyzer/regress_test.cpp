@@ -280,6 +280,20 @@ TEST_F(Regress, ActionsAndTogetherInExpectedJsonAreReadAndCheckedOnTheReplay) {
   std::ofstream(scenario + "/expected.json") << R"({"runs": {}, "together": [["only-one"]]})";
   auto lonely = regress_cli({corpus()});
   EXPECT_NE(lonely.out.find("together[0]: expected a list of two run ids or more"), std::string::npos) << lonely.out;
+  // A misspelt key would be a claim never checked: refused at its line, with the nearest known key.
+  std::ofstream(scenario + "/expected.json") << "{\"runs\": {},\n \"finding\": {\"present\": [\"x\"]}}";
+  auto misspelt = regress_cli({corpus()});
+  EXPECT_EQ(misspelt.code, 1);
+  EXPECT_NE(misspelt.out.find("expected.json:2: unknown key \"finding\"; expected one of: actions, causes, findings, "
+                              "investigations, report, review, runs, together; did you mean \"findings\"?"),
+            std::string::npos)
+      << misspelt.out;
+  std::ofstream(scenario + "/expected.json") << "{\"runs\": {},\n \"causes\": {\n  \"presnt\": []}}";
+  auto inner = regress_cli({corpus()});
+  EXPECT_NE(inner.out.find("expected.json:3: unknown key \"presnt\"; expected one of: absent, present; did you mean "
+                           "\"present\"?"),
+            std::string::npos)
+      << inner.out;
 }
 
 TEST_F(Regress, UpdateKeepsTheActionsAndTheGroupsThatStillHold) {
