@@ -163,14 +163,18 @@ std::string expected_text(const sim::World& world) {
 }
 
 // Exchanges in a canonical order (the recorder numbers them as responses arrive, which depends on
-// thread timing); every request of a simulation is distinct, so the order carries no meaning.
-void canonical_order(recorder::Bundle& bundle) {
+// thread timing): collect's first `collected` exchanges, then the investigations' (a recorded
+// night's order, so manifest.investigations_from can say where they start), each part sorted.
+void canonical_order(recorder::Bundle& bundle, std::size_t collected) {
   auto key = [](const recorder::Exchange& e) {
     return std::tie(e.service, e.method, e.path, e.query, e.request_body);
   };
-  std::sort(bundle.exchanges.begin(), bundle.exchanges.end(),
-            [&](const recorder::Exchange& x, const recorder::Exchange& y) { return key(x) < key(y); });
+  auto by_key = [&](const recorder::Exchange& x, const recorder::Exchange& y) { return key(x) < key(y); };
+  auto middle = bundle.exchanges.begin() + static_cast<std::ptrdiff_t>(std::min(collected, bundle.exchanges.size()));
+  std::sort(bundle.exchanges.begin(), middle, by_key);
+  std::sort(middle, bundle.exchanges.end(), by_key);
   for (std::size_t i = 0; i < bundle.exchanges.size(); ++i) bundle.exchanges[i].seq = static_cast<int>(i + 1);
+  if (middle != bundle.exchanges.end()) bundle.manifest.investigations_from = static_cast<int>(collected + 1);
 }
 
 recorder::Bundle run_collect(const std::shared_ptr<const sim::World>& world) {
@@ -187,6 +191,7 @@ recorder::Bundle run_collect(const std::shared_ptr<const sim::World>& world) {
     request.google = recording;
   }
   (void)collect(client, request);  // the artifact is not kept: the bundle is the product
+  const std::size_t collected = recording->size();
   for (const auto& command : world->investigation_commands) {  // what their replay will ask
     if (auto fetched = fetch_investigation(client, command, config.page_size); !fetched) {
       throw std::logic_error("day2 simulate: " + fetched.error().message);  // the world answers every run it has
@@ -199,7 +204,7 @@ recorder::Bundle run_collect(const std::shared_ptr<const sim::World>& world) {
   manifest.source = recorder::BundleSource::generated;
   manifest.day2_version = DAY2_VERSION;
   auto bundle = recording->bundle(manifest);
-  canonical_order(bundle);
+  canonical_order(bundle, collected);
   return bundle;
 }
 

@@ -119,6 +119,20 @@ TEST(SimulateSteps, RunDetailHasDagstersSchemaAndTheReexecutionsStepSelection) {
   ASSERT_TRUE(expected);
   EXPECT_EQ(recorder::write_json((*expected)["investigations"]),
             R"([{"command":["compare","r1","r2"],"values":{"/firstDifferingStep":"load"}}])");
+  // The investigations' requests come after collect's, where the manifest says (as in a recorded
+  // night), so a replay of the night does not call them unused; a spec without claims has none.
+  const int from = sim->bundle.manifest.investigations_from;
+  ASSERT_GT(from, 1);
+  for (const auto& e : sim->bundle.exchanges) {
+    if (operation(e) == "RunDetail") {
+      EXPECT_GE(e.seq, from);
+    } else if (operation(e) == "RunsInWindow") {
+      EXPECT_LT(e.seq, from);
+    }
+  }
+  auto plain = simulate_text(k_head + "}", "spec.json");
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ(plain->bundle.manifest.investigations_from, 0);
 }
 
 // The artifact's steps[] of the failed run: a step Dagster did not execute (only its "Not executing."
@@ -130,6 +144,7 @@ TEST(SimulateSteps, TheArtifactListsTheStepsDagsterDidNotExecuteAsSkipped) {
   std::ostringstream out, err;
   ASSERT_EQ(run_cli({"collect", "--replay", scenario + "/bundle", "--out", dir.file("day2.json"), "--quiet"}, out, err), 0)
       << err.str();
+  EXPECT_EQ(err.str().find("never used"), std::string::npos) << err.str();  // the investigations' exchanges are not collect's
   auto artifact = recorder::read_json_file(dir.file("day2.json"));
   ASSERT_TRUE(artifact);
   const auto& failures = (*artifact)["step_01_failed_runs"]["failures"];
