@@ -19,6 +19,8 @@ namespace {
 using namespace spec;
 
 const std::set<std::string> k_run_statuses = {"FAILURE", "SUCCESS", "CANCELED", "QUEUED", "STARTED"};
+// A run with step events must last this long from their start (docs/scenarios.md).
+constexpr double k_min_run_seconds = 10;
 
 // A deterministic version-4 uuid from the spec's seed and a counter (splitmix64).
 std::string make_uuid(std::uint64_t seed, std::uint64_t n) {
@@ -106,17 +108,25 @@ struct Parser {
     return r;
   }
 
-  // When the run was created, started and ended: "created" defaults to 5 s before the start (else
-  // the end), and a finished run needs an end.
+  // When the run was created, started and ended: "created" defaults to 5 s before the start, else
+  // to 70 s before the end (its events start 10 s after creation: a minute before the end), and a
+  // finished run needs an end at least k_min_run_seconds after its events start.
   void run_times(const Value& v, const std::string& at, Run& r) const {
     r.start = time_at(v, at, "start", world.now, false);
     r.end = time_at(v, at, "end", world.now, false);
     r.created = time_at(v, at, "created", world.now, false);
-    if (r.created == 0) r.created = r.start != 0 ? r.start - 5 : r.end;
+    if (r.created == 0) r.created = r.start != 0 ? r.start - 5 : (r.end != 0 ? r.end - 70 : 0);
     if (r.created == 0) throw SpecError{at, "a run needs \"created\", \"start\" or \"end\""};
     if (r.end != 0 && r.start != 0 && r.end < r.start) throw SpecError{at + "/end", "is before \"start\""};
     bool finished = r.status == "FAILURE" || r.status == "SUCCESS" || r.status == "CANCELED";
     if (finished && r.end == 0) throw SpecError{at, fmt::format("a {} run needs \"end\"", r.status)};
+    // A run that never started has no step events to fit; any other needs its step to start (6 s
+    // after the run) before it ends or fails (1 s before the end).
+    double events_from = r.start != 0 ? r.start : r.created + 10;
+    if (r.end != 0 && r.mode != FailureMode::never_started && r.end - events_from < k_min_run_seconds) {
+      throw SpecError{at + "/end", fmt::format("must be at least {} s after the run {} (its step's events need them)",
+                                               k_min_run_seconds, r.start != 0 ? "starts" : "is created plus 10 s")};
+    }
   }
 
   // The spec's own "tags" of the run.

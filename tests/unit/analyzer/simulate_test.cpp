@@ -342,6 +342,38 @@ std::string spec_error(const std::string& text) {
   return sim ? "" : sim.error().message;
 }
 
+// A run given only its end has its events in the minute before it (they used to start 10 s after
+// it); a run too short for its step's events (step start 6 s in, failure 1 s before the end) is
+// refused, while a run that never started needs no such time.
+TEST(Simulate, ARunGivenOnlyItsEndHasItsEventsBeforeItAndATooShortRunIsRefused) {
+  const std::string head = "{\"now\": \"2026-11-24T12:00:00Z\",\n \"window\": {\"start\": \"2026-11-24T00:00:00Z\", "
+                           "\"end\": \"2026-11-24T12:00:00Z\"},\n \"runs\": [";
+  auto sim = simulate_world(head + R"({"id": "r1", "job": "a", "end": "2026-11-24T05:00:00Z", "failure": "user_code_error"}]})");
+  const double end_ms = 1795496400000.0;  // 2026-11-24T05:00:00Z
+  std::map<std::string, double> at;
+  for (const auto& e : sim.bundle.exchanges) {
+    if (operation(e) != "RunEvents") continue;
+    auto body = parse(e.response_body);
+    for (const auto& event : body["data"]["logsForRun"]["events"].GetArray()) {
+      double ms = std::stod(event["timestamp"].GetString());
+      EXPECT_LE(ms, end_ms + 100) << event["eventType"].GetString();  // the process exit: 0.1 s after the end
+      if (event["eventType"].IsString()) at[event["eventType"].GetString()] = ms;
+    }
+  }
+  ASSERT_TRUE(at.contains("STEP_START") && at.contains("STEP_FAILURE") && at.contains("RUN_FAILURE"));
+  EXPECT_LT(at["STEP_START"], at["STEP_FAILURE"]);
+  EXPECT_EQ(at["RUN_FAILURE"], end_ms);
+  EXPECT_EQ(spec_error(head + "{\"job\": \"a\", \"start\": \"2026-11-24T05:00:00Z\",\n  \"end\": \"2026-11-24T05:00:05Z\", "
+                              "\"failure\": \"user_code_error\"}]}"),
+            "spec.json:4: /runs/0/end: must be at least 10 s after the run starts (its step's events need them)");
+  EXPECT_EQ(spec_error(head + "{\"job\": \"a\", \"start\": \"2026-11-24T05:00:00Z\", \"end\": \"2026-11-24T05:00:10Z\", "
+                              "\"failure\": \"user_code_error\"}]}"),
+            "");
+  EXPECT_EQ(spec_error(head + "{\"job\": \"a\", \"created\": \"2026-11-24T05:00:00Z\", \"end\": \"2026-11-24T05:00:03Z\", "
+                              "\"failure\": \"never_started\"}]}"),
+            "");
+}
+
 TEST(Simulate, BadSpecsAreRefusedNamingFileLineAndPath) {
   EXPECT_EQ(spec_error("{\"now\": \"2026-11-24T12:00:00Z\",\n \"window\": {\"start\": \"2026-11-24T00:00:00Z\", "
                        "\"end\": \"2026-11-24T12:00:00Z\"},\n \"runs\": [{\"job\": \"a\", \"end\": "
