@@ -385,8 +385,11 @@ HttpResponse Matcher::answer(const HttpRequest& request) {
   auto& impl = *m_impl;
   std::shared_ptr<const Prepared> prepared = impl.prepare(request);
   if (auto index = impl.serve(*prepared, m_bundle)) {
-    // Exchanges never change after construction: copy the response outside the lock.
-    const auto& x = m_bundle.exchanges[*index];
+    // Outside the lock: an exchange's response changes only here. Without repeats an exchange is
+    // served once, so its body is handed over rather than copied (and its memory freed with the
+    // answer: a replayed night does not hold every body to the end); with repeats it is copied.
+    auto& x = m_bundle.exchanges[*index];
+    if (impl.repeat == Repeat::no) return HttpResponse{x.status, x.response_headers, std::move(x.response_body)};
     return HttpResponse{x.status, x.response_headers, x.response_body};
   }
   auto message = "day2 replay: no recorded response for " + impl.record_miss(prepared->key);

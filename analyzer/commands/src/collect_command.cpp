@@ -450,7 +450,7 @@ int run_collect(const std::vector<std::string>& args, std::ostream& out, std::os
   auto artifact = collect(client, request);
 
   auto path = vm["out"].as<std::string>();
-  if (auto written = recorder::write_file_atomic(path, recorder::write_json(artifact, recorder::Pretty::yes)); !written) {
+  if (auto written = recorder::write_json_file_atomic(path, artifact, recorder::Pretty::yes); !written) {
     err << "day2 collect: error: " << written.error().message << '\n';
     return 1;
   }

@@ -71,6 +71,8 @@ class Matcher {
   // request whose query text differs (beyond whitespace and commas) adds a warning. Thread-safe.
   recorder::HttpResponse answer(const recorder::HttpRequest& request);
   ReplayReport report() const;
+  // The bundle replayed. Without repeats (Repeat::no) the response body of an exchange already
+  // served is empty: answer() handed it over.
   const recorder::Bundle& bundle() const { return m_bundle; }
 
   struct Impl;

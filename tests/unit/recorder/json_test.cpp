@@ -305,6 +305,22 @@ TEST(JsonFiles, WriteFileAtomicCreatesTheFile) {
   EXPECT_EQ(*text, "{}\n");
 }
 
+TEST(JsonFiles, WriteJsonFileAtomicWritesWhatWriteJsonRenders) {
+  TempDir dir("day2-json");
+  rapidjson::Document doc;
+  doc.Parse(R"({"b": [1, {"d": "x", "c": null}], "a": 2.5})");
+  for (auto pretty : {Pretty::yes, Pretty::no}) {
+    auto path = dir.file(pretty == Pretty::yes ? "pretty.json" : "compact.json");
+    auto written = write_json_file_atomic(path, doc, pretty);
+    ASSERT_TRUE(written) << written.error().message;
+    EXPECT_EQ(*read_file(path), write_json(doc, pretty));
+  }
+  EXPECT_EQ(*read_file(dir.file("compact.json")), R"({"a":2.5,"b":[1,{"c":null,"d":"x"}]})");
+  auto missing = write_json_file_atomic(dir.file("no/such/dir/x.json"), doc, Pretty::yes);
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("no/such/dir/x.json"), std::string::npos);
+}
+
 TEST(JsonFiles, WriteFileAtomicReplacesAndLeavesNoTemporaryFiles) {
   TempDir dir("day2-json");
   auto path = dir.write("out.json", "old content that is longer than the new one");

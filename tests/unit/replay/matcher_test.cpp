@@ -156,6 +156,20 @@ TEST(Matcher, RepeatLastServesTheLastRecordedResponseAgainWithoutAMiss) {
   EXPECT_EQ(matcher.report().served, 3);
 }
 
+// Without repeats an exchange is served once, so its body is handed over, not copied: a replayed night
+// does not hold every body to its end. With repeats the body stays to be served again.
+TEST(Matcher, AServedBodyIsHandedOverWithoutRepeatsAndKeptWithThem) {
+  Matcher once(dagster_bundle());
+  EXPECT_EQ(once.answer(graphql(R"({"runId":"abc","after":null})")).body, R"({"data":{"events":[1]}})");
+  EXPECT_EQ(once.bundle().exchanges[0].response_body, "");
+  EXPECT_EQ(once.bundle().exchanges[1].response_body, R"({"entries":[]})");  // not served: kept
+  EXPECT_EQ(once.bundle().exchanges[0].response_headers.size(), 1u);           // headers are copied
+  Matcher again(dagster_bundle(), Repeat::last);
+  EXPECT_EQ(again.answer(graphql(R"({"runId":"abc","after":null})")).body, R"({"data":{"events":[1]}})");
+  EXPECT_EQ(again.answer(graphql(R"({"runId":"abc","after":null})")).body, R"({"data":{"events":[1]}})");
+  EXPECT_EQ(again.bundle().exchanges[0].response_body, R"({"data":{"events":[1]}})");
+}
+
 TEST(Matcher, RepeatLastStillMissesRequestsNeverRecorded) {
   Matcher matcher(dagster_bundle(), Repeat::last);
   auto answer = matcher.answer(graphql(R"({"runId":"zzz","after":null})"));

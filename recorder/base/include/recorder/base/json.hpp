@@ -50,6 +50,9 @@ std::string write_json(const rapidjson::Value& value, Pretty pretty = Pretty::no
 // Writes `content` to `path` atomically: a temporary file in the same directory, fsync, rename.
 // A reader sees the old file or the new one, never a partial one.
 Result<void> write_file_atomic(const std::string& path, std::string_view content);
+// write_file_atomic(path, write_json(value, pretty)) without the copy of the whole text into a
+// string (a 50 MB artifact would be held twice at the end of a collection).
+Result<void> write_json_file_atomic(const std::string& path, const rapidjson::Value& value, Pretty pretty);
 
 // Reads a whole regular file of at most `max_bytes`; an Error names the path and the cause. A FIFO,
 // a device, a socket or a directory is refused without waiting on it (a FIFO without a writer),
