@@ -39,7 +39,11 @@ std::string text_of(const Value& value) { return std::string(value.GetString(), 
 Service read_service(JsonFile& f, const Value& object, const At& parent) {
   auto name = f.string(object, parent, "service");
   auto service = service_from_string(name);
-  if (!f.failed() && !service) f.fail(parent / "service", fmt::format("unknown service \"{}\"", name));
+  if (!f.failed() && !service) {
+    std::vector<std::string_view> names;
+    for (int i = 0; i <= static_cast<int>(Service::other); ++i) names.push_back(to_string(static_cast<Service>(i)));
+    f.fail(parent / "service", unknown_name("service", name, names));
+  }
   return service.value_or(Service::other);
 }
 

@@ -6,6 +6,7 @@
 #include <array>
 #include <limits>
 #include <tuple>
+#include <vector>
 
 #include "analyzer/collect/runs.hpp"
 #include "recorder/base/text.hpp"
@@ -101,17 +102,13 @@ Result<std::set<std::string>> parse_event_types(const std::string& list) {
     bool known = std::find(k_event_types.begin(), k_event_types.end(), name) != k_event_types.end() ||
                  std::find(k_event_typenames.begin(), k_event_typenames.end(), name) != k_event_typenames.end();
     if (!known) {
-      std::string_view nearest;
-      std::size_t best = std::string::npos;
-      for (auto candidate : k_event_types) {
-        if (auto d = recorder::edit_distance(name, candidate); d < best) best = d, nearest = candidate;
-      }
-      for (auto candidate : k_event_typenames) {
-        if (auto d = recorder::edit_distance(name, candidate); d < best) best = d, nearest = candidate;
-      }
-      return make_error(fmt::format("unknown event type \"{}\"; did you mean \"{}\"? (a DagsterEventType such as "
-                                    "STEP_FAILURE, or an event type name such as ExecutionStepFailureEvent)",
-                                    name, nearest));
+      std::vector<std::string_view> names(k_event_types.begin(), k_event_types.end());
+      names.insert(names.end(), k_event_typenames.begin(), k_event_typenames.end());
+      auto nearest = recorder::nearest_name(name, names);
+      return make_error(fmt::format("unknown event type {}{} (a DagsterEventType such as STEP_FAILURE, or an event "
+                                    "type name such as ExecutionStepFailureEvent)",
+                                    recorder::quote(name),
+                                    nearest.empty() ? "" : fmt::format("; did you mean {}?", recorder::quote(nearest))));
     }
     types.insert(name.find('_') != std::string::npos ? normalize_event_type(name) : name);
   }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 
 #include <cmath>
 #include <functional>
@@ -77,9 +78,12 @@ std::string self_resolving_alerts(const rapidjson::Value& v, Config& c) {
     const auto& entry = v[i];
     if (!entry.IsObject()) return fmt::format("[{}] must be an object", i);
     SelfResolvingAlert alert;
+    constexpr std::array<std::string_view, 3> k_keys{"name", "resourcePattern", "reason"};
     for (const auto& member : entry.GetObject()) {
-      std::string key(member.name.GetString(), member.name.GetStringLength());
-      if (key != "name" && key != "resourcePattern" && key != "reason") return fmt::format("[{}]: unknown key \"{}\"", i, key);
+      std::string_view key(member.name.GetString(), member.name.GetStringLength());
+      if (std::find(k_keys.begin(), k_keys.end(), key) == k_keys.end()) {
+        return fmt::format("[{}]: {}", i, recorder::unknown_name("key", key, k_keys));
+      }
     }
     std::string problem = pattern(entry, "name", true, alert.name);
     if (problem.empty()) problem = pattern(entry, "resourcePattern", false, alert.resource_pattern);

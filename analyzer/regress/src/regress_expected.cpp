@@ -13,6 +13,7 @@
 #include "analyzer/regress/regress.hpp"
 #include "recorder/base/checked_json.hpp"
 #include "recorder/base/json.hpp"
+#include "recorder/base/text.hpp"
 #include "regress_json.hpp"
 
 namespace analyzer::regress {
@@ -97,7 +98,10 @@ Result<void> read_report(const rapidjson::Value& doc, const std::string& file, E
   for (const auto& member : report->GetObject()) {
     std::string key = member.name.GetString();
     auto* into = key == "mentions" ? &expectation.mentions : key == "omits" ? &expectation.omits : nullptr;
-    if (into == nullptr) return make_error(fmt::format("{}: report.{}: unknown key (\"mentions\", \"omits\")", file, key));
+    if (into == nullptr) {
+      constexpr std::array<std::string_view, 2> k_keys{"mentions", "omits"};
+      return make_error(fmt::format("{}: report: {}", file, recorder::unknown_name("key", key, k_keys)));
+    }
     if (!member.value.IsArray()) return make_error(fmt::format("{}: report.{} is not an array of texts", file, key));
     for (rapidjson::SizeType i = 0; i < member.value.Size(); ++i) {
       const auto& text = member.value[i];

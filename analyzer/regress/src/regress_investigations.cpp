@@ -4,10 +4,12 @@
 #include <fmt/format.h>
 #include <rapidjson/pointer.h>
 
+#include <array>
 #include <sstream>
 
 #include "analyzer/investigate/investigate.hpp"
 #include "recorder/base/command.hpp"
+#include "recorder/base/text.hpp"
 #include "regress_json.hpp"
 
 namespace analyzer::regress {
@@ -76,7 +78,8 @@ Result<InvestigationClaim> read_claim(const rapidjson::Value& item, const std::s
         claim.values[pointer] = recorder::write_json(value.value);
       }
     } else {
-      return make_error(fmt::format("{}: unknown key (\"command\", \"values\", \"mentions\", \"omits\")", at));
+      constexpr std::array<std::string_view, 4> k_keys{"command", "values", "mentions", "omits"};
+      return make_error(fmt::format("{}: {}", where, recorder::unknown_name("key", key, k_keys)));
     }
   }
   if (auto ok = check_investigation(claim.command); !ok) return make_error(fmt::format("{}.command: {}", where, ok.error().message));

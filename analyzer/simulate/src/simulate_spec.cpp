@@ -100,6 +100,7 @@ struct Parser {
     if (r.attempts > 1 && r.mode != FailureMode::user_code_error && r.mode != FailureMode::connection_error) {
       throw SpecError{at + "/attempts", "only a user_code_error or connection_error step is retried by its RetryPolicy"};
     }
+    check_length(at, r);
     read_run_steps(v, at, r);
     spec_tags(v, at, r);
     default_tags(r);
@@ -110,7 +111,7 @@ struct Parser {
 
   // When the run was created, started and ended: "created" defaults to 5 s before the start, else
   // to 70 s before the end (its events start 10 s after creation: a minute before the end), and a
-  // finished run needs an end at least k_min_run_seconds after its events start.
+  // finished run needs an end (check_length: long enough for its events).
   void run_times(const Value& v, const std::string& at, Run& r) const {
     r.start = time_at(v, at, "start", world.now, false);
     r.end = time_at(v, at, "end", world.now, false);
@@ -120,12 +121,24 @@ struct Parser {
     if (r.end != 0 && r.start != 0 && r.end < r.start) throw SpecError{at + "/end", "is before \"start\""};
     bool finished = r.status == "FAILURE" || r.status == "SUCCESS" || r.status == "CANCELED";
     if (finished && r.end == 0) throw SpecError{at, fmt::format("a {} run needs \"end\"", r.status)};
-    // A run that never started has no step events to fit; any other needs its step to start (6 s
-    // after the run) before it ends or fails (1 s before the end).
-    double events_from = r.start != 0 ? r.start : r.created + 10;
-    if (r.end != 0 && r.mode != FailureMode::never_started && r.end - events_from < k_min_run_seconds) {
-      throw SpecError{at + "/end", fmt::format("must be at least {} s after the run {} (its step's events need them)",
-                                               k_min_run_seconds, r.start != 0 ? "starts" : "is created plus 10 s")};
+  }
+
+  // Whether the run lasts long enough for the events of its log (simulate_events.cpp): a run that
+  // never started, or whose pod was never scheduled, is enqueued and starting in its first 2 s; any
+  // other starts its step 6 s after its events begin and fails 1 s before its end, and a max_runtime
+  // run materializes 60 s in and logs its exiting engine event 120 s in.
+  static void check_length(const std::string& at, const Run& r) {
+    if (r.end == 0) return;
+    const bool no_worker = r.mode == FailureMode::never_started || r.mode == FailureMode::unschedulable;
+    const bool runtime = r.mode == FailureMode::max_runtime;
+    const double from = no_worker ? r.created : (r.start != 0 ? r.start : r.created + 10);
+    const double need = no_worker                             ? 3
+                        : runtime && r.exiting_engine_event ? 121
+                        : runtime && r.materialized         ? 61
+                                                            : k_min_run_seconds;
+    if (r.end - from < need) {
+      const char* after = no_worker ? "\"created\"" : r.start != 0 ? "\"start\"" : "\"created\" plus 10 s";
+      throw SpecError{at + "/end", fmt::format("must be at least {} s after {} (the events of its log need them)", need, after)};
     }
   }
 
@@ -232,7 +245,7 @@ struct Parser {
     }
     child.created = parent.end + 1;
     child.start = parent.end + 20;
-    child.end = child.start + num(v, at, "duration", 300, 0, 86400);
+    child.end = child.start + num(v, at, "duration", 300, k_min_run_seconds, 86400);
     child.step = parent.step;
     child.parent_id = parent.id;
     child.root_id = parent.root_id.empty() ? parent.id : parent.root_id;

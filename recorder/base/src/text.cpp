@@ -24,26 +24,33 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
-  // One row of the table; plain pointers and comparisons, so the inner loop is the same few
-  // instructions in every build (the fuzz build instruments each call it makes).
-  std::vector<std::size_t> table(b.size() + 1);
-  std::size_t* row = table.data();
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  // Three rows of the table (the one before the previous for transpositions); plain pointers and
+  // comparisons, so the inner loop is the same few instructions in every build (the fuzz build
+  // instruments each call it makes).
+  std::vector<std::size_t> table(3 * (b.size() + 1));
+  std::size_t* before = table.data();
+  std::size_t* previous = before + b.size() + 1;
+  std::size_t* row = previous + b.size() + 1;
+  for (std::size_t j = 0; j <= b.size(); ++j) previous[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
     const char c = a.data()[i - 1];
-    std::size_t diagonal = row[0];
     row[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      std::size_t best = above + 1;
+      std::size_t best = previous[j] + 1;
       if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-      const std::size_t substitute = diagonal + (c == b.data()[j - 1] ? 0 : 1);
+      const std::size_t substitute = previous[j - 1] + (c == b.data()[j - 1] ? 0 : 1);
       if (substitute < best) best = substitute;
+      if (i > 1 && j > 1 && c == b.data()[j - 2] && a.data()[i - 2] == b.data()[j - 1] && before[j - 2] + 1 < best) {
+        best = before[j - 2] + 1;  // two adjacent characters swapped
+      }
       row[j] = best;
-      diagonal = above;
     }
+    std::size_t* reused = before;
+    before = previous;
+    previous = row;
+    row = reused;
   }
-  return row[b.size()];
+  return previous[b.size()];
 }
 
 namespace {
@@ -53,14 +60,21 @@ constexpr std::size_t k_quoted_chars = 60;
 }  // namespace
 
 std::string nearest_name(std::string_view name, std::span<const std::string_view> candidates) {
-  if (name.size() > 2 * k_quoted_chars) return {};
+  if (name.empty() || name.size() > 2 * k_quoted_chars) return {};
   const std::string wanted = lower(name);
+  // An abbreviation of two characters or more names the one candidate it starts (not "re" for both
+  // "report" and "replay").
+  std::string_view abbreviated;
+  int starting = 0;
+  for (auto candidate : candidates) {
+    if (wanted.size() >= 2 && lower(candidate).starts_with(wanted)) abbreviated = candidate, ++starting;
+  }
+  if (starting == 1) return std::string(abbreviated);
   std::string_view best;
   std::size_t best_distance = 0;
   for (auto candidate : candidates) {
     const std::string known = lower(candidate);
-    bool prefix = !wanted.empty() && known.starts_with(wanted);
-    std::size_t distance = prefix ? 1 : edit_distance(wanted, known);
+    std::size_t distance = edit_distance(wanted, known);
     if (best.empty() || distance < best_distance) best = candidate, best_distance = distance;
   }
   std::size_t allowed = best.size() <= 3 ? 1 : best.size() <= 10 ? 2 : 3;

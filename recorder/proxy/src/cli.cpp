@@ -144,6 +144,9 @@ Result<RedactionSettings> read_redaction_settings(const std::string& path) {
   constexpr std::array<std::string_view, 2> k_pattern_keys{"name", "pattern"};
   if (auto closed = file->closed_keys(doc, root, k_keys, "key"); !closed) return closed.error();
   RedactionSettings settings;
+  for (const char* key : {"patterns", "json_paths"}) {  // present means a list: null is no way to say "none"
+    if (doc.HasMember(key)) (void)file->required(doc, root, key, JsonKind::array);
+  }
   if (const auto* patterns = file->optional(doc, root, "patterns", JsonKind::array)) {
     for (rapidjson::SizeType i = 0; i < patterns->Size(); ++i) {
       const auto& entry = (*patterns)[i];

@@ -147,7 +147,8 @@ TEST(Config, SelfResolvingAlertsMustBeAList) {
 
 TEST(Config, SelfResolvingAlertWithAnUnknownKeyIsRejected) {
   EXPECT_EQ(config_error(R"({"report": {"self_resolving_alerts": [{"name": "cpu", "reason": "r", "resource": "x"}]}})"),
-            "day2.json:1: \"report/self_resolving_alerts\" [0]: unknown key \"resource\"");
+            "day2.json:1: \"report/self_resolving_alerts\" [0]: unknown key \"resource\"; expected one of: name, "
+            "resourcePattern, reason; did you mean \"resourcePattern\"?");
 }
 
 TEST(Config, NamespacesOfTheAgentAndTheInfrastructure) {

@@ -105,7 +105,9 @@ TEST_F(RegressInvestigations, BadClaimsAreClearErrorsNamingTheFile) {
            std::pair{R"([{"command": ["steps", "r"]}])", "investigations[0]: claims nothing"},
            std::pair{R"([{"command": ["steps", "r"], "values": {"steps": 1}}])", "investigations[0].values: \"steps\" is not a JSON pointer"},
            std::pair{R"([{"command": ["steps", "r"], "mentions": [""]}])", "investigations[0].mentions[0]: expected a non-empty text"},
-           std::pair{R"([{"command": ["steps", "r"], "says": []}])", "investigations[0].says: unknown key"}}) {
+           std::pair{R"([{"command": ["steps", "r"], "says": []}])", "investigations[0]: unknown key \"says\"; expected one of: command, values, mentions, omits"},
+           std::pair{R"([{"command": ["steps", "r"], "mention": ["x"]}])",
+                     "investigations[0]: unknown key \"mention\"; expected one of: command, values, mentions, omits; did you mean \"mentions\"?"}}) {
     claim(claims);
     auto result = regress_cli({scenario()});
     EXPECT_EQ(result.code, 1) << claims;

@@ -365,7 +365,9 @@ TEST_F(Regress, ReportWordingInExpectedJsonIsCheckedOnTheReplayAndKeptWhileItHol
   EXPECT_EQ(regress_cli({corpus()}).code, 0);
 
   for (auto [text, message] : {std::pair{R"({"runs": {}, "report": {"mentions": [1]}})", "report.mentions[0]: expected a non-empty text"},
-                               std::pair{R"({"runs": {}, "report": {"says": []}})", "report.says: unknown key"},
+                               std::pair{R"({"runs": {}, "report": {"says": []}})", "report: unknown key \"says\"; expected one of: mentions, omits"},
+                               std::pair{R"({"runs": {}, "report": {"omit": []}})",
+                                         "report: unknown key \"omit\"; expected one of: mentions, omits; did you mean \"omits\"?"},
                                std::pair{R"({"runs": {}, "report": []})", "\"report\" is not an object"}}) {
     std::ofstream(scenario + "/expected.json") << text;
     auto bad = regress_cli({corpus()});

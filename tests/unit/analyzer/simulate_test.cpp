@@ -365,13 +365,20 @@ TEST(Simulate, ARunGivenOnlyItsEndHasItsEventsBeforeItAndATooShortRunIsRefused) 
   EXPECT_EQ(at["RUN_FAILURE"], end_ms);
   EXPECT_EQ(spec_error(head + "{\"job\": \"a\", \"start\": \"2026-11-24T05:00:00Z\",\n  \"end\": \"2026-11-24T05:00:05Z\", "
                               "\"failure\": \"user_code_error\"}]}"),
-            "spec.json:4: /runs/0/end: must be at least 10 s after the run starts (its step's events need them)");
+            "spec.json:4: /runs/0/end: must be at least 10 s after \"start\" (the events of its log need them)");
   EXPECT_EQ(spec_error(head + "{\"job\": \"a\", \"start\": \"2026-11-24T05:00:00Z\", \"end\": \"2026-11-24T05:00:10Z\", "
                               "\"failure\": \"user_code_error\"}]}"),
             "");
   EXPECT_EQ(spec_error(head + "{\"job\": \"a\", \"created\": \"2026-11-24T05:00:00Z\", \"end\": \"2026-11-24T05:00:03Z\", "
                               "\"failure\": \"never_started\"}]}"),
             "");
+  // A max_runtime run logs its exiting engine event 120 s after its events start: it must end after it.
+  EXPECT_EQ(spec_error(head + "{\"job\": \"a\", \"start\": \"2026-11-24T05:00:00Z\", \"end\": \"2026-11-24T05:01:00Z\", "
+                              "\"failure\": \"max_runtime\", \"exiting_engine_event\": true}]}"),
+            "spec.json:3: /runs/0/end: must be at least 121 s after \"start\" (the events of its log need them)");
+  EXPECT_EQ(spec_error(head + "{\"job\": \"a\", \"end\": \"2026-11-24T05:00:00Z\", \"failure\": \"user_code_error\",\n"
+                              "  \"retry\": {\"duration\": 0}}]}"),
+            "spec.json:4: /runs/0/retry/duration: 0 is out of range (10 to 86400)");
 }
 
 TEST(Simulate, BadSpecsAreRefusedNamingFileLineAndPath) {

@@ -372,7 +372,8 @@ TEST(BundleReader, RejectsUnknownService) {
       "{\"seq\": 1, \"service\": \"ftp\", \"request\": {\"method\": \"GET\", \"path\": \"/\"}, \"response\": {\"status\": 1}}");
   auto bundle = read_bundle(dir.path());
   ASSERT_FALSE(bundle.ok());
-  EXPECT_EQ(bundle.error().message, (dir.path() / "exchanges" / "0001.json").string() + ":1: unknown service \"ftp\"");
+  EXPECT_EQ(bundle.error().message, (dir.path() / "exchanges" / "0001.json").string() + ":1: unknown service \"ftp\"; expected one of: dagster, logging, monitoring, error_reporting, container, oauth, "
+            "metadata, other");
 }
 
 TEST(BundleReader, RejectsQueryValuesThatAreNotStringLists) {

@@ -103,6 +103,9 @@ TEST(RecordCli, AnUnknownKeyOfTheRedactionFileIsRefusedWithTheNearestOne) {
   auto kind = dir.write("kind.json", "{\n  \"json_paths\": \"/data\"\n}\n");
   run = record({"--upstream", "http://127.0.0.1:3000", "--out", dir.file("b"), "--redact", kind});
   EXPECT_EQ(run.err, "day2 record: error: --redact: " + kind + ":2: \"json_paths\" must be an array, got \"/data\"\n");
+  auto null = dir.write("null.json", "{\n  \"patterns\": null\n}\n");
+  run = record({"--upstream", "http://127.0.0.1:3000", "--out", dir.file("b"), "--redact", null});
+  EXPECT_EQ(run.err, "day2 record: error: --redact: " + null + ":2: \"patterns\" must be an array, got null\n");
 }
 
 TEST(RecordCli, ExistingOutNeedsOverwrite) {

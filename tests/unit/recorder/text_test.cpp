@@ -17,9 +17,11 @@ TEST(EditDistance, CountsInsertionsDeletionsAndSubstitutions) {
   EXPECT_EQ(recorder::edit_distance("kitten", "sitting"), 3u);
 }
 
-TEST(EditDistance, IsCaseSensitiveAndCountsATranspositionAsTwo) {
+TEST(EditDistance, IsCaseSensitiveAndCountsASwapOfAdjacentCharactersAsOne) {
   EXPECT_EQ(recorder::edit_distance("run", "RUN"), 3u);
-  EXPECT_EQ(recorder::edit_distance("ab", "ba"), 2u);
+  EXPECT_EQ(recorder::edit_distance("ab", "ba"), 1u);
+  EXPECT_EQ(recorder::edit_distance("catgeroy", "category"), 2u);
+  EXPECT_EQ(recorder::edit_distance("ca", "abc"), 3u);  // optimal string alignment: no edit of a swapped pair
 }
 
 TEST(NearestName, SuggestsATypoOrAPrefixIgnoringCaseAndNothingFarther) {
@@ -32,6 +34,16 @@ TEST(NearestName, SuggestsATypoOrAPrefixIgnoringCaseAndNothingFarther) {
   EXPECT_EQ(recorder::nearest_name("replays", options), "replay");  // one edit
   EXPECT_EQ(recorder::nearest_name("replaying", options), "");      // longer: no abbreviation, 3 edits
   EXPECT_EQ(recorder::nearest_name("x", std::vector<std::string>{}), "");
+  EXPECT_EQ(recorder::nearest_name("", options), "");               // nothing to be near
+  // Two adjacent characters swapped are one edit ("catgeroy" is two swaps: 2 edits on 8 letters).
+  const std::vector<std::string> keys{"id", "category", "when", "description"};
+  EXPECT_EQ(recorder::nearest_name("di", keys), "id");
+  EXPECT_EQ(recorder::nearest_name("whne", keys), "when");
+  EXPECT_EQ(recorder::nearest_name("catgeroy", keys), "category");
+  // An abbreviation names the one name it starts, not one of several.
+  const std::vector<std::string> commands{"report", "replay", "record", "regress"};
+  EXPECT_EQ(recorder::nearest_name("regr", commands), "regress");
+  EXPECT_EQ(recorder::nearest_name("re", commands), "");
   // Up to 3 letters one edit is allowed, up to 10 two, beyond three.
   const std::vector<std::string> short_names{"ms", "p"};
   EXPECT_EQ(recorder::nearest_name("mx", short_names), "ms");

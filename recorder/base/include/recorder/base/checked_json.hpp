@@ -1,4 +1,5 @@
-// The one checked-JSON reader of day2's files (bundle files, fault files, configs, scenario specs):
+// The one checked-JSON reader of day2's files (bundle files, fault files, configs, scenario specs,
+// redaction settings, regress's expected.json):
 // a parsed file read member by member, where every problem is an Error naming "file:line" of the
 // value at fault, typed required and optional members, and closed key sets that suggest the nearest
 // known name. The rules files keep their own located tree (analyzer/classify/rules_json.hpp: values
@@ -64,7 +65,7 @@ class CheckedJson {
   // The member `key` of `object`; nullptr when absent or null. Present with another kind: fails.
   const rapidjson::Value* optional(const rapidjson::Value& object, const JsonAt& parent, std::string_view key,
                                    JsonKind kind);
-  // As optional(), and absent (or null) fails: "\"<name>\" is missing".
+  // As optional(), but absent fails ("\"<name>\" is missing") and so does null ("must be <kind>, got null").
   const rapidjson::Value* required(const rapidjson::Value& object, const JsonAt& parent, std::string_view key,
                                    JsonKind kind);
   std::string string(const rapidjson::Value& object, const JsonAt& parent, std::string_view key);

@@ -17,15 +17,16 @@ std::string lower(std::string_view text);
 // Whether `a` and `b` are equal ignoring the case of ASCII letters.
 bool iequals(std::string_view a, std::string_view b);
 
-// The Levenshtein distance between `a` and `b` (byte-wise, case-sensitive: insertions, deletions
-// and substitutions each count one). Time grows with a.size() * b.size(): bound long inputs first.
+// The optimal-string-alignment distance between `a` and `b` (byte-wise, case-sensitive: insertions,
+// deletions, substitutions and swaps of two adjacent bytes each count one). Time grows with a.size() * b.size(): bound long inputs first.
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
-// The candidate nearest to `name` when it is close enough to be a typo, ignoring ASCII case: an
-// abbreviation (what Boost used to complete silently) counts as one edit, else the edit
-// distance, which may be 1 for names of up to 3 characters, 2 up to 10, 3 beyond. Empty when none is
-// (and for names over 120 bytes). The one "did you mean" of day2: subcommands, options, config keys,
-// members of rules, faults, specs and bundles.
+// The candidate nearest to `name` when it is close enough to be a typo, ignoring ASCII case: the one
+// candidate an abbreviation of two characters or more starts (what Boost used to complete
+// silently), else the nearest by edit distance,
+// which may be 1 for names of up to 3 characters, 2 up to 10, 3 beyond. Empty when none is, for an
+// empty name and for names over 120 bytes. The one "did you mean" of day2: subcommands, options,
+// config keys, event types, members of rules, faults, specs, bundles and expected.json.
 std::string nearest_name(std::string_view name, std::span<const std::string_view> candidates);
 std::string nearest_name(std::string_view name, const std::vector<std::string>& candidates);
 
