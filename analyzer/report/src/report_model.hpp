@@ -13,6 +13,7 @@
 #include "analyzer/classify/reclassify.hpp"
 #include "analyzer/report/platform_causes.hpp"
 #include "analyzer/report/runbook.hpp"
+#include "recorder/base/json.hpp"
 #include "recorder/base/time.hpp"
 #include "analyzer/artifact/fields.hpp"
 
@@ -272,7 +273,7 @@ void add_findings(const Json& artifact, const recorder::Zone& zone, const Config
 void add_run_findings(const Json& artifact, const recorder::Zone& zone, const Config& config, Report& report);
 
 // `key` as one RFC 6901 pointer token ('~' → "~0", '/' → "~1").
-std::string pointer_token(std::string_view key);
+using recorder::pointer_token;
 
 // The zone's usual short name for headings: "ET" for America/New_York (EST/EDT), its one
 // abbreviation when it has no daylight time ("UTC", "JST"), both when they do not pair up

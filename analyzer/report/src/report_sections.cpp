@@ -277,14 +277,6 @@ void queued_and_backfills(Context& c) {
 
 }  // namespace
 
-std::string pointer_token(std::string_view key) {
-  std::string token;
-  for (char ch : key) {
-    if (ch == '~') { token += "~0"; } else if (ch == '/') { token += "~1"; } else { token.push_back(ch); }
-  }
-  return token;
-}
-
 void add_sections(const Json& artifact, const recorder::Zone& zone, Report& report) {
   Context c{artifact, zone, report, epoch_of(*member(artifact, "window"), "utc_start")};
   failed_runs(c);

@@ -28,16 +28,6 @@ const Value k_empty_object(rapidjson::kObjectType);
 
 }  // namespace
 
-std::string pointer_token(std::string_view name) {
-  std::string out;
-  for (char c : name) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out.push_back(c);
-  }
-  return out;
-}
-
 JsonAt JsonAt::operator/(std::string_view key) const {
   return {pointer + "/" + pointer_token(key), name.empty() ? std::string(key) : name + "." + std::string(key)};
 }

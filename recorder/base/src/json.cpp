@@ -403,21 +403,11 @@ class LineRecorder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Line
     std::string key;
   };
 
-  static std::string escape(const std::string& token) {
-    std::string out;
-    for (char c : token) {
-      if (c == '~') out += "~0";
-      else if (c == '/') out += "~1";
-      else out.push_back(c);
-    }
-    return out;
-  }
-
   std::string pointer() const {
     std::string path;
     for (const auto& frame : m_stack) {
       path += "/";
-      path += frame.object ? escape(frame.key) : std::to_string(frame.index);
+      path += frame.object ? pointer_token(frame.key) : std::to_string(frame.index);
     }
     return path;
   }
@@ -478,6 +468,16 @@ class TrackedStream {
 };
 
 }  // namespace
+
+std::string pointer_token(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out.push_back(c);
+  }
+  return out;
+}
 
 std::map<std::string, std::size_t> json_value_lines(std::string_view text, Comments comments) {
   std::size_t offset = 0;

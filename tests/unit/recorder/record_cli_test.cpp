@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "recorder/bundle.hpp"
@@ -77,35 +78,25 @@ TEST(RecordCli, BadValuesNameTheirOption) {
   }
 }
 
+// A bad redaction file is refused before the proxy listens, naming the file, the line and the problem.
+// A misspelt key would leave what it names unredacted: it is refused with the nearest known key.
 TEST(RecordCli, BadRedactionFileNamesFileAndLine) {
   TempDir dir("day2-record-cli");
-  auto file = dir.write("redact.json", "{\n  \"patterns\": [\n    {\"name\": \"email\"}\n  ]\n}\n");
-  auto run = record({"--upstream", "http://127.0.0.1:3000", "--out", dir.file("b"), "--redact", file});
-  EXPECT_EQ(run.code, 2);
-  EXPECT_EQ(run.err, "day2 record: error: --redact: " + file +
-                         ":3: each pattern is {\"name\": string, \"pattern\": string}\n");
-}
-
-// A misspelt key would leave what it names unredacted: it is refused with the nearest known key.
-TEST(RecordCli, AnUnknownKeyOfTheRedactionFileIsRefusedWithTheNearestOne) {
-  TempDir dir("day2-record-cli");
-  auto top = dir.write("top.json", "{\n  \"patterns\": [],\n  \"json_path\": [\"/data/*/metadata\"]\n}\n");
-  auto run = record({"--upstream", "http://127.0.0.1:3000", "--out", dir.file("b"), "--redact", top});
-  EXPECT_EQ(run.code, 2);
-  EXPECT_EQ(run.err, "day2 record: error: --redact: " + top +
-                         ":3: unknown key \"json_path\"; expected one of: patterns, json_paths; did you mean "
-                         "\"json_paths\"?\n");
-  auto entry = dir.write("entry.json", "{\"patterns\": [\n  {\"name\": \"email\", \"patern\": \"x@y\"}\n]}\n");
-  run = record({"--upstream", "http://127.0.0.1:3000", "--out", dir.file("b"), "--redact", entry});
-  EXPECT_EQ(run.code, 2);
-  EXPECT_EQ(run.err, "day2 record: error: --redact: " + entry +
-                         ":2: unknown key \"patern\"; expected one of: name, pattern; did you mean \"pattern\"?\n");
-  auto kind = dir.write("kind.json", "{\n  \"json_paths\": \"/data\"\n}\n");
-  run = record({"--upstream", "http://127.0.0.1:3000", "--out", dir.file("b"), "--redact", kind});
-  EXPECT_EQ(run.err, "day2 record: error: --redact: " + kind + ":2: \"json_paths\" must be an array, got \"/data\"\n");
-  auto null = dir.write("null.json", "{\n  \"patterns\": null\n}\n");
-  run = record({"--upstream", "http://127.0.0.1:3000", "--out", dir.file("b"), "--redact", null});
-  EXPECT_EQ(run.err, "day2 record: error: --redact: " + null + ":2: \"patterns\" must be an array, got null\n");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"{\n  \"patterns\": [\n    {\"name\": \"email\"}\n  ]\n}\n", ":3: each pattern is {\"name\": string, \"pattern\": string}"},
+      {"{\n  \"patterns\": [],\n  \"json_path\": [\"/data/*/metadata\"]\n}\n",
+       ":3: unknown key \"json_path\"; expected one of: patterns, json_paths; did you mean \"json_paths\"?"},
+      {"{\"patterns\": [\n  {\"name\": \"email\", \"patern\": \"x@y\"}\n]}\n",
+       ":2: unknown key \"patern\"; expected one of: name, pattern; did you mean \"pattern\"?"},
+      {"{\n  \"json_paths\": \"/data\"\n}\n", ":2: \"json_paths\" must be an array, got \"/data\""},
+      {"{\n  \"patterns\": null\n}\n", ":2: \"patterns\" must be an array, got null"},
+  };
+  for (const auto& [text, message] : cases) {
+    auto file = dir.write("redact.json", text);
+    auto run = record({"--upstream", "http://127.0.0.1:3000", "--out", dir.file("b"), "--redact", file});
+    EXPECT_EQ(run.code, 2) << text;
+    EXPECT_EQ(run.err, "day2 record: error: --redact: " + file + message + "\n");
+  }
 }
 
 TEST(RecordCli, ExistingOutNeedsOverwrite) {

@@ -89,7 +89,4 @@ class CheckedJson {
   mutable std::optional<std::map<std::string, std::size_t>> m_lines;  // found on the first error
 };
 
-// `name` as one token of a JSON pointer ('~' -> "~0", '/' -> "~1").
-std::string pointer_token(std::string_view name);
-
 }  // namespace recorder

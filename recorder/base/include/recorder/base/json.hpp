@@ -42,6 +42,9 @@ TextPosition position_of(std::string_view text, std::size_t offset);
 // "" is the root). For error messages that must name `file:line` of a semantically bad value. Text
 // that does not parse gives the locations found before the error.
 std::map<std::string, std::size_t> json_value_lines(std::string_view text, Comments comments = Comments::allowed);
+// `name` as one token of a JSON pointer ('~' -> "~0", '/' -> "~1"), so that a key holding '/' neither
+// names a nested value nor misses its line.
+std::string pointer_token(std::string_view name);
 
 // Serialises `value` with object keys sorted (recursively). Pretty::yes indents by two spaces and
 // ends with a newline. Doubles are written in the shortest form that round-trips.
