@@ -25,7 +25,6 @@ bool has_kind(const Value& value, JsonKind kind) {
 
 const Value k_empty_object(rapidjson::kObjectType);
 
-
 }  // namespace
 
 JsonAt JsonAt::operator/(std::string_view key) const {
