@@ -144,10 +144,9 @@ Result<RedactionSettings> read_redaction_settings(const std::string& path) {
   constexpr std::array<std::string_view, 2> k_pattern_keys{"name", "pattern"};
   if (auto closed = file->closed_keys(doc, root, k_keys, "key"); !closed) return closed.error();
   RedactionSettings settings;
-  for (const char* key : {"patterns", "json_paths"}) {  // present means a list: null is no way to say "none"
-    if (doc.HasMember(key)) (void)file->required(doc, root, key, JsonKind::array);
-  }
-  if (const auto* patterns = file->optional(doc, root, "patterns", JsonKind::array)) {
+  // Each list is optional, but present means a list: null is no way to say "none".
+  auto list = [&](const char* key) { return doc.HasMember(key) ? file->required(doc, root, key, JsonKind::array) : nullptr; };
+  if (const auto* patterns = list("patterns")) {
     for (rapidjson::SizeType i = 0; i < patterns->Size(); ++i) {
       const auto& entry = (*patterns)[i];
       auto at = root / "patterns" / std::size_t{i};
@@ -158,7 +157,7 @@ Result<RedactionSettings> read_redaction_settings(const std::string& path) {
       settings.patterns.push_back({*name, *pattern});
     }
   }
-  if (const auto* paths = file->optional(doc, root, "json_paths", JsonKind::array)) {
+  if (const auto* paths = list("json_paths")) {
     for (rapidjson::SizeType i = 0; i < paths->Size(); ++i) {
       if (!(*paths)[i].IsString()) {
         return file->error_at(root / "json_paths" / std::size_t{i}, "a JSON path is a string (\"/data/agents/*/metadata\")");
