@@ -54,7 +54,8 @@ namespace {
 // Uint64, else Double), as rapidjson's own number parsing does.
 class NumberConvertingHandler {
  public:
-  explicit NumberConvertingHandler(rapidjson::Document& document) : m_document(document) {}
+  NumberConvertingHandler(rapidjson::Document& document, std::size_t max_depth)
+      : m_document(document), m_max_depth(max_depth) {}
 
   bool Null() { return m_document.Null(); }
   bool Bool(bool b) { return m_document.Bool(b); }
@@ -104,12 +105,13 @@ class NumberConvertingHandler {
   }
 
   bool too_big() const { return m_too_big; }
-  bool too_deep() const { return m_depth > k_max_parse_depth; }
+  bool too_deep() const { return m_depth > m_max_depth; }
 
  private:
-  bool deeper() { return ++m_depth <= k_max_parse_depth; }
+  bool deeper() { return ++m_depth <= m_max_depth; }
 
   rapidjson::Document& m_document;
+  std::size_t m_max_depth;
   bool m_too_big = false;
   std::size_t m_depth = 0;
 };
@@ -120,10 +122,11 @@ struct ParseProblem {
 };
 
 template <unsigned Flags>
-rapidjson::ParseResult parse_into(rapidjson::Document& document, std::string_view text, ParseProblem& problem) {
+rapidjson::ParseResult parse_into(rapidjson::Document& document, std::string_view text, std::size_t max_depth,
+                                  ParseProblem& problem) {
   rapidjson::ParseResult result;
   auto generate = [&](rapidjson::Document& target) {
-    NumberConvertingHandler handler(target);
+    NumberConvertingHandler handler(target, max_depth);
     rapidjson::MemoryStream memory(text.data(), text.size());
     rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(memory);
     rapidjson::Reader reader;
@@ -137,19 +140,21 @@ rapidjson::ParseResult parse_into(rapidjson::Document& document, std::string_vie
 
 }  // namespace
 
-Result<rapidjson::Document> parse_json(std::string_view text, std::string_view source, Comments comments) {
+Result<rapidjson::Document> parse_json(std::string_view text, std::string_view source, Comments comments,
+                                       std::size_t max_depth) {
+  max_depth = std::min(max_depth, k_max_parse_depth);
   rapidjson::Document document;
   ParseProblem problem;
   // Iterative: deeply nested input must give an error, not overflow the stack.
   rapidjson::ParseResult result =
       comments == Comments::allowed
           ? parse_into<rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag |
-                       rapidjson::kParseIterativeFlag>(document, text, problem)
-          : parse_into<rapidjson::kParseIterativeFlag>(document, text, problem);
+                       rapidjson::kParseIterativeFlag>(document, text, max_depth, problem)
+          : parse_into<rapidjson::kParseIterativeFlag>(document, text, max_depth, problem);
   if (result.IsError()) {
     auto position = position_of(text, result.Offset());
     std::string what = problem.too_big    ? "Number too big to be stored in double."
-                       : problem.too_deep ? fmt::format("nested deeper than {} levels", k_max_parse_depth)
+                       : problem.too_deep ? fmt::format("nested deeper than {} levels", max_depth)
                                           : rapidjson::GetParseError_En(result.Code());
     return make_error(fmt::format("{}:{}:{}: {}", source, position.line, position.column, what));
   }

@@ -2,6 +2,7 @@
 // new worker whenever the queued tasks outnumber the waiting workers.
 #include "recorder/base/workers.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -75,5 +76,13 @@ void run_on_worker(std::function<void()> task) { workers().run(std::move(task));
 }  // namespace detail
 
 std::size_t worker_count() { return workers().count(); }
+
+namespace detail {
+std::size_t part_count(std::size_t count, std::size_t min_part) {
+  constexpr std::size_t k_max_parts = 8;
+  std::size_t cpus = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, k_max_parts);
+  return std::clamp<std::size_t>(count / std::max<std::size_t>(min_part, 1), 1, cpus);
+}
+}  // namespace detail
 
 }  // namespace recorder

@@ -75,5 +75,53 @@ TEST(Workers, APendingResultLeftUnreadWaitsForItsTaskWhenDestroyed) {
   EXPECT_TRUE(done.load());
 }
 
+// for_each_part covers [0, count) exactly once in consecutive parts, whatever the count, the CPUs
+// and the minimum part; below two minimum parts it is one call on this thread.
+TEST(Workers, EachPartCoversItsItemsOnceAndTheWholeRangeIsCovered) {
+  for (std::size_t count : {0, 1, 7, 255, 256, 511, 512, 1000, 4099}) {
+    std::vector<std::atomic<int>> seen(count);
+    std::atomic<int> calls{0};
+    for_each_part(count, 256, [&](std::size_t from, std::size_t to) {
+      ++calls;
+      ASSERT_LE(from, to);
+      ASSERT_LE(to, count);
+      for (std::size_t i = from; i < to; ++i) ++seen[i];
+    });
+    for (std::size_t i = 0; i < count; ++i) EXPECT_EQ(seen[i].load(), 1) << "item " << i << " of " << count;
+    if (count < 512) { EXPECT_EQ(calls.load(), 1) << count; }
+    EXPECT_LE(calls.load(), 8) << count;
+  }
+}
+
+TEST(Workers, ThePartsRunAtOnceWhenThereAreCpusForThem) {
+  if (std::thread::hardware_concurrency() < 2) {  // one CPU: one part, on this thread
+    int calls = 0;
+    for_each_part(2, 1, [&](std::size_t from, std::size_t to) { calls += (from == 0 && to == 2) ? 1 : 100; });
+    EXPECT_EQ(calls, 1);
+    return;
+  }
+  // Two parts each waiting for the other: finishes only when they run at the same time.
+  std::promise<void> first_started;
+  std::promise<void> second_started;
+  auto first = first_started.get_future().share();
+  auto second = second_started.get_future().share();
+  for_each_part(2, 1, [&](std::size_t from, std::size_t) {
+    (from == 0 ? first_started : second_started).set_value();
+    EXPECT_EQ((from == 0 ? second : first).wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  });
+}
+
+TEST(Workers, WhatAPartThrowsComesBackAfterEveryPartEnded) {
+  std::atomic<int> ended{0};
+  EXPECT_THROW(for_each_part(4, 1,
+                             [&](std::size_t from, std::size_t to) {
+                               std::this_thread::sleep_for(std::chrono::milliseconds(from == 0 ? 0 : 30));
+                               ended += static_cast<int>(to - from);
+                               if (from == 0) throw std::runtime_error("first part failed");
+                             }),
+               std::runtime_error);
+  EXPECT_EQ(ended.load(), 4);
+}
+
 }  // namespace
 }  // namespace recorder

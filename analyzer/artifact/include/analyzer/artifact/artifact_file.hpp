@@ -11,8 +11,8 @@
 namespace analyzer {
 
 // The parsed artifact at `path`, checked to be an object with a "window" object. The Error names
-// the file and, for JSON errors, line:column; JSON nested deeper than 256 levels is refused before
-// parsing (it would take rapidjson's recursive parser near the end of the stack). Never throws.
+// the file and, for JSON errors, line:column; JSON nested deeper than 256 levels is refused at its
+// first bracket too deep (summarize and the report walk values recursively). Never throws.
 recorder::Result<rapidjson::Document> read_artifact_file(const std::string& path);
 
 }  // namespace analyzer

@@ -24,9 +24,10 @@ inline constexpr std::size_t k_max_file_bytes = std::size_t{1} << 30;  // 1 GiB
 
 // Parses `text`; `source` names it in errors ("config.json:12:5: Missing a comma ..."). Never throws.
 // Comments::allowed accepts // and /* */ comments and trailing commas (configuration files). Nesting
-// deeper than k_max_parse_depth and numbers too big for a double are errors.
+// deeper than `max_depth` (at most k_max_parse_depth) and numbers too big for a double are errors.
 Result<rapidjson::Document> parse_json(std::string_view text, std::string_view source,
-                                       Comments comments = Comments::forbidden);
+                                       Comments comments = Comments::forbidden,
+                                       std::size_t max_depth = k_max_parse_depth);
 
 // Reads the file at `path` and parses it; a missing or unreadable file is an Error naming it.
 Result<rapidjson::Document> read_json_file(const std::string& path, Comments comments = Comments::forbidden);

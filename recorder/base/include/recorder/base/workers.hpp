@@ -9,6 +9,7 @@
 #include <memory>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace recorder {
 
@@ -56,7 +57,31 @@ Pending<std::invoke_result_t<std::decay_t<Fn>>> run_async(Fn&& fn) {
   return Pending<Result>(std::move(future));
 }
 
+// Calls `fn(from, to)` over consecutive parts of [0, count) at once, one part per CPU (at most 8),
+// each of at least `min_part` items; the first part runs on this thread. The parts must be
+// independent (each writes only its own items). A count under 2 * min_part is one part: for a few
+// items a thread costs more than it saves. What a part throws is rethrown after every part ended.
+template <typename Fn>
+void for_each_part(std::size_t count, std::size_t min_part, Fn&& fn);
+
 // How many worker threads exist now (busy or idle): for tests.
 std::size_t worker_count();
+
+namespace detail {
+// How many parts for_each_part makes of `count` items of at least `min_part` each (>= 1).
+std::size_t part_count(std::size_t count, std::size_t min_part);
+}  // namespace detail
+
+template <typename Fn>
+void for_each_part(std::size_t count, std::size_t min_part, Fn&& fn) {
+  std::size_t parts = detail::part_count(count, min_part);
+  std::vector<Pending<void>> others;
+  others.reserve(parts - 1);
+  for (std::size_t part = 1; part < parts; ++part) {
+    others.push_back(run_async([&fn, from = count * part / parts, to = count * (part + 1) / parts] { fn(from, to); }));
+  }
+  fn(std::size_t{0}, count / parts);
+  for (auto& other : others) other.get();
+}
 
 }  // namespace recorder
