@@ -4,6 +4,8 @@
    (ninja writes it on stdout, which tools/demo used to throw away) and exits non-zero.
 2. tools/setup, run by a user who is not root and has no sudo, with a Debian package missing, prints
    the exact apt-get line that installs it and exits non-zero.
+3. tools/bench-scale on a small night collects every signal of it (its Google Cloud steps too: a
+   collection that leaves recorded exchanges unused fails the benchmark) and prints its figures.
 
 Run: pytest tests/tools/test_scripts.py (ctest tools_scripts). About a minute: the demo configures a
 build of the scratch copy and stops at the first object that fails.
@@ -11,6 +13,7 @@ build of the scratch copy and stops at the first object that fails.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -46,6 +49,22 @@ def test_demo_prints_the_compilers_message(tmp_path):
     assert "day2 injected compile error" in proc.stderr, proc.stderr
     assert "bundle.cpp" in proc.stderr
     assert "demo: failed (exit" in proc.stderr
+
+
+def test_bench_scale_reads_the_whole_night(tmp_path):
+    day2 = os.environ.get("DAY2_BINARY", str(ROOT / "build" / "ci" / "day2"))
+    parse = os.environ.get("DAY2_BENCH_PARSE", str(ROOT / "build" / "ci" / "day2_bench_parse"))
+    proc = subprocess.run([str(ROOT / "tools" / "bench-scale"), "--day2", day2, "--parse", parse, "--sizes", "40",
+                           "--repeat", "1", "--keep", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines() if line.split()[:1] == ["40"]]
+    assert len(rows) == 1, proc.stdout
+    artifact = json.loads((tmp_path / "night-40" / "day2.bench.json").read_text())
+    # The night's Google Cloud signals were collected, not skipped for want of a project.
+    assert artifact["step_10_gke_events"].get("skipped") is not True, artifact["step_10_gke_events"]
+    assert artifact["step_10_gke_events"]["podEvents"], artifact["step_10_gke_events"]
+    assert (tmp_path / "night-40" / "report.md").read_text().startswith("## Day-2 Operations Report")
 
 
 def test_setup_without_root_or_sudo_prints_the_apt_line():
