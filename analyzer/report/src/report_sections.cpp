@@ -6,12 +6,17 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <iterator>
 #include <map>
+#include <string_view>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "analyzer/artifact/artifact.hpp"
 #include "recorder/base/json.hpp"
+#include "recorder/base/workers.hpp"
 #include "report_model.hpp"
 
 namespace analyzer::report {
@@ -40,11 +45,16 @@ std::string tick_error(const Json& tick) {
 
 // run id -> the category and rule of the cause it sits under (the first, in the causes' order),
 // built once: looking each run up by scanning every cause made the report quadratic in failed runs.
-using CauseIndex = std::map<std::string, std::pair<std::string, std::string>, std::less<>>;
+// Views into the report's causes, which outlive it.
+struct CauseOf {
+  const std::string* category;
+  const std::string* rule;
+};
+using CauseIndex = std::unordered_map<std::string_view, CauseOf>;
 CauseIndex index_causes(const Report& report) {
   CauseIndex index;
   for (const auto& cause : report.causes) {
-    for (const auto& run : cause.runs) { index.try_emplace(run.run_id, run.category, run.rule_id); }
+    for (const auto& run : cause.runs) { index.try_emplace(run.run_id, CauseOf{&run.category, &run.rule_id}); }
   }
   return index;
 }
@@ -52,31 +62,38 @@ CauseIndex index_causes(const Report& report) {
 // The run's category and rule after the report's reclassification (its root cause); what collect
 // gave when the run is in no root cause.
 std::pair<std::string, std::string> final_category(const CauseIndex& causes, const std::string& run_id, const Json& failure) {
-  if (auto it = causes.find(run_id); it != causes.end()) { return it->second; }
+  if (auto it = causes.find(run_id); it != causes.end()) { return {*it->second.category, *it->second.rule}; }
   return {text_of(failure, "category"), text_of(failure, "ruleId")};
 }
 
 void failed_runs(Context& c) {
   const Json* step = step_payload(c.artifact, step_key(StepId::failed_runs));
   if (step == nullptr) { return; }
-  std::map<std::string, std::pair<int, std::string>> jobs;  // job -> runs, location
-  int total = 0;
   const Json& failures = array_of(*step, "failures");
   const CauseIndex causes = index_causes(c.report);
-  for (rapidjson::SizeType i = 0; i < failures.Size(); ++i) {
-    const Json& failure = failures[i];
-    std::string run = text_of(failure, "runId");
-    auto [category, rule] = final_category(causes, run, failure);
-    c.row(epoch_of(failure, "endTime"),
-          fmt::format("Run failed: `{}` `{}` — {} (`{}`)", text_of(failure, "jobName"), short_id(run), category, rule),
-          "Dagster runs (step 01)", "run", fmt::format("/step_01_failed_runs/failures/{}", i));
+  // A timeline row per run, made in parts at once (each alone), then added in the artifact's order.
+  std::vector<TimelineRow> rows(failures.Size());
+  constexpr std::size_t k_min_part = 512;  // a part of fewer rows is made faster than a thread starts
+  recorder::for_each_part(failures.Size(), k_min_part, [&](std::size_t from, std::size_t to) {
+    for (auto i = static_cast<rapidjson::SizeType>(from); i < to; ++i) {
+      const Json& failure = failures[i];
+      std::string run = text_of(failure, "runId");
+      auto [category, rule] = final_category(causes, run, failure);
+      auto epoch = epoch_of(failure, "endTime");
+      rows[i] = {epoch, when(c.zone, epoch),
+                 fmt::format("Run failed: `{}` `{}` — {} (`{}`)", text_of(failure, "jobName"), short_id(run), category, rule),
+                 "Dagster runs (step 01)", "run", fmt::format("/step_01_failed_runs/failures/{}", i)};
+    }
+  });
+  std::move(rows.begin(), rows.end(), std::back_inserter(c.report.timeline));
+  std::map<std::string, std::pair<int, std::string>> jobs;  // job -> runs, location
+  for (const auto& failure : failures.GetArray()) {
     auto& job = jobs[text_of(failure, "jobName")];
     ++job.first;
     job.second = text_of(failure, "location");
-    ++total;
   }
-  if (total == 0) { return; }
-  Finding finding{"Run failures", fmt::format("{} failed run(s) in {} job(s)", total, jobs.size()), {}, {}, {}};
+  if (failures.Empty()) { return; }
+  Finding finding{"Run failures", fmt::format("{} failed run(s) in {} job(s)", failures.Size(), jobs.size()), {}, {}, {}};
   for (const auto& [job, count] : jobs) {
     finding.items.push_back(fmt::format("`{}` ({}): {} run(s)", job, count.second, count.first));
   }
