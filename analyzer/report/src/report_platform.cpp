@@ -328,6 +328,7 @@ void add_platform_causes(const Json& artifact, const recorder::Zone& zone, const
     }
   }
   fold(incidents);
+  if (incidents.empty()) return;  // a quiet platform: no effects to read
   for (auto& [def, incident] : incidents) { incident.span = span_of(incident, zone); }
   Effects effects = read_effects(artifact, zone, end);
   std::vector<const RunEvidence*> runs;
