@@ -180,10 +180,13 @@ struct Matcher::Impl {
   std::map<std::string, std::string> bindings;         // placeholder -> value seen in its place
   std::map<std::string, std::string> bound_values;     // value -> placeholder
   std::vector<bool> used;
-  std::vector<std::optional<std::string>> recorded_queries;  // per exchange: normalized GraphQL text
+  // Per exchange: its normalized GraphQL text, or null; one string per distinct text (a night's
+  // thousands of RunEvents exchanges share one).
+  std::vector<std::shared_ptr<const std::string>> recorded_queries;
   std::set<std::string> warned;
-  ReplayReport report;
+  ReplayReport report;  // after finish(): the final one
   Repeat repeat = Repeat::no;
+  bool finished = false;
   std::unordered_map<std::string, std::shared_ptr<const Prepared>> prepared;  // raw request -> prepared
   std::unordered_map<std::string, std::string> normalized;  // GraphQL query text -> normalize_graphql of it
 
@@ -270,6 +273,20 @@ struct Matcher::Impl {
     return queues.at(*chosen)[next.at(*chosen)++];
   }
 
+  // Frees every key, queue, binding and remembered request (finish()); the mutex is held.
+  void release() {
+    std::vector<std::string>().swap(keys);
+    queues.clear();
+    next.clear();
+    std::vector<Wildcard>().swap(wildcards);
+    bindings.clear();
+    bound_values.clear();
+    std::vector<bool>().swap(used);
+    std::vector<std::shared_ptr<const std::string>>().swap(recorded_queries);
+    prepared.clear();
+    normalized.clear();
+  }
+
   // The normalized text of `query`: clients send one GraphQL document with many variables (a
   // RunEvents per failed run), so each distinct text is normalized once.
   std::string normalized_query(const std::string& query) {
@@ -313,7 +330,7 @@ struct Matcher::Impl {
     if (!index) return std::nullopt;
     used[*index] = true;
     ++report.served;
-    const auto& recorded_query = recorded_queries[*index];
+    const auto& recorded_query = recorded_queries[*index];  // null: not GraphQL
     if (request.query_text && recorded_query && *request.query_text != *recorded_query) {
       auto warning = fmt::format("graphql:{}: the query text differs from the recorded one (seq {}); replayed anyway",
                                  request.operation_name, bundle.exchanges[*index].seq);
@@ -327,7 +344,9 @@ struct Matcher::Impl {
   std::string record_miss(const std::string& key) {
     std::lock_guard lock(mutex);
     std::string miss;
-    if (auto queue = queues.find(key); queue != queues.end()) {
+    if (finished) {
+      miss = fmt::format("{}: the replay was finished", excerpt(key, k_miss_excerpt));
+    } else if (auto queue = queues.find(key); queue != queues.end()) {
       miss = fmt::format("{}: recorded {} time(s) and every recorded response was already served",
                          excerpt(key, k_miss_excerpt), queue->second.size());
     } else {
@@ -363,6 +382,7 @@ struct Matcher::Impl {
 Matcher::Matcher(Bundle bundle, Repeat repeat) : m_bundle(std::move(bundle)), m_impl(std::make_unique<Impl>()) {
   auto& impl = *m_impl;
   impl.repeat = repeat;
+  std::unordered_map<std::string, std::shared_ptr<const std::string>> distinct_queries;  // recorded text -> normalized
   for (std::size_t i = 0; i < m_bundle.exchanges.size(); ++i) {
     const auto& x = m_bundle.exchanges[i];
     auto key = match_key(x.service, x.method, x.path, x.query, x.request_body);
@@ -374,7 +394,13 @@ Matcher::Matcher(Bundle bundle, Repeat repeat) : m_bundle(std::move(bundle)), m_
     queue.push_back(i);
     impl.keys.push_back(std::move(key));
     auto recorded = parse_graphql_request(x.service, x.method, x.path, x.request_body);
-    impl.recorded_queries.push_back(recorded ? std::optional(normalize_graphql(recorded->query)) : std::nullopt);
+    std::shared_ptr<const std::string> query;
+    if (recorded) {
+      auto& shared = distinct_queries[recorded->query];
+      if (!shared) shared = std::make_shared<const std::string>(normalize_graphql(recorded->query));
+      query = shared;
+    }
+    impl.recorded_queries.push_back(std::move(query));
   }
   impl.used.assign(m_bundle.exchanges.size(), false);
 }
@@ -398,6 +424,7 @@ HttpResponse Matcher::answer(const HttpRequest& request) {
 
 ReplayReport Matcher::report() const {
   std::lock_guard lock(m_impl->mutex);
+  if (m_impl->finished) return m_impl->report;
   auto report = m_impl->report;
   // Exchanges recorded for later investigations are there to be used by some, not by every replay.
   const int investigations_from = m_bundle.manifest.investigations_from;
@@ -406,6 +433,17 @@ ReplayReport Matcher::report() const {
     if (!m_impl->used[i] && (investigations_from == 0 || seq < investigations_from)) report.unused.push_back(seq);
   }
   return report;
+}
+
+ReplayReport Matcher::finish() {
+  auto final_report = report();
+  std::lock_guard lock(m_impl->mutex);
+  if (m_impl->finished) return m_impl->report;
+  m_impl->release();
+  m_impl->finished = true;
+  m_impl->report = final_report;
+  std::vector<recorder::Exchange>().swap(m_bundle.exchanges);
+  return final_report;
 }
 
 std::string format_replay_report(const ReplayReport& report, const Bundle& bundle) {

@@ -71,6 +71,11 @@ class Matcher {
   // request whose query text differs (beyond whitespace and commas) adds a warning. Thread-safe.
   recorder::HttpResponse answer(const recorder::HttpRequest& request);
   ReplayReport report() const;
+  // Ends the replay and returns its report: the exchanges and the matching state are freed (a
+  // replayed night of thousands of runs holds their requests, keys and unserved bodies until
+  // now), report() keeps returning this report, and a later request is a miss. Call it when no
+  // request is being answered.
+  ReplayReport finish();
   // The bundle replayed. Without repeats (Repeat::no) the response body of an exchange already
   // served is empty: answer() handed it over.
   const recorder::Bundle& bundle() const { return m_bundle; }

@@ -220,6 +220,21 @@ TEST(Matcher, ReportsUnusedExchanges) {
   EXPECT_EQ(report.served, 1);
 }
 
+TEST(Matcher, FinishFreesTheExchangesAndKeepsTheReport) {
+  Matcher matcher(dagster_bundle());
+  matcher.answer(request(Service::logging, "GET", "/v2/logs?a=1&b=2"));
+  auto finished = matcher.finish();
+  EXPECT_EQ(finished.unused, (std::vector<int>{1, 2}));
+  EXPECT_EQ(finished.served, 1);
+  EXPECT_TRUE(matcher.bundle().exchanges.empty());
+  EXPECT_EQ(matcher.report().unused, finished.unused);  // not every exchange "unused" now
+  // A request after the end is a miss saying so, counted in the report.
+  auto late = matcher.answer(graphql(R"({"runId":"abc","after":null})"));
+  EXPECT_NE(late.body.find("the replay was finished"), std::string::npos) << late.body;
+  EXPECT_EQ(matcher.report().miss_count, finished.miss_count + 1);
+  EXPECT_EQ(matcher.finish().unused, finished.unused);  // finishing twice changes nothing
+}
+
 TEST(Matcher, PlaceholderMatchesOneValueThroughout) {
   Matcher matcher(bundle_of({recorded(Service::container, "GET", "/v1/projects/<redacted:project:1>/clusters", "", "",
                                       R"({"clusters":[]})"),
