@@ -297,6 +297,31 @@ TEST(BundleReader, RejectsMalformedExchangeWithLineAndColumn) {
             (dir.path() / "exchanges" / "0001.json").string() + ":3:3: Missing a comma or '}' after an object member.");
 }
 
+// Files are read in parts at once: every exchange comes back in seq order, and of two broken files
+// the one of the lower seq is named, as when they were read one by one.
+TEST(BundleReader, ReadsManyExchangesInOrderAndNamesTheFirstBrokenFile) {
+  TempDir dir;
+  auto bundle = sample_bundle();
+  for (int i = 0; i < 400; ++i) {
+    auto x = rest_exchange();
+    x.path = "/v2/entries:list/" + std::to_string(i);
+    bundle.exchanges.push_back(x);
+  }
+  auto path = written(dir, bundle);
+  auto read = read_bundle(path);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  ASSERT_EQ(read->exchanges.size(), 402u);
+  for (std::size_t i = 0; i < read->exchanges.size(); ++i) {
+    EXPECT_EQ(read->exchanges[i].seq, static_cast<int>(i) + 1);
+    if (i >= 2) { EXPECT_EQ(read->exchanges[i].path, "/v2/entries:list/" + std::to_string(i - 2)); }
+  }
+  put(path / "exchanges" / "0390.json", "{");
+  put(path / "exchanges" / "0150.json", "[");  // in the first part, 0390 in the second
+  auto broken = read_bundle(path);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.error().message.rfind((path / "exchanges" / "0150.json").string() + ":", 0), 0u) << broken.error().message;
+}
+
 TEST(BundleReader, RejectsMissingExchangeFile) {
   TempDir dir;
   put(dir.path() / "manifest.json", manifest_text("1", "2"));
