@@ -438,6 +438,11 @@ HttpResponse Matcher::answer(const HttpRequest& request) {
 
 ReplayReport Matcher::report() const {
   std::lock_guard lock(m_impl->mutex);
+  return report_locked();
+}
+
+// report(), the mutex held.
+ReplayReport Matcher::report_locked() const {
   if (m_impl->finished) return m_impl->report;
   auto report = m_impl->report;
   // Exchanges recorded for later investigations are there to be used by some, not by every replay.
@@ -450,9 +455,9 @@ ReplayReport Matcher::report() const {
 }
 
 ReplayReport Matcher::finish() {
-  auto final_report = report();
   std::lock_guard lock(m_impl->mutex);
-  if (m_impl->finished) return m_impl->report;
+  auto final_report = report_locked();  // under the same lock as the release: no request falls between
+  if (m_impl->finished) return final_report;
   m_impl->release();
   m_impl->finished = true;
   m_impl->report = final_report;

@@ -83,6 +83,8 @@ class Matcher {
   struct Impl;
 
  private:
+  ReplayReport report_locked() const;
+
   recorder::Bundle m_bundle;
   std::unique_ptr<Impl> m_impl;
 };

@@ -7,6 +7,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -60,7 +61,8 @@ Pending<std::invoke_result_t<std::decay_t<Fn>>> run_async(Fn&& fn) {
 // Calls `fn(from, to)` over consecutive parts of [0, count) at once, one part per CPU (at most 8),
 // each of at least `min_part` items; the first part runs on this thread. The parts must be
 // independent (each writes only its own items). A count under 2 * min_part is one part: for a few
-// items a thread costs more than it saves. What a part throws is rethrown after every part ended.
+// items a thread costs more than it saves. Parts no thread can start for run on this thread. What a
+// part throws is rethrown after every part ended.
 template <typename Fn>
 void for_each_part(std::size_t count, std::size_t min_part, Fn&& fn);
 
@@ -77,10 +79,16 @@ void for_each_part(std::size_t count, std::size_t min_part, Fn&& fn) {
   std::size_t parts = detail::part_count(count, min_part);
   std::vector<Pending<void>> others;
   others.reserve(parts - 1);
-  for (std::size_t part = 1; part < parts; ++part) {
-    others.push_back(run_async([&fn, from = count * part / parts, to = count * (part + 1) / parts] { fn(from, to); }));
+  std::size_t started = 1;  // parts [1, started) run on workers
+  for (; started < parts; ++started) {
+    try {
+      others.push_back(run_async([&fn, from = count * started / parts, to = count * (started + 1) / parts] { fn(from, to); }));
+    } catch (const std::system_error&) {  // no thread could start: this thread runs the rest
+      break;
+    }
   }
   fn(std::size_t{0}, count / parts);
+  for (std::size_t part = started; part < parts; ++part) fn(count * part / parts, count * (part + 1) / parts);
   for (auto& other : others) other.get();
 }
 
