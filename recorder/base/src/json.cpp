@@ -54,8 +54,7 @@ namespace {
 // Uint64, else Double), as rapidjson's own number parsing does.
 class NumberConvertingHandler {
  public:
-  NumberConvertingHandler(rapidjson::Document& document, std::size_t max_depth)
-      : m_document(document), m_max_depth(max_depth) {}
+  NumberConvertingHandler(rapidjson::Document& doc, std::size_t depth) : m_document(doc), m_max_depth(depth) {}
 
   bool Null() { return m_document.Null(); }
   bool Bool(bool b) { return m_document.Bool(b); }
