@@ -141,19 +141,31 @@ std::pair<std::string, std::string> path_and_query(std::string_view url) {
   return {std::string(url.substr(0, question)), std::string(url.substr(question + 1))};
 }
 
+// A request's match key and, for GraphQL, the request as parsed: one parse of the body for both.
+struct Keyed {
+  std::string key;
+  std::optional<GraphqlRequest> graphql;
+};
+
+Keyed key_of(Service service, std::string_view method, std::string_view path, std::string_view query,
+             std::string_view body) {
+  auto verb = upper(method);
+  if (auto graphql = parse_graphql_request(service, verb, path, body)) {
+    auto key = fmt::format("POST {} graphql:{} {}", path, graphql->operation_name, graphql->variables);
+    return {std::move(key), std::move(graphql)};
+  }
+  auto key = verb + " " + std::string(path);
+  if (auto q = key_query(query); !q.empty()) key += "?" + q;
+  if (body.empty() || is_token_endpoint(service, path)) return {std::move(key), std::nullopt};
+  if (auto json = parse_body_json(body)) return {key + " " + write_json(*json), std::nullopt};
+  return {key + " " + std::string(body), std::nullopt};
+}
+
 }  // namespace
 
 std::string match_key(Service service, std::string_view method, std::string_view path, std::string_view query,
                       std::string_view body) {
-  auto verb = upper(method);
-  if (auto graphql = parse_graphql_request(service, verb, path, body)) {
-    return fmt::format("POST {} graphql:{} {}", path, graphql->operation_name, graphql->variables);
-  }
-  auto key = verb + " " + std::string(path);
-  if (auto q = key_query(query); !q.empty()) key += "?" + q;
-  if (body.empty() || is_token_endpoint(service, path)) return key;
-  if (auto json = parse_body_json(body)) return key + " " + write_json(*json);
-  return key + " " + std::string(body);
+  return key_of(service, method, path, query, body).key;
 }
 
 // A recorded key holding placeholders, as a pattern: each placeholder matches any text.
@@ -312,10 +324,11 @@ struct Matcher::Impl {
     }
     auto [path, query] = path_and_query(request.url);
     auto fresh = std::make_shared<Prepared>();
-    fresh->key = match_key(request.service, request.method, path, query, request.body);
-    if (auto graphql = parse_graphql_request(request.service, request.method, path, request.body)) {
-      fresh->operation_name = graphql->operation_name;
-      fresh->query_text = normalized_query(graphql->query);
+    auto keyed = key_of(request.service, request.method, path, query, request.body);
+    fresh->key = std::move(keyed.key);
+    if (keyed.graphql) {
+      fresh->operation_name = keyed.graphql->operation_name;
+      fresh->query_text = normalized_query(keyed.graphql->query);
     }
     fresh->dagster = fresh->query_text.has_value() || request.service == Service::dagster;
     std::lock_guard lock(mutex);
@@ -393,10 +406,9 @@ Matcher::Matcher(Bundle bundle, Repeat repeat) : m_bundle(std::move(bundle)), m_
   recorder::for_each_part(count, k_min_part, [&](std::size_t from, std::size_t to) {
     for (std::size_t i = from; i < to; ++i) {
       const auto& x = m_bundle.exchanges[i];
-      keys[i] = match_key(x.service, x.method, x.path, x.query, x.request_body);
-      if (auto recorded = parse_graphql_request(x.service, x.method, x.path, x.request_body)) {
-        queries[i] = std::move(recorded->query);
-      }
+      auto keyed = key_of(x.service, x.method, x.path, x.query, x.request_body);
+      keys[i] = std::move(keyed.key);
+      if (keyed.graphql) queries[i] = std::move(keyed.graphql->query);
     }
   });
   std::unordered_map<std::string, std::shared_ptr<const std::string>> distinct_queries;  // recorded text -> normalized
